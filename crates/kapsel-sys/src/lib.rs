@@ -1,2 +1,8 @@
+//! Thin, documented wrappers around the Linux system calls that `nix` does not
+//! cover. This is the only crate in the workspace allowed to contain `unsafe`;
+//! every block carries a `// SAFETY:` comment and every failure carries the
+//! operation, the path (when there is one) and the errno.
 #![allow(unsafe_code)]
-//! kapsel-sys
+
+pub mod bpf;
+pub mod seccomp;

@@ -1,0 +1,1 @@
+//! seccomp(2) wrappers: load a filter program, get a user-notification fd.
