@@ -5,4 +5,9 @@
 #![allow(unsafe_code)]
 
 pub mod bpf;
+pub mod error;
+pub mod fs;
+pub mod process;
 pub mod seccomp;
+
+pub use error::{errno_text, SysError};
