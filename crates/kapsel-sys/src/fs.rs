@@ -25,8 +25,11 @@ pub fn openat2(
         mode: u64,
         resolve: u64,
     }
-    let cpath = CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| SysError { op: "openat2", path: Some(path.to_path_buf()), errno: libc::EINVAL })?;
+    let cpath = CString::new(path.as_os_str().as_bytes()).map_err(|_| SysError {
+        op: "openat2",
+        path: Some(path.to_path_buf()),
+        errno: libc::EINVAL,
+    })?;
     let how = OpenHow {
         flags: (flags | libc::O_CLOEXEC) as u64,
         mode: mode as u64,
@@ -47,4 +50,46 @@ pub fn openat2(
     }
     // SAFETY: the kernel returned a new descriptor that nothing else owns.
     Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// mount_setattr(2) on the mount `fd` refers to (AT_EMPTY_PATH), optionally recursive.
+pub fn mount_setattr(
+    fd: BorrowedFd<'_>,
+    recursive: bool,
+    set: u64,
+    clr: u64,
+) -> Result<(), SysError> {
+    #[repr(C)]
+    struct MountAttr {
+        attr_set: u64,
+        attr_clr: u64,
+        propagation: u64,
+        userns_fd: u64,
+    }
+    const AT_RECURSIVE: u32 = 0x8000;
+    let attr = MountAttr {
+        attr_set: set,
+        attr_clr: clr,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    let mut flags = libc::AT_EMPTY_PATH as u32;
+    if recursive {
+        flags |= AT_RECURSIVE;
+    }
+    // SAFETY: the empty path is NUL-terminated, `attr` is a valid mount_attr of the size passed.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            flags,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    if ret < 0 {
+        return Err(SysError::last("mount_setattr", None));
+    }
+    Ok(())
 }

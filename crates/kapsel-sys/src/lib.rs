@@ -9,5 +9,6 @@ pub mod error;
 pub mod fs;
 pub mod process;
 pub mod seccomp;
+pub mod tty;
 
 pub use error::{errno_text, SysError};

@@ -59,7 +59,11 @@ pub fn clone_fork(flags: u64, cgroup_fd: Option<RawFd>) -> Result<Forked, SysErr
         }
         return Err(err);
     }
-    Ok(if ret == 0 { Forked::Child } else { Forked::Parent(ret as libc::pid_t) })
+    Ok(if ret == 0 {
+        Forked::Child
+    } else {
+        Forked::Parent(ret as libc::pid_t)
+    })
 }
 
 fn clone_legacy(flags: u64) -> Result<Forked, SysError> {
@@ -78,7 +82,11 @@ fn clone_legacy(flags: u64) -> Result<Forked, SysError> {
     if ret < 0 {
         return Err(SysError::last("clone", None));
     }
-    Ok(if ret == 0 { Forked::Child } else { Forked::Parent(ret as libc::pid_t) })
+    Ok(if ret == 0 {
+        Forked::Child
+    } else {
+        Forked::Parent(ret as libc::pid_t)
+    })
 }
 
 /// pidfd_open(2): a file descriptor that refers to `pid` and becomes readable when it exits.
@@ -150,4 +158,44 @@ pub fn set_parent_death_signal(sig: i32) -> Result<(), SysError> {
         return Err(SysError::last("prctl(PR_SET_PDEATHSIG)", None));
     }
     Ok(())
+}
+
+/// keyctl(KEYCTL_JOIN_SESSION_KEYRING, name): a fresh session keyring for the container.
+pub fn join_session_keyring(name: &str) -> Result<(), SysError> {
+    const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
+    let cname = std::ffi::CString::new(name).map_err(|_| SysError {
+        op: "keyctl",
+        path: None,
+        errno: libc::EINVAL,
+    })?;
+    // SAFETY: `cname` is NUL-terminated and outlives the call.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            KEYCTL_JOIN_SESSION_KEYRING,
+            cname.as_ptr(),
+        )
+    };
+    if ret < 0 {
+        return Err(SysError::last("keyctl(KEYCTL_JOIN_SESSION_KEYRING)", None));
+    }
+    Ok(())
+}
+
+/// Restore SIGPIPE (Rust ignores it at start-up) and every other signal to its default
+/// disposition, and unblock all signals, so the container starts with a clean slate.
+pub fn reset_signals() {
+    for sig in 1..libc::SIGRTMAX() {
+        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+            continue;
+        }
+        // SAFETY: installing SIG_DFL is always sound; invalid numbers just return EINVAL.
+        unsafe { libc::signal(sig, libc::SIG_DFL) };
+    }
+    // SAFETY: an empty, initialised set passed to sigprocmask; the old mask is not read.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+    }
 }

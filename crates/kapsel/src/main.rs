@@ -1,1 +1,195 @@
-fn main() {}
+//! kapsel's command line: parse, set up logging, make one library call, map the
+//! result to runc's output and exit codes. No logic of its own.
+
+mod cli;
+
+use clap::Parser;
+use cli::{Cli, Command, CreateArgs};
+use libkapsel::container::{create, delete, kill, query, run, start};
+use libkapsel::logging::{self, Format};
+use libkapsel::statedir::StateRoot;
+use libkapsel::{Error, Result};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let format = if cli.log_format == "json" {
+        Format::Json
+    } else {
+        Format::Text
+    };
+    logging::init(cli.log.clone(), format, cli.debug);
+    match dispatch(cli) {
+        Ok(code) => {
+            logging::flush();
+            ExitCode::from(code)
+        }
+        Err(e) => {
+            logging::error(&e.to_string());
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<u8> {
+    if cli.version {
+        println!("kapsel version {}", env!("CARGO_PKG_VERSION"));
+        println!("spec: {}", libkapsel::state::OCI_VERSION);
+        return Ok(0);
+    }
+    if !matches!(cli.log_format.as_str(), "text" | "json") {
+        return Err(Error::msg(format!(
+            "--log-format: unknown format `{}` (text or json)",
+            cli.log_format
+        )));
+    }
+    let root = StateRoot::new(state_root(cli.root));
+    let Some(command) = cli.command else {
+        return Err(Error::msg("no command given: see `kapsel --help`"));
+    };
+    match command {
+        Command::Create(a) => {
+            create::create(&root, &a.id, &create_options(&a))?;
+        }
+        Command::Start { id } => start::start(&root, &id)?,
+        Command::State { id } => {
+            let (state, status) = query::state(&root, &id)?;
+            print_json(&state.oci(status), true);
+        }
+        Command::Kill { all, id, signal } => {
+            let sig = libkapsel::signal::parse(signal.as_deref().unwrap_or("TERM"))
+                .map_err(|e| e.in_container(&id, "kill"))?;
+            kill::kill(&root, &id, sig, all)?;
+        }
+        Command::Delete { force, id } => delete::delete(&root, &id, force)?,
+        Command::List { format, quiet } => list(&root, &format, quiet)?,
+        Command::Run(a) => {
+            let opts = run::RunOptions {
+                create: create_options(&a.create),
+                detach: a.detach,
+                keep: a.keep,
+            };
+            let code = run::run(&root, &a.create.id, &opts)?;
+            return Ok(code.clamp(0, 255) as u8);
+        }
+        Command::Spec { bundle, rootless } => write_spec(bundle, rootless)?,
+    }
+    Ok(0)
+}
+
+/// `--root`, else /run/kapsel for root, else $XDG_RUNTIME_DIR/kapsel (an empty
+/// XDG_RUNTIME_DIR counts as unset, as podman hands it to root).
+fn state_root(flag: Option<PathBuf>) -> PathBuf {
+    if let Some(r) = flag {
+        return r;
+    }
+    if !nix::unistd::geteuid().is_root() {
+        if let Some(x) = std::env::var_os("XDG_RUNTIME_DIR").filter(|x| !x.is_empty()) {
+            return PathBuf::from(x).join("kapsel");
+        }
+    }
+    PathBuf::from("/run/kapsel")
+}
+
+fn create_options(a: &CreateArgs) -> create::CreateOptions {
+    create::CreateOptions {
+        bundle: a.bundle.clone(),
+        pid_file: a.pid_file.clone(),
+        console_socket: a.console_socket.clone(),
+        no_pivot: a.no_pivot,
+        no_new_keyring: a.no_new_keyring,
+        preserve_fds: a.preserve_fds,
+    }
+}
+
+fn print_json<T: serde::Serialize>(value: &T, pretty: bool) {
+    let text = if pretty {
+        serde_json::to_string_pretty(value)
+    } else {
+        serde_json::to_string(value)
+    };
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{}", text.unwrap_or_default());
+}
+
+fn list(root: &StateRoot, format: &str, quiet: bool) -> Result<()> {
+    let all = query::list(root)?;
+    let mut out = std::io::stdout().lock();
+    if quiet {
+        for (s, _) in &all {
+            let _ = writeln!(out, "{}", s.id);
+        }
+        return Ok(());
+    }
+    match format {
+        "json" => {
+            let items: Vec<_> = all.iter().map(|(s, st)| s.oci(*st)).collect();
+            let _ = writeln!(out, "{}", serde_json::to_string(&items).unwrap_or_default());
+        }
+        "table" => {
+            let mut rows = vec![["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"]
+                .map(String::from)
+                .to_vec()];
+            for (s, st) in &all {
+                let o = s.oci(*st);
+                rows.push(vec![
+                    s.id.clone(),
+                    o.pid.to_string(),
+                    st.to_string(),
+                    s.bundle.display().to_string(),
+                    s.created.clone(),
+                    s.owner.clone(),
+                ]);
+            }
+            let _ = out.write_all(table(&rows).as_bytes());
+        }
+        other => {
+            return Err(Error::msg(format!(
+                "list: unknown format `{other}` (table or json)"
+            )))
+        }
+    }
+    Ok(())
+}
+
+/// Columns padded like runc's tabwriter (minimum width 12, 3 spaces of padding).
+fn table(rows: &[Vec<String>]) -> String {
+    let cols = rows[0].len();
+    let widths: Vec<usize> = (0..cols)
+        .map(|c| {
+            rows.iter()
+                .map(|r| r[c].len() + 3)
+                .max()
+                .unwrap_or(0)
+                .max(12)
+        })
+        .collect();
+    let mut s = String::new();
+    for r in rows {
+        for (c, cell) in r.iter().enumerate() {
+            if c + 1 == cols {
+                s.push_str(cell);
+            } else {
+                s.push_str(&format!("{cell:<w$}", w = widths[c]));
+            }
+        }
+        s.push('\n');
+    }
+    s
+}
+
+fn write_spec(bundle: Option<PathBuf>, rootless: bool) -> Result<()> {
+    let dir = bundle.unwrap_or_else(|| PathBuf::from("."));
+    let path = dir.join(libkapsel::spec::CONFIG_FILE);
+    if path.exists() {
+        return Err(Error::msg(format!(
+            "spec: `{}` exists: remove it first",
+            path.display()
+        )));
+    }
+    let config = libkapsel::default_spec::default_config(rootless);
+    let text = serde_json::to_string_pretty(&config).unwrap_or_default();
+    std::fs::write(&path, text + "\n").map_err(|e| Error::io("write", &path, e))
+}

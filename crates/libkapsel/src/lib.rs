@@ -1,1 +1,19 @@
-//! libkapsel
+//! libkapsel: the OCI runtime as a library. The `kapsel` binary is a thin command
+//! line over [`container`]'s verbs; nothing here knows about the command line.
+
+pub mod container;
+pub mod default_spec;
+pub mod error;
+pub mod hooks;
+pub mod logging;
+pub mod namespaces;
+pub mod process;
+pub mod rootfs;
+pub mod signal;
+pub mod spec;
+pub mod state;
+pub mod statedir;
+pub mod time;
+pub mod tty;
+
+pub use error::{Error, Result};

@@ -1,0 +1,40 @@
+//! Terminal ioctls and descriptor duplication onto fixed numbers.
+
+use crate::error::SysError;
+use std::os::fd::RawFd;
+
+/// TIOCSCTTY: make the terminal `fd` the controlling terminal of this session.
+pub fn set_controlling(fd: RawFd) -> Result<(), SysError> {
+    // SAFETY: TIOCSCTTY takes an integer argument; no memory is passed.
+    let ret = unsafe { libc::ioctl(fd, libc::TIOCSCTTY, 0) };
+    if ret < 0 {
+        return Err(SysError::last("ioctl(TIOCSCTTY)", None));
+    }
+    Ok(())
+}
+
+/// TIOCSWINSZ: set the terminal's size.
+pub fn set_window_size(fd: RawFd, rows: u16, cols: u16) -> Result<(), SysError> {
+    let ws = libc::winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: `ws` is a valid winsize that outlives the call.
+    let ret = unsafe { libc::ioctl(fd, libc::TIOCSWINSZ, &ws as *const libc::winsize) };
+    if ret < 0 {
+        return Err(SysError::last("ioctl(TIOCSWINSZ)", None));
+    }
+    Ok(())
+}
+
+/// dup2(2) onto a fixed descriptor number (0, 1, 2), which OwnedFd cannot express.
+pub fn dup_onto(fd: RawFd, target: RawFd) -> Result<(), SysError> {
+    // SAFETY: dup2 only manipulates the descriptor table; `target` is replaced atomically.
+    let ret = unsafe { libc::dup2(fd, target) };
+    if ret < 0 {
+        return Err(SysError::last("dup2", None));
+    }
+    Ok(())
+}

@@ -1,0 +1,126 @@
+//! The command line, mirroring runc's commands and flags (callers pass them verbatim).
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "kapsel",
+    about = "kapsel: a fast, small, secure OCI container runtime with runc's command line",
+    disable_version_flag = true
+)]
+pub struct Cli {
+    /// Root directory for container state
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// Append log lines to FILE instead of stderr
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+    /// Log format: text or json
+    #[arg(long = "log-format", value_name = "FORMAT", default_value = "text")]
+    pub log_format: String,
+    /// Enable debug logging
+    #[arg(long)]
+    pub debug: bool,
+    /// Use systemd for cgroups (cgroupsPath as slice:prefix:name)
+    #[arg(long = "systemd-cgroup")]
+    pub systemd_cgroup: bool,
+    /// Rootless mode: true, false or auto
+    #[arg(long, value_name = "VALUE", num_args = 0..=1, default_missing_value = "true")]
+    pub rootless: Option<String>,
+    /// crun's cgroup manager flag (cgroupfs, systemd or disabled)
+    #[arg(long = "cgroup-manager", value_name = "MANAGER")]
+    pub cgroup_manager: Option<String>,
+    /// Path to criu (accepted for compatibility)
+    #[arg(long, hide = true, value_name = "PATH")]
+    pub criu: Option<PathBuf>,
+    /// Print the version
+    #[arg(short = 'v', long)]
+    pub version: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create a container (its process waits for `start`)
+    Create(CreateArgs),
+    /// Start the user process of a created container
+    Start { id: String },
+    /// Print the state of a container as JSON
+    State { id: String },
+    /// Send a signal to a container's init process (default SIGTERM)
+    Kill {
+        /// Send the signal to all processes in the container
+        #[arg(short, long)]
+        all: bool,
+        id: String,
+        signal: Option<String>,
+    },
+    /// Delete a container and everything create made for it
+    Delete {
+        /// Kill the container first if it is running
+        #[arg(short, long)]
+        force: bool,
+        id: String,
+    },
+    /// List containers
+    #[command(alias = "ls")]
+    List {
+        /// table or json
+        #[arg(short, long, default_value = "table")]
+        format: String,
+        /// Print only the container ids
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Create and start a container, wait for it, and exit with its status
+    Run(RunArgs),
+    /// Write a default config.json into the bundle
+    Spec {
+        /// Bundle directory
+        #[arg(short, long, value_name = "DIR")]
+        bundle: Option<PathBuf>,
+        /// A config for a container run without privilege
+        #[arg(long)]
+        rootless: bool,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct CreateArgs {
+    /// Bundle directory (holding config.json); default: the current directory
+    #[arg(short, long, value_name = "DIR", default_value = ".")]
+    pub bundle: PathBuf,
+    /// Write the container's host pid to FILE
+    #[arg(long = "pid-file", value_name = "FILE")]
+    pub pid_file: Option<PathBuf>,
+    /// Unix socket to send the pty master to (process.terminal)
+    #[arg(long = "console-socket", value_name = "SOCKET")]
+    pub console_socket: Option<PathBuf>,
+    /// Use MS_MOVE + chroot instead of pivot_root
+    #[arg(long = "no-pivot")]
+    pub no_pivot: bool,
+    /// Do not create a new session keyring
+    #[arg(long = "no-new-keyring")]
+    pub no_new_keyring: bool,
+    /// Pass N extra file descriptors (3 .. 3+N-1) to the container
+    #[arg(long = "preserve-fds", value_name = "N", default_value_t = 0)]
+    pub preserve_fds: u32,
+    pub id: String,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub create: CreateArgs,
+    /// Return once the container runs
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Do not delete the container after it exits
+    #[arg(long)]
+    pub keep: bool,
+    /// Do not become a subreaper (accepted for compatibility)
+    #[arg(long = "no-subreaper")]
+    pub no_subreaper: bool,
+}

@@ -1,0 +1,183 @@
+//! `create`: load and check the bundle, reserve the id, clone the container process
+//! into its namespaces and wait until it is ready at the start gate. Either the
+//! container exists afterwards, or nothing of it does.
+
+use crate::error::{nix_err, Error, Result};
+use crate::hooks;
+use crate::namespaces;
+use crate::process::spawn::{spawn, SpawnArgs};
+use crate::spec;
+use crate::state::{read_stat, State, Status};
+use crate::statedir::{ContainerDir, StateRoot};
+use nix::fcntl::OFlag;
+use nix::sys::stat::Mode;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Default, Clone)]
+pub struct CreateOptions {
+    pub bundle: PathBuf,
+    pub pid_file: Option<PathBuf>,
+    pub console_socket: Option<PathBuf>,
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+    pub preserve_fds: u32,
+}
+
+/// A created container whose process is a child of this process.
+pub struct Created {
+    pub pid: i32,
+    pub state: State,
+}
+
+pub fn create(root: &StateRoot, id: &str, opts: &CreateOptions) -> Result<Created> {
+    create_inner(root, id, opts).map_err(|e| e.in_container(id, "create"))
+}
+
+fn create_inner(root: &StateRoot, id: &str, opts: &CreateOptions) -> Result<Created> {
+    super::id::validate(id)?;
+    let bundle = std::fs::canonicalize(&opts.bundle)
+        .map_err(|e| Error::io("open bundle", &opts.bundle, e))?;
+    let spec = spec::load(&bundle)?;
+    spec::validate(&spec, &bundle)?;
+    let rootfs_rel = spec
+        .root()
+        .as_ref()
+        .map(|r| r.path().clone())
+        .unwrap_or_default();
+    let rootfs = std::fs::canonicalize(spec::rootfs_path(&bundle, &rootfs_rel))
+        .map_err(|e| Error::io("open rootfs", &rootfs_rel, e))?;
+    let ns = namespaces::plan(&spec)?;
+    if !ns.has_new(oci_spec::runtime::LinuxNamespaceType::Mount)
+        && !ns
+            .join
+            .iter()
+            .any(|(t, _, _)| *t == oci_spec::runtime::LinuxNamespaceType::Mount)
+    {
+        return Err(Error::config(
+            "linux.namespaces",
+            "a mount namespace is required (kapsel never changes the host's mounts)",
+        ));
+    }
+    let console = match (
+        &opts.console_socket,
+        spec.process()
+            .as_ref()
+            .and_then(|p| p.terminal())
+            .unwrap_or(false),
+    ) {
+        (Some(path), true) => Some(crate::tty::connect(path)?),
+        (None, true) => {
+            return Err(Error::config(
+                "process.terminal",
+                "a terminal needs --console-socket to hand its pty to",
+            ))
+        }
+        _ => None,
+    };
+    let dir = root.reserve(id)?;
+    match build(&dir, id, &bundle, &rootfs, &spec, &ns, console, opts) {
+        Ok(created) => Ok(created),
+        Err(e) => {
+            let _ = dir.remove();
+            Err(e)
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build(
+    dir: &ContainerDir,
+    id: &str,
+    bundle: &Path,
+    rootfs: &Path,
+    spec: &oci_spec::runtime::Spec,
+    ns: &namespaces::NamespacePlan,
+    console: Option<OwnedFd>,
+    opts: &CreateOptions,
+) -> Result<Created> {
+    let fifo = dir.fifo_path();
+    nix::unistd::mkfifo(&fifo, Mode::from_bits_truncate(0o600))
+        .map_err(nix_err("mkfifo", &fifo))?;
+    let gate = nix::fcntl::open(&fifo, OFlag::O_RDWR | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(nix_err("open", &fifo))?;
+    let annotations = spec
+        .annotations()
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    let mut state = State {
+        id: id.to_string(),
+        pid: 0,
+        pid_start: 0,
+        bundle: bundle.to_path_buf(),
+        rootfs: rootfs.to_path_buf(),
+        created: crate::time::now_rfc3339(),
+        owner: String::new(),
+        annotations,
+        poststart: spec
+            .hooks()
+            .as_ref()
+            .map(|h| hooks::stored(h.poststart()))
+            .unwrap_or_default(),
+        poststop: spec
+            .hooks()
+            .as_ref()
+            .map(|h| hooks::stored(h.poststop()))
+            .unwrap_or_default(),
+        own_pid_ns: ns.has_new(oci_spec::runtime::LinuxNamespaceType::Pid),
+    };
+    let hook_state = |pid: i32| {
+        let mut s = state.clone();
+        s.pid = pid;
+        serde_json::to_string(&s.oci(Status::Creating)).unwrap_or_default()
+    };
+    let pid = spawn(SpawnArgs {
+        id,
+        spec,
+        bundle,
+        rootfs,
+        ns,
+        gate,
+        console,
+        no_pivot: opts.no_pivot,
+        no_new_keyring: opts.no_new_keyring,
+        preserve_fds: opts.preserve_fds,
+        hook_state: &hook_state,
+    })?;
+    state.pid = pid;
+    state.pid_start = read_stat(pid).map(|(_, start)| start).unwrap_or(0);
+    let saved = (|| {
+        if let Some(pid_file) = &opts.pid_file {
+            write_pid_file(pid_file, pid)?;
+        }
+        dir.write_state(&state)
+    })();
+    if let Err(e) = saved {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+        let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
+        if let Some(p) = &opts.pid_file {
+            let _ = std::fs::remove_file(p);
+        }
+        return Err(e);
+    }
+    Ok(Created { pid, state })
+}
+
+/// Writes the pid file atomically (temp + rename), as callers read it right away.
+fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.kapsel-tmp"));
+    std::fs::write(&tmp, pid.to_string()).map_err(|e| Error::io("write pid file", &tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io("write pid file", path, e)
+    })
+}

@@ -1,0 +1,53 @@
+//! `delete`: remove a stopped (or, with --force, any) container and everything create
+//! made for it, then run poststop hooks.
+
+use super::signal_init;
+use crate::error::{Error, Result};
+use crate::hooks;
+use crate::state::Status;
+use crate::statedir::StateRoot;
+
+pub fn delete(root: &StateRoot, id: &str, force: bool) -> Result<()> {
+    delete_inner(root, id, force).map_err(|e| e.in_container(id, "delete"))
+}
+
+fn delete_inner(root: &StateRoot, id: &str, force: bool) -> Result<()> {
+    let dir = match root.open(id) {
+        Ok(d) => d,
+        // podman and containerd clean up with `delete --force` whether or not it exists.
+        Err(Error::NotExist) if force => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let state = match dir.read_state() {
+        Ok(s) => s,
+        // A create that died before writing its state: nothing else of it can be left.
+        Err(_) if force => return dir.remove(),
+        Err(e) => return Err(e),
+    };
+    let status = state.status(&dir.path);
+    match status {
+        Status::Stopped => {}
+        // A created container never ran user code: runc deletes it without --force.
+        Status::Created => kill_and_wait(&state)?,
+        _ if force => kill_and_wait(&state)?,
+        s => {
+            return Err(Error::msg(format!(
+                "cannot delete container {id} that is not stopped: {s}"
+            )))
+        }
+    }
+    let poststop = state.poststop.clone();
+    let json = serde_json::to_string(&state.oci(Status::Stopped)).unwrap_or_default();
+    dir.remove()?;
+    if let Err(e) = hooks::run_all("poststop", &poststop, &json) {
+        crate::logging::warn(&format!("container {id}: delete: {e}"));
+    }
+    Ok(())
+}
+
+fn kill_and_wait(state: &crate::state::State) -> Result<()> {
+    match signal_init(state, libc::SIGKILL, true) {
+        Ok(()) | Err(Error::NotRunning) => Ok(()),
+        Err(e) => Err(e),
+    }
+}

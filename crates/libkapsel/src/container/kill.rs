@@ -1,0 +1,22 @@
+//! `kill`: send a signal to the container's init (or, with --all, to every process).
+
+use super::signal_init;
+use crate::error::{Error, Result};
+use crate::statedir::StateRoot;
+
+pub fn kill(root: &StateRoot, id: &str, signal: i32, all: bool) -> Result<()> {
+    kill_inner(root, id, signal, all).map_err(|e| e.in_container(id, "kill"))
+}
+
+fn kill_inner(root: &StateRoot, id: &str, signal: i32, all: bool) -> Result<()> {
+    let state = root.read_state(id)?;
+    let status = state.status(&root.dir_of(id));
+    if !status.can_kill() {
+        // containerd sends `kill --all ID 9` after every exit and expects success.
+        return if all { Ok(()) } else { Err(Error::NotRunning) };
+    }
+    match signal_init(&state, signal, false) {
+        Err(Error::NotRunning) if all => Ok(()),
+        other => other,
+    }
+}

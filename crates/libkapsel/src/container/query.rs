@@ -1,0 +1,26 @@
+//! `state` and `list`: read-only views of containers.
+
+use crate::error::Result;
+use crate::state::{State, Status};
+use crate::statedir::StateRoot;
+
+/// The state and live status of one container.
+pub fn state(root: &StateRoot, id: &str) -> Result<(State, Status)> {
+    let st = root
+        .read_state(id)
+        .map_err(|e| e.in_container(id, "state"))?;
+    let status = st.status(&root.dir_of(id));
+    Ok((st, status))
+}
+
+/// Every container with a readable state, in id order; unreadable ones are skipped.
+pub fn list(root: &StateRoot) -> Result<Vec<(State, Status)>> {
+    let mut out = Vec::new();
+    for id in root.ids()? {
+        if let Ok(s) = root.read_state(&id) {
+            let status = s.status(&root.dir_of(&id));
+            out.push((s, status));
+        }
+    }
+    Ok(out)
+}

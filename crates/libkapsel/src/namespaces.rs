@@ -1,0 +1,116 @@
+//! Which namespaces the container gets new (clone flags) and which it joins (open
+//! descriptors of the given paths, opened before any namespace changes).
+
+use crate::error::{Error, Result};
+use nix::sched::CloneFlags;
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
+
+pub struct NamespacePlan {
+    /// CLONE_NEW* flags for clone3 (time is handled apart: see `new_time`).
+    pub clone_flags: u64,
+    /// A new time namespace: unshared by the child so that offsets can be written first.
+    pub new_time: bool,
+    pub new_cgroup: bool,
+    /// Namespaces to join with setns, in the order they must be joined.
+    pub join: Vec<(LinuxNamespaceType, PathBuf, OwnedFd)>,
+    /// A pid namespace to join: entered by the parent around clone3.
+    pub join_pid: Option<(PathBuf, OwnedFd)>,
+}
+
+impl NamespacePlan {
+    pub fn has_new(&self, t: LinuxNamespaceType) -> bool {
+        match t {
+            LinuxNamespaceType::Time => self.new_time,
+            LinuxNamespaceType::Cgroup => self.new_cgroup,
+            t => self.clone_flags & (t as u64) != 0,
+        }
+    }
+}
+
+/// Join order: the user namespace first (it owns the others), mount last.
+fn join_rank(t: LinuxNamespaceType) -> u8 {
+    match t {
+        LinuxNamespaceType::User => 0,
+        LinuxNamespaceType::Ipc => 1,
+        LinuxNamespaceType::Uts => 2,
+        LinuxNamespaceType::Network => 3,
+        LinuxNamespaceType::Pid => 4,
+        LinuxNamespaceType::Cgroup => 5,
+        LinuxNamespaceType::Time => 6,
+        LinuxNamespaceType::Mount => 7,
+    }
+}
+
+pub fn plan(spec: &Spec) -> Result<NamespacePlan> {
+    let mut p = NamespacePlan {
+        clone_flags: 0,
+        new_time: false,
+        new_cgroup: false,
+        join: Vec::new(),
+        join_pid: None,
+    };
+    let Some(namespaces) = spec.linux().as_ref().and_then(|l| l.namespaces().as_ref()) else {
+        return Ok(p);
+    };
+    for (i, ns) in namespaces.iter().enumerate() {
+        let t = ns.typ();
+        check_kernel_has(t, i)?;
+        match ns.path() {
+            None => match t {
+                LinuxNamespaceType::Time => p.new_time = true,
+                LinuxNamespaceType::Cgroup => p.new_cgroup = true,
+                t => p.clone_flags |= t as u64,
+            },
+            Some(path) => {
+                let fd = std::fs::File::open(path).map_err(|e| {
+                    Error::config(
+                        format!("linux.namespaces[{i}].path"),
+                        format!("open `{}`: {}", path.display(), io_text(&e)),
+                    )
+                })?;
+                let fd = OwnedFd::from(fd);
+                if t == LinuxNamespaceType::Pid {
+                    p.join_pid = Some((path.clone(), fd));
+                } else {
+                    p.join.push((t, path.clone(), fd));
+                }
+            }
+        }
+    }
+    p.join.sort_by_key(|(t, _, _)| join_rank(*t));
+    Ok(p)
+}
+
+/// A namespace type this kernel lacks is an error, not a silent downgrade.
+fn check_kernel_has(t: LinuxNamespaceType, i: usize) -> Result<()> {
+    let name = match t {
+        LinuxNamespaceType::Mount => "mnt",
+        LinuxNamespaceType::Cgroup => "cgroup",
+        LinuxNamespaceType::Uts => "uts",
+        LinuxNamespaceType::Ipc => "ipc",
+        LinuxNamespaceType::User => "user",
+        LinuxNamespaceType::Pid => "pid",
+        LinuxNamespaceType::Network => "net",
+        LinuxNamespaceType::Time => "time",
+    };
+    let path = format!("/proc/self/ns/{name}");
+    if std::fs::symlink_metadata(&path).is_err() {
+        return Err(Error::config(
+            format!("linux.namespaces[{i}].type"),
+            format!("this kernel has no {name} namespace ({path} is missing)"),
+        ));
+    }
+    Ok(())
+}
+
+pub fn clone_flag(t: LinuxNamespaceType) -> CloneFlags {
+    CloneFlags::from_bits_retain(t as i32)
+}
+
+fn io_text(e: &std::io::Error) -> String {
+    e.raw_os_error()
+        .map(kapsel_sys::errno_text)
+        .unwrap_or_else(|| e.to_string())
+}

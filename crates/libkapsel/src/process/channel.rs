@@ -1,0 +1,102 @@
+//! The typed channel between `kapsel create` and the container process it cloned: a
+//! SOCK_SEQPACKET socketpair, one message per packet, errors sent as data so the
+//! parent reports them exactly once.
+
+use crate::error::{nix_err, Error, Result};
+use nix::sys::socket::{recv, send, socketpair, AddressFamily, MsgFlags, SockFlag, SockType};
+use std::os::fd::{AsRawFd, OwnedFd};
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Message {
+    /// Child: mounts are done, run the prestart and createRuntime hooks, then reply Continue.
+    RuntimeHooks,
+    /// Parent: go on; carries the state JSON for the hooks run inside the container.
+    Continue(String),
+    /// Child: the container is set up and waits at the start gate.
+    Ready,
+    /// Child: setting up failed; the text says what, where and why.
+    Failed(String),
+}
+
+pub struct Channel {
+    fd: OwnedFd,
+}
+
+/// A connected pair: (parent end, child end).
+pub fn pair() -> Result<(Channel, Channel)> {
+    let (a, b) = socketpair(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )
+    .map_err(nix_err("socketpair", ""))?;
+    Ok((Channel { fd: a }, Channel { fd: b }))
+}
+
+impl Channel {
+    pub fn send(&self, msg: &Message) -> Result<()> {
+        let mut buf = Vec::with_capacity(16);
+        match msg {
+            Message::RuntimeHooks => buf.push(b'H'),
+            Message::Continue(state) => {
+                buf.push(b'C');
+                buf.extend_from_slice(state.as_bytes());
+            }
+            Message::Ready => buf.push(b'R'),
+            Message::Failed(text) => {
+                buf.push(b'F');
+                buf.extend_from_slice(text.as_bytes());
+            }
+        }
+        send(self.fd.as_raw_fd(), &buf, MsgFlags::MSG_NOSIGNAL)
+            .map(drop)
+            .map_err(nix_err("send on the sync socket", ""))
+    }
+
+    /// The next message, or None when the other end closed without a word.
+    pub fn recv(&self) -> Result<Option<Message>> {
+        let mut buf = vec![0u8; 64 * 1024];
+        let n = loop {
+            match recv(self.fd.as_raw_fd(), &mut buf, MsgFlags::empty()) {
+                Err(nix::Error::EINTR) => continue,
+                other => break other.map_err(nix_err("recv on the sync socket", ""))?,
+            }
+        };
+        if n == 0 {
+            return Ok(None);
+        }
+        Ok(Some(match buf[0] {
+            b'H' => Message::RuntimeHooks,
+            b'C' => Message::Continue(String::from_utf8_lossy(&buf[1..n]).into_owned()),
+            b'R' => Message::Ready,
+            b'F' => Message::Failed(String::from_utf8_lossy(&buf[1..n]).into_owned()),
+            other => {
+                return Err(Error::msg(format!(
+                    "sync socket: unknown message tag {other}"
+                )))
+            }
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_round_trip() {
+        let (a, b) = pair().unwrap();
+        for m in [
+            Message::RuntimeHooks,
+            Message::Continue("{}".into()),
+            Message::Ready,
+            Message::Failed("mount `proc`: EPERM".into()),
+        ] {
+            a.send(&m).unwrap();
+            assert_eq!(b.recv().unwrap(), Some(m));
+        }
+        drop(a);
+        assert_eq!(b.recv().unwrap(), None);
+    }
+}

@@ -1,0 +1,80 @@
+//! Finding the container's executable (in the container's PATH, after pivot_root) and
+//! the final execve. The wording of "not found" errors is runc's, because podman and
+//! docker turn it into exit code 127.
+
+use crate::error::{Error, Result};
+use std::ffi::CString;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+pub fn resolve(arg0: &str, env: &[String]) -> Result<PathBuf> {
+    if arg0.contains('/') {
+        let p = Path::new(arg0);
+        return match std::fs::metadata(p) {
+            Ok(m) if m.is_file() && m.permissions().mode() & 0o111 != 0 => Ok(p.to_path_buf()),
+            Ok(m) if m.is_dir() => Err(Error::msg(format!("exec: \"{arg0}\": is a directory"))),
+            Ok(_) => Err(Error::msg(format!("exec: \"{arg0}\": permission denied"))),
+            Err(e) => Err(Error::msg(format!(
+                "exec: \"{arg0}\": stat {arg0}: {}",
+                lower_errno(&e)
+            ))),
+        };
+    }
+    let path = env
+        .iter()
+        .find_map(|kv| kv.strip_prefix("PATH="))
+        .unwrap_or("");
+    for dir in path.split(':') {
+        let dir = if dir.is_empty() { "." } else { dir };
+        let candidate = Path::new(dir).join(arg0);
+        if let Ok(m) = std::fs::metadata(&candidate) {
+            if m.is_file() && m.permissions().mode() & 0o111 != 0 {
+                return Ok(candidate);
+            }
+        }
+    }
+    Err(Error::msg(format!(
+        "exec: \"{arg0}\": executable file not found in $PATH"
+    )))
+}
+
+/// `no such file or directory`, lower-case like Go's syscall errors.
+fn lower_errno(e: &std::io::Error) -> String {
+    let mut s = e.to_string();
+    if let Some(cut) = s.find(" (os error") {
+        s.truncate(cut);
+    }
+    s.to_lowercase()
+}
+
+pub fn cstrings(items: &[String], what: &str) -> Result<Vec<CString>> {
+    items
+        .iter()
+        .map(|s| {
+            CString::new(s.as_bytes()).map_err(|_| {
+                Error::config(what, format!("`{}` contains a NUL byte", s.escape_debug()))
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_in_path_and_words_errors_like_runc() {
+        let env = vec!["PATH=/nonexistent:/bin:/usr/bin".to_string()];
+        assert!(resolve("sh", &env).unwrap().ends_with("sh"));
+        let e = resolve("/nonexistent", &env).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "exec: \"/nonexistent\": stat /nonexistent: no such file or directory"
+        );
+        let e = resolve("no-such-cmd", &env).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "exec: \"no-such-cmd\": executable file not found in $PATH"
+        );
+    }
+}

@@ -1,0 +1,362 @@
+//! The container process: everything it does between clone3 and execve, in the order
+//! the runtime-spec requires. It only executes what `create` planned; any failure is
+//! sent to the parent as data and the process exits.
+
+use super::channel::{Channel, Message};
+use super::exec;
+use crate::error::{nix_err, Error, Result};
+use crate::hooks;
+use crate::namespaces::NamespacePlan;
+use crate::rootfs;
+use nix::sched::{setns, unshare, CloneFlags};
+use nix::sys::stat::{umask, Mode};
+use nix::unistd::{chdir, setgid, setgroups, sethostname, setsid, setuid, Gid, Uid};
+use oci_spec::runtime::{LinuxNamespaceType, PosixRlimitType, Process, Spec};
+use std::ffi::CString;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::Path;
+
+pub struct InitContext<'a> {
+    pub id: &'a str,
+    pub spec: &'a Spec,
+    pub bundle: &'a Path,
+    pub rootfs: &'a Path,
+    pub ns: &'a NamespacePlan,
+    pub channel: Channel,
+    /// The start gate (exec fifo, opened read-write so the open never blocks).
+    pub gate: OwnedFd,
+    pub console: Option<OwnedFd>,
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+    pub preserve_fds: u32,
+}
+
+/// What is left to do after the start gate opens.
+struct Prepared {
+    path: CString,
+    argv: Vec<CString>,
+    envp: Vec<CString>,
+    start_hooks_state: Option<String>,
+}
+
+pub fn run(mut ctx: InitContext<'_>) -> ! {
+    let prepared = setup(&mut ctx);
+    let prepared = match prepared {
+        Ok(p) => p,
+        Err(e) => {
+            let _ = ctx.channel.send(&Message::Failed(e.to_string()));
+            std::process::exit(1);
+        }
+    };
+    let _ = kapsel_sys::process::set_parent_death_signal(0);
+    if ctx.channel.send(&Message::Ready).is_err() {
+        std::process::exit(1);
+    }
+    drop(ctx.channel);
+    // Block at the start gate until `start` writes a byte.
+    let mut byte = [0u8; 1];
+    loop {
+        match nix::unistd::read(ctx.gate.as_fd(), &mut byte) {
+            Ok(1) => break,
+            Err(nix::Error::EINTR) => continue,
+            _ => std::process::exit(1),
+        }
+    }
+    drop(ctx.gate);
+    let hooks = ctx
+        .spec
+        .hooks()
+        .as_ref()
+        .map(|h| hooks::stored(h.start_container()))
+        .unwrap_or_default();
+    if let Some(state) = &prepared.start_hooks_state {
+        if let Err(e) = hooks::run_all("startContainer", &hooks, state) {
+            eprintln!("container {}: start: {e}", ctx.id);
+            std::process::exit(1);
+        }
+    }
+    kapsel_sys::process::reset_signals();
+    let err = nix::unistd::execve(&prepared.path, &prepared.argv, &prepared.envp).unwrap_err();
+    eprintln!(
+        "container {}: start: exec `{}`: {}",
+        ctx.id,
+        prepared.path.to_string_lossy(),
+        kapsel_sys::errno_text(err as i32)
+    );
+    std::process::exit(127);
+}
+
+fn setup(ctx: &mut InitContext<'_>) -> Result<Prepared> {
+    // If `create` dies before we are ready, do not linger.
+    kapsel_sys::process::set_parent_death_signal(libc::SIGKILL)?;
+    for (t, path, fd) in &ctx.ns.join {
+        setns(fd.as_fd(), crate::namespaces::clone_flag(*t)).map_err(nix_err("setns", path))?;
+    }
+    if ctx.ns.new_cgroup {
+        unshare(CloneFlags::CLONE_NEWCGROUP).map_err(nix_err("unshare(CLONE_NEWCGROUP)", ""))?;
+    }
+    if ctx.ns.new_time {
+        enter_time_namespace(ctx.spec)?;
+    }
+    setsid().map_err(nix_err("setsid", ""))?;
+    if !ctx.no_new_keyring {
+        // No keyring support in the kernel is fine (runc ignores ENOSYS as well).
+        match kapsel_sys::process::join_session_keyring(ctx.id) {
+            Err(e) if e.errno != libc::ENOSYS => return Err(e.into()),
+            _ => {}
+        }
+    }
+    let process = ctx
+        .spec
+        .process()
+        .as_ref()
+        .ok_or_else(|| Error::config("process", "missing"))?;
+
+    // Root filesystem, built in our own mount namespace.
+    umask(Mode::empty());
+    let propagation = rootfs::root_propagation(ctx.spec)?;
+    let root = rootfs::prepare(ctx.rootfs, propagation)?;
+    rootfs::mount_and_populate(&root, ctx.bundle, ctx.spec)?;
+    let hook_state = hooks_round_trip(ctx)?;
+    if let Some(state) = &hook_state {
+        let list = ctx
+            .spec
+            .hooks()
+            .as_ref()
+            .map(|h| hooks::stored(h.create_container()))
+            .unwrap_or_default();
+        hooks::run_all("createContainer", &list, state)?;
+    }
+    drop(root);
+    rootfs::enter(ctx.rootfs, ctx.no_pivot, propagation)?;
+
+    if let Some(h) = ctx.spec.hostname().as_deref().filter(|h| !h.is_empty()) {
+        sethostname(h).map_err(nix_err("sethostname", ""))?;
+    }
+    if let Some(d) = ctx.spec.domainname().as_deref().filter(|d| !d.is_empty()) {
+        kapsel_sys::process::set_domainname(d)?;
+    }
+    let console = match ctx.console.take() {
+        Some(sock) if process.terminal().unwrap_or(false) => {
+            let size = process
+                .console_size()
+                .as_ref()
+                .map(|b| (b.height() as u16, b.width() as u16));
+            Some(crate::tty::setup(sock, size)?)
+        }
+        _ => None,
+    };
+    let cwd = process.cwd();
+    rootfs::resolve::ensure_in_root(
+        std::fs::File::open("/")
+            .map_err(|e| Error::io("open", "/", e))?
+            .as_fd(),
+        cwd,
+        rootfs::resolve::Kind::Dir,
+    )?;
+    rootfs::restrict(ctx.spec)?;
+    set_rlimits(process)?;
+    if let Some(adj) = process.oom_score_adj() {
+        std::fs::write("/proc/self/oom_score_adj", adj.to_string()).map_err(|e| {
+            Error::config(
+                "process.oomScoreAdj",
+                format!("write `{adj}` to /proc/self/oom_score_adj: {e}"),
+            )
+        })?;
+    }
+    chdir(cwd).map_err(|e| {
+        Error::config(
+            "process.cwd",
+            format!(
+                "chdir `{}`: {}",
+                cwd.display(),
+                kapsel_sys::errno_text(e as i32)
+            ),
+        )
+    })?;
+    if let Some(slave) = &console {
+        crate::tty::become_stdio(slave)?;
+    }
+    drop(console);
+    let env = process.env().clone().unwrap_or_default();
+    let args = process.args().clone().unwrap_or_default();
+    let path = exec::resolve(&args[0], &env)?;
+    set_user(process)?;
+    umask(Mode::from_bits_truncate(
+        process.user().umask().unwrap_or(0o022),
+    ));
+    if process.no_new_privileges().unwrap_or(false) {
+        nix::sys::prctl::set_no_new_privs().map_err(nix_err("prctl(PR_SET_NO_NEW_PRIVS)", ""))?;
+    }
+    // Nothing the caller leaked reaches the process: only stdio and preserved fds stay.
+    kapsel_sys::process::cloexec_from(3 + ctx.preserve_fds + listen_fds())?;
+    let start_hooks = ctx
+        .spec
+        .hooks()
+        .as_ref()
+        .is_some_and(|h| h.start_container().as_ref().is_some_and(|v| !v.is_empty()));
+    Ok(Prepared {
+        path: CString::new(path.as_os_str().as_encoded_bytes())
+            .map_err(|_| Error::config("process.args[0]", "contains a NUL byte"))?,
+        argv: exec::cstrings(&args, "process.args")?,
+        envp: exec::cstrings(&env, "process.env")?,
+        start_hooks_state: if start_hooks {
+            hook_state.map(|s| with_status(&s, "created"))
+        } else {
+            None
+        },
+    })
+}
+
+/// With hooks in the config, ask the parent to run prestart and createRuntime in the
+/// runtime namespace; its reply carries the state JSON for the hooks run in here.
+fn hooks_round_trip(ctx: &InitContext<'_>) -> Result<Option<String>> {
+    let any = ctx.spec.hooks().as_ref().is_some_and(|h| {
+        #[allow(deprecated)]
+        let prestart = h.prestart();
+        [
+            prestart,
+            h.create_runtime(),
+            h.create_container(),
+            h.start_container(),
+        ]
+        .iter()
+        .any(|l| l.as_ref().is_some_and(|v| !v.is_empty()))
+    });
+    if !any {
+        return Ok(None);
+    }
+    ctx.channel.send(&Message::RuntimeHooks)?;
+    match ctx.channel.recv()? {
+        Some(Message::Continue(state)) => Ok(Some(state)),
+        _ => Err(Error::msg("the runtime went away while running hooks")),
+    }
+}
+
+fn with_status(state: &str, status: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(state) {
+        Ok(mut v) => {
+            v["status"] = serde_json::Value::String(status.into());
+            v.to_string()
+        }
+        Err(_) => state.to_string(),
+    }
+}
+
+fn enter_time_namespace(spec: &Spec) -> Result<()> {
+    // CLONE_NEWTIME affects only our children and, since Linux 5.11, this process at
+    // execve; the offsets must be written before any process lives in it.
+    unshare(CloneFlags::from_bits_retain(
+        LinuxNamespaceType::Time as i32,
+    ))
+    .map_err(nix_err("unshare(CLONE_NEWTIME)", ""))?;
+    let Some(offsets) = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.time_offsets().as_ref())
+    else {
+        return Ok(());
+    };
+    let mut text = String::new();
+    for (clock, off) in offsets {
+        let id = match clock.as_str() {
+            "monotonic" => libc::CLOCK_MONOTONIC,
+            "boottime" => libc::CLOCK_BOOTTIME,
+            other => {
+                return Err(Error::config(
+                    "linux.timeOffsets",
+                    format!("unknown clock `{other}`"),
+                ))
+            }
+        };
+        text.push_str(&format!(
+            "{id} {} {}\n",
+            off.secs().unwrap_or(0),
+            off.nanosecs().unwrap_or(0)
+        ));
+    }
+    std::fs::write("/proc/self/timens_offsets", text)
+        .map_err(|e| Error::io("write", "/proc/self/timens_offsets", e))
+}
+
+fn set_rlimits(process: &Process) -> Result<()> {
+    use nix::sys::resource::{setrlimit, Resource};
+    for (i, r) in process.rlimits().iter().flatten().enumerate() {
+        let res = match r.typ() {
+            PosixRlimitType::RlimitCpu => Resource::RLIMIT_CPU,
+            PosixRlimitType::RlimitFsize => Resource::RLIMIT_FSIZE,
+            PosixRlimitType::RlimitData => Resource::RLIMIT_DATA,
+            PosixRlimitType::RlimitStack => Resource::RLIMIT_STACK,
+            PosixRlimitType::RlimitCore => Resource::RLIMIT_CORE,
+            PosixRlimitType::RlimitRss => Resource::RLIMIT_RSS,
+            PosixRlimitType::RlimitNproc => Resource::RLIMIT_NPROC,
+            PosixRlimitType::RlimitNofile => Resource::RLIMIT_NOFILE,
+            PosixRlimitType::RlimitMemlock => Resource::RLIMIT_MEMLOCK,
+            PosixRlimitType::RlimitAs => Resource::RLIMIT_AS,
+            PosixRlimitType::RlimitLocks => Resource::RLIMIT_LOCKS,
+            PosixRlimitType::RlimitSigpending => Resource::RLIMIT_SIGPENDING,
+            PosixRlimitType::RlimitMsgqueue => Resource::RLIMIT_MSGQUEUE,
+            PosixRlimitType::RlimitNice => Resource::RLIMIT_NICE,
+            PosixRlimitType::RlimitRtprio => Resource::RLIMIT_RTPRIO,
+            PosixRlimitType::RlimitRttime => Resource::RLIMIT_RTTIME,
+        };
+        setrlimit(res, r.soft(), r.hard()).map_err(|e| {
+            Error::config(
+                format!("process.rlimits[{i}]"),
+                format!(
+                    "setrlimit {:?} soft {} hard {}: {}",
+                    r.typ(),
+                    r.soft(),
+                    r.hard(),
+                    kapsel_sys::errno_text(e as i32)
+                ),
+            )
+        })?;
+    }
+    Ok(())
+}
+
+fn set_user(process: &Process) -> Result<()> {
+    let user = process.user();
+    let groups: Vec<Gid> = user
+        .additional_gids()
+        .iter()
+        .flatten()
+        .map(|g| Gid::from_raw(*g))
+        .collect();
+    setgroups(&groups).map_err(|e| {
+        Error::config(
+            "process.user.additionalGids",
+            format!("setgroups: {}", kapsel_sys::errno_text(e as i32)),
+        )
+    })?;
+    setgid(Gid::from_raw(user.gid())).map_err(|e| {
+        Error::config(
+            "process.user.gid",
+            format!(
+                "setgid {}: {}",
+                user.gid(),
+                kapsel_sys::errno_text(e as i32)
+            ),
+        )
+    })?;
+    setuid(Uid::from_raw(user.uid())).map_err(|e| {
+        Error::config(
+            "process.user.uid",
+            format!(
+                "setuid {}: {}",
+                user.uid(),
+                kapsel_sys::errno_text(e as i32)
+            ),
+        )
+    })?;
+    Ok(())
+}
+
+/// LISTEN_FDS from systemd socket activation: those fds are passed through too.
+fn listen_fds() -> u32 {
+    std::env::var("LISTEN_FDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}

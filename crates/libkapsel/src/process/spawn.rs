@@ -1,0 +1,121 @@
+//! The parent side of process creation: clone3 into the new namespaces, then serve
+//! the child's requests (runtime hooks) until it reports ready or failed.
+
+use super::channel::{self, Message};
+use super::init::{self, InitContext};
+use crate::error::{nix_err, Error, Result};
+use crate::hooks;
+use crate::namespaces::NamespacePlan;
+use kapsel_sys::process::{clone_fork, Forked};
+use nix::sched::{setns, CloneFlags};
+use nix::sys::signal::{kill, Signal};
+use nix::sys::wait::{waitpid, WaitStatus};
+use nix::unistd::Pid;
+use oci_spec::runtime::Spec;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::Path;
+
+pub struct SpawnArgs<'a> {
+    pub id: &'a str,
+    pub spec: &'a Spec,
+    pub bundle: &'a Path,
+    pub rootfs: &'a Path,
+    pub ns: &'a NamespacePlan,
+    pub gate: OwnedFd,
+    pub console: Option<OwnedFd>,
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+    pub preserve_fds: u32,
+    /// State JSON (status "creating") for hooks, built once the pid is known.
+    pub hook_state: &'a dyn Fn(i32) -> String,
+}
+
+/// Clones the container process and waits until it is ready at the start gate.
+/// On failure the child has been killed and reaped.
+pub fn spawn(a: SpawnArgs<'_>) -> Result<i32> {
+    let (parent, child) = channel::pair()?;
+    let own_pidns = match &a.ns.join_pid {
+        Some((path, fd)) => {
+            let own = std::fs::File::open("/proc/self/ns/pid")
+                .map_err(|e| Error::io("open", "/proc/self/ns/pid", e))?;
+            // Our children (only the container) are born into the target pid namespace.
+            setns(fd.as_fd(), CloneFlags::CLONE_NEWPID).map_err(nix_err("setns", path))?;
+            Some(own)
+        }
+        None => None,
+    };
+    let forked = clone_fork(a.ns.clone_flags, None);
+    if let Some(own) = own_pidns {
+        setns(own.as_fd(), CloneFlags::CLONE_NEWPID)
+            .map_err(nix_err("setns", "/proc/self/ns/pid"))?;
+    }
+    let pid = match forked? {
+        Forked::Child => {
+            drop(parent);
+            init::run(InitContext {
+                id: a.id,
+                spec: a.spec,
+                bundle: a.bundle,
+                rootfs: a.rootfs,
+                ns: a.ns,
+                channel: child,
+                gate: a.gate,
+                console: a.console,
+                no_pivot: a.no_pivot,
+                no_new_keyring: a.no_new_keyring,
+                preserve_fds: a.preserve_fds,
+            })
+        }
+        Forked::Parent(pid) => pid,
+    };
+    drop(child);
+    drop(a.gate);
+    drop(a.console);
+    match serve(&parent, a.spec, pid, a.hook_state) {
+        Ok(()) => Ok(pid),
+        Err(e) => {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+            let _ = waitpid(Pid::from_raw(pid), None);
+            Err(e)
+        }
+    }
+}
+
+fn serve(
+    chan: &channel::Channel,
+    spec: &Spec,
+    pid: i32,
+    hook_state: &dyn Fn(i32) -> String,
+) -> Result<()> {
+    loop {
+        match chan.recv()? {
+            Some(Message::Ready) => return Ok(()),
+            Some(Message::Failed(text)) => return Err(Error::Msg(text)),
+            Some(Message::RuntimeHooks) => {
+                let state = hook_state(pid);
+                if let Some(h) = spec.hooks() {
+                    #[allow(deprecated)]
+                    let prestart = h.prestart();
+                    hooks::run_all("prestart", &hooks::stored(prestart), &state)?;
+                    hooks::run_all("createRuntime", &hooks::stored(h.create_runtime()), &state)?;
+                }
+                chan.send(&Message::Continue(state))?;
+            }
+            Some(other) => {
+                return Err(Error::msg(format!(
+                    "unexpected message from the container process: {other:?}"
+                )))
+            }
+            None => {
+                let how = match waitpid(Pid::from_raw(pid), None) {
+                    Ok(WaitStatus::Exited(_, code)) => format!("exited with status {code}"),
+                    Ok(WaitStatus::Signaled(_, sig, _)) => format!("was killed by {sig}"),
+                    _ => "vanished".to_string(),
+                };
+                return Err(Error::msg(format!(
+                    "container process {how} before it was ready"
+                )));
+            }
+        }
+    }
+}

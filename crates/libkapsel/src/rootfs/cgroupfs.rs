@@ -1,0 +1,147 @@
+//! A `cgroup` mount in config.json: on a cgroup v2 host one cgroup2 mount; on a v1 or
+//! hybrid host a tmpfs holding one cgroup mount per hierarchy (as runc and crun lay it
+//! out), read-only when asked. Inside a new cgroup namespace each hierarchy shows the
+//! container's own cgroup as its root.
+
+use super::mounts::mount_error;
+use super::options::MountOptions;
+use super::resolve::{ensure_in_root, fd_path, open_in_root, Kind};
+use crate::error::Result;
+use nix::mount::{mount, MsFlags};
+use std::os::fd::BorrowedFd;
+use std::path::{Path, PathBuf};
+
+/// One mounted cgroup hierarchy of the host.
+struct Hierarchy {
+    /// Name of its directory under /sys/fs/cgroup (e.g. `cpu`, `unified`).
+    name: String,
+    /// `cgroup2`, or the v1 super options (e.g. `cpu`, `name=systemd`).
+    v1_options: Option<String>,
+}
+
+pub fn mount_cgroup_tree(root: BorrowedFd<'_>, dest: &Path, opts: &MountOptions) -> Result<()> {
+    let hierarchies = host_hierarchies();
+    let flags = opts.flags & !MsFlags::MS_RDONLY;
+    let only_v2 = hierarchies.iter().all(|h| h.v1_options.is_none());
+    if only_v2 {
+        let target = ensure_in_root(root, dest, Kind::Dir)?;
+        return mount(
+            Some("cgroup2"),
+            &fd_path(&target),
+            Some("cgroup2"),
+            opts.flags,
+            None::<&str>,
+        )
+        .map_err(|e| mount_error(e, "cgroup2", dest));
+    }
+    let target = ensure_in_root(root, dest, Kind::Dir)?;
+    mount(
+        Some("tmpfs"),
+        &fd_path(&target),
+        Some("tmpfs"),
+        flags,
+        Some("mode=755"),
+    )
+    .map_err(|e| mount_error(e, "tmpfs", dest))?;
+    for h in &hierarchies {
+        let sub: PathBuf = dest.join(&h.name);
+        let t = ensure_in_root(root, &sub, Kind::Dir)?;
+        let (typ, data) = match &h.v1_options {
+            Some(o) => ("cgroup", Some(o.as_str())),
+            None => ("cgroup2", None),
+        };
+        mount(Some("cgroup"), &fd_path(&t), Some(typ), opts.flags, data)
+            .map_err(|e| mount_error(e, typ, &sub))?;
+    }
+    if opts.flags.contains(MsFlags::MS_RDONLY) {
+        let mounted = open_in_root(root, dest)?;
+        mount(
+            None::<&str>,
+            &fd_path(&mounted),
+            None::<&str>,
+            MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | flags,
+            Some("mode=755"),
+        )
+        .map_err(|e| mount_error(e, "remount read-only", dest))?;
+    }
+    Ok(())
+}
+
+/// The cgroup hierarchies mounted under /sys/fs/cgroup, from /proc/self/mountinfo.
+fn host_hierarchies() -> Vec<Hierarchy> {
+    let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    parse_hierarchies(&text)
+}
+
+fn parse_hierarchies(mountinfo: &str) -> Vec<Hierarchy> {
+    let mut out = Vec::new();
+    for line in mountinfo.lines() {
+        let Some((left, right)) = line.split_once(" - ") else {
+            continue;
+        };
+        let mount_point = left.split(' ').nth(4).unwrap_or("");
+        let mut r = right.split(' ');
+        let fstype = r.next().unwrap_or("");
+        let super_opts = r.nth(1).unwrap_or("");
+        let Some(name) = mount_point.strip_prefix("/sys/fs/cgroup/") else {
+            if mount_point == "/sys/fs/cgroup" && fstype == "cgroup2" {
+                out.push(Hierarchy {
+                    name: String::new(),
+                    v1_options: None,
+                });
+            }
+            continue;
+        };
+        if name.contains('/') || out.iter().any(|h: &Hierarchy| h.name == name) {
+            continue;
+        }
+        match fstype {
+            "cgroup2" => out.push(Hierarchy {
+                name: name.to_string(),
+                v1_options: None,
+            }),
+            "cgroup" => {
+                let controllers: Vec<&str> = super_opts
+                    .split(',')
+                    .filter(|o| !matches!(*o, "rw" | "ro") && !o.starts_with("release_agent"))
+                    .collect();
+                out.push(Hierarchy {
+                    name: name.to_string(),
+                    v1_options: Some(controllers.join(",")),
+                });
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hybrid_layout() {
+        let info = "\
+30 25 0:26 / /sys/fs/cgroup rw - tmpfs tmpfs rw,mode=755
+31 30 0:27 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
+32 30 0:28 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd
+33 30 0:29 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
+";
+        let h = parse_hierarchies(info);
+        assert_eq!(h.len(), 3);
+        assert_eq!(h[0].name, "cpu");
+        assert_eq!(h[0].v1_options.as_deref(), Some("cpu"));
+        assert_eq!(h[1].v1_options.as_deref(), Some("name=systemd"));
+        assert_eq!(h[2].name, "unified");
+        assert!(h[2].v1_options.is_none());
+    }
+
+    #[test]
+    fn pure_v2() {
+        let h =
+            parse_hierarchies("30 25 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate\n");
+        assert_eq!(h.len(), 1);
+        assert!(h[0].v1_options.is_none());
+    }
+}

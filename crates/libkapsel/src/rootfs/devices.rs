@@ -1,0 +1,147 @@
+//! /dev inside the container: the default devices every container gets, the
+//! `linux.devices` of config.json, and the standard symlinks. A device that cannot be
+//! created with mknod (no permission, e.g. in a user namespace) is bind-mounted from
+//! the host instead.
+
+use super::mounts::bind_into;
+use super::resolve::{ensure_in_root, Kind};
+use crate::error::{nix_err, Error, Result};
+use nix::sys::stat::{makedev, mknodat, Mode, SFlag};
+use nix::unistd::{fchownat, symlinkat, Gid, Uid};
+use oci_spec::runtime::{LinuxDevice, LinuxDeviceType};
+use std::os::fd::{AsFd, BorrowedFd};
+use std::path::{Path, PathBuf};
+
+/// One device node to create.
+pub struct DeviceNode {
+    pub path: PathBuf,
+    pub kind: SFlag,
+    pub major: u64,
+    pub minor: u64,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+/// The devices the runtime-spec requires in every container.
+pub fn default_nodes() -> Vec<DeviceNode> {
+    [
+        ("null", 1, 3),
+        ("zero", 1, 5),
+        ("full", 1, 7),
+        ("random", 1, 8),
+        ("urandom", 1, 9),
+        ("tty", 5, 0),
+    ]
+    .into_iter()
+    .map(|(name, major, minor)| DeviceNode {
+        path: PathBuf::from("/dev").join(name),
+        kind: SFlag::S_IFCHR,
+        major,
+        minor,
+        mode: 0o666,
+        uid: 0,
+        gid: 0,
+    })
+    .collect()
+}
+
+pub fn node_from_spec(i: usize, d: &LinuxDevice) -> Result<DeviceNode> {
+    let field = || format!("linux.devices[{i}]");
+    let kind = match d.typ() {
+        LinuxDeviceType::C | LinuxDeviceType::U => SFlag::S_IFCHR,
+        LinuxDeviceType::B => SFlag::S_IFBLK,
+        LinuxDeviceType::P => SFlag::S_IFIFO,
+        LinuxDeviceType::A => {
+            return Err(Error::config(
+                format!("{}.type", field()),
+                "`a` is not a device type to create",
+            ))
+        }
+    };
+    if !d.path().is_absolute() || !d.path().starts_with("/dev") {
+        return Err(Error::config(
+            format!("{}.path", field()),
+            format!(
+                "`{}` must be an absolute path under /dev",
+                d.path().display()
+            ),
+        ));
+    }
+    Ok(DeviceNode {
+        path: d.path().clone(),
+        kind,
+        major: d.major() as u64,
+        minor: d.minor() as u64,
+        mode: d.file_mode().unwrap_or(0o666) & 0o7777,
+        uid: d.uid().unwrap_or(0),
+        gid: d.gid().unwrap_or(0),
+    })
+}
+
+/// Creates the nodes (defaults first, config entries override a default of the same path).
+pub fn create_nodes(root: BorrowedFd<'_>, nodes: &[DeviceNode]) -> Result<()> {
+    for n in nodes {
+        create_node(root, n)?;
+    }
+    Ok(())
+}
+
+fn create_node(root: BorrowedFd<'_>, n: &DeviceNode) -> Result<()> {
+    let parent_path = n.path.parent().unwrap_or(Path::new("/dev"));
+    let name = n
+        .path
+        .file_name()
+        .ok_or_else(|| Error::msg(format!("device path `{}` has no name", n.path.display())))?;
+    let parent = ensure_in_root(root, parent_path, Kind::Dir)?;
+    let dev = makedev(n.major, n.minor);
+    let mode = Mode::from_bits_truncate(n.mode);
+    let mut result = mknodat(parent.as_fd(), name, n.kind, mode, dev);
+    if result == Err(nix::Error::EEXIST) {
+        let _ = nix::unistd::unlinkat(
+            parent.as_fd(),
+            name,
+            nix::unistd::UnlinkatFlags::NoRemoveDir,
+        );
+        result = mknodat(parent.as_fd(), name, n.kind, mode, dev);
+    }
+    match result {
+        Ok(()) => {}
+        Err(nix::Error::EPERM) if n.kind != SFlag::S_IFIFO => {
+            // No CAP_MKNOD here: bind the host's node, as runc does in user namespaces.
+            return bind_into(root, &n.path, &n.path, Kind::File);
+        }
+        Err(e) => return Err(nix_err("mknod", &n.path)(e)),
+    }
+    fchownat(
+        parent.as_fd(),
+        name,
+        Some(Uid::from_raw(n.uid)),
+        Some(Gid::from_raw(n.gid)),
+        nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+    )
+    .map_err(nix_err("chown", &n.path))
+}
+
+/// /dev/fd, /dev/std{in,out,err}, /dev/core and /dev/ptmx -> pts/ptmx.
+pub fn create_symlinks(root: BorrowedFd<'_>, ptmx: bool) -> Result<()> {
+    let dev = ensure_in_root(root, Path::new("/dev"), Kind::Dir)?;
+    let mut links = vec![
+        ("/proc/self/fd", "fd"),
+        ("/proc/self/fd/0", "stdin"),
+        ("/proc/self/fd/1", "stdout"),
+        ("/proc/self/fd/2", "stderr"),
+        ("/proc/kcore", "core"),
+    ];
+    if ptmx {
+        let _ = nix::unistd::unlinkat(dev.as_fd(), "ptmx", nix::unistd::UnlinkatFlags::NoRemoveDir);
+        links.push(("pts/ptmx", "ptmx"));
+    }
+    for (target, name) in links {
+        match symlinkat(target, dev.as_fd(), name) {
+            Ok(()) | Err(nix::Error::EEXIST) => {}
+            Err(e) => return Err(nix_err("symlink", Path::new("/dev").join(name))(e)),
+        }
+    }
+    Ok(())
+}

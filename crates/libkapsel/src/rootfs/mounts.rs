@@ -1,0 +1,129 @@
+//! The `mounts` of config.json, done in order inside the container's mount namespace
+//! before pivot_root. Each destination is resolved inside the rootfs and mounted
+//! through its descriptor.
+
+use super::options::MountOptions;
+use super::resolve::{ensure_in_root, fd_path, open_in_root, Kind};
+use crate::error::{Error, Result};
+use kapsel_sys::fs::mount_setattr;
+use nix::mount::{mount, MsFlags};
+use oci_spec::runtime::Mount;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::Path;
+
+/// Does every entry of `mounts`; errors name the entry (`mounts[3]`).
+pub fn mount_all(root: BorrowedFd<'_>, bundle: &Path, mounts: &[Mount]) -> Result<()> {
+    for (i, m) in mounts.iter().enumerate() {
+        mount_one(root, bundle, m)
+            .map_err(|e| Error::config(format!("mounts[{i}]"), e.to_string()))?;
+    }
+    Ok(())
+}
+
+fn mount_one(root: BorrowedFd<'_>, bundle: &Path, m: &Mount) -> Result<()> {
+    let opts = MountOptions::parse(m.options().as_deref().unwrap_or(&[]));
+    let dest = m.destination();
+    let typ = m.typ().as_deref().unwrap_or("");
+    if opts.is_bind() {
+        let src = m.source().as_deref().unwrap_or(Path::new(""));
+        let src = if src.is_absolute() {
+            src.to_path_buf()
+        } else {
+            bundle.join(src)
+        };
+        let meta = std::fs::metadata(&src).map_err(|e| Error::io("stat bind source", &src, e))?;
+        let kind = if meta.is_dir() { Kind::Dir } else { Kind::File };
+        let target = ensure_in_root(root, dest, kind)?;
+        let flags = MsFlags::MS_BIND | (opts.flags & MsFlags::MS_REC);
+        mount(
+            Some(&src),
+            &fd_path(&target),
+            None::<&str>,
+            flags,
+            None::<&str>,
+        )
+        .map_err(|e| mount_error(e, &src.to_string_lossy(), dest))?;
+        let remount = opts.remount_flags();
+        if !remount.is_empty()
+            || opts.propagation != MsFlags::empty()
+            || opts.attr_set | opts.attr_clr != 0
+        {
+            let mounted = open_in_root(root, dest)?;
+            if !remount.is_empty() {
+                let flags = MsFlags::MS_BIND
+                    | MsFlags::MS_REMOUNT
+                    | remount
+                    | super::paths::locked_flags(&src);
+                mount(
+                    None::<&str>,
+                    &fd_path(&mounted),
+                    None::<&str>,
+                    flags,
+                    None::<&str>,
+                )
+                .map_err(|e| mount_error(e, "remount", dest))?;
+            }
+            finish(&mounted, &opts, dest)?;
+        }
+        return Ok(());
+    }
+    if typ == "cgroup" {
+        return super::cgroupfs::mount_cgroup_tree(root, dest, &opts);
+    }
+    let target = ensure_in_root(root, dest, Kind::Dir)?;
+    let source = m
+        .source()
+        .as_ref()
+        .map(|s| s.to_string_lossy().into_owned());
+    let source = source.as_deref().unwrap_or(typ);
+    let data = (!opts.data.is_empty()).then_some(opts.data.as_str());
+    mount(Some(source), &fd_path(&target), Some(typ), opts.flags, data)
+        .map_err(|e| mount_error(e, typ, dest))?;
+    if opts.propagation != MsFlags::empty() || opts.attr_set | opts.attr_clr != 0 {
+        let mounted = open_in_root(root, dest)?;
+        finish(&mounted, &opts, dest)?;
+    }
+    Ok(())
+}
+
+/// Propagation and recursive attributes, applied to the new mount.
+fn finish(mounted: &OwnedFd, opts: &MountOptions, dest: &Path) -> Result<()> {
+    if opts.propagation != MsFlags::empty() {
+        mount(
+            None::<&str>,
+            &fd_path(mounted),
+            None::<&str>,
+            opts.propagation,
+            None::<&str>,
+        )
+        .map_err(|e| mount_error(e, "set propagation", dest))?;
+    }
+    if opts.attr_set | opts.attr_clr != 0 {
+        mount_setattr(mounted.as_fd(), true, opts.attr_set, opts.attr_clr).map_err(|mut e| {
+            e.path = Some(dest.to_path_buf());
+            Error::Sys(e)
+        })?;
+    }
+    Ok(())
+}
+
+pub fn mount_error(e: nix::Error, what: &str, dest: &Path) -> Error {
+    Error::msg(format!(
+        "mount `{what}` on `{}`: {}",
+        dest.display(),
+        kapsel_sys::errno_text(e as i32)
+    ))
+}
+
+/// Bind-mounts `src` (a host path) onto `dest` inside the root, creating the target.
+pub fn bind_into(root: BorrowedFd<'_>, src: &Path, dest: &Path, kind: Kind) -> Result<()> {
+    let target = ensure_in_root(root, dest, kind)?;
+    mount(
+        Some(src),
+        &fd_path(&target),
+        None::<&str>,
+        MsFlags::MS_BIND,
+        None::<&str>,
+    )
+    .map_err(|e| mount_error(e, &src.to_string_lossy(), dest))
+}

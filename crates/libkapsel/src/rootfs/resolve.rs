@@ -1,0 +1,209 @@
+//! Paths inside the container's root resolved the safe way: with openat2(2)
+//! RESOLVE_IN_ROOT every symlink and `..` is evaluated as if the rootfs were `/`, so a
+//! symlink planted in an image can never send a mount or a device onto the host
+//! (CVE-2021-30465 and its family). Mounts then target the resolved descriptor
+//! through /proc/self/fd, never the path again.
+
+use crate::error::{nix_err, Error, Result};
+use kapsel_sys::fs::{openat2, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS};
+use nix::sys::stat::Mode;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::path::{Component, Path, PathBuf};
+
+/// What to create at a missing destination.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Kind {
+    Dir,
+    File,
+}
+
+/// Opens `path` (absolute within the container) below `root` as an O_PATH descriptor.
+pub fn open_in_root(root: BorrowedFd<'_>, path: &Path) -> Result<OwnedFd> {
+    openat2(
+        root,
+        &relative(path),
+        libc::O_PATH,
+        0,
+        RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+    )
+    .map_err(|e| with_path(e, path))
+}
+
+/// Opens `path` below `root`, creating it (and its missing parents as directories)
+/// when absent.
+pub fn ensure_in_root(root: BorrowedFd<'_>, path: &Path, kind: Kind) -> Result<OwnedFd> {
+    match open_in_root(root, path) {
+        Ok(fd) => return Ok(fd),
+        Err(Error::Sys(e)) if e.errno == libc::ENOENT => {}
+        Err(e) => return Err(e),
+    }
+    let rel = relative(&secure_join(root, path)?);
+    let mut parent: OwnedFd = open_in_root(root, Path::new("/"))?;
+    let mut so_far = PathBuf::from("/");
+    let components: Vec<_> = rel.components().collect();
+    for (i, c) in components.iter().enumerate() {
+        let Component::Normal(name) = c else { continue };
+        so_far.push(name);
+        let last = i + 1 == components.len();
+        match open_in_root(root, &so_far) {
+            Ok(fd) => {
+                parent = fd;
+                continue;
+            }
+            Err(Error::Sys(e)) if e.errno == libc::ENOENT => {}
+            Err(e) => return Err(e),
+        }
+        // `name` is one component and mkdirat/openat do not follow a final symlink
+        // when creating (O_EXCL), so nothing outside the root can be created.
+        if last && kind == Kind::File {
+            let fd = nix::fcntl::openat(
+                parent.as_fd(),
+                *name,
+                nix::fcntl::OFlag::O_CREAT
+                    | nix::fcntl::OFlag::O_EXCL
+                    | nix::fcntl::OFlag::O_WRONLY
+                    | nix::fcntl::OFlag::O_CLOEXEC
+                    | nix::fcntl::OFlag::O_NOFOLLOW,
+                Mode::from_bits_truncate(0o644),
+            );
+            match fd {
+                Ok(_) | Err(nix::Error::EEXIST) => {}
+                Err(e) => return Err(nix_err("create file", &so_far)(e)),
+            }
+        } else {
+            match nix::sys::stat::mkdirat(parent.as_fd(), *name, Mode::from_bits_truncate(0o755)) {
+                Ok(()) | Err(nix::Error::EEXIST) => {}
+                Err(e) => return Err(nix_err("mkdir", &so_far)(e)),
+            }
+        }
+        parent = open_in_root(root, &so_far)?;
+    }
+    Ok(parent)
+}
+
+/// Expands every symlink of `path` as if `root` were `/` (like filepath-securejoin),
+/// so that a dangling link such as `/etc -> /../../host/etc` names a path inside the
+/// root that can then be created. `..` never climbs above the root.
+pub fn secure_join(root: BorrowedFd<'_>, path: &Path) -> Result<PathBuf> {
+    use std::collections::VecDeque;
+    use std::ffi::OsString;
+    let mut todo: VecDeque<OsString> = VecDeque::new();
+    push_front_components(&mut todo, path);
+    let mut cur = PathBuf::from("/");
+    let mut links = 0;
+    while let Some(c) = todo.pop_front() {
+        if c == "." || c.is_empty() {
+            continue;
+        }
+        if c == ".." {
+            cur.pop();
+            continue;
+        }
+        let next = cur.join(&c);
+        let st = nix::sys::stat::fstatat(
+            root,
+            &relative(&next),
+            nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+        );
+        match st {
+            Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFLNK => {
+                links += 1;
+                if links > 255 {
+                    return Err(nix_err("resolve", path)(nix::Error::ELOOP));
+                }
+                let target = nix::fcntl::readlinkat(root, &relative(&next))
+                    .map_err(nix_err("readlink", &next))?;
+                let target = PathBuf::from(target);
+                if target.is_absolute() {
+                    cur = PathBuf::from("/");
+                }
+                push_front_components(&mut todo, &target);
+            }
+            _ => cur = next,
+        }
+    }
+    Ok(cur)
+}
+
+fn push_front_components(todo: &mut std::collections::VecDeque<std::ffi::OsString>, p: &Path) {
+    let parts: Vec<_> = p
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(n.to_os_string()),
+            Component::ParentDir => Some("..".into()),
+            _ => None,
+        })
+        .collect();
+    for part in parts.into_iter().rev() {
+        todo.push_front(part);
+    }
+}
+
+/// `/proc/self/fd/N`: the path mount(2) follows to exactly the resolved inode.
+pub fn fd_path(fd: &OwnedFd) -> PathBuf {
+    PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+}
+
+fn relative(path: &Path) -> PathBuf {
+    let rel = path.strip_prefix("/").unwrap_or(path);
+    if rel.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        rel.to_path_buf()
+    }
+}
+
+fn with_path(mut e: kapsel_sys::SysError, path: &Path) -> Error {
+    e.path = Some(path.to_path_buf());
+    Error::Sys(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    fn tmpdir(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("kapsel-resolve-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn a_symlink_to_the_host_stays_inside_the_root() {
+        let base = tmpdir("escape");
+        let root = base.join("rootfs");
+        let outside = base.join("outside");
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        symlink(&outside, root.join("evil")).unwrap();
+        symlink("../../../../outside", root.join("evil2")).unwrap();
+        let rootfd = OwnedFd::from(std::fs::File::open(&root).unwrap());
+        ensure_in_root(rootfd.as_fd(), Path::new("/evil/x"), Kind::Dir).unwrap();
+        ensure_in_root(rootfd.as_fd(), Path::new("/evil2/y"), Kind::File).unwrap();
+        assert!(!outside.join("x").exists(), "created outside the root");
+        assert!(!outside.join("y").exists(), "created outside the root");
+        // Both links resolve inside the root: /evil -> <root>/<abs path of outside>.
+        let inside = root.join(outside.strip_prefix("/").unwrap());
+        assert!(inside.join("x").is_dir());
+        assert!(root.join("outside/y").is_file());
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn existing_paths_are_opened_not_created() {
+        let base = tmpdir("existing");
+        std::fs::create_dir_all(base.join("a/b")).unwrap();
+        let rootfd = OwnedFd::from(std::fs::File::open(&base).unwrap());
+        ensure_in_root(rootfd.as_fd(), Path::new("/a/b"), Kind::Dir).unwrap();
+        let err = open_in_root(rootfd.as_fd(), Path::new("/missing"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`/missing`") && err.contains("ENOENT"),
+            "{err}"
+        );
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+}

@@ -1,0 +1,205 @@
+//! Load config.json from a bundle and check every value kapsel uses, naming the field
+//! of anything it refuses. Nothing here touches the system beyond reading files.
+
+use crate::error::{Error, Result};
+use crate::rootfs::options::MountOptions;
+use oci_spec::runtime::{LinuxNamespaceType, Mount, Spec};
+use std::path::{Path, PathBuf};
+
+pub const CONFIG_FILE: &str = "config.json";
+
+/// Reads and parses `bundle/config.json`; type errors name the JSON path of the field.
+pub fn load(bundle: &Path) -> Result<Spec> {
+    let path = bundle.join(CONFIG_FILE);
+    let bytes = std::fs::read(&path).map_err(|e| Error::io("open", &path, e))?;
+    let de = &mut serde_json::Deserializer::from_slice(&bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let field = e.path().to_string();
+        let inner = e.into_inner();
+        if field == "." || field.is_empty() {
+            Error::msg(format!("{}: invalid JSON: {inner}", path.display()))
+        } else {
+            Error::config(field, format!("{inner} (in {})", path.display()))
+        }
+    })
+}
+
+/// Every check that can be made before any namespace exists.
+pub fn validate(spec: &Spec, bundle: &Path) -> Result<()> {
+    check_version(spec.version())?;
+    let process = spec
+        .process()
+        .as_ref()
+        .ok_or_else(|| Error::config("process", "missing: a container needs a process to run"))?;
+    if process.args().as_ref().is_none_or(|a| a.is_empty()) {
+        return Err(Error::config(
+            "process.args",
+            "must name at least the executable",
+        ));
+    }
+    if !process.cwd().is_absolute() {
+        return Err(Error::config(
+            "process.cwd",
+            format!("`{}` is not an absolute path", process.cwd().display()),
+        ));
+    }
+    let root = spec
+        .root()
+        .as_ref()
+        .ok_or_else(|| Error::config("root", "missing: no root filesystem given"))?;
+    let rootfs = rootfs_path(bundle, root.path());
+    match std::fs::metadata(&rootfs) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => {
+            return Err(Error::config(
+                "root.path",
+                format!("`{}` is not a directory", rootfs.display()),
+            ))
+        }
+        Err(e) => {
+            return Err(Error::config(
+                "root.path",
+                format!("`{}`: {}", rootfs.display(), io_text(&e)),
+            ))
+        }
+    }
+    if let Some(mounts) = spec.mounts() {
+        for (i, m) in mounts.iter().enumerate() {
+            check_mount(i, m)?;
+        }
+    }
+    if let Some(linux) = spec.linux() {
+        if let Some(namespaces) = linux.namespaces() {
+            let mut seen = Vec::new();
+            for (i, ns) in namespaces.iter().enumerate() {
+                if seen.contains(&ns.typ()) {
+                    return Err(Error::config(
+                        format!("linux.namespaces[{i}].type"),
+                        format!("namespace `{}` given twice", ns.typ()),
+                    ));
+                }
+                seen.push(ns.typ());
+                if ns.typ() == LinuxNamespaceType::User {
+                    return Err(Error::config(
+                        format!("linux.namespaces[{i}]"),
+                        "user namespaces are not supported yet",
+                    ));
+                }
+            }
+            let own_uts = seen.contains(&LinuxNamespaceType::Uts);
+            if !own_uts && spec.hostname().as_ref().is_some_and(|h| !h.is_empty()) {
+                return Err(Error::config(
+                    "hostname",
+                    "unable to set hostname without a private UTS namespace",
+                ));
+            }
+            if !own_uts && spec.domainname().as_ref().is_some_and(|h| !h.is_empty()) {
+                return Err(Error::config(
+                    "domainname",
+                    "unable to set domainname without a private UTS namespace",
+                ));
+            }
+            if linux.time_offsets().as_ref().is_some_and(|t| !t.is_empty())
+                && !namespaces
+                    .iter()
+                    .any(|n| n.typ() == LinuxNamespaceType::Time && n.path().is_none())
+            {
+                return Err(Error::config(
+                    "linux.timeOffsets",
+                    "needs a new time namespace",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn rootfs_path(bundle: &Path, root: &Path) -> PathBuf {
+    if root.is_absolute() {
+        root.to_path_buf()
+    } else {
+        bundle.join(root)
+    }
+}
+
+fn check_version(version: &str) -> Result<()> {
+    let major = version.split('.').next().unwrap_or("");
+    if major != "1" {
+        return Err(Error::config(
+            "ociVersion",
+            format!("unsupported version `{version}`: kapsel implements runtime-spec 1.x"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_mount(i: usize, m: &Mount) -> Result<()> {
+    if !m.destination().is_absolute() {
+        return Err(Error::config(
+            format!("mounts[{i}].destination"),
+            format!("`{}` is not an absolute path", m.destination().display()),
+        ));
+    }
+    let opts = MountOptions::parse(m.options().as_deref().unwrap_or(&[]));
+    let typ = m.typ().as_deref().unwrap_or("");
+    if !opts.is_bind() {
+        if typ.is_empty() || typ == "none" {
+            return Err(Error::config(
+                format!("mounts[{i}].type"),
+                format!(
+                    "missing for `{}` (only bind mounts may omit it)",
+                    m.destination().display()
+                ),
+            ));
+        }
+        if !crate::rootfs::filesystems::is_known(typ) {
+            return Err(Error::config(
+                format!("mounts[{i}].type"),
+                format!("unknown filesystem type `{typ}` (not in /proc/filesystems)"),
+            ));
+        }
+    } else if m.source().is_none() {
+        return Err(Error::config(
+            format!("mounts[{i}].source"),
+            "a bind mount needs a source",
+        ));
+    }
+    Ok(())
+}
+
+fn io_text(e: &std::io::Error) -> String {
+    e.raw_os_error()
+        .map(kapsel_sys::errno_text)
+        .unwrap_or_else(|| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_major_must_be_one() {
+        assert!(check_version("1.0.2").is_ok());
+        assert!(check_version("1.2.0").is_ok());
+        let err = check_version("2.0.0").unwrap_err().to_string();
+        assert!(
+            err.starts_with("ociVersion: unsupported version `2.0.0`"),
+            "{err}"
+        );
+        assert!(check_version("").is_err());
+    }
+
+    #[test]
+    fn type_errors_name_the_field() {
+        let dir = std::env::temp_dir().join(format!("kapsel-spec-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join(CONFIG_FILE),
+            br#"{"ociVersion":"1.0.0","process":{"cwd":"/","user":{"uid":"zero","gid":0}}}"#,
+        )
+        .unwrap();
+        let err = load(&dir).unwrap_err().to_string();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(err.starts_with("process.user.uid: invalid type"), "{err}");
+    }
+}

@@ -1,0 +1,168 @@
+//! The state root and one directory per container in it: reserved atomically with
+//! mkdir, locked with flock, written with temp file + rename so readers never see a
+//! torn state.
+
+use crate::error::{nix_err, Error, Result};
+use crate::state::State;
+use nix::fcntl::{Flock, FlockArg, OFlag};
+use nix::sys::stat::Mode;
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+pub const STATE_FILE: &str = "state.json";
+/// The start gate: the container process blocks reading it until `start` writes.
+pub const EXEC_FIFO: &str = "exec.fifo";
+
+#[derive(Debug, Clone)]
+pub struct StateRoot {
+    path: PathBuf,
+}
+
+/// A container's directory, held under an exclusive flock for as long as it lives.
+pub struct ContainerDir {
+    pub path: PathBuf,
+    _lock: Flock<File>,
+}
+
+impl StateRoot {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        StateRoot { path: path.into() }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn dir_of(&self, id: &str) -> PathBuf {
+        self.path.join(id)
+    }
+
+    /// Creates the container's directory; fails with [`Error::Exists`] when the id is taken.
+    pub fn reserve(&self, id: &str) -> Result<ContainerDir> {
+        if let Err(e) = std::fs::create_dir(&self.path) {
+            if e.kind() != std::io::ErrorKind::AlreadyExists {
+                std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .create(&self.path)
+                    .map_err(|e| Error::io("create state root", &self.path, e))?;
+            }
+            set_private_mode(&self.path);
+        } else {
+            set_private_mode(&self.path);
+        }
+        let dir = self.dir_of(id);
+        match nix::unistd::mkdir(&dir, Mode::from_bits_truncate(0o711)) {
+            Ok(()) => {}
+            Err(nix::Error::EEXIST) => return Err(Error::Exists),
+            Err(e) => return Err(nix_err("mkdir", &dir)(e)),
+        }
+        match lock(&dir) {
+            Ok(lock) => Ok(ContainerDir {
+                path: dir,
+                _lock: lock,
+            }),
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                Err(e)
+            }
+        }
+    }
+
+    /// Opens and locks an existing container's directory.
+    pub fn open(&self, id: &str) -> Result<ContainerDir> {
+        let dir = self.dir_of(id);
+        let lock = lock(&dir).map_err(|e| match e {
+            Error::Sys(ref s) if s.errno == libc::ENOENT => Error::NotExist,
+            e => e,
+        })?;
+        Ok(ContainerDir {
+            path: dir,
+            _lock: lock,
+        })
+    }
+
+    /// Reads a container's state without taking the lock (rename makes it atomic).
+    pub fn read_state(&self, id: &str) -> Result<State> {
+        read_state_file(&self.dir_of(id))
+    }
+
+    /// Ids of every container directory under the root, sorted.
+    pub fn ids(&self) -> Result<Vec<String>> {
+        let entries = match std::fs::read_dir(&self.path) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io("read state root", &self.path, e)),
+        };
+        let mut ids: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
+            .filter_map(|e| e.file_name().into_string().ok())
+            .collect();
+        ids.sort();
+        Ok(ids)
+    }
+}
+
+fn set_private_mode(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o711));
+}
+
+fn lock(dir: &Path) -> Result<Flock<File>> {
+    let fd = nix::fcntl::open(
+        dir,
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(nix_err("open", dir))?;
+    Flock::lock(File::from(fd), FlockArg::LockExclusive).map_err(|(_, e)| nix_err("flock", dir)(e))
+}
+
+fn read_state_file(dir: &Path) -> Result<State> {
+    let path = dir.join(STATE_FILE);
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(if dir.exists() {
+                Error::msg("container is still being created (no state file yet)")
+            } else {
+                Error::NotExist
+            })
+        }
+        Err(e) => return Err(Error::io("read", &path, e)),
+    };
+    serde_json::from_slice(&bytes)
+        .map_err(|e| Error::msg(format!("state file `{}` is corrupt: {e}", path.display())))
+}
+
+impl ContainerDir {
+    pub fn read_state(&self) -> Result<State> {
+        read_state_file(&self.path)
+    }
+
+    /// Writes the state to a temporary file and renames it into place.
+    pub fn write_state(&self, state: &State) -> Result<()> {
+        let tmp = self.path.join(".state.json.tmp");
+        let path = self.path.join(STATE_FILE);
+        let bytes =
+            serde_json::to_vec(state).map_err(|e| Error::msg(format!("encode state: {e}")))?;
+        let mut f = File::create(&tmp).map_err(|e| Error::io("create", &tmp, e))?;
+        f.write_all(&bytes)
+            .map_err(|e| Error::io("write", &tmp, e))?;
+        std::fs::rename(&tmp, &path).map_err(|e| Error::io("rename", &path, e))
+    }
+
+    pub fn fifo_path(&self) -> PathBuf {
+        self.path.join(EXEC_FIFO)
+    }
+
+    /// Removes the directory and everything in it.
+    pub fn remove(self) -> Result<()> {
+        match std::fs::remove_dir_all(&self.path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::io("remove state dir", &self.path, e)),
+        }
+    }
+}

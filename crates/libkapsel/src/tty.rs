@@ -1,0 +1,84 @@
+//! `process.terminal`: a pty allocated inside the container, its master sent to the
+//! caller's --console-socket with SCM_RIGHTS (as runc does), its slave made the
+//! controlling terminal, stdio, and /dev/console.
+
+use crate::error::{nix_err, Error, Result};
+use nix::fcntl::OFlag;
+use nix::pty::{grantpt, posix_openpt, ptsname_r, unlockpt};
+use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, UnixAddr};
+use std::io::IoSlice;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::path::Path;
+
+/// Connects to the caller's console socket; done by the parent before clone.
+pub fn connect(path: &Path) -> Result<OwnedFd> {
+    use nix::sys::socket::{connect as sock_connect, socket, AddressFamily, SockFlag, SockType};
+    let fd = socket(
+        AddressFamily::Unix,
+        SockType::Stream,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .map_err(nix_err("socket", path))?;
+    let addr = UnixAddr::new(path).map_err(nix_err("console socket address", path))?;
+    sock_connect(fd.as_raw_fd(), &addr).map_err(nix_err("connect to console socket", path))?;
+    Ok(fd)
+}
+
+/// Inside the container (after pivot_root): open a pty from its devpts, send the
+/// master, bind the slave onto /dev/console. Returns the slave.
+pub fn setup(socket: OwnedFd, size: Option<(u16, u16)>) -> Result<OwnedFd> {
+    let master = posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC)
+        .map_err(nix_err("open", "/dev/ptmx"))?;
+    grantpt(&master).map_err(nix_err("grantpt", "/dev/ptmx"))?;
+    unlockpt(&master).map_err(nix_err("unlockpt", "/dev/ptmx"))?;
+    let name = ptsname_r(&master).map_err(nix_err("ptsname", "/dev/ptmx"))?;
+    let slave: OwnedFd = nix::fcntl::open(
+        Path::new(&name),
+        OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(nix_err("open", &name))?;
+    if let Some((rows, cols)) = size {
+        kapsel_sys::tty::set_window_size(slave.as_raw_fd(), rows, cols)?;
+    }
+    send_fd(socket.as_raw_fd(), master.as_raw_fd(), &name)?;
+    drop(socket);
+    drop(master);
+    let console = Path::new("/dev/console");
+    if std::fs::symlink_metadata(console).is_err() {
+        std::fs::File::create(console).map_err(|e| Error::io("create", console, e))?;
+    }
+    nix::mount::mount(
+        Some(Path::new(&name)),
+        console,
+        None::<&str>,
+        nix::mount::MsFlags::MS_BIND,
+        None::<&str>,
+    )
+    .map_err(nix_err("bind pty onto", console))?;
+    Ok(slave)
+}
+
+fn send_fd(socket: RawFd, fd: RawFd, name: &str) -> Result<()> {
+    let fds = [fd];
+    let iov = [IoSlice::new(name.as_bytes())];
+    sendmsg::<UnixAddr>(
+        socket,
+        &iov,
+        &[ControlMessage::ScmRights(&fds)],
+        MsgFlags::empty(),
+        None,
+    )
+    .map(drop)
+    .map_err(nix_err("send pty master over the console socket", ""))
+}
+
+/// Makes `slave` the controlling terminal and stdin/stdout/stderr.
+pub fn become_stdio(slave: &OwnedFd) -> Result<()> {
+    kapsel_sys::tty::set_controlling(slave.as_raw_fd())?;
+    for target in 0..3 {
+        kapsel_sys::tty::dup_onto(slave.as_raw_fd(), target)?;
+    }
+    Ok(())
+}
