@@ -5,6 +5,7 @@
 #![allow(unsafe_code)]
 
 pub mod bpf;
+pub mod caps;
 pub mod error;
 pub mod fs;
 pub mod process;

@@ -83,7 +83,9 @@ pub fn default_config(rootless: bool) -> Value {
         ]),
     );
     json!({
-        "ociVersion": crate::state::OCI_VERSION,
+        // Everything below exists since runtime-spec 1.0.2; saying so keeps the bundle
+        // usable by older runtimes (crun 1.8 rejects "1.2.0") for side-by-side runs.
+        "ociVersion": "1.0.2",
         "process": {
             "terminal": true,
             "user": {"uid": 0, "gid": 0},

@@ -9,6 +9,7 @@ pub mod logging;
 pub mod namespaces;
 pub mod process;
 pub mod rootfs;
+pub mod security;
 pub mod signal;
 pub mod spec;
 pub mod state;

@@ -56,6 +56,20 @@ fn push(level: &'static str, msg: &str) {
     }
 }
 
+/// Takes the held-back warnings (the container process hands them to its parent).
+pub fn take_warnings() -> Vec<String> {
+    let mut guard = LOGGER.lock().unwrap_or_else(|e| e.into_inner());
+    match guard.as_mut() {
+        Some(l) => {
+            let (warnings, rest): (Vec<_>, Vec<_>) =
+                l.pending.drain(..).partition(|(lvl, _)| *lvl == "warning");
+            l.pending = rest;
+            warnings.into_iter().map(|(_, m)| m).collect()
+        }
+        None => Vec::new(),
+    }
+}
+
 /// The command succeeded: write the held-back lines.
 pub fn flush() {
     let mut guard = LOGGER.lock().unwrap_or_else(|e| e.into_inner());

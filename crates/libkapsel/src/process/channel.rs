@@ -14,6 +14,8 @@ pub enum Message {
     Continue(String),
     /// Child: the container is set up and waits at the start gate.
     Ready,
+    /// Child: a warning for the parent to log.
+    Warning(String),
     /// Child: setting up failed; the text says what, where and why.
     Failed(String),
 }
@@ -44,6 +46,10 @@ impl Channel {
                 buf.extend_from_slice(state.as_bytes());
             }
             Message::Ready => buf.push(b'R'),
+            Message::Warning(text) => {
+                buf.push(b'W');
+                buf.extend_from_slice(text.as_bytes());
+            }
             Message::Failed(text) => {
                 buf.push(b'F');
                 buf.extend_from_slice(text.as_bytes());
@@ -70,6 +76,7 @@ impl Channel {
             b'H' => Message::RuntimeHooks,
             b'C' => Message::Continue(String::from_utf8_lossy(&buf[1..n]).into_owned()),
             b'R' => Message::Ready,
+            b'W' => Message::Warning(String::from_utf8_lossy(&buf[1..n]).into_owned()),
             b'F' => Message::Failed(String::from_utf8_lossy(&buf[1..n]).into_owned()),
             other => {
                 return Err(Error::msg(format!(
@@ -91,6 +98,7 @@ mod tests {
             Message::RuntimeHooks,
             Message::Continue("{}".into()),
             Message::Ready,
+            Message::Warning("skipped".into()),
             Message::Failed("mount `proc`: EPERM".into()),
         ] {
             a.send(&m).unwrap();

@@ -8,6 +8,7 @@ use crate::error::{nix_err, Error, Result};
 use crate::hooks;
 use crate::namespaces::NamespacePlan;
 use crate::rootfs;
+use crate::security;
 use nix::sched::{setns, unshare, CloneFlags};
 use nix::sys::stat::{umask, Mode};
 use nix::unistd::{chdir, setgid, setgroups, sethostname, setsid, setuid, Gid, Uid};
@@ -44,11 +45,13 @@ pub fn run(mut ctx: InitContext<'_>) -> ! {
     let prepared = match prepared {
         Ok(p) => p,
         Err(e) => {
+            send_warnings(&ctx.channel);
             let _ = ctx.channel.send(&Message::Failed(e.to_string()));
             std::process::exit(1);
         }
     };
     let _ = kapsel_sys::process::set_parent_death_signal(0);
+    send_warnings(&ctx.channel);
     if ctx.channel.send(&Message::Ready).is_err() {
         std::process::exit(1);
     }
@@ -84,6 +87,12 @@ pub fn run(mut ctx: InitContext<'_>) -> ! {
         kapsel_sys::errno_text(err as i32)
     );
     std::process::exit(127);
+}
+
+fn send_warnings(channel: &Channel) {
+    for w in crate::logging::take_warnings() {
+        let _ = channel.send(&Message::Warning(w));
+    }
 }
 
 fn setup(ctx: &mut InitContext<'_>) -> Result<Prepared> {
@@ -181,7 +190,17 @@ fn setup(ctx: &mut InitContext<'_>) -> Result<Prepared> {
     let env = process.env().clone().unwrap_or_default();
     let args = process.args().clone().unwrap_or_default();
     let path = exec::resolve(&args[0], &env)?;
+    let caps = process.capabilities().as_ref().map(|c| {
+        let last = security::capabilities::last_cap();
+        (security::capabilities::plan(c, last), last)
+    });
+    if let Some((sets, last)) = &caps {
+        security::capabilities::before_user_change(sets, *last)?;
+    }
     set_user(process)?;
+    if let Some((sets, last)) = &caps {
+        security::capabilities::after_user_change(sets, *last)?;
+    }
     umask(Mode::from_bits_truncate(
         process.user().umask().unwrap_or(0o022),
     ));

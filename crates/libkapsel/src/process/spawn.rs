@@ -91,6 +91,7 @@ fn serve(
         match chan.recv()? {
             Some(Message::Ready) => return Ok(()),
             Some(Message::Failed(text)) => return Err(Error::Msg(text)),
+            Some(Message::Warning(text)) => crate::logging::warn(&text),
             Some(Message::RuntimeHooks) => {
                 let state = hook_state(pid);
                 if let Some(h) = spec.hooks() {

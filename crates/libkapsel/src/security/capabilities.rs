@@ -1,0 +1,176 @@
+//! `process.capabilities`: the five sets, applied exactly as given. The bounding set
+//! is cut first, the permitted set survives the uid change (keep-caps), and capset
+//! then sets effective/permitted/inheritable; ambient capabilities are raised last.
+//! Capabilities this kernel does not have (above cap_last_cap) are skipped with a
+//! warning, as the runtime-spec requires.
+
+use crate::error::{Error, Result};
+use oci_spec::runtime::{Capabilities, Capability, LinuxCapabilities};
+
+/// Capability names in kernel order: the index is the capability number.
+const NAMES: &[&str] = &[
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
+];
+
+/// The capability sets as bit masks, ready for the kernel.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct CapSets {
+    pub bounding: u64,
+    pub effective: u64,
+    pub permitted: u64,
+    pub inheritable: u64,
+    pub ambient: u64,
+}
+
+pub fn number(cap: &Capability) -> Option<u32> {
+    let name = serde_json::to_value(cap).ok()?;
+    let name = name.as_str()?;
+    NAMES.iter().position(|n| *n == name).map(|i| i as u32)
+}
+
+pub fn name(number: u32) -> &'static str {
+    NAMES.get(number as usize).copied().unwrap_or("CAP_UNKNOWN")
+}
+
+/// The highest capability number of the running kernel.
+pub fn last_cap() -> u32 {
+    std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(40)
+}
+
+/// Turns the config's sets into masks, warning about (and skipping) capabilities the
+/// kernel lacks.
+pub fn plan(caps: &LinuxCapabilities, last: u32) -> CapSets {
+    let mask = |set: &Option<Capabilities>, field: &str| -> u64 {
+        let mut m = 0u64;
+        for c in set.iter().flatten() {
+            match number(c) {
+                Some(n) if n <= last => m |= 1 << n,
+                _ => crate::logging::warn(&format!(
+                    "process.capabilities.{field}: {c} is unknown to this kernel: skipped"
+                )),
+            }
+        }
+        m
+    };
+    CapSets {
+        bounding: mask(caps.bounding(), "bounding"),
+        effective: mask(caps.effective(), "effective"),
+        permitted: mask(caps.permitted(), "permitted"),
+        inheritable: mask(caps.inheritable(), "inheritable"),
+        ambient: mask(caps.ambient(), "ambient"),
+    }
+}
+
+/// Before the uid change: cut the bounding set, keep permitted across setuid.
+pub fn before_user_change(sets: &CapSets, last: u32) -> Result<()> {
+    for cap in 0..=last {
+        if sets.bounding & (1 << cap) == 0 {
+            kapsel_sys::caps::bounding_drop(cap).map_err(|e| field_err("bounding", cap, e))?;
+        }
+    }
+    kapsel_sys::caps::set_keepcaps(true)?;
+    Ok(())
+}
+
+/// After the uid change: the final effective/permitted/inheritable sets, then ambient.
+pub fn after_user_change(sets: &CapSets, last: u32) -> Result<()> {
+    kapsel_sys::caps::capset(sets.effective, sets.permitted, sets.inheritable)
+        .map_err(|e| Error::config("process.capabilities", e.to_string()))?;
+    for cap in 0..=last {
+        if sets.ambient & (1 << cap) == 0 {
+            continue;
+        }
+        // The kernel raises an ambient capability only if it is both permitted and
+        // inheritable; configs written by `runc spec` list ambient without
+        // inheritable, and runc lets them run, so this is a warning, not an error.
+        let both = sets.permitted & sets.inheritable & (1 << cap) != 0;
+        match kapsel_sys::caps::ambient_raise(cap) {
+            Ok(()) => {}
+            Err(e) if !both && e.errno == libc::EPERM => crate::logging::debug(&format!(
+                "process.capabilities.ambient: {} is not in both permitted and inheritable: not raised",
+                name(cap)
+            )),
+            Err(e) => return Err(field_err("ambient", cap, e)),
+        }
+    }
+    kapsel_sys::caps::set_keepcaps(false)?;
+    Ok(())
+}
+
+fn field_err(set: &str, cap: u32, e: kapsel_sys::SysError) -> Error {
+    Error::config(
+        format!("process.capabilities.{set}"),
+        format!("{}: {e}", name(cap)),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_follow_the_kernel() {
+        assert_eq!(number(&Capability::Chown), Some(0));
+        assert_eq!(number(&Capability::NetBindService), Some(10));
+        assert_eq!(number(&Capability::SysAdmin), Some(21));
+        assert_eq!(number(&Capability::CheckpointRestore), Some(40));
+        assert_eq!(name(13), "CAP_NET_RAW");
+    }
+
+    #[test]
+    fn plan_builds_masks_and_skips_unknown_to_kernel() {
+        let caps: LinuxCapabilities = serde_json::from_str(
+            r#"{"bounding":["CAP_KILL","CAP_CHECKPOINT_RESTORE"],"effective":["CAP_KILL"],
+                "permitted":["CAP_KILL"],"ambient":["CAP_KILL"]}"#,
+        )
+        .unwrap();
+        let sets = plan(&caps, 39);
+        assert_eq!(sets.bounding, 1 << 5);
+        assert_eq!(sets.effective, 1 << 5);
+        assert_eq!(sets.inheritable, 0);
+        assert_eq!(sets.ambient, 1 << 5);
+    }
+}
