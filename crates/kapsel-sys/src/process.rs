@@ -199,3 +199,68 @@ pub fn reset_signals() {
         libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
     }
 }
+
+/// The fields of `struct sched_attr` (sched_setattr(2)).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SchedAttr {
+    pub policy: u32,
+    pub flags: u64,
+    pub nice: i32,
+    pub priority: u32,
+    pub runtime: u64,
+    pub deadline: u64,
+    pub period: u64,
+}
+
+/// sched_setattr(2) for the calling thread.
+pub fn sched_setattr(a: &SchedAttr) -> Result<(), SysError> {
+    #[repr(C)]
+    struct Raw {
+        size: u32,
+        sched_policy: u32,
+        sched_flags: u64,
+        sched_nice: i32,
+        sched_priority: u32,
+        sched_runtime: u64,
+        sched_deadline: u64,
+        sched_period: u64,
+    }
+    let raw = Raw {
+        size: std::mem::size_of::<Raw>() as u32,
+        sched_policy: a.policy,
+        sched_flags: a.flags,
+        sched_nice: a.nice,
+        sched_priority: a.priority,
+        sched_runtime: a.runtime,
+        sched_deadline: a.deadline,
+        sched_period: a.period,
+    };
+    // SAFETY: `raw` is a valid sched_attr (version 0 layout) whose size field matches.
+    let ret = unsafe { libc::syscall(libc::SYS_sched_setattr, 0, &raw as *const Raw, 0) };
+    if ret < 0 {
+        return Err(SysError::last("sched_setattr", None));
+    }
+    Ok(())
+}
+
+/// ioprio_set(IOPRIO_WHO_PROCESS, 0, class << 13 | level) for the calling process.
+pub fn ioprio_set(class: u32, level: u32) -> Result<(), SysError> {
+    const IOPRIO_WHO_PROCESS: i32 = 1;
+    let prio = (class << 13) | (level & 0x1fff);
+    // SAFETY: plain syscall with integer arguments.
+    let ret = unsafe { libc::syscall(libc::SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, prio) };
+    if ret < 0 {
+        return Err(SysError::last("ioprio_set", None));
+    }
+    Ok(())
+}
+
+/// personality(2): set the execution domain and flags.
+pub fn set_personality(persona: u64) -> Result<(), SysError> {
+    // SAFETY: plain syscall with an integer argument.
+    let ret = unsafe { libc::personality(persona as libc::c_ulong) };
+    if ret < 0 {
+        return Err(SysError::last("personality", None));
+    }
+    Ok(())
+}

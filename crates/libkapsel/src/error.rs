@@ -78,7 +78,8 @@ impl Error {
     }
 }
 
-fn io_text(e: &std::io::Error) -> String {
+/// The kernel's words and the errno name for an I/O error.
+pub fn io_text(e: &std::io::Error) -> String {
     match e.raw_os_error() {
         Some(errno) => errno_text(errno),
         None => e.to_string(),

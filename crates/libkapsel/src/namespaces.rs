@@ -1,7 +1,7 @@
 //! Which namespaces the container gets new (clone flags) and which it joins (open
 //! descriptors of the given paths, opened before any namespace changes).
 
-use crate::error::{Error, Result};
+use crate::error::{io_text, Error, Result};
 use nix::sched::CloneFlags;
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 use std::os::fd::OwnedFd;
@@ -107,10 +107,4 @@ fn check_kernel_has(t: LinuxNamespaceType, i: usize) -> Result<()> {
 
 pub fn clone_flag(t: LinuxNamespaceType) -> CloneFlags {
     CloneFlags::from_bits_retain(t as i32)
-}
-
-fn io_text(e: &std::io::Error) -> String {
-    e.raw_os_error()
-        .map(kapsel_sys::errno_text)
-        .unwrap_or_else(|| e.to_string())
 }

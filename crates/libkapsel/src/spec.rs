@@ -1,7 +1,7 @@
 //! Load config.json from a bundle and check every value kapsel uses, naming the field
 //! of anything it refuses. Nothing here touches the system beyond reading files.
 
-use crate::error::{Error, Result};
+use crate::error::{io_text, Error, Result};
 use crate::rootfs::options::MountOptions;
 use oci_spec::runtime::{LinuxNamespaceType, Mount, Spec};
 use std::path::{Path, PathBuf};
@@ -165,12 +165,6 @@ fn check_mount(i: usize, m: &Mount) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-fn io_text(e: &std::io::Error) -> String {
-    e.raw_os_error()
-        .map(kapsel_sys::errno_text)
-        .unwrap_or_else(|| e.to_string())
 }
 
 #[cfg(test)]

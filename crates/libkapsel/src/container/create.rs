@@ -48,6 +48,10 @@ fn create_inner(root: &StateRoot, id: &str, opts: &CreateOptions) -> Result<Crea
     let rootfs = std::fs::canonicalize(spec::rootfs_path(&bundle, &rootfs_rel))
         .map_err(|e| Error::io("open rootfs", &rootfs_rel, e))?;
     let ns = namespaces::plan(&spec)?;
+    if let Some(sysctl) = spec.linux().as_ref().and_then(|l| l.sysctl().as_ref()) {
+        crate::security::sysctl::validate(sysctl, &ns)?;
+    }
+    crate::security::process_attrs::validate_lsm(&spec)?;
     if !ns.has_new(oci_spec::runtime::LinuxNamespaceType::Mount)
         && !ns
             .join

@@ -163,6 +163,9 @@ fn setup(ctx: &mut InitContext<'_>) -> Result<Prepared> {
         cwd,
         rootfs::resolve::Kind::Dir,
     )?;
+    if let Some(sysctl) = ctx.spec.linux().as_ref().and_then(|l| l.sysctl().as_ref()) {
+        security::sysctl::apply(sysctl)?;
+    }
     rootfs::restrict(ctx.spec)?;
     set_rlimits(process)?;
     if let Some(adj) = process.oom_score_adj() {
@@ -190,6 +193,10 @@ fn setup(ctx: &mut InitContext<'_>) -> Result<Prepared> {
     let env = process.env().clone().unwrap_or_default();
     let args = process.args().clone().unwrap_or_default();
     let path = exec::resolve(&args[0], &env)?;
+    security::process_attrs::apply_scheduler(process)?;
+    security::process_attrs::apply_io_priority(process)?;
+    security::process_attrs::apply_personality(ctx.spec)?;
+    security::process_attrs::apply_lsm(process)?;
     let caps = process.capabilities().as_ref().map(|c| {
         let last = security::capabilities::last_cap();
         (security::capabilities::plan(c, last), last)

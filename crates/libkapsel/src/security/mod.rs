@@ -1,4 +1,7 @@
-//! What the container process may do: capabilities (and, to come, seccomp, LSM labels,
-//! sysctls). Applied last, just before exec.
+//! What the container process may do: capabilities, sysctls, scheduler, I/O priority,
+//! personality and LSM labels (seccomp comes from kapsel-seccomp). Applied last,
+//! just before exec.
 
 pub mod capabilities;
+pub mod process_attrs;
+pub mod sysctl;
