@@ -76,6 +76,8 @@ pub enum Command {
     },
     /// Create and start a container, wait for it, and exit with its status
     Run(RunArgs),
+    /// Run a new process inside a running container
+    Exec(Box<ExecArgs>),
     /// Write a default config.json into the bundle
     Spec {
         /// Bundle directory
@@ -123,4 +125,60 @@ pub struct RunArgs {
     /// Do not become a subreaper (accepted for compatibility)
     #[arg(long = "no-subreaper")]
     pub no_subreaper: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ExecArgs {
+    /// A process.json describing the process (instead of ARGS)
+    #[arg(short, long, value_name = "FILE")]
+    pub process: Option<PathBuf>,
+    /// Allocate a pseudo-TTY (its master goes to --console-socket)
+    #[arg(short, long)]
+    pub tty: bool,
+    /// Unix socket to send the pty master to
+    #[arg(long = "console-socket", value_name = "SOCKET")]
+    pub console_socket: Option<PathBuf>,
+    /// Return once the process runs
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Write the process's host pid to FILE
+    #[arg(long = "pid-file", value_name = "FILE")]
+    pub pid_file: Option<PathBuf>,
+    /// Set an environment variable (KEY=VALUE), repeatable
+    #[arg(short, long, value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// Working directory inside the container
+    #[arg(long, value_name = "DIR")]
+    pub cwd: Option<PathBuf>,
+    /// uid[:gid] to run as
+    #[arg(short, long, value_name = "UID[:GID]")]
+    pub user: Option<String>,
+    /// Additional gid, repeatable
+    #[arg(short = 'g', long = "additional-gids", value_name = "GID")]
+    pub additional_gids: Vec<u32>,
+    /// Add a capability, repeatable
+    #[arg(short, long, value_name = "CAP")]
+    pub cap: Vec<String>,
+    /// Set no_new_privs
+    #[arg(long = "no-new-privs")]
+    pub no_new_privs: bool,
+    /// AppArmor profile for the process
+    #[arg(long, value_name = "PROFILE")]
+    pub apparmor: Option<String>,
+    /// SELinux label for the process
+    #[arg(long = "process-label", value_name = "LABEL")]
+    pub process_label: Option<String>,
+    /// Pass N extra file descriptors (3 .. 3+N-1)
+    #[arg(long = "preserve-fds", value_name = "N", default_value_t = 0)]
+    pub preserve_fds: u32,
+    /// Run the process in a sub-cgroup (cgroup v2)
+    #[arg(long, value_name = "PATH")]
+    pub cgroup: Vec<String>,
+    /// Exec even if the container is paused
+    #[arg(long = "ignore-paused")]
+    pub ignore_paused: bool,
+    pub id: String,
+    /// The command and its arguments
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
 }

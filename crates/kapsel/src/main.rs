@@ -5,7 +5,7 @@ mod cli;
 
 use clap::Parser;
 use cli::{Cli, Command, CreateArgs};
-use libkapsel::container::{create, delete, kill, query, run, start};
+use libkapsel::container::{create, delete, exec, kill, query, run, start};
 use libkapsel::logging::{self, Format};
 use libkapsel::statedir::StateRoot;
 use libkapsel::{Error, Result};
@@ -72,6 +72,33 @@ fn dispatch(cli: Cli) -> Result<u8> {
                 keep: a.keep,
             };
             let code = run::run(&root, &a.create.id, &opts)?;
+            return Ok(code.clamp(0, 255) as u8);
+        }
+        Command::Exec(a) => {
+            let a = *a;
+            if !a.cgroup.is_empty() {
+                return Err(Error::msg("exec --cgroup: cgroups are not supported yet")
+                    .in_container(&a.id, "exec"));
+            }
+            let opts = exec::ExecOptions {
+                process: a.process,
+                args: a.args,
+                tty: a.tty,
+                console_socket: a.console_socket,
+                detach: a.detach,
+                pid_file: a.pid_file,
+                env: a.env,
+                cwd: a.cwd,
+                user: a.user,
+                additional_gids: a.additional_gids,
+                caps: a.cap,
+                no_new_privs: a.no_new_privs,
+                apparmor: a.apparmor,
+                process_label: a.process_label,
+                preserve_fds: a.preserve_fds,
+                ignore_paused: a.ignore_paused,
+            };
+            let code = exec::exec(&root, &a.id, &opts)?;
             return Ok(code.clamp(0, 255) as u8);
         }
         Command::Spec { bundle, rootless } => write_spec(bundle, rootless)?,

@@ -26,8 +26,9 @@ pub fn connect(path: &Path) -> Result<OwnedFd> {
 }
 
 /// Inside the container (after pivot_root): open a pty from its devpts, send the
-/// master, bind the slave onto /dev/console. Returns the slave.
-pub fn setup(socket: OwnedFd, size: Option<(u16, u16)>) -> Result<OwnedFd> {
+/// master, and (for the container's init) bind the slave onto /dev/console. Returns
+/// the slave.
+pub fn setup(socket: OwnedFd, size: Option<(u16, u16)>, bind_console: bool) -> Result<OwnedFd> {
     let master = posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC)
         .map_err(nix_err("open", "/dev/ptmx"))?;
     grantpt(&master).map_err(nix_err("grantpt", "/dev/ptmx"))?;
@@ -45,6 +46,9 @@ pub fn setup(socket: OwnedFd, size: Option<(u16, u16)>) -> Result<OwnedFd> {
     send_fd(socket.as_raw_fd(), master.as_raw_fd(), &name)?;
     drop(socket);
     drop(master);
+    if !bind_console {
+        return Ok(slave);
+    }
     let console = Path::new("/dev/console");
     if std::fs::symlink_metadata(console).is_err() {
         std::fs::File::create(console).map_err(|e| Error::io("create", console, e))?;

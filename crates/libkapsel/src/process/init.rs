@@ -3,7 +3,7 @@
 //! sent to the parent as data and the process exits.
 
 use super::channel::{Channel, Message};
-use super::exec;
+use super::finish;
 use crate::error::{nix_err, Error, Result};
 use crate::hooks;
 use crate::namespaces::NamespacePlan;
@@ -11,9 +11,8 @@ use crate::rootfs;
 use crate::security;
 use nix::sched::{setns, unshare, CloneFlags};
 use nix::sys::stat::{umask, Mode};
-use nix::unistd::{chdir, setgid, setgroups, sethostname, setsid, setuid, Gid, Uid};
-use oci_spec::runtime::{LinuxNamespaceType, PosixRlimitType, Process, Spec};
-use std::ffi::CString;
+use nix::unistd::{sethostname, setsid};
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 
@@ -34,9 +33,7 @@ pub struct InitContext<'a> {
 
 /// What is left to do after the start gate opens.
 struct Prepared {
-    path: CString,
-    argv: Vec<CString>,
-    envp: Vec<CString>,
+    image: finish::ExecImage,
     start_hooks_state: Option<String>,
 }
 
@@ -79,13 +76,8 @@ pub fn run(mut ctx: InitContext<'_>) -> ! {
         }
     }
     kapsel_sys::process::reset_signals();
-    let err = nix::unistd::execve(&prepared.path, &prepared.argv, &prepared.envp).unwrap_err();
-    eprintln!(
-        "container {}: start: exec `{}`: {}",
-        ctx.id,
-        prepared.path.to_string_lossy(),
-        kapsel_sys::errno_text(err as i32)
-    );
+    let err = prepared.image.exec();
+    eprintln!("container {}: start: {err}", ctx.id);
     std::process::exit(127);
 }
 
@@ -151,7 +143,7 @@ fn setup(ctx: &mut InitContext<'_>) -> Result<Prepared> {
                 .console_size()
                 .as_ref()
                 .map(|b| (b.height() as u16, b.width() as u16));
-            Some(crate::tty::setup(sock, size)?)
+            Some(crate::tty::setup(sock, size, true)?)
         }
         _ => None,
     };
@@ -167,65 +159,14 @@ fn setup(ctx: &mut InitContext<'_>) -> Result<Prepared> {
         security::sysctl::apply(sysctl)?;
     }
     rootfs::restrict(ctx.spec)?;
-    set_rlimits(process)?;
-    if let Some(adj) = process.oom_score_adj() {
-        std::fs::write("/proc/self/oom_score_adj", adj.to_string()).map_err(|e| {
-            Error::config(
-                "process.oomScoreAdj",
-                format!("write `{adj}` to /proc/self/oom_score_adj: {e}"),
-            )
-        })?;
-    }
-    chdir(cwd).map_err(|e| {
-        Error::config(
-            "process.cwd",
-            format!(
-                "chdir `{}`: {}",
-                cwd.display(),
-                kapsel_sys::errno_text(e as i32)
-            ),
-        )
-    })?;
-    if let Some(slave) = &console {
-        crate::tty::become_stdio(slave)?;
-    }
-    drop(console);
-    let env = process.env().clone().unwrap_or_default();
-    let args = process.args().clone().unwrap_or_default();
-    let path = exec::resolve(&args[0], &env)?;
-    security::process_attrs::apply_scheduler(process)?;
-    security::process_attrs::apply_io_priority(process)?;
-    security::process_attrs::apply_personality(ctx.spec)?;
-    security::process_attrs::apply_lsm(process)?;
-    let caps = process.capabilities().as_ref().map(|c| {
-        let last = security::capabilities::last_cap();
-        (security::capabilities::plan(c, last), last)
-    });
-    if let Some((sets, last)) = &caps {
-        security::capabilities::before_user_change(sets, *last)?;
-    }
-    set_user(process)?;
-    if let Some((sets, last)) = &caps {
-        security::capabilities::after_user_change(sets, *last)?;
-    }
-    umask(Mode::from_bits_truncate(
-        process.user().umask().unwrap_or(0o022),
-    ));
-    if process.no_new_privileges().unwrap_or(false) {
-        nix::sys::prctl::set_no_new_privs().map_err(nix_err("prctl(PR_SET_NO_NEW_PRIVS)", ""))?;
-    }
-    // Nothing the caller leaked reaches the process: only stdio and preserved fds stay.
-    kapsel_sys::process::cloexec_from(3 + ctx.preserve_fds + listen_fds())?;
+    let image = finish::finish(process, ctx.spec, console, ctx.preserve_fds)?;
     let start_hooks = ctx
         .spec
         .hooks()
         .as_ref()
         .is_some_and(|h| h.start_container().as_ref().is_some_and(|v| !v.is_empty()));
     Ok(Prepared {
-        path: CString::new(path.as_os_str().as_encoded_bytes())
-            .map_err(|_| Error::config("process.args[0]", "contains a NUL byte"))?,
-        argv: exec::cstrings(&args, "process.args")?,
-        envp: exec::cstrings(&env, "process.env")?,
+        image,
         start_hooks_state: if start_hooks {
             hook_state.map(|s| with_status(&s, "created"))
         } else {
@@ -303,86 +244,4 @@ fn enter_time_namespace(spec: &Spec) -> Result<()> {
     }
     std::fs::write("/proc/self/timens_offsets", text)
         .map_err(|e| Error::io("write", "/proc/self/timens_offsets", e))
-}
-
-fn set_rlimits(process: &Process) -> Result<()> {
-    use nix::sys::resource::{setrlimit, Resource};
-    for (i, r) in process.rlimits().iter().flatten().enumerate() {
-        let res = match r.typ() {
-            PosixRlimitType::RlimitCpu => Resource::RLIMIT_CPU,
-            PosixRlimitType::RlimitFsize => Resource::RLIMIT_FSIZE,
-            PosixRlimitType::RlimitData => Resource::RLIMIT_DATA,
-            PosixRlimitType::RlimitStack => Resource::RLIMIT_STACK,
-            PosixRlimitType::RlimitCore => Resource::RLIMIT_CORE,
-            PosixRlimitType::RlimitRss => Resource::RLIMIT_RSS,
-            PosixRlimitType::RlimitNproc => Resource::RLIMIT_NPROC,
-            PosixRlimitType::RlimitNofile => Resource::RLIMIT_NOFILE,
-            PosixRlimitType::RlimitMemlock => Resource::RLIMIT_MEMLOCK,
-            PosixRlimitType::RlimitAs => Resource::RLIMIT_AS,
-            PosixRlimitType::RlimitLocks => Resource::RLIMIT_LOCKS,
-            PosixRlimitType::RlimitSigpending => Resource::RLIMIT_SIGPENDING,
-            PosixRlimitType::RlimitMsgqueue => Resource::RLIMIT_MSGQUEUE,
-            PosixRlimitType::RlimitNice => Resource::RLIMIT_NICE,
-            PosixRlimitType::RlimitRtprio => Resource::RLIMIT_RTPRIO,
-            PosixRlimitType::RlimitRttime => Resource::RLIMIT_RTTIME,
-        };
-        setrlimit(res, r.soft(), r.hard()).map_err(|e| {
-            Error::config(
-                format!("process.rlimits[{i}]"),
-                format!(
-                    "setrlimit {:?} soft {} hard {}: {}",
-                    r.typ(),
-                    r.soft(),
-                    r.hard(),
-                    kapsel_sys::errno_text(e as i32)
-                ),
-            )
-        })?;
-    }
-    Ok(())
-}
-
-fn set_user(process: &Process) -> Result<()> {
-    let user = process.user();
-    let groups: Vec<Gid> = user
-        .additional_gids()
-        .iter()
-        .flatten()
-        .map(|g| Gid::from_raw(*g))
-        .collect();
-    setgroups(&groups).map_err(|e| {
-        Error::config(
-            "process.user.additionalGids",
-            format!("setgroups: {}", kapsel_sys::errno_text(e as i32)),
-        )
-    })?;
-    setgid(Gid::from_raw(user.gid())).map_err(|e| {
-        Error::config(
-            "process.user.gid",
-            format!(
-                "setgid {}: {}",
-                user.gid(),
-                kapsel_sys::errno_text(e as i32)
-            ),
-        )
-    })?;
-    setuid(Uid::from_raw(user.uid())).map_err(|e| {
-        Error::config(
-            "process.user.uid",
-            format!(
-                "setuid {}: {}",
-                user.uid(),
-                kapsel_sys::errno_text(e as i32)
-            ),
-        )
-    })?;
-    Ok(())
-}
-
-/// LISTEN_FDS from systemd socket activation: those fds are passed through too.
-fn listen_fds() -> u32 {
-    std::env::var("LISTEN_FDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
 }

@@ -3,5 +3,7 @@
 
 pub mod channel;
 pub mod exec;
+pub mod finish;
 pub mod init;
 pub mod spawn;
+pub mod wait;

@@ -1,0 +1,321 @@
+//! `exec`: run another process in a running container. It joins every namespace of
+//! the container (user first, mount last; the pid namespace by the parent around the
+//! clone), takes the container's process settings unless overridden, and either
+//! returns once it runs (--detach) or waits for it and exits with its status.
+
+use crate::error::{nix_err, Error, Result};
+use crate::process::channel::{self, Message};
+use crate::process::finish;
+use crate::state::Status;
+use crate::statedir::StateRoot;
+use kapsel_sys::process::{clone_fork, Forked};
+use nix::sched::{setns, CloneFlags};
+use nix::sys::wait::{waitpid, WaitStatus};
+use nix::unistd::Pid;
+use oci_spec::runtime::{Capability, LinuxNamespaceType, Process, Spec};
+use std::collections::HashSet;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::PathBuf;
+use std::str::FromStr;
+
+#[derive(Debug, Default, Clone)]
+pub struct ExecOptions {
+    pub process: Option<PathBuf>,
+    pub args: Vec<String>,
+    pub tty: bool,
+    pub console_socket: Option<PathBuf>,
+    pub detach: bool,
+    pub pid_file: Option<PathBuf>,
+    pub env: Vec<String>,
+    pub cwd: Option<PathBuf>,
+    pub user: Option<String>,
+    pub additional_gids: Vec<u32>,
+    pub caps: Vec<String>,
+    pub no_new_privs: bool,
+    pub apparmor: Option<String>,
+    pub process_label: Option<String>,
+    pub preserve_fds: u32,
+    pub ignore_paused: bool,
+}
+
+/// Returns the exit code for the command (0 when detached).
+pub fn exec(root: &StateRoot, id: &str, opts: &ExecOptions) -> Result<i32> {
+    exec_inner(root, id, opts).map_err(|e| e.in_container(id, "exec"))
+}
+
+fn exec_inner(root: &StateRoot, id: &str, opts: &ExecOptions) -> Result<i32> {
+    let state = root.read_state(id)?;
+    match state.status(&root.dir_of(id)) {
+        Status::Running => {}
+        Status::Paused if opts.ignore_paused => {}
+        Status::Stopped => return Err(Error::msg("cannot exec in a stopped container")),
+        s => return Err(Error::msg(format!("cannot exec in a {s} container"))),
+    }
+    let spec = crate::spec::load(&state.bundle)?;
+    let process = build_process(&spec, opts)?;
+    let namespaces = open_namespaces(&spec, state.pid)?;
+    let console = match (process.terminal().unwrap_or(false), &opts.console_socket) {
+        (true, Some(path)) => Some(crate::tty::connect(path)?),
+        (true, None) => {
+            return Err(Error::msg(
+                "--tty needs --console-socket to hand its pty to",
+            ))
+        }
+        _ => None,
+    };
+    let mask = crate::process::wait::signal_mask();
+    if !opts.detach {
+        mask.thread_block().map_err(nix_err("sigprocmask", ""))?;
+    }
+    let pid = spawn(&spec, &process, namespaces, console, opts.preserve_fds)?;
+    if let Some(p) = &opts.pid_file {
+        let tmp = p.with_extension("kapsel-tmp");
+        std::fs::write(&tmp, pid.to_string()).map_err(|e| Error::io("write pid file", &tmp, e))?;
+        std::fs::rename(&tmp, p).map_err(|e| Error::io("write pid file", p, e))?;
+    }
+    if opts.detach {
+        return Ok(0);
+    }
+    crate::process::wait::wait_forwarding(pid, &mask)
+}
+
+/// The process to run: `--process FILE`, or the container's own process with the
+/// arguments and flags of the command line on top (as runc does).
+fn build_process(spec: &Spec, opts: &ExecOptions) -> Result<Process> {
+    let mut p = if let Some(path) = &opts.process {
+        let bytes = std::fs::read(path).map_err(|e| Error::io("open process file", path, e))?;
+        let de = &mut serde_json::Deserializer::from_slice(&bytes);
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            Error::config(
+                format!("{}: {}", path.display(), e.path()),
+                e.into_inner().to_string(),
+            )
+        })?
+    } else {
+        let mut p = spec
+            .process()
+            .clone()
+            .ok_or_else(|| Error::config("process", "missing"))?;
+        if opts.args.is_empty() {
+            return Err(Error::msg(
+                "exec needs a command to run (or --process FILE)",
+            ));
+        }
+        p.set_args(Some(opts.args.clone()));
+        p.set_terminal(Some(opts.tty));
+        p
+    };
+    if opts.tty {
+        p.set_terminal(Some(true));
+    }
+    if p.args().as_ref().is_none_or(|a| a.is_empty()) {
+        return Err(Error::config(
+            "process.args",
+            "must name at least the executable",
+        ));
+    }
+    if !opts.env.is_empty() {
+        let mut env = p.env().clone().unwrap_or_default();
+        for kv in &opts.env {
+            let key = kv.split('=').next().unwrap_or("");
+            env.retain(|e| e.split('=').next() != Some(key));
+            env.push(kv.clone());
+        }
+        p.set_env(Some(env));
+    }
+    if let Some(cwd) = &opts.cwd {
+        p.set_cwd(cwd.clone());
+    }
+    if let Some(u) = &opts.user {
+        let mut user = p.user().clone();
+        let (uid, gid) = u
+            .split_once(':')
+            .map_or((u.as_str(), None), |(a, b)| (a, Some(b)));
+        user.set_uid(
+            uid.parse()
+                .map_err(|_| Error::msg(format!("--user: `{u}` is not uid[:gid] (numbers)")))?,
+        );
+        if let Some(g) = gid {
+            user.set_gid(
+                g.parse()
+                    .map_err(|_| Error::msg(format!("--user: `{u}` is not uid[:gid] (numbers)")))?,
+            );
+        }
+        p.set_user(user);
+    }
+    if !opts.additional_gids.is_empty() {
+        let mut user = p.user().clone();
+        user.set_additional_gids(Some(opts.additional_gids.clone()));
+        p.set_user(user);
+    }
+    if !opts.caps.is_empty() {
+        let mut caps = p.capabilities().clone().unwrap_or_default();
+        let mut add = HashSet::new();
+        for c in &opts.caps {
+            add.insert(
+                Capability::from_str(c)
+                    .map_err(|_| Error::msg(format!("--cap: unknown capability `{c}`")))?,
+            );
+        }
+        let grow = |set: &Option<HashSet<Capability>>| -> Option<HashSet<Capability>> {
+            let mut s = set.clone().unwrap_or_default();
+            s.extend(add.iter().cloned());
+            Some(s)
+        };
+        caps.set_bounding(grow(caps.bounding()));
+        caps.set_effective(grow(caps.effective()));
+        caps.set_permitted(grow(caps.permitted()));
+        caps.set_ambient(grow(caps.ambient()));
+        p.set_capabilities(Some(caps));
+    }
+    if opts.no_new_privs {
+        p.set_no_new_privileges(Some(true));
+    }
+    if let Some(a) = &opts.apparmor {
+        p.set_apparmor_profile(Some(a.clone()));
+    }
+    if let Some(l) = &opts.process_label {
+        p.set_selinux_label(Some(l.clone()));
+    }
+    if !p.cwd().is_absolute() {
+        return Err(Error::config(
+            "process.cwd",
+            format!("`{}` is not an absolute path", p.cwd().display()),
+        ));
+    }
+    Ok(p)
+}
+
+/// The container init's namespaces, in join order (user first, mount last).
+fn open_namespaces(spec: &Spec, pid: i32) -> Result<Vec<(LinuxNamespaceType, OwnedFd)>> {
+    let mut out = Vec::new();
+    let listed = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().clone())
+        .unwrap_or_default();
+    for (t, name) in [
+        (LinuxNamespaceType::User, "user"),
+        (LinuxNamespaceType::Ipc, "ipc"),
+        (LinuxNamespaceType::Uts, "uts"),
+        (LinuxNamespaceType::Network, "net"),
+        (LinuxNamespaceType::Pid, "pid"),
+        (LinuxNamespaceType::Cgroup, "cgroup"),
+        (LinuxNamespaceType::Time, "time"),
+        (LinuxNamespaceType::Mount, "mnt"),
+    ] {
+        if !listed.iter().any(|n| n.typ() == t) {
+            continue;
+        }
+        let path = format!("/proc/{pid}/ns/{name}");
+        let f = std::fs::File::open(&path).map_err(|e| Error::io("open", &path, e))?;
+        out.push((t, OwnedFd::from(f)));
+    }
+    Ok(out)
+}
+
+fn spawn(
+    spec: &Spec,
+    process: &Process,
+    namespaces: Vec<(LinuxNamespaceType, OwnedFd)>,
+    console: Option<OwnedFd>,
+    preserve_fds: u32,
+) -> Result<i32> {
+    let (parent, child) = channel::pair()?;
+    let pidns = namespaces
+        .iter()
+        .find(|(t, _)| *t == LinuxNamespaceType::Pid);
+    let own = match pidns {
+        Some((_, fd)) => {
+            let own = std::fs::File::open("/proc/self/ns/pid")
+                .map_err(|e| Error::io("open", "/proc/self/ns/pid", e))?;
+            setns(fd.as_fd(), CloneFlags::CLONE_NEWPID)
+                .map_err(nix_err("setns", "pid namespace of the container"))?;
+            Some(own)
+        }
+        None => None,
+    };
+    let forked = clone_fork(0, None);
+    // Only the parent goes back: the child lives in the container's pid namespace.
+    if !matches!(forked, Ok(Forked::Child)) {
+        if let Some(own) = own {
+            setns(own.as_fd(), CloneFlags::CLONE_NEWPID)
+                .map_err(nix_err("setns", "/proc/self/ns/pid"))?;
+        }
+    }
+    match forked? {
+        Forked::Child => {
+            drop(parent);
+            let err = child_main(spec, process, &namespaces, console, preserve_fds);
+            for w in crate::logging::take_warnings() {
+                let _ = child.send(&Message::Warning(w));
+            }
+            let _ = child.send(&Message::Failed(err.to_string()));
+            std::process::exit(127);
+        }
+        Forked::Parent(pid) => {
+            drop(child);
+            drop(console);
+            // The channel is close-on-exec: EOF means the exec succeeded.
+            loop {
+                match parent.recv()? {
+                    Some(Message::Warning(w)) => crate::logging::warn(&w),
+                    Some(Message::Failed(text)) => {
+                        let _ = waitpid(Pid::from_raw(pid), None);
+                        return Err(Error::Msg(text));
+                    }
+                    Some(_) => {}
+                    None => break,
+                }
+            }
+            // A process that died before exec without a word: report how.
+            if let Ok(WaitStatus::Exited(_, 127)) = waitpid(
+                Pid::from_raw(pid),
+                Some(nix::sys::wait::WaitPidFlag::WNOHANG),
+            ) {
+                return Err(Error::msg("the process exited before it could run"));
+            }
+            Ok(pid)
+        }
+    }
+}
+
+/// In the new process: join, set up, exec. Returns only the error that stopped it.
+fn child_main(
+    spec: &Spec,
+    process: &Process,
+    namespaces: &[(LinuxNamespaceType, OwnedFd)],
+    console: Option<OwnedFd>,
+    preserve_fds: u32,
+) -> Error {
+    let run = || -> Result<finish::ExecImage> {
+        kapsel_sys::process::set_parent_death_signal(libc::SIGKILL)?;
+        for (t, fd) in namespaces {
+            if *t == LinuxNamespaceType::Pid {
+                continue;
+            }
+            setns(fd.as_fd(), crate::namespaces::clone_flag(*t))
+                .map_err(nix_err("setns", format!("{t} namespace of the container")))?;
+        }
+        let slave = match console {
+            Some(sock) => {
+                nix::unistd::setsid().map_err(nix_err("setsid", ""))?;
+                let size = process
+                    .console_size()
+                    .as_ref()
+                    .map(|b| (b.height() as u16, b.width() as u16));
+                Some(crate::tty::setup(sock, size, false)?)
+            }
+            None => None,
+        };
+        finish::finish(process, spec, slave, preserve_fds)
+    };
+    match run() {
+        Ok(image) => {
+            let _ = kapsel_sys::process::set_parent_death_signal(0);
+            kapsel_sys::process::reset_signals();
+            image.exec()
+        }
+        Err(e) => e,
+    }
+}

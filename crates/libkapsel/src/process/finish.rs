@@ -1,0 +1,178 @@
+//! The last steps before execve, shared by a container's init and by `exec`: rlimits,
+//! oom_score_adj, working directory, the terminal as stdio, the executable, scheduler,
+//! I/O priority, personality, LSM label, capabilities around the uid change, umask,
+//! no_new_privs, and descriptor hygiene. The seccomp filter is loaded last.
+
+use super::exec;
+use crate::error::{nix_err, Error, Result};
+use crate::security;
+use nix::sys::stat::{umask, Mode};
+use nix::unistd::{chdir, setgid, setgroups, setuid, Gid, Uid};
+use oci_spec::runtime::{PosixRlimitType, Process, Spec};
+use std::ffi::CString;
+use std::os::fd::OwnedFd;
+
+/// What execve needs, prepared while errors can still be reported.
+pub struct ExecImage {
+    pub path: CString,
+    pub argv: Vec<CString>,
+    pub envp: Vec<CString>,
+}
+
+impl ExecImage {
+    /// Replaces this process; returns only on failure, with the error.
+    pub fn exec(&self) -> Error {
+        let err = nix::unistd::execve(&self.path, &self.argv, &self.envp).unwrap_err();
+        Error::msg(format!(
+            "exec `{}`: {}",
+            self.path.to_string_lossy(),
+            kapsel_sys::errno_text(err as i32)
+        ))
+    }
+}
+
+pub fn finish(
+    process: &Process,
+    spec: &Spec,
+    console: Option<OwnedFd>,
+    preserve_fds: u32,
+) -> Result<ExecImage> {
+    let cwd = process.cwd();
+    set_rlimits(process)?;
+    if let Some(adj) = process.oom_score_adj() {
+        std::fs::write("/proc/self/oom_score_adj", adj.to_string()).map_err(|e| {
+            Error::config(
+                "process.oomScoreAdj",
+                format!("write `{adj}` to /proc/self/oom_score_adj: {e}"),
+            )
+        })?;
+    }
+    chdir(cwd).map_err(|e| {
+        Error::config(
+            "process.cwd",
+            format!(
+                "chdir `{}`: {}",
+                cwd.display(),
+                kapsel_sys::errno_text(e as i32)
+            ),
+        )
+    })?;
+    if let Some(slave) = &console {
+        crate::tty::become_stdio(slave)?;
+    }
+    drop(console);
+    let env = process.env().clone().unwrap_or_default();
+    let args = process.args().clone().unwrap_or_default();
+    let path = exec::resolve(&args[0], &env)?;
+    security::process_attrs::apply_scheduler(process)?;
+    security::process_attrs::apply_io_priority(process)?;
+    security::process_attrs::apply_personality(spec)?;
+    security::process_attrs::apply_lsm(process)?;
+    let caps = process.capabilities().as_ref().map(|c| {
+        let last = security::capabilities::last_cap();
+        (security::capabilities::plan(c, last), last)
+    });
+    if let Some((sets, last)) = &caps {
+        security::capabilities::before_user_change(sets, *last)?;
+    }
+    set_user(process)?;
+    if let Some((sets, last)) = &caps {
+        security::capabilities::after_user_change(sets, *last)?;
+    }
+    umask(Mode::from_bits_truncate(
+        process.user().umask().unwrap_or(0o022),
+    ));
+    if process.no_new_privileges().unwrap_or(false) {
+        nix::sys::prctl::set_no_new_privs().map_err(nix_err("prctl(PR_SET_NO_NEW_PRIVS)", ""))?;
+    }
+    // Nothing the caller leaked reaches the process: only stdio and preserved fds stay.
+    kapsel_sys::process::cloexec_from(3 + preserve_fds + listen_fds())?;
+    Ok(ExecImage {
+        path: CString::new(path.as_os_str().as_encoded_bytes())
+            .map_err(|_| Error::config("process.args[0]", "contains a NUL byte"))?,
+        argv: exec::cstrings(&args, "process.args")?,
+        envp: exec::cstrings(&env, "process.env")?,
+    })
+}
+
+fn set_rlimits(process: &Process) -> Result<()> {
+    use nix::sys::resource::{setrlimit, Resource};
+    for (i, r) in process.rlimits().iter().flatten().enumerate() {
+        let res = match r.typ() {
+            PosixRlimitType::RlimitCpu => Resource::RLIMIT_CPU,
+            PosixRlimitType::RlimitFsize => Resource::RLIMIT_FSIZE,
+            PosixRlimitType::RlimitData => Resource::RLIMIT_DATA,
+            PosixRlimitType::RlimitStack => Resource::RLIMIT_STACK,
+            PosixRlimitType::RlimitCore => Resource::RLIMIT_CORE,
+            PosixRlimitType::RlimitRss => Resource::RLIMIT_RSS,
+            PosixRlimitType::RlimitNproc => Resource::RLIMIT_NPROC,
+            PosixRlimitType::RlimitNofile => Resource::RLIMIT_NOFILE,
+            PosixRlimitType::RlimitMemlock => Resource::RLIMIT_MEMLOCK,
+            PosixRlimitType::RlimitAs => Resource::RLIMIT_AS,
+            PosixRlimitType::RlimitLocks => Resource::RLIMIT_LOCKS,
+            PosixRlimitType::RlimitSigpending => Resource::RLIMIT_SIGPENDING,
+            PosixRlimitType::RlimitMsgqueue => Resource::RLIMIT_MSGQUEUE,
+            PosixRlimitType::RlimitNice => Resource::RLIMIT_NICE,
+            PosixRlimitType::RlimitRtprio => Resource::RLIMIT_RTPRIO,
+            PosixRlimitType::RlimitRttime => Resource::RLIMIT_RTTIME,
+        };
+        setrlimit(res, r.soft(), r.hard()).map_err(|e| {
+            Error::config(
+                format!("process.rlimits[{i}]"),
+                format!(
+                    "setrlimit {:?} soft {} hard {}: {}",
+                    r.typ(),
+                    r.soft(),
+                    r.hard(),
+                    kapsel_sys::errno_text(e as i32)
+                ),
+            )
+        })?;
+    }
+    Ok(())
+}
+
+fn set_user(process: &Process) -> Result<()> {
+    let user = process.user();
+    let groups: Vec<Gid> = user
+        .additional_gids()
+        .iter()
+        .flatten()
+        .map(|g| Gid::from_raw(*g))
+        .collect();
+    setgroups(&groups).map_err(|e| {
+        Error::config(
+            "process.user.additionalGids",
+            format!("setgroups: {}", kapsel_sys::errno_text(e as i32)),
+        )
+    })?;
+    setgid(Gid::from_raw(user.gid())).map_err(|e| {
+        Error::config(
+            "process.user.gid",
+            format!(
+                "setgid {}: {}",
+                user.gid(),
+                kapsel_sys::errno_text(e as i32)
+            ),
+        )
+    })?;
+    setuid(Uid::from_raw(user.uid())).map_err(|e| {
+        Error::config(
+            "process.user.uid",
+            format!(
+                "setuid {}: {}",
+                user.uid(),
+                kapsel_sys::errno_text(e as i32)
+            ),
+        )
+    })?;
+    Ok(())
+}
+
+/// LISTEN_FDS from systemd socket activation: those fds are passed through too.
+fn listen_fds() -> u32 {
+    std::env::var("LISTEN_FDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
