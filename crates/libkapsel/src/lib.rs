@@ -16,5 +16,6 @@ pub mod state;
 pub mod statedir;
 pub mod time;
 pub mod tty;
+pub mod userns;
 
 pub use error::{Error, Result};

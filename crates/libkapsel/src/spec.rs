@@ -79,12 +79,6 @@ pub fn validate(spec: &Spec, bundle: &Path) -> Result<()> {
                     ));
                 }
                 seen.push(ns.typ());
-                if ns.typ() == LinuxNamespaceType::User {
-                    return Err(Error::config(
-                        format!("linux.namespaces[{i}]"),
-                        "user namespaces are not supported yet",
-                    ));
-                }
             }
             let own_uts = seen.contains(&LinuxNamespaceType::Uts);
             if !own_uts && spec.hostname().as_ref().is_some_and(|h| !h.is_empty()) {

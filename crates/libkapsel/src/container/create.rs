@@ -52,6 +52,10 @@ fn create_inner(root: &StateRoot, id: &str, opts: &CreateOptions) -> Result<Crea
         crate::security::sysctl::validate(sysctl, &ns)?;
     }
     crate::security::process_attrs::validate_lsm(&spec)?;
+    crate::userns::validate(
+        &spec,
+        ns.has_new(oci_spec::runtime::LinuxNamespaceType::User),
+    )?;
     if !ns.has_new(oci_spec::runtime::LinuxNamespaceType::Mount)
         && !ns
             .join

@@ -140,12 +140,18 @@ fn set_user(process: &Process) -> Result<()> {
         .flatten()
         .map(|g| Gid::from_raw(*g))
         .collect();
-    setgroups(&groups).map_err(|e| {
-        Error::config(
-            "process.user.additionalGids",
-            format!("setgroups: {}", kapsel_sys::errno_text(e as i32)),
-        )
-    })?;
+    match setgroups(&groups) {
+        Ok(()) => {}
+        // In a user namespace whose setgroups is "deny" (rootless), an empty list is the best
+        // we can do: the process keeps the groups it has, as runc does.
+        Err(nix::Error::EPERM) if groups.is_empty() && setgroups_denied() => {}
+        Err(e) => {
+            return Err(Error::config(
+                "process.user.additionalGids",
+                format!("setgroups: {}", kapsel_sys::errno_text(e as i32)),
+            ))
+        }
+    }
     setgid(Gid::from_raw(user.gid())).map_err(|e| {
         Error::config(
             "process.user.gid",
@@ -175,4 +181,8 @@ fn listen_fds() -> u32 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
+}
+
+fn setgroups_denied() -> bool {
+    std::fs::read_to_string("/proc/self/setgroups").is_ok_and(|s| s.trim() == "deny")
 }

@@ -90,6 +90,17 @@ fn send_warnings(channel: &Channel) {
 fn setup(ctx: &mut InitContext<'_>) -> Result<Prepared> {
     // If `create` dies before we are ready, do not linger.
     kapsel_sys::process::set_parent_death_signal(libc::SIGKILL)?;
+    if ctx.ns.has_new(LinuxNamespaceType::User) {
+        // Wait until the parent has written our uid/gid maps.
+        match ctx.channel.recv()? {
+            Some(Message::Continue(_)) => crate::userns::become_root(ctx.spec)?,
+            _ => {
+                return Err(Error::msg(
+                    "the runtime went away before writing the id maps",
+                ))
+            }
+        }
+    }
     for (t, path, fd) in &ctx.ns.join {
         setns(fd.as_fd(), crate::namespaces::clone_flag(*t)).map_err(nix_err("setns", path))?;
     }

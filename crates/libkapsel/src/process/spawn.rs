@@ -71,7 +71,13 @@ pub fn spawn(a: SpawnArgs<'_>) -> Result<i32> {
     drop(child);
     drop(a.gate);
     drop(a.console);
-    match serve(&parent, a.spec, pid, a.hook_state) {
+    let result = if a.ns.has_new(oci_spec::runtime::LinuxNamespaceType::User) {
+        crate::userns::write_maps(pid, a.spec)
+            .and_then(|()| parent.send(&Message::Continue(String::new())))
+    } else {
+        Ok(())
+    };
+    match result.and_then(|()| serve(&parent, a.spec, pid, a.hook_state)) {
         Ok(()) => Ok(pid),
         Err(e) => {
             let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);

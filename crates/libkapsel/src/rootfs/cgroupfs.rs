@@ -50,8 +50,22 @@ pub fn mount_cgroup_tree(root: BorrowedFd<'_>, dest: &Path, opts: &MountOptions)
             Some(o) => ("cgroup", Some(o.as_str())),
             None => ("cgroup2", None),
         };
-        mount(Some("cgroup"), &fd_path(&t), Some(typ), opts.flags, data)
-            .map_err(|e| mount_error(e, typ, &sub))?;
+        match mount(Some("cgroup"), &fd_path(&t), Some(typ), opts.flags, data) {
+            Ok(()) => {}
+            // A user namespace may not mount v1 hierarchies: bind the host's instead.
+            Err(nix::Error::EPERM) => {
+                let host = Path::new("/sys/fs/cgroup").join(&h.name);
+                mount(
+                    Some(&host),
+                    &fd_path(&t),
+                    None::<&str>,
+                    MsFlags::MS_BIND | MsFlags::MS_REC,
+                    None::<&str>,
+                )
+                .map_err(|e| mount_error(e, &host.to_string_lossy(), &sub))?;
+            }
+            Err(e) => return Err(mount_error(e, typ, &sub)),
+        }
     }
     if opts.flags.contains(MsFlags::MS_RDONLY) {
         let mounted = open_in_root(root, dest)?;
