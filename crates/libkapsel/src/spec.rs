@@ -12,16 +12,61 @@ pub const CONFIG_FILE: &str = "config.json";
 pub fn load(bundle: &Path) -> Result<Spec> {
     let path = bundle.join(CONFIG_FILE);
     let bytes = std::fs::read(&path).map_err(|e| Error::io("open", &path, e))?;
-    let de = &mut serde_json::Deserializer::from_slice(&bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let field = e.path().to_string();
-        let inner = e.into_inner();
-        if field == "." || field.is_empty() {
-            Error::msg(format!("{}: invalid JSON: {inner}", path.display()))
-        } else {
-            Error::config(field, format!("{inner} (in {})", path.display()))
+    parse(&bytes, &path)
+}
+
+/// Parses config.json bytes. A capability name this build does not know is not an
+/// error (the runtime-spec says to warn and go on): only then is the JSON walked a
+/// second time to drop such names.
+pub fn parse(bytes: &[u8], path: &Path) -> Result<Spec> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    let first: std::result::Result<Spec, _> = serde_path_to_error::deserialize(de);
+    let err = match first {
+        Ok(spec) => return Ok(spec),
+        Err(e) if e.path().to_string().starts_with("process.capabilities.") => {
+            if let Some(spec) = without_unknown_caps(bytes) {
+                return Ok(spec);
+            }
+            e
         }
-    })
+        Err(e) => e,
+    };
+    let field = err.path().to_string();
+    let inner = err.into_inner();
+    if field == "." || field.is_empty() {
+        Err(Error::msg(format!(
+            "{}: invalid JSON: {inner}",
+            path.display()
+        )))
+    } else {
+        Err(Error::config(
+            field,
+            format!("{inner} (in {})", path.display()),
+        ))
+    }
+}
+
+fn without_unknown_caps(bytes: &[u8]) -> Option<Spec> {
+    let mut v: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    let caps = v
+        .get_mut("process")?
+        .get_mut("capabilities")?
+        .as_object_mut()?;
+    for (set, list) in caps.iter_mut() {
+        if let Some(names) = list.as_array_mut() {
+            names.retain(|n| {
+                let known =
+                    serde_json::from_value::<oci_spec::runtime::Capability>(n.clone()).is_ok();
+                if !known {
+                    crate::logging::warn(&format!(
+                        "process.capabilities.{set}: unknown capability {n}: skipped"
+                    ));
+                }
+                known
+            });
+        }
+    }
+    serde_json::from_value(v).ok()
 }
 
 /// Every check that can be made before any namespace exists.
@@ -175,6 +220,21 @@ mod tests {
             "{err}"
         );
         assert!(check_version("").is_err());
+    }
+
+    #[test]
+    fn unknown_capabilities_are_skipped() {
+        let json = br#"{"ociVersion":"1.0.0","process":{"cwd":"/","user":{"uid":0,"gid":0},
+            "capabilities":{"bounding":["CAP_KILL","CAP_NOT_A_THING"]}}}"#;
+        let spec = parse(json, Path::new("config.json")).unwrap();
+        let caps = spec
+            .process()
+            .as_ref()
+            .unwrap()
+            .capabilities()
+            .as_ref()
+            .unwrap();
+        assert_eq!(caps.bounding().as_ref().unwrap().len(), 1);
     }
 
     #[test]
