@@ -1,0 +1,152 @@
+//! Checks that a container left nothing on the host: no state, no process, no namespace
+//! holder, no mount, no cgroup dir.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::bundle::Bundle;
+use crate::context::Ctx;
+use crate::mountinfo;
+use crate::procfs;
+
+const NAMESPACES: [&str; 6] = ["mnt", "pid", "net", "uts", "ipc", "cgroup"];
+
+/// What identifies a live container on the host: its init pid and the namespaces it has that
+/// this test process does not share.
+#[derive(Debug, Clone)]
+pub struct Footprint {
+    /// The container's init pid on the host.
+    pub pid: i32,
+    /// (kind, `kind:[inode]`) of each namespace that differs from ours.
+    pub namespaces: Vec<(String, String)>,
+}
+
+impl Footprint {
+    /// Reads the namespaces of `pid` (which must be alive).
+    #[track_caller]
+    pub fn of(pid: i32) -> Footprint {
+        let namespaces = NAMESPACES
+            .iter()
+            .filter_map(|kind| {
+                let theirs = procfs::link(pid, &format!("ns/{kind}"))?;
+                let ours = procfs::link(std::process::id() as i32, &format!("ns/{kind}"));
+                (Some(&theirs) != ours.as_ref())
+                    .then(|| (kind.to_string(), theirs.to_string_lossy().into_owned()))
+            })
+            .collect();
+        assert!(procfs::is_alive(pid), "container pid {pid} is not alive");
+        Footprint { pid, namespaces }
+    }
+}
+
+impl Ctx {
+    /// The footprint of a created or running container, from its state pid.
+    #[track_caller]
+    pub fn footprint(&mut self, id: &str) -> Footprint {
+        let pid = self.state_ok(id)["pid"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("state of `{id}` has no numeric pid"))
+            as i32;
+        assert!(pid > 0, "state of `{id}` has pid {pid}");
+        self.track_pid(pid);
+        Footprint::of(pid)
+    }
+
+    /// Asserts that `id` left nothing behind: `state` fails, `list` omits it, no entry for
+    /// it under the state root, no process with its namespaces or with cwd/root in the bundle,
+    /// no mount under the bundle or the state root, no cgroup dir named after it, and its init
+    /// (when known) is dead (and reaped if it was our child).
+    #[track_caller]
+    pub fn assert_no_leftovers(
+        &mut self,
+        id: &str,
+        bundle: &Bundle,
+        footprint: Option<&Footprint>,
+    ) {
+        let mut problems = Vec::new();
+        if let Ok(state) = self.state(id) {
+            problems.push(format!("`state {id}` still succeeds: {state}"));
+        }
+        let list = self.cmd(&["list", "-q"]);
+        if list.stdout.lines().any(|l| l.trim() == id) {
+            problems.push(format!("`list -q` still shows `{id}`"));
+        }
+        problems.extend(entries_naming(self.root(), id));
+        if let Some(fp) = footprint {
+            if procfs::reap(fp.pid, Duration::from_secs(5)).is_none() && procfs::is_alive(fp.pid) {
+                problems.push(format!("container init {} is still alive", fp.pid));
+            }
+            problems.extend(namespace_holders(fp));
+        }
+        problems.extend(processes_inside(&bundle.dir));
+        for dir in [bundle.dir.as_path(), self.root()] {
+            for m in mountinfo::read_self() {
+                if m.mount_point.starts_with(dir) {
+                    problems.push(format!("mount left at `{}`", m.mount_point.display()));
+                }
+            }
+        }
+        problems.extend(cgroup_dirs(id));
+        assert!(
+            problems.is_empty(),
+            "leftovers of `{id}`:\n  {}",
+            problems.join("\n  ")
+        );
+    }
+}
+
+fn entries_naming(root: &Path, id: &str) -> Vec<String> {
+    std::fs::read_dir(root)
+        .map(|dir| {
+            dir.filter_map(Result::ok)
+                .filter(|e| e.file_name().to_string_lossy().contains(id))
+                .map(|e| format!("state root still holds `{}`", e.path().display()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn namespace_holders(fp: &Footprint) -> Vec<String> {
+    let mut found = Vec::new();
+    for pid in procfs::pids() {
+        if !procfs::is_alive(pid) {
+            continue;
+        }
+        for (kind, ns) in &fp.namespaces {
+            if procfs::link(pid, &format!("ns/{kind}")).is_some_and(|l| l.to_string_lossy() == *ns)
+            {
+                found.push(format!(
+                    "process {pid} is still in the container's {kind} namespace {ns}"
+                ));
+            }
+        }
+    }
+    found
+}
+
+fn processes_inside(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for pid in procfs::pids() {
+        for what in ["cwd", "root"] {
+            if procfs::link(pid, what).is_some_and(|l| l.starts_with(dir)) {
+                found.push(format!(
+                    "process {pid} has its {what} in `{}`",
+                    dir.display()
+                ));
+            }
+        }
+    }
+    found
+}
+
+fn cgroup_dirs(id: &str) -> Vec<String> {
+    let Ok(controllers) = std::fs::read_dir("/sys/fs/cgroup") else {
+        return Vec::new();
+    };
+    controllers
+        .filter_map(Result::ok)
+        .map(|c| c.path().join(id))
+        .filter(|p| p.is_dir())
+        .map(|p| format!("cgroup dir left at `{}`", p.display()))
+        .collect()
+}
