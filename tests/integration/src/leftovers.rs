@@ -19,6 +19,9 @@ pub struct Footprint {
     pub pid: i32,
     /// (kind, `kind:[inode]`) of each namespace that differs from ours.
     pub namespaces: Vec<(String, String)>,
+    /// When the footprint was taken: a freed namespace's inode can be reused by a container
+    /// created later (tests run in parallel), so only older processes count as holders.
+    pub taken_at_ticks: u64,
 }
 
 impl Footprint {
@@ -35,7 +38,11 @@ impl Footprint {
             })
             .collect();
         assert!(procfs::is_alive(pid), "container pid {pid} is not alive");
-        Footprint { pid, namespaces }
+        Footprint {
+            pid,
+            namespaces,
+            taken_at_ticks: procfs::now_ticks(),
+        }
     }
 }
 
@@ -109,7 +116,8 @@ fn entries_naming(root: &Path, id: &str) -> Vec<String> {
 fn namespace_holders(fp: &Footprint) -> Vec<String> {
     let mut found = Vec::new();
     for pid in procfs::pids() {
-        if !procfs::is_alive(pid) {
+        if !procfs::is_alive(pid) || procfs::start_ticks(pid).is_none_or(|t| t > fp.taken_at_ticks)
+        {
             continue;
         }
         for (kind, ns) in &fp.namespaces {

@@ -40,6 +40,32 @@ pub fn ppid(pid: i32) -> Option<i32> {
         .ok()
 }
 
+/// When `pid` started, in clock ticks since boot (field 22 of /proc/<pid>/stat).
+pub fn start_ticks(pid: i32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .nth(19)?
+        .parse()
+        .ok()
+}
+
+/// The current time in the same clock ticks since boot.
+pub fn now_ticks() -> u64 {
+    let uptime = std::fs::read_to_string("/proc/uptime").unwrap_or_default();
+    let secs: f64 = uptime
+        .split_whitespace()
+        .next()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0.0);
+    let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .unwrap_or(100);
+    (secs * hz as f64) as u64 + 1
+}
+
 /// True while `pid` exists and is not a zombie.
 pub fn is_alive(pid: i32) -> bool {
     state_char(pid).is_some_and(|c| c != 'Z')
