@@ -1,0 +1,192 @@
+//! Namespaces: created new, shared with the host when omitted, joined by path (another
+//! container's or an `unshare` process's), and the time namespace's offsets.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use kapsel_integration::{ctx, procfs};
+use serde_json::json;
+
+const KINDS: [(&str, &str); 6] = [
+    ("pid", "pid"),
+    ("mount", "mnt"),
+    ("uts", "uts"),
+    ("ipc", "ipc"),
+    ("network", "net"),
+    ("cgroup", "cgroup"),
+];
+
+fn host_ns(link: &str) -> String {
+    procfs::link(std::process::id() as i32, &format!("ns/{link}"))
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Shell that prints `<link> <target>` for each namespace link of the container's init.
+fn print_ns_script() -> String {
+    KINDS
+        .iter()
+        .map(|(_, link)| format!("echo {link} $(readlink /proc/self/ns/{link});"))
+        .collect()
+}
+
+fn ns_of(output: &str, link: &str) -> String {
+    output
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{link} ")))
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn every_namespace_is_new() {
+    let Some(mut t) = ctx!("every_namespace_is_new") else {
+        return;
+    };
+    let mut b = t.bundle();
+    for (kind, _) in KINDS {
+        b.namespace(kind, None);
+    }
+    let out = t.sh_output(&mut b, &print_ns_script());
+    for (kind, link) in KINDS {
+        let inside = ns_of(&out, link);
+        assert!(inside.starts_with(link), "no {link} link inside:\n{out}");
+        assert_ne!(inside, host_ns(link), "{kind} namespace is the host's");
+    }
+}
+
+#[test]
+fn omitted_namespaces_are_the_hosts() {
+    let Some(mut t) = ctx!("omitted_namespaces_are_the_hosts") else {
+        return;
+    };
+    let mut b = t.bundle();
+    for kind in ["network", "ipc", "cgroup"] {
+        b.remove_namespace(kind);
+    }
+    let out = t.sh_output(&mut b, &print_ns_script());
+    for link in ["net", "ipc", "cgroup"] {
+        assert_eq!(
+            ns_of(&out, link),
+            host_ns(link),
+            "{link} should be shared:\n{out}"
+        );
+    }
+    assert_ne!(ns_of(&out, "uts"), host_ns("uts"));
+}
+
+#[test]
+fn joins_another_containers_uts_and_network_by_path() {
+    let Some(mut t) = ctx!("joins_another_containers_uts_and_network_by_path") else {
+        return;
+    };
+    let mut owner = t.bundle();
+    owner.set("/hostname", json!("ns-owner"));
+    owner.args(&["sleep", "1000"]);
+    let owner_id = t.id("owner");
+    t.create(&owner, &owner_id).ok();
+    let pid = t.footprint(&owner_id).pid;
+
+    let mut joiner = t.bundle();
+    joiner.remove("/hostname");
+    joiner.namespace("uts", Some(&format!("/proc/{pid}/ns/uts")));
+    joiner.namespace("network", Some(&format!("/proc/{pid}/ns/net")));
+    let out = t.sh_output(
+        &mut joiner,
+        "hostname; readlink /proc/self/ns/net; readlink /proc/self/ns/ipc",
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    let owner_net = procfs::link(pid, "ns/net").expect("owner netns");
+    let owner_ipc = procfs::link(pid, "ns/ipc").expect("owner ipcns");
+    assert_eq!(lines.first(), Some(&"ns-owner"), "{out}");
+    assert_eq!(lines.get(1).copied(), owner_net.to_str(), "{out}");
+    assert_ne!(
+        lines.get(2).copied(),
+        owner_ipc.to_str(),
+        "ipc was not asked to be joined: {out}"
+    );
+    t.cmd(&["delete", "--force", &owner_id]).ok();
+}
+
+#[test]
+fn joins_the_namespaces_of_an_unshare_process() {
+    let Some(mut t) = ctx!("joins_the_namespaces_of_an_unshare_process") else {
+        return;
+    };
+    let mut unshare = Command::new("unshare");
+    unshare.args(["--ipc", "--net", "sleep", "1000"]);
+    let pid = t.spawn_helper(unshare) as i32;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while procfs::link(pid, "ns/net").map(|l| l.to_string_lossy().into_owned())
+        == Some(host_ns("net"))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "unshare did not enter a new netns"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let mut b = t.bundle();
+    b.namespace("ipc", Some(&format!("/proc/{pid}/ns/ipc")));
+    b.namespace("network", Some(&format!("/proc/{pid}/ns/net")));
+    let out = t.sh_output(
+        &mut b,
+        "readlink /proc/self/ns/net; readlink /proc/self/ns/ipc",
+    );
+    let want = format!(
+        "{}\n{}\n",
+        procfs::link(pid, "ns/net").expect("net").display(),
+        procfs::link(pid, "ns/ipc").expect("ipc").display()
+    );
+    assert_eq!(out, want);
+}
+
+#[test]
+fn time_namespace_applies_time_offsets() {
+    let Some(mut t) = ctx!("time_namespace_applies_time_offsets") else {
+        return;
+    };
+    if !std::path::Path::new("/proc/self/ns/time").exists() {
+        t.skip("the kernel has no time namespace");
+        return;
+    }
+    if t.kapsel_only("1.1 has no time namespace support") {
+        return;
+    }
+    let mut b = t.bundle();
+    b.namespace("time", None);
+    b.set(
+        "/linux/timeOffsets",
+        json!({"monotonic": {"secs": 86400, "nanosecs": 0}, "boottime": {"secs": 172800, "nanosecs": 500}}),
+    );
+    let out = t.sh_output(
+        &mut b,
+        "cat /proc/self/timens_offsets; cut -d. -f1 /proc/uptime",
+    );
+    let offsets: Vec<Vec<&str>> = out
+        .lines()
+        .take(2)
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert!(offsets.contains(&vec!["monotonic", "86400", "0"]), "{out}");
+    assert!(
+        offsets.contains(&vec!["boottime", "172800", "500"]),
+        "{out}"
+    );
+    let uptime: u64 = out
+        .lines()
+        .nth(2)
+        .and_then(|l| l.parse().ok())
+        .expect("uptime");
+    assert!(
+        uptime >= 172800,
+        "boottime offset not visible in /proc/uptime: {out}"
+    );
+    assert_ne!(
+        ns_of(
+            &format!("time {}", out.lines().next().unwrap_or("")),
+            "time"
+        ),
+        host_ns("time")
+    );
+}
