@@ -92,7 +92,8 @@ fn user_uid_gid_additional_gids_and_umask() {
     );
     assert_eq!(status_field(&out, "Uid"), "1000 1000 1000 1000", "{out}");
     assert_eq!(status_field(&out, "Gid"), "1001 1001 1001 1001", "{out}");
-    let mut groups: Vec<&str> = status_field(&out, "Groups").leak().split(' ').collect();
+    let groups_line = status_field(&out, "Groups");
+    let mut groups: Vec<&str> = groups_line.split(' ').collect();
     groups.sort();
     assert_eq!(groups, ["10", "20"], "{out}");
     assert_eq!(status_field(&out, "Umask"), "0027", "{out}");
