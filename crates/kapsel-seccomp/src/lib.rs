@@ -1,1 +1,55 @@
-//! kapsel-seccomp
+//! kapsel-seccomp: the OCI `linux.seccomp` section compiled to a classic BPF program in
+//! pure Rust (no libseccomp), loaded with seccomp(2), and the SCMP_ACT_NOTIFY fd handed
+//! to the seccomp agent at `listenerPath`.
+//!
+//! ```text
+//! parse (raw JSON, field-named errors) -> compile -> Filter (bytes for a cache)
+//!                                                       -> load (in the container, last)
+//!                                                       -> send_notify_fd (to the agent)
+//! ```
+
+mod action;
+mod arch;
+mod bpf;
+mod compile;
+mod condition;
+mod error;
+mod filter;
+mod json;
+mod load;
+mod notify;
+mod profile;
+mod tables;
+
+pub use arch::native_arch;
+pub use compile::compile;
+pub use error::Error;
+pub use filter::{flags, Filter};
+pub use json::parse;
+pub use kapsel_sys::seccomp::SockFilter;
+pub use load::load;
+pub use notify::{
+    check_listener, process_state, send_notify_fd, ContainerProcessState, State, SECCOMP_FD_NAME,
+};
+pub use profile::default_profile;
+
+/// SECCOMP_RET_* values, for reading a program or a test's expectations.
+pub mod ret {
+    pub use crate::action::{
+        RET_ALLOW as ALLOW, RET_DATA as DATA, RET_ERRNO as ERRNO, RET_KILL_PROCESS as KILL_PROCESS,
+        RET_KILL_THREAD as KILL_THREAD, RET_LOG as LOG, RET_TRACE as TRACE, RET_TRAP as TRAP,
+        RET_USER_NOTIF as USER_NOTIF,
+    };
+}
+
+/// System call numbers of the native ABI by name, for tests and diagnostics.
+pub fn native_syscall_number(name: &str) -> Option<u32> {
+    let arch = native_arch()?;
+    let target = arch::target(arch, "").ok()?;
+    target.abi.syscall_number(name)
+}
+
+#[cfg(test)]
+mod interp;
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,311 @@
+//! `linux.seccomp` to a BPF program.
+//!
+//! Shape of the program:
+//!
+//! ```text
+//!   ld arch; jeq AUDIT_ARCH_a -> A; jeq AUDIT_ARCH_b -> B; ...; ret KILL_PROCESS
+//! A: ld nr; binary search over intervals of syscall numbers -> leaf
+//!   leaf: ret ACTION            (a run of numbers with one unconditional action)
+//!      |  rule; rule; ...; ret DEFAULT   (a number with argument conditions)
+//! ```
+//!
+//! Numbers with no rule get the default action, except that numbers above the largest
+//! one the profile names get ERRNO(ENOSYS) when the default blocks, so that a libc
+//! falls back from system calls newer than the profile (runc does the same).
+
+use crate::action::{self, RET_ERRNO, RET_KILL_PROCESS};
+use crate::arch::{self, Target, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT};
+use crate::bpf::{Asm, Label, To, JEQ_K, JGE_K};
+use crate::filter::{flags, Filter};
+use crate::tables::{self, Abi};
+use crate::Error;
+use oci_spec::runtime::{
+    LinuxSeccomp, LinuxSeccompAction as Action, LinuxSeccompFilterFlag as Flag,
+    LinuxSeccompOperator as Op,
+};
+
+/// What a call from an architecture the filter does not cover gets (libseccomp kills
+/// too; the whole process, so that no thread is left half-working).
+const BAD_ARCH: u32 = RET_KILL_PROCESS;
+const ENOSYS: u32 = RET_ERRNO | libc::ENOSYS as u32;
+
+/// One rule of `syscalls`, with its names resolved later per ABI.
+struct Rule {
+    action: u32,
+    conds: Vec<Cond>,
+    names: Vec<usize>,
+}
+
+struct Cond {
+    index: u32,
+    op: Op,
+    value: u64,
+    value_two: u64,
+}
+
+/// What a run of syscall numbers leads to.
+#[derive(Clone, PartialEq)]
+enum Leaf {
+    Ret(u32),
+    /// Indices into the rules, in config order; the first whose conditions hold wins.
+    Rules(Vec<usize>),
+}
+
+/// Validates `cfg` and compiles it for the native architecture plus every one listed.
+pub fn compile(cfg: &LinuxSeccomp) -> Result<Filter, Error> {
+    let default_action = cfg.default_action();
+    if default_action == Action::ScmpActNotify {
+        return Err(Error::invalid(
+            "linux.seccomp.defaultAction",
+            "SCMP_ACT_NOTIFY cannot be the default action",
+        ));
+    }
+    let default = action::encode(
+        default_action,
+        cfg.default_errno_ret(),
+        "linux.seccomp.defaultErrnoRet",
+    )?;
+    let targets = targets(cfg)?;
+    let (rules, uses_notify) = rules(cfg)?;
+    let flag_bits = filter_flags(cfg, uses_notify);
+
+    let mut groups: Vec<(u32, Vec<Target>)> = Vec::new();
+    for t in targets {
+        match groups.iter_mut().find(|(audit, _)| *audit == t.audit_arch) {
+            Some((_, members)) => members.push(t),
+            None => groups.push((t.audit_arch, vec![t])),
+        }
+    }
+
+    let mut asm = Asm::default();
+    asm.load(4); // seccomp_data.arch
+    let entries: Vec<Label> = groups.iter().map(|_| asm.label()).collect();
+    for ((audit, _), entry) in groups.iter().zip(&entries) {
+        asm.jump(JEQ_K, *audit, To::L(*entry), To::Next);
+    }
+    asm.ret(BAD_ARCH);
+    let stub = action::blocks(default_action);
+    for ((audit, members), entry) in groups.iter().zip(&entries) {
+        asm.place(*entry);
+        asm.load(0); // seccomp_data.nr
+        let intervals = intervals(*audit, members, &rules, default, stub);
+        search(&mut asm, &intervals, &rules, members[0], default);
+    }
+    Ok(Filter {
+        instructions: asm.finish()?,
+        flags: flag_bits,
+    })
+}
+
+/// The native target first, then the listed ones, without repeats.
+fn targets(cfg: &LinuxSeccomp) -> Result<Vec<Target>, Error> {
+    let mut out = vec![arch::target(
+        oci_spec::runtime::Arch::ScmpArchNative,
+        "linux.seccomp.architectures",
+    )?];
+    for (i, a) in cfg.architectures().iter().flatten().enumerate() {
+        let t = arch::target(*a, &format!("linux.seccomp.architectures[{i}]"))?;
+        if !out.contains(&t) {
+            out.push(t);
+        }
+    }
+    Ok(out)
+}
+
+fn rules(cfg: &LinuxSeccomp) -> Result<(Vec<Rule>, bool), Error> {
+    let mut uses_notify = false;
+    let mut out = Vec::new();
+    for (i, sc) in cfg.syscalls().iter().flatten().enumerate() {
+        let field = format!("linux.seccomp.syscalls[{i}]");
+        if sc.action() == Action::ScmpActNotify {
+            uses_notify = true;
+            if cfg.listener_path().is_none() {
+                return Err(Error::invalid(
+                    format!("{field}.action"),
+                    "SCMP_ACT_NOTIFY needs linux.seccomp.listenerPath",
+                ));
+            }
+        }
+        let action = action::encode(sc.action(), sc.errno_ret(), &format!("{field}.errnoRet"))?;
+        let mut conds = Vec::new();
+        for (j, arg) in sc.args().iter().flatten().enumerate() {
+            if arg.index() > 5 {
+                return Err(Error::invalid(
+                    format!("{field}.args[{j}].index"),
+                    format!(
+                        "{} is out of range: a system call has arguments 0 to 5",
+                        arg.index()
+                    ),
+                ));
+            }
+            conds.push(Cond {
+                index: arg.index() as u32,
+                op: arg.op(),
+                value: arg.value(),
+                value_two: arg.value_two().unwrap_or(0),
+            });
+        }
+        // Names no ABI knows are skipped, as libseccomp does for the running arch.
+        let names = sc
+            .names()
+            .iter()
+            .filter_map(|n| tables::name_index(n))
+            .collect();
+        out.push(Rule {
+            action,
+            conds,
+            names,
+        });
+    }
+    if let Some(path) = cfg.listener_path() {
+        if !path.is_absolute() {
+            return Err(Error::invalid(
+                "linux.seccomp.listenerPath",
+                format!("`{}` is not an absolute path", path.display()),
+            ));
+        }
+    }
+    Ok((out, uses_notify))
+}
+
+fn filter_flags(cfg: &LinuxSeccomp, uses_notify: bool) -> u32 {
+    let mut bits = 0;
+    for f in cfg.flags().iter().flatten() {
+        bits |= match f {
+            Flag::SeccompFilterFlagTsync => flags::TSYNC,
+            Flag::SeccompFilterFlagLog => flags::LOG,
+            Flag::SeccompFilterFlagSpecAllow => flags::SPEC_ALLOW,
+            // The kernel accepts it only together with NEW_LISTENER.
+            Flag::SeccompFilterFlagWaitKillableRecv if uses_notify => flags::WAIT_KILLABLE_RECV,
+            Flag::SeccompFilterFlagWaitKillableRecv => 0,
+        };
+    }
+    if uses_notify {
+        bits |= flags::NEW_LISTENER;
+        // TSYNC with NEW_LISTENER is EINVAL unless failures report as ESRCH.
+        if bits & flags::TSYNC != 0 {
+            bits |= flags::TSYNC_ESRCH;
+        }
+    }
+    bits
+}
+
+/// The intervals `(first number, leaf)` covering every number of one AUDIT_ARCH value,
+/// sorted, with neighbours that return the same action merged.
+fn intervals(
+    audit: u32,
+    members: &[Target],
+    rules: &[Rule],
+    default: u32,
+    stub: bool,
+) -> Vec<(u32, Leaf)> {
+    let mut out: Vec<(u32, Leaf)> = Vec::new();
+    let mut push = |start: u32, leaf: Leaf| {
+        if let Some((_, last)) = out.last() {
+            if *last == leaf && matches!(leaf, Leaf::Ret(_)) {
+                return;
+            }
+        }
+        out.push((start, leaf));
+    };
+    // On x86_64 one AUDIT_ARCH value carries two ABIs, told apart by the x32 bit.
+    let regions: Vec<(u32, u32, Option<Abi>)> = if audit == AUDIT_ARCH_X86_64 {
+        let has = |abi| members.iter().any(|t| t.abi == abi).then_some(abi);
+        vec![
+            (0, X32_SYSCALL_BIT - 1, has(Abi::X86_64)),
+            (X32_SYSCALL_BIT, u32::MAX, has(Abi::X32)),
+        ]
+    } else {
+        vec![(0, u32::MAX, Some(members[0].abi))]
+    };
+    for (lo, hi, abi) in regions {
+        let Some(abi) = abi else {
+            push(lo, Leaf::Ret(BAD_ARCH));
+            continue;
+        };
+        let mut numbered: Vec<(u32, usize)> = Vec::new();
+        for (r, rule) in rules.iter().enumerate() {
+            for &name in &rule.names {
+                if let Some(nr) = tables::number_at(abi, name) {
+                    numbered.push((nr, r));
+                }
+            }
+        }
+        numbered.sort_unstable();
+        numbered.dedup();
+        let mut cursor = lo;
+        // s390 sends numbers it does not know through setup(2), number 0: ENOSYS too.
+        if stub && matches!(abi, Abi::S390 | Abi::S390x) && numbered.first().map(|n| n.0) != Some(0)
+        {
+            push(0, Leaf::Ret(ENOSYS));
+            cursor = 1;
+        }
+        let mut i = 0;
+        while i < numbered.len() {
+            let nr = numbered[i].0;
+            let mut same = Vec::new();
+            while i < numbered.len() && numbered[i].0 == nr {
+                same.push(numbered[i].1);
+                i += 1;
+            }
+            if nr > cursor {
+                push(cursor, Leaf::Ret(default));
+            }
+            push(nr, leaf_for(same, rules));
+            cursor = nr.saturating_add(1);
+        }
+        if cursor <= hi && !(cursor == hi && numbered.last().map(|n| n.0) == Some(hi)) {
+            let beyond = if stub && !numbered.is_empty() {
+                ENOSYS
+            } else {
+                default
+            };
+            push(cursor, Leaf::Ret(beyond));
+        }
+    }
+    out
+}
+
+/// A number's rules, cut after the first one without conditions (later ones cannot
+/// match), and reduced to a plain return when that is the first.
+fn leaf_for(mut rules_of_nr: Vec<usize>, rules: &[Rule]) -> Leaf {
+    if let Some(cut) = rules_of_nr.iter().position(|&r| rules[r].conds.is_empty()) {
+        if cut == 0 {
+            return Leaf::Ret(rules[rules_of_nr[0]].action);
+        }
+        rules_of_nr.truncate(cut + 1);
+    }
+    Leaf::Rules(rules_of_nr)
+}
+
+/// Binary search over `intervals` on the number in A.
+fn search(asm: &mut Asm, intervals: &[(u32, Leaf)], rules: &[Rule], t: Target, default: u32) {
+    if intervals.len() == 1 {
+        return leaf(asm, &intervals[0].1, rules, t, default);
+    }
+    let mid = intervals.len() / 2;
+    let right = asm.label();
+    asm.jump(JGE_K, intervals[mid].0, To::L(right), To::Next);
+    search(asm, &intervals[..mid], rules, t, default);
+    asm.place(right);
+    search(asm, &intervals[mid..], rules, t, default);
+}
+
+fn leaf(asm: &mut Asm, leaf: &Leaf, rules: &[Rule], t: Target, default: u32) {
+    match leaf {
+        Leaf::Ret(action) => asm.ret(*action),
+        Leaf::Rules(list) => {
+            for &r in list {
+                let fail = asm.label();
+                for c in &rules[r].conds {
+                    crate::condition::emit(asm, c.index, c.op, c.value, c.value_two, t, fail);
+                }
+                asm.ret(rules[r].action);
+                asm.place(fail);
+            }
+            if list.last().is_none_or(|&r| !rules[r].conds.is_empty()) {
+                asm.ret(default);
+            }
+        }
+    }
+}

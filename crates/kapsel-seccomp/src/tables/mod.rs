@@ -1,0 +1,112 @@
+//! System call numbers per ABI, generated from the kernel's UAPI headers by
+//! `tools/gen_syscall_tables.py` (see that script for how to refresh them).
+
+#[rustfmt::skip]
+#[allow(clippy::all)]
+mod generated;
+
+/// One system call ABI: a numbering of the kernel's system calls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Abi {
+    X86_64,
+    X86,
+    X32,
+    Arm,
+    Aarch64,
+    Riscv64,
+    Ppc64,
+    Ppc,
+    S390x,
+    S390,
+    MipsO32,
+    MipsN64,
+    MipsN32,
+}
+
+impl Abi {
+    fn numbers(self) -> &'static [u32] {
+        match self {
+            Abi::X86_64 => &generated::X86_64,
+            Abi::X86 => &generated::X86,
+            Abi::X32 => &generated::X32,
+            Abi::Arm => &generated::ARM,
+            Abi::Aarch64 => &generated::AARCH64,
+            Abi::Riscv64 => &generated::RISCV64,
+            Abi::Ppc64 => &generated::PPC64,
+            Abi::Ppc => &generated::PPC,
+            Abi::S390x => &generated::S390X,
+            Abi::S390 => &generated::S390,
+            Abi::MipsO32 => &generated::MIPS_O32,
+            Abi::MipsN64 => &generated::MIPS_N64,
+            Abi::MipsN32 => &generated::MIPS_N32,
+        }
+    }
+
+    /// The number of system call `name` in this ABI, or None when the ABI lacks it.
+    pub fn syscall_number(self, name: &str) -> Option<u32> {
+        let index = name_index(name)?;
+        let nr = self.numbers()[index];
+        (nr != generated::NONE).then_some(nr)
+    }
+}
+
+/// Where `name` sits in the shared name list, shared by all ABIs so that one lookup
+/// serves every architecture of a filter.
+pub fn name_index(name: &str) -> Option<usize> {
+    generated::NAMES.binary_search(&name).ok()
+}
+
+/// The number of `NAMES[index]` in `abi`.
+pub fn number_at(abi: Abi, index: usize) -> Option<u32> {
+    let nr = abi.numbers()[index];
+    (nr != generated::NONE).then_some(nr)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_match_the_running_libc() {
+        #[cfg(target_arch = "x86_64")]
+        let abi = Abi::X86_64;
+        #[cfg(target_arch = "aarch64")]
+        let abi = Abi::Aarch64;
+        #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+        {
+            assert_eq!(abi.syscall_number("openat"), Some(libc::SYS_openat as u32));
+            assert_eq!(
+                abi.syscall_number("mkdirat"),
+                Some(libc::SYS_mkdirat as u32)
+            );
+            assert_eq!(abi.syscall_number("clone3"), Some(libc::SYS_clone3 as u32));
+            assert_eq!(
+                abi.syscall_number("seccomp"),
+                Some(libc::SYS_seccomp as u32)
+            );
+            assert_eq!(abi.syscall_number("mseal"), Some(462));
+        }
+    }
+
+    #[test]
+    fn abis_differ_where_the_kernel_does() {
+        assert_eq!(Abi::X86_64.syscall_number("mkdir"), Some(83));
+        assert_eq!(Abi::X86.syscall_number("mkdir"), Some(39));
+        assert_eq!(Abi::X32.syscall_number("mkdir"), Some(0x4000_0000 + 83));
+        assert_eq!(Abi::Aarch64.syscall_number("mkdir"), None);
+        assert_eq!(Abi::Aarch64.syscall_number("mkdirat"), Some(34));
+        assert_eq!(Abi::MipsO32.syscall_number("read"), Some(4003));
+        assert_eq!(Abi::MipsN64.syscall_number("read"), Some(5000));
+        assert_eq!(Abi::Arm.syscall_number("set_tls"), Some(0x0f_0005));
+        assert_eq!(Abi::Riscv64.syscall_number("riscv_flush_icache"), Some(259));
+        assert_eq!(Abi::X86_64.syscall_number("no_such_call"), None);
+    }
+}
+
+#[cfg(test)]
+pub mod tests_support {
+    /// Every name of the generated tables.
+    pub fn names() -> impl Iterator<Item = &'static str> {
+        super::generated::NAMES.iter().copied()
+    }
+}
