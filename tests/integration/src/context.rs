@@ -99,6 +99,20 @@ impl Ctx {
         true
     }
 
+    /// True when kapsel is under test; otherwise prints `NOTE <name>: not checked with
+    /// <runtime>: <what>` and returns false, for one assertion the reference runtime fails.
+    pub fn checks_kapsel_only(&self, what: &str) -> bool {
+        if !self.rt.is_kapsel {
+            let _ = writeln!(
+                std::io::stderr(),
+                "NOTE {}: not checked with {}: {what}",
+                self.name,
+                self.rt.name()
+            );
+        }
+        self.rt.is_kapsel
+    }
+
     /// Skips the rest of the test for `reason`; returns true so callers can `return`.
     pub fn skip(&self, reason: &str) -> bool {
         skip(&self.name, reason);

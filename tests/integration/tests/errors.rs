@@ -1,0 +1,265 @@
+//! Bad input: each case exits non-zero with one clear stderr line and leaves nothing behind.
+//! Every runtime must use runc's phrases where callers match on them (`does not exist`,
+//! `not running`, `no such file or directory`); kapsel's line must also name the container id
+//! and the offending field or path (`container <ID>: <verb>: <what failed>: <why>`).
+
+use std::time::Duration;
+
+use kapsel_integration::{ctx, Bundle, Ctx, Output};
+use serde_json::json;
+
+/// Asserts a clean rejection: non-zero exit, one stderr line holding `phrase` (any runtime)
+/// and, for kapsel, each of `names`.
+#[track_caller]
+fn rejected(t: &Ctx, out: &Output, phrase: Option<&str>, names: &[&str]) {
+    out.failed();
+    assert_eq!(
+        out.stderr_lines().len(),
+        1,
+        "want exactly one stderr line: {}",
+        out.describe()
+    );
+    if let Some(phrase) = phrase {
+        out.err_mentions(phrase);
+    }
+    if t.rt.is_kapsel {
+        for name in names {
+            assert!(
+                out.last_stderr_line().contains(name),
+                "kapsel's error should name `{name}`: {}",
+                out.describe()
+            );
+        }
+    }
+}
+
+/// `create --bundle B ID` without rewriting config.json.
+fn create_raw(t: &Ctx, b: &Bundle, id: &str) -> Output {
+    t.rt()
+        .args(["create", "--bundle"])
+        .arg(&b.dir)
+        .arg(id)
+        .run()
+}
+
+#[test]
+fn missing_bundle() {
+    let Some(mut t) = ctx!("missing_bundle") else {
+        return;
+    };
+    let b = Bundle {
+        dir: t.work().join("no-such-bundle"),
+        config: json!({}),
+    };
+    let id = t.id("nobundle");
+    let out = create_raw(&t, &b, &id);
+    let path = b.dir.to_str().expect("utf-8").to_string();
+    rejected(&t, &out, Some("no such file or directory"), &[&id, &path]);
+    t.assert_no_leftovers(&id, &b, None);
+}
+
+#[test]
+fn malformed_config_json() {
+    let Some(mut t) = ctx!("malformed_config_json") else {
+        return;
+    };
+    let b = t.bundle();
+    std::fs::write(b.dir.join("config.json"), "{\"ociVersion\": ").expect("write");
+    let id = t.id("badjson");
+    let out = create_raw(&t, &b, &id);
+    rejected(&t, &out, None, &[&id, "config.json"]);
+    t.assert_no_leftovers(&id, &b, None);
+}
+
+#[test]
+fn unknown_oci_version_major() {
+    let Some(mut t) = ctx!("unknown_oci_version_major") else {
+        return;
+    };
+    if t.kapsel_only("1.1 does not check the ociVersion major") {
+        return;
+    }
+    let mut b = t.bundle();
+    b.set("/ociVersion", json!("2.0.0"));
+    let id = t.id("ociv2");
+    let out = t.create(&b, &id);
+    rejected(&t, &out, None, &[&id, "ociVersion"]);
+    t.assert_no_leftovers(&id, &b, None);
+}
+
+#[test]
+fn bad_mount_type() {
+    let Some(mut t) = ctx!("bad_mount_type") else {
+        return;
+    };
+    let mut b = t.bundle();
+    let index = b.push_mount(json!({"destination": "/x", "type": "nosuchfs", "source": "none"}));
+    let id = t.id("badmount");
+    let out = t.create(&b, &id);
+    rejected(&t, &out, None, &[&id, &format!("mounts[{index}]")]);
+    t.assert_no_leftovers(&id, &b, None);
+}
+
+#[test]
+fn missing_process_args() {
+    let Some(mut t) = ctx!("missing_process_args") else {
+        return;
+    };
+    let mut b = t.bundle();
+    b.remove("/process/args");
+    let id = t.id("noargs");
+    let out = t.create(&b, &id);
+    rejected(&t, &out, Some("args"), &[&id, "process.args"]);
+    t.assert_no_leftovers(&id, &b, None);
+}
+
+#[test]
+fn missing_executable() {
+    let Some(mut t) = ctx!("missing_executable") else {
+        return;
+    };
+    let mut b = t.bundle();
+    b.args(&["/nonexistent"]);
+    let id = t.id("noexe");
+    let out = t.create(&b, &id);
+    // podman and docker turn exactly this wording into exit code 127.
+    rejected(
+        &t,
+        &out,
+        Some("no such file or directory"),
+        &[&id, "/nonexistent"],
+    );
+    t.assert_no_leftovers(&id, &b, None);
+}
+
+#[test]
+fn duplicate_id_fails_and_keeps_the_first() {
+    let Some(mut t) = ctx!("duplicate_id_fails_and_keeps_the_first") else {
+        return;
+    };
+    let mut b = t.bundle();
+    b.args(&["sleep", "1000"]);
+    let id = t.id("dup");
+    t.create(&b, &id).ok();
+    let before = t.state_ok(&id);
+    let out = t.create(&b, &id);
+    rejected(&t, &out, Some("exists"), &[&id]);
+    let after = t.state_ok(&id);
+    assert_eq!(after["status"], "created", "{after}");
+    assert_eq!(after["pid"], before["pid"]);
+    assert!(kapsel_integration::procfs::is_alive(
+        before["pid"].as_i64().unwrap_or(0) as i32
+    ));
+    t.cmd(&["delete", "--force", &id]).ok();
+    t.assert_no_leftovers(&id, &b, None);
+}
+
+#[test]
+fn invalid_ids() {
+    let Some(mut t) = ctx!("invalid_ids") else {
+        return;
+    };
+    let b = t.bundle();
+    b.write();
+    for id in ["a/b", "..", ""] {
+        let out = create_raw(&t, &b, id);
+        let names: &[&str] = if id.is_empty() { &[] } else { &[id] };
+        rejected(&t, &out, Some("id"), names);
+        let entries: Vec<_> = std::fs::read_dir(t.root())
+            .map(|d| d.collect())
+            .unwrap_or_default();
+        assert!(
+            entries.is_empty(),
+            "id {id:?} left {entries:?} in the state root"
+        );
+    }
+    let parent: Vec<_> = std::fs::read_dir(t.work())
+        .expect("work")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name())
+        .collect();
+    assert!(
+        !parent.iter().any(|n| n == "a" || n == "b"),
+        "an id escaped the state root: {parent:?}"
+    );
+}
+
+#[test]
+fn start_of_a_running_container() {
+    let Some(mut t) = ctx!("start_of_a_running_container") else {
+        return;
+    };
+    let mut b = t.bundle();
+    b.args(&["sleep", "1000"]);
+    let id = t.id("restart");
+    t.create_and_start(&b, &id);
+    let out = t.cmd(&["start", &id]);
+    rejected(&t, &out, Some("running"), &[&id]);
+    assert_eq!(t.state_ok(&id)["status"], "running");
+}
+
+#[test]
+fn delete_of_a_running_container_without_force() {
+    let Some(mut t) = ctx!("delete_of_a_running_container_without_force") else {
+        return;
+    };
+    let mut b = t.bundle();
+    b.args(&["sleep", "1000"]);
+    let id = t.id("nodelete");
+    t.create_and_start(&b, &id);
+    let out = t.cmd(&["delete", &id]);
+    rejected(&t, &out, Some("running"), &[&id]);
+    assert_eq!(
+        t.state_ok(&id)["status"],
+        "running",
+        "a refused delete must not touch it"
+    );
+}
+
+#[test]
+fn kill_of_a_stopped_container() {
+    let Some(mut t) = ctx!("kill_of_a_stopped_container") else {
+        return;
+    };
+    let mut b = t.bundle();
+    b.args(&["true"]);
+    let id = t.id("killstopped");
+    t.create_and_start(&b, &id);
+    t.wait_status(&id, "stopped", Duration::from_secs(5));
+    let out = t.cmd(&["kill", &id, "9"]);
+    rejected(&t, &out, Some("not running"), &[&id]);
+    // containerd sends this after every exit and expects success (CONTRACT.md section 6).
+    t.cmd(&["kill", "--all", &id, "9"]).ok();
+    t.cmd(&["delete", &id]).ok();
+    t.assert_no_leftovers(&id, &b, None);
+}
+
+#[test]
+fn commands_on_a_missing_container() {
+    let Some(mut t) = ctx!("commands_on_a_missing_container") else {
+        return;
+    };
+    let id = t.id("missing");
+    for args in [
+        vec!["state", &id],
+        vec!["start", &id],
+        vec!["kill", &id, "9"],
+        vec!["delete", &id],
+    ] {
+        let out = t.cmd(&args);
+        rejected(&t, &out, Some("does not exist"), &[&id]);
+    }
+    // podman's clean-up runs this for containers that never got created.
+    let out = t.cmd(&["delete", "--force", &id]);
+    assert!(
+        out.success(),
+        "delete --force of a missing container is a no-op: {}",
+        out.describe()
+    );
+    assert!(
+        std::fs::read_dir(t.root())
+            .map(|d| d.count() == 0)
+            .unwrap_or(true),
+        "state root touched"
+    );
+}

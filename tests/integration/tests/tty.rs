@@ -1,0 +1,65 @@
+//! `terminal: true`: the pty master reaches `--console-socket` over SCM_RIGHTS and the
+//! container's stdio and /dev/console are that terminal.
+
+use std::time::Duration;
+
+use kapsel_integration::console::ConsoleSocket;
+use kapsel_integration::ctx;
+use kapsel_integration::scratch::Scratch;
+use serde_json::json;
+
+#[test]
+fn terminal_master_arrives_over_the_console_socket() {
+    let Some(mut t) = ctx!("terminal_master_arrives_over_the_console_socket") else {
+        return;
+    };
+    // A short path: unix socket paths are limited to 108 bytes.
+    let sock_dir = Scratch::new(&std::env::temp_dir(), "itest-tty");
+    let socket = ConsoleSocket::listen(sock_dir.path());
+    let mut b = t.bundle();
+    b.set("/process/terminal", json!(true));
+    b.sh("tty; [ -t 0 ] && [ -t 1 ] && [ -t 2 ] && echo stdio-is-tty; [ -c /dev/console ] && echo console-ok");
+    let id = t.id("tty");
+    let cmd = t
+        .create_cmd(&b, &id, t.rt())
+        .arg("--console-socket")
+        .arg(socket.path())
+        .arg(&id);
+    cmd.run().ok();
+    t.track_pid_file(&id).expect("pid file");
+    let received = socket.received().expect("pty master received");
+    assert!(
+        received.target.to_string_lossy().ends_with("ptmx"),
+        "the fd sent is not a pty master: {:?}",
+        received.target
+    );
+    t.cmd(&["start", &id]).ok();
+    let output = received.output().replace('\r', "");
+    assert!(output.starts_with("/dev/pts/"), "tty output: {output:?}");
+    assert!(
+        output.contains("stdio-is-tty\nconsole-ok\n"),
+        "tty output: {output:?}"
+    );
+    t.wait_status(&id, "stopped", Duration::from_secs(5));
+    t.cmd(&["delete", &id]).ok();
+    t.assert_no_leftovers(&id, &b, None);
+}
+
+#[test]
+fn terminal_without_console_socket_fails_create() {
+    let Some(mut t) = ctx!("terminal_without_console_socket_fails_create") else {
+        return;
+    };
+    let mut b = t.bundle();
+    b.set("/process/terminal", json!(true));
+    let id = t.id("tty-nosock");
+    let out = t.create(&b, &id);
+    out.failed();
+    assert_eq!(
+        out.stderr_lines().len(),
+        1,
+        "one error line: {}",
+        out.describe()
+    );
+    t.assert_no_leftovers(&id, &b, None);
+}
