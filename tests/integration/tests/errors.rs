@@ -156,7 +156,7 @@ fn duplicate_id_fails_and_keeps_the_first() {
 
 #[test]
 fn invalid_ids() {
-    let Some(mut t) = ctx!("invalid_ids") else {
+    let Some(t) = ctx!("invalid_ids") else {
         return;
     };
     let b = t.bundle();
