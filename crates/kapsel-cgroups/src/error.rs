@@ -1,0 +1,126 @@
+//! The one error type of this crate: every variant names the file or field, the value and the
+//! errno, in the kernel's words.
+
+use kapsel_sys::errno_text;
+use std::path::PathBuf;
+
+/// Result alias for this crate.
+pub type Result<T, E = CgroupError> = std::result::Result<T, E>;
+
+/// Everything that can go wrong while managing a container's cgroups.
+#[derive(Debug, thiserror::Error)]
+pub enum CgroupError {
+    /// A spec value that is malformed or out of range; nothing was written.
+    #[error("{field}: {reason}")]
+    Invalid { field: String, reason: String },
+
+    /// A spec value this cgroup layout cannot express; nothing was written.
+    #[error("{field}: {reason}")]
+    Unsupported { field: String, reason: String },
+
+    /// `linux.cgroupsPath` (or the systemd form of it) cannot be used.
+    #[error("linux.cgroupsPath `{path}`: {reason}")]
+    CgroupsPath { path: String, reason: String },
+
+    /// No cgroup filesystem was found where one was expected.
+    #[error("no cgroup filesystem mounted under `{root}` (according to `{mountinfo}`)")]
+    NoCgroupfs { root: PathBuf, mountinfo: PathBuf },
+
+    #[error("write `{value}` to `{path}`: {}", errno_text(*errno))]
+    Write {
+        path: PathBuf,
+        value: String,
+        errno: i32,
+    },
+
+    #[error("read `{path}`: {}", errno_text(*errno))]
+    Read { path: PathBuf, errno: i32 },
+
+    #[error("parse `{path}`: unexpected content `{content}`")]
+    Parse { path: PathBuf, content: String },
+
+    #[error("create cgroup `{path}`: {}", errno_text(*errno))]
+    Mkdir { path: PathBuf, errno: i32 },
+
+    #[error("remove cgroup `{path}`: {}", errno_text(*errno))]
+    Rmdir { path: PathBuf, errno: i32 },
+
+    #[error("open `{path}`: {}", errno_text(*errno))]
+    Open { path: PathBuf, errno: i32 },
+
+    /// A memory limit below the current usage with `checkBeforeUpdate` set.
+    #[error(
+        "linux.resources.memory.limit: {limit} is below the current usage {usage} of `{path}` \
+         (checkBeforeUpdate)"
+    )]
+    BelowUsage {
+        path: PathBuf,
+        limit: i64,
+        usage: u64,
+    },
+
+    #[error("{op} `{path}`: still `{state}` after {millis} ms")]
+    Timeout {
+        op: &'static str,
+        path: PathBuf,
+        state: String,
+        millis: u128,
+    },
+
+    #[error("signal {signal} to pid {pid} of `{path}`: {}", errno_text(*errno))]
+    Kill {
+        path: PathBuf,
+        pid: i32,
+        signal: i32,
+        errno: i32,
+    },
+
+    /// A bpf(2) or other system call made on behalf of the cgroup at `path`.
+    #[error("device filter of `{path}`: {source}")]
+    Sys {
+        path: PathBuf,
+        source: kapsel_sys::SysError,
+    },
+
+    #[error("device filter of `{path}`: {}: verifier: {log}", errno_text(*errno))]
+    BpfLoad {
+        path: PathBuf,
+        errno: i32,
+        log: String,
+    },
+}
+
+impl CgroupError {
+    pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        CgroupError::Invalid {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn unsupported(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        CgroupError::Unsupported {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// The errno behind this error, when there is one.
+    pub fn errno(&self) -> Option<i32> {
+        match self {
+            CgroupError::Write { errno, .. }
+            | CgroupError::Read { errno, .. }
+            | CgroupError::Mkdir { errno, .. }
+            | CgroupError::Rmdir { errno, .. }
+            | CgroupError::Open { errno, .. }
+            | CgroupError::Kill { errno, .. }
+            | CgroupError::BpfLoad { errno, .. } => Some(*errno),
+            CgroupError::Sys { source, .. } => Some(source.errno),
+            _ => None,
+        }
+    }
+}
+
+pub(crate) fn errno_of(err: &std::io::Error) -> i32 {
+    err.raw_os_error().unwrap_or(libc::EIO)
+}

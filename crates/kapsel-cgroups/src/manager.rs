@@ -1,0 +1,527 @@
+//! The container's cgroup in every hierarchy of the host: create, join, limit, freeze, inspect,
+//! signal and remove it.
+//!
+//! On the hybrid layout, resources go to the v1 controllers and the container ALSO gets a
+//! cgroup in the unified (v2) hierarchy, like runc. Devices and freezing use the v1 controllers
+//! when they are mounted (as runc does on hybrid) and the v2 mechanisms (eBPF filter,
+//! cgroup.freeze) otherwise; `kill_all(SIGKILL)` uses v2's atomic cgroup.kill when present.
+
+use crate::devices::{self, DeviceRule};
+use crate::error::{errno_of, CgroupError, Result};
+use crate::files;
+use crate::freezer::{Freezer, FreezerState};
+use crate::layout::{Layout, LayoutKind};
+use crate::oom::OomWatcher;
+use crate::path::{self, Host};
+use crate::stats::{self, Stats};
+use crate::{v1, v2, validate};
+use nix::sys::signal::Signal;
+use nix::unistd::Pid;
+use oci_spec::runtime::LinuxResources;
+use std::collections::BTreeMap;
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Where the container's cgroups are; small enough for the state file, so `delete` and the
+/// other verbs rebuild the manager without re-reading the spec.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CgroupPaths {
+    pub kind: LayoutKind,
+    /// v1 controller -> directory (co-mounted controllers share one).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub v1: BTreeMap<String, PathBuf>,
+    /// The directory in the cgroup2 hierarchy (V2 and Hybrid).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unified: Option<PathBuf>,
+    /// The top-most directories `create` made; `destroy` removes empty parents up to these.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub created: Vec<PathBuf>,
+}
+
+impl CgroupPaths {
+    /// Every distinct directory, v1 first, then the unified one.
+    pub fn dirs(&self) -> Vec<&Path> {
+        let mut out: Vec<&Path> = Vec::new();
+        for dir in self
+            .v1
+            .values()
+            .map(PathBuf::as_path)
+            .chain(self.unified.as_deref())
+        {
+            if !out.contains(&dir) {
+                out.push(dir);
+            }
+        }
+        out
+    }
+}
+
+/// The cgroup manager of one container.
+#[derive(Debug)]
+pub struct Manager {
+    paths: CgroupPaths,
+    rootless: bool,
+    /// Why cgroups are skipped (rootless without a writable hierarchy), if they are.
+    skipped: Option<String>,
+}
+
+impl Manager {
+    /// Resolves the container's directories following runc's `cgroupsPath` rules; touches
+    /// nothing.
+    pub fn new(
+        host: &Host,
+        layout: &Layout,
+        cgroups_path: Option<&str>,
+        container_id: &str,
+        systemd: bool,
+        rootless: bool,
+    ) -> Result<Self> {
+        let inner = path::inner_path(host, cgroups_path, container_id, systemd)?;
+        let mut v1 = BTreeMap::new();
+        if layout.kind != LayoutKind::V2 {
+            for h in &layout.v1 {
+                let dir = path::hierarchy_dir(
+                    host,
+                    &inner,
+                    &h.mount_point,
+                    &h.mount_root,
+                    &h.controllers,
+                )?;
+                for c in &h.controllers {
+                    v1.insert(c.clone(), dir.clone());
+                }
+            }
+        }
+        let unified = match &layout.unified {
+            Some(mount) => Some(path::hierarchy_dir(
+                host,
+                &inner,
+                mount,
+                &layout.unified_mount_root,
+                &[],
+            )?),
+            None => None,
+        };
+        Ok(Manager {
+            paths: CgroupPaths {
+                kind: layout.kind,
+                v1,
+                unified,
+                created: Vec::new(),
+            },
+            rootless,
+            skipped: None,
+        })
+    }
+
+    /// A manager for cgroups an earlier `create` made (from the state file).
+    pub fn from_paths(paths: CgroupPaths) -> Self {
+        Manager {
+            paths,
+            rootless: false,
+            skipped: None,
+        }
+    }
+
+    pub fn paths(&self) -> &CgroupPaths {
+        &self.paths
+    }
+
+    /// Why cgroups are not used (rootless and not writable): the caller prints it as a warning.
+    pub fn skipped(&self) -> Option<&str> {
+        self.skipped.as_deref()
+    }
+
+    /// Creates every directory. In rootless mode a hierarchy we may not write makes the whole
+    /// manager a no-op (see `skipped`) instead of an error.
+    pub fn create(&mut self) -> Result<()> {
+        let dirs: Vec<PathBuf> = self
+            .paths
+            .dirs()
+            .into_iter()
+            .map(Path::to_path_buf)
+            .collect();
+        for dir in &dirs {
+            match create_dir_all(dir) {
+                Ok(top) => self.paths.created.extend(top),
+                Err(CgroupError::Mkdir { errno, path })
+                    if self.rootless
+                        && [libc::EACCES, libc::EPERM, libc::EROFS].contains(&errno) =>
+                {
+                    let _ = self.destroy();
+                    self.skipped = Some(format!(
+                        "rootless: cannot create `{}` ({}), running without cgroups",
+                        path.display(),
+                        kapsel_sys::errno_text(errno)
+                    ));
+                    return Ok(());
+                }
+                Err(e) => {
+                    let _ = self.destroy();
+                    return Err(e);
+                }
+            }
+        }
+        if let Some(cpuset) = self.paths.v1.get("cpuset") {
+            inherit_cpuset(cpuset, &self.paths.created)?;
+        }
+        if self.paths.kind == LayoutKind::V2 {
+            if let Some(dir) = &self.paths.unified {
+                enable_controllers(dir, &self.paths.created)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves `pid` into the container's cgroup in every hierarchy.
+    pub fn add_pid(&self, pid: i32) -> Result<()> {
+        if self.skipped.is_some() {
+            return Ok(());
+        }
+        for dir in self.paths.dirs() {
+            files::write(dir, "cgroup.procs", pid)?;
+        }
+        Ok(())
+    }
+
+    /// On a pure v2 host: the cgroup directory opened for clone3(CLONE_INTO_CGROUP), which
+    /// then replaces `add_pid`. `None` on v1 and hybrid (the v1 hierarchies need `add_pid`).
+    pub fn v2_dir_fd(&self) -> Result<Option<OwnedFd>> {
+        if self.paths.kind != LayoutKind::V2 || self.skipped.is_some() {
+            return Ok(None);
+        }
+        let Some(dir) = &self.paths.unified else {
+            return Ok(None);
+        };
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+            .open(dir)
+            .map_err(|e| CgroupError::Open {
+                path: dir.clone(),
+                errno: errno_of(&e),
+            })?;
+        Ok(Some(file.into()))
+    }
+
+    /// Applies the spec's resources at create time, devices included. Returns notes about
+    /// values this host cannot honour and skipped (for the caller to print as warnings).
+    pub fn apply(&self, resources: &LinuxResources) -> Result<Vec<String>> {
+        self.set(resources, true)
+    }
+
+    /// Applies new limits to a running container (`kapsel update`): like `apply`, but device
+    /// rules stay as they are, as with runc.
+    pub fn update(&self, resources: &LinuxResources) -> Result<Vec<String>> {
+        self.set(resources, false)
+    }
+
+    fn set(&self, resources: &LinuxResources, with_devices: bool) -> Result<Vec<String>> {
+        let mut ignored = Vec::new();
+        if self.skipped.is_some() {
+            return Ok(ignored);
+        }
+        let kind = self.paths.kind;
+        validate::validate(resources, kind == LayoutKind::V2)?;
+        let rules: Option<Vec<DeviceRule>> = match resources.devices() {
+            Some(list) if with_devices && !list.is_empty() => Some(devices::rules_from_spec(list)?),
+            _ => None,
+        };
+        let unified = resources.unified().as_ref().filter(|u| !u.is_empty());
+        match kind {
+            LayoutKind::V2 => {
+                let dir = self.unified_dir()?;
+                v2::apply(dir, resources, rules.as_deref(), &mut ignored)?;
+            }
+            LayoutKind::V1 | LayoutKind::Hybrid => {
+                if let Some(unified) = unified {
+                    let Some(dir) = self.paths.unified.as_deref() else {
+                        return Err(CgroupError::unsupported(
+                            "linux.resources.unified",
+                            "cgroup v2 keys need a cgroup2 hierarchy, this host has only v1",
+                        ));
+                    };
+                    v2::check_unified_keys(dir, unified)?;
+                }
+                let v1_rules = rules
+                    .as_deref()
+                    .filter(|_| self.paths.v1.contains_key("devices"));
+                v1::apply(&v1::Dirs(&self.paths.v1), resources, v1_rules, &mut ignored)?;
+                if let (Some(rules), None, Some(dir)) =
+                    (rules.as_deref(), v1_rules, self.paths.unified.as_deref())
+                {
+                    v2::devices::attach(dir, rules)?;
+                }
+                if let (Some(unified), Some(dir)) = (unified, self.paths.unified.as_deref()) {
+                    v2::write_unified(dir, unified)?;
+                }
+            }
+        }
+        Ok(ignored)
+    }
+
+    fn unified_dir(&self) -> Result<&Path> {
+        self.paths
+            .unified
+            .as_deref()
+            .ok_or_else(|| CgroupError::unsupported("cgroup", "this host has no cgroup2 hierarchy"))
+    }
+
+    fn freezer(&self) -> Result<Freezer<'_>> {
+        if let Some(dir) = self.paths.v1.get("freezer") {
+            return Ok(Freezer::V1(dir));
+        }
+        match &self.paths.unified {
+            Some(dir) => Ok(Freezer::V2(dir)),
+            None => Err(CgroupError::unsupported(
+                "freezer",
+                "no freezer controller is mounted",
+            )),
+        }
+    }
+
+    /// Freezes every process (`pause`), returning once the kernel reports them frozen.
+    pub fn freeze(&self) -> Result<()> {
+        self.freezer()?.freeze()
+    }
+
+    /// Thaws the processes (`resume`).
+    pub fn thaw(&self) -> Result<()> {
+        self.freezer()?.thaw()
+    }
+
+    pub fn freezer_state(&self) -> Result<FreezerState> {
+        if self.skipped.is_some() {
+            return Ok(FreezerState::Thawed);
+        }
+        self.freezer()?.state()
+    }
+
+    /// The pids in the container's cgroup and its sub-cgroups, sorted.
+    pub fn pids(&self) -> Result<Vec<i32>> {
+        let dir = match self.paths.kind {
+            LayoutKind::V2 => self.paths.unified.as_deref(),
+            _ => ["pids", "freezer", "memory", "devices"]
+                .iter()
+                .find_map(|c| self.paths.v1.get(*c).map(PathBuf::as_path))
+                .or_else(|| self.paths.dirs().first().copied()),
+        };
+        let Some(dir) = dir else {
+            return Ok(Vec::new());
+        };
+        let mut pids = files::read_pids(dir)?;
+        for child in files::child_dirs(dir) {
+            // A sub-cgroup may vanish while we walk.
+            if let Ok(more) = files::read_pids(&child) {
+                pids.extend(more);
+            }
+        }
+        pids.sort_unstable();
+        pids.dedup();
+        Ok(pids)
+    }
+
+    /// Sends `signal` to every process (`kill --all`). SIGKILL uses v2's cgroup.kill when the
+    /// kernel has it (atomic, no fork race); otherwise the cgroup is frozen while each pid is
+    /// signalled, so nothing forks away in between.
+    pub fn kill_all(&self, signal: Signal) -> Result<()> {
+        let kill_file = self
+            .paths
+            .unified
+            .as_deref()
+            .filter(|d| files::exists(d, "cgroup.kill"));
+        if let (Signal::SIGKILL, Some(dir)) = (signal, kill_file) {
+            files::write(dir, "cgroup.kill", 1)?;
+            if self.paths.kind == LayoutKind::V2 {
+                return Ok(());
+            }
+        }
+        let freezer = self.freezer().ok();
+        let was = freezer.map(|f| f.state()).transpose()?;
+        let froze = match (freezer, was) {
+            (Some(f), Some(FreezerState::Thawed)) => f.freeze().is_ok(),
+            _ => false,
+        };
+        let result = self.signal_each(signal);
+        // SIGKILL must reach frozen tasks; other signals leave a paused container paused.
+        if let Some(f) = freezer {
+            if froze || signal == Signal::SIGKILL {
+                f.thaw()?;
+            }
+        }
+        result
+    }
+
+    fn signal_each(&self, signal: Signal) -> Result<()> {
+        for pid in self.pids()? {
+            match nix::sys::signal::kill(Pid::from_raw(pid), signal) {
+                Ok(()) | Err(nix::errno::Errno::ESRCH) => {}
+                Err(e) => {
+                    return Err(CgroupError::Kill {
+                        path: self
+                            .paths
+                            .dirs()
+                            .first()
+                            .map(|p| p.to_path_buf())
+                            .unwrap_or_default(),
+                        pid,
+                        signal: signal as i32,
+                        errno: e as i32,
+                    })
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Current usage, in the shape of runc's `events --stats` data.
+    pub fn stats(&self) -> Result<Stats> {
+        match (self.paths.kind, &self.paths.unified) {
+            (LayoutKind::V2, Some(dir)) => stats::collect_v2(dir),
+            _ => stats::collect_v1(&self.paths.v1),
+        }
+    }
+
+    /// A watcher for OOM kills in the container's memory cgroup.
+    pub fn oom_watcher(&self) -> Result<OomWatcher> {
+        if let Some(dir) = self.paths.v1.get("memory") {
+            return OomWatcher::v1(dir);
+        }
+        match (self.paths.kind, &self.paths.unified) {
+            (LayoutKind::V2, Some(dir)) => OomWatcher::v2(dir),
+            _ => Err(CgroupError::unsupported(
+                "memory",
+                "no memory controller is mounted",
+            )),
+        }
+    }
+
+    /// Removes every directory: the container's (with any sub-cgroups it made) and the empty
+    /// parents `create` made. Idempotent; retries while exiting processes keep a cgroup busy.
+    pub fn destroy(&self) -> Result<()> {
+        let mut first_error = None;
+        for dir in self.paths.dirs() {
+            let mut subtree = files::child_dirs(dir);
+            subtree.reverse();
+            subtree.push(dir.to_path_buf());
+            for d in subtree {
+                if let Err(e) = rmdir_retrying(&d) {
+                    first_error.get_or_insert(e);
+                }
+            }
+            if let Some(top) = self.paths.created.iter().find(|t| dir.starts_with(t)) {
+                let mut parent = dir.parent();
+                while let Some(p) = parent.filter(|p| p.starts_with(top)) {
+                    if std::fs::remove_dir(p).is_err() {
+                        break;
+                    }
+                    parent = p.parent();
+                }
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+/// `mkdir -p`, returning the top-most directory it made (None when `dir` existed).
+fn create_dir_all(dir: &Path) -> Result<Option<PathBuf>> {
+    let mut missing = Vec::new();
+    let mut cur = Some(dir);
+    while let Some(d) = cur.filter(|d| !d.exists()) {
+        missing.push(d.to_path_buf());
+        cur = d.parent();
+    }
+    for d in missing.iter().rev() {
+        match std::fs::create_dir(d) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => {
+                return Err(CgroupError::Mkdir {
+                    path: d.clone(),
+                    errno: errno_of(&e),
+                })
+            }
+        }
+    }
+    Ok(missing.last().cloned())
+}
+
+/// v1 cpuset cgroups start with empty cpus and mems (unless the parent has clone_children),
+/// and an empty cpuset refuses tasks: copy the parent's values down every new level.
+fn inherit_cpuset(leaf: &Path, created: &[PathBuf]) -> Result<()> {
+    let Some(top) = created.iter().find(|t| leaf.starts_with(t)) else {
+        return Ok(());
+    };
+    let mut chain: Vec<&Path> = leaf
+        .ancestors()
+        .take_while(|a| a.starts_with(top))
+        .collect();
+    chain.reverse();
+    for dir in chain {
+        let parent = dir.parent().unwrap_or(dir);
+        for file in ["cpuset.cpus", "cpuset.mems"] {
+            if files::read(dir, file)?.trim().is_empty() {
+                let value = files::read(parent, file)?;
+                files::write(dir, file, value.trim())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// v2 controllers must be enabled in every parent's cgroup.subtree_control before the child
+/// has their files; done for each level `create` made (and the one above the top).
+fn enable_controllers(leaf: &Path, created: &[PathBuf]) -> Result<()> {
+    let Some(top) = created.iter().find(|t| leaf.starts_with(t)) else {
+        return Ok(());
+    };
+    let above = top.parent().unwrap_or(top);
+    let parents: Vec<&Path> = leaf
+        .ancestors()
+        .skip(1)
+        .take_while(|a| a.starts_with(above))
+        .collect();
+    for dir in parents.into_iter().rev() {
+        let available = files::read_optional(dir, "cgroup.controllers")?.unwrap_or_default();
+        let wanted: Vec<String> = available
+            .split_whitespace()
+            .map(|c| format!("+{c}"))
+            .collect();
+        if wanted.is_empty() {
+            continue;
+        }
+        if files::write(dir, "cgroup.subtree_control", wanted.join(" ")).is_err() {
+            // One refused controller (e.g. cpu with realtime tasks in the parent) must not cost
+            // the others: retry one by one and keep what the kernel accepts.
+            for c in &wanted {
+                let _ = files::write(dir, "cgroup.subtree_control", c);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// rmdir(2), retried while the cgroup is busy (tasks still exiting after a SIGKILL);
+/// a missing directory is fine.
+fn rmdir_retrying(dir: &Path) -> Result<()> {
+    let start = Instant::now();
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match std::fs::remove_dir(dir) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) if errno_of(&e) == libc::EBUSY && start.elapsed() < Duration::from_secs(2) => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            Err(e) => {
+                return Err(CgroupError::Rmdir {
+                    path: dir.to_path_buf(),
+                    errno: errno_of(&e),
+                })
+            }
+        }
+    }
+}

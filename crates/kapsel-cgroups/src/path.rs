@@ -1,0 +1,302 @@
+//! Where a container's cgroup lives, following runc's rules for `linux.cgroupsPath`:
+//! - absolute (`/a/b`): relative to the root of every hierarchy;
+//! - relative (`a/b`): relative to the runtime's own cgroup in each hierarchy (/proc/self/cgroup);
+//! - absent: the container id, relative as above;
+//! - with the systemd driver: `slice:prefix:name`, created through systemd (needs systemd).
+
+use crate::error::{CgroupError, Result};
+use crate::files;
+use std::path::{Component, Path, PathBuf};
+
+/// The host paths every entry point reads, so tests can point them at a temporary tree.
+#[derive(Clone, Debug)]
+pub struct Host {
+    /// The cgroupfs root, normally `/sys/fs/cgroup`.
+    pub root: PathBuf,
+    /// Normally `/proc/self/mountinfo`.
+    pub mountinfo: PathBuf,
+    /// The runtime's own cgroups, normally `/proc/self/cgroup`.
+    pub self_cgroup: PathBuf,
+    /// Exists when systemd is PID 1: `/run/systemd/system` (sd_booted(3)).
+    pub systemd_marker: PathBuf,
+}
+
+impl Host {
+    /// The paths of the running system.
+    pub fn system() -> Self {
+        Host {
+            root: PathBuf::from("/sys/fs/cgroup"),
+            mountinfo: PathBuf::from("/proc/self/mountinfo"),
+            self_cgroup: PathBuf::from("/proc/self/cgroup"),
+            systemd_marker: PathBuf::from("/run/systemd/system"),
+        }
+    }
+}
+
+/// The path inside every hierarchy, before it is joined to a mount point.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum InnerPath {
+    Absolute(PathBuf),
+    /// Relative to the runtime's own cgroup.
+    Relative(PathBuf),
+}
+
+/// Resolves `cgroups_path` (or the default derived from `container_id`) to an inner path.
+pub(crate) fn inner_path(
+    host: &Host,
+    cgroups_path: Option<&str>,
+    container_id: &str,
+    systemd: bool,
+) -> Result<InnerPath> {
+    if systemd {
+        let spec = cgroups_path.unwrap_or("");
+        let path_err = |reason: &str| CgroupError::CgroupsPath {
+            path: spec.to_string(),
+            reason: reason.to_string(),
+        };
+        if !spec.is_empty() {
+            parse_systemd_path(spec).map_err(|r| path_err(&r))?;
+        }
+        if !host.systemd_marker.exists() {
+            return Err(path_err(&format!(
+                "systemd cgroup driver requested but systemd is not running (`{}` is missing)",
+                host.systemd_marker.display()
+            )));
+        }
+        return Err(path_err(
+            "the systemd cgroup driver (D-Bus) is not supported yet; use the cgroupfs driver",
+        ));
+    }
+    let raw = match cgroups_path {
+        Some(p) if !p.is_empty() => p,
+        _ => container_id,
+    };
+    if raw.contains('\0') {
+        return Err(CgroupError::CgroupsPath {
+            path: raw.to_string(),
+            reason: "contains a NUL byte".to_string(),
+        });
+    }
+    let cleaned = clean(raw);
+    if cleaned.as_os_str().is_empty() {
+        return Err(CgroupError::CgroupsPath {
+            path: raw.to_string(),
+            reason: "resolves to the root of the hierarchy".to_string(),
+        });
+    }
+    Ok(if raw.starts_with('/') {
+        InnerPath::Absolute(cleaned)
+    } else {
+        InnerPath::Relative(cleaned)
+    })
+}
+
+/// Lexically cleans `path` as if it started at `/`, so `..` can never climb above the root.
+/// The result has no leading slash.
+pub(crate) fn clean(path: &str) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in Path::new(path).components() {
+        match component {
+            Component::Normal(part) => out.push(part),
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+        }
+    }
+    out
+}
+
+/// Splits the systemd form `slice:prefix:name` and checks each part.
+pub(crate) fn parse_systemd_path(
+    spec: &str,
+) -> std::result::Result<(String, String, String), String> {
+    let parts: Vec<&str> = spec.split(':').collect();
+    let [slice, prefix, name] = parts[..] else {
+        return Err("expected the systemd form `slice:prefix:name`".to_string());
+    };
+    if !slice.is_empty() && (!slice.ends_with(".slice") || slice.contains('/')) {
+        return Err(format!("`{slice}` is not a systemd slice name (`*.slice`)"));
+    }
+    if name.is_empty() || name.contains('/') || prefix.contains('/') {
+        return Err("prefix and name must be non-empty and contain no `/`".to_string());
+    }
+    Ok((slice.to_string(), prefix.to_string(), name.to_string()))
+}
+
+/// The runtime's own cgroup in the hierarchy whose /proc/self/cgroup line has `controllers`
+/// (`""` for the cgroup2 line `0::/path`).
+pub(crate) fn own_cgroup(self_cgroup: &Path, controllers: &[String]) -> Result<PathBuf> {
+    let text = files::read_path(self_cgroup)?;
+    for line in text.lines() {
+        let mut fields = line.splitn(3, ':');
+        let (Some(_id), Some(list), Some(path)) = (fields.next(), fields.next(), fields.next())
+        else {
+            continue;
+        };
+        let matches = if controllers.is_empty() {
+            list.is_empty()
+        } else {
+            list.split(',').any(|c| controllers.iter().any(|w| w == c))
+        };
+        if matches {
+            return Ok(PathBuf::from(path));
+        }
+    }
+    Err(CgroupError::Parse {
+        path: self_cgroup.to_path_buf(),
+        content: format!("no line for `{}`", controllers.join(",")),
+    })
+}
+
+/// The directory of the container's cgroup in one hierarchy.
+pub(crate) fn hierarchy_dir(
+    host: &Host,
+    inner: &InnerPath,
+    mount_point: &Path,
+    mount_root: &Path,
+    controllers: &[String],
+) -> Result<PathBuf> {
+    match inner {
+        InnerPath::Absolute(p) => Ok(mount_point.join(p)),
+        InnerPath::Relative(p) => {
+            let own = own_cgroup(&host.self_cgroup, controllers)?;
+            // The mount shows `mount_root`; our own cgroup is below it.
+            let below = own.strip_prefix(mount_root).unwrap_or(&own);
+            let below = clean(&below.to_string_lossy());
+            Ok(mount_point.join(below).join(p))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::TempTree;
+
+    fn host(tree: &TempTree) -> Host {
+        let self_cgroup = tree.file(
+            "self_cgroup",
+            "4:memory:/process_api/abc\n1:cpu,cpuacct:/\n0::/user.slice\n",
+        );
+        Host {
+            root: tree.path().join("cgroup"),
+            mountinfo: tree.path().join("mountinfo"),
+            self_cgroup,
+            systemd_marker: tree.path().join("run-systemd-system"),
+        }
+    }
+
+    #[test]
+    fn absolute_relative_and_default_paths() {
+        let tree = TempTree::new("path-rules");
+        let h = host(&tree);
+        assert_eq!(
+            inner_path(&h, Some("/a/../b/c"), "id", false).unwrap(),
+            InnerPath::Absolute("b/c".into())
+        );
+        assert_eq!(
+            inner_path(&h, Some("x/y"), "id", false).unwrap(),
+            InnerPath::Relative("x/y".into())
+        );
+        assert_eq!(
+            inner_path(&h, None, "c1", false).unwrap(),
+            InnerPath::Relative("c1".into())
+        );
+        assert_eq!(
+            inner_path(&h, Some(""), "c1", false).unwrap(),
+            InnerPath::Relative("c1".into())
+        );
+        // `..` cannot climb out of the hierarchy
+        assert_eq!(
+            inner_path(&h, Some("../../etc"), "id", false).unwrap(),
+            InnerPath::Relative("etc".into())
+        );
+        let err = inner_path(&h, Some("/.."), "id", false)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "linux.cgroupsPath `/..`: resolves to the root of the hierarchy"
+        );
+    }
+
+    #[test]
+    fn relative_paths_hang_below_the_runtimes_own_cgroup() {
+        let tree = TempTree::new("path-relative");
+        let h = host(&tree);
+        let inner = InnerPath::Relative("c1".into());
+        let mem = hierarchy_dir(
+            &h,
+            &inner,
+            Path::new("/cg/memory"),
+            Path::new("/"),
+            &["memory".into()],
+        )
+        .unwrap();
+        assert_eq!(mem, Path::new("/cg/memory/process_api/abc/c1"));
+        let cpu = hierarchy_dir(
+            &h,
+            &inner,
+            Path::new("/cg/cpu"),
+            Path::new("/"),
+            &["cpuacct".into()],
+        )
+        .unwrap();
+        assert_eq!(cpu, Path::new("/cg/cpu/c1"));
+        let v2 = hierarchy_dir(&h, &inner, Path::new("/cg/unified"), Path::new("/"), &[]).unwrap();
+        assert_eq!(v2, Path::new("/cg/unified/user.slice/c1"));
+        // a bind mount of a sub-tree: the mount root is stripped from our own path
+        let bind = hierarchy_dir(
+            &h,
+            &inner,
+            Path::new("/m"),
+            Path::new("/process_api"),
+            &["memory".into()],
+        )
+        .unwrap();
+        assert_eq!(bind, Path::new("/m/abc/c1"));
+        let abs = hierarchy_dir(
+            &h,
+            &InnerPath::Absolute("k/c1".into()),
+            Path::new("/cg/memory"),
+            Path::new("/"),
+            &["memory".into()],
+        )
+        .unwrap();
+        assert_eq!(abs, Path::new("/cg/memory/k/c1"));
+    }
+
+    #[test]
+    fn systemd_driver_without_systemd_is_a_clear_error() {
+        let tree = TempTree::new("path-systemd");
+        let h = host(&tree);
+        let err = inner_path(&h, Some("system.slice:kapsel:c1"), "c1", true)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("systemd is not running"), "{err}");
+        assert!(err.contains("run-systemd-system` is missing"), "{err}");
+        let bad = inner_path(&h, Some("/not/systemd"), "c1", true)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            bad,
+            "linux.cgroupsPath `/not/systemd`: expected the systemd form `slice:prefix:name`"
+        );
+        tree.file("run-systemd-system/x", "");
+        let err = inner_path(&h, Some("system.slice:kapsel:c1"), "c1", true)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not supported yet"), "{err}");
+    }
+
+    #[test]
+    fn systemd_form_parts_are_checked() {
+        assert_eq!(
+            parse_systemd_path("machine.slice:kapsel:c1").unwrap(),
+            ("machine.slice".into(), "kapsel".into(), "c1".into())
+        );
+        assert!(parse_systemd_path("machine:kapsel:c1").is_err());
+        assert!(parse_systemd_path("a.slice:p:").is_err());
+    }
+}

@@ -1,0 +1,68 @@
+//! v2 memory: memory.max, memory.low (reservation), memory.swap.max (v1's memory+swap minus
+//! memory). No v2 file exists for kernel, kernelTCP, swappiness, disableOOMKiller, useHierarchy.
+
+use crate::error::{CgroupError, Result};
+use crate::files;
+use crate::v2::limit_or_max;
+use oci_spec::runtime::LinuxMemory;
+use std::path::Path;
+
+/// The v1 memory+swap limit as a v2 swap-only limit: -1 unlimited, 0 unset. The caller has
+/// validated that a positive `swap` comes with a positive `limit` not above it.
+pub fn swap_to_v2(swap: i64, limit: i64) -> i64 {
+    match (swap, limit) {
+        // "memory unlimited" with swap unset: unlimited swap too, as on v1
+        (0, -1) => -1,
+        (0 | -1, _) => swap,
+        _ => swap - limit,
+    }
+}
+
+#[allow(deprecated)]
+pub(super) fn apply(dir: &Path, m: &LinuxMemory, ignored: &mut Vec<String>) -> Result<()> {
+    let limit = m.limit().unwrap_or(0);
+    let swap = swap_to_v2(m.swap().unwrap_or(0), limit);
+    if m.check_before_update() == Some(true) && limit > 0 {
+        let usage = files::read_u64(dir, "memory.current")?;
+        if (limit as u64) < usage {
+            return Err(CgroupError::BelowUsage {
+                path: dir.join("memory.max"),
+                limit,
+                usage,
+            });
+        }
+    }
+    if swap != 0 {
+        if files::exists(dir, "memory.swap.max") {
+            files::write(dir, "memory.swap.max", limit_or_max(swap))?;
+        } else if swap != -1 {
+            return Err(CgroupError::unsupported(
+                "linux.resources.memory.swap",
+                format!(
+                    "no `memory.swap.max` in `{}` (swap accounting is off)",
+                    dir.display()
+                ),
+            ));
+        }
+    }
+    if limit != 0 {
+        files::write(dir, "memory.max", limit_or_max(limit))?;
+    }
+    if let Some(reservation) = m.reservation().filter(|&r| r != 0) {
+        files::write(dir, "memory.low", limit_or_max(reservation))?;
+    }
+    let unsupported = [
+        ("kernel", m.kernel().unwrap_or(0) != 0),
+        ("kernelTCP", m.kernel_tcp().unwrap_or(0) != 0),
+        ("swappiness", m.swappiness().is_some()),
+        ("disableOOMKiller", m.disable_oom_killer() == Some(true)),
+    ];
+    for (field, set) in unsupported {
+        if set {
+            ignored.push(format!(
+                "linux.resources.memory.{field}: no cgroup v2 equivalent, ignored"
+            ));
+        }
+    }
+    Ok(())
+}
