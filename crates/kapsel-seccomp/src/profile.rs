@@ -56,7 +56,7 @@ pub fn default_profile() -> LinuxSeccomp {
 }
 
 /// The architectures a host of `native` runs binaries of (docker's arch map).
-fn family(native: Arch) -> Vec<Arch> {
+pub(crate) fn family(native: Arch) -> Vec<Arch> {
     use Arch::*;
     match native {
         ScmpArchAarch64 => vec![ScmpArchAarch64, ScmpArchArm],
@@ -68,7 +68,7 @@ fn family(native: Arch) -> Vec<Arch> {
 }
 
 /// Calls the default profile allows only on some architectures.
-fn only_on(native: Arch) -> Option<&'static [&'static str]> {
+pub(crate) fn only_on(native: Arch) -> Option<&'static [&'static str]> {
     use Arch::*;
     Some(match native {
         ScmpArchAarch64 | ScmpArchArm => &[

@@ -170,3 +170,34 @@ fn compiling_the_default_profile_is_fast() {
     // Generous even for an unoptimised build on a loaded machine; release is ~10x faster.
     assert!(per < std::time::Duration::from_millis(20), "{per:?}");
 }
+
+#[test]
+fn every_name_of_the_profile_is_a_real_system_call() {
+    // A misspelt name would be skipped silently, like an unknown one.
+    let mut names = allowed_names();
+    for rule in crate::default_profile().syscalls().as_ref().unwrap() {
+        names.extend(rule.names().iter().cloned());
+    }
+    for a in [
+        Arch::ScmpArchAarch64,
+        Arch::ScmpArchPpc64le,
+        Arch::ScmpArchS390x,
+        Arch::ScmpArchRiscv64,
+    ] {
+        let extra = crate::profile::only_on(a).expect("arch-only calls");
+        names.extend(extra.iter().map(|n| n.to_string()));
+        let family = crate::profile::family(a);
+        for n in extra {
+            let known = family
+                .iter()
+                .any(|f| target(*f).abi.syscall_number(n).is_some());
+            assert!(known, "{n} unknown on {a} and its companion architectures");
+        }
+    }
+    for n in names {
+        assert!(
+            crate::tables::name_index(&n).is_some(),
+            "`{n}` is no system call"
+        );
+    }
+}
