@@ -89,6 +89,7 @@ pub struct Cmd {
     args: Vec<OsString>,
     env: Vec<(String, String)>,
     setup: Option<String>,
+    stdin: Option<PathBuf>,
     stdout: Option<PathBuf>,
     out_dir: PathBuf,
     timeout: Duration,
@@ -102,6 +103,7 @@ impl Cmd {
             args: Vec::new(),
             env: Vec::new(),
             setup: None,
+            stdin: None,
             stdout: None,
             out_dir: out_dir.to_path_buf(),
             timeout: Duration::from_secs(30),
@@ -134,6 +136,12 @@ impl Cmd {
     /// hand it extra open fds the way callers such as buildah do.
     pub fn shell_setup(mut self, setup: &str) -> Cmd {
         self.setup = Some(setup.to_string());
+        self
+    }
+
+    /// Feeds `path` to the command's stdin (default: /dev/null).
+    pub fn stdin_from(mut self, path: &Path) -> Cmd {
+        self.stdin = Some(path.to_path_buf());
         self
     }
 
@@ -174,7 +182,12 @@ impl Cmd {
             }
             None => Command::new(&self.program),
         };
-        command.args(&self.args).stdin(Stdio::null());
+        command.args(&self.args).stdin(match &self.stdin {
+            Some(path) => std::fs::File::open(path)
+                .unwrap_or_else(|e| panic!("open stdin `{}`: {e}", path.display()))
+                .into(),
+            None => Stdio::null(),
+        });
         for (k, v) in &self.env {
             command.env(k, v);
         }

@@ -263,3 +263,38 @@ fn commands_on_a_missing_container() {
         "state root touched"
     );
 }
+
+#[test]
+fn unknown_namespace_type() {
+    let Some(mut t) = ctx!("unknown_namespace_type") else {
+        return;
+    };
+    let mut b = t.bundle();
+    b.namespace("nosuchns", None);
+    let index = b.config["linux"]["namespaces"]
+        .as_array()
+        .map_or(0, |l| l.len() - 1);
+    let id = t.id("badns");
+    let out = t.create(&b, &id);
+    rejected(
+        &t,
+        &out,
+        None,
+        &[&id, &format!("linux.namespaces[{index}]")],
+    );
+    t.assert_no_leftovers(&id, &b, None);
+}
+
+#[test]
+fn kill_with_an_unknown_signal() {
+    let Some(mut t) = ctx!("kill_with_an_unknown_signal") else {
+        return;
+    };
+    let mut b = t.bundle();
+    b.args(&["sleep", "1000"]);
+    let id = t.id("badsig");
+    t.create_and_start(&b, &id);
+    let out = t.cmd(&["kill", &id, "SIGNOPE"]);
+    rejected(&t, &out, Some("signal"), &[&id, "SIGNOPE"]);
+    assert_eq!(t.state_ok(&id)["status"], "running");
+}

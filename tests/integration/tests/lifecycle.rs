@@ -70,6 +70,11 @@ fn state_json_through_created_running_stopped_deleted() {
         created["annotations"],
         json!({"org.kapsel.test": "yes", "other": "1"})
     );
+    assert_eq!(
+        procfs::ppid(pid),
+        Some(std::process::id() as i32),
+        "create must exit and leave the init to the caller (a subreaper)"
+    );
     let footprint = Footprint::of(pid);
     for kind in ["mnt", "pid", "uts", "ipc", "net"] {
         assert!(
@@ -263,9 +268,13 @@ fn delete_force_removes_a_running_container() {
     let mut b = t.bundle();
     b.sh("sleep 1000 & sleep 1000");
     let id = t.id("force");
-    t.create_and_start(&b, &id);
+    let pid = t.create_and_start(&b, &id);
     let footprint = t.footprint(&id);
     t.cmd(&["delete", "--force", &id]).ok();
+    assert!(
+        !procfs::is_alive(pid),
+        "delete --force returned before the init died"
+    );
     t.assert_no_leftovers(&id, &b, Some(&footprint));
 }
 
@@ -439,4 +448,84 @@ fn spec_writes_a_default_config() {
             "default spec lacks {kind} namespace: {kinds:?}"
         );
     }
+}
+
+#[test]
+fn concurrent_creates_never_clash() {
+    let Some(mut t) = ctx!("concurrent_creates_never_clash") else {
+        return;
+    };
+    let mut b = t.bundle();
+    b.args(&["sleep", "1000"]);
+    let ids: Vec<String> = (0..4).map(|i| t.id(&format!("par{i}"))).collect();
+    let cmds: Vec<_> = ids
+        .iter()
+        .map(|id| t.create_cmd(&b, id, t.rt()).arg(id))
+        .collect();
+    let outs: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = cmds.into_iter().map(|c| s.spawn(move || c.run())).collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("create thread"))
+            .collect()
+    });
+    for (id, out) in ids.iter().zip(&outs) {
+        out.ok();
+        t.track_pid_file(id).expect("pid file");
+    }
+    let list = t.cmd(&["list", "-q"]);
+    let mut listed: Vec<&str> = list.stdout.lines().collect();
+    listed.sort();
+    assert_eq!(listed, ids.iter().map(String::as_str).collect::<Vec<_>>());
+    for id in &ids {
+        assert_eq!(t.state_ok(id)["status"], "created");
+        t.cmd(&["delete", "--force", id]).ok();
+        t.assert_no_leftovers(id, &b, None);
+    }
+}
+
+#[test]
+fn concurrent_creates_of_one_id_succeed_once() {
+    let Some(mut t) = ctx!("concurrent_creates_of_one_id_succeed_once") else {
+        return;
+    };
+    let mut b = t.bundle();
+    b.args(&["sleep", "1000"]);
+    let id = t.id("race");
+    b.write();
+    // Separate pid files, so the loser cannot overwrite the winner's.
+    let cmds: Vec<_> = (0..4)
+        .map(|i| {
+            t.rt()
+                .args(["create", "--bundle"])
+                .arg(&b.dir)
+                .arg("--pid-file")
+                .arg(t.work().join(format!("race-{i}.pid")))
+                .stdout_to(&t.stdout_path(&id))
+                .arg(&id)
+        })
+        .collect();
+    let outs: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = cmds.into_iter().map(|c| s.spawn(move || c.run())).collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("create thread"))
+            .collect()
+    });
+    let winners: Vec<usize> = (0..4).filter(|i| outs[*i].success()).collect();
+    assert_eq!(winners.len(), 1, "exactly one create wins: {outs:#?}");
+    let pid: i32 = std::fs::read_to_string(t.work().join(format!("race-{}.pid", winners[0])))
+        .expect("winner's pid file")
+        .trim()
+        .parse()
+        .expect("pid");
+    t.track_pid(pid);
+    for out in outs.iter().filter(|o| !o.success()) {
+        out.err_mentions("exists");
+    }
+    let state = t.state_ok(&id);
+    assert_eq!(state["status"], "created", "{state}");
+    assert_eq!(state["pid"].as_i64(), Some(pid as i64));
+    t.cmd(&["delete", "--force", &id]).ok();
+    t.assert_no_leftovers(&id, &b, None);
 }

@@ -294,3 +294,20 @@ fn no_pivot_runs_in_the_rootfs() {
     t.cmd(&["delete", &id]).ok();
     t.assert_no_leftovers(&id, &b, None);
 }
+
+#[test]
+fn rootfs_propagation_shared() {
+    let Some(mut t) = ctx!("rootfs_propagation_shared") else {
+        return;
+    };
+    if t.kapsel_only("1.1.5 leaves / without a shared peer group inside the container") {
+        return;
+    }
+    let mut b = t.bundle();
+    b.set("/linux/rootfsPropagation", json!("shared"));
+    let (_, mounts) = mounts_after(&mut t, &mut b, "");
+    assert!(
+        mount_at(&mounts, "/").has_optional("shared:"),
+        "{mounts:#?}"
+    );
+}

@@ -231,7 +231,7 @@ fn listen_fds_are_passed_through() {
     let mut b = t.bundle();
     let file = t.work().join("socket-stand-in");
     std::fs::write(&file, "activated\n").expect("write");
-    b.sh("cat <&3; echo LISTEN_FDS=$LISTEN_FDS");
+    b.sh("cat <&3; echo LISTEN_FDS=$LISTEN_FDS LISTEN_PID=$LISTEN_PID");
     b.write();
     let id = t.id("listen");
     // LISTEN_PID must name the runtime itself: the shell's pid, which exec keeps.
@@ -246,5 +246,28 @@ fn listen_fds_are_passed_through() {
         .arg(&id)
         .run();
     out.ok();
-    assert_eq!(out.stdout, "activated\nLISTEN_FDS=1\n");
+    assert_eq!(out.stdout, "activated\nLISTEN_FDS=1 LISTEN_PID=1\n");
+}
+
+#[test]
+fn stdio_is_inherited_without_a_terminal() {
+    let Some(mut t) = ctx!("stdio_is_inherited_without_a_terminal") else {
+        return;
+    };
+    let mut b = t.bundle();
+    b.sh("cat; echo to-stderr >&2; exit 5");
+    b.write();
+    let input = t.work().join("stdin.txt");
+    std::fs::write(&input, "piped input\n").expect("write stdin");
+    let id = t.id("stdio");
+    let out = t
+        .rt()
+        .stdin_from(&input)
+        .args(["run", "--bundle"])
+        .arg(&b.dir)
+        .arg(&id)
+        .run();
+    assert_eq!(out.code, Some(5), "{}", out.describe());
+    assert_eq!(out.stdout, "piped input\n");
+    assert!(out.stderr.contains("to-stderr\n"), "{}", out.describe());
 }
