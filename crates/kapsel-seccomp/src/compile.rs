@@ -240,14 +240,8 @@ fn intervals(
             push(0, Leaf::Ret(ENOSYS));
             cursor = 1;
         }
-        let mut i = 0;
-        while i < numbered.len() {
-            let nr = numbered[i].0;
-            let mut same = Vec::new();
-            while i < numbered.len() && numbered[i].0 == nr {
-                same.push(numbered[i].1);
-                i += 1;
-            }
+        for same in numbered.chunk_by(|a, b| a.0 == b.0) {
+            let nr = same[0].0;
             if nr > cursor {
                 push(cursor, Leaf::Ret(default));
             }
@@ -266,16 +260,22 @@ fn intervals(
     out
 }
 
-/// A number's rules, cut after the first one without conditions (later ones cannot
-/// match), and reduced to a plain return when that is the first.
-fn leaf_for(mut rules_of_nr: Vec<usize>, rules: &[Rule]) -> Leaf {
-    if let Some(cut) = rules_of_nr.iter().position(|&r| rules[r].conds.is_empty()) {
-        if cut == 0 {
-            return Leaf::Ret(rules[rules_of_nr[0]].action);
-        }
-        rules_of_nr.truncate(cut + 1);
+/// The leaf of one number from its `(nr, rule)` pairs in config order: a plain return
+/// when the first rule has no conditions, else the rules up to and including the
+/// first unconditional one (later ones cannot match).
+fn leaf_for(same: &[(u32, usize)], rules: &[Rule]) -> Leaf {
+    let first = same[0].1;
+    if rules[first].conds.is_empty() {
+        return Leaf::Ret(rules[first].action);
     }
-    Leaf::Rules(rules_of_nr)
+    let mut list = Vec::new();
+    for &(_, r) in same {
+        list.push(r);
+        if rules[r].conds.is_empty() {
+            break;
+        }
+    }
+    Leaf::Rules(list)
 }
 
 /// Binary search over `intervals` on the number in A.
