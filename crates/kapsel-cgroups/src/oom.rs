@@ -138,3 +138,29 @@ impl OomWatcher {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::TempTree;
+
+    #[test]
+    fn v2_watcher_wakes_on_memory_events_and_counts_new_kills() {
+        let tree = TempTree::new("oom-v2");
+        tree.file("memory.events", "low 0\nhigh 0\nmax 0\noom 1\noom_kill 1\n");
+        let mut watcher = OomWatcher::v2(tree.path()).unwrap();
+        assert_eq!(watcher.wait(Duration::from_millis(10)).unwrap(), 0);
+        let path = tree.path().join("memory.events");
+        let writer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            std::fs::write(path, "low 0\nhigh 0\nmax 4\noom 3\noom_kill 3\n").unwrap();
+        });
+        let start = std::time::Instant::now();
+        let kills = watcher.wait(Duration::from_secs(10)).unwrap();
+        writer.join().unwrap();
+        assert_eq!(kills, 2);
+        // woken by inotify, not by the timeout
+        assert!(start.elapsed() < Duration::from_secs(5));
+        assert_eq!(watcher.new_kills().unwrap(), 0);
+    }
+}

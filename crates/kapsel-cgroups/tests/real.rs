@@ -127,7 +127,7 @@ fn limits_are_written_and_read_back() {
         return;
     };
     let cg = Cgroup::new(&host, &layout, "limits");
-    let mut child = Gated::new("sleep 30");
+    let mut child = Gated::new("exec sleep 30");
     cg.0.add_pid(child.pid()).unwrap();
     child.go();
     let ignored = cg
@@ -435,4 +435,79 @@ fn v2_freeze_device_filter_and_kill_on_the_cgroup2_mount() {
         cg.0.kill_all(Signal::SIGKILL).unwrap();
         assert_eq!(child.finish().1, 128 + 9);
     }
+}
+
+/// Nanoseconds of CPU the cgroup used during `window`.
+fn cpu_used(cg: &Manager, window: Duration) -> f64 {
+    let before = cg.stats().unwrap().cpu.usage.total;
+    std::thread::sleep(window);
+    (cg.stats().unwrap().cpu.usage.total - before) as f64
+}
+
+#[test]
+fn a_cpu_quota_of_ten_percent_holds_and_update_lifts_it() {
+    let Some((host, layout)) = host_layout("cpu_quota_holds") else {
+        return;
+    };
+    let cg = Cgroup::new(&host, &layout, "quota");
+    cg.0.apply(&resources(r#"{"cpu":{"quota":1000,"period":10000}}"#))
+        .unwrap();
+    let mut child = Gated::new("while :; do :; done");
+    cg.0.add_pid(child.pid()).unwrap();
+    child.go();
+    let window = Duration::from_secs(2);
+    let limited = cpu_used(&cg.0, window) / window.as_nanos() as f64;
+    // 10% of one core, with room for a noisy shared machine
+    assert!(
+        (0.03..=0.2).contains(&limited),
+        "limited share {limited:.3}"
+    );
+    cg.0.update(&resources(r#"{"cpu":{"quota":10000,"period":10000}}"#))
+        .unwrap();
+    let lifted = cpu_used(&cg.0, window) / window.as_nanos() as f64;
+    assert!(
+        lifted > 3.0 * limited,
+        "after update {lifted:.3}, before {limited:.3}"
+    );
+    println!("cpu share: quota 1000/10000 -> {limited:.3}, 10000/10000 -> {lifted:.3}");
+}
+
+#[test]
+fn a_fork_bomb_stops_at_the_pids_limit() {
+    let Some((host, layout)) = host_layout("fork_bomb_contained") else {
+        return;
+    };
+    let cg = Cgroup::new(&host, &layout, "forkbomb");
+    cg.0.apply(&resources(r#"{"pids":{"limit":64}}"#)).unwrap();
+    let mut child = Gated::new(
+        "i=0; while [ $i -lt 200 ]; do (sleep 30 &) 2>/dev/null; i=$((i+1)); done; echo done",
+    );
+    cg.0.add_pid(child.pid()).unwrap();
+    child.go();
+    let start = Instant::now();
+    let mut peak = 0;
+    while start.elapsed() < Duration::from_secs(2) {
+        peak = peak.max(cg.0.pids().unwrap().len());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(peak <= 64, "{peak} processes under a limit of 64");
+    assert!(peak >= 60, "the bomb never reached the limit ({peak})");
+    // the host can still fork
+    assert!(Command::new("true").status().unwrap().success());
+    cg.0.kill_all(Signal::SIGKILL).unwrap();
+}
+
+#[test]
+fn kill_all_with_sigterm_freezes_signals_and_thaws() {
+    let Some((host, layout)) = host_layout("kill_all_sigterm") else {
+        return;
+    };
+    let cg = Cgroup::new(&host, &layout, "sigterm");
+    let mut child = Gated::new("sleep 30");
+    cg.0.add_pid(child.pid()).unwrap();
+    child.go();
+    std::thread::sleep(Duration::from_millis(50));
+    cg.0.kill_all(Signal::SIGTERM).unwrap();
+    assert_eq!(child.finish().1, 128 + 15);
+    assert_eq!(cg.0.freezer_state().unwrap(), FreezerState::Thawed);
 }
