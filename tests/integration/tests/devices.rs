@@ -69,6 +69,10 @@ fn dev_symlinks_and_private_devpts() {
             "/dev/{name} should link to {target}:\n{out}"
         );
     }
+    if t.checks_kapsel_only("/dev/core -> /proc/kcore (runc 1.1 does not create it)") {
+        let core = t.sh_output(&mut b, "readlink /dev/core");
+        assert_eq!(core, "/proc/kcore\n");
+    }
     let mounts = kapsel_integration::mountinfo::parse(&out);
     let dev = mounts
         .iter()

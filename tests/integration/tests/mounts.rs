@@ -106,6 +106,7 @@ fn nosuid_nodev_noexec_and_atime_options() {
     let mut b = t.bundle();
     b.push_mount(tmpfs("/t1", &["nosuid", "nodev", "noexec", "noatime"]));
     b.push_mount(tmpfs("/t2", &["nodiratime", "exec", "suid"]));
+    b.push_mount(tmpfs("/t3", &["strictatime"]));
     b.push_mount(bind(
         &src,
         "/b1",
@@ -120,6 +121,11 @@ fn nosuid_nodev_noexec_and_atime_options() {
     assert!(
         t2.has("nodiratime") && !t2.has("noexec") && !t2.has("nosuid"),
         "{t2:?}"
+    );
+    let t3 = mount_at(&mounts, "/t3");
+    assert!(
+        !t3.has("relatime") && !t3.has("noatime"),
+        "strictatime: {t3:?}"
     );
     let b1 = mount_at(&mounts, "/b1");
     for opt in ["nosuid", "nodev", "noexec", "ro"] {
@@ -161,14 +167,19 @@ fn propagation_flags() {
 }
 
 #[test]
-fn recursive_read_only_reaches_submounts() {
-    let Some(mut t) = ctx!("recursive_read_only_reaches_submounts") else {
+fn recursive_options_reach_submounts() {
+    let Some(mut t) = ctx!("recursive_options_reach_submounts") else {
         return;
     };
     let src = source_with_submount(&t, "src");
     let mut b = t.bundle();
     b.push_mount(bind(&src, "/rro", &["rbind", "rro"]));
     b.push_mount(bind(&src, "/ro", &["rbind", "ro"]));
+    b.push_mount(bind(
+        &src,
+        "/rflags",
+        &["rbind", "rnosuid", "rnodev", "rnoexec"],
+    ));
     let (_, mounts) = mounts_after(&mut t, &mut b, "");
     assert!(mount_at(&mounts, "/rro").has("ro"));
     assert!(
@@ -176,6 +187,13 @@ fn recursive_read_only_reaches_submounts() {
         "rro must reach the submount"
     );
     assert!(mount_at(&mounts, "/ro").has("ro"));
+    for point in ["/rflags", "/rflags/sub"] {
+        let m = mount_at(&mounts, point);
+        assert!(
+            m.has("nosuid") && m.has("nodev") && m.has("noexec"),
+            "{m:?}"
+        );
+    }
 }
 
 #[test]

@@ -188,3 +188,34 @@ fn time_namespace_applies_time_offsets() {
         "time ns is the host's: {out}"
     );
 }
+
+#[test]
+fn joins_another_containers_pid_namespace() {
+    let Some(mut t) = ctx!("joins_another_containers_pid_namespace") else {
+        return;
+    };
+    let mut owner = t.bundle();
+    owner.args(&["sleep", "1000"]);
+    let owner_id = t.id("pidowner");
+    t.create_and_start(&owner, &owner_id);
+    let pid = t.footprint(&owner_id).pid;
+
+    let mut joiner = t.bundle();
+    joiner.namespace("pid", Some(&format!("/proc/{pid}/ns/pid")));
+    let out = t.sh_output(&mut joiner, "echo self=$$; readlink /proc/self/ns/pid; ps");
+    let owner_pidns = procfs::link(pid, "ns/pid").expect("owner pidns");
+    assert!(
+        out.contains(&format!("\n{}\n", owner_pidns.display())),
+        "{out}"
+    );
+    assert!(
+        !out.contains("self=1\n"),
+        "the joiner is not its namespace's init: {out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.trim_start().starts_with("1 ") && l.contains("sleep 1000")),
+        "the owner's init is pid 1 in the joined namespace:\n{out}"
+    );
+    t.cmd(&["delete", "--force", &owner_id]).ok();
+}
