@@ -24,11 +24,11 @@ pub enum Error {
     Sys(#[from] SysError),
 
     /// Talking to the seccomp agent at listenerPath failed.
-    #[error("linux.seccomp.listenerPath `{}`: {op}: {source}", path.display())]
+    #[error("linux.seccomp.listenerPath `{}`: {op}: {reason}", path.display())]
     Listener {
         path: PathBuf,
         op: &'static str,
-        source: std::io::Error,
+        reason: String,
     },
 
     /// Bytes given to `Filter::from_bytes` are not a filter this version wrote.
@@ -37,6 +37,18 @@ pub enum Error {
 }
 
 impl Error {
+    pub(crate) fn listener(path: &std::path::Path, op: &'static str, e: std::io::Error) -> Self {
+        let reason = match e.raw_os_error() {
+            Some(errno) => kapsel_sys::errno_text(errno),
+            None => e.to_string(),
+        };
+        Error::Listener {
+            path: path.to_path_buf(),
+            op,
+            reason,
+        }
+    }
+
     pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
         Error::Invalid {
             field: field.into(),

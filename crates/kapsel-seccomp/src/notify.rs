@@ -25,11 +25,7 @@ pub fn process_state(pid: i32, metadata: Option<&str>, state: State) -> Containe
 /// Checks, before a container exists, that `listenerPath` names a unix socket, so a
 /// bad path fails `create` early and leaves nothing behind.
 pub fn check_listener(listener_path: &Path) -> Result<(), Error> {
-    let err = |op, source| Error::Listener {
-        path: listener_path.to_path_buf(),
-        op,
-        source,
-    };
+    let err = |op, e| Error::listener(listener_path, op, e);
     let meta = std::fs::metadata(listener_path).map_err(|e| err("stat", e))?;
     if !meta.file_type().is_socket() {
         return Err(err("stat", std::io::Error::other("not a unix socket")));
@@ -44,11 +40,7 @@ pub fn send_notify_fd(
     fd: BorrowedFd<'_>,
     state: &ContainerProcessState,
 ) -> Result<(), Error> {
-    let err = |op, source| Error::Listener {
-        path: listener_path.to_path_buf(),
-        op,
-        source,
-    };
+    let err = |op, e| Error::listener(listener_path, op, e);
     let json = serde_json::to_vec(state).map_err(|e| err("encode state", e.into()))?;
     let mut stream = UnixStream::connect(listener_path).map_err(|e| err("connect", e))?;
     let fds = [fd.as_raw_fd()];

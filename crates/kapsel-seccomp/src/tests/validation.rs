@@ -138,12 +138,39 @@ fn listener_path_must_be_an_existing_socket() {
     let missing = std::path::Path::new("/nonexistent/kapsel-seccomp/agent.sock");
     assert_eq!(
         crate::check_listener(missing).unwrap_err().to_string(),
-        "linux.seccomp.listenerPath `/nonexistent/kapsel-seccomp/agent.sock`: stat: No such file or directory (os error 2)"
+        "linux.seccomp.listenerPath `/nonexistent/kapsel-seccomp/agent.sock`: stat: No such file or directory (ENOENT)"
     );
     assert_eq!(
         crate::check_listener(std::path::Path::new("/dev/null"))
             .unwrap_err()
             .to_string(),
         "linux.seccomp.listenerPath `/dev/null`: stat: not a unix socket"
+    );
+}
+
+#[test]
+fn send_to_a_dead_agent_names_the_path_and_errno() {
+    use std::os::fd::AsFd;
+    let dir = std::env::temp_dir().join(format!("kapsel-seccomp-dead-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let socket = dir.join("agent.sock");
+    drop(std::os::unix::net::UnixListener::bind(&socket).unwrap());
+    let fd = std::fs::File::open("/dev/null").unwrap();
+    let state = crate::process_state(1, None, crate::State::default());
+    let refused = crate::send_notify_fd(&socket, fd.as_fd(), &state)
+        .unwrap_err()
+        .to_string();
+    let missing = crate::send_notify_fd(&dir.join("none"), fd.as_fd(), &state)
+        .unwrap_err()
+        .to_string();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let shown = socket.display();
+    assert_eq!(
+        refused,
+        format!("linux.seccomp.listenerPath `{shown}`: connect: Connection refused (ECONNREFUSED)")
+    );
+    assert!(
+        missing.ends_with("none`: connect: No such file or directory (ENOENT)"),
+        "{missing}"
     );
 }
