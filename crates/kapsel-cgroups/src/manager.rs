@@ -38,6 +38,9 @@ pub struct CgroupPaths {
     /// The top-most directories `create` made; `destroy` removes empty parents up to these.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub created: Vec<PathBuf>,
+    /// Set when a rootless container runs without cgroups: why (every method is then a no-op).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
 }
 
 impl CgroupPaths {
@@ -63,8 +66,6 @@ impl CgroupPaths {
 pub struct Manager {
     paths: CgroupPaths,
     rootless: bool,
-    /// Why cgroups are skipped (rootless without a writable hierarchy), if they are.
-    skipped: Option<String>,
 }
 
 impl Manager {
@@ -110,9 +111,9 @@ impl Manager {
                 v1,
                 unified,
                 created: Vec::new(),
+                skipped: None,
             },
             rootless,
-            skipped: None,
         })
     }
 
@@ -121,7 +122,6 @@ impl Manager {
         Manager {
             paths,
             rootless: false,
-            skipped: None,
         }
     }
 
@@ -131,7 +131,7 @@ impl Manager {
 
     /// Why cgroups are not used (rootless and not writable): the caller prints it as a warning.
     pub fn skipped(&self) -> Option<&str> {
-        self.skipped.as_deref()
+        self.paths.skipped.as_deref()
     }
 
     /// Creates every directory. In rootless mode a hierarchy we may not write makes the whole
@@ -151,7 +151,8 @@ impl Manager {
                         && [libc::EACCES, libc::EPERM, libc::EROFS].contains(&errno) =>
                 {
                     let _ = self.destroy();
-                    self.skipped = Some(format!(
+                    self.paths.created.clear();
+                    self.paths.skipped = Some(format!(
                         "rootless: cannot create `{}` ({}), running without cgroups",
                         path.display(),
                         kapsel_sys::errno_text(errno)
@@ -177,7 +178,7 @@ impl Manager {
 
     /// Moves `pid` into the container's cgroup in every hierarchy.
     pub fn add_pid(&self, pid: i32) -> Result<()> {
-        if self.skipped.is_some() {
+        if self.paths.skipped.is_some() {
             return Ok(());
         }
         for dir in self.paths.dirs() {
@@ -189,7 +190,7 @@ impl Manager {
     /// On a pure v2 host: the cgroup directory opened for clone3(CLONE_INTO_CGROUP), which
     /// then replaces `add_pid`. `None` on v1 and hybrid (the v1 hierarchies need `add_pid`).
     pub fn v2_dir_fd(&self) -> Result<Option<OwnedFd>> {
-        if self.paths.kind != LayoutKind::V2 || self.skipped.is_some() {
+        if self.paths.kind != LayoutKind::V2 || self.paths.skipped.is_some() {
             return Ok(None);
         }
         let Some(dir) = &self.paths.unified else {
@@ -220,7 +221,7 @@ impl Manager {
 
     fn set(&self, resources: &LinuxResources, with_devices: bool) -> Result<Vec<String>> {
         let mut ignored = Vec::new();
-        if self.skipped.is_some() {
+        if self.paths.skipped.is_some() {
             return Ok(ignored);
         }
         let kind = self.paths.kind;
@@ -270,6 +271,9 @@ impl Manager {
     }
 
     fn freezer(&self) -> Result<Freezer<'_>> {
+        if let Some(why) = &self.paths.skipped {
+            return Err(CgroupError::unsupported("freezer", why.clone()));
+        }
         if let Some(dir) = self.paths.v1.get("freezer") {
             return Ok(Freezer::V1(dir));
         }
@@ -293,7 +297,7 @@ impl Manager {
     }
 
     pub fn freezer_state(&self) -> Result<FreezerState> {
-        if self.skipped.is_some() {
+        if self.paths.skipped.is_some() {
             return Ok(FreezerState::Thawed);
         }
         self.freezer()?.state()
@@ -301,6 +305,9 @@ impl Manager {
 
     /// The pids in the container's cgroup and its sub-cgroups, sorted.
     pub fn pids(&self) -> Result<Vec<i32>> {
+        if self.paths.skipped.is_some() {
+            return Ok(Vec::new());
+        }
         let dir = match self.paths.kind {
             LayoutKind::V2 => self.paths.unified.as_deref(),
             _ => ["pids", "freezer", "memory", "devices"]
@@ -327,6 +334,9 @@ impl Manager {
     /// kernel has it (atomic, no fork race); otherwise the cgroup is frozen while each pid is
     /// signalled, so nothing forks away in between.
     pub fn kill_all(&self, signal: Signal) -> Result<()> {
+        if self.paths.skipped.is_some() {
+            return Ok(());
+        }
         let kill_file = self
             .paths
             .unified
@@ -523,5 +533,93 @@ fn rmdir_retrying(dir: &Path) -> Result<()> {
                 })
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::Hierarchy;
+    use crate::testutil::TempTree;
+
+    fn hybrid(mounts: &Path) -> Layout {
+        let h = |c: &[&str], dir: &str| Hierarchy {
+            controllers: c.iter().map(|s| s.to_string()).collect(),
+            mount_point: mounts.join(dir),
+            mount_root: PathBuf::from("/"),
+        };
+        Layout {
+            kind: LayoutKind::Hybrid,
+            v1: vec![
+                h(&["cpu", "cpuacct"], "cpu,cpuacct"),
+                h(&["memory"], "memory"),
+            ],
+            unified: Some(mounts.join("unified")),
+            unified_mount_root: PathBuf::from("/"),
+        }
+    }
+
+    fn host(tree: &TempTree) -> Host {
+        Host {
+            root: tree.path().to_path_buf(),
+            mountinfo: tree.path().join("mountinfo"),
+            self_cgroup: tree.file("self", "2:memory:/outer\n1:cpu,cpuacct:/\n0::/outer2\n"),
+            systemd_marker: tree.path().join("no-systemd"),
+        }
+    }
+
+    #[test]
+    fn paths_cover_every_hierarchy_and_survive_the_state_file() {
+        let tree = TempTree::new("manager-paths");
+        let mounts = Path::new("/cg");
+        let m = Manager::new(&host(&tree), &hybrid(mounts), None, "c1", false, false).unwrap();
+        let p = m.paths();
+        assert_eq!(p.v1["cpu"], Path::new("/cg/cpu,cpuacct/c1"));
+        assert_eq!(p.v1["cpuacct"], p.v1["cpu"]);
+        assert_eq!(p.v1["memory"], Path::new("/cg/memory/outer/c1"));
+        assert_eq!(
+            p.unified.as_deref(),
+            Some(Path::new("/cg/unified/outer2/c1"))
+        );
+        // co-mounted controllers are joined once
+        assert_eq!(p.dirs().len(), 3);
+        let json = serde_json::to_string(p).unwrap();
+        let back: CgroupPaths = serde_json::from_str(&json).unwrap();
+        assert_eq!(&back, p);
+        assert_eq!(Manager::from_paths(back).paths(), p);
+    }
+
+    #[test]
+    fn rootless_without_a_writable_hierarchy_runs_without_cgroups() {
+        let tree = TempTree::new("manager-rootless");
+        // sysfs refuses mkdir (EPERM as root, EACCES otherwise), like a cgroupfs we may not write
+        let layout = Layout {
+            kind: LayoutKind::V1,
+            v1: vec![Hierarchy {
+                controllers: vec!["memory".into()],
+                mount_point: PathBuf::from("/sys"),
+                mount_root: PathBuf::from("/"),
+            }],
+            unified: None,
+            unified_mount_root: PathBuf::from("/"),
+        };
+        let path = Some("/kapsel-unwritable");
+        let mut strict = Manager::new(&host(&tree), &layout, path, "c1", false, false).unwrap();
+        let err = strict.create().unwrap_err().to_string();
+        assert!(
+            err.starts_with("create cgroup `/sys/kapsel-unwritable`: "),
+            "{err}"
+        );
+        let mut rootless = Manager::new(&host(&tree), &layout, path, "c1", false, true).unwrap();
+        rootless.create().unwrap();
+        let why = rootless.skipped().unwrap();
+        assert!(
+            why.starts_with("rootless: cannot create `/sys/kapsel-unwritable`"),
+            "{why}"
+        );
+        rootless.add_pid(1).unwrap();
+        let r: LinuxResources = serde_json::from_str(r#"{"pids":{"limit":5}}"#).unwrap();
+        assert!(rootless.apply(&r).unwrap().is_empty());
+        assert_eq!(rootless.freezer_state().unwrap(), FreezerState::Thawed);
     }
 }
