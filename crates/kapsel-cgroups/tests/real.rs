@@ -175,17 +175,19 @@ fn limits_are_written_and_read_back() {
 
 #[test]
 fn update_grows_memory_and_swap_in_the_right_order_and_refuses_bad_input() {
-    let Some((host, layout)) = host_layout("update_grows_memory") else {
+    let Some((host, layout)) =
+        host_layout("update_grows_memory_and_swap_in_the_right_order_and_refuses_bad_input")
+    else {
         return;
     };
     if layout.kind == LayoutKind::V2 || layout.v1_hierarchy("memory").is_none() {
-        println!("SKIP update_grows_memory: needs the v1 memory controller");
+        println!("SKIP update_grows_memory_and_swap_in_the_right_order_and_refuses_bad_input: needs the v1 memory controller");
         return;
     }
     let cg = Cgroup::new(&host, &layout, "update");
     let mem = v1_dir(&cg.0, "memory");
     if !mem.join("memory.memsw.limit_in_bytes").exists() {
-        println!("SKIP update_grows_memory: no swap accounting");
+        println!("SKIP update_grows_memory_and_swap_in_the_right_order_and_refuses_bad_input: no swap accounting");
         return;
     }
     cg.0.apply(&resources(
@@ -216,7 +218,7 @@ fn update_grows_memory_and_swap_in_the_right_order_and_refuses_bad_input() {
 
 #[test]
 fn freeze_stops_cpu_time_and_thaw_resumes_it() {
-    let Some((host, layout)) = host_layout("freeze_stops_cpu_time") else {
+    let Some((host, layout)) = host_layout("freeze_stops_cpu_time_and_thaw_resumes_it") else {
         return;
     };
     let cg = Cgroup::new(&host, &layout, "freeze");
@@ -240,7 +242,9 @@ fn freeze_stops_cpu_time_and_thaw_resumes_it() {
 
 #[test]
 fn kill_all_reaches_every_process_and_destroy_leaves_nothing() {
-    let Some((host, layout)) = host_layout("kill_all_and_destroy") else {
+    let Some((host, layout)) =
+        host_layout("kill_all_reaches_every_process_and_destroy_leaves_nothing")
+    else {
         return;
     };
     let cg = Cgroup::new(&host, &layout, "killall");
@@ -272,7 +276,8 @@ fn kill_all_reaches_every_process_and_destroy_leaves_nothing() {
 
 #[test]
 fn destroy_works_after_the_processes_exited_on_their_own() {
-    let Some((host, layout)) = host_layout("destroy_after_exit") else {
+    let Some((host, layout)) = host_layout("destroy_works_after_the_processes_exited_on_their_own")
+    else {
         return;
     };
     let path = format!("/kapsel-test-{}-nested/a/b", std::process::id());
@@ -321,12 +326,13 @@ fn stats_report_real_usage() {
 
 #[test]
 fn a_memory_eater_is_oom_killed_and_the_kill_is_reported() {
-    let Some((host, layout)) = host_layout("oom_kill_reported") else {
+    let Some((host, layout)) = host_layout("a_memory_eater_is_oom_killed_and_the_kill_is_reported")
+    else {
         return;
     };
     let cg = Cgroup::new(&host, &layout, "oom");
     if let Err(e) = cg.0.apply(&resources(r#"{"memory":{"limit":33554432}}"#)) {
-        println!("SKIP oom_kill_reported: {e}");
+        println!("SKIP a_memory_eater_is_oom_killed_and_the_kill_is_reported: {e}");
         return;
     }
     let mut watcher = cg.0.oom_watcher().unwrap();
@@ -359,7 +365,7 @@ const DENY_ALL_ALLOW_NULL: &str = r#"{"devices":[{"allow":false,"access":"rwm"},
 
 #[test]
 fn device_rules_allow_null_and_deny_zero() {
-    let Some((host, layout)) = host_layout("device_rules") else {
+    let Some((host, layout)) = host_layout("device_rules_allow_null_and_deny_zero") else {
         return;
     };
     let cg = Cgroup::new(&host, &layout, "devices");
@@ -372,11 +378,12 @@ fn device_rules_allow_null_and_deny_zero() {
 /// cgroup.kill, and a clear error for a limit whose controller is not enabled.
 #[test]
 fn v2_freeze_device_filter_and_kill_on_the_cgroup2_mount() {
-    let Some((host, layout)) = host_layout("v2_on_cgroup2_mount") else {
+    let Some((host, layout)) = host_layout("v2_freeze_device_filter_and_kill_on_the_cgroup2_mount")
+    else {
         return;
     };
     let Some(unified) = layout.unified.clone() else {
-        println!("SKIP v2_on_cgroup2_mount: no cgroup2 mount");
+        println!("SKIP v2_freeze_device_filter_and_kill_on_the_cgroup2_mount: no cgroup2 mount");
         return;
     };
     let v2_host = Host {
@@ -446,7 +453,8 @@ fn cpu_used(cg: &Manager, window: Duration) -> f64 {
 
 #[test]
 fn a_cpu_quota_of_ten_percent_holds_and_update_lifts_it() {
-    let Some((host, layout)) = host_layout("cpu_quota_holds") else {
+    let Some((host, layout)) = host_layout("a_cpu_quota_of_ten_percent_holds_and_update_lifts_it")
+    else {
         return;
     };
     let cg = Cgroup::new(&host, &layout, "quota");
@@ -474,7 +482,7 @@ fn a_cpu_quota_of_ten_percent_holds_and_update_lifts_it() {
 
 #[test]
 fn a_fork_bomb_stops_at_the_pids_limit() {
-    let Some((host, layout)) = host_layout("fork_bomb_contained") else {
+    let Some((host, layout)) = host_layout("a_fork_bomb_stops_at_the_pids_limit") else {
         return;
     };
     let cg = Cgroup::new(&host, &layout, "forkbomb");
@@ -499,7 +507,8 @@ fn a_fork_bomb_stops_at_the_pids_limit() {
 
 #[test]
 fn kill_all_with_sigterm_freezes_signals_and_thaws() {
-    let Some((host, layout)) = host_layout("kill_all_sigterm") else {
+    let Some((host, layout)) = host_layout("kill_all_with_sigterm_freezes_signals_and_thaws")
+    else {
         return;
     };
     let cg = Cgroup::new(&host, &layout, "sigterm");
