@@ -13,6 +13,7 @@ const HOOK_SCRIPT: &str = "#!/bin/sh\n\
     cat > \"$OUT_DIR/$kind.json\"\n\
     echo \"$*\" > \"$OUT_DIR/$kind.args\"\n\
     env > \"$OUT_DIR/$kind.env\"\n\
+    readlink /proc/self/ns/mnt > \"$OUT_DIR/$kind.mntns\"\n\
     echo \"$kind\" >> \"$OUT_DIR/order\"\n";
 
 /// The hooks' output dir on the host (also bound at /out in the container) and the recorder.
@@ -76,7 +77,8 @@ fn every_hook_kind_runs_in_order_with_state_args_and_env() {
         json!({
             "path": "/bin/sh",
             "args": ["sh", "-c", "cat > /out/startContainer.json; echo \"$*\" > /out/startContainer.args; \
-                      env > /out/startContainer.env; echo startContainer >> /out/order", "sh", "second-arg"],
+                      env > /out/startContainer.env; readlink /proc/self/ns/mnt > /out/startContainer.mntns; \
+                      echo startContainer >> /out/order", "sh", "second-arg"],
             "env": ["HOOK_VAR=hook-value"],
         }),
     );
@@ -87,6 +89,15 @@ fn every_hook_kind_runs_in_order_with_state_args_and_env() {
         .arg(&id);
     create.run().ok();
     t.track_pid_file(&id).expect("pid file");
+    let container_mnt = t
+        .footprint(&id)
+        .namespaces
+        .into_iter()
+        .find_map(|(kind, ns)| (kind == "mnt").then_some(ns))
+        .expect("the container has its own mount namespace");
+    let host_mnt = kapsel_integration::procfs::link(std::process::id() as i32, "ns/mnt")
+        .map(|l| l.to_string_lossy().into_owned())
+        .expect("host mnt ns");
     let order = || std::fs::read_to_string(out.join("order")).unwrap_or_default();
     let before_start = order();
     for kind in ["prestart", "createRuntime", "createContainer"] {
@@ -160,6 +171,17 @@ fn every_hook_kind_runs_in_order_with_state_args_and_env() {
                 "{kind} stdin: {state}"
             );
         }
+        let mntns = std::fs::read_to_string(out.join(format!("{kind}.mntns"))).expect("mntns");
+        let want = if kind.ends_with("Container") {
+            &container_mnt
+        } else {
+            &host_mnt
+        };
+        assert_eq!(
+            mntns.trim(),
+            want,
+            "{kind} ran in the wrong mount namespace"
+        );
         let args = std::fs::read_to_string(out.join(format!("{kind}.args"))).expect("args");
         assert!(
             args.trim_end().ends_with("second-arg"),

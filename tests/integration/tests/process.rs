@@ -271,3 +271,34 @@ fn stdio_is_inherited_without_a_terminal() {
     assert_eq!(out.stdout, "piped input\n");
     assert!(out.stderr.contains("to-stderr\n"), "{}", out.describe());
 }
+
+#[test]
+fn create_preserves_fds_for_start() {
+    let Some(mut t) = ctx!("create_preserves_fds_for_start") else {
+        return;
+    };
+    let mut b = t.bundle();
+    let file = t.work().join("four");
+    std::fs::write(&file, "content of fd 4\n").expect("write");
+    b.sh("cat <&3 <&4; cat <&4; ls /proc/$$/fd | tr '\\n' ' '");
+    let id = t.id("createfds");
+    let cmd = t
+        .create_cmd(
+            &b,
+            &id,
+            t.rt().shell_setup(&format!(
+                "exec 3</dev/null 4<'{}' 5</dev/null",
+                file.display()
+            )),
+        )
+        .args(["--preserve-fds", "2"])
+        .arg(&id);
+    cmd.run().ok();
+    t.track_pid_file(&id).expect("pid file");
+    t.cmd(&["start", &id]).ok();
+    t.wait_status(&id, "stopped", std::time::Duration::from_secs(5));
+    let out = t.container_stdout(&id);
+    assert!(out.starts_with("content of fd 4\n"), "{out}");
+    assert!(!out.contains(" 5 "), "fd 5 was not preserved: {out}");
+    t.cmd(&["delete", &id]).ok();
+}

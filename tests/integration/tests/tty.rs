@@ -63,3 +63,22 @@ fn terminal_without_console_socket_fails_create() {
     );
     t.assert_no_leftovers(&id, &b, None);
 }
+
+#[test]
+fn missing_console_socket_fails_create_and_leaves_nothing() {
+    let Some(mut t) = ctx!("missing_console_socket_fails_create_and_leaves_nothing") else {
+        return;
+    };
+    let mut b = t.bundle();
+    b.set("/process/terminal", json!(true));
+    let id = t.id("tty-gone");
+    let missing = t.work().join("no-such.sock");
+    let out = t
+        .create_cmd(&b, &id, t.rt())
+        .arg("--console-socket")
+        .arg(&missing)
+        .arg(&id)
+        .run();
+    out.failed();
+    t.assert_no_leftovers(&id, &b, None);
+}
