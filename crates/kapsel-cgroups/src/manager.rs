@@ -622,4 +622,28 @@ mod tests {
         assert!(rootless.apply(&r).unwrap().is_empty());
         assert_eq!(rootless.freezer_state().unwrap(), FreezerState::Thawed);
     }
+
+    #[test]
+    fn v2_create_enables_the_parents_controllers_and_destroy_removes_what_it_made() {
+        let tree = TempTree::new("manager-v2");
+        tree.file("cg/cgroup.controllers", "cpu memory pids\n");
+        tree.file("cg/cgroup.subtree_control", "\n");
+        let root = tree.path().join("cg");
+        let layout = Layout {
+            kind: LayoutKind::V2,
+            v1: Vec::new(),
+            unified: Some(root.clone()),
+            unified_mount_root: PathBuf::from("/"),
+        };
+        let mut m = Manager::new(&host(&tree), &layout, Some("/k/c1"), "c1", false, false).unwrap();
+        m.create().unwrap();
+        assert_eq!(m.paths().created, [root.join("k")]);
+        assert!(root.join("k/c1").is_dir());
+        assert_eq!(tree.read("cg/cgroup.subtree_control"), "+cpu +memory +pids");
+        assert!(m.v2_dir_fd().unwrap().is_some());
+        m.destroy().unwrap();
+        assert!(!root.join("k").exists());
+        assert!(root.is_dir());
+        m.destroy().unwrap();
+    }
 }
