@@ -88,6 +88,7 @@ pub struct Cmd {
     program: PathBuf,
     args: Vec<OsString>,
     env: Vec<(String, String)>,
+    clear_env: bool,
     setup: Option<String>,
     stdin: Option<PathBuf>,
     stdout: Option<PathBuf>,
@@ -102,6 +103,7 @@ impl Cmd {
             program: program.to_path_buf(),
             args: Vec::new(),
             env: Vec::new(),
+            clear_env: false,
             setup: None,
             stdin: None,
             stdout: None,
@@ -129,6 +131,12 @@ impl Cmd {
     /// Sets an environment variable for the command.
     pub fn env(mut self, key: &str, value: &str) -> Cmd {
         self.env.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    /// Starts from an empty environment (podman's kill/delete get no PATH at all).
+    pub fn clear_env(mut self) -> Cmd {
+        self.clear_env = true;
         self
     }
 
@@ -188,6 +196,9 @@ impl Cmd {
                 .into(),
             None => Stdio::null(),
         });
+        if self.clear_env {
+            command.env_clear();
+        }
         for (k, v) in &self.env {
             command.env(k, v);
         }

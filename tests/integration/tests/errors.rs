@@ -9,7 +9,8 @@ use kapsel_integration::{ctx, Bundle, Ctx, Output};
 use serde_json::json;
 
 /// Asserts a clean rejection: non-zero exit, one stderr line holding `phrase` (any runtime)
-/// and, for kapsel, each of `names`.
+/// and, for kapsel, each of `names`; the first name is the container id, which kapsel's
+/// line starts with (`container <ID>: <verb>: ...`).
 #[track_caller]
 fn rejected(t: &Ctx, out: &Output, phrase: Option<&str>, names: &[&str]) {
     out.failed();
@@ -23,6 +24,14 @@ fn rejected(t: &Ctx, out: &Output, phrase: Option<&str>, names: &[&str]) {
         out.err_mentions(phrase);
     }
     if t.rt.is_kapsel {
+        if let Some(id) = names.first() {
+            let prefix = format!("container {id}: ");
+            assert!(
+                out.last_stderr_line().starts_with(&prefix),
+                "kapsel's error should start with `{prefix}`: {}",
+                out.describe()
+            );
+        }
         for name in names {
             assert!(
                 out.last_stderr_line().contains(name),

@@ -584,3 +584,32 @@ fn help_lists_the_commands() {
         );
     }
 }
+
+#[test]
+fn works_with_the_minimal_env_callers_give() {
+    let Some(mut t) = ctx!("works_with_the_minimal_env_callers_give") else {
+        return;
+    };
+    let mut b = t.bundle();
+    b.args(&["sleep", "1000"]);
+    let id = t.id("bare-env");
+    t.create(&b, &id).ok();
+    let footprint = t.footprint(&id);
+    // podman: start gets PATH and an empty XDG_RUNTIME_DIR; kill, delete and state get no PATH.
+    let bare = |args: &[&str], path: bool| {
+        let cmd = t.rt().clear_env().env("XDG_RUNTIME_DIR", "");
+        let cmd = if path {
+            cmd.env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        } else {
+            cmd
+        };
+        cmd.args(args).run()
+    };
+    bare(&["start", &id], true).ok();
+    assert_eq!(t.state_ok(&id)["status"], "running");
+    bare(&["state", &id], false).ok();
+    bare(&["kill", &id, "9"], false).ok();
+    t.wait_status(&id, "stopped", SECS5);
+    bare(&["delete", "--force", &id], false).ok();
+    t.assert_no_leftovers(&id, &b, Some(&footprint));
+}
