@@ -53,7 +53,8 @@ chmod 700 "$rootfs/root"
 chown 1000:1000 "$rootfs/home/user"
 # `busybox --list-full` gives paths like usr/bin/env; link each to /bin/busybox.
 /bin/busybox --list-full | while read -r applet; do
-    [ -e "$rootfs/$applet" ] || [ -L "$rootfs/$applet" ] || ln -s /bin/busybox "$rootfs/$applet"
+    # Tolerate a concurrent builder creating the same link first.
+    [ -L "$rootfs/$applet" ] || ln -s /bin/busybox "$rootfs/$applet" 2>/dev/null || [ -L "$rootfs/$applet" ]
 done
 cat >"$rootfs/etc/passwd" <<'EOF'
 root:x:0:0:root:/root:/bin/sh
