@@ -15,6 +15,7 @@
 //! ```
 
 pub mod devices;
+mod dirs;
 mod error;
 mod files;
 mod freezer;
