@@ -42,8 +42,8 @@ rootfs="$dir/rootfs"
 # The rootfs: busybox, one symlink per applet, the usual empty dirs, users and groups.
 if ! cmp -s /bin/busybox "$rootfs/bin/busybox"; then
     mkdir -p "$rootfs/bin"
-    cp /bin/busybox "$rootfs/bin/busybox.tmp"
-    mv -f "$rootfs/bin/busybox.tmp" "$rootfs/bin/busybox"
+    cp /bin/busybox "$rootfs/bin/busybox.tmp.$$"
+    mv -f "$rootfs/bin/busybox.tmp.$$" "$rootfs/bin/busybox"
 fi
 for d in bin sbin usr/bin usr/sbin proc sys dev tmp etc root home/user run var/tmp mnt opt; do
     mkdir -p "$rootfs/$d"
@@ -54,7 +54,8 @@ chown 1000:1000 "$rootfs/home/user"
 # `busybox --list-full` gives paths like usr/bin/env; link each to /bin/busybox.
 /bin/busybox --list-full | while read -r applet; do
     # Tolerate a concurrent builder creating the same link first.
-    [ -L "$rootfs/$applet" ] || ln -s /bin/busybox "$rootfs/$applet" 2>/dev/null || [ -L "$rootfs/$applet" ]
+    [ -e "$rootfs/$applet" ] || [ -L "$rootfs/$applet" ] ||
+        ln -s /bin/busybox "$rootfs/$applet" 2>/dev/null || [ -L "$rootfs/$applet" ]
 done
 cat >"$rootfs/etc/passwd" <<'EOF'
 root:x:0:0:root:/root:/bin/sh
@@ -73,6 +74,6 @@ echo "kapsel-bundle" >"$rootfs/etc/hostname"
 spec_dir=$(mktemp -d)
 trap 'rm -rf "$spec_dir"' EXIT
 (cd "$spec_dir" && "$runtime" spec) || die "\`$runtime spec\` failed"
-jq '.process.terminal = false | .process.args = ["sh"]' "$spec_dir/config.json" >"$dir/config.json.tmp"
-mv -f "$dir/config.json.tmp" "$dir/config.json"
+jq '.process.terminal = false | .process.args = ["sh"]' "$spec_dir/config.json" >"$dir/config.json.tmp.$$"
+mv -f "$dir/config.json.tmp.$$" "$dir/config.json"
 echo "$dir"
