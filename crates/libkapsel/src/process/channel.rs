@@ -3,7 +3,11 @@
 //! parent reports them exactly once.
 
 use crate::error::{nix_err, Error, Result};
-use nix::sys::socket::{recv, send, socketpair, AddressFamily, MsgFlags, SockFlag, SockType};
+use nix::sys::socket::{
+    recv, recvmsg, send, sendmsg, setsockopt, socketpair, sockopt, AddressFamily, ControlMessage,
+    ControlMessageOwned, MsgFlags, SockFlag, SockType, UnixAddr, UnixCredentials,
+};
+use std::io::{IoSlice, IoSliceMut};
 use std::os::fd::{AsRawFd, OwnedFd};
 
 #[derive(Debug, PartialEq, Eq)]
@@ -14,6 +18,9 @@ pub enum Message {
     Continue(String),
     /// Child: the container is set up and waits at the start gate.
     Ready,
+    /// Child: its own pid, carried in SCM_CREDENTIALS so that the kernel translates it
+    /// into the receiver's pid namespace (see [`Channel::send_own_pid`]).
+    Pid(i32),
     /// Child: a warning for the parent to log.
     Warning(String),
     /// Child: setting up failed; the text says what, where and why.
@@ -46,6 +53,7 @@ impl Channel {
                 buf.extend_from_slice(state.as_bytes());
             }
             Message::Ready => buf.push(b'R'),
+            Message::Pid(_) => return self.send_own_pid(),
             Message::Warning(text) => {
                 buf.push(b'W');
                 buf.extend_from_slice(text.as_bytes());
@@ -58,6 +66,61 @@ impl Channel {
         send(self.fd.as_raw_fd(), &buf, MsgFlags::MSG_NOSIGNAL)
             .map(drop)
             .map_err(nix_err("send on the sync socket", ""))
+    }
+
+    /// Sends this process's pid as credentials: the kernel fills in the pid as the
+    /// receiver sees it, whatever pid namespace we are in.
+    pub fn send_own_pid(&self) -> Result<()> {
+        let creds = UnixCredentials::new();
+        let iov = [IoSlice::new(b"P")];
+        sendmsg::<UnixAddr>(
+            self.fd.as_raw_fd(),
+            &iov,
+            &[ControlMessage::ScmCredentials(&creds)],
+            MsgFlags::MSG_NOSIGNAL,
+            None,
+        )
+        .map(drop)
+        .map_err(nix_err("send pid on the sync socket", ""))
+    }
+
+    /// Receives [`Message::Pid`], translated into our pid namespace.
+    pub fn recv_pid(&self) -> Result<Option<Message>> {
+        setsockopt(&self.fd, sockopt::PassCred, &true)
+            .map_err(nix_err("setsockopt(SO_PASSCRED)", ""))?;
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut cmsg = nix::cmsg_space!(UnixCredentials);
+        let (n, pid) = {
+            let mut iov = [IoSliceMut::new(&mut buf)];
+            let msg = loop {
+                match recvmsg::<UnixAddr>(
+                    self.fd.as_raw_fd(),
+                    &mut iov,
+                    Some(&mut cmsg),
+                    MsgFlags::empty(),
+                ) {
+                    Err(nix::Error::EINTR) => continue,
+                    other => break other.map_err(nix_err("recv on the sync socket", ""))?,
+                }
+            };
+            let pid = msg.cmsgs().ok().and_then(|mut c| {
+                c.find_map(|m| match m {
+                    ControlMessageOwned::ScmCredentials(cred) => Some(cred.pid()),
+                    _ => None,
+                })
+            });
+            (msg.bytes, pid)
+        };
+        if n == 0 {
+            return Ok(None);
+        }
+        match (buf[0], pid) {
+            (b'P', Some(pid)) => Ok(Some(Message::Pid(pid))),
+            (b'F', _) => Ok(Some(Message::Failed(
+                String::from_utf8_lossy(&buf[1..n]).into_owned(),
+            ))),
+            _ => Err(Error::msg("sync socket: expected the container's pid")),
+        }
     }
 
     /// The next message, or None when the other end closed without a word.
@@ -104,6 +167,9 @@ mod tests {
             a.send(&m).unwrap();
             assert_eq!(b.recv().unwrap(), Some(m));
         }
+        a.send(&Message::Pid(0)).unwrap();
+        let me = std::process::id() as i32;
+        assert_eq!(b.recv_pid().unwrap(), Some(Message::Pid(me)));
         drop(a);
         assert_eq!(b.recv().unwrap(), None);
     }

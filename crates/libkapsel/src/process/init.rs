@@ -102,6 +102,10 @@ fn setup(ctx: &mut InitContext<'_>) -> Result<Prepared> {
         }
     }
     for (t, path, fd) in &ctx.ns.join {
+        if *t == LinuxNamespaceType::User {
+            // Joined by the intermediate process already (see spawn::intermediate).
+            continue;
+        }
         setns(fd.as_fd(), crate::namespaces::clone_flag(*t)).map_err(nix_err("setns", path))?;
     }
     if ctx.ns.new_cgroup {

@@ -11,7 +11,7 @@ use nix::sched::{setns, CloneFlags};
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::Pid;
-use oci_spec::runtime::Spec;
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 
@@ -44,14 +44,37 @@ pub fn spawn(a: SpawnArgs<'_>) -> Result<i32> {
         }
         None => None,
     };
-    let forked = clone_fork(a.ns.clone_flags, None);
-    if let Some(own) = own_pidns {
-        setns(own.as_fd(), CloneFlags::CLONE_NEWPID)
-            .map_err(nix_err("setns", "/proc/self/ns/pid"))?;
+    let joined_user =
+        a.ns.join
+            .iter()
+            .find(|(t, _, _)| *t == LinuxNamespaceType::User);
+    // New namespaces must belong to a joined user namespace, so they are created by a
+    // short-lived intermediate that joined it first (CLONE_PARENT makes the container
+    // our child all the same).
+    let forked = clone_fork(
+        if joined_user.is_some() {
+            0
+        } else {
+            a.ns.clone_flags
+        },
+        None,
+    );
+    // Only the parent goes back: the child lives in the joined pid namespace.
+    if !matches!(forked, Ok(Forked::Child)) {
+        if let Some(own) = own_pidns {
+            setns(own.as_fd(), CloneFlags::CLONE_NEWPID)
+                .map_err(nix_err("setns", "/proc/self/ns/pid"))?;
+        }
     }
-    let pid = match forked? {
+    let mut pid = match forked? {
         Forked::Child => {
             drop(parent);
+            if let Some((_, path, fd)) = joined_user {
+                intermediate(&child, fd, path, a.ns.clone_flags);
+                if child.send_own_pid().is_err() {
+                    std::process::exit(1);
+                }
+            }
             init::run(InitContext {
                 id: a.id,
                 spec: a.spec,
@@ -71,7 +94,18 @@ pub fn spawn(a: SpawnArgs<'_>) -> Result<i32> {
     drop(child);
     drop(a.gate);
     drop(a.console);
-    let result = if a.ns.has_new(oci_spec::runtime::LinuxNamespaceType::User) {
+    if joined_user.is_some() {
+        // The intermediate's clone3 returned a pid of the joined pid namespace; the
+        // container process tells us its pid as we see it instead.
+        let first = parent.recv_pid();
+        let _ = waitpid(Pid::from_raw(pid), None);
+        pid = match first? {
+            Some(Message::Pid(p)) => p,
+            Some(Message::Failed(text)) => return Err(Error::Msg(text)),
+            _ => return Err(Error::msg("the intermediate process exited without a word")),
+        };
+    }
+    let result = if a.ns.has_new(LinuxNamespaceType::User) {
         crate::userns::write_maps(pid, a.spec)
             .and_then(|()| parent.send(&Message::Continue(String::new())))
     } else {
@@ -83,6 +117,29 @@ pub fn spawn(a: SpawnArgs<'_>) -> Result<i32> {
             let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
             let _ = waitpid(Pid::from_raw(pid), None);
             Err(e)
+        }
+    }
+}
+
+/// In the intermediate: join the user namespace, clone the container process into
+/// its new namespaces as a sibling, report its pid and exit. Returns only in the
+/// container process.
+fn intermediate(chan: &channel::Channel, userns: &OwnedFd, path: &Path, flags: u64) {
+    let result = setns(userns.as_fd(), CloneFlags::CLONE_NEWUSER)
+        .map_err(nix_err("setns", path))
+        .and_then(|()| {
+            // Become the namespace's root when it has one, so files we create are owned
+            // by a mapped id (an unmapped fsuid gets EOVERFLOW).
+            let _ = nix::unistd::setresgid(0.into(), 0.into(), 0.into());
+            let _ = nix::unistd::setresuid(0.into(), 0.into(), 0.into());
+            Ok(clone_fork(flags | libc::CLONE_PARENT as u64, None)?)
+        });
+    match result {
+        Ok(Forked::Child) => {}
+        Ok(Forked::Parent(_)) => std::process::exit(0),
+        Err(e) => {
+            let _ = chan.send(&Message::Failed(e.to_string()));
+            std::process::exit(1);
         }
     }
 }
