@@ -93,3 +93,10 @@ pub fn mount_setattr(
     }
     Ok(())
 }
+
+/// Ownership of a descriptor the kernel installed for us (SCM_RIGHTS).
+pub fn owned_from_received(raw: RawFd) -> OwnedFd {
+    // SAFETY: the descriptor was just created by recvmsg for this process and nothing
+    // else holds it.
+    unsafe { OwnedFd::from_raw_fd(raw) }
+}

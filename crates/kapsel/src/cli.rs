@@ -86,6 +86,9 @@ pub enum Command {
         /// A config for a container run without privilege
         #[arg(long)]
         rootless: bool,
+        /// Include the default seccomp profile (the one docker and podman apply)
+        #[arg(long)]
+        seccomp: bool,
     },
 }
 

@@ -101,7 +101,11 @@ fn dispatch(cli: Cli) -> Result<u8> {
             let code = exec::exec(&root, &a.id, &opts)?;
             return Ok(code.clamp(0, 255) as u8);
         }
-        Command::Spec { bundle, rootless } => write_spec(bundle, rootless)?,
+        Command::Spec {
+            bundle,
+            rootless,
+            seccomp,
+        } => write_spec(bundle, rootless, seccomp)?,
     }
     Ok(0)
 }
@@ -207,7 +211,7 @@ fn table(rows: &[Vec<String>]) -> String {
     s
 }
 
-fn write_spec(bundle: Option<PathBuf>, rootless: bool) -> Result<()> {
+fn write_spec(bundle: Option<PathBuf>, rootless: bool, seccomp: bool) -> Result<()> {
     let dir = bundle.unwrap_or_else(|| PathBuf::from("."));
     let path = dir.join(libkapsel::spec::CONFIG_FILE);
     if path.exists() {
@@ -216,7 +220,10 @@ fn write_spec(bundle: Option<PathBuf>, rootless: bool) -> Result<()> {
             path.display()
         )));
     }
-    let config = libkapsel::default_spec::default_config(rootless);
+    let mut config = libkapsel::default_spec::default_config(rootless);
+    if seccomp {
+        config["linux"]["seccomp"] = libkapsel::default_spec::default_seccomp();
+    }
     let text = serde_json::to_string_pretty(&config).unwrap_or_default();
     std::fs::write(&path, text + "\n").map_err(|e| Error::io("write", &path, e))
 }

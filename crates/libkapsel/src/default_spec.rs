@@ -121,6 +121,11 @@ pub fn default_config(rootless: bool) -> Value {
     })
 }
 
+/// The default seccomp profile (docker's and podman's) as config.json's `linux.seccomp`.
+pub fn default_seccomp() -> Value {
+    serde_json::to_value(kapsel_seccomp::default_profile()).unwrap_or(Value::Null)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -83,8 +83,19 @@ fn create_inner(root: &StateRoot, id: &str, opts: &CreateOptions) -> Result<Crea
         }
         _ => None,
     };
+    let seccomp = compile_seccomp(&spec)?;
     let dir = root.reserve(id)?;
-    match build(&dir, id, &bundle, &rootfs, &spec, &ns, console, opts) {
+    match build(
+        &dir,
+        id,
+        &bundle,
+        &rootfs,
+        &spec,
+        &ns,
+        console,
+        seccomp.as_ref(),
+        opts,
+    ) {
         Ok(created) => Ok(created),
         Err(e) => {
             let _ = dir.remove();
@@ -102,6 +113,7 @@ fn build(
     spec: &oci_spec::runtime::Spec,
     ns: &namespaces::NamespacePlan,
     console: Option<OwnedFd>,
+    seccomp: Option<&kapsel_seccomp::Filter>,
     opts: &CreateOptions,
 ) -> Result<Created> {
     let fifo = dir.fifo_path();
@@ -152,6 +164,7 @@ fn build(
         no_pivot: opts.no_pivot,
         no_new_keyring: opts.no_new_keyring,
         preserve_fds: opts.preserve_fds,
+        seccomp,
         hook_state: &hook_state,
     })?;
     state.pid = pid;
@@ -174,6 +187,24 @@ fn build(
         return Err(e);
     }
     Ok(Created { pid, state })
+}
+
+/// `linux.seccomp` compiled to BPF before anything exists, with a NOTIFY listener checked.
+pub(crate) fn compile_seccomp(
+    spec: &oci_spec::runtime::Spec,
+) -> Result<Option<kapsel_seccomp::Filter>> {
+    let Some(cfg) = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) else {
+        return Ok(None);
+    };
+    let filter =
+        kapsel_seccomp::compile(cfg).map_err(|e| Error::config("linux.seccomp", e.to_string()))?;
+    if filter.uses_notify() {
+        if let Some(path) = cfg.listener_path() {
+            kapsel_seccomp::check_listener(path)
+                .map_err(|e| Error::config("linux.seccomp.listenerPath", e.to_string()))?;
+        }
+    }
+    Ok(Some(filter))
 }
 
 /// Writes the pid file atomically (temp + rename), as callers read it right away.

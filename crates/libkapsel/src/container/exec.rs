@@ -67,7 +67,17 @@ fn exec_inner(root: &StateRoot, id: &str, opts: &ExecOptions) -> Result<i32> {
     if !opts.detach {
         mask.thread_block().map_err(nix_err("sigprocmask", ""))?;
     }
-    let pid = spawn(&spec, &process, namespaces, console, opts.preserve_fds)?;
+    let seccomp = super::create::compile_seccomp(&spec)?;
+    let state_json = serde_json::to_string(&state.oci(Status::Running)).unwrap_or_default();
+    let pid = spawn(
+        &spec,
+        &process,
+        namespaces,
+        console,
+        opts.preserve_fds,
+        seccomp.as_ref(),
+        &state_json,
+    )?;
     if let Some(p) = &opts.pid_file {
         let tmp = p.with_extension("kapsel-tmp");
         std::fs::write(&tmp, pid.to_string()).map_err(|e| Error::io("write pid file", &tmp, e))?;
@@ -220,6 +230,8 @@ fn spawn(
     namespaces: Vec<(LinuxNamespaceType, OwnedFd)>,
     console: Option<OwnedFd>,
     preserve_fds: u32,
+    seccomp: Option<&kapsel_seccomp::Filter>,
+    state_json: &str,
 ) -> Result<i32> {
     let (parent, child) = channel::pair()?;
     let pidns = namespaces
@@ -246,7 +258,15 @@ fn spawn(
     match forked? {
         Forked::Child => {
             drop(parent);
-            let err = child_main(spec, process, &namespaces, console, preserve_fds);
+            let err = child_main(
+                spec,
+                process,
+                &namespaces,
+                console,
+                preserve_fds,
+                seccomp,
+                &child,
+            );
             for w in crate::logging::take_warnings() {
                 let _ = child.send(&Message::Warning(w));
             }
@@ -260,6 +280,9 @@ fn spawn(
             loop {
                 match parent.recv()? {
                     Some(Message::Warning(w)) => crate::logging::warn(&w),
+                    Some(Message::SeccompFd(fd)) => {
+                        crate::process::notify::hand_over(spec, &fd, pid, state_json)?;
+                    }
                     Some(Message::Failed(text)) => {
                         let _ = waitpid(Pid::from_raw(pid), None);
                         return Err(Error::Msg(text));
@@ -287,6 +310,8 @@ fn child_main(
     namespaces: &[(LinuxNamespaceType, OwnedFd)],
     console: Option<OwnedFd>,
     preserve_fds: u32,
+    seccomp: Option<&kapsel_seccomp::Filter>,
+    chan: &channel::Channel,
 ) -> Error {
     let run = || -> Result<finish::ExecImage> {
         kapsel_sys::process::set_parent_death_signal(libc::SIGKILL)?;
@@ -308,7 +333,11 @@ fn child_main(
             }
             None => None,
         };
-        finish::finish(process, spec, slave, preserve_fds)
+        let mut image = finish::finish(process, spec, slave, preserve_fds, seccomp)?;
+        if let Some(fd) = image.notify_fd.take() {
+            chan.send(&Message::SeccompFd(fd))?;
+        }
+        Ok(image)
     };
     match run() {
         Ok(image) => {

@@ -4,13 +4,13 @@
 
 use crate::error::{nix_err, Error, Result};
 use nix::sys::socket::{
-    recv, recvmsg, send, sendmsg, setsockopt, socketpair, sockopt, AddressFamily, ControlMessage,
+    recvmsg, send, sendmsg, setsockopt, socketpair, sockopt, AddressFamily, ControlMessage,
     ControlMessageOwned, MsgFlags, SockFlag, SockType, UnixAddr, UnixCredentials,
 };
 use std::io::{IoSlice, IoSliceMut};
 use std::os::fd::{AsRawFd, OwnedFd};
 
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Message {
     /// Child: mounts are done, run the prestart and createRuntime hooks, then reply Continue.
     RuntimeHooks,
@@ -21,6 +21,8 @@ pub enum Message {
     /// Child: its own pid, carried in SCM_CREDENTIALS so that the kernel translates it
     /// into the receiver's pid namespace (see [`Channel::send_own_pid`]).
     Pid(i32),
+    /// Child: the seccomp user-notification fd, for the parent to hand to the agent.
+    SeccompFd(OwnedFd),
     /// Child: a warning for the parent to log.
     Warning(String),
     /// Child: setting up failed; the text says what, where and why.
@@ -54,6 +56,7 @@ impl Channel {
             }
             Message::Ready => buf.push(b'R'),
             Message::Pid(_) => return self.send_own_pid(),
+            Message::SeccompFd(fd) => return self.send_fd(b'S', fd),
             Message::Warning(text) => {
                 buf.push(b'W');
                 buf.extend_from_slice(text.as_bytes());
@@ -66,6 +69,20 @@ impl Channel {
         send(self.fd.as_raw_fd(), &buf, MsgFlags::MSG_NOSIGNAL)
             .map(drop)
             .map_err(nix_err("send on the sync socket", ""))
+    }
+
+    fn send_fd(&self, tag: u8, fd: &OwnedFd) -> Result<()> {
+        let fds = [fd.as_raw_fd()];
+        let iov = [IoSlice::new(std::slice::from_ref(&tag))];
+        sendmsg::<UnixAddr>(
+            self.fd.as_raw_fd(),
+            &iov,
+            &[ControlMessage::ScmRights(&fds)],
+            MsgFlags::MSG_NOSIGNAL,
+            None,
+        )
+        .map(drop)
+        .map_err(nix_err("send fd on the sync socket", ""))
     }
 
     /// Sends this process's pid as credentials: the kernel fills in the pid as the
@@ -126,12 +143,29 @@ impl Channel {
     /// The next message, or None when the other end closed without a word.
     pub fn recv(&self) -> Result<Option<Message>> {
         let mut buf = vec![0u8; 64 * 1024];
-        let n = loop {
-            match recv(self.fd.as_raw_fd(), &mut buf, MsgFlags::empty()) {
-                Err(nix::Error::EINTR) => continue,
-                other => break other.map_err(nix_err("recv on the sync socket", ""))?,
-            }
+        let mut cmsg = nix::cmsg_space!([std::os::fd::RawFd; 1]);
+        let (n, fd) = {
+            let mut iov = [IoSliceMut::new(&mut buf)];
+            let msg = loop {
+                match recvmsg::<UnixAddr>(
+                    self.fd.as_raw_fd(),
+                    &mut iov,
+                    Some(&mut cmsg),
+                    MsgFlags::MSG_CMSG_CLOEXEC,
+                ) {
+                    Err(nix::Error::EINTR) => continue,
+                    other => break other.map_err(nix_err("recv on the sync socket", ""))?,
+                }
+            };
+            let fd = msg.cmsgs().ok().and_then(|mut c| {
+                c.find_map(|m| match m {
+                    ControlMessageOwned::ScmRights(fds) => fds.first().copied(),
+                    _ => None,
+                })
+            });
+            (msg.bytes, fd)
         };
+        let fd = fd.map(received);
         if n == 0 {
             return Ok(None);
         }
@@ -139,6 +173,9 @@ impl Channel {
             b'H' => Message::RuntimeHooks,
             b'C' => Message::Continue(String::from_utf8_lossy(&buf[1..n]).into_owned()),
             b'R' => Message::Ready,
+            b'S' => Message::SeccompFd(fd.ok_or_else(|| {
+                Error::msg("sync socket: seccomp fd message without a descriptor")
+            })?),
             b'W' => Message::Warning(String::from_utf8_lossy(&buf[1..n]).into_owned()),
             b'F' => Message::Failed(String::from_utf8_lossy(&buf[1..n]).into_owned()),
             other => {
@@ -148,6 +185,11 @@ impl Channel {
             }
         }))
     }
+}
+
+/// Takes ownership of a descriptor received with SCM_RIGHTS.
+fn received(raw: std::os::fd::RawFd) -> OwnedFd {
+    kapsel_sys::fs::owned_from_received(raw)
 }
 
 #[cfg(test)]
@@ -165,12 +207,16 @@ mod tests {
             Message::Failed("mount `proc`: EPERM".into()),
         ] {
             a.send(&m).unwrap();
-            assert_eq!(b.recv().unwrap(), Some(m));
+            let got = b.recv().unwrap().unwrap();
+            assert_eq!(format!("{got:?}"), format!("{m:?}"));
         }
+        let file = std::fs::File::open("/dev/null").unwrap();
+        a.send(&Message::SeccompFd(OwnedFd::from(file))).unwrap();
+        assert!(matches!(b.recv().unwrap(), Some(Message::SeccompFd(_))));
         a.send(&Message::Pid(0)).unwrap();
         let me = std::process::id() as i32;
-        assert_eq!(b.recv_pid().unwrap(), Some(Message::Pid(me)));
+        assert!(matches!(b.recv_pid().unwrap(), Some(Message::Pid(p)) if p == me));
         drop(a);
-        assert_eq!(b.recv().unwrap(), None);
+        assert!(b.recv().unwrap().is_none());
     }
 }

@@ -6,6 +6,7 @@
 use super::exec;
 use crate::error::{nix_err, Error, Result};
 use crate::security;
+use kapsel_seccomp::Filter;
 use nix::sys::stat::{umask, Mode};
 use nix::unistd::{chdir, setgid, setgroups, setuid, Gid, Uid};
 use oci_spec::runtime::{PosixRlimitType, Process, Spec};
@@ -17,11 +18,21 @@ pub struct ExecImage {
     pub path: CString,
     pub argv: Vec<CString>,
     pub envp: Vec<CString>,
+    /// A filter still to load right before execve (no_new_privs set, no NOTIFY).
+    pub late_seccomp: Option<Filter>,
+    /// The user-notification fd of a filter loaded already, for the seccomp agent.
+    pub notify_fd: Option<OwnedFd>,
 }
 
 impl ExecImage {
-    /// Replaces this process; returns only on failure, with the error.
+    /// Loads a late seccomp filter, then replaces this process; returns only on
+    /// failure, with the error.
     pub fn exec(&self) -> Error {
+        if let Some(filter) = &self.late_seccomp {
+            if let Err(e) = kapsel_seccomp::load(filter) {
+                return Error::config("linux.seccomp", e.to_string());
+            }
+        }
         let err = nix::unistd::execve(&self.path, &self.argv, &self.envp).unwrap_err();
         Error::msg(format!(
             "exec `{}`: {}",
@@ -36,6 +47,7 @@ pub fn finish(
     spec: &Spec,
     console: Option<OwnedFd>,
     preserve_fds: u32,
+    seccomp: Option<&Filter>,
 ) -> Result<ExecImage> {
     let cwd = process.cwd();
     set_rlimits(process)?;
@@ -68,6 +80,22 @@ pub fn finish(
     security::process_attrs::apply_io_priority(process)?;
     security::process_attrs::apply_personality(spec)?;
     security::process_attrs::apply_lsm(process)?;
+    let nnp = process.no_new_privileges().unwrap_or(false);
+    // Without no_new_privs, loading needs CAP_SYS_ADMIN: load before capabilities are
+    // dropped (as runc does). A NOTIFY filter is loaded here too, so its fd can reach
+    // the runtime while the runtime still listens. Otherwise: just before execve.
+    let early = seccomp.filter(|f| !nnp || f.uses_notify());
+    let notify_fd = match early {
+        Some(filter) => {
+            if nnp {
+                nix::sys::prctl::set_no_new_privs()
+                    .map_err(nix_err("prctl(PR_SET_NO_NEW_PRIVS)", ""))?;
+            }
+            kapsel_seccomp::load(filter)
+                .map_err(|e| Error::config("linux.seccomp", e.to_string()))?
+        }
+        None => None,
+    };
     let caps = process.capabilities().as_ref().map(|c| {
         let last = security::capabilities::last_cap();
         (security::capabilities::plan(c, last), last)
@@ -82,7 +110,7 @@ pub fn finish(
     umask(Mode::from_bits_truncate(
         process.user().umask().unwrap_or(0o022),
     ));
-    if process.no_new_privileges().unwrap_or(false) {
+    if nnp {
         nix::sys::prctl::set_no_new_privs().map_err(nix_err("prctl(PR_SET_NO_NEW_PRIVS)", ""))?;
     }
     // Nothing the caller leaked reaches the process: only stdio and preserved fds stay.
@@ -92,6 +120,12 @@ pub fn finish(
             .map_err(|_| Error::config("process.args[0]", "contains a NUL byte"))?,
         argv: exec::cstrings(&args, "process.args")?,
         envp: exec::cstrings(&env, "process.env")?,
+        late_seccomp: if early.is_none() {
+            seccomp.cloned()
+        } else {
+            None
+        },
+        notify_fd,
     })
 }
 

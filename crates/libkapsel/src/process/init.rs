@@ -29,6 +29,7 @@ pub struct InitContext<'a> {
     pub no_pivot: bool,
     pub no_new_keyring: bool,
     pub preserve_fds: u32,
+    pub seccomp: Option<&'a kapsel_seccomp::Filter>,
 }
 
 /// What is left to do after the start gate opens.
@@ -174,7 +175,10 @@ fn setup(ctx: &mut InitContext<'_>) -> Result<Prepared> {
         security::sysctl::apply(sysctl)?;
     }
     rootfs::restrict(ctx.spec)?;
-    let image = finish::finish(process, ctx.spec, console, ctx.preserve_fds)?;
+    let mut image = finish::finish(process, ctx.spec, console, ctx.preserve_fds, ctx.seccomp)?;
+    if let Some(fd) = image.notify_fd.take() {
+        ctx.channel.send(&Message::SeccompFd(fd))?;
+    }
     let start_hooks = ctx
         .spec
         .hooks()

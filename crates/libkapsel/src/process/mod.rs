@@ -5,5 +5,6 @@ pub mod channel;
 pub mod exec;
 pub mod finish;
 pub mod init;
+pub mod notify;
 pub mod spawn;
 pub mod wait;

@@ -26,6 +26,7 @@ pub struct SpawnArgs<'a> {
     pub no_pivot: bool,
     pub no_new_keyring: bool,
     pub preserve_fds: u32,
+    pub seccomp: Option<&'a kapsel_seccomp::Filter>,
     /// State JSON (status "creating") for hooks, built once the pid is known.
     pub hook_state: &'a dyn Fn(i32) -> String,
 }
@@ -87,6 +88,7 @@ pub fn spawn(a: SpawnArgs<'_>) -> Result<i32> {
                 no_pivot: a.no_pivot,
                 no_new_keyring: a.no_new_keyring,
                 preserve_fds: a.preserve_fds,
+                seccomp: a.seccomp,
             })
         }
         Forked::Parent(pid) => pid,
@@ -155,6 +157,9 @@ fn serve(
             Some(Message::Ready) => return Ok(()),
             Some(Message::Failed(text)) => return Err(Error::Msg(text)),
             Some(Message::Warning(text)) => crate::logging::warn(&text),
+            Some(Message::SeccompFd(fd)) => {
+                super::notify::hand_over(spec, &fd, pid, &hook_state(pid))?
+            }
             Some(Message::RuntimeHooks) => {
                 let state = hook_state(pid);
                 if let Some(h) = spec.hooks() {
