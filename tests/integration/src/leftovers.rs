@@ -19,16 +19,17 @@ pub struct Footprint {
     pub pid: i32,
     /// (kind, `kind:[inode]`) of each namespace that differs from ours.
     pub namespaces: Vec<(String, String)>,
-    /// When the footprint was taken: a freed namespace's inode can be reused by a container
-    /// created later (tests run in parallel), so only older processes count as holders.
-    pub taken_at_ticks: u64,
+    /// (pid, start ticks) of every process in one of those namespaces when the footprint was
+    /// taken. A freed namespace's inode number is reused by containers of tests running in
+    /// parallel, so only these processes can count as holders later.
+    pub members: Vec<(i32, u64)>,
 }
 
 impl Footprint {
     /// Reads the namespaces of `pid` (which must be alive).
     #[track_caller]
     pub fn of(pid: i32) -> Footprint {
-        let namespaces = NAMESPACES
+        let namespaces: Vec<(String, String)> = NAMESPACES
             .iter()
             .filter_map(|kind| {
                 let theirs = procfs::link(pid, &format!("ns/{kind}"))?;
@@ -38,10 +39,20 @@ impl Footprint {
             })
             .collect();
         assert!(procfs::is_alive(pid), "container pid {pid} is not alive");
+        let members = procfs::pids()
+            .into_iter()
+            .filter(|p| {
+                namespaces.iter().any(|(kind, ns)| {
+                    procfs::link(*p, &format!("ns/{kind}"))
+                        .is_some_and(|l| l.to_string_lossy() == *ns)
+                })
+            })
+            .filter_map(|p| Some((p, procfs::start_ticks(p)?)))
+            .collect();
         Footprint {
             pid,
             namespaces,
-            taken_at_ticks: procfs::now_ticks(),
+            members,
         }
     }
 }
@@ -115,16 +126,18 @@ fn entries_naming(root: &Path, id: &str) -> Vec<String> {
 
 fn namespace_holders(fp: &Footprint) -> Vec<String> {
     let mut found = Vec::new();
-    for pid in procfs::pids() {
-        if !procfs::is_alive(pid) || procfs::start_ticks(pid).is_none_or(|t| t > fp.taken_at_ticks)
-        {
+    for &(pid, started) in &fp.members {
+        if !procfs::is_alive(pid) || procfs::start_ticks(pid) != Some(started) {
             continue;
         }
         for (kind, ns) in &fp.namespaces {
             if procfs::link(pid, &format!("ns/{kind}")).is_some_and(|l| l.to_string_lossy() == *ns)
             {
+                let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
                 found.push(format!(
-                    "process {pid} is still in the container's {kind} namespace {ns}"
+                    "process {pid} (`{}`, parent {:?}) is still in the container's {kind} namespace {ns}",
+                    String::from_utf8_lossy(&cmdline).replace('\0', " ").trim_end(),
+                    procfs::ppid(pid)
                 ));
             }
         }

@@ -51,21 +51,6 @@ pub fn start_ticks(pid: i32) -> Option<u64> {
         .ok()
 }
 
-/// The current time in the same clock ticks since boot.
-pub fn now_ticks() -> u64 {
-    let uptime = std::fs::read_to_string("/proc/uptime").unwrap_or_default();
-    let secs: f64 = uptime
-        .split_whitespace()
-        .next()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0.0);
-    let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
-        .ok()
-        .flatten()
-        .unwrap_or(100);
-    (secs * hz as f64) as u64 + 1
-}
-
 /// True while `pid` exists and is not a zombie.
 pub fn is_alive(pid: i32) -> bool {
     state_char(pid).is_some_and(|c| c != 'Z')
