@@ -1,1 +1,183 @@
-fn main() {}
+//! assay: benchmarks OCI runtimes with runc's command line side by side, and renders the
+//! results as a self-contained HTML report.
+
+mod bundle;
+mod cli;
+mod config;
+mod exec;
+mod glob;
+mod index;
+mod machine;
+mod measure;
+mod progress;
+mod reaper;
+mod report;
+mod results;
+mod runner;
+mod runtime;
+mod shellwords;
+mod spec;
+mod stats;
+mod suites;
+mod timefmt;
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Commands, RunArgs, RuntimeArgs};
+use config::{Config, Overrides};
+use results::Results;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Commands::Version(args) => version(args),
+        Commands::List { scales } => list(&scales),
+        Commands::Run(args) => run(args),
+        Commands::Report {
+            results,
+            output,
+            baseline,
+        } => report_cmd(&results, &output, baseline.as_deref()),
+        Commands::Index { dir } => index::write(&dir).map(|p| println!("{}", p.display())),
+        Commands::Measure { out, cgroup, argv } => {
+            return match measure::helper_main(&out, cgroup.as_deref(), &argv) {
+                Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+                Err(e) => {
+                    eprintln!("assay: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("assay: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn load_config(args: RuntimeArgs, mut overrides: Overrides) -> Result<Config, String> {
+    let mut config = match &args.config {
+        Some(path) => Config::load(path).map_err(|e| e.0)?,
+        None => Config::default(),
+    };
+    overrides.runtimes = args.runtimes;
+    overrides.wrappers = args.wrappers;
+    config.apply(overrides).map_err(|e| e.0)?;
+    Ok(config)
+}
+
+fn version(args: RuntimeArgs) -> Result<(), String> {
+    let config = load_config(args, Overrides::default())?;
+    println!("assay {}", env!("CARGO_PKG_VERSION"));
+    runner::check_runtimes(&config)?;
+    let scratch = std::env::temp_dir().join(format!("assay-version-{}", std::process::id()));
+    let exec = exec::Exec::new(scratch.clone())
+        .map_err(|e| format!("create `{}`: {e}", scratch.display()))?;
+    let runtimes: Vec<_> = config
+        .runtimes
+        .iter()
+        .map(|r| runtime::Runtime::new(r, &scratch))
+        .collect();
+    for (rt, v) in runtimes.iter().zip(runner::versions(&exec, &runtimes)) {
+        println!("{}: {v} ({})", rt.name, rt.path.display());
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    Ok(())
+}
+
+fn list(scales: &[u32]) -> Result<(), String> {
+    let scales = if scales.is_empty() {
+        Config::default().scales
+    } else {
+        scales.to_vec()
+    };
+    let mut suite = String::new();
+    for b in suites::catalog(&scales) {
+        let this = b.name.split('.').next().unwrap_or("");
+        if this != suite {
+            println!("{this}");
+            suite = this.to_string();
+        }
+        let units: Vec<String> = b
+            .metrics
+            .iter()
+            .map(|m| format!("{} [{}]", m.key, m.unit))
+            .collect();
+        println!(
+            "  {:<36} {}  -> {}",
+            b.name,
+            b.description,
+            units.join(", ")
+        );
+    }
+    Ok(())
+}
+
+fn run(args: RunArgs) -> Result<(), String> {
+    let overrides = Overrides {
+        suites: args.suites,
+        runs: args.runs,
+        warmup: args.warmup,
+        output: args.output,
+        baseline: args.baseline,
+        scales: args.scales,
+        cache: args.cache,
+        spacing_ms: args.spacing_ms,
+        seconds: args.seconds,
+        ..Overrides::default()
+    };
+    let mut config = load_config(args.runtime, overrides)?;
+    if config.output.is_dir() {
+        // A folder (e.g. the one `assay index` lists): a new file named by the time.
+        config.output = config.output.join(format!(
+            "assay-{}.json",
+            timefmt::compact(timefmt::unix_now())
+        ));
+    }
+    let results = runner::run(&config)?;
+    results.save(&config.output)?;
+    println!("{}", config.output.display());
+    if let Some(html) = args.html {
+        report_cmd(std::slice::from_ref(&config.output), &html, None)?;
+    }
+    let failed: Vec<String> = results
+        .benchmarks
+        .iter()
+        .flat_map(|b| {
+            b.cells
+                .iter()
+                .filter(|c| c.status == results::CellStatus::Failed)
+                .map(move |c| format!("{}/{}", c.runtime, b.name))
+        })
+        .collect();
+    if !failed.is_empty() {
+        eprintln!(
+            "assay: {} failed cells: {}",
+            failed.len(),
+            failed.join(", ")
+        );
+    }
+    Ok(())
+}
+
+fn report_cmd(
+    files: &[std::path::PathBuf],
+    output: &Path,
+    baseline: Option<&str>,
+) -> Result<(), String> {
+    let results: Vec<Results> = files
+        .iter()
+        .map(|f| Results::load(f))
+        .collect::<Result<_, _>>()?;
+    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    let html = report::render(&results, &names, baseline);
+    std::fs::write(output, html).map_err(|e| format!("write `{}`: {e}", output.display()))?;
+    println!("{}", output.display());
+    Ok(())
+}

@@ -1,0 +1,206 @@
+//! The bundles the benchmarks run: one shared rootfs (built from a static busybox, or the
+//! user's), one folder with a config.json per distinct process plan.
+
+use std::collections::HashMap;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde_json::Value;
+
+use crate::config::BundleConfig;
+use crate::exec::Exec;
+use crate::spec::{default_spec, specialise, ProcessPlan};
+
+pub struct Bundles {
+    rootfs: PathBuf,
+    base: Value,
+    dir: PathBuf,
+    /// Whether assay built the rootfs (and may add sysbench to it).
+    owned_rootfs: bool,
+    made: Mutex<HashMap<String, PathBuf>>,
+}
+
+impl Bundles {
+    /// Prepares the rootfs under `work/rootfs` (or adopts the configured bundle).
+    pub fn prepare(config: &BundleConfig, work: &Path, exec: &Exec) -> Result<Bundles, String> {
+        let dir = work.join("bundles");
+        std::fs::create_dir_all(&dir).map_err(|e| format!("create `{}`: {e}", dir.display()))?;
+        let made = Mutex::default();
+        if let Some(user) = &config.dir {
+            let cfg_path = user.join("config.json");
+            let text = std::fs::read_to_string(&cfg_path)
+                .map_err(|e| format!("bundle.dir: read `{}`: {e}", cfg_path.display()))?;
+            let base: Value = serde_json::from_str(&text)
+                .map_err(|e| format!("bundle.dir: parse `{}`: {e}", cfg_path.display()))?;
+            let root = base["root"]["path"].as_str().unwrap_or("rootfs");
+            let rootfs = user.join(root);
+            if !rootfs.is_dir() {
+                return Err(format!(
+                    "bundle.dir: rootfs `{}` is not a directory",
+                    rootfs.display()
+                ));
+            }
+            return Ok(Bundles {
+                rootfs,
+                base,
+                dir,
+                owned_rootfs: false,
+                made,
+            });
+        }
+        let rootfs = work.join("rootfs");
+        build_busybox_rootfs(&config.busybox, &rootfs, exec)?;
+        Ok(Bundles {
+            rootfs,
+            base: default_spec(),
+            dir,
+            owned_rootfs: true,
+            made,
+        })
+    }
+
+    /// The bundle folder for `plan`, written on first use.
+    pub fn for_plan(&self, plan: &ProcessPlan) -> Result<PathBuf, String> {
+        let key = format!("{plan:?}");
+        let mut made = self.made.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(p) = made.get(&key) {
+            return Ok(p.clone());
+        }
+        let path = self.dir.join(format!("b{}", made.len()));
+        std::fs::create_dir_all(&path).map_err(|e| format!("create `{}`: {e}", path.display()))?;
+        let spec = specialise(&self.base, &self.rootfs, plan);
+        let file = path.join("config.json");
+        let text =
+            serde_json::to_string_pretty(&spec).map_err(|e| format!("encode config.json: {e}"))?;
+        std::fs::write(&file, text).map_err(|e| format!("write `{}`: {e}", file.display()))?;
+        made.insert(key, path.clone());
+        Ok(path)
+    }
+
+    /// Makes `program` (a host binary) and the shared libraries it links runnable inside the
+    /// rootfs at the same paths; only in a rootfs assay built.
+    pub fn add_host_program(&self, program: &Path, exec: &Exec) -> Result<(), String> {
+        let inside = self
+            .rootfs
+            .join(program.strip_prefix("/").unwrap_or(program));
+        if inside.exists() {
+            return Ok(());
+        }
+        if !self.owned_rootfs {
+            return Err(format!(
+                "`{}` is not in the configured bundle's rootfs",
+                program.display()
+            ));
+        }
+        let mut files = vec![program.to_path_buf()];
+        files.extend(
+            linked_libraries(program, exec)?
+                .into_iter()
+                .map(|(path, _)| path),
+        );
+        for file in files {
+            copy_into(&file, &self.rootfs)?;
+        }
+        Ok(())
+    }
+}
+
+/// The shared libraries `binary` loads, with their sizes, as `ldd` lists them; empty for a
+/// static binary.
+pub fn linked_libraries(binary: &Path, exec: &Exec) -> Result<Vec<(PathBuf, u64)>, String> {
+    let out = exec
+        .run_unchecked(&["ldd".to_string(), binary.display().to_string()], None)
+        .map_err(|e| e.to_string())?;
+    Ok(parse_ldd(&out.stdout)
+        .into_iter()
+        .map(|p| {
+            let size = std::fs::metadata(&p).map_or(0, |m| m.len());
+            (p, size)
+        })
+        .collect())
+}
+
+/// Library paths from `ldd` output (`libc.so.6 => /lib/.../libc.so.6 (0x...)`, and the
+/// loader as `/lib64/ld-linux-x86-64.so.2 (0x...)`); the vDSO has no path and is left out.
+pub fn parse_ldd(text: &str) -> Vec<PathBuf> {
+    text.lines()
+        .filter_map(|line| {
+            let target = line.split_once("=>").map_or(line, |(_, t)| t).trim();
+            let path = target.split_whitespace().next()?;
+            path.starts_with('/').then(|| PathBuf::from(path))
+        })
+        .collect()
+}
+
+fn copy_into(file: &Path, rootfs: &Path) -> Result<(), String> {
+    let dest = rootfs.join(file.strip_prefix("/").unwrap_or(file));
+    if let Some(parent) = dest.parent() {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| format!("create `{}`: {e}", parent.display()))?;
+    }
+    std::fs::copy(file, &dest)
+        .map(drop)
+        .map_err(|e| format!("copy `{}` to `{}`: {e}", file.display(), dest.display()))
+}
+
+fn build_busybox_rootfs(busybox: &Path, rootfs: &Path, exec: &Exec) -> Result<(), String> {
+    let libs = linked_libraries(busybox, exec)?;
+    if !busybox.is_file() {
+        return Err(format!(
+            "bundle.busybox: `{}` not found (apt-get install busybox-static)",
+            busybox.display()
+        ));
+    }
+    if !libs.is_empty() {
+        return Err(format!(
+            "bundle.busybox: `{}` is dynamically linked (apt-get install busybox-static)",
+            busybox.display()
+        ));
+    }
+    for d in [
+        "bin", "sbin", "usr/bin", "usr/sbin", "proc", "sys", "dev", "tmp", "etc", "root", "work",
+    ] {
+        let p = rootfs.join(d);
+        std::fs::create_dir_all(&p).map_err(|e| format!("create `{}`: {e}", p.display()))?;
+    }
+    copy_into_as(busybox, &rootfs.join("bin/busybox"))?;
+    let list = exec
+        .run(&[busybox.display().to_string(), "--list-full".into()])
+        .map_err(|e| format!("list busybox applets: {e}"))?;
+    for applet in list.stdout.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let link = rootfs.join(applet);
+        if link.symlink_metadata().is_err() {
+            symlink("/bin/busybox", &link)
+                .map_err(|e| format!("symlink `{}`: {e}", link.display()))?;
+        }
+    }
+    std::fs::write(rootfs.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n")
+        .and_then(|_| std::fs::write(rootfs.join("etc/group"), "root:x:0:\n"))
+        .map_err(|e| format!("write `{}/etc`: {e}", rootfs.display()))
+}
+
+fn copy_into_as(src: &Path, dest: &Path) -> Result<(), String> {
+    std::fs::copy(src, dest)
+        .map(drop)
+        .map_err(|e| format!("copy `{}` to `{}`: {e}", src.display(), dest.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_ldd;
+    use std::path::PathBuf;
+
+    #[test]
+    fn ldd_output() {
+        let text = "\tlinux-vdso.so.1 (0x00007ffd)\n\tlibz.so.1 => /lib/x86_64-linux-gnu/libz.so.1 (0x7f)\n\
+                    \t/lib64/ld-linux-x86-64.so.2 (0x7f)\n\tnot a dynamic executable\n";
+        assert_eq!(
+            parse_ldd(text),
+            [
+                PathBuf::from("/lib/x86_64-linux-gnu/libz.so.1"),
+                PathBuf::from("/lib64/ld-linux-x86-64.so.2")
+            ]
+        );
+    }
+}

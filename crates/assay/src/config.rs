@@ -1,0 +1,412 @@
+//! The run configuration: YAML file, command-line overrides, validation.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::shellwords;
+
+/// The wrapper that hides the hybrid cgroup2 mount at /sys/fs/cgroup/unified in a private
+/// mount namespace: crun 1.8 refuses a hybrid layout otherwise. `$0` is the runtime path.
+pub const HIDE_UNIFIED: &str = "hide-unified";
+const HIDE_UNIFIED_ARGV: [&str; 5] = [
+    "unshare",
+    "-m",
+    "sh",
+    "-c",
+    "umount /sys/fs/cgroup/unified 2>/dev/null; exec \"$0\" \"$@\"",
+];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuntimeConfig {
+    pub name: String,
+    pub path: PathBuf,
+    /// Global flags put before every verb, e.g. `["--debug"]`.
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// A command the runtime is run through; the runtime path and its arguments follow it.
+    #[serde(default, deserialize_with = "de_wrapper")]
+    pub wrapper: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum CacheMode {
+    /// Page cache left as it is (the default).
+    #[default]
+    Warm,
+    /// `sync` and `drop_caches` before every timed sample.
+    Cold,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BundleConfig {
+    /// An existing bundle (config.json + rootfs) to start from; built from busybox when absent.
+    pub dir: Option<PathBuf>,
+    /// The static busybox the built rootfs uses.
+    #[serde(default = "default_busybox")]
+    pub busybox: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub runtimes: Vec<RuntimeConfig>,
+    pub bundle: BundleConfig,
+    /// Benchmark name patterns (`operations`, `*.lifecycle`); empty selects all.
+    pub suites: Vec<String>,
+    pub runs: u32,
+    pub warmup: u32,
+    /// Container counts for the scalability suite.
+    pub scales: Vec<u32>,
+    /// The runtime the ratios are computed against; the first runtime when absent.
+    pub baseline: Option<String>,
+    pub output: PathBuf,
+    pub cache: CacheMode,
+    /// Idle time before every timed sample, the same for every runtime.
+    pub spacing_ms: u64,
+    /// Length of each sysbench run in the performance and limits suites.
+    pub seconds: u32,
+    /// Where bundles, state and scratch files go; removed afterwards.
+    pub work_dir: Option<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            runtimes: Vec::new(),
+            bundle: BundleConfig::default(),
+            suites: Vec::new(),
+            runs: 10,
+            warmup: 1,
+            scales: vec![5, 10, 50],
+            baseline: None,
+            output: PathBuf::from("results.json"),
+            cache: CacheMode::Warm,
+            spacing_ms: 20,
+            seconds: 5,
+            work_dir: None,
+        }
+    }
+}
+
+fn default_busybox() -> PathBuf {
+    PathBuf::from("/bin/busybox")
+}
+
+impl Default for BundleConfig {
+    fn default() -> Self {
+        BundleConfig {
+            dir: None,
+            busybox: default_busybox(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum WrapperForm {
+    Line(String),
+    Argv(Vec<String>),
+}
+
+fn de_wrapper<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    match WrapperForm::deserialize(d)? {
+        WrapperForm::Line(line) => parse_wrapper(&line).map_err(serde::de::Error::custom),
+        WrapperForm::Argv(argv) => Ok(argv),
+    }
+}
+
+/// A wrapper given as one string: the `hide-unified` alias or a shell-quoted command line.
+pub fn parse_wrapper(line: &str) -> Result<Vec<String>, String> {
+    if line.trim() == HIDE_UNIFIED {
+        return Ok(HIDE_UNIFIED_ARGV.iter().map(|s| s.to_string()).collect());
+    }
+    shellwords::split(line)
+}
+
+/// Parses `NAME=PATH` or `NAME=PATH@WRAPPER` from `--runtime`.
+pub fn parse_runtime_flag(flag: &str) -> Result<RuntimeConfig, String> {
+    let (name, rest) = flag
+        .split_once('=')
+        .ok_or_else(|| format!("--runtime `{flag}`: expected NAME=PATH[@WRAPPER]"))?;
+    let (path, wrapper) = match rest.split_once('@') {
+        Some((p, w)) => (
+            p,
+            parse_wrapper(w).map_err(|e| format!("--runtime `{flag}`: {e}"))?,
+        ),
+        None => (rest, Vec::new()),
+    };
+    if name.is_empty() || path.is_empty() {
+        return Err(format!("--runtime `{flag}`: expected NAME=PATH[@WRAPPER]"));
+    }
+    Ok(RuntimeConfig {
+        name: name.into(),
+        path: path.into(),
+        args: Vec::new(),
+        wrapper,
+    })
+}
+
+/// Values from the command line that replace those of the file.
+#[derive(Debug, Default)]
+pub struct Overrides {
+    pub runtimes: Vec<RuntimeConfig>,
+    /// `NAME=WRAPPER` pairs from `--wrapper`.
+    pub wrappers: Vec<String>,
+    pub suites: Vec<String>,
+    pub runs: Option<u32>,
+    pub warmup: Option<u32>,
+    pub output: Option<PathBuf>,
+    pub baseline: Option<String>,
+    pub scales: Vec<u32>,
+    pub cache: Option<CacheMode>,
+    pub spacing_ms: Option<u64>,
+    pub seconds: Option<u32>,
+}
+
+/// A configuration error: one line that names the key.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+impl Config {
+    /// Parses YAML text; `origin` names the file in errors.
+    pub fn from_yaml(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        let config: Config = serde_yaml_ng::from_str(text).map_err(|e| {
+            ConfigError(format!(
+                "config `{origin}`: {}",
+                e.to_string().replace('\n', " ")
+            ))
+        })?;
+        Ok(config)
+    }
+
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError(format!("read config `{}`: {e}", path.display())))?;
+        Config::from_yaml(&text, &path.display().to_string())
+    }
+
+    /// Applies command-line values: runtimes replace those of the same name (or are added),
+    /// the other flags replace the file's value.
+    pub fn apply(&mut self, o: Overrides) -> Result<(), ConfigError> {
+        for rt in o.runtimes {
+            match self.runtimes.iter_mut().find(|r| r.name == rt.name) {
+                Some(existing) => *existing = rt,
+                None => self.runtimes.push(rt),
+            }
+        }
+        for w in &o.wrappers {
+            let (name, line) = w
+                .split_once('=')
+                .ok_or_else(|| ConfigError(format!("--wrapper `{w}`: expected NAME=COMMAND")))?;
+            let rt = self
+                .runtimes
+                .iter_mut()
+                .find(|r| r.name == name)
+                .ok_or_else(|| {
+                    ConfigError(format!("--wrapper `{w}`: no runtime named `{name}`"))
+                })?;
+            rt.wrapper =
+                parse_wrapper(line).map_err(|e| ConfigError(format!("--wrapper `{w}`: {e}")))?;
+        }
+        if !o.suites.is_empty() {
+            self.suites = o.suites;
+        }
+        if !o.scales.is_empty() {
+            self.scales = o.scales;
+        }
+        self.runs = o.runs.unwrap_or(self.runs);
+        self.warmup = o.warmup.unwrap_or(self.warmup);
+        self.output = o.output.unwrap_or(std::mem::take(&mut self.output));
+        self.baseline = o.baseline.or(self.baseline.take());
+        self.cache = o.cache.unwrap_or(self.cache);
+        self.spacing_ms = o.spacing_ms.unwrap_or(self.spacing_ms);
+        self.seconds = o.seconds.unwrap_or(self.seconds);
+        Ok(())
+    }
+
+    /// Checks what serde cannot: each error names the key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let err = |s: String| Err(ConfigError(s));
+        if self.runtimes.is_empty() {
+            return err(
+                "runtimes: none configured (use --runtime NAME=PATH or a config file)".into(),
+            );
+        }
+        for (i, rt) in self.runtimes.iter().enumerate() {
+            let valid = !rt.name.is_empty()
+                && rt
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+            if !valid {
+                return err(format!(
+                    "runtimes[{i}].name: `{}` must be letters, digits, - _ .",
+                    rt.name
+                ));
+            }
+            if rt.name == "host" {
+                return err(format!(
+                    "runtimes[{i}].name: `host` is reserved for the host baseline"
+                ));
+            }
+            if self.runtimes[..i].iter().any(|r| r.name == rt.name) {
+                return err(format!(
+                    "runtimes[{i}].name: `{}` is configured twice",
+                    rt.name
+                ));
+            }
+            if rt.path.as_os_str().is_empty() {
+                return err(format!("runtimes[{i}].path: empty"));
+            }
+        }
+        if self.runs == 0 {
+            return err("runs: must be at least 1".into());
+        }
+        if self.scales.contains(&0) {
+            return err("scales: container counts must be at least 1".into());
+        }
+        if self.seconds == 0 {
+            return err("seconds: must be at least 1".into());
+        }
+        if let Some(b) = &self.baseline {
+            if !self.runtimes.iter().any(|r| &r.name == b) {
+                return err(format!("baseline: `{b}` is not a configured runtime"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The baseline runtime's name.
+    pub fn baseline_name(&self) -> String {
+        self.baseline
+            .clone()
+            .or_else(|| self.runtimes.first().map(|r| r.name.clone()))
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = r#"
+runtimes:
+  - name: runc
+    path: /usr/sbin/runc
+  - name: crun
+    path: /usr/bin/crun
+    wrapper: hide-unified
+  - name: kapsel
+    path: /work/main/target/release/kapsel
+    args: ["--log-format", "json"]
+    wrapper: ["env", "A=1"]
+suites: ["operations", "scalability.*"]
+runs: 5
+warmup: 2
+scales: [2, 4]
+baseline: runc
+output: out.json
+cache: cold
+"#;
+
+    #[test]
+    fn parses_a_full_file() {
+        let c = Config::from_yaml(SAMPLE, "t.yaml").unwrap();
+        assert_eq!(c.runtimes.len(), 3);
+        assert_eq!(c.runtimes[1].wrapper[0], "unshare");
+        assert_eq!(c.runtimes[2].wrapper, ["env", "A=1"]);
+        assert_eq!(c.runtimes[2].args, ["--log-format", "json"]);
+        assert_eq!((c.runs, c.warmup, c.cache), (5, 2, CacheMode::Cold));
+        assert_eq!(c.scales, [2, 4]);
+        assert_eq!(c.output, PathBuf::from("out.json"));
+        assert_eq!(c.spacing_ms, 20, "unset keys keep their default");
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn unknown_key_is_named_on_one_line() {
+        let e = Config::from_yaml("runtimes: []\nrunz: 3\n", "bad.yaml")
+            .unwrap_err()
+            .0;
+        assert!(e.contains("runz"), "{e}");
+        assert!(e.contains("bad.yaml"), "{e}");
+        assert!(!e.contains('\n'));
+        let e = Config::from_yaml("runtimes:\n  - name: a\n    pth: /x\n", "b")
+            .unwrap_err()
+            .0;
+        assert!(e.contains("pth"), "{e}");
+    }
+
+    #[test]
+    fn wrong_type_is_named() {
+        let e = Config::from_yaml("runs: many\n", "c").unwrap_err().0;
+        assert!(e.contains("runs"), "{e}");
+    }
+
+    #[test]
+    fn validation_names_the_key() {
+        let mut c = Config::from_yaml(SAMPLE, "t").unwrap();
+        c.baseline = Some("nosuch".into());
+        assert!(c.validate().unwrap_err().0.starts_with("baseline:"));
+        let mut c = Config::from_yaml(SAMPLE, "t").unwrap();
+        c.runtimes[2].name = "runc".into();
+        assert!(c.validate().unwrap_err().0.starts_with("runtimes[2].name"));
+        let mut c = Config::from_yaml(SAMPLE, "t").unwrap();
+        c.runs = 0;
+        assert!(c.validate().unwrap_err().0.starts_with("runs:"));
+        assert!(Config::default()
+            .validate()
+            .unwrap_err()
+            .0
+            .starts_with("runtimes:"));
+    }
+
+    #[test]
+    fn runtime_flags() {
+        let r = parse_runtime_flag("runc=/usr/sbin/runc").unwrap();
+        assert_eq!((r.name.as_str(), r.wrapper.len()), ("runc", 0));
+        let r = parse_runtime_flag("crun=/usr/bin/crun@hide-unified").unwrap();
+        assert_eq!(r.wrapper[0], "unshare");
+        let r = parse_runtime_flag("x=/bin/x@env 'A=b c'").unwrap();
+        assert_eq!(r.wrapper, ["env", "A=b c"]);
+        assert!(parse_runtime_flag("nopath").is_err());
+        assert!(parse_runtime_flag("=/x").is_err());
+    }
+
+    #[test]
+    fn overrides_replace_file_values() {
+        let mut c = Config::from_yaml(SAMPLE, "t").unwrap();
+        let o = Overrides {
+            runtimes: vec![
+                parse_runtime_flag("runc=/opt/runc").unwrap(),
+                parse_runtime_flag("y=/y").unwrap(),
+            ],
+            wrappers: vec!["y=env B=2".into()],
+            suites: vec!["limits".into()],
+            runs: Some(3),
+            output: Some("o.json".into()),
+            ..Overrides::default()
+        };
+        c.apply(o).unwrap();
+        assert_eq!(c.runtimes.len(), 4);
+        assert_eq!(c.runtimes[0].path, PathBuf::from("/opt/runc"));
+        assert_eq!(c.runtimes[3].wrapper, ["env", "B=2"]);
+        assert_eq!((c.runs, c.warmup), (3, 2));
+        assert_eq!(c.suites, ["limits"]);
+        assert_eq!(c.output, PathBuf::from("o.json"));
+        let bad = Overrides {
+            wrappers: vec!["nosuch=env".into()],
+            ..Overrides::default()
+        };
+        assert!(c
+            .apply(bad)
+            .unwrap_err()
+            .0
+            .contains("no runtime named `nosuch`"));
+    }
+}

@@ -1,0 +1,160 @@
+//! Running one command to completion through the reaper, timed, with its output captured
+//! in files (a pipe would stay open in a detached container and block the reader).
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::reaper::{Exit, Reaper};
+
+/// What a finished command left behind.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub exit: Exit,
+    pub elapsed: Duration,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// A command that did not succeed: what was run, how it ended, its stderr.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("`{command}`: {reason}")]
+pub struct Failure {
+    pub command: String,
+    pub reason: String,
+    pub stderr: String,
+}
+
+impl Failure {
+    pub fn new(command: impl Into<String>, reason: impl Into<String>) -> Failure {
+        Failure {
+            command: command.into(),
+            reason: reason.into(),
+            stderr: String::new(),
+        }
+    }
+}
+
+/// Starts commands; owns the folder where their output files go.
+pub struct Exec {
+    scratch: PathBuf,
+    next: AtomicU64,
+    reaper: &'static Reaper,
+}
+
+impl Exec {
+    pub fn new(scratch: PathBuf) -> std::io::Result<Exec> {
+        std::fs::create_dir_all(&scratch)?;
+        Ok(Exec {
+            scratch,
+            next: AtomicU64::new(0),
+            reaper: Reaper::global()?,
+        })
+    }
+
+    pub fn scratch(&self) -> &Path {
+        &self.scratch
+    }
+
+    /// A fresh path in the scratch folder.
+    pub fn scratch_file(&self, stem: &str) -> PathBuf {
+        self.scratch.join(format!(
+            "{stem}-{}",
+            self.next.fetch_add(1, Ordering::Relaxed)
+        ))
+    }
+
+    /// Runs `argv` with stdin from /dev/null; the result is an error unless it exits 0.
+    pub fn run(&self, argv: &[String]) -> Result<Outcome, Failure> {
+        self.run_with(argv, None)
+    }
+
+    /// Like [`Exec::run`], with stdout kept in `stdout_file` (for a container that goes on
+    /// writing after the runtime has returned).
+    pub fn run_with(
+        &self,
+        argv: &[String],
+        stdout_file: Option<&Path>,
+    ) -> Result<Outcome, Failure> {
+        let out = self.run_unchecked(argv, stdout_file)?;
+        if out.exit.success() {
+            Ok(out)
+        } else {
+            Err(Failure {
+                command: display(argv),
+                reason: out.exit.to_string(),
+                stderr: out.stderr,
+            })
+        }
+    }
+
+    /// Runs `argv` and returns however it ended; errors only when it cannot be started.
+    pub fn run_unchecked(
+        &self,
+        argv: &[String],
+        stdout_file: Option<&Path>,
+    ) -> Result<Outcome, Failure> {
+        let fail =
+            |what: &str, e: std::io::Error| Failure::new(display(argv), format!("{what}: {e}"));
+        let (program, args) = argv
+            .split_first()
+            .ok_or_else(|| Failure::new("", "empty command"))?;
+        let out_path = stdout_file.map_or_else(|| self.scratch_file("out"), Path::to_path_buf);
+        let err_path = self.scratch_file("err");
+        let out = File::create(&out_path)
+            .map_err(|e| fail(&format!("create `{}`", out_path.display()), e))?;
+        let err = File::create(&err_path)
+            .map_err(|e| fail(&format!("create `{}`", err_path.display()), e))?;
+        let mut cmd = Command::new(program);
+        cmd.args(args).stdin(Stdio::null()).stdout(out).stderr(err);
+        let started = Instant::now();
+        let pid = self.reaper.spawn(&mut cmd).map_err(|e| fail("spawn", e))?;
+        let exit = self.reaper.wait(pid);
+        let elapsed = started.elapsed();
+        let stdout = if stdout_file.is_some() {
+            String::new()
+        } else {
+            take_file(&out_path)
+        };
+        Ok(Outcome {
+            exit,
+            elapsed,
+            stdout,
+            stderr: take_file(&err_path),
+        })
+    }
+}
+
+/// Reads a capture file and removes it; the tail is kept when it is long.
+pub fn take_file(path: &Path) -> String {
+    let text = std::fs::read(path)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let _ = std::fs::remove_file(path);
+    const KEEP: usize = 16 * 1024;
+    if text.len() > KEEP {
+        let cut = text.len() - KEEP;
+        let cut = (cut..text.len())
+            .find(|&i| text.is_char_boundary(i))
+            .unwrap_or(cut);
+        format!("...{}", &text[cut..])
+    } else {
+        text
+    }
+}
+
+/// An argv as one readable line.
+pub fn display(argv: &[String]) -> String {
+    argv.iter()
+        .map(|a| {
+            if a.is_empty() || a.contains([' ', '"', '\'', ';']) {
+                format!("'{a}'")
+            } else {
+                a.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}

@@ -1,0 +1,92 @@
+//! Progress on stderr: which runtime, which benchmark, run i of n, and an ETA.
+
+use std::io::{IsTerminal, Write};
+use std::time::{Duration, Instant};
+
+pub struct Progress {
+    total: usize,
+    done: usize,
+    started: Instant,
+    tty: bool,
+    last_bench: String,
+}
+
+impl Progress {
+    pub fn new(total: usize) -> Progress {
+        Progress {
+            total,
+            done: 0,
+            started: Instant::now(),
+            tty: std::io::stderr().is_terminal(),
+            last_bench: String::new(),
+        }
+    }
+
+    /// Reports the sample about to be taken.
+    pub fn step(&mut self, runtime: &str, bench: &str, run: u32, runs: u32, warmup: bool) {
+        let eta = self.eta().map_or_else(|| "?".to_string(), fmt_duration);
+        let kind = if warmup { "warm-up" } else { "run" };
+        let line = format!(
+            "[{}/{}] {bench} · {runtime} · {kind} {run}/{runs} · ETA {eta}",
+            self.done + 1,
+            self.total
+        );
+        if self.tty {
+            eprint!("\r\x1b[2K{line}");
+            let _ = std::io::stderr().flush();
+        } else if self.last_bench != bench {
+            eprintln!("{line}");
+        }
+        self.last_bench = bench.to_string();
+        self.done += 1;
+    }
+
+    /// A message that must stay on screen.
+    pub fn note(&self, text: &str) {
+        if self.tty {
+            eprint!("\r\x1b[2K");
+        }
+        eprintln!("{text}");
+    }
+
+    pub fn finish(&self) {
+        if self.tty {
+            eprintln!();
+        }
+        eprintln!(
+            "assay: {} samples in {}",
+            self.done,
+            fmt_duration(self.started.elapsed())
+        );
+    }
+
+    fn eta(&self) -> Option<Duration> {
+        (self.done > 0).then(|| {
+            let per = self.started.elapsed() / self.done as u32;
+            per * (self.total - self.done) as u32
+        })
+    }
+}
+
+pub fn fmt_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    if s >= 3600 {
+        format!("{}h{:02}m", s / 3600, s % 3600 / 60)
+    } else if s >= 60 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(fmt_duration(Duration::from_secs(5)), "5s");
+        assert_eq!(fmt_duration(Duration::from_secs(65)), "1m05s");
+        assert_eq!(fmt_duration(Duration::from_secs(3720)), "1h02m");
+    }
+}

@@ -1,0 +1,162 @@
+//! assay as the subreaper of everything it starts.
+//!
+//! Runtimes double-fork their container processes; those orphans are re-parented to the
+//! nearest subreaper. On this machine PID 1 reaps late, and a runtime that waits for a killed
+//! container to vanish (`delete --force`) would be timed with that delay. So assay sets
+//! PR_SET_CHILD_SUBREAPER and a thread reaps every orphan as soon as it exits.
+//!
+//! The same thread collects the exit status of assay's own children, so nothing else may
+//! wait: every process is started with [`Reaper::spawn`] and waited for with
+//! [`Reaper::wait`]. Spawning and reaping hold one lock, and the thread only peeks
+//! (`waitid` with WNOWAIT) outside it, so it never reaps a child whose pid is not yet
+//! registered.
+
+use std::collections::HashMap;
+use std::io;
+use std::process::{Child, Command};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+
+use nix::errno::Errno;
+use nix::sys::wait::{waitid, waitpid, Id, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+
+/// How a child ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Code(i32),
+    Signal(i32),
+}
+
+impl Exit {
+    pub fn success(self) -> bool {
+        self == Exit::Code(0)
+    }
+}
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Exit::Code(c) => write!(f, "exit status {c}"),
+            Exit::Signal(s) => write!(f, "killed by signal {s}"),
+        }
+    }
+}
+
+#[derive(Default)]
+struct State {
+    /// Registered children: `None` until they exit.
+    children: HashMap<i32, Option<Exit>>,
+    /// Bumped on every spawn, so the thread knows to look again after ECHILD.
+    generation: u64,
+    orphans_reaped: u64,
+}
+
+pub struct Reaper {
+    state: Mutex<State>,
+    spawned: Condvar,
+    exited: Condvar,
+}
+
+static REAPER: OnceLock<Arc<Reaper>> = OnceLock::new();
+
+impl Reaper {
+    /// Makes this process a subreaper and starts the reaping thread (once).
+    pub fn global() -> io::Result<&'static Arc<Reaper>> {
+        if let Some(r) = REAPER.get() {
+            return Ok(r);
+        }
+        nix::sys::prctl::set_child_subreaper(true)
+            .map_err(|e| io::Error::other(format!("prctl PR_SET_CHILD_SUBREAPER: {e}")))?;
+        let reaper = Arc::new(Reaper {
+            state: Mutex::default(),
+            spawned: Condvar::new(),
+            exited: Condvar::new(),
+        });
+        let r = REAPER.get_or_init(|| reaper);
+        let thread_ref = Arc::clone(r);
+        std::thread::Builder::new()
+            .name("reaper".into())
+            .spawn(move || thread_ref.reap_forever())?;
+        Ok(r)
+    }
+
+    /// Starts `cmd` and registers its pid before the reaping thread can collect it.
+    pub fn spawn(&self, cmd: &mut Command) -> io::Result<u32> {
+        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let child: Child = cmd.spawn()?;
+        let pid = child.id();
+        // std's Child neither waits nor kills on drop; the reaping thread owns the status.
+        drop(child);
+        st.children.insert(pid as i32, None);
+        st.generation += 1;
+        self.spawned.notify_all();
+        Ok(pid)
+    }
+
+    /// Blocks until the registered child `pid` has exited.
+    pub fn wait(&self, pid: u32) -> Exit {
+        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            match st.children.get(&(pid as i32)) {
+                Some(Some(exit)) => {
+                    let exit = *exit;
+                    st.children.remove(&(pid as i32));
+                    return exit;
+                }
+                Some(None) => st = self.exited.wait(st).unwrap_or_else(|p| p.into_inner()),
+                None => return Exit::Code(-1),
+            }
+        }
+    }
+
+    /// How many processes assay reaped that it had not started itself.
+    pub fn orphans_reaped(&self) -> u64 {
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .orphans_reaped
+    }
+
+    fn reap_forever(&self) {
+        loop {
+            let generation = self
+                .state
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .generation;
+            // Peek only: the zombie stays until it is reaped under the lock below.
+            match waitid(Id::All, WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT) {
+                Ok(status) => {
+                    if let Some(pid) = status.pid() {
+                        self.reap(pid);
+                    }
+                }
+                Err(Errno::EINTR) => {}
+                Err(_) => {
+                    // ECHILD: no children at all; sleep until the next spawn.
+                    let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+                    while st.generation == generation {
+                        st = self.spawned.wait(st).unwrap_or_else(|p| p.into_inner());
+                    }
+                }
+            }
+        }
+    }
+
+    fn reap(&self, pid: Pid) {
+        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let exit = match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::Exited(_, code)) => Exit::Code(code),
+            Ok(WaitStatus::Signaled(_, sig, _)) => Exit::Signal(sig as i32),
+            // Already collected (std reaps a child whose exec failed) or not a final state.
+            _ => return,
+        };
+        match st.children.get_mut(&pid.as_raw()) {
+            Some(slot) => {
+                *slot = Some(exit);
+                self.exited.notify_all();
+            }
+            None => st.orphans_reaped += 1,
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! Small text helpers for the report: escaping and number formatting.
+
+/// Escapes text for HTML and SVG content and attribute values.
+pub fn esc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A number with about three significant digits, thousands unseparated.
+pub fn num(v: f64) -> String {
+    if !v.is_finite() {
+        return "n/a".into();
+    }
+    let a = v.abs();
+    if a >= 100.0 || a == 0.0 {
+        format!("{v:.0}")
+    } else if a >= 10.0 {
+        format!("{v:.1}")
+    } else if a >= 1.0 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.3}")
+    }
+}
+
+/// An axis tick: like [`num`] without trailing zeros.
+pub fn tick(v: f64) -> String {
+    let t = num(v);
+    if t.contains('.') {
+        t.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        t
+    }
+}
+
+/// A ratio as `×1.23`.
+pub fn times(r: f64) -> String {
+    format!("×{r:.2}")
+}
+
+/// One colour per runtime, in order; the host is grey.
+pub fn colour(index: usize, name: &str) -> &'static str {
+    const PALETTE: [&str; 8] = [
+        "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
+    ];
+    if name == "host" {
+        "#888888"
+    } else {
+        PALETTE[index % PALETTE.len()]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping() {
+        assert_eq!(
+            esc(r#"<a href="x">'&'</a>"#),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(num(102.4), "102");
+        assert_eq!(num(48.83), "48.8");
+        assert_eq!(num(4.826), "4.83");
+        assert_eq!(num(0.1234), "0.123");
+        assert_eq!(num(0.0), "0");
+        assert_eq!(num(f64::NAN), "n/a");
+        assert_eq!(times(0.4766), "×0.48");
+        assert_eq!(
+            (tick(5.0), tick(2.5), tick(120.0)),
+            ("5".into(), "2.5".into(), "120".into())
+        );
+    }
+}

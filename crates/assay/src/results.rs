@@ -1,0 +1,144 @@
+//! The results file: everything needed to re-render a report later.
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::machine::Machine;
+use crate::stats::Summary;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Better {
+    Lower,
+    Higher,
+    /// Neither: a property to read, not a race (e.g. throughput under a cap).
+    Neither,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricDef {
+    pub key: String,
+    pub unit: String,
+    pub better: Better,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CellStatus {
+    Ok,
+    Failed,
+    Skipped,
+}
+
+/// One timed repetition: a value per metric and the 1-minute load when it was taken.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    pub values: Vec<f64>,
+    pub load1: f64,
+    /// Seconds since the run started.
+    pub at_s: f64,
+}
+
+/// One runtime's results for one benchmark.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cell {
+    pub runtime: String,
+    pub status: CellStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stderr: Option<String>,
+    pub samples: Vec<Sample>,
+    /// One per metric, in the benchmark's metric order; `None` without samples.
+    pub summaries: Vec<Option<Summary>>,
+}
+
+impl Cell {
+    pub fn new(runtime: &str) -> Cell {
+        Cell {
+            runtime: runtime.into(),
+            status: CellStatus::Ok,
+            error: None,
+            stderr: None,
+            samples: Vec::new(),
+            summaries: Vec::new(),
+        }
+    }
+
+    /// Computes the summaries from the samples.
+    pub fn summarise(&mut self, metrics: usize) {
+        self.summaries = (0..metrics)
+            .map(|m| {
+                let values: Vec<f64> = self
+                    .samples
+                    .iter()
+                    .filter_map(|s| s.values.get(m).copied())
+                    .collect();
+                Summary::of(&values)
+            })
+            .collect();
+    }
+
+    pub fn values(&self, metric: usize) -> Vec<f64> {
+        self.samples
+            .iter()
+            .filter_map(|s| s.values.get(metric).copied())
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BenchmarkResult {
+    pub name: String,
+    pub description: String,
+    pub metrics: Vec<MetricDef>,
+    pub cells: Vec<Cell>,
+}
+
+impl BenchmarkResult {
+    /// The suite: the first part of `context.component.facet`.
+    pub fn suite(&self) -> &str {
+        self.name.split('.').next().unwrap_or(&self.name)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuntimeInfo {
+    pub name: String,
+    pub path: String,
+    pub args: Vec<String>,
+    pub wrapper: Vec<String>,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Results {
+    pub assay_version: String,
+    pub started: String,
+    pub finished: String,
+    pub started_unix: u64,
+    pub machine: Machine,
+    pub config: Config,
+    pub baseline: String,
+    pub runtimes: Vec<RuntimeInfo>,
+    /// Processes assay reaped as subreaper that it had not started (container processes).
+    pub orphans_reaped: u64,
+    pub benchmarks: Vec<BenchmarkResult>,
+}
+
+impl Results {
+    pub fn load(path: &std::path::Path) -> Result<Results, String> {
+        let text =
+            std::fs::read_to_string(path).map_err(|e| format!("read `{}`: {e}", path.display()))?;
+        serde_json::from_str(&text).map_err(|e| format!("parse results `{}`: {e}", path.display()))
+    }
+
+    pub fn save(&self, path: &std::path::Path) -> Result<(), String> {
+        let text =
+            serde_json::to_string_pretty(self).map_err(|e| format!("encode results: {e}"))?;
+        let tmp = path.with_extension("json.tmp");
+        std::fs::write(&tmp, text + "\n")
+            .and_then(|_| std::fs::rename(&tmp, path))
+            .map_err(|e| format!("write `{}`: {e}", path.display()))
+    }
+}

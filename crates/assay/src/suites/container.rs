@@ -1,0 +1,133 @@
+//! The runtime verbs the suites use, and a guard that deletes a container on every exit path.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::exec::{Failure, Outcome};
+use crate::runtime::Runtime;
+use crate::spec::ProcessPlan;
+
+use super::Ctx;
+
+pub fn plan(args: &[&str]) -> ProcessPlan {
+    ProcessPlan {
+        args: args.iter().map(|s| s.to_string()).collect(),
+        ..ProcessPlan::default()
+    }
+}
+
+/// A long-running container process: killed by the benchmarks, never waited for.
+pub fn sleeper() -> ProcessPlan {
+    plan(&["sleep", "100000"])
+}
+
+pub fn bundle(ctx: &Ctx, plan: &ProcessPlan) -> Result<String, Failure> {
+    ctx.bundles
+        .for_plan(plan)
+        .map(|p| p.display().to_string())
+        .map_err(|e| Failure::new("prepare bundle", e))
+}
+
+pub fn create(ctx: &Ctx, rt: &Runtime, id: &str, bundle: &str) -> Result<Outcome, Failure> {
+    ctx.exec.run(&rt.argv(&["create", "--bundle", bundle, id]))
+}
+
+/// `create` whose container writes its stdout to `stdout`.
+pub fn create_logged(
+    ctx: &Ctx,
+    rt: &Runtime,
+    id: &str,
+    bundle: &str,
+    stdout: &Path,
+) -> Result<Outcome, Failure> {
+    ctx.exec
+        .run_with(&rt.argv(&["create", "--bundle", bundle, id]), Some(stdout))
+}
+
+pub fn start(ctx: &Ctx, rt: &Runtime, id: &str) -> Result<Outcome, Failure> {
+    ctx.exec.run(&rt.argv(&["start", id]))
+}
+
+pub fn delete(ctx: &Ctx, rt: &Runtime, id: &str, force: bool) -> Result<Outcome, Failure> {
+    if force {
+        ctx.exec.run(&rt.argv(&["delete", "--force", id]))
+    } else {
+        ctx.exec.run(&rt.argv(&["delete", id]))
+    }
+}
+
+pub fn kill(ctx: &Ctx, rt: &Runtime, id: &str, signal: &str) -> Result<Outcome, Failure> {
+    ctx.exec.run(&rt.argv(&["kill", id, signal]))
+}
+
+pub fn state(ctx: &Ctx, rt: &Runtime, id: &str) -> Result<Outcome, Failure> {
+    ctx.exec.run(&rt.argv(&["state", id]))
+}
+
+/// The `status` field of `state`.
+pub fn status(ctx: &Ctx, rt: &Runtime, id: &str) -> Result<String, Failure> {
+    let out = state(ctx, rt, id)?;
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).map_err(|e| {
+        Failure::new(
+            format!("{} state {id}", rt.name),
+            format!("parse state json: {e}"),
+        )
+    })?;
+    Ok(v["status"].as_str().unwrap_or("").to_string())
+}
+
+/// Polls `state` until the container has the wanted status.
+pub fn wait_status(
+    ctx: &Ctx,
+    rt: &Runtime,
+    id: &str,
+    wanted: &str,
+    timeout: Duration,
+) -> Result<(), Failure> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let now = status(ctx, rt, id)?;
+        if now == wanted {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(Failure::new(
+                format!("{} state {id}", rt.name),
+                format!("still `{now}` after {timeout:?}, expected `{wanted}`"),
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Deletes the container (forcefully) when dropped, unless it was already deleted.
+pub struct Guard<'c, 'a> {
+    ctx: &'c Ctx<'a>,
+    rt: &'c Runtime,
+    pub id: String,
+    armed: bool,
+}
+
+impl<'c, 'a> Guard<'c, 'a> {
+    pub fn new(ctx: &'c Ctx<'a>, rt: &'c Runtime) -> Self {
+        Guard {
+            id: ctx.new_id(),
+            ctx,
+            rt,
+            armed: true,
+        }
+    }
+
+    /// The container is gone; nothing to clean up.
+    pub fn disarm(&mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for Guard<'_, '_> {
+    fn drop(&mut self) {
+        if self.armed {
+            let _ = delete(self.ctx, self.rt, &self.id, true);
+        }
+    }
+}
