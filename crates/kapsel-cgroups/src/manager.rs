@@ -227,7 +227,13 @@ impl Manager {
         let kind = self.paths.kind;
         validate::validate(resources, kind == LayoutKind::V2)?;
         let rules: Option<Vec<DeviceRule>> = match resources.devices() {
-            Some(list) if with_devices && !list.is_empty() => Some(devices::rules_from_spec(list)?),
+            Some(list) if with_devices && !list.is_empty() => {
+                let mut rules = devices::rules_from_spec(list)?;
+                // The devices every container needs (null, zero, tty, pts, ...) come
+                // after the spec's rules, as with runc, so a deny-all stays usable.
+                rules.extend(devices::default_allowed());
+                Some(rules)
+            }
             _ => None,
         };
         let unified = resources.unified().as_ref().filter(|u| !u.is_empty());

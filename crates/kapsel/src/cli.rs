@@ -78,6 +78,32 @@ pub enum Command {
     Run(RunArgs),
     /// Run a new process inside a running container
     Exec(Box<ExecArgs>),
+    /// Suspend every process of a container
+    Pause { id: String },
+    /// Resume a paused container
+    Resume { id: String },
+    /// List the processes of a container
+    Ps {
+        /// table or json
+        #[arg(short, long, default_value = "table")]
+        format: String,
+        id: String,
+        /// Options for ps(1) (table format)
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        ps_args: Vec<String>,
+    },
+    /// Change the resource limits of a container
+    Update(Box<UpdateArgs>),
+    /// Print resource usage (and OOM events) of a container
+    Events {
+        /// Print one stats object and exit
+        #[arg(long)]
+        stats: bool,
+        /// Interval between stats (e.g. 5s, 500ms)
+        #[arg(long, default_value = "5s")]
+        interval: String,
+        id: String,
+    },
     /// Write a default config.json into the bundle
     Spec {
         /// Bundle directory
@@ -184,4 +210,52 @@ pub struct ExecArgs {
     /// The command and its arguments
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub args: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct UpdateArgs {
+    /// A LinuxResources JSON file, or - for standard input
+    #[arg(short, long, value_name = "FILE")]
+    pub resources: Option<PathBuf>,
+    /// Block IO weight (10..1000)
+    #[arg(long = "blkio-weight", value_name = "N")]
+    pub blkio_weight: Option<u16>,
+    /// CPU CFS period (microseconds)
+    #[arg(long = "cpu-period", value_name = "US")]
+    pub cpu_period: Option<u64>,
+    /// CPU CFS quota (microseconds, -1 for none)
+    #[arg(long = "cpu-quota", value_name = "US", allow_hyphen_values = true)]
+    pub cpu_quota: Option<i64>,
+    /// CPU shares (relative weight)
+    #[arg(long = "cpu-shares", alias = "cpu-share", value_name = "N")]
+    pub cpu_shares: Option<u64>,
+    /// CPU realtime period (microseconds)
+    #[arg(long = "cpu-rt-period", value_name = "US")]
+    pub cpu_rt_period: Option<u64>,
+    /// CPU realtime runtime (microseconds)
+    #[arg(long = "cpu-rt-runtime", value_name = "US", allow_hyphen_values = true)]
+    pub cpu_rt_runtime: Option<i64>,
+    /// CPUs to run on (e.g. 0-1)
+    #[arg(long = "cpuset-cpus", value_name = "LIST")]
+    pub cpuset_cpus: Option<String>,
+    /// Memory nodes (e.g. 0)
+    #[arg(long = "cpuset-mems", value_name = "LIST")]
+    pub cpuset_mems: Option<String>,
+    /// Memory limit (bytes, or with k/m/g; -1 for none)
+    #[arg(long, value_name = "BYTES", allow_hyphen_values = true)]
+    pub memory: Option<String>,
+    /// Memory soft limit
+    #[arg(
+        long = "memory-reservation",
+        value_name = "BYTES",
+        allow_hyphen_values = true
+    )]
+    pub memory_reservation: Option<String>,
+    /// Memory plus swap limit (-1 for unlimited swap)
+    #[arg(long = "memory-swap", value_name = "BYTES", allow_hyphen_values = true)]
+    pub memory_swap: Option<String>,
+    /// Maximum number of pids (-1 for none)
+    #[arg(long = "pids-limit", value_name = "N", allow_hyphen_values = true)]
+    pub pids_limit: Option<i64>,
+    pub id: String,
 }

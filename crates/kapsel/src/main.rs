@@ -2,10 +2,13 @@
 //! result to runc's output and exit codes. No logic of its own.
 
 mod cli;
+mod update_args;
 
 use clap::Parser;
 use cli::{Cli, Command, CreateArgs};
-use libkapsel::container::{create, delete, exec, kill, query, run, start};
+use libkapsel::container::{
+    create, delete, events, exec, kill, pause, ps, query, run, start, update,
+};
 use libkapsel::logging::{self, Format};
 use libkapsel::statedir::StateRoot;
 use libkapsel::{Error, Result};
@@ -45,13 +48,22 @@ fn dispatch(cli: Cli) -> Result<u8> {
             cli.log_format
         )));
     }
+    let rootless = match cli.rootless.as_deref() {
+        Some("true") => true,
+        Some("false") => false,
+        _ => !nix::unistd::geteuid().is_root(),
+    };
+    let cgroups = libkapsel::cgroups::CgroupOptions {
+        systemd: cli.systemd_cgroup || cli.cgroup_manager.as_deref() == Some("systemd"),
+        rootless,
+    };
     let root = StateRoot::new(state_root(cli.root));
     let Some(command) = cli.command else {
         return Err(Error::msg("no command given: see `kapsel --help`"));
     };
     match command {
         Command::Create(a) => {
-            create::create(&root, &a.id, &create_options(&a))?;
+            create::create(&root, &a.id, &create_options(&a, cgroups))?;
         }
         Command::Start { id } => start::start(&root, &id)?,
         Command::State { id } => {
@@ -67,7 +79,7 @@ fn dispatch(cli: Cli) -> Result<u8> {
         Command::List { format, quiet } => list(&root, &format, quiet)?,
         Command::Run(a) => {
             let opts = run::RunOptions {
-                create: create_options(&a.create),
+                create: create_options(&a.create, cgroups),
                 detach: a.detach,
                 keep: a.keep,
             };
@@ -101,6 +113,30 @@ fn dispatch(cli: Cli) -> Result<u8> {
             let code = exec::exec(&root, &a.id, &opts)?;
             return Ok(code.clamp(0, 255) as u8);
         }
+        Command::Pause { id } => pause::pause(&root, &id)?,
+        Command::Resume { id } => pause::resume(&root, &id)?,
+        Command::Ps {
+            format,
+            id,
+            ps_args,
+        } => print_ps(&root, &id, &format, &ps_args)?,
+        Command::Update(a) => {
+            let resources =
+                update_args::resources(&a).map_err(|e| e.in_container(&a.id, "update"))?;
+            update::update(&root, &a.id, &resources)?;
+        }
+        Command::Events {
+            stats,
+            interval,
+            id,
+        } => {
+            if stats {
+                println!("{}", events::stats(&root, &id)?);
+            } else {
+                let every = parse_interval(&interval).map_err(|e| e.in_container(&id, "events"))?;
+                events::stream(&root, &id, every, &mut std::io::stdout().lock())?;
+            }
+        }
         Command::Spec {
             bundle,
             rootless,
@@ -124,7 +160,10 @@ fn state_root(flag: Option<PathBuf>) -> PathBuf {
     PathBuf::from("/run/kapsel")
 }
 
-fn create_options(a: &CreateArgs) -> create::CreateOptions {
+fn create_options(
+    a: &CreateArgs,
+    cgroups: libkapsel::cgroups::CgroupOptions,
+) -> create::CreateOptions {
     create::CreateOptions {
         bundle: a.bundle.clone(),
         pid_file: a.pid_file.clone(),
@@ -132,6 +171,7 @@ fn create_options(a: &CreateArgs) -> create::CreateOptions {
         no_pivot: a.no_pivot,
         no_new_keyring: a.no_new_keyring,
         preserve_fds: a.preserve_fds,
+        cgroups,
     }
 }
 
@@ -226,4 +266,79 @@ fn write_spec(bundle: Option<PathBuf>, rootless: bool, seccomp: bool) -> Result<
     }
     let text = serde_json::to_string_pretty(&config).unwrap_or_default();
     std::fs::write(&path, text + "\n").map_err(|e| Error::io("write", &path, e))
+}
+
+fn print_ps(root: &StateRoot, id: &str, format: &str, ps_args: &[String]) -> Result<()> {
+    let pids = ps::pids(root, id)?;
+    match format {
+        "json" => {
+            println!("{}", serde_json::to_string(&pids).unwrap_or_default());
+            Ok(())
+        }
+        "table" => {
+            let args: Vec<String> = if ps_args.is_empty() {
+                vec!["-ef".into()]
+            } else {
+                ps_args.to_vec()
+            };
+            let ps = ["/bin/ps", "/usr/bin/ps"]
+                .into_iter()
+                .find(|p| std::path::Path::new(p).exists())
+                .unwrap_or("ps");
+            let out = std::process::Command::new(ps)
+                .args(&args)
+                .output()
+                .map_err(|e| Error::io("run", ps, e).in_container(id, "ps"))?;
+            let text = String::from_utf8_lossy(&out.stdout);
+            let mut lines = text.lines();
+            let header = lines.next().unwrap_or("");
+            let col = header
+                .split_whitespace()
+                .position(|h| h == "PID")
+                .unwrap_or(1);
+            let wanted = pids.unwrap_or_default();
+            println!("{header}");
+            for line in lines {
+                let pid = line
+                    .split_whitespace()
+                    .nth(col)
+                    .and_then(|p| p.parse::<i32>().ok());
+                if pid.is_some_and(|p| wanted.contains(&p)) {
+                    println!("{line}");
+                }
+            }
+            Ok(())
+        }
+        other => Err(
+            Error::msg(format!("ps: unknown format `{other}` (table or json)"))
+                .in_container(id, "ps"),
+        ),
+    }
+}
+
+/// `5s`, `500ms`, `1m`, `2`: an interval (plain numbers are seconds).
+fn parse_interval(text: &str) -> Result<std::time::Duration> {
+    let t = text.trim();
+    let (num, unit) = t
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or((t, "s"), |i| t.split_at(i));
+    let n: u64 = num.parse().map_err(|_| {
+        Error::msg(format!(
+            "--interval: `{text}` is not a duration (e.g. 5s, 500ms)"
+        ))
+    })?;
+    let d = match unit {
+        "ms" => std::time::Duration::from_millis(n),
+        "s" => std::time::Duration::from_secs(n),
+        "m" => std::time::Duration::from_secs(n * 60),
+        _ => {
+            return Err(Error::msg(format!(
+                "--interval: unknown unit in `{text}` (ms, s, m)"
+            )))
+        }
+    };
+    if d.is_zero() {
+        return Err(Error::msg("--interval must be greater than zero"));
+    }
+    Ok(d)
 }

@@ -77,6 +77,9 @@ pub struct State {
     /// Whether the container has its own pid namespace (then killing pid 1 kills all).
     #[serde(default)]
     pub own_pid_ns: bool,
+    /// The container's cgroup directories, for the verbs after create.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<kapsel_cgroups::CgroupPaths>,
 }
 
 /// The OCI state, with runc's extra fields, as `state` prints it.
@@ -104,6 +107,11 @@ impl State {
         }
         if dir.join(crate::statedir::EXEC_FIFO).exists() {
             return Status::Created;
+        }
+        if let Some(m) = crate::cgroups::manager(&self.cgroup) {
+            if matches!(m.freezer_state(), Ok(kapsel_cgroups::FreezerState::Frozen)) {
+                return Status::Paused;
+            }
         }
         Status::Running
     }

@@ -22,6 +22,7 @@ pub struct CreateOptions {
     pub no_pivot: bool,
     pub no_new_keyring: bool,
     pub preserve_fds: u32,
+    pub cgroups: crate::cgroups::CgroupOptions,
 }
 
 /// A created container whose process is a child of this process.
@@ -85,7 +86,14 @@ fn create_inner(root: &StateRoot, id: &str, opts: &CreateOptions) -> Result<Crea
     };
     let seccomp = compile_seccomp(&spec)?;
     let dir = root.reserve(id)?;
-    match build(
+    let cgroup = match crate::cgroups::setup(&spec, id, opts.cgroups) {
+        Ok(m) => m,
+        Err(e) => {
+            let _ = dir.remove();
+            return Err(e);
+        }
+    };
+    let made = build(
         &dir,
         id,
         &bundle,
@@ -94,14 +102,14 @@ fn create_inner(root: &StateRoot, id: &str, opts: &CreateOptions) -> Result<Crea
         &ns,
         console,
         seccomp.as_ref(),
+        &cgroup,
         opts,
-    ) {
-        Ok(created) => Ok(created),
-        Err(e) => {
-            let _ = dir.remove();
-            Err(e)
-        }
+    );
+    if made.is_err() {
+        let _ = cgroup.destroy();
+        let _ = dir.remove();
     }
+    made
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -114,6 +122,7 @@ fn build(
     ns: &namespaces::NamespacePlan,
     console: Option<OwnedFd>,
     seccomp: Option<&kapsel_seccomp::Filter>,
+    cgroup: &kapsel_cgroups::Manager,
     opts: &CreateOptions,
 ) -> Result<Created> {
     let fifo = dir.fifo_path();
@@ -147,6 +156,7 @@ fn build(
             .map(|h| hooks::stored(h.poststop()))
             .unwrap_or_default(),
         own_pid_ns: ns.has_new(oci_spec::runtime::LinuxNamespaceType::Pid),
+        cgroup: Some(cgroup.paths().clone()),
     };
     let hook_state = |pid: i32| {
         let mut s = state.clone();
@@ -165,6 +175,7 @@ fn build(
         no_new_keyring: opts.no_new_keyring,
         preserve_fds: opts.preserve_fds,
         seccomp,
+        cgroup,
         hook_state: &hook_state,
     })?;
     state.pid = pid;

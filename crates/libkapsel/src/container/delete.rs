@@ -38,6 +38,7 @@ fn delete_inner(root: &StateRoot, id: &str, force: bool) -> Result<()> {
     }
     let poststop = state.poststop.clone();
     let json = serde_json::to_string(&state.oci(Status::Stopped)).unwrap_or_default();
+    crate::cgroups::destroy(&state.cgroup)?;
     dir.remove()?;
     if let Err(e) = hooks::run_all("poststop", &poststop, &json) {
         crate::logging::warn(&format!("container {id}: delete: {e}"));
@@ -46,6 +47,17 @@ fn delete_inner(root: &StateRoot, id: &str, force: bool) -> Result<()> {
 }
 
 fn kill_and_wait(state: &crate::state::State) -> Result<()> {
+    // Without its own pid namespace the container's other processes outlive its init:
+    // kill everything in its cgroup first (a frozen cgroup is thawed by kill_all).
+    if !state.own_pid_ns {
+        if let Some(m) = crate::cgroups::manager(&state.cgroup) {
+            m.kill_all(nix::sys::signal::Signal::SIGKILL)
+                .map_err(crate::cgroups::map_err)?;
+        }
+    } else if let Some(m) = crate::cgroups::manager(&state.cgroup) {
+        // SIGKILL reaches a frozen process only once it is thawed.
+        let _ = m.thaw();
+    }
     match signal_init(state, libc::SIGKILL, true) {
         Ok(()) | Err(Error::NotRunning) => Ok(()),
         Err(e) => Err(e),

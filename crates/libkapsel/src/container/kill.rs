@@ -15,6 +15,15 @@ fn kill_inner(root: &StateRoot, id: &str, signal: i32, all: bool) -> Result<()> 
         // containerd sends `kill --all ID 9` after every exit and expects success.
         return if all { Ok(()) } else { Err(Error::NotRunning) };
     }
+    if all {
+        if let Some(m) = crate::cgroups::manager(&state.cgroup) {
+            if m.skipped().is_none() {
+                let sig = nix::sys::signal::Signal::try_from(signal)
+                    .map_err(|_| Error::msg(format!("invalid signal {signal}")))?;
+                return m.kill_all(sig).map_err(crate::cgroups::map_err);
+            }
+        }
+    }
     match signal_init(&state, signal, false) {
         Err(Error::NotRunning) if all => Ok(()),
         other => other,

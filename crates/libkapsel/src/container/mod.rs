@@ -3,12 +3,16 @@
 
 pub mod create;
 pub mod delete;
+pub mod events;
 pub mod exec;
 pub mod id;
 pub mod kill;
+pub mod pause;
+pub mod ps;
 pub mod query;
 pub mod run;
 pub mod start;
+pub mod update;
 
 use crate::error::{Error, Result};
 use crate::state::{process_alive, State};

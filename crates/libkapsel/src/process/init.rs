@@ -30,6 +30,8 @@ pub struct InitContext<'a> {
     pub no_new_keyring: bool,
     pub preserve_fds: u32,
     pub seccomp: Option<&'a kapsel_seccomp::Filter>,
+    /// The parent still has to write id maps or move us into our cgroup.
+    pub wait_for_parent: bool,
 }
 
 /// What is left to do after the start gate opens.

@@ -12,7 +12,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::Pid;
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::Path;
 
 pub struct SpawnArgs<'a> {
@@ -27,6 +27,7 @@ pub struct SpawnArgs<'a> {
     pub no_new_keyring: bool,
     pub preserve_fds: u32,
     pub seccomp: Option<&'a kapsel_seccomp::Filter>,
+    pub cgroup: &'a kapsel_cgroups::Manager,
     /// State JSON (status "creating") for hooks, built once the pid is known.
     pub hook_state: &'a dyn Fn(i32) -> String,
 }
@@ -52,14 +53,20 @@ pub fn spawn(a: SpawnArgs<'_>) -> Result<i32> {
     // New namespaces must belong to a joined user namespace, so they are created by a
     // short-lived intermediate that joined it first (CLONE_PARENT makes the container
     // our child all the same).
-    let forked = clone_fork(
-        if joined_user.is_some() {
-            0
-        } else {
-            a.ns.clone_flags
-        },
-        None,
-    );
+    // On a pure cgroup v2 host the child is born in its cgroup (CLONE_INTO_CGROUP);
+    // otherwise the parent moves it there before it runs any code of its own.
+    let cgroup_fd = if joined_user.is_none() {
+        a.cgroup.v2_dir_fd().map_err(crate::cgroups::map_err)?
+    } else {
+        None
+    };
+    let flags = if joined_user.is_some() {
+        0
+    } else {
+        a.ns.clone_flags
+    };
+    let wait_for_parent = needs_parent(a.ns, a.cgroup, cgroup_fd.is_some());
+    let forked = clone_fork(flags, cgroup_fd.as_ref().map(AsRawFd::as_raw_fd));
     // Only the parent goes back: the child lives in the joined pid namespace.
     if !matches!(forked, Ok(Forked::Child)) {
         if let Some(own) = own_pidns {
@@ -89,6 +96,7 @@ pub fn spawn(a: SpawnArgs<'_>) -> Result<i32> {
                 no_new_keyring: a.no_new_keyring,
                 preserve_fds: a.preserve_fds,
                 seccomp: a.seccomp,
+                wait_for_parent,
             })
         }
         Forked::Parent(pid) => pid,
@@ -107,12 +115,18 @@ pub fn spawn(a: SpawnArgs<'_>) -> Result<i32> {
             _ => return Err(Error::msg("the intermediate process exited without a word")),
         };
     }
-    let result = if a.ns.has_new(LinuxNamespaceType::User) {
-        crate::userns::write_maps(pid, a.spec)
-            .and_then(|()| parent.send(&Message::Continue(String::new())))
-    } else {
+    let result = (|| {
+        if cgroup_fd.is_none() {
+            a.cgroup.add_pid(pid).map_err(crate::cgroups::map_err)?;
+        }
+        if a.ns.has_new(LinuxNamespaceType::User) {
+            crate::userns::write_maps(pid, a.spec)?;
+        }
+        if wait_for_parent {
+            parent.send(&Message::Continue(String::new()))?;
+        }
         Ok(())
-    };
+    })();
     match result.and_then(|()| serve(&parent, a.spec, pid, a.hook_state)) {
         Ok(()) => Ok(pid),
         Err(e) => {
@@ -121,6 +135,15 @@ pub fn spawn(a: SpawnArgs<'_>) -> Result<i32> {
             Err(e)
         }
     }
+}
+
+/// Whether the child must wait for the parent (id maps, cgroup join) before going on.
+fn needs_parent(
+    ns: &NamespacePlan,
+    cgroup: &kapsel_cgroups::Manager,
+    born_in_cgroup: bool,
+) -> bool {
+    ns.has_new(LinuxNamespaceType::User) || (!born_in_cgroup && cgroup.skipped().is_none())
 }
 
 /// In the intermediate: join the user namespace, clone the container process into

@@ -1,0 +1,59 @@
+//! `events`: the container's resource usage as runc's JSON stats, once (`--stats`) or
+//! every interval, with OOM kills reported as they happen.
+
+use crate::error::{Error, Result};
+use crate::state::Status;
+use crate::statedir::StateRoot;
+use std::io::Write;
+use std::time::Duration;
+
+fn manager(root: &StateRoot, id: &str) -> Result<kapsel_cgroups::Manager> {
+    let state = root.read_state(id)?;
+    if state.status(&root.dir_of(id)) == Status::Stopped {
+        return Err(Error::NotRunning);
+    }
+    crate::cgroups::manager(&state.cgroup)
+        .filter(|m| m.skipped().is_none())
+        .ok_or_else(|| Error::msg("the container has no cgroup to read"))
+}
+
+fn stats_line(id: &str, m: &kapsel_cgroups::Manager) -> Result<String> {
+    let stats = m.stats().map_err(crate::cgroups::map_err)?;
+    let event = serde_json::json!({"type": "stats", "id": id, "data": stats});
+    Ok(event.to_string())
+}
+
+/// One stats event, as `events --stats` prints it.
+pub fn stats(root: &StateRoot, id: &str) -> Result<String> {
+    let inner = || stats_line(id, &manager(root, id)?);
+    inner().map_err(|e| e.in_container(id, "events"))
+}
+
+/// Streams stats every `interval` and OOM events as they come, until the container stops.
+pub fn stream(root: &StateRoot, id: &str, interval: Duration, out: &mut dyn Write) -> Result<()> {
+    let mut inner = || -> Result<()> {
+        let m = manager(root, id)?;
+        let mut oom = m.oom_watcher().ok();
+        loop {
+            let line = stats_line(id, &m)?;
+            if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
+                return Ok(());
+            }
+            let kills = match oom.as_mut() {
+                Some(w) => w.wait(interval).unwrap_or(0),
+                None => {
+                    std::thread::sleep(interval);
+                    0
+                }
+            };
+            for _ in 0..kills {
+                let _ = writeln!(out, "{}", serde_json::json!({"type": "oom", "id": id}));
+            }
+            let state = root.read_state(id)?;
+            if state.status(&root.dir_of(id)) == Status::Stopped {
+                return Ok(());
+            }
+        }
+    };
+    inner().map_err(|e| e.in_container(id, "events"))
+}

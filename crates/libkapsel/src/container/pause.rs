@@ -1,0 +1,32 @@
+//! `pause` and `resume`: freeze and thaw every process of the container's cgroup.
+
+use crate::error::{Error, Result};
+use crate::state::Status;
+use crate::statedir::StateRoot;
+
+pub fn pause(root: &StateRoot, id: &str) -> Result<()> {
+    freeze(root, id, true).map_err(|e| e.in_container(id, "pause"))
+}
+
+pub fn resume(root: &StateRoot, id: &str) -> Result<()> {
+    freeze(root, id, false).map_err(|e| e.in_container(id, "resume"))
+}
+
+fn freeze(root: &StateRoot, id: &str, pause: bool) -> Result<()> {
+    let dir = root.open(id)?;
+    let state = dir.read_state()?;
+    let status = state.status(&dir.path);
+    match (pause, status) {
+        (true, Status::Running) | (false, Status::Paused) => {}
+        (true, s) => return Err(Error::msg(format!("cannot pause a {s} container"))),
+        (false, s) => {
+            return Err(Error::msg(format!(
+                "cannot resume a {s} container: it is not paused"
+            )))
+        }
+    }
+    let m = crate::cgroups::manager(&state.cgroup)
+        .filter(|m| m.skipped().is_none())
+        .ok_or_else(|| Error::msg("the container has no cgroup to freeze"))?;
+    if pause { m.freeze() } else { m.thaw() }.map_err(crate::cgroups::map_err)
+}
