@@ -210,7 +210,7 @@ fn set_user(process: &Process) -> Result<()> {
 }
 
 /// LISTEN_FDS from systemd socket activation: those fds are passed through too.
-fn listen_fds() -> u32 {
+pub fn listen_fds() -> u32 {
     std::env::var("LISTEN_FDS")
         .ok()
         .and_then(|v| v.parse().ok())

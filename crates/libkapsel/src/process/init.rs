@@ -93,15 +93,18 @@ fn send_warnings(channel: &Channel) {
 fn setup(ctx: &mut InitContext<'_>) -> Result<Prepared> {
     // If `create` dies before we are ready, do not linger.
     kapsel_sys::process::set_parent_death_signal(libc::SIGKILL)?;
-    if ctx.ns.has_new(LinuxNamespaceType::User) {
-        // Wait until the parent has written our uid/gid maps.
+    if ctx.wait_for_parent {
+        // Wait until the parent has written our uid/gid maps and put us in our cgroup.
         match ctx.channel.recv()? {
-            Some(Message::Continue(_)) => crate::userns::become_root(ctx.spec)?,
+            Some(Message::Continue(_)) => {}
             _ => {
                 return Err(Error::msg(
-                    "the runtime went away before writing the id maps",
+                    "the runtime went away while setting up the process",
                 ))
             }
+        }
+        if ctx.ns.has_new(LinuxNamespaceType::User) {
+            crate::userns::become_root(ctx.spec)?;
         }
     }
     for (t, path, fd) in &ctx.ns.join {
@@ -177,6 +180,22 @@ fn setup(ctx: &mut InitContext<'_>) -> Result<Prepared> {
         security::sysctl::apply(sysctl)?;
     }
     rootfs::restrict(ctx.spec)?;
+    // Socket activation: the descriptors are passed on (see finish), and so is the
+    // count, with the container's init as their owner (as runc does).
+    let activated;
+    let process = match finish::listen_fds() {
+        0 => process,
+        n => {
+            let mut p = process.clone();
+            let mut env = p.env().clone().unwrap_or_default();
+            env.retain(|e| !e.starts_with("LISTEN_FDS=") && !e.starts_with("LISTEN_PID="));
+            env.push(format!("LISTEN_FDS={n}"));
+            env.push("LISTEN_PID=1".to_string());
+            p.set_env(Some(env));
+            activated = p;
+            &activated
+        }
+    };
     let mut image = finish::finish(process, ctx.spec, console, ctx.preserve_fds, ctx.seccomp)?;
     if let Some(fd) = image.notify_fd.take() {
         ctx.channel.send(&Message::SeccompFd(fd))?;
