@@ -18,14 +18,25 @@ pub fn capset(effective: u64, permitted: u64, inheritable: u64) -> Result<(), Sy
         inheritable: u32,
     }
     const VERSION_3: u32 = 0x2008_0522;
-    let mut header = Header { version: VERSION_3, pid: 0 };
+    let mut header = Header {
+        version: VERSION_3,
+        pid: 0,
+    };
     let split = |v: u64| (v as u32, (v >> 32) as u32);
     let (e0, e1) = split(effective);
     let (p0, p1) = split(permitted);
     let (i0, i1) = split(inheritable);
     let data = [
-        Data { effective: e0, permitted: p0, inheritable: i0 },
-        Data { effective: e1, permitted: p1, inheritable: i1 },
+        Data {
+            effective: e0,
+            permitted: p0,
+            inheritable: i0,
+        },
+        Data {
+            effective: e1,
+            permitted: p1,
+            inheritable: i1,
+        },
     ];
     // SAFETY: header and a two-element data array, as capset v3 requires, valid for the call.
     let ret = unsafe { libc::syscall(libc::SYS_capset, &mut header as *mut Header, data.as_ptr()) };
@@ -37,7 +48,12 @@ pub fn capset(effective: u64, permitted: u64, inheritable: u64) -> Result<(), Sy
 
 /// prctl(PR_CAPBSET_DROP, cap): remove `cap` from the bounding set.
 pub fn bounding_drop(cap: u32) -> Result<(), SysError> {
-    prctl("prctl(PR_CAPBSET_DROP)", libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0)
+    prctl(
+        "prctl(PR_CAPBSET_DROP)",
+        libc::PR_CAPBSET_DROP,
+        cap as libc::c_ulong,
+        0,
+    )
 }
 
 /// prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap).
@@ -52,10 +68,20 @@ pub fn ambient_raise(cap: u32) -> Result<(), SysError> {
 
 /// prctl(PR_SET_KEEPCAPS): keep the permitted set across a change away from uid 0.
 pub fn set_keepcaps(on: bool) -> Result<(), SysError> {
-    prctl("prctl(PR_SET_KEEPCAPS)", libc::PR_SET_KEEPCAPS, on as libc::c_ulong, 0)
+    prctl(
+        "prctl(PR_SET_KEEPCAPS)",
+        libc::PR_SET_KEEPCAPS,
+        on as libc::c_ulong,
+        0,
+    )
 }
 
-fn prctl(op: &'static str, option: libc::c_int, a: libc::c_ulong, b: libc::c_ulong) -> Result<(), SysError> {
+fn prctl(
+    op: &'static str,
+    option: libc::c_int,
+    a: libc::c_ulong,
+    b: libc::c_ulong,
+) -> Result<(), SysError> {
     // SAFETY: these prctl options take integer arguments only.
     let ret = unsafe { libc::prctl(option, a, b, 0 as libc::c_ulong, 0 as libc::c_ulong) };
     if ret < 0 {

@@ -29,7 +29,13 @@ impl SysError {
 impl fmt::Display for SysError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.path {
-            Some(p) => write!(f, "{} `{}`: {}", self.op, p.display(), errno_text(self.errno)),
+            Some(p) => write!(
+                f,
+                "{} `{}`: {}",
+                self.op,
+                p.display(),
+                errno_text(self.errno)
+            ),
             None => write!(f, "{}: {}", self.op, errno_text(self.errno)),
         }
     }

@@ -11,7 +11,8 @@ pub enum Forked {
 }
 
 /// clone3(2) used like fork(2): no new stack, so the child continues on a copy of the
-/// caller's stack. `flags` are CLONE_NEW* flags; the exit signal is SIGCHLD. When
+/// caller's stack. `flags` are CLONE_NEW* flags (and CLONE_PARENT); the exit signal
+/// is SIGCHLD. When
 /// `cgroup_fd` is given, CLONE_INTO_CGROUP places the child in that cgroup v2 directory
 /// before it runs. Falls back to clone(2) when the kernel lacks clone3 (ENOSYS) and no
 /// cgroup fd is asked for.
@@ -34,9 +35,16 @@ pub fn clone_fork(flags: u64, cgroup_fd: Option<RawFd>) -> Result<Forked, SysErr
         cgroup: u64,
     }
     const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+    // With CLONE_PARENT the kernel takes the exit signal from the caller and insists
+    // that none be given.
+    let exit_signal = if flags & libc::CLONE_PARENT as u64 != 0 {
+        0
+    } else {
+        libc::SIGCHLD as u64
+    };
     let mut args = CloneArgs {
         flags,
-        exit_signal: libc::SIGCHLD as u64,
+        exit_signal,
         ..Default::default()
     };
     if let Some(fd) = cgroup_fd {
