@@ -69,15 +69,16 @@ fn exec_inner(root: &StateRoot, id: &str, opts: &ExecOptions) -> Result<i32> {
     }
     let seccomp = super::create::compile_seccomp(&spec)?;
     let state_json = serde_json::to_string(&state.oci(Status::Running)).unwrap_or_default();
-    let pid = spawn(
-        &spec,
-        &process,
+    let job = Job {
+        spec: &spec,
+        process: &process,
         namespaces,
-        console,
-        opts.preserve_fds,
-        seccomp.as_ref(),
-        &state_json,
-    )?;
+        preserve_fds: opts.preserve_fds,
+        seccomp: seccomp.as_ref(),
+        cgroup: crate::cgroups::manager(&state.cgroup).filter(|m| m.skipped().is_none()),
+        state_json: &state_json,
+    };
+    let pid = spawn(job, console)?;
     if let Some(p) = &opts.pid_file {
         let tmp = p.with_extension("kapsel-tmp");
         std::fs::write(&tmp, pid.to_string()).map_err(|e| Error::io("write pid file", &tmp, e))?;
@@ -224,16 +225,20 @@ fn open_namespaces(spec: &Spec, pid: i32) -> Result<Vec<(LinuxNamespaceType, Own
     Ok(out)
 }
 
-fn spawn(
-    spec: &Spec,
-    process: &Process,
+/// Everything the exec'd process is made from.
+struct Job<'a> {
+    spec: &'a Spec,
+    process: &'a Process,
     namespaces: Vec<(LinuxNamespaceType, OwnedFd)>,
-    console: Option<OwnedFd>,
     preserve_fds: u32,
-    seccomp: Option<&kapsel_seccomp::Filter>,
-    state_json: &str,
-) -> Result<i32> {
+    seccomp: Option<&'a kapsel_seccomp::Filter>,
+    cgroup: Option<kapsel_cgroups::Manager>,
+    state_json: &'a str,
+}
+
+fn spawn(job: Job<'_>, console: Option<OwnedFd>) -> Result<i32> {
     let (parent, child) = channel::pair()?;
+    let namespaces = &job.namespaces;
     let pidns = namespaces
         .iter()
         .find(|(t, _)| *t == LinuxNamespaceType::Pid);
@@ -258,15 +263,7 @@ fn spawn(
     match forked? {
         Forked::Child => {
             drop(parent);
-            let err = child_main(
-                spec,
-                process,
-                &namespaces,
-                console,
-                preserve_fds,
-                seccomp,
-                &child,
-            );
+            let err = child_main(&job, console, &child);
             for w in crate::logging::take_warnings() {
                 let _ = child.send(&Message::Warning(w));
             }
@@ -281,7 +278,7 @@ fn spawn(
                 match parent.recv()? {
                     Some(Message::Warning(w)) => crate::logging::warn(&w),
                     Some(Message::SeccompFd(fd)) => {
-                        crate::process::notify::hand_over(spec, &fd, pid, state_json)?;
+                        crate::process::notify::hand_over(job.spec, &fd, pid, job.state_json)?;
                     }
                     Some(Message::Failed(text)) => {
                         let _ = waitpid(Pid::from_raw(pid), None);
@@ -304,18 +301,16 @@ fn spawn(
 }
 
 /// In the new process: join, set up, exec. Returns only the error that stopped it.
-fn child_main(
-    spec: &Spec,
-    process: &Process,
-    namespaces: &[(LinuxNamespaceType, OwnedFd)],
-    console: Option<OwnedFd>,
-    preserve_fds: u32,
-    seccomp: Option<&kapsel_seccomp::Filter>,
-    chan: &channel::Channel,
-) -> Error {
+fn child_main(job: &Job<'_>, console: Option<OwnedFd>, chan: &channel::Channel) -> Error {
+    let process = job.process;
     let run = || -> Result<finish::ExecImage> {
         kapsel_sys::process::set_parent_death_signal(libc::SIGKILL)?;
-        for (t, fd) in namespaces {
+        // Join the container's cgroup while the host's cgroupfs is still in view
+        // (`0` moves the writing process itself).
+        if let Some(m) = &job.cgroup {
+            m.add_pid(0).map_err(crate::cgroups::map_err)?;
+        }
+        for (t, fd) in &job.namespaces {
             if *t == LinuxNamespaceType::Pid {
                 continue;
             }
@@ -333,7 +328,7 @@ fn child_main(
             }
             None => None,
         };
-        let mut image = finish::finish(process, spec, slave, preserve_fds, seccomp)?;
+        let mut image = finish::finish(process, job.spec, slave, job.preserve_fds, job.seccomp)?;
         if let Some(fd) = image.notify_fd.take() {
             chan.send(&Message::SeccompFd(fd))?;
         }
