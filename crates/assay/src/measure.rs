@@ -80,16 +80,17 @@ impl MeasuringCgroup {
 
 impl Drop for MeasuringCgroup {
     fn drop(&mut self) {
-        if std::fs::remove_dir(&self.dir).is_err() {
-            // A process the runtime left here (it did not move its container out): move
-            // everything to the root so the folder can go.
-            let root = Path::new("/sys/fs/cgroup/memory/cgroup.procs");
-            if let Ok(pids) = std::fs::read_to_string(self.dir.join("cgroup.procs")) {
-                for pid in pids.lines() {
-                    let _ = std::fs::write(root, pid);
-                }
+        // A container process that just exited stays in the cgroup until the reaper has
+        // collected it: give that a moment.
+        for _ in 0..50 {
+            if std::fs::remove_dir(&self.dir).is_ok() {
+                return;
             }
-            let _ = std::fs::remove_dir(&self.dir);
+            std::thread::sleep(std::time::Duration::from_millis(20));
         }
+        eprintln!(
+            "assay: remove measuring cgroup `{}`: still in use",
+            self.dir.display()
+        );
     }
 }

@@ -66,9 +66,18 @@ fn section(s: &mut String, i: usize, r: &Results, name: &str, baseline: &str) {
     );
     info(s, r);
     s.push_str("<h3>Summary</h3><p class=\"hint\">Median ± standard deviation over the runs; best median of a row in green; ×ratio against the baseline (performance: against the host). Hover a cell for n, mean, min, max, p10/p90 and load.</p>");
-    s.push_str(&table::render(&r.benchmarks, &names, baseline));
     let mut suites: Vec<&str> = r.benchmarks.iter().map(BenchmarkResult::suite).collect();
     suites.dedup();
+    for suite in &suites {
+        let benches: Vec<BenchmarkResult> = r
+            .benchmarks
+            .iter()
+            .filter(|b| b.suite() == *suite)
+            .cloned()
+            .collect();
+        let _ = write!(s, "<h4>{}</h4>", esc(suite));
+        s.push_str(&table::render(&benches, &names, baseline));
+    }
     for suite in suites {
         let benches: Vec<&BenchmarkResult> =
             r.benchmarks.iter().filter(|b| b.suite() == suite).collect();

@@ -54,8 +54,9 @@ fn median(cell: &Cell, metric: usize) -> Option<f64> {
 
 pub fn render(benches: &[BenchmarkResult], runtimes: &[String], baseline: &str) -> String {
     let cols = columns(benches, runtimes);
-    let mut s =
-        String::from(r#"<table class="summary"><thead><tr><th>benchmark</th><th>metric</th>"#);
+    let mut s = String::from(
+        r#"<table class="summary"><thead><tr><th class="name">benchmark</th><th class="metric">metric</th>"#,
+    );
     for c in &cols {
         let mark = if c == baseline {
             " <small>(baseline)</small>"
@@ -80,7 +81,7 @@ pub fn render(benches: &[BenchmarkResult], runtimes: &[String], baseline: &str) 
                 .and_then(|c| median(c, m));
             let name = if m == 0 {
                 format!(
-                    r#"<td rowspan="{}" title="{}">{}</td>"#,
+                    r#"<td class="name" rowspan="{}" title="{}">{}</td>"#,
                     b.metrics.len(),
                     esc(&b.description),
                     esc(&b.name)
@@ -90,7 +91,7 @@ pub fn render(benches: &[BenchmarkResult], runtimes: &[String], baseline: &str) 
             };
             let _ = write!(
                 s,
-                "<tr>{name}<td>{} <small>{}</small></td>",
+                "<tr>{name}<td class=\"metric\">{} <small>{}</small></td>",
                 esc(&metric.key),
                 esc(&metric.unit)
             );

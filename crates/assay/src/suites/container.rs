@@ -86,14 +86,19 @@ pub fn wait_status(
 ) -> Result<(), Failure> {
     let deadline = Instant::now() + timeout;
     loop {
-        let now = status(ctx, rt, id)?;
-        if now == wanted {
+        // An error (no such container yet) counts as "not there yet" until the deadline.
+        let now = status(ctx, rt, id);
+        if now.as_deref().is_ok_and(|s| s == wanted) {
             return Ok(());
         }
         if Instant::now() > deadline {
+            let seen = match now {
+                Ok(s) => format!("still `{s}`"),
+                Err(e) => format!("state fails ({})", e.reason),
+            };
             return Err(Failure::new(
                 format!("{} state {id}", rt.name),
-                format!("still `{now}` after {timeout:?}, expected `{wanted}`"),
+                format!("{seen} after {timeout:?}, expected `{wanted}`"),
             ));
         }
         std::thread::sleep(Duration::from_millis(5));

@@ -24,9 +24,15 @@ pub fn binary_size(ctx: &Ctx, rt: &Runtime) -> RunResult {
     ]))
 }
 
-/// Runs `argv` through the `__measure` helper, in a fresh measuring cgroup when possible.
-fn measured(ctx: &Ctx, argv: Vec<String>) -> Result<Measurement, Failure> {
-    let cgroup = MeasuringCgroup::create(&ctx.new_id());
+/// Runs `argv` through the `__measure` helper, inside `cgroup` when there is one.
+///
+/// runc and crun put a container without `cgroupsPath` below the caller's cgroup, so the
+/// measuring cgroup must outlive the container: callers create it before the [`Guard`].
+fn measured(
+    ctx: &Ctx,
+    cgroup: Option<&MeasuringCgroup>,
+    argv: Vec<String>,
+) -> Result<Measurement, Failure> {
     let out = ctx.exec.scratch_file("measure");
     let mut helper = vec![
         ctx.self_exe.display().to_string(),
@@ -34,7 +40,7 @@ fn measured(ctx: &Ctx, argv: Vec<String>) -> Result<Measurement, Failure> {
         "--out".into(),
         out.display().to_string(),
     ];
-    if let Some(cg) = &cgroup {
+    if let Some(cg) = cgroup {
         helper.extend(["--cgroup".to_string(), cg.dir.display().to_string()]);
     }
     helper.push("--".into());
@@ -55,23 +61,21 @@ fn resources(m: &Measurement) -> RunOutcome {
 
 pub fn create_resources(ctx: &Ctx, rt: &Runtime) -> RunResult {
     let b = bundle(ctx, &sleeper())?;
+    let cg = MeasuringCgroup::create(&ctx.new_id());
     let g = Guard::new(ctx, rt);
     ctx.before_timed()?;
-    let m = measured(
-        ctx,
-        rt.argv(&["create", "--bundle", b.as_str(), g.id.as_str()]),
-    )?;
+    let argv = rt.argv(&["create", "--bundle", b.as_str(), g.id.as_str()]);
+    let m = measured(ctx, cg.as_ref(), argv)?;
     Ok(resources(&m))
 }
 
 pub fn run_resources(ctx: &Ctx, rt: &Runtime) -> RunResult {
     let b = bundle(ctx, &plan(&["true"]))?;
+    let cg = MeasuringCgroup::create(&ctx.new_id());
     let mut g = Guard::new(ctx, rt);
     ctx.before_timed()?;
-    let m = measured(
-        ctx,
-        rt.argv(&["run", "--bundle", b.as_str(), g.id.as_str()]),
-    )?;
+    let argv = rt.argv(&["run", "--bundle", b.as_str(), g.id.as_str()]);
+    let m = measured(ctx, cg.as_ref(), argv)?;
     g.disarm();
     Ok(resources(&m))
 }
@@ -82,10 +86,11 @@ pub fn lifecycle_cpu(ctx: &Ctx, rt: &Runtime) -> RunResult {
     ctx.before_timed()?;
     let c = measured(
         ctx,
+        None,
         rt.argv(&["create", "--bundle", b.as_str(), g.id.as_str()]),
     )?;
-    let s = measured(ctx, rt.argv(&["start", g.id.as_str()]))?;
-    let d = measured(ctx, rt.argv(&["delete", "--force", g.id.as_str()]))?;
+    let s = measured(ctx, None, rt.argv(&["start", g.id.as_str()]))?;
+    let d = measured(ctx, None, rt.argv(&["delete", "--force", g.id.as_str()]))?;
     g.disarm();
     Ok(RunOutcome::Values(vec![c.cpu_ms + s.cpu_ms + d.cpu_ms]))
 }
@@ -111,8 +116,12 @@ pub fn create_syscalls(ctx: &Ctx, rt: &Runtime) -> RunResult {
     argv.extend(rt.argv(&["create", "--bundle", b.as_str(), g.id.as_str()]));
     let traced = std::thread::scope(|s| {
         let tracer = s.spawn(|| ctx.exec.run(&argv));
-        let started = container::wait_status(ctx, rt, &g.id, "created", Duration::from_secs(30))
+        let started = container::wait_status(ctx, rt, &g.id, "created", Duration::from_secs(10))
             .and_then(|_| container::start(ctx, rt, &g.id).map(drop));
+        if started.is_err() {
+            // Ends the traced container so strace, and the thread waiting for it, finish.
+            let _ = container::delete(ctx, rt, &g.id, true);
+        }
         let traced = tracer
             .join()
             .unwrap_or_else(|_| Err(Failure::new("strace", "thread panicked")));

@@ -1,0 +1,351 @@
+//! A tiny real matrix: runc (and kapsel when its release binary exists, and a runtime that
+//! always fails), 3 runs, checked through the results JSON, the HTML report rendered by
+//! headless Chromium, and the index page. Needs root; prints SKIP otherwise.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+const ASSAY: &str = env!("CARGO_BIN_EXE_assay");
+
+fn skip(name: &str, why: &str) {
+    println!("SKIP {name}: {why}");
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+fn which(p: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|d| d.join(p))
+        .find(|p| p.is_file())
+}
+
+/// kapsel's release binary: `ASSAY_KAPSEL`, else the workspace's target/release/kapsel.
+fn kapsel() -> Option<PathBuf> {
+    let p = std::env::var_os("ASSAY_KAPSEL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/release/kapsel")
+        });
+    p.is_file().then_some(p)
+}
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        let p = std::env::temp_dir().join(format!("assay-test-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn assay(args: &[&str]) -> std::process::Output {
+    Command::new(ASSAY).args(args).output().expect("run assay")
+}
+
+fn cell<'a>(results: &'a Value, bench: &str, runtime: &str) -> &'a Value {
+    let b = results["benchmarks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["name"] == bench)
+        .unwrap_or_else(|| panic!("no {bench}"));
+    b["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["runtime"] == runtime)
+        .unwrap_or_else(|| panic!("no {runtime} in {bench}"))
+}
+
+#[test]
+fn tiny_matrix_writes_json_html_and_index() {
+    if !is_root() {
+        return skip("tiny_matrix_writes_json_html_and_index", "needs root");
+    }
+    let Some(runc) = which("runc") else {
+        return skip(
+            "tiny_matrix_writes_json_html_and_index",
+            "runc is not installed (apt-get install runc)",
+        );
+    };
+    if !Path::new("/bin/busybox").is_file() {
+        return skip(
+            "tiny_matrix_writes_json_html_and_index",
+            "busybox-static is not installed",
+        );
+    }
+    let dir = TempDir::new("matrix");
+    let work = dir.0.join("work");
+    let mut runtimes = format!(
+        "  - name: runc\n    path: {}\n  - name: broken\n    path: /bin/false\n",
+        runc.display()
+    );
+    let kapsel = kapsel();
+    match &kapsel {
+        Some(k) => runtimes.push_str(&format!("  - name: kapsel\n    path: {}\n", k.display())),
+        None => skip(
+            "kapsel in the matrix",
+            "no target/release/kapsel (set ASSAY_KAPSEL or build it)",
+        ),
+    }
+    let config = format!(
+        "runtimes:\n{runtimes}suites: [operations.runtime.version, operations.container.create, \
+         operations.container.lifecycle, 'scalability.*', footprint.binary.size]\n\
+         runs: 3\nwarmup: 1\nscales: [2]\nspacing_ms: 5\nwork_dir: {}\n",
+        work.display()
+    );
+    let cfg = dir.0.join("assay.yaml");
+    std::fs::write(&cfg, config).unwrap();
+    let results_dir = dir.0.join("results");
+    std::fs::create_dir_all(&results_dir).unwrap();
+    let json = results_dir.join("run.json");
+    let html = dir.0.join("report.html");
+    let out = assay(&[
+        "run",
+        "-c",
+        cfg.to_str().unwrap(),
+        "-o",
+        json.to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "assay run failed: {stderr}");
+    assert!(stderr.contains("ETA"), "progress shown: {stderr}");
+    assert!(!work.exists(), "work folder removed");
+
+    let results: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert!(results["machine"]["kernel"]
+        .as_str()
+        .is_some_and(|k| !k.is_empty()));
+    assert!(results["machine"]["cores"].as_u64().unwrap() >= 1);
+    assert_eq!(results["config"]["runs"], 3);
+    let versions: Vec<&str> = results["runtimes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["version"].as_str().unwrap())
+        .collect();
+    assert!(versions[0].starts_with("runc version"), "{versions:?}");
+    let names: Vec<&str> = results["benchmarks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "operations.runtime.version",
+            "operations.container.create",
+            "operations.container.lifecycle",
+            "scalability.sequential.n2",
+            "scalability.concurrent.n2",
+            "footprint.binary.size"
+        ]
+    );
+    for bench in &names {
+        let c = cell(&results, bench, "runc");
+        assert_eq!(c["status"], "ok", "runc {bench}: {c}");
+        let samples = c["samples"].as_array().unwrap();
+        assert_eq!(samples.len(), 3, "3 timed runs, the warm-up left out");
+        assert!(samples.iter().all(|s| s["load1"].as_f64().is_some()));
+        let s = &c["summaries"][0];
+        let (min, med, max) = (
+            s["min"].as_f64().unwrap(),
+            s["median"].as_f64().unwrap(),
+            s["max"].as_f64().unwrap(),
+        );
+        assert!(min > 0.0 && min <= med && med <= max, "{bench}: {s}");
+        assert_eq!(s["n"], 3);
+    }
+    let lifecycle = cell(&results, "operations.container.lifecycle", "runc")["summaries"][0]
+        ["median"]
+        .as_f64()
+        .unwrap();
+    let create = cell(&results, "operations.container.create", "runc")["summaries"][0]["median"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        lifecycle > create,
+        "create+start+delete ({lifecycle} ms) outlasts create ({create} ms)"
+    );
+    let scale = &cell(&results, "scalability.sequential.n2", "runc")["summaries"];
+    let (total, per) = (
+        scale[0]["median"].as_f64().unwrap(),
+        scale[1]["median"].as_f64().unwrap(),
+    );
+    assert!(
+        (total / 2.0 - per).abs() < total * 0.5,
+        "per-container is about total/2: {total} {per}"
+    );
+
+    // The always-failing runtime fails its cells with the error, and the matrix went on.
+    let broken = cell(&results, "operations.container.create", "broken");
+    assert_eq!(broken["status"], "failed");
+    assert!(
+        broken["error"].as_str().unwrap().contains("exit status 1"),
+        "{broken}"
+    );
+    if kapsel.is_some() {
+        for bench in &names {
+            let c = cell(&results, bench, "kapsel");
+            assert!(
+                c["status"] == "ok" || c["error"].as_str().is_some_and(|e| !e.is_empty()),
+                "kapsel {bench}: {c}"
+            );
+        }
+    }
+
+    let page = std::fs::read_to_string(&html).unwrap();
+    for needle in [
+        "runc version",
+        "operations.container.lifecycle",
+        "scalability.concurrent.n2",
+        "class=\"best\"",
+        "class=\"failed\"",
+        "<svg",
+    ] {
+        assert!(page.contains(needle), "report lacks {needle}");
+    }
+    render_in_chromium(&html, &dir.0);
+
+    let out = assay(&["index", results_dir.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let index = std::fs::read_to_string(results_dir.join("index.html")).unwrap();
+    assert!(index.contains("run.html") && index.contains("1 result files"));
+    assert!(results_dir.join("run.html").is_file());
+    let leftovers: Vec<_> = std::fs::read_dir("/sys/fs/cgroup/memory")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("assay-measure-")
+        })
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "measuring cgroups left: {leftovers:?}"
+    );
+}
+
+/// Headless Chromium loads the page (the DOM it builds has the charts) and screenshots it.
+fn render_in_chromium(html: &Path, dir: &Path) {
+    let Some(chromium) = which("chromium").or_else(|| which("chromium-browser")) else {
+        return skip(
+            "render_in_chromium",
+            "chromium is not installed (apt-get install chromium)",
+        );
+    };
+    let url = format!("file://{}", html.display());
+    let flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        "--window-size=1200,1600",
+    ];
+    let dom = Command::new("timeout")
+        .arg("120")
+        .arg(&chromium)
+        .args(flags)
+        .arg("--dump-dom")
+        .arg(&url)
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert!(
+        dom.contains("<svg") && dom.contains("operations.container.lifecycle"),
+        "chromium built the page: {}",
+        &dom[..dom.len().min(300)]
+    );
+    let png = dir.join("report.png");
+    let shot = format!("--screenshot={}", png.display());
+    let out = Command::new("timeout")
+        .arg("120")
+        .arg(&chromium)
+        .args(flags)
+        .arg(shot)
+        .arg(&url)
+        .output()
+        .unwrap();
+    let bytes = std::fs::read(&png)
+        .unwrap_or_else(|_| panic!("no screenshot: {}", String::from_utf8_lossy(&out.stderr)));
+    assert!(bytes.starts_with(b"\x89PNG"), "a PNG");
+    // A blank 1200x1600 page compresses to a few KiB; tables, text and charts do not.
+    assert!(
+        bytes.len() > 40_000,
+        "screenshot has content: {} bytes",
+        bytes.len()
+    );
+}
+
+#[test]
+fn bad_config_names_the_key_on_one_line() {
+    let dir = TempDir::new("badcfg");
+    let cfg = dir.0.join("bad.yaml");
+    std::fs::write(
+        &cfg,
+        "runtimes:\n  - name: runc\n    path: /usr/sbin/runc\nruns: 3\nwarmups: 2\n",
+    )
+    .unwrap();
+    let out = assay(&["run", "-c", cfg.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("warmups") && err.contains("bad.yaml"), "{err}");
+
+    std::fs::write(
+        &cfg,
+        "runtimes:\n  - name: x\n    path: /nonexistent/runtime\n",
+    )
+    .unwrap();
+    let out = assay(&["run", "-c", cfg.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("runtimes[0].path") && err.contains("/nonexistent/runtime"),
+        "{err}"
+    );
+}
+
+#[test]
+fn list_names_every_suite() {
+    let out = assay(&["list"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    for suite in [
+        "operations",
+        "scalability",
+        "performance",
+        "limits",
+        "footprint",
+    ] {
+        assert!(text.lines().any(|l| l == suite), "{suite} missing: {text}");
+    }
+    assert!(text.contains("operations.container.lifecycle"));
+    assert!(text.contains("scalability.concurrent.n50"));
+}
