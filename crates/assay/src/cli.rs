@@ -29,15 +29,22 @@ pub enum Commands {
     },
     /// Run the benchmark matrix and write the results JSON
     Run(RunArgs),
-    /// Render one or more results files as one self-contained HTML page
+    /// Render one or more results files as one self-contained HTML page (or Markdown tables)
     Report {
         #[arg(required = true, value_name = "RESULTS")]
         results: Vec<PathBuf>,
-        #[arg(short, long, value_name = "FILE", default_value = "report.html")]
-        output: PathBuf,
+        /// Output file (default: report.html; Markdown goes to stdout)
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
         /// Runtime the ratios are computed against (default: the run's baseline)
         #[arg(long)]
         baseline: Option<String>,
+        /// Markdown tables of the first results file instead of HTML (for a README)
+        #[arg(long)]
+        markdown: bool,
+        /// With --markdown: benchmarks to include, glob or prefix (repeatable)
+        #[arg(long = "suite", value_name = "PATTERN")]
+        suites: Vec<String>,
     },
     /// Write DIR/index.html listing every results file in DIR, rendering missing reports
     Index { dir: PathBuf },

@@ -40,7 +40,16 @@ fn main() -> ExitCode {
             results,
             output,
             baseline,
-        } => report_cmd(&results, &output, baseline.as_deref()),
+            markdown,
+            suites,
+        } => {
+            if markdown {
+                markdown_cmd(&results, output.as_deref(), baseline.as_deref(), &suites)
+            } else {
+                let output = output.unwrap_or_else(|| "report.html".into());
+                report_cmd(&results, &output, baseline.as_deref())
+            }
+        }
         Commands::Index { dir } => index::write(&dir).map(|p| println!("{}", p.display())),
         Commands::Measure { out, cgroup, argv } => {
             return match measure::helper_main(&out, cgroup.as_deref(), &argv) {
@@ -180,4 +189,23 @@ fn report_cmd(
     std::fs::write(output, html).map_err(|e| format!("write `{}`: {e}", output.display()))?;
     println!("{}", output.display());
     Ok(())
+}
+
+fn markdown_cmd(
+    files: &[std::path::PathBuf],
+    output: Option<&Path>,
+    baseline: Option<&str>,
+    suites: &[String],
+) -> Result<(), String> {
+    let first = files.first().ok_or("report: no results file")?;
+    let text = report::markdown::render(&Results::load(first)?, suites, baseline);
+    match output {
+        Some(path) => {
+            std::fs::write(path, text).map_err(|e| format!("write `{}`: {e}", path.display()))
+        }
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+    }
 }

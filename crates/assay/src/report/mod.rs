@@ -3,6 +3,7 @@
 //! distribution of every latency benchmark.
 
 mod fmt;
+pub mod markdown;
 mod svg;
 mod table;
 
