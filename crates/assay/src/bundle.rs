@@ -188,8 +188,7 @@ fn copy_into_as(src: &Path, dest: &Path) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_ldd;
-    use std::path::PathBuf;
+    use super::*;
 
     #[test]
     fn ldd_output() {
@@ -202,5 +201,51 @@ mod tests {
                 PathBuf::from("/lib64/ld-linux-x86-64.so.2")
             ]
         );
+    }
+
+    #[test]
+    fn a_configured_bundle_is_specialised_not_modified() {
+        let dir = std::env::temp_dir().join(format!("assay-bundle-{}", std::process::id()));
+        let user = dir.join("user");
+        std::fs::create_dir_all(user.join("myroot/bin")).unwrap();
+        let base = serde_json::json!({"root": {"path": "myroot"}, "process": {"args": ["sh"]}, "hostname": "mine"});
+        std::fs::write(user.join("config.json"), base.to_string()).unwrap();
+        let exec = Exec::new(dir.join("scratch")).unwrap();
+        let config = BundleConfig {
+            dir: Some(user.clone()),
+            ..BundleConfig::default()
+        };
+        let bundles = Bundles::prepare(&config, &dir, &exec).unwrap();
+        let plan = ProcessPlan {
+            args: vec!["true".into()],
+            ..ProcessPlan::default()
+        };
+        let b = bundles.for_plan(&plan).unwrap();
+        assert_eq!(bundles.for_plan(&plan).unwrap(), b, "one folder per plan");
+        let spec: Value =
+            serde_json::from_str(&std::fs::read_to_string(b.join("config.json")).unwrap()).unwrap();
+        let refused = bundles
+            .add_host_program(Path::new("/bin/sh"), &exec)
+            .unwrap_err();
+        let missing = BundleConfig {
+            dir: Some(dir.join("nope")),
+            ..BundleConfig::default()
+        };
+        let missing = Bundles::prepare(&missing, &dir, &exec).err().unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(
+            spec["root"]["path"],
+            user.join("myroot").display().to_string()
+        );
+        assert_eq!(spec["process"]["args"], serde_json::json!(["true"]));
+        assert_eq!(
+            spec["hostname"], "mine",
+            "the rest of the user's config kept"
+        );
+        assert!(
+            refused.contains("not in the configured bundle's rootfs"),
+            "{refused}"
+        );
+        assert!(missing.starts_with("bundle.dir: read"), "{missing}");
     }
 }

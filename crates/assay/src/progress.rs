@@ -9,6 +9,11 @@ pub struct Progress {
     started: Instant,
     tty: bool,
     last_bench: String,
+    /// When the current benchmark began, and how many samples were done before it.
+    bench_started: Instant,
+    bench_first: usize,
+    /// Samples the current benchmark has in all.
+    bench_total: usize,
 }
 
 impl Progress {
@@ -19,7 +24,17 @@ impl Progress {
             started: Instant::now(),
             tty: std::io::stderr().is_terminal(),
             last_bench: String::new(),
+            bench_started: Instant::now(),
+            bench_first: 0,
+            bench_total: 0,
         }
+    }
+
+    /// Marks the start of a benchmark with `samples` samples in all.
+    pub fn begin(&mut self, samples: usize) {
+        self.bench_started = Instant::now();
+        self.bench_first = self.done;
+        self.bench_total = samples;
     }
 
     /// Reports the sample about to be taken.
@@ -60,11 +75,25 @@ impl Progress {
         );
     }
 
+    /// The rest of this benchmark at its own pace, the benchmarks after it at the average.
     fn eta(&self) -> Option<Duration> {
-        (self.done > 0).then(|| {
-            let per = self.started.elapsed() / self.done as u32;
-            per * (self.total - self.done) as u32
-        })
+        if self.done == 0 {
+            return None;
+        }
+        let average = self.started.elapsed().as_secs_f64() / self.done as f64;
+        let in_bench = self.done - self.bench_first;
+        let pace = if in_bench > 0 {
+            self.bench_started.elapsed().as_secs_f64() / in_bench as f64
+        } else {
+            average
+        };
+        let left_here = self.bench_total.saturating_sub(in_bench);
+        let left_after = self
+            .total
+            .saturating_sub(self.bench_first + self.bench_total);
+        Some(Duration::from_secs_f64(
+            pace * left_here as f64 + average * left_after as f64,
+        ))
     }
 }
 

@@ -160,3 +160,37 @@ impl Reaper {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One test: the process-wide reaper must not race other tests' children.
+    #[test]
+    fn children_get_their_status_and_orphans_are_reaped() {
+        let reaper = Reaper::global().unwrap();
+        let before = reaper.orphans_reaped();
+        let pid = reaper
+            .spawn(Command::new("sh").args(["-c", "exit 3"]))
+            .unwrap();
+        assert_eq!(reaper.wait(pid), Exit::Code(3));
+        let pid = reaper
+            .spawn(Command::new("sh").args(["-c", "kill -9 $$"]))
+            .unwrap();
+        assert_eq!(reaper.wait(pid), Exit::Signal(9));
+        // The background sleep outlives its parent and is re-parented to us.
+        let pid = reaper
+            .spawn(Command::new("sh").args(["-c", "sleep 0.2 & exit 0"]))
+            .unwrap();
+        assert!(reaper.wait(pid).success());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while reaper.orphans_reaped() == before && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert_eq!(
+            reaper.orphans_reaped(),
+            before + 1,
+            "the orphan was reaped by assay"
+        );
+    }
+}

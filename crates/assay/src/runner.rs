@@ -113,6 +113,7 @@ fn run_in(config: &Config, benches: &[Benchmark], work: &Path) -> Result<Results
     for bench in benches {
         let targets = targets_of(bench);
         let mut cells: Vec<Cell> = targets.iter().map(|t| Cell::new(t.name())).collect();
+        progress.begin(targets.len() * per_cell);
         for i in 0..config.warmup + config.runs {
             let warm = i < config.warmup;
             for (t, cell) in targets.iter().zip(cells.iter_mut()) {

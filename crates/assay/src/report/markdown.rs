@@ -1,22 +1,22 @@
-//! Markdown tables of chosen suites, for a README: medians with the ratio to the baseline,
-//! the best of each row in bold.
+//! Markdown tables of chosen suites, for a README: medians with the ratio to the baseline
+//! (performance: to the host), the best of each row in bold.
 
 use std::fmt::Write;
 
 use crate::glob;
-use crate::results::{CellStatus, Results};
+use crate::results::{BenchmarkResult, CellStatus, Results};
 use crate::stats::ratio;
 
 use super::fmt::{num, times};
-use super::table::best;
+use super::table::{best, columns};
 
 /// The tables of the benchmarks selected by `patterns` (all when empty).
 pub fn render(r: &Results, patterns: &[String], baseline: Option<&str>) -> String {
     let baseline = baseline.unwrap_or(&r.baseline);
-    let names: Vec<&str> = r.runtimes.iter().map(|rt| rt.name.as_str()).collect();
     let m = &r.machine;
     let mut s = format!(
-        "assay {} on {} ({}, {} × {}), {} runs + {} warm-up, {} cache, started {}; median (×ratio to {baseline}), best in bold.\n\n",
+        "assay {} on {} ({}, {} × {}), {} runs + {} warm-up, {} cache, started {}; \
+         median (×ratio to {baseline}; performance: to the host), best in bold.\n\n",
         r.assay_version,
         m.kernel,
         m.cgroups,
@@ -32,65 +32,99 @@ pub fn render(r: &Results, patterns: &[String], baseline: Option<&str>) -> Strin
         .iter()
         .map(|rt| format!("{}: {}", rt.name, rt.version))
         .collect();
-    let _ = writeln!(s, "Runtimes: {}.\n", versions.join("; "));
-    let benches: Vec<_> = r
+    let _ = writeln!(s, "Runtimes: {}.", versions.join("; "));
+    let runtimes: Vec<String> = r.runtimes.iter().map(|rt| rt.name.clone()).collect();
+    let selected: Vec<&BenchmarkResult> = r
         .benchmarks
         .iter()
         .filter(|b| glob::selected(patterns, &b.name))
         .collect();
-    let mut suite = "";
+    let mut suites: Vec<&str> = selected.iter().map(|b| b.suite()).collect();
+    suites.dedup();
+    for suite in suites {
+        let benches: Vec<BenchmarkResult> = selected
+            .iter()
+            .filter(|b| b.suite() == suite)
+            .map(|b| (*b).clone())
+            .collect();
+        suite_table(&mut s, suite, &benches, &runtimes, baseline);
+    }
+    s
+}
+
+fn suite_table(
+    s: &mut String,
+    suite: &str,
+    benches: &[BenchmarkResult],
+    runtimes: &[String],
+    baseline: &str,
+) {
+    let cols = columns(benches, runtimes);
+    let _ = write!(s, "\n| {suite} | metric |");
+    for c in &cols {
+        let _ = write!(s, " {c} |");
+    }
+    s.push_str("\n|---|---|");
+    s.push_str(&"---:|".repeat(cols.len()));
+    s.push('\n');
     for b in benches {
-        if b.suite() != suite {
-            suite = b.suite();
-            let _ = write!(s, "\n| {suite} | metric |");
-            for n in &names {
-                let _ = write!(s, " {n} |");
-            }
-            s.push_str("\n|---|---|");
-            s.push_str(&"---:|".repeat(names.len()));
-            s.push('\n');
-        }
+        let reference = if b.cells.iter().any(|c| c.runtime == "host") {
+            "host"
+        } else {
+            baseline
+        };
+        let label = b
+            .name
+            .split_once('.')
+            .map_or(b.name.as_str(), |(_, rest)| rest);
         for (mi, metric) in b.metrics.iter().enumerate() {
-            let best = best(b, mi);
-            let reference = b
+            let ref_median = b
                 .cells
                 .iter()
-                .find(|c| c.runtime == baseline)
+                .find(|c| c.runtime == reference)
                 .and_then(|c| c.summaries.get(mi)?.as_ref().map(|s| s.median));
-            let label = b
-                .name
-                .split_once('.')
-                .map_or(b.name.as_str(), |(_, rest)| rest);
+            let best = best(b, mi);
             let _ = write!(s, "| {label} | {} [{}] |", metric.key, metric.unit);
-            for n in &names {
-                let Some((ci, cell)) = b.cells.iter().enumerate().find(|(_, c)| c.runtime == *n)
-                else {
-                    s.push_str(" |");
-                    continue;
-                };
-                let text = match (cell.status, cell.summaries.get(mi).and_then(Option::as_ref)) {
-                    (CellStatus::Failed, _) => "failed".to_string(),
-                    (CellStatus::Skipped, _) => "–".to_string(),
-                    (CellStatus::Ok, Some(sum)) => {
-                        let mut t = num(sum.median);
-                        if best == Some(ci) {
-                            t = format!("**{t}**");
-                        }
-                        if *n != baseline {
-                            if let Some(x) = reference.and_then(|rf| ratio(sum.median, rf)) {
-                                t = format!("{t} ({})", times(x));
-                            }
-                        }
-                        t
+            for col in &cols {
+                let found = b.cells.iter().enumerate().find(|(_, c)| &c.runtime == col);
+                let text = match found {
+                    Some((ci, cell)) => {
+                        cell_text(cell, mi, best == Some(ci), col != reference, ref_median)
                     }
-                    (CellStatus::Ok, None) => "–".to_string(),
+                    None => String::new(),
                 };
                 let _ = write!(s, " {text} |");
             }
             s.push('\n');
         }
     }
-    s
+}
+
+fn cell_text(
+    cell: &crate::results::Cell,
+    metric: usize,
+    is_best: bool,
+    with_ratio: bool,
+    ref_median: Option<f64>,
+) -> String {
+    let sum = match (
+        cell.status,
+        cell.summaries.get(metric).and_then(Option::as_ref),
+    ) {
+        (CellStatus::Failed, _) => return "failed".into(),
+        (CellStatus::Ok, Some(sum)) if sum.median.is_finite() => sum,
+        _ => return "–".into(),
+    };
+    let mut t = num(sum.median);
+    if is_best {
+        t = format!("**{t}**");
+    }
+    if with_ratio {
+        if let Some(x) = ref_median.and_then(|rf| ratio(sum.median, rf)) {
+            t = format!("{t} ({})", times(x));
+        }
+    }
+    t
 }
 
 #[cfg(test)]
@@ -112,5 +146,12 @@ mod tests {
         );
         assert!(!md.contains("cpu.primes"), "performance not selected");
         assert!(md.starts_with("assay 0.1.0 on 6.18"));
+        let perf = render(&r, &["performance".to_string()], None);
+        assert!(
+            perf.contains("| performance | metric | host | runc | crun |"),
+            "{perf}"
+        );
+        let row = "| cpu.primes | time [events/s] | 400 | 391 (×0.98) | **397** (×0.99) |";
+        assert!(perf.contains(row), "{perf}");
     }
 }
