@@ -6,6 +6,7 @@
 //! root or when the runtime is missing; `KAPSEL_TEST_STRICT=1` turns any skip into a failure.
 
 pub mod bundle;
+pub mod cgroupfs;
 pub mod command;
 pub mod console;
 pub mod context;

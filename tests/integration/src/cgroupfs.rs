@@ -1,0 +1,229 @@
+//! A container's cgroups seen from the host, whatever runtime made them: the directories come
+//! from /proc/<pid>/cgroup and this process's cgroup mounts, so tests can read limits and
+//! counters from the kernel's files and check that `delete` removed every directory.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// One cgroup hierarchy mounted on the host.
+#[derive(Debug, Clone)]
+struct Hierarchy {
+    /// v1 controllers (and `name=...`) of the mount; empty for cgroup2.
+    controllers: Vec<String>,
+    mount_point: PathBuf,
+    /// The cgroup the mount shows at its mount point (field 4 of mountinfo).
+    root: PathBuf,
+}
+
+/// The cgroup directories of one process, per controller.
+#[derive(Debug, Clone)]
+pub struct CgroupDirs {
+    /// The process they were read from.
+    pub pid: i32,
+    /// (v1 controller, directory); co-mounted controllers share a directory.
+    v1: Vec<(String, PathBuf)>,
+    /// The directory in the cgroup2 hierarchy, when one is mounted.
+    unified: Option<PathBuf>,
+}
+
+impl CgroupDirs {
+    /// The cgroups of `pid` (alive) in every hierarchy mounted in this mount namespace.
+    #[track_caller]
+    pub fn of(pid: i32) -> CgroupDirs {
+        let path = format!("/proc/{pid}/cgroup");
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read `{path}`: {e}"));
+        let hierarchies = mounted_hierarchies();
+        let mut dirs = CgroupDirs {
+            pid,
+            v1: Vec::new(),
+            unified: None,
+        };
+        for line in text.lines() {
+            let mut fields = line.splitn(3, ':');
+            let (Some(_), Some(list), Some(inner)) = (fields.next(), fields.next(), fields.next())
+            else {
+                continue;
+            };
+            let mut controllers: Vec<String> = list
+                .split(',')
+                .filter(|c| !c.is_empty())
+                .map(str::to_string)
+                .collect();
+            controllers.sort();
+            let Some(h) = hierarchies.iter().find(|h| h.controllers == controllers) else {
+                continue;
+            };
+            let below = Path::new(inner)
+                .strip_prefix(&h.root)
+                .unwrap_or(Path::new(inner));
+            let below = below.strip_prefix("/").unwrap_or(below);
+            let dir = h.mount_point.join(below);
+            if controllers.is_empty() {
+                dirs.unified = Some(dir);
+            } else {
+                dirs.v1
+                    .extend(controllers.into_iter().map(|c| (c, dir.clone())));
+            }
+        }
+        dirs
+    }
+
+    /// The v1 directory of `controller` (`memory`, `pids`, `name=systemd`...).
+    pub fn v1(&self, controller: &str) -> Option<&Path> {
+        self.v1
+            .iter()
+            .find(|(c, _)| c == controller)
+            .map(|(_, d)| d.as_path())
+    }
+
+    /// The directory in the cgroup2 hierarchy.
+    pub fn unified(&self) -> Option<&Path> {
+        self.unified.as_deref()
+    }
+
+    /// Every distinct directory.
+    pub fn all(&self) -> Vec<&Path> {
+        let mut out: Vec<&Path> = Vec::new();
+        for dir in self
+            .v1
+            .iter()
+            .map(|(_, d)| d.as_path())
+            .chain(self.unified())
+        {
+            if !out.contains(&dir) {
+                out.push(dir);
+            }
+        }
+        out
+    }
+
+    /// The trimmed content of `file` in the v1 directory of `controller`; None when the
+    /// controller is not mounted or the file does not exist on this kernel.
+    pub fn read_v1(&self, controller: &str, file: &str) -> Option<String> {
+        read_trimmed(&self.v1(controller)?.join(file))
+    }
+
+    /// Like [`CgroupDirs::read_v1`], panicking with the path when the file cannot be read.
+    #[track_caller]
+    pub fn v1_value(&self, controller: &str, file: &str) -> String {
+        let dir = self
+            .v1(controller)
+            .unwrap_or_else(|| panic!("pid {}: no v1 `{controller}` cgroup", self.pid));
+        let path = dir.join(file);
+        read_trimmed(&path).unwrap_or_else(|| panic!("cannot read `{}`", path.display()))
+    }
+
+    /// A `key value` line of a flat-keyed file (memory.stat, cpu.stat, pids.events...).
+    pub fn v1_key(&self, controller: &str, file: &str, key: &str) -> Option<u64> {
+        keyed(&self.read_v1(controller, file)?, key)
+    }
+
+    /// CPU time used by the cgroup so far: cpuacct.usage (v1), else cpu.stat usage_usec (v2).
+    pub fn cpu_usage(&self) -> Option<Duration> {
+        if let Some(ns) = self
+            .read_v1("cpuacct", "cpuacct.usage")
+            .and_then(|v| v.parse().ok())
+        {
+            return Some(Duration::from_nanos(ns));
+        }
+        let stat = read_trimmed(&self.unified()?.join("cpu.stat"))?;
+        keyed(&stat, "usage_usec").map(Duration::from_micros)
+    }
+
+    /// The pids in the cgroup of `controller` (cgroup.procs).
+    pub fn procs(&self, controller: &str) -> Vec<i32> {
+        let mut pids: Vec<i32> = self
+            .read_v1(controller, "cgroup.procs")
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect();
+        pids.sort_unstable();
+        pids
+    }
+
+    /// The directories that still exist.
+    pub fn remaining(&self) -> Vec<PathBuf> {
+        self.all()
+            .into_iter()
+            .filter(|d| d.is_dir())
+            .map(Path::to_path_buf)
+            .collect()
+    }
+}
+
+/// The value of `key` in a `key value` per line text.
+pub fn keyed(text: &str, key: &str) -> Option<u64> {
+    text.lines().find_map(|l| {
+        let (k, v) = l.split_once(' ')?;
+        (k == key).then(|| v.trim().parse().ok()).flatten()
+    })
+}
+
+fn read_trimmed(path: &Path) -> Option<String> {
+    std::fs::read_to_string(path)
+        .ok()
+        .map(|s| s.trim().to_string())
+}
+
+/// The cgroup and cgroup2 mounts of this process, first mount of each hierarchy.
+fn mounted_hierarchies() -> Vec<Hierarchy> {
+    let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let known = v1_controllers();
+    let mut out: Vec<Hierarchy> = Vec::new();
+    for line in text.lines() {
+        let Some((left, right)) = line.split_once(" - ") else {
+            continue;
+        };
+        let fields: Vec<&str> = left.split(' ').collect();
+        let right: Vec<&str> = right.split(' ').collect();
+        let (Some(root), Some(point), Some(fstype)) = (fields.get(3), fields.get(4), right.first())
+        else {
+            continue;
+        };
+        let controllers: Vec<String> = match *fstype {
+            "cgroup2" => Vec::new(),
+            "cgroup" => {
+                let mut list: Vec<String> = right
+                    .get(2)
+                    .unwrap_or(&"")
+                    .split(',')
+                    .filter(|o| known.iter().any(|k| k == o) || o.starts_with("name="))
+                    .map(str::to_string)
+                    .collect();
+                list.sort();
+                list
+            }
+            _ => continue,
+        };
+        if out.iter().any(|h| h.controllers == controllers) {
+            continue;
+        }
+        out.push(Hierarchy {
+            controllers,
+            mount_point: PathBuf::from(unescape(point)),
+            root: PathBuf::from(unescape(root)),
+        });
+    }
+    out
+}
+
+/// The controllers this kernel has, from /proc/cgroups.
+fn v1_controllers() -> Vec<String> {
+    std::fs::read_to_string("/proc/cgroups")
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split('\t').next())
+        .map(str::to_string)
+        .collect()
+}
+
+/// mountinfo escapes space, tab, newline and backslash as octal.
+fn unescape(field: &str) -> String {
+    field
+        .replace("\\040", " ")
+        .replace("\\011", "\t")
+        .replace("\\012", "\n")
+        .replace("\\134", "\\")
+}

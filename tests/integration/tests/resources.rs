@@ -1,0 +1,512 @@
+//! `linux.resources` proven with real workloads and read back from the kernel's cgroup files:
+//! a memory eater is OOM-killed near its limit, a fork bomb stops at pids.limit, a busy loop
+//! gets its cpu quota (and more after `update`), cpuset pins, device rules deny and allow;
+//! bad limits are refused with one clear line and leave no cgroup behind.
+
+use std::fs::File;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use kapsel_integration::cgroupfs::CgroupDirs;
+use kapsel_integration::{ctx, procfs, Ctx, Output};
+use serde_json::{json, Value};
+
+const SECS5: Duration = Duration::from_secs(5);
+const MIB: u64 = 1 << 20;
+
+/// Allocates and touches 10 MiB per step, printing the total held (MiB) after each step.
+const EATER: &str = r#"awk 'BEGIN { s = sprintf("%10485760s", ""); for (i = 1; ; i++) { a[i] = s; printf "%d\n", (i + 1) * 10; fflush() } }'"#;
+
+/// The container's cgroups, read from its init pid once `create` returned.
+#[track_caller]
+fn dirs_of(t: &Ctx, id: &str) -> CgroupDirs {
+    let pid = t.state_ok(id)["pid"].as_i64().expect("numeric pid") as i32;
+    CgroupDirs::of(pid)
+}
+
+/// Deletes `id` (forcing it when asked) and asserts that every cgroup dir it had is gone.
+#[track_caller]
+fn delete_and_check_cgroups(t: &Ctx, id: &str, dirs: &CgroupDirs, force: bool) {
+    let args: &[&str] = if force {
+        &["delete", "--force", id]
+    } else {
+        &["delete", id]
+    };
+    t.cmd(args).ok();
+    let left = dirs.remaining();
+    assert!(left.is_empty(), "`{id}`: cgroup dirs left: {left:?}");
+}
+
+/// The cpu the cgroup used per second of wall time over `window`.
+fn cpu_rate(dirs: &CgroupDirs, window: Duration) -> f64 {
+    let start = Instant::now();
+    let before = dirs.cpu_usage().expect("a cpu usage counter");
+    std::thread::sleep(window);
+    let used = dirs.cpu_usage().expect("a cpu usage counter") - before;
+    used.as_secs_f64() / start.elapsed().as_secs_f64()
+}
+
+/// Asserts a clean refusal: non-zero exit and an error line; for kapsel exactly one line,
+/// naming the container and `field` (runc may print warnings first).
+#[track_caller]
+fn refused(t: &Ctx, out: &Output, id: &str, field: &str) {
+    out.failed();
+    assert!(!out.last_stderr_line().is_empty(), "{}", out.describe());
+    if t.checks_kapsel_only(&format!("one stderr line naming `{field}`")) {
+        let line = out.last_stderr_line();
+        assert!(
+            out.stderr_lines().len() == 1
+                && line.starts_with(&format!("container {id}: "))
+                && line.contains(field),
+            "kapsel's one error line should name `{id}` and `{field}`: {}",
+            out.describe()
+        );
+    }
+}
+
+#[test]
+fn memory_eater_is_oom_killed_near_the_limit() {
+    let Some(mut t) = ctx!("memory_eater_is_oom_killed_near_the_limit") else {
+        return;
+    };
+    let limit = 100 * MIB;
+    let mut b = t.bundle();
+    // The eater is a child of init, so the container (and `events`) outlive the kill.
+    b.sh(&format!(
+        "while [ ! -e /go ]; do sleep 0.05; done; {EATER}; echo eater-exit=$?; sleep 1000"
+    ));
+    b.set(
+        "/linux/resources/memory",
+        json!({"limit": limit, "swap": limit}),
+    );
+    let id = t.id("oom");
+    t.create_and_start(&b, &id);
+    let dirs = dirs_of(&t, &id);
+    assert_eq!(
+        dirs.v1_value("memory", "memory.limit_in_bytes"),
+        limit.to_string()
+    );
+
+    let events_out = t.work().join("events.out");
+    let mut events = Command::new(&t.rt.path);
+    events
+        .arg("--root")
+        .arg(t.root())
+        .args(["events", "--interval", "1s", &id])
+        .stdout(File::create(&events_out).expect("events output file"))
+        .stderr(Stdio::null());
+    t.spawn_helper(events);
+    // `events` sends stats first; it is watching once the first line is out.
+    t.wait_for_file(&events_out, "\"stats\"", SECS5);
+    let bystander = t.spawn_helper({
+        let mut c = Command::new("sleep");
+        c.arg("1000");
+        c
+    });
+
+    std::fs::write(b.rootfs().join("go"), "").expect("write /go");
+    let out = t.wait_for_file(&t.stdout_path(&id), "eater-exit=", Duration::from_secs(20));
+    assert!(
+        out.contains("eater-exit=137"),
+        "the eater must be SIGKILLed (137):\n{out}"
+    );
+    let held: u64 = out.lines().rev().find_map(|l| l.parse().ok()).unwrap_or(0);
+    assert!(
+        (60..=100).contains(&held),
+        "killed after holding {held} MiB; the limit is 100 MiB:\n{out}"
+    );
+    let peak: u64 = dirs
+        .v1_value("memory", "memory.max_usage_in_bytes")
+        .parse()
+        .expect("max_usage_in_bytes");
+    assert!(
+        peak <= limit && peak >= limit * 8 / 10,
+        "peak usage {peak} should be near the limit {limit}"
+    );
+    let kills = dirs.v1_key("memory", "memory.oom_control", "oom_kill");
+    assert!(
+        kills.is_some_and(|n| n >= 1),
+        "memory.oom_control oom_kill: {kills:?}"
+    );
+    t.wait_for_file(&events_out, "\"oom\"", SECS5);
+    assert_eq!(t.state_ok(&id)["status"], "running", "only the eater died");
+    assert!(
+        procfs::is_alive(bystander as i32),
+        "a host process outside the cgroup was killed"
+    );
+    let host: Vec<u8> = vec![1; 2 * limit as usize];
+    assert_eq!(
+        host.iter().map(|&b| b as u64).sum::<u64>(),
+        2 * limit,
+        "the host can still use twice the container's limit"
+    );
+    t.cmd(&["kill", &id, "KILL"]).ok();
+    t.wait_status(&id, "stopped", SECS5);
+    delete_and_check_cgroups(&t, &id, &dirs, false);
+}
+
+#[test]
+fn fork_bomb_is_contained_by_pids_limit() {
+    let Some(mut t) = ctx!("fork_bomb_is_contained_by_pids_limit") else {
+        return;
+    };
+    let mut b = t.bundle();
+    // A binary fork tree 9 levels deep wants 1022 processes; bounded so a missing limit
+    // cannot take the machine down.
+    b.sh(
+        "f() { if [ $1 -gt 0 ]; then f $(($1 - 1)) & f $(($1 - 1)) & fi; sleep 3; }; \
+          f 9 2>/dev/null; wait; sleep 1000",
+    );
+    b.set("/linux/resources/pids", json!({"limit": 64}));
+    let id = t.id("bomb");
+    t.create(&b, &id).ok();
+    let dirs = dirs_of(&t, &id);
+    assert_eq!(dirs.v1_value("pids", "pids.max"), "64");
+    t.cmd(&["start", &id]).ok();
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut peak = 0;
+    let refused = loop {
+        let current: u64 = dirs
+            .v1_value("pids", "pids.current")
+            .parse()
+            .expect("pids.current");
+        peak = peak.max(current);
+        let refused = dirs.v1_key("pids", "pids.events", "max").unwrap_or(0);
+        if refused > 0 || Instant::now() > deadline {
+            break refused;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(
+        refused > 0,
+        "no fork was refused (pids.events max = 0), peak {peak}"
+    );
+    assert!(peak <= 64, "pids.current reached {peak} > 64");
+    let host = Command::new("true").status().expect("the host can fork");
+    assert!(host.success());
+    t.cmd(&["kill", "--all", &id, "KILL"]).ok();
+    t.wait_status(&id, "stopped", SECS5);
+    delete_and_check_cgroups(&t, &id, &dirs, false);
+}
+
+#[test]
+fn cpu_quota_caps_a_busy_loop_and_update_raises_it() {
+    let Some(mut t) = ctx!("cpu_quota_caps_a_busy_loop_and_update_raises_it") else {
+        return;
+    };
+    let mut b = t.bundle();
+    b.sh("while :; do :; done");
+    b.set(
+        "/linux/resources/cpu",
+        json!({"quota": 1000, "period": 10000}),
+    );
+    let id = t.id("quota");
+    t.create_and_start(&b, &id);
+    let dirs = dirs_of(&t, &id);
+    assert_eq!(dirs.v1_value("cpu", "cpu.cfs_quota_us"), "1000");
+    assert_eq!(dirs.v1_value("cpu", "cpu.cfs_period_us"), "10000");
+    let capped = cpu_rate(&dirs, Duration::from_secs(2));
+    assert!(
+        (0.02..0.2).contains(&capped),
+        "a 10% quota gave {:.0}% of a core",
+        capped * 100.0
+    );
+    let throttled = dirs.v1_key("cpu", "cpu.stat", "nr_throttled");
+    assert!(
+        throttled.is_some_and(|n| n > 0),
+        "cpu.stat nr_throttled: {throttled:?}"
+    );
+
+    t.cmd(&["update", "--cpu-quota", "10000", &id]).ok();
+    assert_eq!(dirs.v1_value("cpu", "cpu.cfs_quota_us"), "10000");
+    assert_eq!(dirs.v1_value("cpu", "cpu.cfs_period_us"), "10000");
+    let full = cpu_rate(&dirs, Duration::from_secs(2));
+    assert!(
+        full > 0.3 && full > 2.5 * capped,
+        "after update to 100%: {:.0}% of a core (was {:.0}%)",
+        full * 100.0,
+        capped * 100.0
+    );
+    t.cmd(&["delete", "--force", &id]).ok();
+    let left = dirs.remaining();
+    assert!(left.is_empty(), "cgroup dirs left: {left:?}");
+}
+
+#[test]
+fn cpuset_pins_to_one_cpu_and_update_moves_it() {
+    let Some(mut t) = ctx!("cpuset_pins_to_one_cpu_and_update_moves_it") else {
+        return;
+    };
+    let online = std::fs::read_to_string("/sys/devices/system/cpu/online").unwrap_or_default();
+    if online.trim() == "0" && t.skip("needs two online cpus") {
+        return;
+    }
+    let mut b = t.bundle();
+    b.sh("grep Cpus_allowed_list /proc/self/status; sleep 1000");
+    b.set("/linux/resources/cpu", json!({"cpus": "1", "mems": "0"}));
+    let id = t.id("cpuset");
+    let pid = t.create_and_start(&b, &id);
+    let dirs = dirs_of(&t, &id);
+    assert_eq!(dirs.v1_value("cpuset", "cpuset.cpus"), "1");
+    assert_eq!(dirs.v1_value("cpuset", "cpuset.mems"), "0");
+    let seen = t.wait_for_file(&t.stdout_path(&id), "\n", SECS5);
+    assert_eq!(seen.trim(), "Cpus_allowed_list:\t1");
+
+    t.cmd(&["update", "--cpuset-cpus", "0", &id]).ok();
+    assert_eq!(dirs.v1_value("cpuset", "cpuset.cpus"), "0");
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("init status");
+    assert!(
+        status.contains("Cpus_allowed_list:\t0\n"),
+        "the running init moved to cpu 0:\n{status}"
+    );
+    delete_and_check_cgroups(&t, &id, &dirs, true);
+}
+
+#[test]
+fn device_rules_deny_block_devices_and_allow_dev_null() {
+    let Some(mut t) = ctx!("device_rules_deny_block_devices_and_allow_dev_null") else {
+        return;
+    };
+    // The nodes are made inside with CAP_MKNOD (mknod is allowed by runc's default rules);
+    // opening is what the cgroup refuses with EPERM, where the kernel itself would answer
+    // ENXIO (no such disk) or succeed.
+    let probe = "mknod /dev/kt-sda b 8 0 && mknod /dev/kt-mem c 1 1 || exit 1; \
+                 head -c1 /dev/kt-sda >/dev/null 2>/dev/kt-err; echo sda=$(cat /dev/kt-err); \
+                 head -c1 /dev/kt-mem >/dev/null 2>/dev/kt-err; echo mem=$(cat /dev/kt-err); \
+                 echo x >/dev/null && echo null=ok; head -c3 /dev/zero | wc -c";
+    let mut b = t.bundle();
+    for set in ["bounding", "effective", "permitted"] {
+        let pointer = format!("/process/capabilities/{set}");
+        let mut caps = b.config.pointer(&pointer).cloned().unwrap_or(json!([]));
+        if let Some(list) = caps.as_array_mut() {
+            list.push(json!("CAP_MKNOD"));
+        }
+        b.set(&pointer, caps);
+    }
+    b.set(
+        "/linux/resources/devices",
+        json!([{"allow": false, "access": "rwm"}]),
+    );
+    let denied = t.sh_output(&mut b, probe);
+    assert!(
+        denied.contains("sda=head: /dev/kt-sda: Operation not permitted\n"),
+        "{denied}"
+    );
+    assert!(
+        denied.contains("mem=head: /dev/kt-mem: Operation not permitted\n"),
+        "{denied}"
+    );
+    assert!(denied.ends_with("null=ok\n3\n"), "{denied}");
+
+    b.set(
+        "/linux/resources/devices",
+        json!([
+            {"allow": false, "access": "rwm"},
+            {"allow": true, "type": "b", "major": 8, "minor": 0, "access": "r"}
+        ]),
+    );
+    let allowed = t.sh_output(&mut b, probe);
+    let sda = allowed
+        .lines()
+        .find(|l| l.starts_with("sda="))
+        .unwrap_or("");
+    assert!(
+        !sda.contains("Operation not permitted"),
+        "b 8:0 r is allowed: {allowed}"
+    );
+    assert!(
+        allowed.contains("mem=head: /dev/kt-mem: Operation not permitted\n"),
+        "{allowed}"
+    );
+
+    b.sh("sleep 1000");
+    let id = t.id("devlist");
+    t.create(&b, &id).ok();
+    let dirs = dirs_of(&t, &id);
+    let list = dirs.v1_value("devices", "devices.list");
+    assert!(
+        !list.lines().any(|l| l == "a *:* rwm"),
+        "devices.list still allows everything:\n{list}"
+    );
+    for rule in ["c 1:3 rwm", "b 8:0 r"] {
+        assert!(list.lines().any(|l| l == rule), "no `{rule}`:\n{list}");
+    }
+    delete_and_check_cgroups(&t, &id, &dirs, true);
+}
+
+#[test]
+fn resource_fields_reach_the_v1_files() {
+    let Some(mut t) = ctx!("resource_fields_reach_the_v1_files") else {
+        return;
+    };
+    let mut b = t.bundle();
+    b.args(&["sleep", "1000"]);
+    b.set(
+        "/linux/resources",
+        json!({
+            "devices": [{"allow": false, "access": "rwm"}],
+            "memory": {"limit": 64 * MIB, "reservation": 32 * MIB, "swap": 96 * MIB,
+                       "swappiness": 10, "disableOOMKiller": true},
+            "cpu": {"shares": 512, "quota": 20000, "period": 50000},
+            "pids": {"limit": 50}
+        }),
+    );
+    let id = t.id("fields");
+    t.create(&b, &id).ok();
+    let dirs = dirs_of(&t, &id);
+    let pid = t.state_ok(&id)["pid"].as_i64().unwrap_or(0) as i32;
+    let want = [
+        ("memory", "memory.limit_in_bytes", (64 * MIB).to_string()),
+        (
+            "memory",
+            "memory.soft_limit_in_bytes",
+            (32 * MIB).to_string(),
+        ),
+        (
+            "memory",
+            "memory.memsw.limit_in_bytes",
+            (96 * MIB).to_string(),
+        ),
+        ("memory", "memory.swappiness", "10".to_string()),
+        ("cpu", "cpu.shares", "512".to_string()),
+        ("cpu", "cpu.cfs_quota_us", "20000".to_string()),
+        ("cpu", "cpu.cfs_period_us", "50000".to_string()),
+        ("pids", "pids.max", "50".to_string()),
+    ];
+    for (controller, file, value) in want {
+        match dirs.read_v1(controller, file) {
+            Some(v) => assert_eq!(v, value, "{controller}/{file}"),
+            None => eprintln!("NOTE {}: {file} is missing on this kernel", t.name),
+        }
+    }
+    assert_eq!(
+        dirs.v1_key("memory", "memory.oom_control", "oom_kill_disable"),
+        Some(1)
+    );
+    for controller in ["memory", "cpu", "pids", "devices"] {
+        assert!(
+            dirs.procs(controller).contains(&pid),
+            "the created (not started) init {pid} is already in its {controller} cgroup"
+        );
+    }
+    delete_and_check_cgroups(&t, &id, &dirs, true);
+}
+
+#[test]
+fn unified_keys_go_to_the_v2_cgroup_on_hybrid() {
+    let Some(mut t) = ctx!("unified_keys_go_to_the_v2_cgroup_on_hybrid") else {
+        return;
+    };
+    if t.kapsel_only("rejects `unified` when cgroup v1 controllers are in use") {
+        return;
+    }
+    let mut b = t.bundle();
+    b.args(&["sleep", "1000"]);
+    b.set(
+        "/linux/resources/unified",
+        json!({"cgroup.max.descendants": "7"}),
+    );
+    let id = t.id("unified");
+    t.create(&b, &id).ok();
+    let dirs = dirs_of(&t, &id);
+    let Some(unified) = dirs.unified() else {
+        t.skip("no cgroup2 hierarchy mounted");
+        return;
+    };
+    let value = std::fs::read_to_string(unified.join("cgroup.max.descendants"))
+        .expect("cgroup.max.descendants");
+    assert_eq!(value.trim(), "7");
+    delete_and_check_cgroups(&t, &id, &dirs, true);
+}
+
+/// A `linux.resources` value to refuse at create, naming `field`.
+struct BadInput {
+    tag: &'static str,
+    pointer: &'static str,
+    value: Value,
+    field: &'static str,
+    /// runc 1.1 takes it (the kernel reads a negative quota as unlimited, unknown access
+    /// letters are dropped); kapsel refuses what the spec does not define.
+    runc_accepts: bool,
+}
+
+#[test]
+fn bad_limits_are_refused_and_leave_no_cgroup() {
+    let Some(mut t) = ctx!("bad_limits_are_refused_and_leave_no_cgroup") else {
+        return;
+    };
+    let cases = [
+        BadInput {
+            tag: "neg-mem",
+            pointer: "/linux/resources/memory/limit",
+            value: json!(-5),
+            field: "linux.resources.memory.limit",
+            runc_accepts: false,
+        },
+        BadInput {
+            tag: "bad-cpus",
+            pointer: "/linux/resources/cpu/cpus",
+            value: json!("0-x"),
+            field: "linux.resources.cpu.cpus",
+            runc_accepts: false,
+        },
+        BadInput {
+            tag: "bad-unified",
+            pointer: "/linux/resources/unified",
+            value: json!({"no.such.file": "1"}),
+            field: "no.such.file",
+            runc_accepts: false,
+        },
+        BadInput {
+            tag: "bad-devtype",
+            pointer: "/linux/resources/devices",
+            value: json!([{"allow": true, "type": "x", "major": 1, "minor": 3, "access": "r"}]),
+            field: "linux.resources.devices[0].type",
+            runc_accepts: false,
+        },
+        BadInput {
+            tag: "bad-access",
+            pointer: "/linux/resources/devices",
+            value: json!([{"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rwz"}]),
+            field: "linux.resources.devices[0].access",
+            runc_accepts: true,
+        },
+        BadInput {
+            tag: "neg-quota",
+            pointer: "/linux/resources/cpu/quota",
+            value: json!(-7),
+            field: "linux.resources.cpu.quota",
+            runc_accepts: true,
+        },
+        BadInput {
+            tag: "str-pids",
+            pointer: "/linux/resources/pids/limit",
+            value: json!("many"),
+            field: "linux.resources.pids.limit",
+            runc_accepts: false,
+        },
+    ];
+    let own = CgroupDirs::of(std::process::id() as i32);
+    for case in cases {
+        if case.runc_accepts
+            && !t.checks_kapsel_only(&format!("{} is refused (runc takes it)", case.tag))
+        {
+            continue;
+        }
+        let mut b = t.bundle();
+        b.args(&["true"]);
+        b.set(case.pointer, case.value.clone());
+        let id = t.id(case.tag);
+        let out = t.create(&b, &id);
+        refused(&t, &out, &id, case.field);
+        let left: Vec<_> = own
+            .all()
+            .iter()
+            .map(|d| d.join(&id))
+            .filter(|d| d.exists())
+            .collect();
+        assert!(left.is_empty(), "{}: cgroup dirs left: {left:?}", case.tag);
+        t.assert_no_leftovers(&id, &b, None);
+    }
+}
