@@ -7,6 +7,7 @@ mod config;
 mod exec;
 mod glob;
 mod index;
+mod interrupt;
 mod machine;
 mod measure;
 mod progress;
@@ -149,6 +150,7 @@ fn run(args: RunArgs) -> Result<(), String> {
             timefmt::compact(timefmt::unix_now())
         ));
     }
+    interrupt::install().map_err(|e| e.to_string())?;
     let results = runner::run(&config)?;
     results.save(&config.output)?;
     println!("{}", config.output.display());

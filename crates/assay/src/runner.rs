@@ -8,6 +8,7 @@ use crate::bundle::Bundles;
 use crate::config::Config;
 use crate::exec::Exec;
 use crate::glob;
+use crate::interrupt;
 use crate::machine::{loadavg, Machine};
 use crate::progress::Progress;
 use crate::reaper::Reaper;
@@ -117,6 +118,9 @@ fn run_in(config: &Config, benches: &[Benchmark], work: &Path) -> Result<Results
         for i in 0..config.warmup + config.runs {
             let warm = i < config.warmup;
             for (t, cell) in targets.iter().zip(cells.iter_mut()) {
+                if interrupt::requested() {
+                    return Err("interrupted: nothing written".into());
+                }
                 if cell.status != CellStatus::Ok {
                     continue;
                 }

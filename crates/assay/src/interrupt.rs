@@ -1,0 +1,37 @@
+//! Ctrl-C and SIGTERM stop the matrix cleanly: the signals are blocked in every thread and
+//! one thread waits for them (sigwait needs no handler, so no `unsafe`). The runner checks
+//! [`requested`] between samples, so the containers of the current sample are deleted and
+//! the work folder removed before assay exits. A second signal exits at once.
+//! Children start with an empty signal mask (std resets it when it spawns).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use nix::sys::signal::{SigSet, Signal};
+
+static REQUESTED: AtomicBool = AtomicBool::new(false);
+
+/// Blocks SIGINT and SIGTERM and starts the waiting thread; call before any other thread.
+pub fn install() -> std::io::Result<()> {
+    let mut set = SigSet::empty();
+    set.add(Signal::SIGINT);
+    set.add(Signal::SIGTERM);
+    set.thread_block()
+        .map_err(|e| std::io::Error::other(format!("block SIGINT/SIGTERM: {e}")))?;
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || loop {
+            if let Ok(sig) = set.wait() {
+                if REQUESTED.swap(true, Ordering::SeqCst) {
+                    eprintln!("\nassay: {sig} again, exiting without clean-up");
+                    std::process::exit(130);
+                }
+                eprintln!("\nassay: {sig}: finishing the current sample, then cleaning up");
+            }
+        })?;
+    Ok(())
+}
+
+/// Whether the user asked assay to stop.
+pub fn requested() -> bool {
+    REQUESTED.load(Ordering::SeqCst)
+}
