@@ -329,6 +329,15 @@ cache: cold
     }
 
     #[test]
+    fn the_shipped_config_is_valid() {
+        let c = Config::from_yaml(include_str!("../assay.yaml"), "assay.yaml").unwrap();
+        c.validate().unwrap();
+        let names: Vec<&str> = c.runtimes.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["runc", "crun", "kapsel"]);
+        assert_eq!(c.runtimes[1].wrapper[0], "unshare");
+    }
+
+    #[test]
     fn unknown_key_is_named_on_one_line() {
         let e = Config::from_yaml("runtimes: []\nrunz: 3\n", "bad.yaml")
             .unwrap_err()
