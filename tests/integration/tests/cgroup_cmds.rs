@@ -1,0 +1,713 @@
+//! The commands that act on a container's cgroup, checked against the kernel's files: the
+//! process is in its cgroup before `start`, `cgroupsPath` forms, `pause`/`resume`, `ps`,
+//! `events`, `kill --all`, `update` (flags, `-r FILE`, `-r -`), and `delete` removing every
+//! cgroup dir however the container ended; refused commands change nothing.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use kapsel_integration::cgroupfs::CgroupDirs;
+use kapsel_integration::{ctx, procfs, Ctx, Output};
+use serde_json::{json, Value};
+
+const SECS5: Duration = Duration::from_secs(5);
+const MIB: u64 = 1 << 20;
+
+/// The container's init pid and cgroups, read once `create` returned.
+#[track_caller]
+fn init_and_dirs(t: &Ctx, id: &str) -> (i32, CgroupDirs) {
+    let pid = t.state_ok(id)["pid"].as_i64().expect("numeric pid") as i32;
+    (pid, CgroupDirs::of(pid))
+}
+
+#[track_caller]
+fn assert_removed(id: &str, dirs: &CgroupDirs) {
+    let left = dirs.remaining();
+    assert!(left.is_empty(), "`{id}`: cgroup dirs left: {left:?}");
+}
+
+/// Asserts a refusal: non-zero exit and an error line holding one of `phrases`; kapsel's is
+/// the only line and reads `container <ID>: <verb>: ...` with the verb once.
+#[track_caller]
+fn refused(t: &Ctx, out: &Output, id: &str, verb: &str, phrases: &[&str]) {
+    out.failed();
+    let last = out.last_stderr_line().to_lowercase();
+    assert!(
+        phrases.iter().any(|p| last.contains(p)),
+        "the error should say one of {phrases:?}: {}",
+        out.describe()
+    );
+    if t.checks_kapsel_only(&format!(
+        "`{verb}` prints one `container {id}: {verb}:` line"
+    )) {
+        let line = out.last_stderr_line();
+        assert!(
+            out.stderr_lines().len() == 1
+                && line.starts_with(&format!("container {id}: {verb}: "))
+                && !line.contains(&format!(": {verb}: {verb}:")),
+            "want one line `container {id}: {verb}: <what>: <why>`: {}",
+            out.describe()
+        );
+    }
+}
+
+/// Reads a counter the container keeps in its /dev (a tmpfs only it has), through its root.
+fn counter(pid: i32) -> Option<u64> {
+    std::fs::read_to_string(format!("/proc/{pid}/root/dev/kt-count"))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Waits until the counter can be read and exceeds `above`; returns it.
+#[track_caller]
+fn counter_above(pid: i32, above: u64, timeout: Duration) -> u64 {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match counter(pid) {
+            Some(n) if n > above => return n,
+            seen => assert!(
+                Instant::now() < deadline,
+                "counter stuck at {seen:?} (wanted > {above}) after {timeout:?}"
+            ),
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Waits until `controller`'s cgroup.procs lists `n` processes; returns them.
+#[track_caller]
+fn wait_procs(dirs: &CgroupDirs, controller: &str, n: usize) -> Vec<i32> {
+    let deadline = Instant::now() + SECS5;
+    loop {
+        let procs = dirs.procs(controller);
+        if procs.len() == n {
+            return procs;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{controller} cgroup.procs holds {procs:?}, wanted {n} processes"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn create_puts_the_init_in_its_cgroups_before_start() {
+    let Some(mut t) = ctx!("create_puts_the_init_in_its_cgroups_before_start") else {
+        return;
+    };
+    let mut b = t.bundle();
+    b.args(&["sleep", "1000"]);
+    let id = t.id("join");
+    t.create(&b, &id).ok();
+    let (pid, dirs) = init_and_dirs(&t, &id);
+    let own = CgroupDirs::of(std::process::id() as i32);
+    let ours: Vec<PathBuf> = own.all().iter().map(|d| d.join(&id)).collect();
+    let mut theirs: Vec<PathBuf> = dirs.all().iter().map(|d| d.to_path_buf()).collect();
+    let mut want = ours.clone();
+    theirs.sort();
+    want.sort();
+    assert_eq!(
+        theirs, want,
+        "the default cgroup is the id below the runtime's own cgroup in every hierarchy"
+    );
+    for controller in ["memory", "pids", "cpu", "freezer", "devices"] {
+        assert!(
+            dirs.procs(controller).contains(&pid),
+            "created init {pid} is not in its {controller} cgroup yet"
+        );
+    }
+    if let Some(unified) = dirs.unified() {
+        let procs = std::fs::read_to_string(unified.join("cgroup.procs")).unwrap_or_default();
+        assert!(
+            procs.lines().any(|l| l.trim() == pid.to_string()),
+            "created init {pid} is not in `{}`",
+            unified.display()
+        );
+    }
+    t.cmd(&["delete", "--force", &id]).ok();
+    assert_removed(&id, &dirs);
+}
+
+/// Removes `dir` in every hierarchy root of `own`, and its parent-relative `sub` forms.
+fn remove_everywhere(roots: &[PathBuf], rel: &Path) {
+    for root in roots {
+        let mut dir = root.join(rel);
+        while dir.starts_with(root) && dir != *root {
+            let _ = std::fs::remove_dir(&dir);
+            dir.pop();
+        }
+    }
+}
+
+#[test]
+fn cgroups_path_absolute_and_relative() {
+    let Some(mut t) = ctx!("cgroups_path_absolute_and_relative") else {
+        return;
+    };
+    let own = CgroupDirs::of(std::process::id() as i32);
+    // Hierarchy roots: the mount points (our v1 cgroups may be nested, e.g. memory).
+    let roots: Vec<PathBuf> = own
+        .all()
+        .iter()
+        .filter_map(|d| {
+            d.ancestors()
+                .find(|a| a.parent() == Some(Path::new("/sys/fs/cgroup")))
+                .map(Path::to_path_buf)
+        })
+        .collect();
+    for (tag, absolute) in [("abs", true), ("rel", false)] {
+        let mut b = t.bundle();
+        b.args(&["sleep", "1000"]);
+        let id = t.id(tag);
+        let rel = PathBuf::from(format!("kt-{id}")).join("leaf");
+        let path = if absolute {
+            format!("/{}", rel.display())
+        } else {
+            rel.display().to_string()
+        };
+        b.set("/linux/cgroupsPath", json!(path));
+        t.create(&b, &id).ok();
+        let (_, dirs) = init_and_dirs(&t, &id);
+        let bases: Vec<&Path> = if absolute {
+            roots.iter().map(PathBuf::as_path).collect()
+        } else {
+            own.all()
+        };
+        let mut want: Vec<PathBuf> = bases.iter().map(|d| d.join(&rel)).collect();
+        let mut got: Vec<PathBuf> = dirs.all().iter().map(|d| d.to_path_buf()).collect();
+        want.sort();
+        got.sort();
+        t.cmd(&["delete", "--force", &id]).ok();
+        let parents: Vec<PathBuf> = dirs
+            .all()
+            .iter()
+            .filter_map(|d| d.parent())
+            .filter(|p| p.exists())
+            .map(Path::to_path_buf)
+            .collect();
+        let left = dirs.remaining();
+        remove_everywhere(&roots, &rel);
+        remove_everywhere(
+            &own.all()
+                .iter()
+                .map(|d| d.to_path_buf())
+                .collect::<Vec<_>>(),
+            &rel,
+        );
+        assert_eq!(got, want, "cgroupsPath `{path}`");
+        assert!(left.is_empty(), "cgroupsPath `{path}`: dirs left: {left:?}");
+        if t.checks_kapsel_only("delete removes the parent dirs create made") {
+            assert!(
+                parents.is_empty(),
+                "cgroupsPath `{path}`: parents left: {parents:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn pause_stops_a_counter_and_resume_continues_it() {
+    let Some(mut t) = ctx!("pause_stops_a_counter_and_resume_continues_it") else {
+        return;
+    };
+    let mut b = t.bundle();
+    b.sh("i=0; while :; do i=$((i+1)); echo $i > /dev/kt-count; sleep 0.02; done");
+    let id = t.id("pause");
+    let pid = t.create_and_start(&b, &id);
+    let (_, dirs) = init_and_dirs(&t, &id);
+    counter_above(pid, 2, SECS5);
+
+    t.cmd(&["pause", &id]).ok();
+    assert_eq!(t.state_ok(&id)["status"], "paused");
+    let list = t.cmd(&["list", "--format", "json"]);
+    let listed: Value = serde_json::from_str(&list.ok().stdout).expect("list json");
+    let entry = listed
+        .as_array()
+        .and_then(|l| l.iter().find(|c| c["id"] == id.as_str()))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(entry["status"], "paused", "list: {listed}");
+    assert_eq!(dirs.v1_value("freezer", "freezer.state"), "FROZEN");
+    let frozen = counter(pid).expect("counter readable while paused");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(counter(pid), Some(frozen), "the counter moved while paused");
+
+    t.cmd(&["resume", &id]).ok();
+    assert_eq!(t.state_ok(&id)["status"], "running");
+    assert_eq!(dirs.v1_value("freezer", "freezer.state"), "THAWED");
+    counter_above(pid, frozen + 2, SECS5);
+
+    // A paused container can still be force-deleted, leaving nothing.
+    t.cmd(&["pause", &id]).ok();
+    t.cmd(&["delete", "--force", &id]).ok();
+    assert!(procfs::reap(pid, SECS5).is_some() || !procfs::is_alive(pid));
+    assert_removed(&id, &dirs);
+}
+
+#[test]
+fn pause_resume_update_refuse_the_wrong_state() {
+    let Some(mut t) = ctx!("pause_resume_update_refuse_the_wrong_state") else {
+        return;
+    };
+    let mut b = t.bundle();
+    b.args(&["sleep", "1000"]);
+    let id = t.id("states");
+    let pid = t.create_and_start(&b, &id);
+    let (_, dirs) = init_and_dirs(&t, &id);
+    let out = t.cmd(&["resume", &id]);
+    refused(&t, &out, &id, "resume", &["not paused"]);
+    assert_eq!(t.state_ok(&id)["status"], "running");
+
+    t.cmd(&["kill", &id, "KILL"]).ok();
+    t.wait_status(&id, "stopped", SECS5);
+    procfs::reap(pid, SECS5);
+    let limit = dirs.read_v1("memory", "memory.limit_in_bytes");
+    for (verb, args) in [
+        ("pause", vec!["pause", id.as_str()]),
+        ("update", vec!["update", "--memory", "50m", id.as_str()]),
+        ("events", vec!["events", "--stats", id.as_str()]),
+    ] {
+        let out = t.cmd(&args);
+        refused(&t, &out, &id, verb, &["not running", "stopped"]);
+    }
+    assert_eq!(t.state_ok(&id)["status"], "stopped");
+    assert_eq!(
+        dirs.read_v1("memory", "memory.limit_in_bytes"),
+        limit,
+        "a refused update changed the limit"
+    );
+    t.cmd(&["delete", &id]).ok();
+    assert_removed(&id, &dirs);
+}
+
+#[test]
+fn ps_lists_the_processes_in_the_cgroup() {
+    let Some(mut t) = ctx!("ps_lists_the_processes_in_the_cgroup") else {
+        return;
+    };
+    let mut b = t.bundle();
+    // Two children, one of them re-parented to init by a double fork.
+    b.sh("sleep 1001 & (sleep 1002 &); wait");
+    let id = t.id("ps");
+    let pid = t.create_and_start(&b, &id);
+    let (_, dirs) = init_and_dirs(&t, &id);
+    let procs = wait_procs(&dirs, "pids", 3);
+    assert!(procs.contains(&pid), "{procs:?}");
+
+    let json_out = t.cmd(&["ps", "--format", "json", &id]);
+    let mut listed: Vec<i32> = serde_json::from_str(&json_out.ok().stdout)
+        .unwrap_or_else(|e| panic!("ps json ({e}): {}", json_out.describe()));
+    listed.sort_unstable();
+    assert_eq!(listed, procs, "ps --format json vs cgroup.procs");
+
+    let table = t.cmd(&["ps", &id]);
+    let text = &table.ok().stdout;
+    let header = text.lines().next().unwrap_or("");
+    assert!(header.contains("PID") && header.contains("CMD"), "{text}");
+    for (p, cmd) in procs.iter().zip(["", "sleep 100", "sleep 100"]) {
+        assert!(
+            text.lines()
+                .any(|l| l.split_whitespace().nth(1) == Some(&p.to_string()) && l.contains(cmd)),
+            "no row for pid {p}:\n{text}"
+        );
+    }
+    assert_eq!(text.lines().count(), 4, "a header and three rows:\n{text}");
+}
+
+#[test]
+fn events_stats_report_live_usage() {
+    let Some(mut t) = ctx!("events_stats_report_live_usage") else {
+        return;
+    };
+    let limit = 64 * MIB;
+    let mut b = t.bundle();
+    // Holds 30 MiB (the pattern and two copies) while blocked reading from `sleep`: two
+    // processes, as sh execs awk and popen's sh execs sleep.
+    b.sh(r#"awk 'BEGIN { s = sprintf("%10485760s", ""); a[1] = s; a[2] = s; print "held"; fflush(); while (("sleep 1000" | getline x) > 0) {} }'"#);
+    b.set("/linux/resources/memory", json!({"limit": limit}));
+    let id = t.id("stats");
+    t.create_and_start(&b, &id);
+    let (_, dirs) = init_and_dirs(&t, &id);
+    t.wait_for_file(&t.stdout_path(&id), "held", SECS5);
+    let procs = wait_procs(&dirs, "pids", 2);
+
+    let out = t.cmd(&["events", "--stats", &id]);
+    let event: Value = serde_json::from_str(out.ok().stdout.trim()).unwrap_or_else(|e| {
+        panic!(
+            "events --stats is not one JSON object ({e}): {}",
+            out.describe()
+        )
+    });
+    let usage_file: u64 = dirs
+        .v1_value("memory", "memory.usage_in_bytes")
+        .parse()
+        .expect("memory.usage_in_bytes");
+    assert_eq!(event["type"], "stats");
+    assert_eq!(event["id"], id.as_str());
+    let data = &event["data"];
+    let usage = data["memory"]["usage"]["usage"].as_u64().unwrap_or(0);
+    assert!(
+        (30 * MIB..limit).contains(&usage),
+        "memory usage {usage} should hold the 30 MiB and stay below the limit: {data}"
+    );
+    assert!(
+        usage.abs_diff(usage_file) < 8 * MIB,
+        "stats usage {usage} vs memory.usage_in_bytes {usage_file}"
+    );
+    assert_eq!(data["memory"]["usage"]["limit"].as_u64(), Some(limit));
+    assert_eq!(data["pids"]["current"].as_u64(), Some(procs.len() as u64));
+    let cpu = data["cpu"]["usage"]["total"].as_u64().unwrap_or(0);
+    let cpu_file = dirs.cpu_usage().expect("cpu usage").as_nanos() as u64;
+    assert!(
+        cpu > 1_000_000 && cpu <= cpu_file,
+        "cpu total {cpu} ns (allocating 30 MiB takes over 1 ms; the cgroup says {cpu_file})"
+    );
+}
+
+#[test]
+fn events_stream_stats_every_interval() {
+    let Some(mut t) = ctx!("events_stream_stats_every_interval") else {
+        return;
+    };
+    let mut b = t.bundle();
+    b.sh("while [ ! -e /dev/kt-stop ]; do sleep 0.05; done");
+    let id = t.id("stream");
+    let pid = t.create_and_start(&b, &id);
+    let out_path = t.work().join("events.out");
+    let mut events = Command::new(&t.rt.path);
+    events
+        .arg("--root")
+        .arg(t.root())
+        .args(["events", "--interval", "200ms", &id])
+        .stdout(File::create(&out_path).expect("events output file"))
+        .stderr(Stdio::null());
+    let events_pid = t.spawn_helper(events) as i32;
+    let deadline = Instant::now() + SECS5;
+    let lines = loop {
+        let text = std::fs::read_to_string(&out_path).unwrap_or_default();
+        let lines: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+            .collect();
+        if lines.len() >= 4 || Instant::now() > deadline {
+            break lines;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(
+        lines.len() >= 4,
+        "4 stats events within 5 s at 200ms: {lines:?}"
+    );
+    for line in &lines {
+        assert_eq!(line["type"], "stats", "{line}");
+        assert_eq!(line["id"], id.as_str(), "{line}");
+        assert!(
+            line["data"]["cpu"]["usage"]["total"].as_u64().is_some(),
+            "{line}"
+        );
+    }
+    std::fs::write(format!("/proc/{pid}/root/dev/kt-stop"), "").expect("stop the container");
+    t.wait_status(&id, "stopped", SECS5);
+    if t.checks_kapsel_only("events exits when the container stops") {
+        let deadline = Instant::now() + SECS5;
+        while procfs::is_alive(events_pid) {
+            assert!(
+                Instant::now() < deadline,
+                "`events` still runs after the container stopped"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+#[test]
+fn kill_all_signals_every_process_in_the_cgroup() {
+    let Some(mut t) = ctx!("kill_all_signals_every_process_in_the_cgroup") else {
+        return;
+    };
+    let mut b = t.bundle();
+    b.sh("sleep 1001 & (sleep 1002 &); (sleep 1003 &); wait");
+    let id = t.id("killall");
+    t.create_and_start(&b, &id);
+    let (_, dirs) = init_and_dirs(&t, &id);
+    let procs = wait_procs(&dirs, "pids", 4);
+    let started: Vec<(i32, Option<u64>)> =
+        procs.iter().map(|&p| (p, procfs::start_ticks(p))).collect();
+
+    t.cmd(&["kill", "--all", &id, "KILL"]).ok();
+    t.wait_status(&id, "stopped", SECS5);
+    let deadline = Instant::now() + SECS5;
+    for (p, ticks) in started {
+        while procfs::is_alive(p) && procfs::start_ticks(p) == ticks {
+            assert!(Instant::now() < deadline, "process {p} survived kill --all");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    assert_eq!(dirs.procs("pids"), Vec::<i32>::new());
+    t.cmd(&["delete", &id]).ok();
+    assert_removed(&id, &dirs);
+}
+
+#[test]
+fn delete_removes_the_cgroups_however_the_container_ended() {
+    let Some(mut t) = ctx!("delete_removes_the_cgroups_however_the_container_ended") else {
+        return;
+    };
+    // (tag, script, how it ends)
+    for (tag, script) in [
+        ("kill9", "sleep 1001 & sleep 1000"),
+        ("exited", "sleep 0.1 & exit 0"),
+        ("created", "sleep 1000"),
+    ] {
+        let mut b = t.bundle();
+        b.sh(script);
+        b.set("/linux/resources/pids", json!({"limit": 20}));
+        let id = t.id(tag);
+        t.create(&b, &id).ok();
+        let (pid, dirs) = init_and_dirs(&t, &id);
+        match tag {
+            "kill9" => {
+                t.cmd(&["start", &id]).ok();
+                wait_procs(&dirs, "pids", 2);
+                nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                )
+                .expect("kill -9 the container init from the host");
+                t.wait_status(&id, "stopped", SECS5);
+                t.cmd(&["delete", &id]).ok();
+            }
+            "exited" => {
+                t.cmd(&["start", &id]).ok();
+                t.wait_status(&id, "stopped", SECS5);
+                t.cmd(&["delete", &id]).ok();
+            }
+            _ => {
+                t.cmd(&["delete", "--force", &id]).ok();
+            }
+        }
+        procfs::reap(pid, SECS5);
+        assert_removed(&id, &dirs);
+        t.assert_no_leftovers(&id, &b, None);
+    }
+}
+
+/// The files `update` may touch, to compare before and after a refused update.
+fn limits(dirs: &CgroupDirs) -> Vec<Option<String>> {
+    [
+        ("memory", "memory.limit_in_bytes"),
+        ("memory", "memory.soft_limit_in_bytes"),
+        ("memory", "memory.memsw.limit_in_bytes"),
+        ("cpu", "cpu.shares"),
+        ("cpu", "cpu.cfs_quota_us"),
+        ("cpu", "cpu.cfs_period_us"),
+        ("cpuset", "cpuset.cpus"),
+        ("pids", "pids.max"),
+    ]
+    .iter()
+    .map(|(c, f)| dirs.read_v1(c, f))
+    .collect()
+}
+
+#[track_caller]
+fn assert_files(dirs: &CgroupDirs, want: &[(&str, &str, String)]) {
+    for (controller, file, value) in want {
+        assert_eq!(
+            dirs.read_v1(controller, file).as_deref(),
+            Some(value.as_str()),
+            "{controller}/{file}"
+        );
+    }
+}
+
+#[test]
+fn update_from_flags_a_file_and_stdin() {
+    let Some(mut t) = ctx!("update_from_flags_a_file_and_stdin") else {
+        return;
+    };
+    let mut b = t.bundle();
+    b.args(&["sleep", "1000"]);
+    let id = t.id("update");
+    t.create_and_start(&b, &id);
+    let (_, dirs) = init_and_dirs(&t, &id);
+
+    t.cmd(&[
+        "update",
+        "--memory",
+        "50m",
+        "--memory-swap",
+        "60m",
+        "--memory-reservation",
+        "20m",
+        "--cpu-share",
+        "300",
+        "--cpu-period",
+        "20000",
+        "--cpu-quota",
+        "5000",
+        "--pids-limit",
+        "30",
+        "--cpuset-cpus",
+        "0",
+        "--cpuset-mems",
+        "0",
+        &id,
+    ])
+    .ok();
+    assert_files(
+        &dirs,
+        &[
+            ("memory", "memory.limit_in_bytes", (50 * MIB).to_string()),
+            (
+                "memory",
+                "memory.memsw.limit_in_bytes",
+                (60 * MIB).to_string(),
+            ),
+            (
+                "memory",
+                "memory.soft_limit_in_bytes",
+                (20 * MIB).to_string(),
+            ),
+            ("cpu", "cpu.shares", "300".into()),
+            ("cpu", "cpu.cfs_period_us", "20000".into()),
+            ("cpu", "cpu.cfs_quota_us", "5000".into()),
+            ("pids", "pids.max", "30".into()),
+            ("cpuset", "cpuset.cpus", "0".into()),
+            ("cpuset", "cpuset.mems", "0".into()),
+        ],
+    );
+
+    let file = t.work().join("resources.json");
+    std::fs::write(
+        &file,
+        json!({"memory": {"limit": 40 * MIB, "swap": 40 * MIB}, "pids": {"limit": 20},
+               "cpu": {"quota": 10000}})
+        .to_string(),
+    )
+    .expect("write resources.json");
+    t.rt().args(["update", "-r"]).arg(&file).arg(&id).run().ok();
+    assert_files(
+        &dirs,
+        &[
+            ("memory", "memory.limit_in_bytes", (40 * MIB).to_string()),
+            (
+                "memory",
+                "memory.memsw.limit_in_bytes",
+                (40 * MIB).to_string(),
+            ),
+            ("pids", "pids.max", "20".into()),
+            ("cpu", "cpu.cfs_quota_us", "10000".into()),
+            ("cpu", "cpu.shares", "300".into()),
+        ],
+    );
+
+    std::fs::write(
+        &file,
+        json!({"cpu": {"shares": 700, "quota": -1}}).to_string(),
+    )
+    .expect("write resources.json");
+    t.rt()
+        .args(["update", "-r", "-", &id])
+        .stdin_from(&file)
+        .run()
+        .ok();
+    assert_files(
+        &dirs,
+        &[
+            ("cpu", "cpu.shares", "700".into()),
+            ("cpu", "cpu.cfs_quota_us", "-1".into()),
+            ("pids", "pids.max", "20".into()),
+        ],
+    );
+    t.cmd(&["update", "--pids-limit", "-1", &id]).ok();
+    assert_files(&dirs, &[("pids", "pids.max", "max".into())]);
+    if t.checks_kapsel_only("`--cpu-shares` (runc 1.1 spells it `--cpu-share`)") {
+        t.cmd(&["update", "--cpu-shares", "400", &id]).ok();
+        assert_files(&dirs, &[("cpu", "cpu.shares", "400".into())]);
+    }
+}
+
+#[test]
+fn update_refuses_bad_values_and_changes_nothing() {
+    let Some(mut t) = ctx!("update_refuses_bad_values_and_changes_nothing") else {
+        return;
+    };
+    let mut b = t.bundle();
+    b.args(&["sleep", "1000"]);
+    b.set(
+        "/linux/resources",
+        json!({"devices": [{"allow": false, "access": "rwm"}],
+               "memory": {"limit": 64 * MIB}, "pids": {"limit": 40}}),
+    );
+    let id = t.id("badvalues");
+    t.create_and_start(&b, &id);
+    let (_, dirs) = init_and_dirs(&t, &id);
+    let before = limits(&dirs);
+    let bad_json = t.work().join("bad.json");
+    std::fs::write(&bad_json, "{\"memory\": {\"limit\": ").expect("write bad.json");
+    let missing = t.work().join("missing.json");
+    // (words of which the error must hold one, arguments)
+    let cases: Vec<(&[&str], Vec<String>)> = vec![
+        (&["abc"], vec!["--memory".into(), "abc".into()]),
+        (&["x"], vec!["--pids-limit".into(), "x".into()]),
+        (&["cpus"], vec!["--cpuset-cpus".into(), "0-z".into()]),
+        (
+            &["bad.json", "EOF"],
+            vec!["-r".into(), bad_json.display().to_string()],
+        ),
+        (
+            &["missing.json"],
+            vec!["-r".into(), missing.display().to_string()],
+        ),
+        // Both together: the first write would succeed and the second fail.
+        (
+            &["memory"],
+            vec![
+                "--pids-limit".into(),
+                "10".into(),
+                "--memory".into(),
+                "-7".into(),
+            ],
+        ),
+    ];
+    // Every case runs; the problems are reported together.
+    let mut problems = Vec::new();
+    for (phrases, args) in cases {
+        let mut argv: Vec<&str> = vec!["update"];
+        argv.extend(args.iter().map(String::as_str));
+        argv.push(&id);
+        let out = t.cmd(&argv);
+        if out.success() || out.code.is_none() {
+            problems.push(format!("not refused: {}", out.describe()));
+        }
+        if !out
+            .stderr_lines()
+            .iter()
+            .any(|l| phrases.iter().any(|p| l.contains(p)))
+        {
+            problems.push(format!(
+                "the error should mention one of {phrases:?}: {}",
+                out.describe()
+            ));
+        }
+        let line = out.last_stderr_line();
+        if t.checks_kapsel_only(&format!("update {args:?} prints one line"))
+            && (out.stderr_lines().len() != 1 || line.contains(": update: update:"))
+        {
+            problems.push(format!(
+                "want one clear line (the verb once): {}",
+                out.describe()
+            ));
+        }
+        if limits(&dirs) != before {
+            problems.push(format!("update {args:?} changed a limit file"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert_eq!(t.state_ok(&id)["status"], "running");
+}
