@@ -66,7 +66,7 @@ fn section(s: &mut String, i: usize, r: &Results, name: &str, baseline: &str) {
         esc(baseline)
     );
     info(s, r);
-    s.push_str("<h3>Summary</h3><p class=\"hint\">Median ± standard deviation over the runs; best median of a row in green; ×ratio against the baseline (performance: against the host). Hover a cell for n, mean, min, max, p10/p90 and load.</p>");
+    s.push_str("<h3>Summary</h3><p class=\"hint\">Median ± standard deviation over the runs; best median of a row in green; ×ratio against the baseline (performance: against the host). ≈: not significantly different from that reference (Mann–Whitney U, p ≥ 0.05; never with fewer than 4 runs). Hover a cell for n, mean, min, max, p10/p90 and load.</p>");
     let mut suites: Vec<&str> = r.benchmarks.iter().map(BenchmarkResult::suite).collect();
     suites.dedup();
     for suite in &suites {

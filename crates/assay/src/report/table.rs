@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use crate::results::{BenchmarkResult, Better, Cell, CellStatus};
-use crate::stats::ratio;
+use crate::stats::{mann_whitney_p, ratio};
 
 use super::fmt::{esc, num, times};
 
@@ -44,6 +44,29 @@ pub fn best(bench: &BenchmarkResult, metric: usize) -> Option<usize> {
     pick.map(|p| p.0)
 }
 
+/// The ratio to the reference's median, marked `≈` when the two sample sets do not differ
+/// significantly (Mann–Whitney U, p ≥ 0.05).
+fn relative(cell: &Cell, reference: &Cell, m: usize, value: f64) -> String {
+    let Some(r) = median(reference, m).and_then(|rm| ratio(value, rm)) else {
+        return String::new();
+    };
+    let p = mann_whitney_p(&cell.values(m), &reference.values(m));
+    let same = p.is_none_or(|p| p >= 0.05);
+    let host = if reference.runtime == "host" {
+        " host"
+    } else {
+        ""
+    };
+    let p_text = p.map_or("no test".to_string(), |p| format!("p={p:.4}"));
+    format!(
+        r#"<span class="ratio" title="{} vs {}: {p_text}">{}{host}{}</span>"#,
+        esc(&cell.runtime),
+        esc(&reference.runtime),
+        times(r),
+        if same { " ≈" } else { "" }
+    )
+}
+
 fn median(cell: &Cell, metric: usize) -> Option<f64> {
     cell.summaries
         .get(metric)?
@@ -74,11 +97,7 @@ pub fn render(benches: &[BenchmarkResult], runtimes: &[String], baseline: &str) 
             } else {
                 baseline
             };
-            let ref_median = b
-                .cells
-                .iter()
-                .find(|c| c.runtime == reference)
-                .and_then(|c| median(c, m));
+            let ref_cell = b.cells.iter().find(|c| c.runtime == reference);
             let name = if m == 0 {
                 format!(
                     r#"<td class="name" rowspan="{}" title="{}">{}</td>"#,
@@ -101,7 +120,7 @@ pub fn render(benches: &[BenchmarkResult], runtimes: &[String], baseline: &str) 
                     s.push_str(r#"<td class="na">·</td>"#);
                     continue;
                 };
-                s.push_str(&cell_html(cell, m, best == Some(i), reference, ref_median));
+                s.push_str(&cell_html(cell, m, best == Some(i), reference, ref_cell));
             }
             s.push_str("</tr>");
         }
@@ -115,7 +134,7 @@ fn cell_html(
     m: usize,
     is_best: bool,
     reference: &str,
-    ref_median: Option<f64>,
+    ref_cell: Option<&Cell>,
 ) -> String {
     match cell.status {
         CellStatus::Failed => {
@@ -146,19 +165,9 @@ fn cell_html(
         num(sum.p90),
         mean_load
     );
-    let rel = if cell.runtime == reference {
-        String::new()
-    } else {
-        ref_median
-            .and_then(|r| ratio(sum.median, r))
-            .map(|r| {
-                format!(
-                    r#"<span class="ratio">{}{}</span>"#,
-                    times(r),
-                    if reference == "host" { " host" } else { "" }
-                )
-            })
-            .unwrap_or_default()
+    let rel = match ref_cell {
+        Some(rc) if cell.runtime != reference => relative(cell, rc, m, sum.median),
+        _ => String::new(),
     };
     let class = if is_best { r#" class="best""# } else { "" };
     format!(

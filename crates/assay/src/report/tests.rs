@@ -175,3 +175,28 @@ fn digest_lists_lifecycle_medians() {
     r.benchmarks[0].name = "operations.container.lifecycle".into();
     assert_eq!(digest(&r), "runc 41.0 ms, crun 25.0 ms");
 }
+
+#[test]
+fn ratios_say_when_the_difference_is_not_significant() {
+    let html = render(&[sample_results()], &["r.json".into()], None);
+    assert!(
+        html.contains("×0.61 ≈"),
+        "3 runs each cannot be significant"
+    );
+    let mut r = sample_results();
+    let runc: Vec<f64> = (0..10).map(|i| 40.0 + f64::from(i) * 0.1).collect();
+    let crun: Vec<f64> = (0..10).map(|i| 25.0 + f64::from(i) * 0.1).collect();
+    r.benchmarks[0].cells = vec![cell("runc", &runc), cell("crun", &crun)];
+    let html = render(&[r], &["r.json".into()], None);
+    let row = html
+        .split("operations.container.create</td>")
+        .nth(1)
+        .unwrap()
+        .split("</tr>")
+        .next()
+        .unwrap();
+    assert!(
+        row.contains("×0.63</span>"),
+        "10 separated runs are significant: {row}"
+    );
+}
