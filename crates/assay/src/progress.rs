@@ -9,6 +9,8 @@ pub struct Progress {
     started: Instant,
     tty: bool,
     last_bench: String,
+    /// When a line was last printed (without a terminal: at most one per benchmark or 10 s).
+    last_line: Instant,
     /// When the current benchmark began, and how many samples were done before it.
     bench_started: Instant,
     bench_first: usize,
@@ -24,6 +26,7 @@ impl Progress {
             started: Instant::now(),
             tty: std::io::stderr().is_terminal(),
             last_bench: String::new(),
+            last_line: Instant::now(),
             bench_started: Instant::now(),
             bench_first: 0,
             bench_total: 0,
@@ -49,7 +52,8 @@ impl Progress {
         if self.tty {
             eprint!("\r\x1b[2K{line}");
             let _ = std::io::stderr().flush();
-        } else if self.last_bench != bench {
+        } else if self.last_bench != bench || self.last_line.elapsed() >= Duration::from_secs(10) {
+            self.last_line = Instant::now();
             eprintln!("{line}");
         }
         self.last_bench = bench.to_string();
