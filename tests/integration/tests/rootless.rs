@@ -399,27 +399,19 @@ fn rootless_run_maps_the_user_to_root_inside() {
     u.assert_no_leftovers(&id);
 }
 
-#[test]
-fn rootless_lifecycle_create_start_exec_kill_delete() {
-    let Some(mut t) = ctx!("rootless_lifecycle_create_start_exec_kill_delete") else {
-        return;
-    };
-    let Some(mut u) = Rootless::new(&t) else {
-        return;
-    };
-    let (mut b, _) = rootless_bundle(&t, &u);
-    b.args(&["sleep", "1000"]);
+/// `create --bundle B --pid-file F ID` as the user; returns the init's host pid.
+#[track_caller]
+fn create_as_user(t: &Ctx, u: &mut Rootless, b: &Bundle, id: &str) -> i32 {
     b.write();
-    let id = t.id("life");
-    u.track(&id);
-    let pid_file = u.home_file("init.pid");
+    u.track(id);
+    let pid_file = u.home_file(&format!("{id}.pid"));
     u.rt()
         .args(["create", "--bundle"])
         .arg(&b.dir)
         .arg("--pid-file")
         .arg(&pid_file)
-        .arg(&id)
-        .stdout_to(&t.stdout_path(&id))
+        .arg(id)
+        .stdout_to(&t.stdout_path(id))
         .run()
         .ok();
     let pid: i32 = std::fs::read_to_string(&pid_file)
@@ -428,6 +420,40 @@ fn rootless_lifecycle_create_start_exec_kill_delete() {
         .parse()
         .expect("pid");
     u.pids.push(pid);
+    pid
+}
+
+/// `state ID` as the user, parsed.
+#[track_caller]
+fn state_as_user(u: &Rootless, id: &str) -> Value {
+    let out = u.rt().args(["state", id]).run();
+    out.ok();
+    serde_json::from_str(&out.stdout).expect("state JSON")
+}
+
+/// The uid and gid mappings: the user as root, then its subordinate range from 1.
+fn map_subordinate_ids(b: &mut Bundle, ids: UserIds) {
+    for (field, own) in [("uidMappings", ids.uid), ("gidMappings", ids.gid)] {
+        b.set(
+            &format!("/linux/{field}"),
+            json!([{"containerID": 0, "hostID": own, "size": 1},
+                   {"containerID": 1, "hostID": SUB_START, "size": SUB_COUNT}]),
+        );
+    }
+}
+
+#[test]
+fn rootless_lifecycle_create_start_kill_delete() {
+    let Some(mut t) = ctx!("rootless_lifecycle_create_start_kill_delete") else {
+        return;
+    };
+    let Some(mut u) = Rootless::new(&t) else {
+        return;
+    };
+    let (mut b, _) = rootless_bundle(&t, &u);
+    b.args(&["sleep", "1000"]);
+    let id = t.id("life");
+    let pid = create_as_user(&t, &mut u, &b, &id);
     assert_eq!(
         host_uid(pid),
         Some(u.ids.uid),
@@ -438,29 +464,83 @@ fn rootless_lifecycle_create_start_exec_kill_delete() {
         "no state under `{}` (the default state root for the user)",
         u.state_root().display()
     );
-    let state = |u: &Rootless| -> Value {
-        let out = u.rt().args(["state", &id]).run();
-        out.ok();
-        serde_json::from_str(&out.stdout).expect("state JSON")
-    };
-    assert_eq!(state(&u)["status"], "created");
+    assert_eq!(state_as_user(&u, &id)["status"], "created");
     u.rt().args(["start", &id]).run().ok();
-    assert_eq!(state(&u)["status"], "running");
-    let out = u
-        .rt()
-        .args(["exec", &id, "sh", "-c", "id -u; cat /proc/self/uid_map"])
-        .timeout(Duration::from_secs(10))
-        .run();
-    out.ok();
-    assert!(out.stdout.starts_with("0\n"), "{}", out.describe());
-    assert_eq!(map_lines(&out.stdout), [vec![0, u.ids.uid, 1]]);
+    assert_eq!(state_as_user(&u, &id)["status"], "running");
     u.rt().args(["kill", &id, "KILL"]).run().ok();
     let deadline = Instant::now() + Duration::from_secs(5);
-    while state(&u)["status"] != "stopped" {
+    while state_as_user(&u, &id)["status"] != "stopped" {
         assert!(Instant::now() < deadline, "not stopped after kill");
         std::thread::sleep(Duration::from_millis(10));
     }
     u.rt().args(["delete", &id]).run().ok();
+    u.assert_no_leftovers(&id);
+}
+
+#[test]
+fn rootless_exec_joins_the_container_and_runs_as_mapped_ids() {
+    let Some(mut t) = ctx!("rootless_exec_joins_the_container_and_runs_as_mapped_ids") else {
+        return;
+    };
+    let Some(mut u) = Rootless::new(&t) else {
+        return;
+    };
+    if !Path::new("/usr/bin/newuidmap").exists() {
+        t.skip("newuidmap is missing (apt-get install uidmap)");
+        return;
+    }
+    let (mut b, _) = rootless_bundle(&t, &u);
+    map_subordinate_ids(&mut b, u.ids);
+    b.args(&["sleep", "1000"]);
+    let id = t.id("exec");
+    let init = create_as_user(&t, &mut u, &b, &id);
+    u.rt().args(["start", &id]).run().ok();
+    let out = u
+        .rt()
+        .args([
+            "exec",
+            &id,
+            "sh",
+            "-c",
+            "id -u; readlink /proc/self/ns/user",
+        ])
+        .timeout(Duration::from_secs(10))
+        .run();
+    out.ok();
+    let user_ns = procfs::link(init, "ns/user").expect("init user ns");
+    assert_eq!(
+        out.stdout,
+        format!("0\n{}\n", user_ns.display()),
+        "{}",
+        out.describe()
+    );
+    let pid_file = u.home_file("exec.pid");
+    u.rt()
+        .args(["exec", "-d", "--user", "1000:1000", "--pid-file"])
+        .arg(&pid_file)
+        .args([id.as_str(), "sleep", "1000"])
+        .timeout(Duration::from_secs(10))
+        .run()
+        .ok();
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .expect("exec pid file")
+        .trim()
+        .parse()
+        .expect("pid");
+    u.pids.push(pid);
+    assert_eq!(
+        host_uid(pid),
+        Some(SUB_START + 999),
+        "uid 1000 of the container is subordinate uid {} on the host",
+        SUB_START + 999
+    );
+    // Reap the exec'd process (we are its subreaper) so that the pid namespace can die.
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    let _ = procfs::reap(pid, Duration::from_secs(5));
+    u.rt().args(["delete", "--force", &id]).run().ok();
     u.assert_no_leftovers(&id);
 }
 
@@ -478,16 +558,7 @@ fn rootless_multi_range_mapping_uses_subordinate_ids() {
     }
     let (mut b, data) = rootless_bundle(&t, &u);
     let (uid, gid) = (u.ids.uid, u.ids.gid);
-    b.set(
-        "/linux/uidMappings",
-        json!([{"containerID": 0, "hostID": uid, "size": 1},
-               {"containerID": 1, "hostID": SUB_START, "size": SUB_COUNT}]),
-    );
-    b.set(
-        "/linux/gidMappings",
-        json!([{"containerID": 0, "hostID": gid, "size": 1},
-               {"containerID": 1, "hostID": SUB_START, "size": SUB_COUNT}]),
-    );
+    map_subordinate_ids(&mut b, u.ids);
     let caps = json!(["CAP_CHOWN", "CAP_SETUID", "CAP_SETGID"]);
     b.set(
         "/process/capabilities",
