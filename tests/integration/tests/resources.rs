@@ -146,6 +146,35 @@ fn memory_eater_is_oom_killed_near_the_limit() {
 }
 
 #[test]
+fn run_exits_137_when_the_init_is_oom_killed() {
+    let Some(mut t) = ctx!("run_exits_137_when_the_init_is_oom_killed") else {
+        return;
+    };
+    let mut b = t.bundle();
+    b.sh(&format!("exec {EATER}"));
+    b.set(
+        "/linux/resources/memory",
+        json!({"limit": 50 * MIB, "swap": 50 * MIB}),
+    );
+    let id = t.id("oominit");
+    let out = t.run(&b, &id);
+    assert_eq!(out.code, Some(137), "{}", out.describe());
+    assert!(
+        out.stdout.lines().any(|l| l == "40" || l == "30"),
+        "the eater got near the 50 MiB limit before the kill: {}",
+        out.describe()
+    );
+    let own = CgroupDirs::of(std::process::id() as i32);
+    let left: Vec<_> = own
+        .all()
+        .iter()
+        .map(|d| d.join(&id))
+        .filter(|d| d.exists())
+        .collect();
+    assert!(left.is_empty(), "cgroup dirs left after run: {left:?}");
+}
+
+#[test]
 fn fork_bomb_is_contained_by_pids_limit() {
     let Some(mut t) = ctx!("fork_bomb_is_contained_by_pids_limit") else {
         return;
@@ -335,6 +364,19 @@ fn device_rules_deny_block_devices_and_allow_dev_null() {
     delete_and_check_cgroups(&t, &id, &dirs, true);
 }
 
+/// `major:minor` of a real disk (not loop, ram or zram), for per-device blkio rules.
+fn a_disk() -> Option<(u64, u64)> {
+    let mut names: Vec<String> = std::fs::read_dir("/sys/block")
+        .ok()?
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| !["loop", "ram", "zram"].iter().any(|p| n.starts_with(p)))
+        .collect();
+    names.sort();
+    let dev = std::fs::read_to_string(format!("/sys/block/{}/dev", names.first()?)).ok()?;
+    let (major, minor) = dev.trim().split_once(':')?;
+    Some((major.parse().ok()?, minor.parse().ok()?))
+}
+
 #[test]
 fn resource_fields_reach_the_v1_files() {
     let Some(mut t) = ctx!("resource_fields_reach_the_v1_files") else {
@@ -342,40 +384,72 @@ fn resource_fields_reach_the_v1_files() {
     };
     let mut b = t.bundle();
     b.args(&["sleep", "1000"]);
-    b.set(
-        "/linux/resources",
-        json!({
-            "devices": [{"allow": false, "access": "rwm"}],
-            "memory": {"limit": 64 * MIB, "reservation": 32 * MIB, "swap": 96 * MIB,
-                       "swappiness": 10, "disableOOMKiller": true},
-            "cpu": {"shares": 512, "quota": 20000, "period": 50000},
-            "pids": {"limit": 50}
-        }),
-    );
-    let id = t.id("fields");
-    t.create(&b, &id).ok();
-    let dirs = dirs_of(&t, &id);
-    let pid = t.state_ok(&id)["pid"].as_i64().unwrap_or(0) as i32;
-    let want = [
-        ("memory", "memory.limit_in_bytes", (64 * MIB).to_string()),
+    let mut resources = json!({
+        "devices": [{"allow": false, "access": "rwm"}],
+        "memory": {"limit": 64 * MIB, "reservation": 32 * MIB, "swap": 96 * MIB,
+                   "swappiness": 10, "disableOOMKiller": true, "kernelTCP": 16 * MIB},
+        "cpu": {"shares": 512, "quota": 20000, "period": 50000, "burst": 5000,
+                "realtimeRuntime": 10000, "realtimePeriod": 500000},
+        "pids": {"limit": 50}
+    });
+    let mut want = vec![
         (
             "memory",
-            "memory.soft_limit_in_bytes",
+            "memory.limit_in_bytes".to_string(),
+            (64 * MIB).to_string(),
+        ),
+        (
+            "memory",
+            "memory.soft_limit_in_bytes".to_string(),
             (32 * MIB).to_string(),
         ),
         (
             "memory",
-            "memory.memsw.limit_in_bytes",
+            "memory.memsw.limit_in_bytes".to_string(),
             (96 * MIB).to_string(),
         ),
-        ("memory", "memory.swappiness", "10".to_string()),
-        ("cpu", "cpu.shares", "512".to_string()),
-        ("cpu", "cpu.cfs_quota_us", "20000".to_string()),
-        ("cpu", "cpu.cfs_period_us", "50000".to_string()),
-        ("pids", "pids.max", "50".to_string()),
+        ("memory", "memory.swappiness".to_string(), "10".to_string()),
+        ("cpu", "cpu.shares".to_string(), "512".to_string()),
+        ("cpu", "cpu.cfs_quota_us".to_string(), "20000".to_string()),
+        ("cpu", "cpu.cfs_period_us".to_string(), "50000".to_string()),
+        ("cpu", "cpu.rt_runtime_us".to_string(), "10000".to_string()),
+        ("cpu", "cpu.rt_period_us".to_string(), "500000".to_string()),
+        ("pids", "pids.max".to_string(), "50".to_string()),
     ];
+    if let Some((major, minor)) = a_disk() {
+        let dev = |rate: u64| json!([{"major": major, "minor": minor, "rate": rate}]);
+        resources["blockIO"] = json!({
+            "throttleReadBpsDevice": dev(MIB), "throttleWriteBpsDevice": dev(2 * MIB),
+            "throttleReadIOPSDevice": dev(300), "throttleWriteIOPSDevice": dev(400)
+        });
+        for (file, rate) in [
+            ("read_bps_device", MIB),
+            ("write_bps_device", 2 * MIB),
+            ("read_iops_device", 300),
+            ("write_iops_device", 400),
+        ] {
+            want.push((
+                "blkio",
+                format!("blkio.throttle.{file}"),
+                format!("{major}:{minor} {rate}"),
+            ));
+        }
+    }
+    b.set("/linux/resources", resources);
+    let id = t.id("fields");
+    t.create(&b, &id).ok();
+    let dirs = dirs_of(&t, &id);
+    let pid = t.state_ok(&id)["pid"].as_i64().unwrap_or(0) as i32;
+    if t.checks_kapsel_only("cpu.burst and memory.kernelTCP (runc 1.1 ignores them)") {
+        want.push(("cpu", "cpu.cfs_burst_us".to_string(), "5000".to_string()));
+        want.push((
+            "memory",
+            "memory.kmem.tcp.limit_in_bytes".to_string(),
+            (16 * MIB).to_string(),
+        ));
+    }
     for (controller, file, value) in want {
-        match dirs.read_v1(controller, file) {
+        match dirs.read_v1(controller, &file) {
             Some(v) => assert_eq!(v, value, "{controller}/{file}"),
             None => eprintln!("NOTE {}: {file} is missing on this kernel", t.name),
         }
@@ -384,7 +458,7 @@ fn resource_fields_reach_the_v1_files() {
         dirs.v1_key("memory", "memory.oom_control", "oom_kill_disable"),
         Some(1)
     );
-    for controller in ["memory", "cpu", "pids", "devices"] {
+    for controller in ["memory", "cpu", "pids", "devices", "blkio", "freezer"] {
         assert!(
             dirs.procs(controller).contains(&pid),
             "the created (not started) init {pid} is already in its {controller} cgroup"
