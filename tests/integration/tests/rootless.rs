@@ -365,7 +365,10 @@ fn rootless_run_maps_the_user_to_root_inside() {
         return;
     };
     let (mut b, data) = rootless_bundle(&t, &u);
-    b.sh("cat /proc/self/uid_map /proc/self/gid_map; id -u; id -g; touch /data/by-root");
+    b.sh(
+        "cat /proc/self/uid_map /proc/self/gid_map; cat /proc/self/setgroups; id -u; id -g; \
+         touch /data/by-root",
+    );
     let id = t.id("run");
     let out = run_as_user(&mut u, &b, &id);
     out.ok();
@@ -376,7 +379,8 @@ fn rootless_run_maps_the_user_to_root_inside() {
         "{}",
         out.describe()
     );
-    assert!(out.stdout.ends_with("0\n0\n"), "{}", out.describe());
+    // An unprivileged writer of gid_map must have denied setgroups (user_namespaces(7)).
+    assert!(out.stdout.ends_with("deny\n0\n0\n"), "{}", out.describe());
     assert_eq!(owner(&data.join("by-root")), (uid, gid));
     // No cgroup hierarchy here is delegated to (owned by) the new user: kapsel must say it
     // runs without cgroups rather than fail or stay silent.
