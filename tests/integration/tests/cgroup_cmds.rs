@@ -835,3 +835,26 @@ fn v2_view_device_filter_freeze_and_kill() {
     v2(&t).args(["delete", &id]).run().ok();
     assert!(!dir.exists(), "`{}` left after delete", dir.display());
 }
+
+#[test]
+fn systemd_cgroup_driver_without_systemd_is_a_clear_error() {
+    let Some(mut t) = ctx!("systemd_cgroup_driver_without_systemd_is_a_clear_error") else {
+        return;
+    };
+    if Path::new("/run/systemd/system").exists() && t.skip("systemd is running here") {
+        return;
+    }
+    for (tag, form, phrase) in [
+        ("sd-ok", "system.slice:kt:{id}", "systemd"),
+        ("sd-bad", "no-colons", "slice:prefix:name"),
+    ] {
+        let mut b = t.bundle();
+        b.args(&["true"]);
+        let id = t.id(tag);
+        b.set("/linux/cgroupsPath", json!(form.replace("{id}", &id)));
+        let cmd = t.rt().arg("--systemd-cgroup");
+        let out = t.create_cmd(&b, &id, cmd).arg(&id).run();
+        refused(&t, &out, &id, "create", &[phrase]);
+        t.assert_no_leftovers(&id, &b, None);
+    }
+}
