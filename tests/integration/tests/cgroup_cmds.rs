@@ -858,3 +858,58 @@ fn systemd_cgroup_driver_without_systemd_is_a_clear_error() {
         t.assert_no_leftovers(&id, &b, None);
     }
 }
+
+#[test]
+fn update_below_usage_is_refused_and_the_limit_kept() {
+    let Some(mut t) = ctx!("update_below_usage_is_refused_and_the_limit_kept") else {
+        return;
+    };
+    let limit = 64 * MIB;
+    let mut b = t.bundle();
+    b.args(&[
+        "awk",
+        r#"BEGIN { s = sprintf("%10485760s", ""); a[1] = s; a[2] = s; print "held"; fflush(); while (("sleep 1000" | getline x) > 0) {} }"#,
+    ]);
+    b.set(
+        "/linux/resources/memory",
+        json!({"limit": limit, "checkBeforeUpdate": true}),
+    );
+    let id = t.id("belowuse");
+    t.create_and_start(&b, &id);
+    let (_, dirs) = init_and_dirs(&t, &id);
+    t.wait_for_file(&t.stdout_path(&id), "held", SECS5);
+    let procs = wait_procs(&dirs, "pids", 2);
+
+    let file = t.work().join("lower.json");
+    std::fs::write(
+        &file,
+        json!({"memory": {"limit": 10 * MIB, "checkBeforeUpdate": true}}).to_string(),
+    )
+    .expect("write lower.json");
+    let flag = t.cmd(&["update", "--memory", "10m", &id]);
+    let stdin = t
+        .rt()
+        .args(["update", "-r", "-", &id])
+        .stdin_from(&file)
+        .run();
+    for (how, out) in [("from create", &flag), ("in the update", &stdin)] {
+        out.failed();
+        assert_eq!(
+            dirs.v1_value("memory", "memory.limit_in_bytes"),
+            limit.to_string(),
+            "a refused update ({how}) changed the limit"
+        );
+        if t.checks_kapsel_only(&format!("checkBeforeUpdate {how} refuses before writing")) {
+            assert!(
+                out.stderr_lines().len() == 1 && out.last_stderr_line().contains("usage"),
+                "checkBeforeUpdate {how}: one line naming the usage: {}",
+                out.describe()
+            );
+        }
+    }
+    assert_eq!(
+        dirs.procs("pids"),
+        procs,
+        "the refused update killed nothing"
+    );
+}
