@@ -171,6 +171,7 @@ fn exec_passes_stdio_and_exits_with_the_process_status() {
         .rt()
         .stdin_from(&input)
         .args(["exec", &id, "sh", "-c", "cat; echo to-stderr >&2; exit 7"])
+        .timeout(Duration::from_secs(10))
         .run();
     assert_eq!(out.code, Some(7), "{}", out.describe());
     assert_eq!(out.stdout, "to the exec'd process\n");
@@ -456,6 +457,7 @@ fn exec_preserve_fds_passes_extra_fds() {
                 "-c",
                 "cat <&3; [ -e /proc/self/fd/4 ] && echo fd4-open; true",
             ])
+            .timeout(Duration::from_secs(10))
             .run()
     };
     let out = run(&["--preserve-fds", "1"]);
