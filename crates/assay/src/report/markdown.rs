@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use crate::glob;
 use crate::results::{BenchmarkResult, CellStatus, Results};
-use crate::stats::ratio;
+use crate::stats::{mann_whitney_p, ratio};
 
 use super::fmt::{num, times};
 use super::table::{best, columns};
@@ -16,7 +16,7 @@ pub fn render(r: &Results, patterns: &[String], baseline: Option<&str>) -> Strin
     let m = &r.machine;
     let mut s = format!(
         "assay {} on {} ({}, {} × {}), {} runs + {} warm-up, {} cache, started {}; \
-         median (×ratio to {baseline}; performance: to the host), best in bold.\n\n",
+         median (×ratio to {baseline}; performance: to the host; ≈ not significant, Mann–Whitney p ≥ 0.05), best in bold.\n\n",
         r.assay_version,
         m.kernel,
         m.cgroups,
@@ -78,18 +78,15 @@ fn suite_table(
             .split_once('.')
             .map_or(b.name.as_str(), |(_, rest)| rest);
         for (mi, metric) in b.metrics.iter().enumerate() {
-            let ref_median = b
-                .cells
-                .iter()
-                .find(|c| c.runtime == reference)
-                .and_then(|c| c.summaries.get(mi)?.as_ref().map(|s| s.median));
+            let ref_cell = b.cells.iter().find(|c| c.runtime == reference);
             let best = best(b, mi);
             let _ = write!(s, "| {label} | {} [{}] |", metric.key, metric.unit);
             for col in &cols {
                 let found = b.cells.iter().enumerate().find(|(_, c)| &c.runtime == col);
                 let text = match found {
                     Some((ci, cell)) => {
-                        cell_text(cell, mi, best == Some(ci), col != reference, ref_median)
+                        let reference = ref_cell.filter(|_| col != reference);
+                        cell_text(cell, mi, best == Some(ci), reference)
                     }
                     None => String::new(),
                 };
@@ -104,8 +101,7 @@ fn cell_text(
     cell: &crate::results::Cell,
     metric: usize,
     is_best: bool,
-    with_ratio: bool,
-    ref_median: Option<f64>,
+    reference: Option<&crate::results::Cell>,
 ) -> String {
     let sum = match (
         cell.status,
@@ -119,10 +115,21 @@ fn cell_text(
     if is_best {
         t = format!("**{t}**");
     }
-    if with_ratio {
-        if let Some(x) = ref_median.and_then(|rf| ratio(sum.median, rf)) {
-            t = format!("{t} ({})", times(x));
-        }
+    let Some(rc) = reference else { return t };
+    let ref_median = rc
+        .summaries
+        .get(metric)
+        .and_then(Option::as_ref)
+        .map(|s| s.median);
+    if let Some(x) = ref_median.and_then(|rf| ratio(sum.median, rf)) {
+        // ≈: not significantly different from the reference (Mann–Whitney U, p ≥ 0.05).
+        let p = mann_whitney_p(&cell.values(metric), &rc.values(metric));
+        let same = if p.is_none_or(|p| p >= 0.05) {
+            " ≈"
+        } else {
+            ""
+        };
+        t = format!("{t} ({}{same})", times(x));
     }
     t
 }
@@ -137,7 +144,7 @@ mod tests {
         let md = render(&r, &["operations".to_string()], None);
         assert!(md.contains("| operations | metric | runc | crun |"));
         assert!(
-            md.contains("| container.create | time [ms] | 41.0 | **25.0** (×0.61) |"),
+            md.contains("| container.create | time [ms] | 41.0 | **25.0** (×0.61 ≈) |"),
             "{md}"
         );
         assert!(
@@ -151,7 +158,7 @@ mod tests {
             perf.contains("| performance | metric | host | runc | crun |"),
             "{perf}"
         );
-        let row = "| cpu.primes | time [events/s] | 400 | 391 (×0.98) | **397** (×0.99) |";
+        let row = "| cpu.primes | time [events/s] | 400 | 391 (×0.98 ≈) | **397** (×0.99 ≈) |";
         assert!(perf.contains(row), "{perf}");
     }
 }
