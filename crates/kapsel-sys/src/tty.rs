@@ -38,3 +38,16 @@ pub fn dup_onto(fd: RawFd, target: RawFd) -> Result<(), SysError> {
     }
     Ok(())
 }
+
+/// TIOCGWINSZ: the terminal's size as (rows, cols), or None when `fd` is no terminal.
+pub fn window_size(fd: RawFd) -> Option<(u16, u16)> {
+    let mut ws = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: `ws` is a valid, writable winsize that outlives the call.
+    let ret = unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws as *mut libc::winsize) };
+    (ret == 0).then_some((ws.ws_row, ws.ws_col))
+}

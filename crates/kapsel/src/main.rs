@@ -78,8 +78,10 @@ fn dispatch(cli: Cli) -> Result<u8> {
         Command::Delete { force, id } => delete::delete(&root, &id, force)?,
         Command::List { format, quiet } => list(&root, &format, quiet)?,
         Command::Run(a) => {
+            let mut create = create_options(&a.create, cgroups);
+            create.relay_console = !a.detach;
             let opts = run::RunOptions {
-                create: create_options(&a.create, cgroups),
+                create,
                 detach: a.detach,
                 keep: a.keep,
             };
@@ -172,6 +174,7 @@ fn create_options(
         no_new_keyring: a.no_new_keyring,
         preserve_fds: a.preserve_fds,
         cgroups,
+        relay_console: false,
     }
 }
 

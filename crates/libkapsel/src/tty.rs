@@ -25,6 +25,41 @@ pub fn connect(path: &Path) -> Result<OwnedFd> {
     Ok(fd)
 }
 
+/// A connected pair standing in for a console socket: (ours, the container's).
+pub fn console_pair() -> Result<(OwnedFd, OwnedFd)> {
+    use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+    socketpair(
+        AddressFamily::Unix,
+        SockType::Stream,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )
+    .map_err(nix_err("socketpair for the console", ""))
+}
+
+/// Receives the pty master the container sent over its console socket.
+pub fn receive_master(socket: &OwnedFd) -> Result<OwnedFd> {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned};
+    let mut buf = [0u8; 256];
+    let mut cmsg = nix::cmsg_space!([RawFd; 1]);
+    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+    let msg = recvmsg::<UnixAddr>(
+        socket.as_raw_fd(),
+        &mut iov,
+        Some(&mut cmsg),
+        MsgFlags::MSG_CMSG_CLOEXEC,
+    )
+    .map_err(nix_err("receive the pty master", ""))?;
+    let fd = msg.cmsgs().ok().and_then(|mut c| {
+        c.find_map(|m| match m {
+            ControlMessageOwned::ScmRights(fds) => fds.first().copied(),
+            _ => None,
+        })
+    });
+    fd.map(kapsel_sys::fs::owned_from_received)
+        .ok_or_else(|| Error::msg("the container sent no pty master"))
+}
+
 /// Inside the container (after pivot_root): open a pty from its devpts, send the
 /// master, and (for the container's init) bind the slave onto /dev/console. Returns
 /// the slave.

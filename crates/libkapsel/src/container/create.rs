@@ -23,12 +23,16 @@ pub struct CreateOptions {
     pub no_new_keyring: bool,
     pub preserve_fds: u32,
     pub cgroups: crate::cgroups::CgroupOptions,
+    /// With a terminal and no --console-socket: keep the pty master here (`run` relays it).
+    pub relay_console: bool,
 }
 
 /// A created container whose process is a child of this process.
 pub struct Created {
     pub pid: i32,
     pub state: State,
+    /// Our end of the console socket when `relay_console` was asked for.
+    pub console: Option<OwnedFd>,
 }
 
 pub fn create(root: &StateRoot, id: &str, opts: &CreateOptions) -> Result<Created> {
@@ -68,6 +72,7 @@ fn create_inner(root: &StateRoot, id: &str, opts: &CreateOptions) -> Result<Crea
             "a mount namespace is required (kapsel never changes the host's mounts)",
         ));
     }
+    let mut relay_end = None;
     let console = match (
         &opts.console_socket,
         spec.process()
@@ -76,6 +81,11 @@ fn create_inner(root: &StateRoot, id: &str, opts: &CreateOptions) -> Result<Crea
             .unwrap_or(false),
     ) {
         (Some(path), true) => Some(crate::tty::connect(path)?),
+        (None, true) if opts.relay_console => {
+            let (ours, theirs) = crate::tty::console_pair()?;
+            relay_end = Some(ours);
+            Some(theirs)
+        }
         (None, true) => {
             return Err(Error::config(
                 "process.terminal",
@@ -105,6 +115,10 @@ fn create_inner(root: &StateRoot, id: &str, opts: &CreateOptions) -> Result<Crea
         &cgroup,
         opts,
     );
+    let made = made.map(|c| Created {
+        console: relay_end,
+        ..c
+    });
     if made.is_err() {
         let _ = cgroup.destroy();
         let _ = dir.remove();
@@ -197,7 +211,11 @@ fn build(
         }
         return Err(e);
     }
-    Ok(Created { pid, state })
+    Ok(Created {
+        pid,
+        state,
+        console: None,
+    })
 }
 
 /// `linux.seccomp` compiled to BPF before anything exists, with a NOTIFY listener checked.

@@ -29,8 +29,12 @@ pub fn run(root: &StateRoot, id: &str, opts: &RunOptions) -> Result<i32> {
     if opts.detach {
         return Ok(0);
     }
-    let code = crate::process::wait::wait_forwarding(created.pid, &mask)
-        .map_err(|e| e.in_container(id, "run"))?;
+    let waited = match &created.console {
+        Some(sock) => crate::tty::receive_master(sock)
+            .and_then(|master| crate::process::relay::relay_and_wait(created.pid, &mask, master)),
+        None => crate::process::wait::wait_forwarding(created.pid, &mask),
+    };
+    let code = waited.map_err(|e| e.in_container(id, "run"))?;
     if !opts.keep {
         delete(root, id, true)?;
     }

@@ -6,5 +6,6 @@ pub mod exec;
 pub mod finish;
 pub mod init;
 pub mod notify;
+pub mod relay;
 pub mod spawn;
 pub mod wait;

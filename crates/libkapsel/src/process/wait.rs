@@ -50,7 +50,7 @@ pub fn wait_forwarding(pid: i32, mask: &SigSet) -> Result<i32> {
 }
 
 /// Reaps every exited child (we are a subreaper); returns the container's exit code.
-fn reap(pid: i32) -> Result<Option<i32>> {
+pub fn reap(pid: i32) -> Result<Option<i32>> {
     let mut result = None;
     loop {
         match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
