@@ -17,7 +17,17 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) => {
+            // One line, like every other kapsel error: clap's first, without its prefix.
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or("invalid command line");
+            eprintln!("{}", first.strip_prefix("error: ").unwrap_or(first));
+            return ExitCode::from(1);
+        }
+    };
     let format = if cli.log_format == "json" {
         Format::Json
     } else {

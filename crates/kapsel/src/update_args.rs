@@ -34,30 +34,20 @@ pub fn resources(a: &UpdateArgs) -> Result<LinuxResources> {
     put(&mut cpu, "realtimePeriod", a.cpu_rt_period.map(Value::from));
     put(&mut cpu, "cpus", a.cpuset_cpus.clone().map(Value::from));
     put(&mut cpu, "mems", a.cpuset_mems.clone().map(Value::from));
+    let size = |flag: &str, v: &Option<String>| -> Result<Option<Value>> {
+        Ok(v.as_deref()
+            .map(|t| bytes(flag, t))
+            .transpose()?
+            .map(Value::from))
+    };
     let mut memory = Map::new();
-    put(
-        &mut memory,
-        "limit",
-        a.memory.as_deref().map(bytes).transpose()?.map(Value::from),
-    );
+    put(&mut memory, "limit", size("--memory", &a.memory)?);
     put(
         &mut memory,
         "reservation",
-        a.memory_reservation
-            .as_deref()
-            .map(bytes)
-            .transpose()?
-            .map(Value::from),
+        size("--memory-reservation", &a.memory_reservation)?,
     );
-    put(
-        &mut memory,
-        "swap",
-        a.memory_swap
-            .as_deref()
-            .map(bytes)
-            .transpose()?
-            .map(Value::from),
-    );
+    put(&mut memory, "swap", size("--memory-swap", &a.memory_swap)?);
     merge(&mut v, "cpu", cpu);
     merge(&mut v, "memory", memory);
     if let Some(n) = a.pids_limit {
@@ -74,12 +64,12 @@ pub fn resources(a: &UpdateArgs) -> Result<LinuxResources> {
             Map::from_iter([("weight".to_string(), Value::from(w))]),
         );
     }
-    serde_json::from_value(v).map_err(|e| Error::msg(format!("update: resources: {e}")))
+    serde_json::from_value(v).map_err(|e| Error::msg(format!("resources: {e}")))
 }
 
 fn parse(text: &str, from: &str) -> Result<Value> {
     serde_json::from_str(text)
-        .map_err(|e| Error::msg(format!("update: resources from {from}: invalid JSON: {e}")))
+        .map_err(|e| Error::msg(format!("resources from {from}: invalid JSON: {e}")))
 }
 
 fn put(map: &mut Map<String, Value>, key: &str, value: Option<Value>) {
@@ -101,7 +91,7 @@ fn merge(v: &mut Value, key: &str, fields: Map<String, Value>) {
 }
 
 /// `128m`, `1g`, `4096`, `-1`: a size in bytes, binary units as runc reads them.
-pub fn bytes(text: &str) -> Result<i64> {
+pub fn bytes(flag: &str, text: &str) -> Result<i64> {
     let t = text.trim().to_ascii_lowercase();
     if t == "-1" {
         return Ok(-1);
@@ -120,7 +110,7 @@ pub fn bytes(text: &str) -> Result<i64> {
         .filter(|n| *n >= 0)
         .ok_or_else(|| {
             Error::msg(format!(
-                "update: `{text}` is not a size in bytes (e.g. 128m, 1g, -1)"
+                "{flag}: `{text}` is not a size in bytes (e.g. 128m, 1g, -1)"
             ))
         })
 }
@@ -131,11 +121,11 @@ mod tests {
 
     #[test]
     fn sizes() {
-        assert_eq!(bytes("128m").unwrap(), 128 << 20);
-        assert_eq!(bytes("1G").unwrap(), 1 << 30);
-        assert_eq!(bytes("4096").unwrap(), 4096);
-        assert_eq!(bytes("-1").unwrap(), -1);
-        assert!(bytes("lots").is_err());
-        assert!(bytes("-5").is_err());
+        assert_eq!(bytes("--memory", "128m").unwrap(), 128 << 20);
+        assert_eq!(bytes("--memory", "1G").unwrap(), 1 << 30);
+        assert_eq!(bytes("--memory", "4096").unwrap(), 4096);
+        assert_eq!(bytes("--memory", "-1").unwrap(), -1);
+        assert!(bytes("--memory", "lots").is_err());
+        assert!(bytes("--memory", "-5").is_err());
     }
 }

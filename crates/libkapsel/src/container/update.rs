@@ -15,10 +15,31 @@ pub fn update(root: &StateRoot, id: &str, resources: &LinuxResources) -> Result<
         let m = crate::cgroups::manager(&state.cgroup)
             .filter(|m| m.skipped().is_none())
             .ok_or_else(|| Error::msg("the container has no cgroup to update"))?;
-        for note in m.update(resources).map_err(crate::cgroups::map_err)? {
+        let resources = with_create_time_checks(resources, &state.bundle);
+        for note in m.update(&resources).map_err(crate::cgroups::map_err)? {
             crate::logging::warn(&note);
         }
         Ok(())
     };
     inner().map_err(|e| e.in_container(id, "update"))
+}
+
+/// `memory.checkBeforeUpdate` set at create time keeps guarding later updates (as in
+/// runc, which merges the update into the container's config).
+fn with_create_time_checks(resources: &LinuxResources, bundle: &std::path::Path) -> LinuxResources {
+    let mut r = resources.clone();
+    let asked = r.memory().as_ref().and_then(|m| m.check_before_update());
+    if asked.is_some() || r.memory().is_none() {
+        return r;
+    }
+    let at_create = crate::spec::load(bundle)
+        .ok()
+        .and_then(|s| s.linux().clone())
+        .and_then(|l| l.resources().clone())
+        .and_then(|res| res.memory().as_ref().and_then(|m| m.check_before_update()));
+    if let (Some(true), Some(mut mem)) = (at_create, r.memory().clone()) {
+        mem.set_check_before_update(Some(true));
+        r.set_memory(Some(mem));
+    }
+    r
 }
