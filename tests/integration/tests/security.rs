@@ -744,7 +744,7 @@ fn masked_and_readonly_paths() {
          echo \"dir=[$(ls -A /opt/secret-dir)]\"; \
          touch /opt/secret-dir/x 2>/dev/null && echo masked-dir-writable; \
          echo \"ro=[$(cat /opt/ro-dir/data)]\"; \
-         touch /opt/ro-dir/x 2>/dev/null && echo ro-dir-writable;",
+         touch /opt/ro-dir/x 2>/dev/null && echo ro-dir-writable; true",
     );
     assert!(
         out.contains("file=[] character special file:1:3"),
