@@ -130,7 +130,7 @@ fn assert_binary_not_reopened(shared: &Path, binary: &Path, how: &str) {
     assert_ne!(
         reopened,
         target,
-        "{how}: another container re-opened the runtime binary `{}` ({target}) for writing \
+        "{how}: a container process re-opened the runtime binary `{}` ({target}) for writing \
          through /proc/<pid>/exe (CVE-2019-5736); it first held: {}",
         binary.display(),
         held.trim()
@@ -192,7 +192,7 @@ fn inner_pid(pid: i32) -> Option<String> {
 }
 
 /// How long the exec'd process is held in its last set-up steps.
-const HOLD_US: u32 = 3_000_000;
+const HOLD_US: u32 = 1_500_000;
 
 /// `RUNTIME exec --detach ID sleep 1000` in the background under strace, which delays the
 /// process's umask(2): the step after the capabilities are dropped and the user is set, just
@@ -234,7 +234,7 @@ fn runtime_binary_is_not_writable_through_the_exe_of_an_exec_before_its_execve()
         let ns = procfs::link(victim_pid, "ns/pid");
         // The exec'd process: in the victim's pid namespace, not yet running busybox.
         let mut held = None;
-        wait_until(Duration::from_micros(u64::from(HOLD_US) / 2), || {
+        wait_until(WAIT, || {
             held = procfs::pids().into_iter().find(|p| {
                 procfs::link(*p, "ns/pid") == ns && procfs::link(*p, "exe") != victim_exe
             });
@@ -267,6 +267,101 @@ fn runtime_binary_is_not_writable_through_the_exe_of_an_exec_before_its_execve()
             t.skip(&reason);
         }
     }
+}
+
+/// The directories of the shared libraries (and loader) `binary` needs, from ldd(1).
+fn library_dirs(binary: &Path) -> Vec<PathBuf> {
+    let out = Command::new("ldd").arg(binary).output();
+    let text = out
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    let mut dirs: Vec<PathBuf> = text
+        .split_whitespace()
+        .filter(|w| w.starts_with('/'))
+        .filter_map(|w| Path::new(w).parent().map(Path::to_path_buf))
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    dirs
+}
+
+/// The processes of the pid namespace of `init` whose command line starts with `prefix`.
+fn in_pidns_with_cmdline(init: i32, prefix: &str) -> Option<i32> {
+    let ns = procfs::link(init, "ns/pid");
+    procfs::pids().into_iter().find(|p| {
+        procfs::link(*p, "ns/pid") == ns
+            && std::fs::read(format!("/proc/{p}/cmdline"))
+                .is_ok_and(|c| c.starts_with(prefix.as_bytes()))
+    })
+}
+
+#[test]
+fn runtime_binary_is_not_writable_after_exec_of_a_proc_self_exe_script() {
+    let Some(mut t) = ctx!("runtime_binary_is_not_writable_after_exec_of_a_proc_self_exe_script")
+    else {
+        return;
+    };
+    if Command::new("strace").arg("-V").output().is_err() {
+        t.skip("needs strace (apt-get install strace) to hold the re-executed runtime");
+        return;
+    }
+    // The original attack: the image's entry point is a script whose interpreter is
+    // /proc/self/exe, so the runtime's own process, exec'ing it, runs the runtime binary
+    // again inside the container; the container's init waits for it.
+    let mut b = t.bundle();
+    let shared = shared_dir(&t, &mut b, "self");
+    let evil = b.rootfs().join("evil");
+    std::fs::write(&evil, "#!/proc/self/exe\n").expect("write /evil");
+    std::fs::set_permissions(&evil, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod /evil");
+    let copy = runtime_copy(&t);
+    // An image has a libc: give this one the host's, so a dynamic runtime binary can run.
+    for dir in library_dirs(&copy) {
+        b.push_mount(json!({"destination": dir, "type": "bind", "source": dir,
+                            "options": ["rbind", "ro"]}));
+    }
+    b.sh(&exe_attacker_script());
+    let id = t.id("selfexe");
+    let init = t.create_and_start(&b, &id);
+    // strace holds every exit of the runtime's processes, the re-executed one included.
+    let mut exec = Command::new("strace");
+    exec.args([
+        "-f",
+        "-qq",
+        "-o",
+        "/dev/null",
+        "-e",
+        "trace=exit_group",
+        "-e",
+    ])
+    .arg(format!("inject=exit_group:delay_enter={HOLD_US}"))
+    .arg(&copy)
+    .arg("--root")
+    .arg(t.root())
+    .args(["exec", &id, "/evil"])
+    .stdin(Stdio::null())
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
+    t.spawn_helper(exec);
+    let mut rerun = None;
+    wait_until(WAIT, || {
+        rerun = in_pidns_with_cmdline(init, "/proc/self/exe");
+        rerun.is_some()
+    });
+    let Some(rerun) = rerun else {
+        t.skip("the /proc/self/exe interpreter was not seen running");
+        return;
+    };
+    let target = inner_pid(rerun).expect("NSpid of the re-executed runtime");
+    std::fs::write(shared.join("target"), target).expect("write target");
+    t.wait_for_file(&shared.join("held"), "\n", WAIT);
+    assert!(
+        wait_until(WAIT, || !runs(&copy)),
+        "the runtime binary still runs after the exec"
+    );
+    std::fs::write(shared.join("go"), "").expect("write go");
+    t.wait_for_file(&shared.join("result"), "\n", WAIT);
+    assert_binary_not_reopened(&shared, &copy, "runtime re-executed by `#!/proc/self/exe`");
 }
 
 /// A host dir holding a marker file whose content must never reach a container.
@@ -450,26 +545,34 @@ fn escaping_link(rootfs: &Path, depth: usize, target: &Path) -> String {
     )
 }
 
-/// A host dir that must stay empty, with the message listing what appeared in it.
-#[track_caller]
-fn assert_untouched(dir: &Path, what: &str) {
+/// What the runtime left in a host dir that must stay empty (entries, mounts), if anything.
+fn host_dir_changes(dir: &Path, what: &str) -> Option<String> {
     let entries: Vec<_> = std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("read `{}`: {e}", dir.display()))
         .filter_map(|e| e.ok().map(|e| e.file_name()))
         .collect();
-    assert!(
-        entries.is_empty(),
-        "{what}: the runtime wrote into the host dir `{}`: {entries:?}",
-        dir.display()
-    );
+    if !entries.is_empty() {
+        return Some(format!(
+            "{what}: the runtime wrote into the host dir `{}`: {entries:?}",
+            dir.display()
+        ));
+    }
     let mounted = kapsel_integration::mountinfo::read_self()
         .into_iter()
         .any(|m| m.mount_point.starts_with(dir));
-    assert!(
-        !mounted,
-        "{what}: something is mounted on the host at `{}`",
-        dir.display()
-    );
+    mounted.then(|| {
+        format!(
+            "{what}: something is mounted on the host at `{}`",
+            dir.display()
+        )
+    })
+}
+
+#[track_caller]
+fn assert_untouched(dir: &Path, what: &str) {
+    if let Some(problem) = host_dir_changes(dir, what) {
+        panic!("{problem}");
+    }
 }
 
 #[test]
@@ -603,10 +706,13 @@ fn a_symlink_race_on_a_mount_destination_stays_inside() {
     }
     stop.store(true, Ordering::Relaxed);
     let swaps = flipper.join().expect("flipper thread");
-    assert_untouched(
-        &target,
-        &format!("{ran} of 10 runs during {swaps} swaps of a dir and a symlink"),
-    );
+    let what = format!("{ran} of 10 runs during {swaps} swaps of a dir and a symlink");
+    if let Some(problem) = host_dir_changes(&target, &what) {
+        // runc 1.1.5 creates mount points through a swapped symlink (CVE-2024-45310).
+        if t.checks_kapsel_only(&format!("known race of this runc: {problem}")) {
+            panic!("{problem}");
+        }
+    }
 }
 
 #[test]
