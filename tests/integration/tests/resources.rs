@@ -494,6 +494,59 @@ fn unified_keys_go_to_the_v2_cgroup_on_hybrid() {
     delete_and_check_cgroups(&t, &id, &dirs, true);
 }
 
+#[test]
+fn fields_of_unmounted_controllers_warn_once() {
+    let Some(mut t) = ctx!("fields_of_unmounted_controllers_warn_once") else {
+        return;
+    };
+    if t.kapsel_only("refuses them (could not join or create cgroup)") {
+        return;
+    }
+    let own = CgroupDirs::of(std::process::id() as i32);
+    let fields = [
+        (
+            "hugetlb",
+            "linux.resources.hugepageLimits",
+            "/linux/resources/hugepageLimits",
+            json!([{"pageSize": "2MB", "limit": 2 * MIB}]),
+        ),
+        (
+            "net_cls",
+            "linux.resources.network.classID",
+            "/linux/resources/network",
+            json!({"classID": 0x100001}),
+        ),
+    ];
+    for (controller, field, pointer, value) in fields {
+        if own.v1(controller).is_some() {
+            eprintln!(
+                "NOTE {}: {controller} is mounted here, nothing to warn about",
+                t.name
+            );
+            continue;
+        }
+        let mut b = t.bundle();
+        b.args(&["sleep", "1000"]);
+        b.set(pointer, value);
+        let id = t.id(controller);
+        let out = t.create(&b, &id);
+        out.ok();
+        let warnings: Vec<&str> = out
+            .stderr_lines()
+            .into_iter()
+            .filter(|l| l.contains(field))
+            .collect();
+        assert_eq!(
+            warnings.len(),
+            1,
+            "one warning that `{field}` is ignored: {}",
+            out.describe()
+        );
+        assert!(warnings[0].contains("not mounted"), "{}", out.describe());
+        t.cmd(&["delete", "--force", &id]).ok();
+    }
+}
+
 /// A `linux.resources` value to refuse at create, naming `field`.
 struct BadInput {
     tag: &'static str,
@@ -501,7 +554,8 @@ struct BadInput {
     value: Value,
     field: &'static str,
     /// runc 1.1 takes it (the kernel reads a negative quota as unlimited, unknown access
-    /// letters are dropped); kapsel refuses what the spec does not define.
+    /// letters are dropped, a blkio weight goes unchecked); kapsel refuses what the spec
+    /// does not define.
     runc_accepts: bool,
 }
 
@@ -559,6 +613,34 @@ fn bad_limits_are_refused_and_leave_no_cgroup() {
             value: json!("many"),
             field: "linux.resources.pids.limit",
             runc_accepts: false,
+        },
+        BadInput {
+            tag: "swap-below",
+            pointer: "/linux/resources/memory",
+            value: json!({"limit": 64 * MIB, "swap": 32 * MIB}),
+            field: "linux.resources.memory.swap",
+            runc_accepts: false,
+        },
+        BadInput {
+            tag: "shares-1",
+            pointer: "/linux/resources/cpu/shares",
+            value: json!(1),
+            field: "linux.resources.cpu.shares",
+            runc_accepts: false,
+        },
+        BadInput {
+            tag: "swappiness",
+            pointer: "/linux/resources/memory/swappiness",
+            value: json!(101),
+            field: "linux.resources.memory.swappiness",
+            runc_accepts: false,
+        },
+        BadInput {
+            tag: "blkio-weight",
+            pointer: "/linux/resources/blockIO/weight",
+            value: json!(5),
+            field: "linux.resources.blockIO.weight",
+            runc_accepts: true,
         },
     ];
     let own = CgroupDirs::of(std::process::id() as i32);
