@@ -237,6 +237,11 @@ fn pause_stops_a_counter_and_resume_continues_it() {
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(counter(pid), Some(frozen), "the counter moved while paused");
 
+    // Limits can change while paused, and the container stays paused.
+    t.cmd(&["update", "--pids-limit", "33", &id]).ok();
+    assert_eq!(dirs.v1_value("pids", "pids.max"), "33");
+    assert_eq!(t.state_ok(&id)["status"], "paused");
+
     t.cmd(&["resume", &id]).ok();
     assert_eq!(t.state_ok(&id)["status"], "running");
     assert_eq!(dirs.v1_value("freezer", "freezer.state"), "THAWED");
@@ -317,6 +322,39 @@ fn ps_lists_the_processes_in_the_cgroup() {
         );
     }
     assert_eq!(text.lines().count(), 4, "a header and three rows:\n{text}");
+
+    // A process started by exec joins the same cgroup and shows up too.
+    let exec_pid_file = t.work().join("exec.pid");
+    t.rt()
+        .args(["exec", "--detach", "--pid-file"])
+        .arg(&exec_pid_file)
+        .args([&id, "sleep", "1003"])
+        .run()
+        .ok();
+    let exec_pid: i32 = std::fs::read_to_string(&exec_pid_file)
+        .ok()
+        .and_then(|p| p.trim().parse().ok())
+        .expect("exec wrote its pid file");
+    let with_exec = wait_procs(&dirs, "pids", 4);
+    let json_out = t.cmd(&["ps", "--format", "json", &id]);
+    let mut listed: Vec<i32> = serde_json::from_str(&json_out.ok().stdout)
+        .unwrap_or_else(|e| panic!("ps json ({e}): {}", json_out.describe()));
+    listed.sort_unstable();
+    assert_eq!(listed, with_exec, "ps after exec vs cgroup.procs");
+    assert!(
+        listed.contains(&exec_pid),
+        "{listed:?} lacks exec'd {exec_pid}"
+    );
+    // The exec'd process is our child (we are its subreaper): reap it, or the runtime's
+    // delete would wait for its zombie to leave the cgroup.
+    t.cmd(&["kill", "--all", &id, "KILL"]).ok();
+    assert!(
+        procfs::reap(exec_pid, SECS5).is_some(),
+        "exec'd {exec_pid} not reaped"
+    );
+    t.wait_status(&id, "stopped", SECS5);
+    t.cmd(&["delete", &id]).ok();
+    assert_removed(&id, &dirs);
 }
 
 #[test]
@@ -656,6 +694,8 @@ fn update_refuses_bad_values_and_changes_nothing() {
         (&["abc"], vec!["--memory".into(), "abc".into()]),
         (&["x"], vec!["--pids-limit".into(), "x".into()]),
         (&["cpus"], vec!["--cpuset-cpus".into(), "0-z".into()]),
+        // Well-formed, but no such cpu: the kernel refuses the write.
+        (&["cpus"], vec!["--cpuset-cpus".into(), "4000".into()]),
         (
             &["bad.json", "EOF"],
             vec!["-r".into(), bad_json.display().to_string()],
