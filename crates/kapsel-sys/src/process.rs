@@ -272,3 +272,44 @@ pub fn set_personality(persona: u64) -> Result<(), SysError> {
     }
     Ok(())
 }
+
+/// prctl(PR_SET_DUMPABLE): a non-dumpable process cannot be ptrace-accessed (nor its
+/// /proc/PID/exe, fd/, mem opened) by processes without CAP_SYS_PTRACE. execve of an
+/// ordinary binary makes the process dumpable again.
+pub fn set_dumpable(on: bool) -> Result<(), SysError> {
+    // SAFETY: prctl with integer arguments only.
+    let ret = unsafe { libc::prctl(libc::PR_SET_DUMPABLE, on as libc::c_ulong, 0, 0, 0) };
+    if ret < 0 {
+        return Err(SysError::last("prctl(PR_SET_DUMPABLE)", None));
+    }
+    Ok(())
+}
+
+/// Closes every descriptor from `first` on except those in `keep`, with close_range(2)
+/// over the gaps.
+pub fn close_all_except(first: u32, keep: &[RawFd]) -> Result<(), SysError> {
+    let mut keep: Vec<u32> = keep
+        .iter()
+        .filter(|fd| **fd >= first as RawFd)
+        .map(|fd| *fd as u32)
+        .collect();
+    keep.sort_unstable();
+    keep.dedup();
+    let mut from = first;
+    for k in keep.into_iter().chain(std::iter::once(u32::MAX)) {
+        if k > from {
+            let to = if k == u32::MAX { u32::MAX } else { k - 1 };
+            // SAFETY: plain syscall with integer arguments; it only closes descriptors
+            // this process owns and was told to give up.
+            let ret = unsafe { libc::syscall(libc::SYS_close_range, from, to, 0) };
+            if ret < 0 {
+                return Err(SysError::last("close_range", None));
+            }
+        }
+        if k == u32::MAX {
+            break;
+        }
+        from = k + 1;
+    }
+    Ok(())
+}

@@ -100,10 +100,6 @@ fn dispatch(cli: Cli) -> Result<u8> {
         }
         Command::Exec(a) => {
             let a = *a;
-            if !a.cgroup.is_empty() {
-                return Err(Error::msg("exec --cgroup: cgroups are not supported yet")
-                    .in_container(&a.id, "exec"));
-            }
             let opts = exec::ExecOptions {
                 process: a.process,
                 args: a.args,
@@ -121,6 +117,7 @@ fn dispatch(cli: Cli) -> Result<u8> {
                 process_label: a.process_label,
                 preserve_fds: a.preserve_fds,
                 ignore_paused: a.ignore_paused,
+                cgroups: a.cgroup,
             };
             let code = exec::exec(&root, &a.id, &opts)?;
             return Ok(code.clamp(0, 255) as u8);

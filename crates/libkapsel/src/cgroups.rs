@@ -68,3 +68,89 @@ pub fn destroy(paths: &Option<CgroupPaths>) -> Result<()> {
 pub fn map_err(e: kapsel_cgroups::CgroupError) -> Error {
     err(e)
 }
+
+/// `exec --cgroup [controllers:]path`, parsed: the named controllers (all when none) and
+/// the sub-cgroup path below the container's cgroup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubCgroup {
+    pub controllers: Vec<String>,
+    pub path: std::path::PathBuf,
+}
+
+pub fn parse_sub_cgroups(specs: &[String]) -> Result<Vec<SubCgroup>> {
+    specs
+        .iter()
+        .map(|s| {
+            let (ctrls, path) = match s.split_once(':') {
+                Some((c, p)) => (
+                    c.split(',')
+                        .filter(|c| !c.is_empty())
+                        .map(String::from)
+                        .collect(),
+                    p,
+                ),
+                None => (Vec::new(), s.as_str()),
+            };
+            let p = std::path::Path::new(path.trim_start_matches('/'));
+            let bad = p.as_os_str().is_empty()
+                || p.components()
+                    .any(|c| !matches!(c, std::path::Component::Normal(_)));
+            if bad {
+                return Err(Error::msg(format!(
+                    "--cgroup `{s}`: the path must name a sub-cgroup below the container's"
+                )));
+            }
+            Ok(SubCgroup {
+                controllers: ctrls,
+                path: p.to_path_buf(),
+            })
+        })
+        .collect()
+}
+
+/// Moves the calling process into the container's cgroup, or into the given existing
+/// sub-cgroups of it (writing `0` to cgroup.procs moves the writer itself).
+pub fn join_self(paths: &CgroupPaths, subs: &[SubCgroup]) -> Result<()> {
+    let target = |dir: &std::path::Path, controller: Option<&str>| {
+        let sub = subs.iter().find(|s| match controller {
+            Some(c) => s.controllers.is_empty() || s.controllers.iter().any(|x| x == c),
+            None => s.controllers.is_empty(),
+        });
+        match sub {
+            Some(s) => dir.join(&s.path),
+            None => dir.to_path_buf(),
+        }
+    };
+    let mut dirs: Vec<std::path::PathBuf> = Vec::new();
+    for (controller, dir) in &paths.v1 {
+        let t = target(dir, Some(controller));
+        if !dirs.contains(&t) {
+            dirs.push(t);
+        }
+    }
+    if let Some(u) = &paths.unified {
+        dirs.push(target(u, None));
+    }
+    for dir in dirs {
+        let procs = dir.join("cgroup.procs");
+        std::fs::write(&procs, "0")
+            .map_err(|e| Error::io("join cgroup: write `0` to", &procs, e))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sub_cgroup_specs() {
+        let s = parse_sub_cgroups(&["pids:a/b".into(), "cpu,memory:x".into(), "y".into()]).unwrap();
+        assert_eq!(s[0].controllers, ["pids"]);
+        assert_eq!(s[0].path, std::path::Path::new("a/b"));
+        assert_eq!(s[1].controllers, ["cpu", "memory"]);
+        assert!(s[2].controllers.is_empty());
+        assert!(parse_sub_cgroups(&["pids:../up".into()]).is_err());
+        assert!(parse_sub_cgroups(&["pids:".into()]).is_err());
+    }
+}

@@ -10,13 +10,12 @@ use crate::state::Status;
 use crate::statedir::StateRoot;
 use kapsel_sys::process::{clone_fork, Forked};
 use nix::sched::{setns, CloneFlags};
-use nix::sys::wait::{waitpid, WaitStatus};
+use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
 use oci_spec::runtime::{Capability, LinuxNamespaceType, Process, Spec};
 use std::collections::HashSet;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::PathBuf;
-use std::str::FromStr;
 
 #[derive(Debug, Default, Clone)]
 pub struct ExecOptions {
@@ -36,6 +35,8 @@ pub struct ExecOptions {
     pub process_label: Option<String>,
     pub preserve_fds: u32,
     pub ignore_paused: bool,
+    /// `--cgroup [controllers:]path`: existing sub-cgroups to run in.
+    pub cgroups: Vec<String>,
 }
 
 /// Returns the exit code for the command (0 when detached).
@@ -69,13 +70,19 @@ fn exec_inner(root: &StateRoot, id: &str, opts: &ExecOptions) -> Result<i32> {
     }
     let seccomp = super::create::compile_seccomp(&spec)?;
     let state_json = serde_json::to_string(&state.oci(Status::Running)).unwrap_or_default();
+    let sub_cgroups = crate::cgroups::parse_sub_cgroups(&opts.cgroups)?;
+    let cgroup = crate::cgroups::manager(&state.cgroup).filter(|m| m.skipped().is_none());
+    if !sub_cgroups.is_empty() && cgroup.is_none() {
+        return Err(Error::msg("--cgroup: the container has no cgroup"));
+    }
     let job = Job {
         spec: &spec,
         process: &process,
         namespaces,
         preserve_fds: opts.preserve_fds,
         seccomp: seccomp.as_ref(),
-        cgroup: crate::cgroups::manager(&state.cgroup).filter(|m| m.skipped().is_none()),
+        cgroup,
+        sub_cgroups,
         state_json: &state_json,
     };
     let pid = spawn(job, console)?;
@@ -164,8 +171,8 @@ fn build_process(spec: &Spec, opts: &ExecOptions) -> Result<Process> {
         let mut add = HashSet::new();
         for c in &opts.caps {
             add.insert(
-                Capability::from_str(c)
-                    .map_err(|_| Error::msg(format!("--cap: unknown capability `{c}`")))?,
+                parse_cap(c)
+                    .ok_or_else(|| Error::msg(format!("--cap: unknown capability `{c}`")))?,
             );
         }
         let grow = |set: &Option<HashSet<Capability>>| -> Option<HashSet<Capability>> {
@@ -233,24 +240,35 @@ struct Job<'a> {
     preserve_fds: u32,
     seccomp: Option<&'a kapsel_seccomp::Filter>,
     cgroup: Option<kapsel_cgroups::Manager>,
+    sub_cgroups: Vec<crate::cgroups::SubCgroup>,
     state_json: &'a str,
 }
 
 fn spawn(job: Job<'_>, console: Option<OwnedFd>) -> Result<i32> {
     let (parent, child) = channel::pair()?;
-    let namespaces = &job.namespaces;
-    let pidns = namespaces
-        .iter()
-        .find(|(t, _)| *t == LinuxNamespaceType::Pid);
-    let own = match pidns {
-        Some((_, fd)) => {
+    let find = |t: LinuxNamespaceType| {
+        job.namespaces
+            .iter()
+            .find(|(n, _)| *n == t)
+            .map(|(_, fd)| fd)
+    };
+    let (userns, pidns) = (
+        find(LinuxNamespaceType::User),
+        find(LinuxNamespaceType::Pid),
+    );
+    // Without a user namespace the parent enters the pid namespace around the clone.
+    // With one, the pid namespace can only be entered after the user namespace, which
+    // the parent must not join: an intermediate joins both and clones the process as
+    // our child (CLONE_PARENT), which then reports its pid as we see it.
+    let own = match (userns, pidns) {
+        (None, Some(fd)) => {
             let own = std::fs::File::open("/proc/self/ns/pid")
                 .map_err(|e| Error::io("open", "/proc/self/ns/pid", e))?;
             setns(fd.as_fd(), CloneFlags::CLONE_NEWPID)
                 .map_err(nix_err("setns", "pid namespace of the container"))?;
             Some(own)
         }
-        None => None,
+        _ => None,
     };
     let forked = clone_fork(0, None);
     // Only the parent goes back: the child lives in the container's pid namespace.
@@ -263,6 +281,12 @@ fn spawn(job: Job<'_>, console: Option<OwnedFd>) -> Result<i32> {
     match forked? {
         Forked::Child => {
             drop(parent);
+            if let Some(user) = userns {
+                intermediate(&child, user, pidns);
+                if child.send_own_pid().is_err() {
+                    std::process::exit(1);
+                }
+            }
             let err = child_main(&job, console, &child);
             for w in crate::logging::take_warnings() {
                 let _ = child.send(&Message::Warning(w));
@@ -270,9 +294,20 @@ fn spawn(job: Job<'_>, console: Option<OwnedFd>) -> Result<i32> {
             let _ = child.send(&Message::Failed(err.to_string()));
             std::process::exit(127);
         }
-        Forked::Parent(pid) => {
+        Forked::Parent(first) => {
             drop(child);
             drop(console);
+            let pid = if userns.is_some() {
+                let reported = parent.recv_pid();
+                let _ = waitpid(Pid::from_raw(first), None);
+                match reported? {
+                    Some(Message::Pid(p)) => p,
+                    Some(Message::Failed(text)) => return Err(Error::Msg(text)),
+                    _ => return Err(Error::msg("the intermediate process exited without a word")),
+                }
+            } else {
+                first
+            };
             // The channel is close-on-exec: EOF means the exec succeeded.
             loop {
                 match parent.recv()? {
@@ -288,14 +323,30 @@ fn spawn(job: Job<'_>, console: Option<OwnedFd>) -> Result<i32> {
                     None => break,
                 }
             }
-            // A process that died before exec without a word: report how.
-            if let Ok(WaitStatus::Exited(_, 127)) = waitpid(
-                Pid::from_raw(pid),
-                Some(nix::sys::wait::WaitPidFlag::WNOHANG),
-            ) {
-                return Err(Error::msg("the process exited before it could run"));
-            }
+            // EOF: the close-on-exec channel went away, the process runs (or, had it died
+            // without a word, its status is collected by whoever waits for it).
             Ok(pid)
+        }
+    }
+}
+
+/// In the intermediate: join the container's user and pid namespaces, clone the process
+/// as a sibling and exit. Returns only in the new process.
+fn intermediate(chan: &channel::Channel, userns: &OwnedFd, pidns: Option<&OwnedFd>) {
+    let joined = setns(userns.as_fd(), CloneFlags::CLONE_NEWUSER)
+        .map_err(nix_err("setns", "user namespace of the container"))
+        .and_then(|()| match pidns {
+            Some(fd) => setns(fd.as_fd(), CloneFlags::CLONE_NEWPID)
+                .map_err(nix_err("setns", "pid namespace of the container")),
+            None => Ok(()),
+        })
+        .and_then(|()| Ok(clone_fork(libc::CLONE_PARENT as u64, None)?));
+    match joined {
+        Ok(Forked::Child) => {}
+        Ok(Forked::Parent(_)) => std::process::exit(0),
+        Err(e) => {
+            let _ = chan.send(&Message::Failed(e.to_string()));
+            std::process::exit(1);
         }
     }
 }
@@ -305,13 +356,23 @@ fn child_main(job: &Job<'_>, console: Option<OwnedFd>, chan: &channel::Channel) 
     let process = job.process;
     let run = || -> Result<finish::ExecImage> {
         kapsel_sys::process::set_parent_death_signal(libc::SIGKILL)?;
+        let _ = crate::logging::take_warnings();
+        // A copy of kapsel until execve: no leaked descriptor, no /proc/PID/exe for the
+        // container to open (CVE-2019-5736, CVE-2024-21626).
+        let mut keep = vec![chan.raw_fd()];
+        keep.extend(console.as_ref().map(|c| c.as_raw_fd()));
+        keep.extend(job.namespaces.iter().map(|(_, fd)| fd.as_raw_fd()));
+        kapsel_sys::process::close_all_except(3 + job.preserve_fds, &keep)?;
+        kapsel_sys::process::set_dumpable(false)?;
         // Join the container's cgroup while the host's cgroupfs is still in view
         // (`0` moves the writing process itself).
         if let Some(m) = &job.cgroup {
-            m.add_pid(0).map_err(crate::cgroups::map_err)?;
+            crate::cgroups::join_self(m.paths(), &job.sub_cgroups)?;
         }
         for (t, fd) in &job.namespaces {
-            if *t == LinuxNamespaceType::Pid {
+            // The pid namespace is entered around the clone, the user namespace by the
+            // intermediate (see spawn).
+            if matches!(*t, LinuxNamespaceType::Pid | LinuxNamespaceType::User) {
                 continue;
             }
             setns(fd.as_fd(), crate::namespaces::clone_flag(*t))
@@ -342,4 +403,9 @@ fn child_main(job: &Job<'_>, console: Option<OwnedFd>, chan: &channel::Channel) 
         }
         Err(e) => e,
     }
+}
+
+/// `CAP_SYS_ADMIN` or `SYS_ADMIN`, as config.json spells them.
+fn parse_cap(name: &str) -> Option<Capability> {
+    serde_json::from_value(serde_json::Value::String(name.to_string())).ok()
 }

@@ -37,20 +37,34 @@ pub(crate) fn signal_init(state: &State, signal: i32, wait: bool) -> Result<()> 
         Err(e) => return Err(e.into()),
     }
     if wait {
-        let mut fds = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
-        loop {
-            match poll(&mut fds, PollTimeout::from(10_000u16)) {
-                Ok(0) => {
-                    return Err(Error::msg(format!(
-                        "process {} did not exit within 10s of signal {signal}",
-                        state.pid
-                    )))
-                }
-                Ok(_) => break,
-                Err(nix::Error::EINTR) => continue,
-                Err(e) => return Err(crate::error::nix_err("poll pidfd", "")(e)),
-            }
-        }
+        wait_for_exit(&pidfd, state.pid, signal)?;
     }
     Ok(())
+}
+
+/// Waits on the pidfd until the process has exited. The init of a pid namespace only
+/// completes its exit once every other process of the namespace is reaped, which may
+/// be up to a caller (an `exec`'d process's parent is a subreaper outside). Once it is
+/// exiting (PF_EXITING) it has left its cgroup and holds nothing: that counts as gone.
+fn wait_for_exit(pidfd: &std::os::fd::OwnedFd, pid: i32, signal: i32) -> Result<()> {
+    const PF_EXITING: u64 = 0x4;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut fds = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
+    loop {
+        match poll(&mut fds, PollTimeout::from(100u16)) {
+            Ok(0) => {
+                if crate::state::read_flags(pid).is_some_and(|f| f & PF_EXITING != 0) {
+                    return Ok(());
+                }
+                if std::time::Instant::now() > deadline {
+                    return Err(Error::msg(format!(
+                        "process {pid} did not exit within 10s of signal {signal}"
+                    )));
+                }
+            }
+            Ok(_) => return Ok(()),
+            Err(nix::Error::EINTR) => {}
+            Err(e) => return Err(crate::error::nix_err("poll pidfd", "")(e)),
+        }
+    }
 }

@@ -37,7 +37,7 @@ fn with_create_time_checks(resources: &LinuxResources, bundle: &std::path::Path)
         .and_then(|s| s.linux().clone())
         .and_then(|l| l.resources().clone())
         .and_then(|res| res.memory().as_ref().and_then(|m| m.check_before_update()));
-    if let (Some(true), Some(mut mem)) = (at_create, r.memory().clone()) {
+    if let (Some(true), Some(mut mem)) = (at_create, *r.memory()) {
         mem.set_check_before_update(Some(true));
         r.set_memory(Some(mem));
     }

@@ -46,6 +46,10 @@ pub fn pair() -> Result<(Channel, Channel)> {
 }
 
 impl Channel {
+    pub fn raw_fd(&self) -> std::os::fd::RawFd {
+        self.fd.as_raw_fd()
+    }
+
     pub fn send(&self, msg: &Message) -> Result<()> {
         let mut buf = Vec::with_capacity(16);
         match msg {

@@ -8,7 +8,7 @@ use crate::error::{nix_err, Error, Result};
 use crate::security;
 use kapsel_seccomp::Filter;
 use nix::sys::stat::{umask, Mode};
-use nix::unistd::{chdir, setgid, setgroups, setuid, Gid, Uid};
+use nix::unistd::{setgid, setgroups, setuid, Gid, Uid};
 use oci_spec::runtime::{PosixRlimitType, Process, Spec};
 use std::ffi::CString;
 use std::os::fd::OwnedFd;
@@ -59,16 +59,7 @@ pub fn finish(
             )
         })?;
     }
-    chdir(cwd).map_err(|e| {
-        Error::config(
-            "process.cwd",
-            format!(
-                "chdir `{}`: {}",
-                cwd.display(),
-                kapsel_sys::errno_text(e as i32)
-            ),
-        )
-    })?;
+    enter_cwd(cwd)?;
     if let Some(slave) = &console {
         crate::tty::become_stdio(slave)?;
     }
@@ -210,6 +201,43 @@ fn set_user(process: &Process) -> Result<()> {
 }
 
 /// LISTEN_FDS from systemd socket activation: those fds are passed through too.
+/// The working directory, resolved inside the container's root with no magic links,
+/// so that `/proc/self/fd/N` or a symlink cannot put the process in a host directory
+/// (CVE-2024-21626).
+fn enter_cwd(cwd: &std::path::Path) -> Result<()> {
+    use kapsel_sys::fs::{openat2, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS};
+    let root = std::fs::File::open("/").map_err(|e| Error::io("open", "/", e))?;
+    let rel = cwd.strip_prefix("/").unwrap_or(cwd);
+    let rel = if rel.as_os_str().is_empty() {
+        std::path::Path::new(".")
+    } else {
+        rel
+    };
+    let fd = openat2(
+        std::os::fd::AsFd::as_fd(&root),
+        rel,
+        libc::O_PATH | libc::O_DIRECTORY,
+        0,
+        RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+    )
+    .map_err(|e| {
+        Error::config(
+            "process.cwd",
+            format!("`{}`: {}", cwd.display(), kapsel_sys::errno_text(e.errno)),
+        )
+    })?;
+    nix::unistd::fchdir(&fd).map_err(|e| {
+        Error::config(
+            "process.cwd",
+            format!(
+                "chdir `{}`: {}",
+                cwd.display(),
+                kapsel_sys::errno_text(e as i32)
+            ),
+        )
+    })
+}
+
 pub fn listen_fds() -> u32 {
     std::env::var("LISTEN_FDS")
         .ok()

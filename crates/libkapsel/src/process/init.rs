@@ -13,7 +13,7 @@ use nix::sched::{setns, unshare, CloneFlags};
 use nix::sys::stat::{umask, Mode};
 use nix::unistd::{sethostname, setsid};
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::Path;
 
 pub struct InitContext<'a> {
@@ -32,6 +32,9 @@ pub struct InitContext<'a> {
     pub seccomp: Option<&'a kapsel_seccomp::Filter>,
     /// The parent still has to write id maps or move us into our cgroup.
     pub wait_for_parent: bool,
+    /// The parent is not root of the initial user namespace (it writes our maps through
+    /// /proc/PID, which a non-dumpable process would refuse it).
+    pub unprivileged_parent: bool,
 }
 
 /// What is left to do after the start gate opens.
@@ -91,8 +94,24 @@ fn send_warnings(channel: &Channel) {
 }
 
 fn setup(ctx: &mut InitContext<'_>) -> Result<Prepared> {
+    // Warnings the parent held when it cloned us are its own to print.
+    let _ = crate::logging::take_warnings();
     // If `create` dies before we are ready, do not linger.
     kapsel_sys::process::set_parent_death_signal(libc::SIGKILL)?;
+    // Until execve this process is a copy of kapsel: nothing of the host may be reachable
+    // through it. Drop every descriptor it does not need (the caller's leaks, the state
+    // dir) and make it non-dumpable, so other processes cannot open its /proc/PID/exe
+    // (the runtime binary, CVE-2019-5736) or /proc/PID/fd. An unprivileged parent still
+    // has to write our id maps, so then this waits until it has.
+    let mut keep = vec![ctx.channel.raw_fd(), ctx.gate.as_raw_fd()];
+    keep.extend(ctx.console.as_ref().map(|c| c.as_raw_fd()));
+    keep.extend(ctx.ns.join.iter().map(|(_, _, fd)| fd.as_raw_fd()));
+    kapsel_sys::process::close_all_except(3 + ctx.preserve_fds + finish::listen_fds(), &keep)?;
+    // Decided before the clone: once the maps exist, our own uid would look like root.
+    let maps_by_user = ctx.ns.has_new(LinuxNamespaceType::User) && ctx.unprivileged_parent;
+    if !maps_by_user {
+        kapsel_sys::process::set_dumpable(false)?;
+    }
     if ctx.wait_for_parent {
         // Wait until the parent has written our uid/gid maps and put us in our cgroup.
         match ctx.channel.recv()? {
@@ -106,6 +125,9 @@ fn setup(ctx: &mut InitContext<'_>) -> Result<Prepared> {
         if ctx.ns.has_new(LinuxNamespaceType::User) {
             crate::userns::become_root(ctx.spec)?;
         }
+    }
+    if maps_by_user {
+        kapsel_sys::process::set_dumpable(false)?;
     }
     for (t, path, fd) in &ctx.ns.join {
         if *t == LinuxNamespaceType::User {

@@ -66,6 +66,8 @@ pub fn spawn(a: SpawnArgs<'_>) -> Result<i32> {
         a.ns.clone_flags
     };
     let wait_for_parent = needs_parent(a.ns, a.cgroup, cgroup_fd.is_some());
+    let unprivileged_parent =
+        !(nix::unistd::geteuid().is_root() && crate::userns::in_initial_userns());
     let forked = clone_fork(flags, cgroup_fd.as_ref().map(AsRawFd::as_raw_fd));
     // Only the parent goes back: the child lives in the joined pid namespace.
     if !matches!(forked, Ok(Forked::Child)) {
@@ -97,6 +99,7 @@ pub fn spawn(a: SpawnArgs<'_>) -> Result<i32> {
                 preserve_fds: a.preserve_fds,
                 seccomp: a.seccomp,
                 wait_for_parent,
+                unprivileged_parent,
             })
         }
         Forked::Parent(pid) => pid,
