@@ -106,9 +106,8 @@ fn create_puts_the_init_in_its_cgroups_before_start() {
     t.create(&b, &id).ok();
     let (pid, dirs) = init_and_dirs(&t, &id);
     let own = CgroupDirs::of(std::process::id() as i32);
-    let ours: Vec<PathBuf> = own.all().iter().map(|d| d.join(&id)).collect();
+    let mut want: Vec<PathBuf> = own.all().iter().map(|d| d.join(&id)).collect();
     let mut theirs: Vec<PathBuf> = dirs.all().iter().map(|d| d.to_path_buf()).collect();
-    let mut want = ours.clone();
     theirs.sort();
     want.sort();
     assert_eq!(
@@ -133,7 +132,8 @@ fn create_puts_the_init_in_its_cgroups_before_start() {
     assert_removed(&id, &dirs);
 }
 
-/// Removes `dir` in every hierarchy root of `own`, and its parent-relative `sub` forms.
+/// Removes `rel` below each of `roots` and then its parents up to the root, where empty (a
+/// runtime may leave the parents it made).
 fn remove_everywhere(roots: &[PathBuf], rel: &Path) {
     for root in roots {
         let mut dir = root.join(rel);
