@@ -677,3 +677,142 @@ fn rootless_network_namespace_has_only_lo() {
     assert_eq!(out.stdout, "lo\n", "{}", out.describe());
     u.assert_no_leftovers(&id);
 }
+
+/// A cgroup subtree delegated to the test user in every mounted hierarchy (the dir and its
+/// process files chowned, as a login manager does); removed when dropped.
+struct Delegation {
+    name: String,
+    dirs: Vec<PathBuf>,
+}
+
+impl Delegation {
+    fn new(ids: UserIds) -> Delegation {
+        let name = format!("kapsel-it-deleg-{}", std::process::id());
+        let mut dirs = Vec::new();
+        let mounts = std::fs::read_dir("/sys/fs/cgroup").map(|d| d.filter_map(Result::ok));
+        for mount in mounts.into_iter().flatten().map(|e| e.path()) {
+            if !mount.join("cgroup.procs").exists() {
+                continue;
+            }
+            let dir = mount.join(&name);
+            std::fs::create_dir(&dir).unwrap_or_else(|e| panic!("mkdir `{}`: {e}", dir.display()));
+            dirs.push(dir.clone());
+            // A new v1 cpuset starts with no cpus or mems.
+            for file in ["cpuset.cpus", "cpuset.mems"] {
+                if let Ok(value) = std::fs::read_to_string(mount.join(file)) {
+                    let _ = std::fs::write(dir.join(file), value.trim());
+                }
+            }
+            for file in ["", "cgroup.procs", "tasks", "cgroup.subtree_control"] {
+                let path = dir.join(file);
+                if path.exists() {
+                    nix::unistd::chown(&path, Some(ids.uid.into()), Some(ids.gid.into()))
+                        .unwrap_or_else(|e| panic!("chown `{}`: {e}", path.display()));
+                }
+            }
+        }
+        Delegation { name, dirs }
+    }
+
+    /// Sub-cgroups left inside the delegated dirs.
+    fn children(&self) -> Vec<PathBuf> {
+        self.dirs
+            .iter()
+            .filter_map(|d| std::fs::read_dir(d).ok())
+            .flat_map(|d| d.filter_map(Result::ok).map(|e| e.path()))
+            .filter(|p| p.is_dir())
+            .collect()
+    }
+}
+
+impl Drop for Delegation {
+    fn drop(&mut self) {
+        let mut children = self.children();
+        children.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+        for dir in children.iter().chain(self.dirs.iter()) {
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+}
+
+#[test]
+fn rootless_uses_a_delegated_cgroup_subtree() {
+    let Some(mut t) = ctx!("rootless_uses_a_delegated_cgroup_subtree") else {
+        return;
+    };
+    // Declared before `u`, so dropped after it: the containers go before their cgroup dirs.
+    let delegation: Delegation;
+    let Some(mut u) = Rootless::new(&t) else {
+        return;
+    };
+    let (mut b, _) = rootless_bundle(&t, &u);
+    b.args(&["sleep", "1000"]);
+    let id = t.id("deleg");
+    delegation = Delegation::new(u.ids);
+    let pids_dir = delegation
+        .dirs
+        .iter()
+        .find(|d| d.parent().is_some_and(|p| p.ends_with("pids")))
+        .cloned();
+    let Some(pids_dir) = pids_dir else {
+        t.skip("no cgroup v1 `pids` hierarchy to delegate");
+        return;
+    };
+    b.set(
+        "/linux/cgroupsPath",
+        json!(format!("/{}/{id}", delegation.name)),
+    );
+    b.set("/linux/resources/pids/limit", json!(42));
+    b.write();
+    u.track(&id);
+    let pid_file = u.home_file("deleg.pid");
+    // As under a login manager, the user's runtime starts inside its delegated v2 subtree:
+    // cgroup v2 lets it move processes only between cgroups below a common ancestor it may
+    // write to.
+    let unified = delegation
+        .dirs
+        .iter()
+        .find(|d| d.parent().is_some_and(|p| p.ends_with("unified")))
+        .map(|d| d.join("cgroup.procs"));
+    let enter = unified.map_or_else(String::new, |procs| {
+        format!("echo $$ > '{}' && ", procs.display())
+    });
+    let out = u
+        .rt_via(&["/bin/sh", "-c", &format!("{enter}exec \"$@\""), "sh"])
+        .args(["create", "--bundle"])
+        .arg(&b.dir)
+        .arg("--pid-file")
+        .arg(&pid_file)
+        .arg(&id)
+        .stdout_to(&t.stdout_path(&id))
+        .run();
+    out.ok();
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .expect("pid file")
+        .trim()
+        .parse()
+        .expect("pid");
+    u.pids.push(pid);
+    assert!(
+        !out.stderr.to_lowercase().contains("cgroups not used"),
+        "cgroups skipped although a writable subtree is delegated: {}",
+        out.describe()
+    );
+    let cgroup = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
+    let want = format!("/{}/{id}", delegation.name);
+    assert!(
+        cgroup
+            .lines()
+            .any(|l| l.contains(":pids:") && l.ends_with(&want)),
+        "the container is not in `{want}` of the pids hierarchy:\n{cgroup}"
+    );
+    let limit = std::fs::read_to_string(pids_dir.join(&id).join("pids.max")).unwrap_or_default();
+    assert_eq!(limit.trim(), "42", "pids limit of the delegated cgroup");
+    u.rt().args(["delete", "--force", &id]).run().ok();
+    u.assert_no_leftovers(&id);
+    assert_eq!(
+        delegation.children(),
+        Vec::<PathBuf>::new(),
+        "cgroups left inside the delegated subtree"
+    );
+}
