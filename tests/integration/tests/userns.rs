@@ -112,7 +112,9 @@ fn the_process_runs_as_mapped_host_ids() {
     );
     let uid_map = std::fs::read_to_string(format!("/proc/{pid}/uid_map")).expect("uid_map");
     assert_eq!(map_lines(&uid_map), UID_MAPS);
+    let fp = t.footprint(&id);
     t.cmd(&["delete", "--force", &id]).ok();
+    t.assert_no_leftovers(&id, &b, Some(&fp));
 }
 
 #[test]
