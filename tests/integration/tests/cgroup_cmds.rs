@@ -492,6 +492,31 @@ fn kill_all_signals_every_process_in_the_cgroup() {
 }
 
 #[test]
+fn kill_all_with_term_reaches_the_processes_init_does_not_forward_to() {
+    let Some(mut t) = ctx!("kill_all_with_term_reaches_the_processes_init_does_not_forward_to")
+    else {
+        return;
+    };
+    let mut b = t.bundle();
+    // As pid 1 without a handler, sleep ignores SIGTERM; the other two do not.
+    b.sh("sleep 1001 & sleep 1002 & exec sleep 1000");
+    let id = t.id("killterm");
+    let pid = t.create_and_start(&b, &id);
+    let (_, dirs) = init_and_dirs(&t, &id);
+    wait_procs(&dirs, "pids", 3);
+
+    t.cmd(&["kill", "--all", &id, "TERM"]).ok();
+    assert_eq!(
+        wait_procs(&dirs, "pids", 1),
+        vec![pid],
+        "only the init survives kill --all TERM"
+    );
+    assert_eq!(t.state_ok(&id)["status"], "running");
+    t.cmd(&["delete", "--force", &id]).ok();
+    assert_removed(&id, &dirs);
+}
+
+#[test]
 fn delete_removes_the_cgroups_however_the_container_ended() {
     let Some(mut t) = ctx!("delete_removes_the_cgroups_however_the_container_ended") else {
         return;
@@ -594,6 +619,10 @@ fn update_from_flags_a_file_and_stdin() {
         "0",
         "--cpuset-mems",
         "0",
+        "--cpu-rt-period",
+        "400000",
+        "--cpu-rt-runtime",
+        "8000",
         &id,
     ])
     .ok();
@@ -617,6 +646,8 @@ fn update_from_flags_a_file_and_stdin() {
             ("pids", "pids.max", "30".into()),
             ("cpuset", "cpuset.cpus", "0".into()),
             ("cpuset", "cpuset.mems", "0".into()),
+            ("cpu", "cpu.rt_period_us", "400000".into()),
+            ("cpu", "cpu.rt_runtime_us", "8000".into()),
         ],
     );
 
