@@ -68,6 +68,27 @@ impl CgroupDirs {
         dirs
     }
 
+    /// The cgroups of this (test) process: a runtime's default cgroup for container `id` is
+    /// `CgroupDirs::of_self().join(id)` (runc's rule: the id below the caller's own cgroup).
+    #[track_caller]
+    pub fn of_self() -> CgroupDirs {
+        CgroupDirs::of(std::process::id() as i32)
+    }
+
+    /// The same hierarchies with `rel` appended to every directory.
+    pub fn join(&self, rel: impl AsRef<Path>) -> CgroupDirs {
+        let rel = rel.as_ref();
+        CgroupDirs {
+            pid: self.pid,
+            v1: self
+                .v1
+                .iter()
+                .map(|(c, d)| (c.clone(), d.join(rel)))
+                .collect(),
+            unified: self.unified.as_ref().map(|d| d.join(rel)),
+        }
+    }
+
     /// The v1 directory of `controller` (`memory`, `pids`, `name=systemd`...).
     pub fn v1(&self, controller: &str) -> Option<&Path> {
         self.v1

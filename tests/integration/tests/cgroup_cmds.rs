@@ -105,8 +105,8 @@ fn create_puts_the_init_in_its_cgroups_before_start() {
     let id = t.id("join");
     t.create(&b, &id).ok();
     let (pid, dirs) = init_and_dirs(&t, &id);
-    let own = CgroupDirs::of(std::process::id() as i32);
-    let mut want: Vec<PathBuf> = own.all().iter().map(|d| d.join(&id)).collect();
+    let own = CgroupDirs::of_self().join(&id);
+    let mut want: Vec<PathBuf> = own.all().iter().map(|d| d.to_path_buf()).collect();
     let mut theirs: Vec<PathBuf> = dirs.all().iter().map(|d| d.to_path_buf()).collect();
     theirs.sort();
     want.sort();
@@ -149,7 +149,7 @@ fn cgroups_path_absolute_and_relative() {
     let Some(mut t) = ctx!("cgroups_path_absolute_and_relative") else {
         return;
     };
-    let own = CgroupDirs::of(std::process::id() as i32);
+    let own = CgroupDirs::of_self();
     // Hierarchy roots: the mount points (our v1 cgroups may be nested, e.g. memory).
     let roots: Vec<PathBuf> = own
         .all()

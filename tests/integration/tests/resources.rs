@@ -164,13 +164,7 @@ fn run_exits_137_when_the_init_is_oom_killed() {
         "the eater got near the 50 MiB limit before the kill: {}",
         out.describe()
     );
-    let own = CgroupDirs::of(std::process::id() as i32);
-    let left: Vec<_> = own
-        .all()
-        .iter()
-        .map(|d| d.join(&id))
-        .filter(|d| d.exists())
-        .collect();
+    let left = CgroupDirs::of_self().join(&id).remaining();
     assert!(left.is_empty(), "cgroup dirs left after run: {left:?}");
 }
 
@@ -502,7 +496,7 @@ fn fields_of_unmounted_controllers_warn_once() {
     if t.kapsel_only("refuses them (could not join or create cgroup)") {
         return;
     }
-    let own = CgroupDirs::of(std::process::id() as i32);
+    let own = CgroupDirs::of_self();
     let fields = [
         (
             "hugetlb",
@@ -643,7 +637,7 @@ fn bad_limits_are_refused_and_leave_no_cgroup() {
             runc_accepts: true,
         },
     ];
-    let own = CgroupDirs::of(std::process::id() as i32);
+    let own = CgroupDirs::of_self();
     for case in cases {
         if case.runc_accepts
             && !t.checks_kapsel_only(&format!("{} is refused (runc takes it)", case.tag))
@@ -656,12 +650,7 @@ fn bad_limits_are_refused_and_leave_no_cgroup() {
         let id = t.id(case.tag);
         let out = t.create(&b, &id);
         refused(&t, &out, &id, case.field);
-        let left: Vec<_> = own
-            .all()
-            .iter()
-            .map(|d| d.join(&id))
-            .filter(|d| d.exists())
-            .collect();
+        let left = own.join(&id).remaining();
         assert!(left.is_empty(), "{}: cgroup dirs left: {left:?}", case.tag);
         t.assert_no_leftovers(&id, &b, None);
     }
