@@ -35,19 +35,29 @@ pub fn openat2(
         mode: mode as u64,
         resolve,
     };
-    // SAFETY: `cpath` is NUL-terminated and `how` is a valid open_how of the size passed.
-    let fd = unsafe {
-        libc::syscall(
-            libc::SYS_openat2,
-            dirfd.as_raw_fd(),
-            cpath.as_ptr(),
-            &how as *const OpenHow,
-            std::mem::size_of::<OpenHow>(),
-        )
+    // A `..` resolved while any rename or mount happens on the system makes the kernel
+    // answer EAGAIN rather than risk an escape; it asks the caller to retry.
+    let mut attempts = 0;
+    let fd = loop {
+        // SAFETY: `cpath` is NUL-terminated and `how` is a valid open_how of the size passed.
+        let fd = unsafe {
+            libc::syscall(
+                libc::SYS_openat2,
+                dirfd.as_raw_fd(),
+                cpath.as_ptr(),
+                &how as *const OpenHow,
+                std::mem::size_of::<OpenHow>(),
+            )
+        };
+        if fd >= 0 {
+            break fd;
+        }
+        let err = SysError::last("openat2", Some(path.to_path_buf()));
+        attempts += 1;
+        if err.errno != libc::EAGAIN || attempts >= 64 {
+            return Err(err);
+        }
     };
-    if fd < 0 {
-        return Err(SysError::last("openat2", Some(path.to_path_buf())));
-    }
     // SAFETY: the kernel returned a new descriptor that nothing else owns.
     Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
@@ -98,5 +108,12 @@ pub fn mount_setattr(
 pub fn owned_from_received(raw: RawFd) -> OwnedFd {
     // SAFETY: the descriptor was just created by recvmsg for this process and nothing
     // else holds it.
+    unsafe { OwnedFd::from_raw_fd(raw) }
+}
+
+/// Ownership of a descriptor inherited across execve (its number passed to us).
+pub fn owned_from_inherited(raw: RawFd) -> OwnedFd {
+    // SAFETY: the descriptor was opened by this process before it re-executed itself and
+    // handed over its number; nothing else in this process owns it.
     unsafe { OwnedFd::from_raw_fd(raw) }
 }

@@ -48,8 +48,11 @@ fn main() -> ExitCode {
 
 fn dispatch(cli: Cli) -> Result<u8> {
     if cli.version {
-        println!("kapsel version {}", env!("CARGO_PKG_VERSION"));
-        println!("spec: {}", libkapsel::state::OCI_VERSION);
+        out(&format!(
+            "kapsel version {}\nspec: {}",
+            env!("CARGO_PKG_VERSION"),
+            libkapsel::state::OCI_VERSION
+        ));
         return Ok(0);
     }
     if !matches!(cli.log_format.as_str(), "text" | "json") {
@@ -71,6 +74,12 @@ fn dispatch(cli: Cli) -> Result<u8> {
     let Some(command) = cli.command else {
         return Err(Error::msg("no command given: see `kapsel --help`"));
     };
+    if matches!(
+        command,
+        Command::Create(_) | Command::Run(_) | Command::Exec(_)
+    ) {
+        libkapsel::exe_guard::ensure_readonly_exe()?;
+    }
     match command {
         Command::Create(a) => {
             create::create(&root, &a.id, &create_options(&a, cgroups))?;
@@ -140,7 +149,7 @@ fn dispatch(cli: Cli) -> Result<u8> {
             id,
         } => {
             if stats {
-                println!("{}", events::stats(&root, &id)?);
+                out(&events::stats(&root, &id)?);
             } else {
                 let every = parse_interval(&interval).map_err(|e| e.in_container(&id, "events"))?;
                 events::stream(&root, &id, every, &mut std::io::stdout().lock())?;
@@ -282,7 +291,7 @@ fn print_ps(root: &StateRoot, id: &str, format: &str, ps_args: &[String]) -> Res
     let pids = ps::pids(root, id)?;
     match format {
         "json" => {
-            println!("{}", serde_json::to_string(&pids).unwrap_or_default());
+            out(&serde_json::to_string(&pids).unwrap_or_default());
             Ok(())
         }
         "table" => {
@@ -295,11 +304,11 @@ fn print_ps(root: &StateRoot, id: &str, format: &str, ps_args: &[String]) -> Res
                 .into_iter()
                 .find(|p| std::path::Path::new(p).exists())
                 .unwrap_or("ps");
-            let out = std::process::Command::new(ps)
+            let listing = std::process::Command::new(ps)
                 .args(&args)
                 .output()
                 .map_err(|e| Error::io("run", ps, e).in_container(id, "ps"))?;
-            let text = String::from_utf8_lossy(&out.stdout);
+            let text = String::from_utf8_lossy(&listing.stdout);
             let mut lines = text.lines();
             let header = lines.next().unwrap_or("");
             let col = header
@@ -307,14 +316,14 @@ fn print_ps(root: &StateRoot, id: &str, format: &str, ps_args: &[String]) -> Res
                 .position(|h| h == "PID")
                 .unwrap_or(1);
             let wanted = pids.unwrap_or_default();
-            println!("{header}");
+            out(header);
             for line in lines {
                 let pid = line
                     .split_whitespace()
                     .nth(col)
                     .and_then(|p| p.parse::<i32>().ok());
                 if pid.is_some_and(|p| wanted.contains(&p)) {
-                    println!("{line}");
+                    out(line);
                 }
             }
             Ok(())
@@ -351,4 +360,9 @@ fn parse_interval(text: &str) -> Result<std::time::Duration> {
         return Err(Error::msg("--interval must be greater than zero"));
     }
     Ok(d)
+}
+
+/// One line on stdout; a closed stdout (a pipe into `head`) is not an error worth a panic.
+fn out(line: &str) {
+    let _ = writeln!(std::io::stdout().lock(), "{line}");
 }

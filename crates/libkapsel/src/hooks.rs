@@ -25,6 +25,22 @@ pub fn stored(hooks: &Option<Vec<oci_spec::runtime::Hook>>) -> Vec<StoredHook> {
 
 /// Runs the hooks of one kind in order; the first failure stops the rest.
 pub fn run_all(kind: &'static str, hooks: &[StoredHook], state_json: &str) -> Result<()> {
+    if hooks.is_empty() {
+        return Ok(());
+    }
+    // Hooks of the runtime namespace run where the caller runs, not in the private
+    // mount namespace kapsel may use to protect its binary.
+    if matches!(
+        kind,
+        "prestart" | "createRuntime" | "poststart" | "poststop"
+    ) {
+        crate::exe_guard::in_caller_mount_ns(|| run_each(kind, hooks, state_json))
+    } else {
+        run_each(kind, hooks, state_json)
+    }
+}
+
+fn run_each(kind: &'static str, hooks: &[StoredHook], state_json: &str) -> Result<()> {
     for (i, h) in hooks.iter().enumerate() {
         run_one(h, state_json)
             .map_err(|e| Error::config(format!("hooks.{kind}[{i}]"), e.to_string()))?;

@@ -5,6 +5,7 @@ pub mod cgroups;
 pub mod container;
 pub mod default_spec;
 pub mod error;
+pub mod exe_guard;
 pub mod hooks;
 pub mod logging;
 pub mod namespaces;

@@ -72,37 +72,33 @@ pub fn finish(
     security::process_attrs::apply_personality(spec)?;
     security::process_attrs::apply_lsm(process)?;
     let nnp = process.no_new_privileges().unwrap_or(false);
+    // Everything that does not need the capabilities is done before the filter is
+    // loaded, so that the runtime's own calls are not filtered (or notified).
+    umask(Mode::from_bits_truncate(
+        process.user().umask().unwrap_or(0o022),
+    ));
+    if nnp {
+        nix::sys::prctl::set_no_new_privs().map_err(nix_err("prctl(PR_SET_NO_NEW_PRIVS)", ""))?;
+    }
+    let caps = process.capabilities().as_ref().map(|c| {
+        let last = security::capabilities::last_cap();
+        (security::capabilities::plan(c, last), last)
+    });
     // Without no_new_privs, loading needs CAP_SYS_ADMIN: load before capabilities are
     // dropped (as runc does). A NOTIFY filter is loaded here too, so its fd can reach
     // the runtime while the runtime still listens. Otherwise: just before execve.
     let early = seccomp.filter(|f| !nnp || f.uses_notify());
     let notify_fd = match early {
-        Some(filter) => {
-            if nnp {
-                nix::sys::prctl::set_no_new_privs()
-                    .map_err(nix_err("prctl(PR_SET_NO_NEW_PRIVS)", ""))?;
-            }
-            kapsel_seccomp::load(filter)
-                .map_err(|e| Error::config("linux.seccomp", e.to_string()))?
-        }
+        Some(filter) => kapsel_seccomp::load(filter)
+            .map_err(|e| Error::config("linux.seccomp", e.to_string()))?,
         None => None,
     };
-    let caps = process.capabilities().as_ref().map(|c| {
-        let last = security::capabilities::last_cap();
-        (security::capabilities::plan(c, last), last)
-    });
     if let Some((sets, last)) = &caps {
         security::capabilities::before_user_change(sets, *last)?;
     }
     set_user(process)?;
     if let Some((sets, last)) = &caps {
         security::capabilities::after_user_change(sets, *last)?;
-    }
-    umask(Mode::from_bits_truncate(
-        process.user().umask().unwrap_or(0o022),
-    ));
-    if nnp {
-        nix::sys::prctl::set_no_new_privs().map_err(nix_err("prctl(PR_SET_NO_NEW_PRIVS)", ""))?;
     }
     // Nothing the caller leaked reaches the process: only stdio and preserved fds stay.
     kapsel_sys::process::cloexec_from(3 + preserve_fds + listen_fds())?;

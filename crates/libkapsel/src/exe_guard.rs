@@ -1,0 +1,139 @@
+//! CVE-2019-5736: until it execs the user's program, a container process is a copy of
+//! kapsel, and a program it runs through `#!/proc/self/exe` is kapsel again. If the
+//! kapsel binary could be opened for writing through /proc/PID/exe, a container could
+//! overwrite the host's runtime. So the commands that make container processes
+//! (create, run, exec) first re-execute themselves from a read-only bind mount of the
+//! binary, made in a private mount namespace of their own: every /proc/PID/exe of
+//! kapsel code the container can ever see then lives on a read-only mount (EROFS).
+//! One unshare, two mounts and one execve (about a millisecond); skipped when the
+//! binary is not writable by us anyway (a read-only or root-owned install, rootless).
+
+use crate::error::{nix_err, Error, Result};
+use nix::mount::{mount, MsFlags};
+use nix::sched::{unshare, CloneFlags};
+use std::ffi::{CString, OsString};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+/// The caller's mount namespace when this process moved to a private one.
+static CALLER_MNT_NS: OnceLock<OwnedFd> = OnceLock::new();
+
+/// Runs `f` in the caller's mount namespace (and working directory) when this process
+/// left it to protect its binary; otherwise just runs `f`.
+pub fn in_caller_mount_ns<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+    let Some(caller) = CALLER_MNT_NS.get() else {
+        return f();
+    };
+    let ours = std::fs::File::open("/proc/self/ns/mnt")
+        .map_err(|e| Error::io("open", "/proc/self/ns/mnt", e))?;
+    let cwd = std::fs::File::open(".").map_err(|e| Error::io("open", ".", e))?;
+    // setns(CLONE_NEWNS) resets the root and working directory: both are restored after.
+    nix::sched::setns(caller.as_fd(), CloneFlags::CLONE_NEWNS)
+        .map_err(nix_err("setns", "the caller's mount namespace"))?;
+    let _ = nix::unistd::fchdir(&cwd);
+    let result = f();
+    nix::sched::setns(ours.as_fd(), CloneFlags::CLONE_NEWNS)
+        .map_err(nix_err("setns", "the runtime's mount namespace"))?;
+    let _ = nix::unistd::fchdir(&cwd);
+    result
+}
+
+/// Set in the re-executed process's environment (and removed at once).
+const MARKER: &str = "_KAPSEL_RO_EXE";
+
+/// Returns when this process already runs from a read-only binary; otherwise re-execs.
+pub fn ensure_readonly_exe() -> Result<()> {
+    if let Some(v) = std::env::var_os(MARKER) {
+        // Children must not see it: they are not re-executions of this binary.
+        std::env::remove_var(MARKER);
+        if let Some(fd) = v.to_str().and_then(|v| v.parse::<RawFd>().ok()) {
+            let fd = kapsel_sys::fs::owned_from_inherited(fd);
+            let _ = nix::fcntl::fcntl(
+                &fd,
+                nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+            );
+            let _ = CALLER_MNT_NS.set(fd);
+        }
+        return Ok(());
+    }
+    let exe = std::fs::read_link("/proc/self/exe")
+        .map_err(|e| Error::io("readlink", "/proc/self/exe", e))?;
+    if !writable(&exe) {
+        return Ok(());
+    }
+    if exe.as_os_str().as_bytes().ends_with(b" (deleted)") {
+        return Err(Error::msg(format!(
+            "the kapsel binary `{}` was deleted: run the new one",
+            exe.display()
+        )));
+    }
+    // The caller's mount namespace, kept open across the exec: hooks that run "in the
+    // runtime namespace" run there (see `in_caller_mount_ns`).
+    let caller_ns = std::fs::File::open("/proc/self/ns/mnt")
+        .map_err(|e| Error::io("open", "/proc/self/ns/mnt", e))?;
+    let caller_ns = OwnedFd::from(caller_ns);
+    nix::fcntl::fcntl(
+        &caller_ns,
+        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()),
+    )
+    .map_err(nix_err("fcntl(F_SETFD)", "/proc/self/ns/mnt"))?;
+    unshare(CloneFlags::CLONE_NEWNS).map_err(nix_err(
+        "unshare(CLONE_NEWNS) to protect the runtime binary",
+        "",
+    ))?;
+    // Nothing of ours propagates back to the caller's namespace.
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .map_err(nix_err("make the runtime's mount namespace rslave", "/"))?;
+    mount(
+        Some(&exe),
+        &exe,
+        None::<&str>,
+        MsFlags::MS_BIND,
+        None::<&str>,
+    )
+    .map_err(nix_err("bind the runtime binary", &exe))?;
+    let flags = MsFlags::MS_BIND
+        | MsFlags::MS_REMOUNT
+        | MsFlags::MS_RDONLY
+        | crate::rootfs::paths::locked_flags(&exe);
+    mount(None::<&str>, &exe, None::<&str>, flags, None::<&str>)
+        .map_err(nix_err("remount the runtime binary read-only", &exe))?;
+    let path = cstring(exe.clone().into_os_string())?;
+    let args: Vec<CString> = std::env::args_os().map(cstring).collect::<Result<_>>()?;
+    let mut env: Vec<CString> = std::env::vars_os()
+        .map(|(k, v)| {
+            let mut kv = k;
+            kv.push("=");
+            kv.push(v);
+            cstring(kv)
+        })
+        .collect::<Result<_>>()?;
+    env.push(cstring(OsString::from(format!(
+        "{MARKER}={}",
+        caller_ns.as_raw_fd()
+    )))?);
+    let err = nix::unistd::execve(&path, &args, &env).unwrap_err();
+    Err(nix_err(
+        "re-exec the runtime from its read-only mount",
+        PathBuf::from(&exe),
+    )(err))
+}
+
+/// Whether we could open the binary for writing (root can unless the mount is
+/// read-only or the file immutable).
+fn writable(path: &std::path::Path) -> bool {
+    nix::unistd::access(path, nix::unistd::AccessFlags::W_OK).is_ok()
+}
+
+fn cstring(s: OsString) -> Result<CString> {
+    CString::new(s.as_bytes())
+        .map_err(|_| Error::msg("an argument or environment entry holds a NUL byte"))
+}
