@@ -87,8 +87,8 @@ pub(crate) fn check_unified_keys(dir: &Path, unified: &HashMap<String, String>) 
             return Err(CgroupError::invalid(
                 format!("{R}.unified"),
                 format!(
-                    "unknown key `{key}`: no such file in `{}` (is the {controller} controller enabled?)",
-                    dir.display()
+                    "unknown key `{key}`: `{}` does not exist (the cgroup has no `{controller}` controller enabled)",
+                    dir.join(key).display()
                 ),
             ));
         }

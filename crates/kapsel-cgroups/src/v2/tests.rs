@@ -146,11 +146,11 @@ fn unknown_unified_keys_fail_before_anything_is_written() {
         .unwrap_err()
         .to_string();
     assert!(
-        err.starts_with("linux.resources.unified: unknown key `memory.bogus`: no such file in `"),
+        err.starts_with("linux.resources.unified: unknown key `memory.bogus`: `"),
         "{err}"
     );
     assert!(
-        err.ends_with("(is the memory controller enabled?)"),
+        err.ends_with("(the cgroup has no `memory` controller enabled)"),
         "{err}"
     );
     assert_eq!(t.read("pids.max"), "\n");
