@@ -282,7 +282,7 @@ fn spawn(job: Job<'_>, console: Option<OwnedFd>) -> Result<i32> {
         Forked::Child => {
             drop(parent);
             if let Some(user) = userns {
-                intermediate(&child, user, pidns);
+                intermediate(&child, user, pidns, &job);
                 if child.send_own_pid().is_err() {
                     std::process::exit(1);
                 }
@@ -332,9 +332,21 @@ fn spawn(job: Job<'_>, console: Option<OwnedFd>) -> Result<i32> {
 
 /// In the intermediate: join the container's user and pid namespaces, clone the process
 /// as a sibling and exit. Returns only in the new process.
-fn intermediate(chan: &channel::Channel, userns: &OwnedFd, pidns: Option<&OwnedFd>) {
-    let joined = setns(userns.as_fd(), CloneFlags::CLONE_NEWUSER)
-        .map_err(nix_err("setns", "user namespace of the container"))
+fn intermediate(chan: &channel::Channel, userns: &OwnedFd, pidns: Option<&OwnedFd>, job: &Job<'_>) {
+    // The cgroup first, while still privileged on the host; the new process inherits it.
+    let joined = join_cgroup(job)
+        .and_then(|()| {
+            setns(userns.as_fd(), CloneFlags::CLONE_NEWUSER)
+                .map_err(nix_err("setns", "user namespace of the container"))
+        })
+        .and_then(|()| {
+            // Be a mapped id of the namespace (its root, where it has one): the new process
+            // reports its pid with SCM_CREDENTIALS, which the kernel refuses from an
+            // unmapped (overflow) uid. `finish` sets the process's own ids later.
+            let _ = nix::unistd::setresgid(0.into(), 0.into(), 0.into());
+            let _ = nix::unistd::setresuid(0.into(), 0.into(), 0.into());
+            Ok(())
+        })
         .and_then(|()| match pidns {
             Some(fd) => setns(fd.as_fd(), CloneFlags::CLONE_NEWPID)
                 .map_err(nix_err("setns", "pid namespace of the container")),
@@ -366,8 +378,12 @@ fn child_main(job: &Job<'_>, console: Option<OwnedFd>, chan: &channel::Channel) 
         kapsel_sys::process::set_dumpable(false)?;
         // Join the container's cgroup while the host's cgroupfs is still in view
         // (`0` moves the writing process itself).
-        if let Some(m) = &job.cgroup {
-            crate::cgroups::join_self(m.paths(), &job.sub_cgroups)?;
+        if !job
+            .namespaces
+            .iter()
+            .any(|(t, _)| *t == LinuxNamespaceType::User)
+        {
+            join_cgroup(job)?;
         }
         for (t, fd) in &job.namespaces {
             // The pid namespace is entered around the clone, the user namespace by the
@@ -408,4 +424,12 @@ fn child_main(job: &Job<'_>, console: Option<OwnedFd>, chan: &channel::Channel) 
 /// `CAP_SYS_ADMIN` or `SYS_ADMIN`, as config.json spells them.
 fn parse_cap(name: &str) -> Option<Capability> {
     serde_json::from_value(serde_json::Value::String(name.to_string())).ok()
+}
+
+/// Moves the calling process into the container's cgroup (or the --cgroup sub-cgroups).
+fn join_cgroup(job: &Job<'_>) -> Result<()> {
+    match &job.cgroup {
+        Some(m) => crate::cgroups::join_self(m.paths(), &job.sub_cgroups),
+        None => Ok(()),
+    }
 }
