@@ -339,13 +339,12 @@ fn intermediate(chan: &channel::Channel, userns: &OwnedFd, pidns: Option<&OwnedF
             setns(userns.as_fd(), CloneFlags::CLONE_NEWUSER)
                 .map_err(nix_err("setns", "user namespace of the container"))
         })
-        .and_then(|()| {
+        .map(|()| {
             // Be a mapped id of the namespace (its root, where it has one): the new process
             // reports its pid with SCM_CREDENTIALS, which the kernel refuses from an
             // unmapped (overflow) uid. `finish` sets the process's own ids later.
             let _ = nix::unistd::setresgid(0.into(), 0.into(), 0.into());
             let _ = nix::unistd::setresuid(0.into(), 0.into(), 0.into());
-            Ok(())
         })
         .and_then(|()| match pidns {
             Some(fd) => setns(fd.as_fd(), CloneFlags::CLONE_NEWPID)
