@@ -232,11 +232,13 @@ fn runtime_binary_is_not_writable_through_the_exe_of_an_exec_before_its_execve()
     let outcome = with_attacker(&mut t, victim_ref, &exe_attacker_script(), |t, shared| {
         spawn_held_exec(t, &copy, &victim_id);
         let ns = procfs::link(victim_pid, "ns/pid");
-        // The exec'd process: in the victim's pid namespace, not yet running busybox.
+        // The exec'd process: in the victim's pid namespace, alive (zombies have no exe)
+        // and not yet running busybox.
         let mut held = None;
         wait_until(WAIT, || {
             held = procfs::pids().into_iter().find(|p| {
-                procfs::link(*p, "ns/pid") == ns && procfs::link(*p, "exe") != victim_exe
+                procfs::link(*p, "ns/pid") == ns
+                    && procfs::link(*p, "exe").is_some_and(|e| Some(e) != victim_exe)
             });
             held.is_some()
         });
@@ -765,7 +767,9 @@ fn default_profile() -> Value {
 }
 
 /// Small attacks busybox cannot make: keyctl, add_key, ptrace of a pid, open_by_handle_at
-/// (the "shocker" escape). Prints `<what>: ok` or `<what>: <ERRNO NAME>` per argument.
+/// (the "shocker" escape), and syscalls through the i386 and x32 ABIs (a filter built for
+/// the native ABI only is bypassed through them). Prints `<what>: ok` or
+/// `<what>: <ERRNO NAME>` per argument.
 const ATTACK_C: &str = r#"
 #define _GNU_SOURCE
 #include <errno.h>
@@ -774,6 +778,7 @@ const ATTACK_C: &str = r#"
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -781,6 +786,17 @@ static void report(const char *what, long r) {
     if (r < 0) printf("%s: %s\n", what, strerrorname_np(errno));
     else printf("%s: ok\n", what);
 }
+
+/* A syscall through the i386 ABI (int 0x80), which a filter must cover as well. */
+static long sys32(long nr, long a, long b) {
+    long ret;
+    __asm__ volatile("int $0x80" : "=a"(ret) : "a"(nr), "b"(a), "c"(b) : "memory");
+    if (ret < 0 && ret > -4096) { errno = -ret; return -1; }
+    return ret;
+}
+
+/* int 0x80 passes 32-bit pointers: keep the path in the (non-PIE) data segment. */
+static char path32[256];
 
 int main(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
@@ -801,6 +817,15 @@ int main(int argc, char **argv) {
             long r = name_to_handle_at(AT_FDCWD, "/", h, &mount_id, 0);
             if (r == 0) r = open_by_handle_at(open("/", O_RDONLY), h, O_RDONLY);
             report(a, r);
+        } else if (!strncmp(a, "mkdir:", 6)) {
+            report(a, mkdir(a + 6, 0755));
+        } else if (!strncmp(a, "mkdir32:", 8)) {
+            snprintf(path32, sizeof(path32), "%s", a + 8);
+            report(a, sys32(39 /* i386 mkdir */, (long)path32, 0755));
+        } else if (!strncmp(a, "mkdirx32:", 9)) {
+            report(a, syscall(0x40000000 + SYS_mkdir, a + 9, 0755));
+        } else if (!strcmp(a, "unshare32")) {
+            report(a, sys32(310 /* i386 unshare */, 0x10000000 /* CLONE_NEWUSER */, 0));
         } else {
             printf("%s: unknown attack\n", a);
         }
@@ -809,28 +834,39 @@ int main(int argc, char **argv) {
 }
 "#;
 
-/// The attack program compiled once (static, so it runs in the busybox rootfs), or why not.
+/// The attack program compiled (static, so it runs in the busybox rootfs) once per source
+/// text and reused across runs, like the base bundle; or why it cannot be.
 fn attack_binary() -> Result<&'static Path, String> {
     static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     BIN.get_or_init(|| {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        ATTACK_C.hash(&mut hasher);
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("sectest-attack");
+        let bin = dir.join(format!("attack-{:016x}", hasher.finish()));
+        if bin.is_file() {
+            return Ok(bin);
+        }
         std::fs::create_dir_all(&dir).map_err(|e| format!("mkdir `{}`: {e}", dir.display()))?;
         let src = dir.join(format!("attack-{}.c", std::process::id()));
-        let bin = dir.join(format!("attack-{}", std::process::id()));
+        let tmp = dir.join(format!("attack-{}.tmp", std::process::id()));
         std::fs::write(&src, ATTACK_C).map_err(|e| format!("write `{}`: {e}", src.display()))?;
         let out = Command::new("gcc")
-            .args(["-static", "-O1", "-o"])
-            .arg(&bin)
+            .args(["-static", "-no-pie", "-O1", "-o"])
+            .arg(&tmp)
             .arg(&src)
-            .output()
-            .map_err(|e| format!("run gcc (apt-get install gcc libc6-dev): {e}"))?;
+            .output();
         let _ = std::fs::remove_file(&src);
+        let out = out.map_err(|e| format!("run gcc (apt-get install gcc libc6-dev): {e}"))?;
         if !out.status.success() {
+            let _ = std::fs::remove_file(&tmp);
             return Err(format!(
                 "gcc -static failed: {}",
                 String::from_utf8_lossy(&out.stderr).trim()
             ));
         }
+        // Concurrent test processes each rename a complete binary into place.
+        std::fs::rename(&tmp, &bin).map_err(|e| format!("rename to `{}`: {e}", bin.display()))?;
         Ok(bin)
     })
     .as_ref()
@@ -861,7 +897,7 @@ fn default_profile_blocks_mount_unshare_keyctl_ptrace_and_handles() {
                   'mount -o remount,rw /sys'; do \
            if $c 2>/dev/null; then echo \"allowed: $c\"; else echo \"denied: $c\"; fi; \
          done; \
-         /attack keyctl add_key ptrace:{host_pid} open_by_handle_at"
+         /attack keyctl add_key ptrace:{host_pid} open_by_handle_at unshare32"
     );
     let out = t.sh_output(&mut b, &script);
     assert!(out.contains("Seccomp:\t2"), "no filter in place:\n{out}");
@@ -875,7 +911,7 @@ fn default_profile_blocks_mount_unshare_keyctl_ptrace_and_handles() {
         allowed.is_empty(),
         "escape primitives allowed under the default profile: {allowed:?}\n{out}"
     );
-    for what in ["keyctl", "add_key", "open_by_handle_at"] {
+    for what in ["keyctl", "add_key", "open_by_handle_at", "unshare32"] {
         assert!(
             out.contains(&format!("{what}: EPERM")),
             "{what} should fail with the profile's EPERM:\n{out}"
@@ -903,4 +939,62 @@ fn readonly_root_cannot_be_remounted_writable() {
     );
     assert_eq!(out, "end\n", "a read-only root became writable");
     assert!(!b.rootfs().join("kapsel-probe").exists());
+}
+
+#[test]
+fn seccomp_rules_hold_for_the_i386_and_x32_syscall_abis() {
+    let Some(mut t) = ctx!("seccomp_rules_hold_for_the_i386_and_x32_syscall_abis") else {
+        return;
+    };
+    if !cfg!(target_arch = "x86_64") && t.skip("the i386 and x32 ABIs are x86_64's") {
+        return;
+    }
+    let attack = match attack_binary() {
+        Ok(bin) => bin,
+        Err(reason) => {
+            t.skip(&reason);
+            return;
+        }
+    };
+    let mut b = t.bundle();
+    b.push_mount(json!({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs"}));
+    std::fs::copy(attack, b.rootfs().join("attack")).expect("copy attack into the rootfs");
+    let args = [
+        "/attack",
+        "mkdir:/tmp/a",
+        "mkdir32:/tmp/b",
+        "mkdirx32:/tmp/c",
+    ];
+    // Without a filter: which ABIs this kernel has (i386 needs CONFIG_IA32_EMULATION).
+    b.args(&args);
+    let id = t.id("abis");
+    let plain = t.run(&b, &id);
+    plain.ok();
+    b.set(
+        "/linux/seccomp",
+        json!({"defaultAction": "SCMP_ACT_ALLOW",
+               "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+               "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO",
+                             "errnoRet": 13}]}),
+    );
+    let id = t.id("abis");
+    let filtered = t.run(&b, &id);
+    filtered.ok();
+    let out = &filtered.stdout;
+    for what in ["mkdir:/tmp/a", "mkdir32:/tmp/b", "mkdirx32:/tmp/c"] {
+        let available = plain.stdout.contains(&format!("{what}: ok"));
+        if available {
+            assert!(
+                out.contains(&format!("{what}: EACCES")),
+                "the rule on mkdir must hold for `{what}`:\n{out}"
+            );
+        } else {
+            assert!(!out.contains(&format!("{what}: ok")), "{out}");
+        }
+    }
+    assert!(
+        plain.stdout.contains("mkdir:/tmp/a: ok"),
+        "the unfiltered run: {}",
+        plain.stdout
+    );
 }
