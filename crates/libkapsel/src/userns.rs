@@ -11,13 +11,7 @@ use std::process::Command;
 /// The mappings of a config, checked: non-empty, sizes > 0, no overlapping ranges
 /// on either side, at most 340 lines (the kernel's limit).
 pub fn validate(spec: &Spec, new_userns: bool) -> Result<()> {
-    let linux = spec.linux().as_ref();
-    let uid = linux
-        .and_then(|l| l.uid_mappings().clone())
-        .unwrap_or_default();
-    let gid = linux
-        .and_then(|l| l.gid_mappings().clone())
-        .unwrap_or_default();
+    let (uid, gid) = mappings(spec);
     if !new_userns {
         if !uid.is_empty() || !gid.is_empty() {
             return Err(Error::config(
@@ -76,6 +70,16 @@ fn check_ranges(field: &str, maps: &[LinuxIdMapping]) -> Result<()> {
     Ok(())
 }
 
+/// (uidMappings, gidMappings) of the config, empty when absent.
+fn mappings(spec: &Spec) -> (Vec<LinuxIdMapping>, Vec<LinuxIdMapping>) {
+    let linux = spec.linux().as_ref();
+    let get = |m: Option<Vec<LinuxIdMapping>>| m.unwrap_or_default();
+    (
+        get(linux.and_then(|l| l.uid_mappings().clone())),
+        get(linux.and_then(|l| l.gid_mappings().clone())),
+    )
+}
+
 fn lines(maps: &[LinuxIdMapping]) -> String {
     maps.iter()
         .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
@@ -84,13 +88,7 @@ fn lines(maps: &[LinuxIdMapping]) -> String {
 
 /// Writes the child's maps. Called by the parent right after clone.
 pub fn write_maps(pid: i32, spec: &Spec) -> Result<()> {
-    let linux = spec.linux().as_ref();
-    let uid = linux
-        .and_then(|l| l.uid_mappings().clone())
-        .unwrap_or_default();
-    let gid = linux
-        .and_then(|l| l.gid_mappings().clone())
-        .unwrap_or_default();
+    let (uid, gid) = mappings(spec);
     if nix::unistd::geteuid().is_root() && in_initial_userns() {
         write_file(pid, "uid_map", &lines(&uid), "linux.uidMappings")?;
         return write_file(pid, "gid_map", &lines(&gid), "linux.gidMappings");

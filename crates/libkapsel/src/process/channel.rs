@@ -109,70 +109,58 @@ impl Channel {
     pub fn recv_pid(&self) -> Result<Option<Message>> {
         setsockopt(&self.fd, sockopt::PassCred, &true)
             .map_err(nix_err("setsockopt(SO_PASSCRED)", ""))?;
-        let mut buf = vec![0u8; 64 * 1024];
-        let mut cmsg = nix::cmsg_space!(UnixCredentials);
-        let (n, pid) = {
-            let mut iov = [IoSliceMut::new(&mut buf)];
-            let msg = loop {
-                match recvmsg::<UnixAddr>(
-                    self.fd.as_raw_fd(),
-                    &mut iov,
-                    Some(&mut cmsg),
-                    MsgFlags::empty(),
-                ) {
-                    Err(nix::Error::EINTR) => continue,
-                    other => break other.map_err(nix_err("recv on the sync socket", ""))?,
-                }
-            };
-            let pid = msg.cmsgs().ok().and_then(|mut c| {
-                c.find_map(|m| match m {
-                    ControlMessageOwned::ScmCredentials(cred) => Some(cred.pid()),
-                    _ => None,
-                })
-            });
-            (msg.bytes, pid)
-        };
-        if n == 0 {
+        let Some(got) = self.receive()? else {
             return Ok(None);
-        }
-        match (buf[0], pid) {
-            (b'P', Some(pid)) => Ok(Some(Message::Pid(pid))),
-            (b'F', _) => Ok(Some(Message::Failed(
-                String::from_utf8_lossy(&buf[1..n]).into_owned(),
-            ))),
+        };
+        match (got.bytes.first(), got.pid) {
+            (Some(b'P'), Some(pid)) => Ok(Some(Message::Pid(pid))),
+            (Some(b'F'), _) => Ok(Some(Message::Failed(got.text()))),
             _ => Err(Error::msg("sync socket: expected the container's pid")),
         }
     }
 
-    /// The next message, or None when the other end closed without a word.
-    pub fn recv(&self) -> Result<Option<Message>> {
+    /// One packet with whatever descriptor or credentials came with it.
+    fn receive(&self) -> Result<Option<Received>> {
         let mut buf = vec![0u8; 64 * 1024];
-        let mut cmsg = nix::cmsg_space!([std::os::fd::RawFd; 1]);
-        let (n, fd) = {
-            let mut iov = [IoSliceMut::new(&mut buf)];
-            let msg = loop {
-                match recvmsg::<UnixAddr>(
-                    self.fd.as_raw_fd(),
-                    &mut iov,
-                    Some(&mut cmsg),
-                    MsgFlags::MSG_CMSG_CLOEXEC,
-                ) {
-                    Err(nix::Error::EINTR) => continue,
-                    other => break other.map_err(nix_err("recv on the sync socket", ""))?,
-                }
-            };
-            let fd = msg.cmsgs().ok().and_then(|mut c| {
-                c.find_map(|m| match m {
-                    ControlMessageOwned::ScmRights(fds) => fds.first().copied(),
-                    _ => None,
-                })
-            });
-            (msg.bytes, fd)
+        let mut cmsg = nix::cmsg_space!(UnixCredentials, [std::os::fd::RawFd; 1]);
+        let mut iov = [IoSliceMut::new(&mut buf)];
+        let msg = loop {
+            match recvmsg::<UnixAddr>(
+                self.fd.as_raw_fd(),
+                &mut iov,
+                Some(&mut cmsg),
+                MsgFlags::MSG_CMSG_CLOEXEC,
+            ) {
+                Err(nix::Error::EINTR) => continue,
+                other => break other.map_err(nix_err("recv on the sync socket", ""))?,
+            }
         };
-        let fd = fd.map(received);
+        let (mut fd, mut pid) = (None, None);
+        for m in msg.cmsgs().into_iter().flatten() {
+            match m {
+                ControlMessageOwned::ScmRights(fds) => fd = fds.first().copied().map(received),
+                ControlMessageOwned::ScmCredentials(cred) => pid = Some(cred.pid()),
+                _ => {}
+            }
+        }
+        let n = msg.bytes;
         if n == 0 {
             return Ok(None);
         }
+        buf.truncate(n);
+        Ok(Some(Received {
+            bytes: buf,
+            fd,
+            pid,
+        }))
+    }
+
+    /// The next message, or None when the other end closed without a word.
+    pub fn recv(&self) -> Result<Option<Message>> {
+        let Some(got) = self.receive()? else {
+            return Ok(None);
+        };
+        let (buf, n, fd) = (&got.bytes, got.bytes.len(), got.fd);
         Ok(Some(match buf[0] {
             b'H' => Message::RuntimeHooks,
             b'C' => Message::Continue(String::from_utf8_lossy(&buf[1..n]).into_owned()),
@@ -188,6 +176,18 @@ impl Channel {
                 )))
             }
         }))
+    }
+}
+
+struct Received {
+    bytes: Vec<u8>,
+    fd: Option<OwnedFd>,
+    pid: Option<i32>,
+}
+
+impl Received {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.bytes[1..]).into_owned()
     }
 }
 
