@@ -164,6 +164,21 @@ impl Manager {
                     return Err(e);
                 }
             }
+            // A directory that already existed (made by someone else) may still not be
+            // ours to join: rootless then runs without cgroups too.
+            let procs = dir.join("cgroup.procs");
+            if self.rootless
+                && procs.exists()
+                && nix::unistd::access(&procs, nix::unistd::AccessFlags::W_OK).is_err()
+            {
+                let _ = self.destroy();
+                self.paths.created.clear();
+                self.paths.skipped = Some(format!(
+                    "rootless: cannot write `{}`, running without cgroups",
+                    procs.display()
+                ));
+                return Ok(());
+            }
         }
         if let Some(cpuset) = self.paths.v1.get("cpuset") {
             inherit_cpuset(cpuset, &self.paths.created)?;
