@@ -5,6 +5,7 @@
 //! Every test starts with [`ctx!`], which skips (prints `SKIP <name>: <reason>`) when not
 //! root or when the runtime is missing; `KAPSEL_TEST_STRICT=1` turns any skip into a failure.
 
+pub mod attack;
 pub mod bundle;
 pub mod cgroupfs;
 pub mod command;

@@ -13,10 +13,10 @@ use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kapsel_integration::{ctx, procfs, Bundle, Ctx};
+use kapsel_integration::{attack, ctx, procfs, Bundle, Ctx};
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 use serde_json::{json, Value};
@@ -178,10 +178,34 @@ fn runtime_binary_is_not_writable_through_the_exe_of_a_created_container() {
 }
 
 /// True while some process runs `binary`.
+/// By file identity, so that a bind mount of the binary counts too.
 fn runs(binary: &Path) -> bool {
-    procfs::pids()
-        .into_iter()
-        .any(|p| procfs::link(p, "exe").as_deref() == Some(binary))
+    let id = file_id(binary);
+    procfs::pids().into_iter().any(|p| exe_id(p) == id)
+}
+
+/// (dev, ino) of a file.
+fn file_id(path: &Path) -> Option<(u64, u64)> {
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+/// (dev, ino) of what a process runs; None once it is gone or a zombie.
+fn exe_id(pid: i32) -> Option<(u64, u64)> {
+    file_id(Path::new(&format!("/proc/{pid}/exe")))
+}
+
+/// exe, cmdline, state and parent of a process, for failure messages.
+fn describe_process(pid: i32) -> String {
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    format!(
+        "pid {pid} exe {:?} cmdline `{}` state {:?} parent {:?}",
+        procfs::link(pid, "exe"),
+        String::from_utf8_lossy(&cmdline)
+            .replace('\0', " ")
+            .trim_end(),
+        procfs::state_char(pid),
+        procfs::ppid(pid)
+    )
 }
 
 /// The pid of a host process as its own pid namespace numbers it (last field of NSpid).
@@ -226,7 +250,8 @@ fn runtime_binary_is_not_writable_through_the_exe_of_an_exec_before_its_execve()
     victim.args(&["sleep", "1000"]);
     let victim_id = t.id("victim");
     let victim_pid = t.create_and_start(&victim, &victim_id);
-    let victim_exe = procfs::link(victim_pid, "exe");
+    // Every bundle's busybox is a hard link of the base's: one identity for all.
+    let busybox = file_id(&victim.rootfs().join("bin/busybox"));
     let copy = runtime_copy(&t);
     let victim_ref = (victim_id.as_str(), victim_pid);
     let outcome = with_attacker(&mut t, victim_ref, &exe_attacker_script(), |t, shared| {
@@ -237,21 +262,36 @@ fn runtime_binary_is_not_writable_through_the_exe_of_an_exec_before_its_execve()
         let mut held = None;
         wait_until(WAIT, || {
             held = procfs::pids().into_iter().find(|p| {
-                procfs::link(*p, "ns/pid") == ns
-                    && procfs::link(*p, "exe").is_some_and(|e| Some(e) != victim_exe)
+                procfs::link(*p, "ns/pid") == ns && exe_id(*p).is_some_and(|e| Some(e) != busybox)
             });
             held.is_some()
         });
         let Some(held) = held else {
             return Err("the exec'd process was not seen before its execve".to_string());
         };
-        let exe_before = procfs::link(held, "exe");
+        // Attack once it holds the container's capabilities (at the delayed umask): before
+        // that it has more than the attacker, and the kernel refuses the attacker its exe.
+        let caps = |pid: i32| {
+            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+            status
+                .lines()
+                .find(|l| l.starts_with("CapPrm:"))
+                .map(str::to_string)
+        };
+        let want = caps(victim_pid);
+        if !wait_until(WAIT, || caps(held) == want) {
+            return Err(format!(
+                "the exec'd process never dropped to the container's capabilities: {}",
+                describe_process(held)
+            ));
+        }
         let target = inner_pid(held).expect("NSpid of the exec'd process");
         std::fs::write(shared.join("target"), target).expect("write target");
         t.wait_for_file(&shared.join("held"), "\n", WAIT);
         assert!(
-            wait_until(WAIT, || procfs::link(held, "exe") != exe_before),
-            "the exec'd process never executed `sleep`"
+            wait_until(WAIT, || exe_id(held) == busybox),
+            "the exec'd process never executed `sleep`: {}",
+            describe_process(held)
         );
         assert!(
             wait_until(WAIT, || !runs(&copy)),
@@ -766,112 +806,9 @@ fn default_profile() -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("parse `{}`: {e}", path.display()))
 }
 
-/// Small attacks busybox cannot make: keyctl, add_key, ptrace of a pid, open_by_handle_at
-/// (the "shocker" escape), and syscalls through the i386 and x32 ABIs (a filter built for
-/// the native ABI only is bypassed through them). Prints `<what>: ok` or
-/// `<what>: <ERRNO NAME>` per argument.
-const ATTACK_C: &str = r#"
-#define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/ptrace.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
-static void report(const char *what, long r) {
-    if (r < 0) printf("%s: %s\n", what, strerrorname_np(errno));
-    else printf("%s: ok\n", what);
-}
-
-/* A syscall through the i386 ABI (int 0x80), which a filter must cover as well. */
-static long sys32(long nr, long a, long b) {
-    long ret;
-    __asm__ volatile("int $0x80" : "=a"(ret) : "a"(nr), "b"(a), "c"(b) : "memory");
-    if (ret < 0 && ret > -4096) { errno = -ret; return -1; }
-    return ret;
-}
-
-/* int 0x80 passes 32-bit pointers: keep the path in the (non-PIE) data segment. */
-static char path32[256];
-
-int main(int argc, char **argv) {
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "keyctl")) {
-            report(a, syscall(SYS_keyctl, 1 /* JOIN_SESSION_KEYRING */, "kapsel-attack"));
-        } else if (!strcmp(a, "add_key")) {
-            report(a, syscall(SYS_add_key, "user", "kapsel-attack", "x", 1, -2 /* process */));
-        } else if (!strncmp(a, "ptrace:", 7)) {
-            long pid = atol(a + 7);
-            long r = ptrace(PTRACE_ATTACH, pid, 0, 0);
-            report(a, r);
-            if (r == 0) ptrace(PTRACE_DETACH, pid, 0, 0);
-        } else if (!strcmp(a, "open_by_handle_at")) {
-            struct file_handle *h = malloc(sizeof(*h) + MAX_HANDLE_SZ);
-            int mount_id;
-            h->handle_bytes = MAX_HANDLE_SZ;
-            long r = name_to_handle_at(AT_FDCWD, "/", h, &mount_id, 0);
-            if (r == 0) r = open_by_handle_at(open("/", O_RDONLY), h, O_RDONLY);
-            report(a, r);
-        } else if (!strncmp(a, "mkdir:", 6)) {
-            report(a, mkdir(a + 6, 0755));
-        } else if (!strncmp(a, "mkdir32:", 8)) {
-            snprintf(path32, sizeof(path32), "%s", a + 8);
-            report(a, sys32(39 /* i386 mkdir */, (long)path32, 0755));
-        } else if (!strncmp(a, "mkdirx32:", 9)) {
-            report(a, syscall(0x40000000 + SYS_mkdir, a + 9, 0755));
-        } else if (!strcmp(a, "unshare32")) {
-            report(a, sys32(310 /* i386 unshare */, 0x10000000 /* CLONE_NEWUSER */, 0));
-        } else {
-            printf("%s: unknown attack\n", a);
-        }
-    }
-    return 0;
-}
-"#;
-
-/// The attack program compiled (static, so it runs in the busybox rootfs) once per source
-/// text and reused across runs, like the base bundle; or why it cannot be.
-fn attack_binary() -> Result<&'static Path, String> {
-    static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    BIN.get_or_init(|| {
-        use std::hash::{Hash, Hasher};
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        ATTACK_C.hash(&mut hasher);
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("sectest-attack");
-        let bin = dir.join(format!("attack-{:016x}", hasher.finish()));
-        if bin.is_file() {
-            return Ok(bin);
-        }
-        std::fs::create_dir_all(&dir).map_err(|e| format!("mkdir `{}`: {e}", dir.display()))?;
-        let src = dir.join(format!("attack-{}.c", std::process::id()));
-        let tmp = dir.join(format!("attack-{}.tmp", std::process::id()));
-        std::fs::write(&src, ATTACK_C).map_err(|e| format!("write `{}`: {e}", src.display()))?;
-        let out = Command::new("gcc")
-            .args(["-static", "-no-pie", "-O1", "-o"])
-            .arg(&tmp)
-            .arg(&src)
-            .output();
-        let _ = std::fs::remove_file(&src);
-        let out = out.map_err(|e| format!("run gcc (apt-get install gcc libc6-dev): {e}"))?;
-        if !out.status.success() {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(format!(
-                "gcc -static failed: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
-        }
-        // Concurrent test processes each rename a complete binary into place.
-        std::fs::rename(&tmp, &bin).map_err(|e| format!("rename to `{}`: {e}", bin.display()))?;
-        Ok(bin)
-    })
-    .as_ref()
-    .map(PathBuf::as_path)
-    .map_err(Clone::clone)
+/// Puts the attack program at /attack in the bundle's rootfs, or says why it cannot.
+fn install_attack(b: &Bundle) -> Result<(), String> {
+    attack::install(Path::new(env!("CARGO_TARGET_TMPDIR")), &b.rootfs())
 }
 
 #[test]
@@ -879,16 +816,12 @@ fn default_profile_blocks_mount_unshare_keyctl_ptrace_and_handles() {
     let Some(mut t) = ctx!("default_profile_blocks_mount_unshare_keyctl_ptrace_and_handles") else {
         return;
     };
-    let attack = match attack_binary() {
-        Ok(bin) => bin,
-        Err(reason) => {
-            t.skip(&reason);
-            return;
-        }
-    };
     let mut b = t.bundle();
+    if let Err(reason) = install_attack(&b) {
+        t.skip(&reason);
+        return;
+    }
     b.set("/linux/seccomp", default_profile());
-    std::fs::copy(attack, b.rootfs().join("attack")).expect("copy attack into the rootfs");
     let host_pid = std::process::id();
     let script = format!(
         "grep -E '^(Seccomp|NoNewPrivs):' /proc/self/status; \
@@ -949,16 +882,12 @@ fn seccomp_rules_hold_for_the_i386_and_x32_syscall_abis() {
     if !cfg!(target_arch = "x86_64") && t.skip("the i386 and x32 ABIs are x86_64's") {
         return;
     }
-    let attack = match attack_binary() {
-        Ok(bin) => bin,
-        Err(reason) => {
-            t.skip(&reason);
-            return;
-        }
-    };
     let mut b = t.bundle();
+    if let Err(reason) = install_attack(&b) {
+        t.skip(&reason);
+        return;
+    }
     b.push_mount(json!({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs"}));
-    std::fs::copy(attack, b.rootfs().join("attack")).expect("copy attack into the rootfs");
     let args = [
         "/attack",
         "mkdir:/tmp/a",

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use kapsel_integration::{ctx, Bundle, Ctx};
+use kapsel_integration::{attack, ctx, Bundle, Ctx};
 use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
 use serde_json::{json, Value};
 
@@ -519,6 +519,42 @@ fn seccomp_actions_do_what_they_say() {
         if action != "SCMP_ACT_LOG" {
             assert!(!out.contains("made"), "{action} let mkdir through:\n{out}");
         }
+    }
+}
+
+#[test]
+fn seccomp_kill_thread_spares_the_process_and_kill_process_does_not() {
+    let Some(mut t) = ctx!("seccomp_kill_thread_spares_the_process_and_kill_process_does_not")
+    else {
+        return;
+    };
+    // SCMP_ACT_KILL is libseccomp's old name for SCMP_ACT_KILL_THREAD.
+    for (action, survives) in [
+        ("SCMP_ACT_KILL_THREAD", true),
+        ("SCMP_ACT_KILL", true),
+        ("SCMP_ACT_KILL_PROCESS", false),
+    ] {
+        let mut b = t.bundle();
+        if let Err(reason) = attack::install(Path::new(env!("CARGO_TARGET_TMPDIR")), &b.rootfs()) {
+            t.skip(&reason);
+            return;
+        }
+        writable_tmp(&mut b);
+        b.set(
+            "/linux/seccomp",
+            seccomp("SCMP_ACT_ALLOW", mkdir_rule(action)),
+        );
+        let out = t.sh_output(
+            &mut b,
+            "/attack thread-mkdir:/tmp/probe; echo rc=$?; [ -d /tmp/probe ] && echo made; true",
+        );
+        assert!(!out.contains("made"), "{action} let mkdir through:\n{out}");
+        let want = if survives {
+            "thread-mkdir:/tmp/probe: process survived\nrc=0\n"
+        } else {
+            "rc=159\n"
+        };
+        assert_eq!(out, want, "{action}");
     }
 }
 
