@@ -432,6 +432,10 @@ impl Manager {
     /// Removes every directory: the container's (with any sub-cgroups it made) and the empty
     /// parents `create` made. Idempotent; retries while exiting processes keep a cgroup busy.
     pub fn destroy(&self) -> Result<()> {
+        // A rootless container that runs without cgroups owns none of these directories.
+        if self.paths.skipped.is_some() {
+            return Ok(());
+        }
         let mut first_error = None;
         for dir in self.paths.dirs() {
             let mut subtree = files::child_dirs(dir);
