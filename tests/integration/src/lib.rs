@@ -17,6 +17,7 @@ pub mod mountinfo;
 pub mod procfs;
 pub mod runtime;
 pub mod scratch;
+pub mod seccomp_agent;
 
 pub use bundle::Bundle;
 pub use command::Output;

@@ -4,16 +4,12 @@
 //! argument operators, unknown names, flags, NOTIFY with a listener), the default profile,
 //! maskedPaths and readonlyPaths; and bad seccomp input refused cleanly.
 
-use std::io::{IoSliceMut, Read};
-use std::os::fd::AsRawFd;
-use std::os::unix::net::UnixListener;
 use std::panic::AssertUnwindSafe;
-use std::path::{Path, PathBuf};
-use std::thread::JoinHandle;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
+use kapsel_integration::seccomp_agent::Agent;
 use kapsel_integration::{attack, ctx, Bundle, Ctx};
-use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
 use serde_json::{json, Value};
 
 /// Capability names in bit order (linux/capability.h).
@@ -696,6 +692,43 @@ fn spec_seccomp_emits_the_shipped_default_profile() {
 }
 
 #[test]
+fn spec_seccomp_config_runs_with_exactly_its_restrictions() {
+    let Some(mut t) = ctx!("spec_seccomp_config_runs_with_exactly_its_restrictions") else {
+        return;
+    };
+    if t.kapsel_only("has no `spec --seccomp`") {
+        return;
+    }
+    let mut b = t.bundle();
+    std::fs::remove_file(b.dir.join("config.json")).ok();
+    t.rt()
+        .args(["spec", "--seccomp", "--bundle"])
+        .arg(&b.dir)
+        .run()
+        .ok();
+    let text = std::fs::read_to_string(b.dir.join("config.json")).expect("read config.json");
+    b.config = serde_json::from_str(&text).expect("config.json is JSON");
+    b.set("/process/terminal", json!(false));
+    let config = b.config.clone();
+    let out = t.sh_output(
+        &mut b,
+        "cat /proc/self/status; ls / >/dev/null && ps >/dev/null && echo tools-ok",
+    );
+    for (key, set) in [
+        ("CapBnd", "bounding"),
+        ("CapEff", "effective"),
+        ("CapPrm", "permitted"),
+        ("CapInh", "inheritable"),
+    ] {
+        let want = cap_mask(&config_caps(&config, set));
+        assert_eq!(status_field(&out, key), want, "{key}: {out}");
+    }
+    assert_eq!(status_field(&out, "NoNewPrivs"), "1", "{out}");
+    assert_eq!(status_field(&out, "Seccomp"), "2", "{out}");
+    assert!(out.contains("tools-ok"), "{out}");
+}
+
+#[test]
 fn common_workloads_run_under_the_default_profile() {
     let Some(mut t) = ctx!("common_workloads_run_under_the_default_profile") else {
         return;
@@ -797,113 +830,13 @@ fn masked_and_readonly_paths() {
     );
 }
 
-/// A seccomp agent at `listenerPath`: accepts one connection, takes the state message and the
-/// descriptor sent with it, holds the descriptor for `hold`, then closes it (the held
-/// syscall then fails with ENOSYS). Returns (state JSON, what the fd was).
-struct Agent {
-    path: PathBuf,
-    thread: Option<JoinHandle<Result<(String, String), String>>>,
-}
-
-impl Agent {
-    /// Listens at /tmp/kapsel-agent-<pid>-<n>.sock: the test's work dir is too deep for
-    /// sun_path (108 bytes).
-    fn listen(hold: Duration) -> Agent {
-        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let path =
-            std::env::temp_dir().join(format!("kapsel-agent-{}-{n}.sock", std::process::id()));
-        let listener =
-            UnixListener::bind(&path).unwrap_or_else(|e| panic!("bind `{}`: {e}", path.display()));
-        listener
-            .set_nonblocking(true)
-            .expect("non-blocking listener");
-        let thread = std::thread::spawn(move || {
-            let deadline = Instant::now() + Duration::from_secs(10);
-            let mut stream = loop {
-                match listener.accept() {
-                    Ok((s, _)) => break s,
-                    Err(_) if Instant::now() < deadline => {
-                        std::thread::sleep(Duration::from_millis(5))
-                    }
-                    Err(e) => return Err(format!("no connection from the runtime: {e}")),
-                }
-            };
-            stream.set_nonblocking(false).map_err(|e| e.to_string())?;
-            let mut buf = vec![0u8; 64 * 1024];
-            let mut space = nix::cmsg_space!([std::os::fd::RawFd; 4]);
-            let (len, fds) = {
-                let mut iov = [IoSliceMut::new(&mut buf)];
-                let msg = recvmsg::<()>(
-                    stream.as_raw_fd(),
-                    &mut iov,
-                    Some(&mut space),
-                    MsgFlags::MSG_CMSG_CLOEXEC,
-                )
-                .map_err(|e| format!("recvmsg: {e}"))?;
-                let fds: Vec<i32> = msg
-                    .cmsgs()
-                    .map_err(|e| e.to_string())?
-                    .filter_map(|c| match c {
-                        ControlMessageOwned::ScmRights(fds) => Some(fds),
-                        _ => None,
-                    })
-                    .flatten()
-                    .collect();
-                (msg.bytes, fds)
-            };
-            // The runtime may keep the connection open: read until the JSON is complete.
-            let mut json = buf[..len].to_vec();
-            while serde_json::from_slice::<Value>(&json).is_err_and(|e| e.is_eof()) {
-                let n = stream
-                    .read(&mut buf)
-                    .map_err(|e| format!("read state: {e}"))?;
-                if n == 0 {
-                    break;
-                }
-                json.extend_from_slice(&buf[..n]);
-            }
-            let what = fds
-                .iter()
-                .map(|fd| {
-                    std::fs::read_link(format!("/proc/self/fd/{fd}"))
-                        .map(|p| p.display().to_string())
-                        .unwrap_or_default()
-                })
-                .collect::<Vec<_>>()
-                .join(",");
-            std::thread::sleep(hold);
-            for fd in fds {
-                let _ = nix::unistd::close(fd);
-            }
-            Ok((String::from_utf8_lossy(&json).into_owned(), what))
-        });
-        Agent {
-            path,
-            thread: Some(thread),
-        }
-    }
-
-    fn finish(mut self) -> (String, String) {
-        let thread = self.thread.take().expect("finished once");
-        let result = thread.join().expect("agent thread");
-        result.unwrap_or_else(|e| panic!("seccomp agent: {e}"))
-    }
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
-
 #[test]
 fn seccomp_notify_hands_the_fd_and_state_to_the_listener() {
     let Some(mut t) = ctx!("seccomp_notify_hands_the_fd_and_state_to_the_listener") else {
         return;
     };
     let hold = Duration::from_millis(300);
-    let agent = Agent::listen(hold);
+    let agent = Agent::listen(1, hold);
     let mut profile = seccomp("SCMP_ACT_ALLOW", mkdir_rule("SCMP_ACT_NOTIFY"));
     profile["listenerPath"] = json!(agent.path);
     profile["listenerMetadata"] = json!("kapsel-test-metadata");
@@ -918,7 +851,8 @@ fn seccomp_notify_hands_the_fd_and_state_to_the_listener() {
     let started = Instant::now();
     let pid = t.create_and_start(&b, &id);
     t.wait_status(&id, "stopped", Duration::from_secs(10));
-    let (state, fd_kind) = agent.finish();
+    let handoffs = agent.finish();
+    let (state, fd_kind) = (&handoffs[0].state, handoffs[0].fds.join(","));
     let out = t.container_stdout(&id);
     assert!(
         out.contains("Function not implemented") && out.contains("rc=1"),
@@ -929,7 +863,7 @@ fn seccomp_notify_hands_the_fd_and_state_to_the_listener() {
         "mkdir did not wait for the agent"
     );
     assert_eq!(fd_kind, "anon_inode:seccomp notify", "the descriptor sent");
-    let state: Value = serde_json::from_str(&state)
+    let state: Value = serde_json::from_str(state)
         .unwrap_or_else(|e| panic!("the agent got no JSON ({e}): {state}"));
     assert_eq!(state["fds"], json!(["seccompFd"]), "{state}");
     assert_eq!(state["pid"], json!(pid), "{state}");
@@ -946,13 +880,63 @@ fn seccomp_notify_hands_the_fd_and_state_to_the_listener() {
 }
 
 #[test]
+fn seccomp_notify_hands_an_exec_d_process_its_own_fd() {
+    let Some(mut t) = ctx!("seccomp_notify_hands_an_exec_d_process_its_own_fd") else {
+        return;
+    };
+    // One connection for the init at create, one for the exec'd process.
+    let hold = Duration::from_millis(300);
+    let agent = Agent::listen(2, hold);
+    let mut profile = seccomp("SCMP_ACT_ALLOW", mkdir_rule("SCMP_ACT_NOTIFY"));
+    profile["listenerPath"] = json!(agent.path);
+    profile["listenerMetadata"] = json!("exec-metadata");
+    let mut b = t.bundle();
+    writable_tmp(&mut b);
+    b.set("/linux/seccomp", profile);
+    b.args(&["sleep", "1000"]);
+    let id = t.id("notifyexec");
+    let init = t.create_and_start(&b, &id);
+    let started = Instant::now();
+    let out = t
+        .rt()
+        .args(["exec", &id, "sh", "-c", "mkdir /tmp/probe 2>&1; echo rc=$?"])
+        .run();
+    let handoffs = agent.finish();
+    out.ok();
+    assert!(
+        out.stdout.contains("Function not implemented") && out.stdout.contains("rc=1"),
+        "the exec'd mkdir waits for the agent, then fails with ENOSYS: {}",
+        out.describe()
+    );
+    assert!(
+        started.elapsed() >= hold,
+        "mkdir did not wait for the agent"
+    );
+    let state: Value = serde_json::from_str(&handoffs[1].state)
+        .unwrap_or_else(|e| panic!("no JSON ({e}): {}", handoffs[1].state));
+    assert_eq!(handoffs[1].fds, ["anon_inode:seccomp notify"], "{state}");
+    assert_eq!(state["metadata"], json!("exec-metadata"), "{state}");
+    assert_eq!(state["state"]["id"], json!(id), "{state}");
+    assert_eq!(
+        state["state"]["pid"],
+        json!(init),
+        "the container's pid: {state}"
+    );
+    let pid = state["pid"].as_i64().unwrap_or_default();
+    assert!(
+        pid > 0 && pid != i64::from(init),
+        "`pid` names the exec'd process, not the init: {state}"
+    );
+}
+
+#[test]
 fn seccomp_notify_does_not_catch_the_runtimes_own_syscalls() {
     let Some(mut t) = ctx!("seccomp_notify_does_not_catch_the_runtimes_own_syscalls") else {
         return;
     };
     // umask(2) is one of the last calls a runtime makes for process.user; the container's
     // own umask is still sent to the agent (which closes at once: ENOSYS, ignored by sh).
-    let agent = Agent::listen(Duration::ZERO);
+    let agent = Agent::listen(1, Duration::ZERO);
     let mut profile = seccomp(
         "SCMP_ACT_ALLOW",
         json!([{"names": ["umask"], "action": "SCMP_ACT_NOTIFY"}]),
