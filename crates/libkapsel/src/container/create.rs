@@ -237,7 +237,7 @@ pub(crate) fn compile_seccomp(
 }
 
 /// Writes the pid file atomically (temp + rename), as callers read it right away.
-fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
+pub(crate) fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

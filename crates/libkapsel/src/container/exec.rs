@@ -87,9 +87,7 @@ fn exec_inner(root: &StateRoot, id: &str, opts: &ExecOptions) -> Result<i32> {
     };
     let pid = spawn(job, console)?;
     if let Some(p) = &opts.pid_file {
-        let tmp = p.with_extension("kapsel-tmp");
-        std::fs::write(&tmp, pid.to_string()).map_err(|e| Error::io("write pid file", &tmp, e))?;
-        std::fs::rename(&tmp, p).map_err(|e| Error::io("write pid file", p, e))?;
+        super::create::write_pid_file(p, pid)?;
     }
     if opts.detach {
         return Ok(0);
@@ -260,24 +258,11 @@ fn spawn(job: Job<'_>, console: Option<OwnedFd>) -> Result<i32> {
     // With one, the pid namespace can only be entered after the user namespace, which
     // the parent must not join: an intermediate joins both and clones the process as
     // our child (CLONE_PARENT), which then reports its pid as we see it.
-    let own = match (userns, pidns) {
-        (None, Some(fd)) => {
-            let own = std::fs::File::open("/proc/self/ns/pid")
-                .map_err(|e| Error::io("open", "/proc/self/ns/pid", e))?;
-            setns(fd.as_fd(), CloneFlags::CLONE_NEWPID)
-                .map_err(nix_err("setns", "pid namespace of the container"))?;
-            Some(own)
-        }
+    let enter = match (userns, pidns) {
+        (None, Some(fd)) => Some((fd, "pid namespace of the container")),
         _ => None,
     };
-    let forked = clone_fork(0, None);
-    // Only the parent goes back: the child lives in the container's pid namespace.
-    if !matches!(forked, Ok(Forked::Child)) {
-        if let Some(own) = own {
-            setns(own.as_fd(), CloneFlags::CLONE_NEWPID)
-                .map_err(nix_err("setns", "/proc/self/ns/pid"))?;
-        }
-    }
+    let forked = crate::process::pidns::clone_in(0, None, enter);
     match forked? {
         Forked::Child => {
             drop(parent);

@@ -6,6 +6,7 @@ pub mod exec;
 pub mod finish;
 pub mod init;
 pub mod notify;
+pub mod pidns;
 pub mod relay;
 pub mod spawn;
 pub mod wait;

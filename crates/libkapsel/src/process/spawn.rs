@@ -36,16 +36,6 @@ pub struct SpawnArgs<'a> {
 /// On failure the child has been killed and reaped.
 pub fn spawn(a: SpawnArgs<'_>) -> Result<i32> {
     let (parent, child) = channel::pair()?;
-    let own_pidns = match &a.ns.join_pid {
-        Some((path, fd)) => {
-            let own = std::fs::File::open("/proc/self/ns/pid")
-                .map_err(|e| Error::io("open", "/proc/self/ns/pid", e))?;
-            // Our children (only the container) are born into the target pid namespace.
-            setns(fd.as_fd(), CloneFlags::CLONE_NEWPID).map_err(nix_err("setns", path))?;
-            Some(own)
-        }
-        None => None,
-    };
     let joined_user =
         a.ns.join
             .iter()
@@ -68,14 +58,11 @@ pub fn spawn(a: SpawnArgs<'_>) -> Result<i32> {
     let wait_for_parent = needs_parent(a.ns, a.cgroup, cgroup_fd.is_some());
     let unprivileged_parent =
         !(nix::unistd::geteuid().is_root() && crate::userns::in_initial_userns());
-    let forked = clone_fork(flags, cgroup_fd.as_ref().map(AsRawFd::as_raw_fd));
-    // Only the parent goes back: the child lives in the joined pid namespace.
-    if !matches!(forked, Ok(Forked::Child)) {
-        if let Some(own) = own_pidns {
-            setns(own.as_fd(), CloneFlags::CLONE_NEWPID)
-                .map_err(nix_err("setns", "/proc/self/ns/pid"))?;
-        }
-    }
+    let pidns =
+        a.ns.join_pid
+            .as_ref()
+            .map(|(path, fd)| (fd, path.to_str().unwrap_or("pid namespace")));
+    let forked = super::pidns::clone_in(flags, cgroup_fd.as_ref().map(AsRawFd::as_raw_fd), pidns);
     let mut pid = match forked? {
         Forked::Child => {
             drop(parent);
