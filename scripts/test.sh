@@ -8,6 +8,17 @@ bash scripts/deps.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -q -- -D warnings
 cargo build --release -q -p kapsel
+# The rootless tests run kapsel and their bundles as an unprivileged user, so every
+# directory above the checkout must let others pass through (x). A `mktemp -d` clone
+# does not; add only the traverse bit where it is missing, and say so.
+d="$PWD"
+while [ "$d" != "/" ]; do
+    if [ $(( 0$(stat -c %a "$d") & 1 )) -eq 0 ]; then
+        echo "test.sh: chmod o+x $d (rootless tests run as another user)"
+        chmod o+x "$d"
+    fi
+    d=$(dirname "$d")
+done
 export KAPSEL_TEST_RUNTIME="${KAPSEL_TEST_RUNTIME:-$PWD/target/release/kapsel}"
 export KAPSEL_TEST_STRICT="${KAPSEL_TEST_STRICT:-1}"
 cargo test --workspace -q 2>&1 | tee target/test-output.txt
