@@ -1,0 +1,78 @@
+# Shared helpers for the caller scenarios (podman.sh, containerd.sh, docker.sh, buildah.sh, cri.sh).
+# Source it: `. "$(dirname "$0")/lib.sh"`. Each scenario prints one PASS/FAIL line per step and
+# ends with `N passed, M failed`; its exit status is non-zero when any step failed.
+#
+#   step NAME CMD...          runs CMD; PASS when it exits 0
+#   step_out NAME WANT CMD... runs CMD; PASS when its output contains WANT
+#   step_rc NAME RC CMD...    runs CMD; PASS when it exits with RC
+#   finish                    prints the summary and exits accordingly
+#   kapsel_bin                the kapsel release binary of this checkout (built if missing)
+#   callers_image OUT [ARGS]  builds the busybox image tar with mkimage.py (cached by content)
+
+CALLERS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_DIR=$(cd "$CALLERS_DIR/../.." && pwd)
+PASSED=0
+FAILED=0
+FAILED_STEPS=()
+SCENARIO=${SCENARIO:-$(basename "$0" .sh)}
+
+_record() { # NAME STATUS DETAIL
+    if [ "$2" = PASS ]; then
+        PASSED=$((PASSED + 1))
+        echo "PASS $SCENARIO: $1"
+    else
+        FAILED=$((FAILED + 1))
+        FAILED_STEPS+=("$1")
+        echo "FAIL $SCENARIO: $1${3:+ -- $3}"
+    fi
+}
+
+step() {
+    local name=$1 out; shift
+    if out=$("$@" 2>&1); then _record "$name" PASS
+    else _record "$name" FAIL "exit $?: $(printf '%s' "$out" | tail -n 5 | tr '\n' ' ')"; fi
+}
+
+step_out() {
+    local name=$1 want=$2 out rc=0; shift 2
+    out=$("$@" 2>&1) || rc=$?
+    if [[ "$out" == *"$want"* ]]; then _record "$name" PASS
+    else _record "$name" FAIL "exit $rc, wanted \`$want\` in: $(printf '%s' "$out" | tail -n 5 | tr '\n' ' ')"; fi
+}
+
+step_rc() {
+    local name=$1 want=$2 out rc=0; shift 2
+    out=$("$@" 2>&1) || rc=$?
+    if [ "$rc" = "$want" ]; then _record "$name" PASS
+    else _record "$name" FAIL "exit $rc, wanted $want: $(printf '%s' "$out" | tail -n 5 | tr '\n' ' ')"; fi
+}
+
+finish() {
+    echo "$SCENARIO: $PASSED passed, $FAILED failed"
+    [ "$FAILED" -eq 0 ] || { printf '  failed: %s\n' "${FAILED_STEPS[@]}"; exit 1; }
+}
+
+kapsel_bin() {
+    local bin=${KAPSEL_BIN:-${CARGO_TARGET_DIR:-$REPO_DIR/target}/release/kapsel}
+    if [ ! -x "$bin" ]; then
+        (cd "$REPO_DIR" && cargo build --release -q -p kapsel) >&2
+    fi
+    echo "$bin"
+}
+
+callers_image() {
+    local out=$1; shift
+    python3 "$CALLERS_DIR/mkimage.py" "$out" "$@" >&2
+}
+
+apt_need() { # PACKAGE... installed when missing
+    local missing=() p
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    echo "$SCENARIO: installing ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq -o DPkg::Lock::Timeout=600 "${missing[@]}" >/dev/null ||
+        { apt-get update -qq && apt-get install -y -qq -o DPkg::Lock::Timeout=600 "${missing[@]}" >/dev/null; }
+}
