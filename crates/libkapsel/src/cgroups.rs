@@ -16,16 +16,16 @@ fn err(e: kapsel_cgroups::CgroupError) -> Error {
     Error::msg(e.to_string())
 }
 
-/// Creates the container's cgroup and applies `linux.resources`. On error nothing is
-/// left behind.
-pub fn setup(spec: &Spec, id: &str, opts: CgroupOptions) -> Result<Manager> {
+/// Resolves the container's cgroup directories; touches nothing.
+pub fn plan(spec: &Spec, id: &str, opts: CgroupOptions) -> Result<Manager> {
     let host = Host::system();
     let layout = detect(&host.root, &host.mountinfo).map_err(err)?;
-    let linux = spec.linux().as_ref();
-    let path = linux
+    let path = spec
+        .linux()
+        .as_ref()
         .and_then(|l| l.cgroups_path().as_ref())
         .map(|p| p.to_string_lossy().into_owned());
-    let mut m = Manager::new(
+    Manager::new(
         &host,
         &layout,
         path.as_deref(),
@@ -33,12 +33,31 @@ pub fn setup(spec: &Spec, id: &str, opts: CgroupOptions) -> Result<Manager> {
         opts.systemd,
         opts.rootless,
     )
-    .map_err(err)?;
+    .map_err(err)
+}
+
+/// The planned directories as a reservation records them: `created` holds the top-most
+/// directories that do not exist yet, which are the ones `Manager::create` will make, so a
+/// create killed half-way can be undone from the record alone.
+pub fn reservation_paths(m: &Manager) -> CgroupPaths {
+    let mut paths = m.paths().clone();
+    for dir in m.paths().dirs() {
+        let top = dir.ancestors().take_while(|d| !d.exists()).last();
+        if let Some(top) = top.filter(|t| !paths.created.iter().any(|c| c == t)) {
+            paths.created.push(top.to_path_buf());
+        }
+    }
+    paths
+}
+
+/// Creates the planned cgroup and applies `linux.resources`. On error nothing is left
+/// behind.
+pub fn make(mut m: Manager, spec: &Spec) -> Result<Manager> {
     m.create().map_err(err)?;
     if let Some(why) = m.skipped() {
         crate::logging::warn(&format!("cgroups not used: {why}"));
     }
-    if let Some(resources) = linux.and_then(|l| l.resources().as_ref()) {
+    if let Some(resources) = spec.linux().as_ref().and_then(|l| l.resources().as_ref()) {
         match m.apply(resources) {
             Ok(notes) => {
                 for n in notes {

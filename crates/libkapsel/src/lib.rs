@@ -6,6 +6,7 @@ pub mod container;
 pub mod default_spec;
 pub mod error;
 pub mod exe_guard;
+pub mod fault;
 pub mod hooks;
 pub mod logging;
 pub mod namespaces;

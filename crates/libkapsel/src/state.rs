@@ -57,7 +57,7 @@ pub struct StoredHook {
 }
 
 /// The state file: small on purpose, it is read by every command.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct State {
     pub id: String,
     pub pid: i32,
@@ -80,6 +80,29 @@ pub struct State {
     /// The container's cgroup directories, for the verbs after create.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cgroup: Option<kapsel_cgroups::CgroupPaths>,
+    /// Set only in the reservation record `create` writes before it makes anything (pid is
+    /// then 0): the `create` process, so readers can tell a create in progress from one
+    /// that died, and `delete` knows what such a create may have left.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creator: Option<Creator>,
+}
+
+/// The process that is creating a container (pid + start time, immune to pid reuse).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Creator {
+    pub pid: i32,
+    pub start: u64,
+}
+
+impl Creator {
+    /// This process.
+    pub fn current() -> Creator {
+        let pid = std::process::id() as i32;
+        Creator {
+            pid,
+            start: read_stat(pid).map(|(_, s)| s).unwrap_or(0),
+        }
+    }
 }
 
 /// The OCI state, with runc's extra fields, as `state` prints it.
@@ -99,9 +122,21 @@ pub struct OciState<'a> {
 }
 
 impl State {
-    /// Live status: stopped once the process is gone, created while the start gate
-    /// (exec fifo) still exists, running otherwise.
+    /// True for the reservation record of a create that has not finished (or died).
+    pub fn is_reservation(&self) -> bool {
+        self.pid == 0
+    }
+
+    /// Live status: creating while a reservation's creator lives, stopped once the
+    /// process (or the creator) is gone, created while the start gate (exec fifo) still
+    /// exists, running otherwise.
     pub fn status(&self, dir: &Path) -> Status {
+        if self.is_reservation() {
+            return match self.creator {
+                Some(c) if process_alive(c.pid, c.start) => Status::Creating,
+                _ => Status::Stopped,
+            };
+        }
         if !process_alive(self.pid, self.pid_start) {
             return Status::Stopped;
         }

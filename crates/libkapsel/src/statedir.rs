@@ -82,6 +82,21 @@ impl StateRoot {
         })
     }
 
+    /// Opens and locks an existing container's directory unless another command holds
+    /// it (then None).
+    pub fn try_open(&self, id: &str) -> Result<Option<ContainerDir>> {
+        let dir = self.dir_of(id);
+        match lock_with(&dir, FlockArg::LockExclusiveNonblock) {
+            Ok(lock) => Ok(Some(ContainerDir {
+                path: dir,
+                _lock: lock,
+            })),
+            Err(Error::Sys(s)) if s.errno == libc::EWOULDBLOCK => Ok(None),
+            Err(Error::Sys(s)) if s.errno == libc::ENOENT => Err(Error::NotExist),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Reads a container's state without taking the lock (rename makes it atomic).
     pub fn read_state(&self, id: &str) -> Result<State> {
         read_state_file(&self.dir_of(id))
@@ -110,13 +125,17 @@ fn set_private_mode(path: &Path) {
 }
 
 fn lock(dir: &Path) -> Result<Flock<File>> {
+    lock_with(dir, FlockArg::LockExclusive)
+}
+
+fn lock_with(dir: &Path, how: FlockArg) -> Result<Flock<File>> {
     let fd = nix::fcntl::open(
         dir,
         OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
         Mode::empty(),
     )
     .map_err(nix_err("open", dir))?;
-    Flock::lock(File::from(fd), FlockArg::LockExclusive).map_err(|(_, e)| nix_err("flock", dir)(e))
+    Flock::lock(File::from(fd), how).map_err(|(_, e)| nix_err("flock", dir)(e))
 }
 
 fn read_state_file(dir: &Path) -> Result<State> {

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::bundle::Bundle;
+use crate::cgroupfs::CgroupDirs;
 use crate::context::Ctx;
 use crate::mountinfo;
 use crate::procfs;
@@ -161,13 +162,11 @@ fn processes_inside(dir: &Path) -> Vec<String> {
 }
 
 fn cgroup_dirs(id: &str) -> Vec<String> {
-    let Ok(controllers) = std::fs::read_dir("/sys/fs/cgroup") else {
-        return Vec::new();
-    };
-    controllers
-        .filter_map(Result::ok)
-        .map(|c| c.path().join(id))
-        .filter(|p| p.is_dir())
+    // A runtime's default cgroup for `id` is below the caller's own cgroup (runc's rule).
+    CgroupDirs::of_self()
+        .join(id)
+        .remaining()
+        .into_iter()
         .map(|p| format!("cgroup dir left at `{}`", p.display()))
         .collect()
 }

@@ -11,6 +11,7 @@ pub mod cgroupfs;
 pub mod command;
 pub mod console;
 pub mod context;
+pub mod faults;
 pub mod leftovers;
 pub mod logfmt;
 pub mod mountinfo;

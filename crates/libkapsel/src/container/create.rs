@@ -95,14 +95,21 @@ fn create_inner(root: &StateRoot, id: &str, opts: &CreateOptions) -> Result<Crea
         _ => None,
     };
     let seccomp = compile_seccomp(&spec)?;
-    let dir = root.reserve(id)?;
-    let cgroup = match crate::cgroups::setup(&spec, id, opts.cgroups) {
+    let planned = crate::cgroups::plan(&spec, id, opts.cgroups)?;
+    let dir = reserve(root, id)?;
+    if let Err(e) = super::reservation::record(&dir, id, &bundle, &rootfs, &planned) {
+        let _ = dir.remove();
+        return Err(e);
+    }
+    crate::fault::point("after-reserve");
+    let cgroup = match crate::cgroups::make(planned, &spec) {
         Ok(m) => m,
         Err(e) => {
             let _ = dir.remove();
             return Err(e);
         }
     };
+    crate::fault::point("after-cgroup");
     let made = build(
         &dir,
         id,
@@ -124,6 +131,14 @@ fn create_inner(root: &StateRoot, id: &str, opts: &CreateOptions) -> Result<Crea
         let _ = dir.remove();
     }
     made
+}
+
+/// Reserves the id, first reclaiming it from a create that died holding it.
+fn reserve(root: &StateRoot, id: &str) -> Result<ContainerDir> {
+    match root.reserve(id) {
+        Err(Error::Exists) if super::reservation::reclaim(root, id)? => root.reserve(id),
+        r => r,
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -171,6 +186,7 @@ fn build(
             .unwrap_or_default(),
         own_pid_ns: ns.has_new(oci_spec::runtime::LinuxNamespaceType::Pid),
         cgroup: Some(cgroup.paths().clone()),
+        creator: None,
     };
     let hook_state = |pid: i32| {
         let mut s = state.clone();
@@ -192,6 +208,7 @@ fn build(
         cgroup,
         hook_state: &hook_state,
     })?;
+    crate::fault::point("before-ready");
     state.pid = pid;
     state.pid_start = read_stat(pid).map(|(_, start)| start).unwrap_or(0);
     let saved = (|| {

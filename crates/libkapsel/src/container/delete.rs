@@ -24,6 +24,12 @@ fn delete_inner(root: &StateRoot, id: &str, force: bool) -> Result<()> {
         Err(_) if force => return dir.remove(),
         Err(e) => return Err(e),
     };
+    if state.is_reservation() {
+        // Its create held this lock until it finished or died, and a finished create
+        // leaves a full state: this one died half-way. Remove what it made.
+        super::reservation::undo(&state)?;
+        return dir.remove();
+    }
     let status = state.status(&dir.path);
     match status {
         Status::Stopped => {}

@@ -10,6 +10,7 @@ pub mod kill;
 pub mod pause;
 pub mod ps;
 pub mod query;
+mod reservation;
 pub mod run;
 pub mod start;
 pub mod update;

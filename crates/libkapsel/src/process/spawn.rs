@@ -91,6 +91,7 @@ pub fn spawn(a: SpawnArgs<'_>) -> Result<i32> {
         }
         Forked::Parent(pid) => pid,
     };
+    crate::fault::point("after-clone");
     drop(child);
     drop(a.gate);
     drop(a.console);
@@ -174,6 +175,7 @@ fn serve(
                 super::notify::hand_over(spec, &fd, pid, &hook_state(pid))?
             }
             Some(Message::RuntimeHooks) => {
+                crate::fault::point("after-mounts");
                 let state = hook_state(pid);
                 if let Some(h) = spec.hooks() {
                     #[allow(deprecated)]
