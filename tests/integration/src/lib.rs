@@ -16,6 +16,7 @@ pub mod leftovers;
 pub mod logfmt;
 pub mod mountinfo;
 pub mod procfs;
+pub mod race;
 pub mod runtime;
 pub mod scratch;
 pub mod seccomp_agent;
