@@ -8,6 +8,7 @@ pub mod error;
 pub mod exe_guard;
 pub mod fault;
 pub mod hooks;
+pub mod json_path;
 pub mod logging;
 pub mod namespaces;
 pub mod process;

@@ -19,20 +19,16 @@ pub fn load(bundle: &Path) -> Result<Spec> {
 /// error (the runtime-spec says to warn and go on): only then is the JSON walked a
 /// second time to drop such names.
 pub fn parse(bytes: &[u8], path: &Path) -> Result<Spec> {
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    let first: std::result::Result<Spec, _> = serde_path_to_error::deserialize(de);
-    let err = match first {
+    let inner = match serde_json::from_slice::<Spec>(bytes) {
         Ok(spec) => return Ok(spec),
-        Err(e) if e.path().to_string().starts_with("process.capabilities.") => {
-            if let Some(spec) = without_unknown_caps(bytes) {
-                return Ok(spec);
-            }
-            e
-        }
         Err(e) => e,
     };
-    let field = err.path().to_string();
-    let inner = err.into_inner();
+    let field = crate::json_path::of_error(bytes, &inner);
+    if field.starts_with("process.capabilities.") {
+        if let Some(spec) = without_unknown_caps(bytes) {
+            return Ok(spec);
+        }
+    }
     if field == "." || field.is_empty() {
         Err(Error::msg(format!(
             "{}: invalid JSON: {inner}",
@@ -249,5 +245,29 @@ mod tests {
         let err = load(&dir).unwrap_err().to_string();
         std::fs::remove_dir_all(&dir).unwrap();
         assert!(err.starts_with("process.user.uid: invalid type"), "{err}");
+    }
+
+    /// oci-spec checks process.execCPUAffinity with a regex; the workspace serves
+    /// `regex` from regex-lite (crates/regex-shim), which must give the same verdicts.
+    #[test]
+    fn exec_cpu_affinity_is_checked() {
+        let config = |v: &str| {
+            format!(
+                r#"{{"ociVersion":"1.0.0","process":{{"cwd":"/","args":["true"],"user":{{"uid":0,"gid":0}},"execCPUAffinity":{{"initial":"{v}"}}}}}}"#
+            )
+        };
+        for good in ["0", "0-1,3", "2,4-7,9"] {
+            assert!(
+                parse(config(good).as_bytes(), Path::new("c")).is_ok(),
+                "{good}"
+            );
+        }
+        for bad in ["", "x", "1-", ",1", "1,,2", "a-b"] {
+            let err = parse(config(bad).as_bytes(), Path::new("c")).unwrap_err();
+            assert!(
+                err.to_string().starts_with("process.execCPUAffinity"),
+                "{bad}: {err}"
+            );
+        }
     }
 }

@@ -100,11 +100,14 @@ fn exec_inner(root: &StateRoot, id: &str, opts: &ExecOptions) -> Result<i32> {
 fn build_process(spec: &Spec, opts: &ExecOptions) -> Result<Process> {
     let mut p = if let Some(path) = &opts.process {
         let bytes = std::fs::read(path).map_err(|e| Error::io("open process file", path, e))?;
-        let de = &mut serde_json::Deserializer::from_slice(&bytes);
-        serde_path_to_error::deserialize(de).map_err(|e| {
+        serde_json::from_slice(&bytes).map_err(|e| {
             Error::config(
-                format!("{}: {}", path.display(), e.path()),
-                e.into_inner().to_string(),
+                format!(
+                    "{}: {}",
+                    path.display(),
+                    crate::json_path::of_error(&bytes, &e)
+                ),
+                e.to_string(),
             )
         })?
     } else {
