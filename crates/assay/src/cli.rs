@@ -26,9 +26,12 @@ pub enum Commands {
         /// Scalability container counts to list
         #[arg(long = "scale", value_name = "N")]
         scales: Vec<u32>,
+        /// List the CRI mode's benchmarks instead
+        #[arg(long)]
+        cri: bool,
     },
     /// Run the benchmark matrix and write the results JSON
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Render one or more results files as one self-contained HTML page (or Markdown tables)
     Report {
         #[arg(required = true, value_name = "RESULTS")]
@@ -48,6 +51,8 @@ pub enum Commands {
     },
     /// Write DIR/index.html listing every results file in DIR, rendering missing reports
     Index { dir: PathBuf },
+    /// Drive one CRI runtime handler through the kubelet's calls, PASS/FAIL per step
+    CriCheck(CriCheckArgs),
     /// Internal: run one command as the only child and report its resource use
     #[command(name = "__measure", hide = true)]
     Measure {
@@ -107,4 +112,42 @@ pub struct RunArgs {
     /// Also render the results as HTML to this file
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+    #[command(flatten)]
+    pub cri: CriArgs,
+}
+
+/// CRI mode: benchmark runtime handlers through a CRI endpoint instead of runtimes directly.
+#[derive(Args, Debug, Default)]
+pub struct CriArgs {
+    /// CRI endpoint `unix:///path`, or `private` to start a containerd of assay's own
+    #[arg(long = "cri", value_name = "ENDPOINT")]
+    pub endpoint: Option<String>,
+    /// Runtime handler NAME or NAME=PATH (repeatable; a private containerd takes a NAME's
+    /// path from --runtime NAME=PATH; none: every configured runtime without a wrapper)
+    #[arg(long = "handler", value_name = "NAME[=PATH]")]
+    pub handlers: Vec<String>,
+    /// The image builder used for a private containerd
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "scripts/callers/mkimage.py"
+    )]
+    pub mkimage: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct CriCheckArgs {
+    /// CRI endpoint `unix:///path`, or `private` to start a containerd of assay's own
+    #[arg(long = "cri", value_name = "ENDPOINT", default_value = "private")]
+    pub endpoint: String,
+    /// Runtime handler: NAME (configured at the endpoint) or NAME=PATH (private containerd)
+    #[arg(long, value_name = "NAME[=PATH]")]
+    pub handler: String,
+    /// The image builder used for a private containerd
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "scripts/callers/mkimage.py"
+    )]
+    pub mkimage: PathBuf,
 }

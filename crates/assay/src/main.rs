@@ -4,6 +4,7 @@
 mod bundle;
 mod cli;
 mod config;
+mod cri;
 mod exec;
 mod glob;
 mod index;
@@ -35,8 +36,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Commands::Version(args) => version(args),
-        Commands::List { scales } => list(&scales),
-        Commands::Run(args) => run(args),
+        Commands::List { scales, cri } => list(&scales, cri),
+        Commands::Run(args) => run(*args),
         Commands::Report {
             results,
             output,
@@ -52,6 +53,17 @@ fn main() -> ExitCode {
             }
         }
         Commands::Index { dir } => index::write(&dir).map(|p| println!("{}", p.display())),
+        Commands::CriCheck(args) => {
+            let handler = cri::endpoint::parse_handler(&args.handler);
+            return match cri::check::run(&args.endpoint, &handler, &args.mkimage) {
+                Ok(true) => ExitCode::SUCCESS,
+                Ok(false) => ExitCode::from(1),
+                Err(e) => {
+                    eprintln!("assay: {e}");
+                    ExitCode::from(2)
+                }
+            };
+        }
         Commands::Measure { out, cgroup, argv } => {
             return match measure::helper_main(&out, cgroup.as_deref(), &argv) {
                 Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
@@ -101,30 +113,35 @@ fn version(args: RuntimeArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn list(scales: &[u32]) -> Result<(), String> {
+fn list(scales: &[u32], cri: bool) -> Result<(), String> {
     let scales = if scales.is_empty() {
         Config::default().scales
     } else {
         scales.to_vec()
     };
+    let catalog: Vec<(String, String, Vec<results::MetricDef>)> = if cri {
+        cri::bench::catalog(&scales)
+            .into_iter()
+            .map(|b| (b.name, b.description, b.metrics))
+            .collect()
+    } else {
+        suites::catalog(&scales)
+            .into_iter()
+            .map(|b| (b.name, b.description, b.metrics))
+            .collect()
+    };
     let mut suite = String::new();
-    for b in suites::catalog(&scales) {
-        let this = b.name.split('.').next().unwrap_or("");
+    for (name, description, metrics) in catalog {
+        let this = name.split('.').next().unwrap_or("");
         if this != suite {
             println!("{this}");
             suite = this.to_string();
         }
-        let units: Vec<String> = b
-            .metrics
+        let units: Vec<String> = metrics
             .iter()
             .map(|m| format!("{} [{}]", m.key, m.unit))
             .collect();
-        println!(
-            "  {:<36} {}  -> {}",
-            b.name,
-            b.description,
-            units.join(", ")
-        );
+        println!("  {:<36} {}  -> {}", name, description, units.join(", "));
     }
     Ok(())
 }
@@ -151,7 +168,19 @@ fn run(args: RunArgs) -> Result<(), String> {
         ));
     }
     interrupt::install().map_err(|e| e.to_string())?;
-    let results = runner::run(&config)?;
+    let results = match &args.cri.endpoint {
+        Some(endpoint) => {
+            let given: Vec<_> = args
+                .cri
+                .handlers
+                .iter()
+                .map(|h| cri::endpoint::parse_handler(h))
+                .collect();
+            let handlers = cri::run::resolve_handlers(&config, endpoint, &given)?;
+            cri::run::run(&config, endpoint, &handlers, &args.cri.mkimage)?
+        }
+        None => runner::run(&config)?,
+    };
     results.save(&config.output)?;
     println!("{}", config.output.display());
     if let Some(html) = args.html {

@@ -12,9 +12,9 @@ use crate::interrupt;
 use crate::machine::{loadavg, Machine};
 use crate::progress::Progress;
 use crate::reaper::Reaper;
-use crate::results::{BenchmarkResult, Cell, CellStatus, Results, RuntimeInfo, Sample};
+use crate::results::{BenchmarkResult, Cell, CellStatus, MetricDef, Results, RuntimeInfo, Sample};
 use crate::runtime::{is_executable, version_line, which, Runtime};
-use crate::suites::{self, Benchmark, Ctx, RunOutcome, Target, Tools};
+use crate::suites::{self, Benchmark, Ctx, RunOutcome, RunResult, Target, Tools};
 use crate::timefmt;
 
 /// The selected benchmarks, in catalogue order.
@@ -62,6 +62,94 @@ fn work_dir(config: &Config) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(format!("/var/tmp/assay-{}", std::process::id())))
 }
 
+/// One benchmark of a matrix: its description, and the names of the columns it runs on.
+pub struct Row {
+    pub name: String,
+    pub description: String,
+    pub metrics: Vec<MetricDef>,
+    pub targets: Vec<String>,
+}
+
+impl Row {
+    pub fn new(name: &str, description: &str, metrics: &[MetricDef], targets: Vec<String>) -> Row {
+        Row {
+            name: name.into(),
+            description: description.into(),
+            metrics: metrics.to_vec(),
+            targets,
+        }
+    }
+}
+
+/// Runs `run(row, target)` for every row and target, `warmup` untimed then `runs` timed
+/// times, interleaved across targets; a target that fails or skips a row is not run again
+/// on it. Stops between samples when an interrupt was requested.
+pub fn matrix(
+    config: &Config,
+    rows: &[Row],
+    mut run: impl FnMut(usize, usize) -> RunResult,
+) -> Result<Vec<BenchmarkResult>, String> {
+    let per_cell = (config.warmup + config.runs) as usize;
+    let total = rows.iter().map(|r| r.targets.len() * per_cell).sum();
+    let mut progress = Progress::new(total);
+    let clock = Instant::now();
+    let mut out = Vec::new();
+    for (bi, row) in rows.iter().enumerate() {
+        let mut cells: Vec<Cell> = row.targets.iter().map(|t| Cell::new(t)).collect();
+        progress.begin(row.targets.len() * per_cell);
+        for i in 0..config.warmup + config.runs {
+            let warm = i < config.warmup;
+            for (ti, cell) in cells.iter_mut().enumerate() {
+                if interrupt::requested() {
+                    return Err("interrupted: nothing written".into());
+                }
+                if cell.status != CellStatus::Ok {
+                    continue;
+                }
+                let (n, of) = if warm {
+                    (i + 1, config.warmup)
+                } else {
+                    (i - config.warmup + 1, config.runs)
+                };
+                progress.step(&row.targets[ti], &row.name, n, of, warm);
+                let load1 = loadavg(Path::new("/"))[0];
+                match run(bi, ti) {
+                    Ok(RunOutcome::Values(values)) if !warm => cell.samples.push(Sample {
+                        values,
+                        load1,
+                        at_s: clock.elapsed().as_secs_f64(),
+                    }),
+                    Ok(RunOutcome::Values(_)) => {}
+                    Ok(RunOutcome::Skip(reason)) => {
+                        cell.status = CellStatus::Skipped;
+                        cell.error = Some(reason);
+                    }
+                    Err(f) => {
+                        progress.note(&format!(
+                            "assay: {} failed {}: {f}",
+                            row.targets[ti], row.name
+                        ));
+                        cell.status = CellStatus::Failed;
+                        cell.error = Some(f.to_string());
+                        cell.stderr = Some(f.stderr.trim().to_string()).filter(|s| !s.is_empty());
+                    }
+                }
+            }
+        }
+        cells
+            .iter_mut()
+            .for_each(|c| c.summarise(row.metrics.len()));
+        out.push(BenchmarkResult {
+            name: row.name.clone(),
+            description: row.description.clone(),
+            metrics: row.metrics.clone(),
+            cells,
+        });
+    }
+    progress.finish();
+    Ok(out)
+}
+
 /// Runs the whole matrix and returns the results; the work folder is removed afterwards.
 pub fn run(config: &Config) -> Result<Results, String> {
     config.validate().map_err(|e| e.0)?;
@@ -106,62 +194,17 @@ fn run_in(config: &Config, benches: &[Benchmark], work: &Path) -> Result<Results
         }
         t
     };
-    let per_cell = (config.warmup + config.runs) as usize;
-    let total = benches.iter().map(|b| targets_of(b).len() * per_cell).sum();
-    let mut progress = Progress::new(total);
-    let clock = Instant::now();
-    let mut out = Vec::new();
-    for bench in benches {
-        let targets = targets_of(bench);
-        let mut cells: Vec<Cell> = targets.iter().map(|t| Cell::new(t.name())).collect();
-        progress.begin(targets.len() * per_cell);
-        for i in 0..config.warmup + config.runs {
-            let warm = i < config.warmup;
-            for (t, cell) in targets.iter().zip(cells.iter_mut()) {
-                if interrupt::requested() {
-                    return Err("interrupted: nothing written".into());
-                }
-                if cell.status != CellStatus::Ok {
-                    continue;
-                }
-                let (n, of) = if warm {
-                    (i + 1, config.warmup)
-                } else {
-                    (i - config.warmup + 1, config.runs)
-                };
-                progress.step(t.name(), &bench.name, n, of, warm);
-                let load1 = loadavg(Path::new("/"))[0];
-                match suites::run_once(&ctx, *t, bench) {
-                    Ok(RunOutcome::Values(values)) if !warm => cell.samples.push(Sample {
-                        values,
-                        load1,
-                        at_s: clock.elapsed().as_secs_f64(),
-                    }),
-                    Ok(RunOutcome::Values(_)) => {}
-                    Ok(RunOutcome::Skip(reason)) => {
-                        cell.status = CellStatus::Skipped;
-                        cell.error = Some(reason);
-                    }
-                    Err(f) => {
-                        progress.note(&format!("assay: {} failed {}: {f}", t.name(), bench.name));
-                        cell.status = CellStatus::Failed;
-                        cell.error = Some(f.to_string());
-                        cell.stderr = Some(f.stderr.trim().to_string()).filter(|s| !s.is_empty());
-                    }
-                }
-            }
-        }
-        cells
-            .iter_mut()
-            .for_each(|c| c.summarise(bench.metrics.len()));
-        out.push(BenchmarkResult {
-            name: bench.name.clone(),
-            description: bench.description.clone(),
-            metrics: bench.metrics.clone(),
-            cells,
-        });
-    }
-    progress.finish();
+    let rows: Vec<Row> = benches
+        .iter()
+        .map(|b| {
+            let targets = targets_of(b).iter().map(|t| t.name().to_string()).collect();
+            Row::new(&b.name, &b.description, &b.metrics, targets)
+        })
+        .collect();
+    let out = matrix(config, &rows, |bi, ti| {
+        let bench = &benches[bi];
+        suites::run_once(&ctx, targets_of(bench)[ti], bench)
+    })?;
     let orphans_reaped = Reaper::global().map(|r| r.orphans_reaped()).unwrap_or(0);
     Ok(Results {
         assay_version: env!("CARGO_PKG_VERSION").to_string(),

@@ -1,0 +1,525 @@
+//! The benchmarks of CRI mode, named like the direct mode's (`operations.cri.create`, ...)
+//! and described by TouchStone's names (OpCreate, OpRun, OpCreateAndRun, OpDestroy,
+//! ScalabilityN, CPUTime, HardLimit). Each sample starts from nothing and removes its pods
+//! afterwards, untimed; the timed part is the CRI calls named in the description.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::config::Config;
+use crate::exec::Failure;
+use crate::results::{Better, MetricDef};
+use crate::suites::{RunOutcome, RunResult, SysbenchTest};
+
+use super::api::{LinuxContainerResources, Mount, PodSandboxConfig};
+use super::client::{Cri, CriError, Handle};
+use super::pod;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Kind {
+    PodStart,
+    PodDestroy,
+    Create,
+    Start,
+    CreateStart,
+    Destroy,
+    Exec,
+    Scale(u32),
+    CpuTime,
+    HardLimit,
+    Scaling,
+}
+
+#[derive(Debug, Clone)]
+pub struct Bench {
+    pub name: String,
+    pub description: String,
+    pub metrics: Vec<MetricDef>,
+    pub kind: Kind,
+}
+
+fn metric(key: &str, unit: &str, better: Better) -> MetricDef {
+    MetricDef {
+        key: key.into(),
+        unit: unit.into(),
+        better,
+    }
+}
+
+/// Every CRI benchmark, for the given scalability pod counts.
+pub fn catalog(scales: &[u32]) -> Vec<Bench> {
+    let time = || vec![metric("time", "ms", Better::Lower)];
+    let b = |name: &str, description: &str, metrics: Vec<MetricDef>, kind| Bench {
+        name: name.into(),
+        description: description.into(),
+        metrics,
+        kind,
+    };
+    let mut list = vec![
+        b("operations.cri.pod-start", "RunPodSandbox: a host-network pod whose sandbox runs the pause stand-in", time(), Kind::PodStart),
+        b("operations.cri.pod-destroy", "StopPodSandbox + RemovePodSandbox of a pod with one running container", time(), Kind::PodDestroy),
+        b("operations.cri.create", "OpCreate: CreateContainer in a running pod (containerd prepares it; the OCI runtime is not called yet)", time(), Kind::Create),
+        b("operations.cri.start", "OpRun: StartContainer of a created container (runtime create + start)", time(), Kind::Start),
+        b("operations.cri.create-start", "OpCreateAndRun: CreateContainer + StartContainer in a running pod", time(), Kind::CreateStart),
+        b("operations.cri.destroy", "OpDestroy: StopContainer (no grace period) + RemoveContainer of a running container", time(), Kind::Destroy),
+        b("operations.cri.exec", "ExecSync of `true` in a running container (runtime exec)", time(), Kind::Exec),
+    ];
+    for &n in scales {
+        list.push(b(
+            &format!("scalability.cri.n{n}"),
+            &format!("Scalability{n}: {n} pods at once, each RunPodSandbox + CreateContainer + StartContainer, then all stopped and removed"),
+            vec![
+                metric("total", "ms", Better::Lower),
+                metric("per_pod", "ms", Better::Lower),
+                metric("start_all", "ms", Better::Lower),
+                metric("destroy_all", "ms", Better::Lower),
+            ],
+            Kind::Scale(n),
+        ));
+    }
+    list.push(b(
+        "performance.cri.cputime",
+        "CPUTime: sysbench cpu (host binary and libraries bind-mounted) through ExecSync in a pod",
+        vec![metric("events", "events/s", Better::Higher)],
+        Kind::CpuTime,
+    ));
+    list.push(b(
+        "limits.cri.hardlimit",
+        "HardLimit: sysbench cpu in a container capped at 10% of a core (CFS quota via CRI resources)",
+        vec![metric("events", "events/s", Better::Neither)],
+        Kind::HardLimit,
+    ));
+    list.push(b(
+        "limits.cri.scaling",
+        "HardLimit scaling: sysbench cpu while UpdateContainerResources raises the cap from 50% to 100% of a core, once a second",
+        vec![
+            metric("events", "events/s", Better::Neither),
+            metric("update", "ms", Better::Lower),
+        ],
+        Kind::Scaling,
+    ));
+    list
+}
+
+/// What every sample needs.
+pub struct Ctx<'a> {
+    pub cri: &'a Cri,
+    pub config: &'a Config,
+    /// The cgroup parent of every pod (`/assay-cri-PID`), removed at the end.
+    pub cgroup_parent: String,
+    /// Mounts that make the host's sysbench run in busybox; `None` without sysbench.
+    pub sysbench: Option<(String, Vec<Mount>)>,
+    ids: AtomicU64,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(cri: &'a Cri, config: &'a Config, cgroup_parent: String) -> Ctx<'a> {
+        let sysbench = crate::runtime::which("sysbench").and_then(|p| {
+            let mounts = pod::host_program_mounts(&p).ok()?;
+            Some((p.display().to_string(), mounts))
+        });
+        Ctx {
+            cri,
+            config,
+            cgroup_parent,
+            sysbench,
+            ids: AtomicU64::new(0),
+        }
+    }
+
+    fn sandbox(&self) -> PodSandboxConfig {
+        let n = self.ids.fetch_add(1, Ordering::Relaxed);
+        pod::sandbox(
+            &format!("assay-{}-{n}", std::process::id()),
+            &self.cgroup_parent,
+        )
+    }
+
+    fn spacing(&self) {
+        std::thread::sleep(Duration::from_millis(self.config.spacing_ms));
+    }
+}
+
+fn fail(e: CriError) -> Failure {
+    Failure::new(e.rpc, e.message)
+}
+
+fn ms(since: Instant) -> f64 {
+    since.elapsed().as_secs_f64() * 1000.0
+}
+
+/// A pod that is stopped and removed (with its containers) when dropped.
+struct Pod<'a> {
+    cri: &'a Cri,
+    id: String,
+    config: PodSandboxConfig,
+}
+
+impl<'a> Pod<'a> {
+    fn run(ctx: &Ctx<'a>, handler: &str) -> Result<Pod<'a>, Failure> {
+        let config = ctx.sandbox();
+        let id = ctx
+            .cri
+            .block_on(ctx.cri.h.run_pod_sandbox(config.clone(), handler))
+            .map_err(fail)?;
+        Ok(Pod {
+            cri: ctx.cri,
+            id,
+            config,
+        })
+    }
+
+    fn create(
+        &self,
+        command: &[&str],
+        res: Option<LinuxContainerResources>,
+        mounts: Vec<Mount>,
+    ) -> Result<String, Failure> {
+        let c = pod::container("c", command, res, mounts);
+        self.cri
+            .block_on(
+                self.cri
+                    .h
+                    .create_container(&self.id, c, self.config.clone()),
+            )
+            .map_err(fail)
+    }
+
+    fn start(&self, id: &str) -> Result<(), Failure> {
+        self.cri
+            .block_on(self.cri.h.start_container(id))
+            .map_err(fail)
+    }
+
+    /// Runs one step on this pod's container (`Create` sets `container`).
+    fn step(&mut self, step: Step, container: &mut String) -> Result<(), Failure> {
+        let h = &self.cri.h;
+        match step {
+            Step::Create => *container = self.create(SLEEP, None, Vec::new())?,
+            Step::Start => self.start(container)?,
+            Step::Exec => {
+                let r = self
+                    .cri
+                    .block_on(h.exec_sync(container, &["true"], 30))
+                    .map_err(fail)?;
+                if r.exit_code != 0 {
+                    return Err(Failure::new(
+                        "ExecSync true",
+                        format!("exit code {}", r.exit_code),
+                    ));
+                }
+            }
+            Step::StopRemove => self
+                .cri
+                .block_on(async {
+                    h.stop_container(container, 0).await?;
+                    h.remove_container(container).await
+                })
+                .map_err(fail)?,
+            Step::DestroyPod => self.destroy()?,
+        }
+        Ok(())
+    }
+
+    /// Stops and removes the pod, once; an error is returned, not swallowed.
+    fn destroy(&mut self) -> Result<(), Failure> {
+        if self.id.is_empty() {
+            return Ok(());
+        }
+        let id = std::mem::take(&mut self.id);
+        destroy_pod(self.cri, &id)
+    }
+}
+
+impl Drop for Pod<'_> {
+    fn drop(&mut self) {
+        let _ = self.destroy();
+    }
+}
+
+fn destroy_pod(cri: &Cri, id: &str) -> Result<(), Failure> {
+    cri.block_on(async {
+        cri.h.stop_pod_sandbox(id).await?;
+        cri.h.remove_pod_sandbox(id).await
+    })
+    .map_err(fail)
+}
+
+const SLEEP: &[&str] = &["sleep", "inf"];
+
+/// What a sample does to its pod, in order; the steps after the untimed ones are timed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Step {
+    Create,
+    Start,
+    Exec,
+    StopRemove,
+    DestroyPod,
+}
+
+/// (untimed steps, timed steps) of an operations benchmark on a running pod.
+fn steps_of(kind: Kind) -> Option<(&'static [Step], &'static [Step])> {
+    use Step::*;
+    Some(match kind {
+        Kind::PodDestroy => (&[Create, Start], &[DestroyPod]),
+        Kind::Create => (&[], &[Create]),
+        Kind::Start => (&[Create], &[Start]),
+        Kind::CreateStart => (&[], &[Create, Start]),
+        Kind::Destroy => (&[Create, Start], &[StopRemove]),
+        Kind::Exec => (&[Create, Start], &[Exec]),
+        _ => return None,
+    })
+}
+
+/// One sample of `bench` on `handler`.
+pub fn run_once(ctx: &Ctx, bench: &Bench, handler: &str) -> RunResult {
+    if let Some((untimed, timed)) = steps_of(bench.kind) {
+        let mut pod = Pod::run(ctx, handler)?;
+        let mut container = String::new();
+        for step in untimed {
+            pod.step(*step, &mut container)?;
+        }
+        ctx.spacing();
+        let t = Instant::now();
+        for step in timed {
+            pod.step(*step, &mut container)?;
+        }
+        let v = ms(t);
+        pod.destroy()?;
+        return Ok(RunOutcome::Values(vec![v]));
+    }
+    match bench.kind {
+        Kind::PodStart => {
+            ctx.spacing();
+            let t = Instant::now();
+            let mut pod = Pod::run(ctx, handler)?;
+            let v = ms(t);
+            pod.destroy()?;
+            Ok(RunOutcome::Values(vec![v]))
+        }
+        Kind::Scale(n) => scale(ctx, handler, n),
+        Kind::CpuTime => sysbench(ctx, handler, None),
+        Kind::HardLimit => sysbench(ctx, handler, Some(10)),
+        Kind::Scaling => scaling(ctx, handler),
+        _ => Ok(RunOutcome::Skip(format!(
+            "{:?}: not a CRI benchmark",
+            bench.kind
+        ))),
+    }
+}
+
+/// `n` pods started at once over the one HTTP/2 connection, then all destroyed at once.
+fn scale(ctx: &Ctx, handler: &str, n: u32) -> RunResult {
+    let configs: Vec<PodSandboxConfig> = (0..n).map(|_| ctx.sandbox()).collect();
+    ctx.spacing();
+    let t = Instant::now();
+    let started: Vec<Result<String, (Option<String>, CriError)>> = ctx.cri.block_on(async {
+        let mut set = tokio::task::JoinSet::new();
+        for (i, config) in configs.into_iter().enumerate() {
+            let h: Handle = ctx.cri.h.clone();
+            let handler = handler.to_string();
+            set.spawn(async move {
+                let pod = h
+                    .run_pod_sandbox(config.clone(), &handler)
+                    .await
+                    .map_err(|e| (None, e))?;
+                let c = pod::container(&format!("c{i}"), SLEEP, None, Vec::new());
+                let started = async {
+                    let id = h.create_container(&pod, c, config).await?;
+                    h.start_container(&id).await
+                };
+                match started.await {
+                    Ok(()) => Ok(pod),
+                    Err(e) => Err((Some(pod), e)),
+                }
+            });
+        }
+        let mut all = Vec::new();
+        while let Some(r) = set.join_next().await {
+            all.push(r.unwrap_or_else(|e| {
+                Err((
+                    None,
+                    CriError {
+                        rpc: "scale task".into(),
+                        message: e.to_string(),
+                    },
+                ))
+            }));
+        }
+        all
+    });
+    let start_all = ms(t);
+    let pods: Vec<String> = started
+        .iter()
+        .filter_map(|r| match r {
+            Ok(p) | Err((Some(p), _)) => Some(p.clone()),
+            Err((None, _)) => None,
+        })
+        .collect();
+    let t = Instant::now();
+    let destroyed: Vec<Result<(), CriError>> = ctx.cri.block_on(async {
+        let mut set = tokio::task::JoinSet::new();
+        for p in pods {
+            let h = ctx.cri.h.clone();
+            set.spawn(async move {
+                h.stop_pod_sandbox(&p).await?;
+                h.remove_pod_sandbox(&p).await
+            });
+        }
+        let mut all = Vec::new();
+        while let Some(r) = set.join_next().await {
+            all.push(r.unwrap_or_else(|e| {
+                Err(CriError {
+                    rpc: "scale task".into(),
+                    message: e.to_string(),
+                })
+            }));
+        }
+        all
+    });
+    let destroy_all = ms(t);
+    if let Some(Err((_, e))) = started.into_iter().find(Result::is_err) {
+        return Err(fail(e));
+    }
+    if let Some(Err(e)) = destroyed.into_iter().find(Result::is_err) {
+        return Err(fail(e));
+    }
+    let total = start_all + destroy_all;
+    Ok(RunOutcome::Values(vec![
+        total,
+        total / f64::from(n.max(1)),
+        start_all,
+        destroy_all,
+    ]))
+}
+
+fn sysbench_cmd(sysbench: &str, secs: u32) -> Vec<String> {
+    vec![
+        sysbench.into(),
+        "cpu".into(),
+        "--cpu-max-prime=20000".into(),
+        "--threads=1".into(),
+        format!("--time={secs}"),
+        "run".into(),
+    ]
+}
+
+/// A pod whose container sleeps with sysbench mounted in, under an optional cap (% of a core).
+fn sysbench_pod<'a>(
+    ctx: &Ctx<'a>,
+    handler: &str,
+    cap: Option<i64>,
+) -> Result<Result<(Pod<'a>, String, String), RunOutcome>, Failure> {
+    let Some((sysbench, mounts)) = &ctx.sysbench else {
+        return Ok(Err(RunOutcome::Skip(
+            "sysbench not installed (apt-get install sysbench)".into(),
+        )));
+    };
+    let pod = Pod::run(ctx, handler)?;
+    let c = pod.create(SLEEP, cap.map(pod::cpu_percent), mounts.clone())?;
+    pod.start(&c)?;
+    Ok(Ok((pod, c, sysbench.clone())))
+}
+
+fn events(out: &[u8], what: &str) -> Result<f64, Failure> {
+    let text = String::from_utf8_lossy(out);
+    SysbenchTest::CpuPrimes.parse(&text).ok_or_else(|| Failure {
+        command: what.into(),
+        reason: "no throughput in sysbench output".into(),
+        stderr: text.into(),
+    })
+}
+
+fn sysbench(ctx: &Ctx, handler: &str, cap: Option<i64>) -> RunResult {
+    let (mut pod, c, sysbench) = match sysbench_pod(ctx, handler, cap)? {
+        Ok(p) => p,
+        Err(skip) => return Ok(skip),
+    };
+    let secs = ctx.config.seconds;
+    let cmd = sysbench_cmd(&sysbench, secs);
+    let argv: Vec<&str> = cmd.iter().map(String::as_str).collect();
+    ctx.spacing();
+    let r = ctx
+        .cri
+        .block_on(ctx.cri.h.exec_sync(&c, &argv, i64::from(secs) + 60))
+        .map_err(fail)?;
+    let v = events(&r.stdout, "ExecSync sysbench cpu")?;
+    pod.destroy()?;
+    Ok(RunOutcome::Values(vec![v]))
+}
+
+/// sysbench at 50% of a core, raised once a second to reach 100% at the end.
+fn scaling(ctx: &Ctx, handler: &str) -> RunResult {
+    let (mut pod, c, sysbench) = match sysbench_pod(ctx, handler, Some(50))? {
+        Ok(p) => p,
+        Err(skip) => return Ok(skip),
+    };
+    let secs = ctx.config.seconds.max(2) * 2;
+    let cmd = sysbench_cmd(&sysbench, secs);
+    ctx.spacing();
+    let h = ctx.cri.h.clone();
+    let (out, updates) = ctx.cri.block_on(async {
+        let (h2, c2, timeout) = (h.clone(), c.clone(), i64::from(secs) + 60);
+        let exec = tokio::spawn(async move {
+            let argv: Vec<&str> = cmd.iter().map(String::as_str).collect();
+            h2.exec_sync(&c2, &argv, timeout).await
+        });
+        let began = tokio::time::Instant::now();
+        let mut took = Vec::new();
+        let mut raised = Ok(());
+        for step in 1..secs {
+            tokio::time::sleep_until(began + Duration::from_secs(u64::from(step))).await;
+            let percent = 50 + 50 * i64::from(step) / i64::from(secs - 1);
+            let t = Instant::now();
+            raised = h
+                .update_container_resources(&c, pod::cpu_percent(percent))
+                .await;
+            if raised.is_err() {
+                break;
+            }
+            took.push(ms(t));
+        }
+        let out = exec.await.unwrap_or_else(|e| {
+            Err(CriError {
+                rpc: "ExecSync task".into(),
+                message: e.to_string(),
+            })
+        });
+        (out, raised.map(|()| took))
+    });
+    let updates = updates.map_err(fail)?;
+    let v = events(
+        &out.map_err(fail)?.stdout,
+        "ExecSync sysbench cpu while raising the cap",
+    )?;
+    pod.destroy()?;
+    let mean = updates.iter().sum::<f64>() / updates.len().max(1) as f64;
+    Ok(RunOutcome::Values(vec![v, mean]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalogue_has_touchstones_rows() {
+        let names: Vec<String> = catalog(&[5, 10, 50]).into_iter().map(|b| b.name).collect();
+        for want in [
+            "operations.cri.create",
+            "operations.cri.start",
+            "operations.cri.create-start",
+            "operations.cri.destroy",
+            "scalability.cri.n5",
+            "scalability.cri.n50",
+            "performance.cri.cputime",
+            "limits.cri.hardlimit",
+        ] {
+            assert!(names.iter().any(|n| n == want), "{want} missing");
+        }
+    }
+
+    #[test]
+    fn sysbench_runs_for_the_configured_time() {
+        assert!(sysbench_cmd("/usr/bin/sysbench", 3).contains(&"--time=3".to_string()));
+    }
+}

@@ -1,0 +1,257 @@
+//! `assay cri-check`: the kubelet's sequence against one runtime handler, one PASS/FAIL line
+//! per step and a `N passed, M failed` summary (issue 6's CRI scenario; scripts/callers/cri.sh
+//! runs it for kapsel and, as a cross-check, for runc).
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use super::api::{ContainerState, LinuxContainerResources};
+use super::client::Cri;
+use super::containerd::Handler;
+use super::endpoint::Endpoint;
+use super::pod;
+
+struct Steps {
+    label: String,
+    passed: u32,
+    failed: Vec<String>,
+}
+
+impl Steps {
+    fn record(&mut self, name: &str, outcome: Result<String, String>) -> bool {
+        match outcome {
+            Ok(detail) => {
+                self.passed += 1;
+                let sep = if detail.is_empty() { "" } else { " -- " };
+                println!("PASS {}: {name}{sep}{detail}", self.label);
+                true
+            }
+            Err(e) => {
+                self.failed.push(name.to_string());
+                println!("FAIL {}: {name} -- {e}", self.label);
+                false
+            }
+        }
+    }
+}
+
+const MIB: i64 = 1024 * 1024;
+
+/// Runs the steps; returns whether all passed.
+pub fn run(spec: &str, handler: &Handler, mkimage: &Path) -> Result<bool, String> {
+    let mut s = Steps {
+        label: format!("cri[{}]", handler.name),
+        passed: 0,
+        failed: Vec::new(),
+    };
+    let tag = format!("check-{}", std::process::id());
+    let ep = Endpoint::open(spec, std::slice::from_ref(handler), mkimage, &tag);
+    let ep = match ep {
+        Ok(ep) => ep,
+        Err(e) => {
+            s.record("CRI endpoint up, images imported", Err(e));
+            return Ok(summary(&s));
+        }
+    };
+    s.record("CRI endpoint up, images imported", Ok(ep.version.clone()));
+    let parent = format!("/assay-cri-{tag}");
+    steps(&mut s, &ep.cri, &handler.name, &parent);
+    let private = ep.private.as_ref().map(|p| p.socket.clone());
+    ep.close();
+    pod::remove_cgroup_parent(&parent);
+    if let Some(socket) = private {
+        let left = leftovers(&socket, &parent);
+        s.record("private containerd stopped, nothing left", left);
+    }
+    Ok(summary(&s))
+}
+
+fn summary(s: &Steps) -> bool {
+    println!(
+        "{}: {} passed, {} failed",
+        s.label,
+        s.passed,
+        s.failed.len()
+    );
+    if !s.failed.is_empty() {
+        println!("  failed: {}", s.failed.join(", "));
+    }
+    s.failed.is_empty()
+}
+
+fn leftovers(socket: &Path, parent: &str) -> Result<String, String> {
+    let dir = socket.parent().unwrap_or(socket);
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let tag = dir.file_name().and_then(|n| n.to_str()).unwrap_or("?");
+    let left: Vec<&str> = mounts.lines().filter(|l| l.contains(tag)).collect();
+    if !left.is_empty() {
+        return Err(format!("mounts left: {}", left.join(" | ")));
+    }
+    if dir.exists() {
+        return Err(format!("`{}` left", dir.display()));
+    }
+    let cg = Path::new("/sys/fs/cgroup/memory").join(parent.trim_start_matches('/'));
+    if cg.exists() {
+        return Err(format!("cgroup `{}` left", cg.display()));
+    }
+    Ok(String::new())
+}
+
+fn steps(s: &mut Steps, cri: &Cri, handler: &str, parent: &str) {
+    let image = e(cri.block_on(cri.h.image_status(pod::BUSYBOX_IMAGE))).and_then(|i| {
+        i.map(|i| format!("{} bytes", i.size))
+            .ok_or_else(|| format!("image `{}` not present", pod::BUSYBOX_IMAGE))
+    });
+    if !s.record("ImageStatus busybox", image) {
+        return;
+    }
+    let sandbox = pod::sandbox(&format!("check-{}", std::process::id()), parent);
+    let began = Instant::now();
+    let pod_id = match e(cri.block_on(cri.h.run_pod_sandbox(sandbox.clone(), handler))) {
+        Ok(id) => {
+            s.record("RunPodSandbox", Ok(format!("{:.0} ms", ms(began))));
+            id
+        }
+        Err(err) => {
+            s.record("RunPodSandbox", Err(err));
+            return;
+        }
+    };
+    container_steps(s, cri, &pod_id, sandbox);
+    s.record(
+        "StopPodSandbox",
+        e(cri.block_on(cri.h.stop_pod_sandbox(&pod_id))).map(|_| String::new()),
+    );
+    s.record(
+        "RemovePodSandbox",
+        e(cri.block_on(cri.h.remove_pod_sandbox(&pod_id))).map(|_| String::new()),
+    );
+}
+
+fn e<T>(r: Result<T, super::client::CriError>) -> Result<T, String> {
+    r.map_err(|e| e.to_string())
+}
+
+fn ms(since: Instant) -> f64 {
+    since.elapsed().as_secs_f64() * 1000.0
+}
+
+fn container_steps(s: &mut Steps, cri: &Cri, pod_id: &str, sandbox: super::api::PodSandboxConfig) {
+    let resources = LinuxContainerResources {
+        memory_limit_in_bytes: 64 * MIB,
+        cpu_shares: 512,
+        ..Default::default()
+    };
+    let config = pod::container("c1", &["sleep", "inf"], Some(resources), Vec::new());
+    let id = match e(cri.block_on(cri.h.create_container(pod_id, config, sandbox))) {
+        Ok(id) => {
+            s.record("CreateContainer", Ok(String::new()));
+            id
+        }
+        Err(err) => {
+            s.record("CreateContainer", Err(err));
+            return;
+        }
+    };
+    if s.record(
+        "StartContainer",
+        e(cri.block_on(cri.h.start_container(&id))).map(|_| String::new()),
+    ) {
+        s.record(
+            "ContainerStatus running",
+            state_is(cri, &id, ContainerState::Running),
+        );
+        let hello = e(cri.block_on(cri.h.exec_sync(&id, &["echo", "hello"], 10))).and_then(|r| {
+            let out = String::from_utf8_lossy(&r.stdout);
+            (r.exit_code == 0 && out.trim() == "hello")
+                .then(String::new)
+                .ok_or_else(|| format!("exit {} stdout {out:?}", r.exit_code))
+        });
+        s.record("ExecSync echo hello", hello);
+        let code =
+            e(cri.block_on(cri.h.exec_sync(&id, &["sh", "-c", "exit 3"], 10))).and_then(|r| {
+                (r.exit_code == 3)
+                    .then(String::new)
+                    .ok_or_else(|| format!("exit code {}, wanted 3", r.exit_code))
+            });
+        s.record("ExecSync exit code 3", code);
+        let stats = e(cri.block_on(cri.h.container_stats(&id))).and_then(|st| {
+            let mem = st.memory.and_then(|m| m.working_set_bytes).map(|v| v.value);
+            mem.filter(|m| *m > 0)
+                .map(|m| format!("working set {} KiB", m / 1024))
+                .ok_or_else(|| "no memory working set".to_string())
+        });
+        s.record("ContainerStats", stats);
+        s.record(
+            "UpdateContainerResources (cgroup changed)",
+            update(cri, &id),
+        );
+        let stop = e(cri.block_on(cri.h.stop_container(&id, 5)))
+            .and_then(|_| state_is(cri, &id, ContainerState::Exited));
+        s.record("StopContainer", stop);
+    }
+    let removed = e(cri.block_on(cri.h.remove_container(&id))).and_then(|_| {
+        match cri.block_on(cri.h.container_status(&id, false)) {
+            Err(err) if err.message.starts_with("NotFound") => Ok(String::new()),
+            Err(err) => Err(err.to_string()),
+            Ok(_) => Err("still listed after RemoveContainer".into()),
+        }
+    });
+    s.record("RemoveContainer", removed);
+}
+
+fn state_is(cri: &Cri, id: &str, want: ContainerState) -> Result<String, String> {
+    let began = Instant::now();
+    loop {
+        let st = cri
+            .block_on(cri.h.container_status(id, false))
+            .map_err(|e| e.to_string())?
+            .status
+            .ok_or("ContainerStatus without status")?;
+        if st.state == want as i32 {
+            return Ok(String::new());
+        }
+        if began.elapsed() > Duration::from_secs(10) {
+            return Err(format!(
+                "state {:?}, wanted {want:?}",
+                ContainerState::try_from(st.state)
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Raises memory to 128 MiB and caps cpu at 50%, then reads both back from the container's
+/// cgroup on the host.
+fn update(cri: &Cri, id: &str) -> Result<String, String> {
+    let res = LinuxContainerResources {
+        memory_limit_in_bytes: 128 * MIB,
+        ..pod::cpu_percent(50)
+    };
+    cri.block_on(cri.h.update_container_resources(id, res))
+        .map_err(|e| e.to_string())?;
+    let info = cri
+        .block_on(cri.h.container_status(id, true))
+        .map_err(|e| e.to_string())?
+        .info;
+    let pid = pod::pid_from_info(&info).ok_or("no pid in the verbose ContainerStatus")?;
+    let read = |controller: &str, file: &str| -> Result<String, String> {
+        let dir = pod::v1_cgroup_dir(pid, controller)
+            .ok_or_else(|| format!("pid {pid}: no v1 {controller} cgroup"))?;
+        let path = dir.join(file);
+        std::fs::read_to_string(&path)
+            .map(|s| s.trim().to_string())
+            .map_err(|e| format!("read `{}`: {e}", path.display()))
+    };
+    let mem = read("memory", "memory.limit_in_bytes")?;
+    let quota = read("cpu", "cpu.cfs_quota_us")?;
+    if mem != (128 * MIB).to_string() || quota != "50000" {
+        return Err(format!(
+            "cgroup has memory.limit_in_bytes {mem}, cpu.cfs_quota_us {quota}; wanted {} and 50000",
+            128 * MIB
+        ));
+    }
+    Ok(format!(
+        "memory.limit_in_bytes {mem}, cpu.cfs_quota_us {quota}"
+    ))
+}

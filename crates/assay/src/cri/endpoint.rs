@@ -1,0 +1,146 @@
+//! Where the CRI calls go: an existing CRI socket (a Kubernetes node's containerd), or a
+//! private containerd that assay starts with one handler per OCI runtime and the images it
+//! builds without a registry.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use super::client::{socket_path, Cri};
+use super::containerd::{Handler, Private, PAUSE_IMAGE};
+use super::pod::BUSYBOX_IMAGE;
+
+/// `--cri` value that asks for a private containerd.
+pub const PRIVATE: &str = "private";
+
+/// How long one CRI call may take (a 50-pod scale step included).
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(120);
+
+pub struct Endpoint {
+    pub cri: Cri,
+    /// `Some` when assay started the containerd; stopped when this is dropped.
+    pub private: Option<Private>,
+    /// e.g. `containerd 1.6.20~ds1 (CRI v1)`.
+    pub version: String,
+}
+
+/// Parses `--handler NAME[=PATH]`.
+pub fn parse_handler(spec: &str) -> Handler {
+    match spec.split_once('=') {
+        Some((name, path)) => Handler {
+            name: name.into(),
+            binary: PathBuf::from(path),
+        },
+        None => Handler {
+            name: spec.into(),
+            binary: PathBuf::new(),
+        },
+    }
+}
+
+impl Endpoint {
+    /// Connects to `spec` (`unix:///path`), or with `private` starts containerd for
+    /// `handlers` (each needs its binary), builds the busybox and pause images with
+    /// `mkimage` into its root and imports them.
+    pub fn open(
+        spec: &str,
+        handlers: &[Handler],
+        mkimage: &Path,
+        tag: &str,
+    ) -> Result<Endpoint, String> {
+        let private = if spec == PRIVATE {
+            for h in handlers {
+                if h.binary.as_os_str().is_empty() {
+                    return Err(format!(
+                        "--handler {}: a private containerd needs NAME=PATH (the OCI runtime binary)",
+                        h.name
+                    ));
+                }
+            }
+            if !mkimage.is_file() {
+                return Err(format!(
+                    "--mkimage: `{}` not found (run from the repository root, or pass the path of scripts/callers/mkimage.py)",
+                    mkimage.display()
+                ));
+            }
+            let p = Private::start(tag, handlers)?;
+            let images = [
+                (BUSYBOX_IMAGE, vec!["--cmd", "sh"]),
+                (PAUSE_IMAGE, vec!["--entrypoint", "/bin/sleep", "inf"]),
+            ];
+            for (name, args) in images {
+                let tar = p
+                    .root
+                    .join(format!("{}.tar", name.replace(['/', ':'], "_")));
+                let out = Command::new("python3")
+                    .arg(mkimage)
+                    .arg(&tar)
+                    .args(["--name", name])
+                    .args(args)
+                    .output()
+                    .map_err(|e| format!("spawn python3 `{}`: {e}", mkimage.display()))?;
+                if !out.status.success() {
+                    return Err(format!(
+                        "`{}` {name}: {}: {}",
+                        mkimage.display(),
+                        out.status,
+                        String::from_utf8_lossy(&out.stderr).trim()
+                    ));
+                }
+                p.import(&tar)?;
+            }
+            Some(p)
+        } else {
+            None
+        };
+        let socket = match &private {
+            Some(p) => p.socket.clone(),
+            None => socket_path(spec)?,
+        };
+        let cri = Cri::connect(&socket, CALL_TIMEOUT)?;
+        let v = cri.block_on(cri.h.version()).map_err(|e| e.to_string())?;
+        let version = format!(
+            "{} {} (CRI {})",
+            v.runtime_name, v.runtime_version, v.runtime_api_version
+        );
+        Ok(Endpoint {
+            cri,
+            private,
+            version,
+        })
+    }
+
+    /// The short CRI runtime name for column labels: `cd` for containerd, as TouchStone did.
+    pub fn short_name(&self) -> String {
+        let v = &self.version;
+        if v.starts_with("containerd") {
+            "cd".into()
+        } else if v.starts_with("cri-o") {
+            "crio".into()
+        } else {
+            v.split_whitespace().next().unwrap_or("cri").into()
+        }
+    }
+
+    /// Stops the private containerd, if any, and cleans up after it.
+    pub fn close(mut self) {
+        if let Some(mut p) = self.private.take() {
+            p.stop();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handlers_with_and_without_binary() {
+        let h = parse_handler("kapsel=/opt/kapsel");
+        assert_eq!(
+            (h.name.as_str(), h.binary),
+            ("kapsel", PathBuf::from("/opt/kapsel"))
+        );
+        assert!(parse_handler("runc").binary.as_os_str().is_empty());
+    }
+}
