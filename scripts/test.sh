@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 bash scripts/deps.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -q -- -D warnings
+# Every `// req:` marker names a requirement of the conformance catalogue.
+python3 scripts/conformance.py check
 cargo build --release -q -p kapsel
 # The rootless tests run kapsel and their bundles as an unprivileged user, so every
 # directory above the checkout must let others pass through (x). A `mktemp -d` clone

@@ -3,10 +3,10 @@
 //! second thread). Compiled with gcc once per source text and reused across runs, like the
 //! base bundle; tests skip when gcc or a static libc is missing.
 
-use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
+
+use crate::cprog;
 
 /// Each argument is one attack; the program prints `<attack>: ok` or `<attack>: <ERRNO NAME>`.
 ///
@@ -97,47 +97,21 @@ static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
 
 /// The compiled program under `tmp` (the test's CARGO_TARGET_TMPDIR), or why there is none.
 pub fn binary(tmp: &Path) -> Result<&'static Path, String> {
-    BIN.get_or_init(|| compile(tmp))
-        .as_ref()
-        .map(PathBuf::as_path)
-        .map_err(Clone::clone)
+    BIN.get_or_init(|| {
+        cprog::compile(
+            tmp,
+            "sectest-attack",
+            "attack",
+            SOURCE,
+            &["-no-pie", "-pthread", "-O1"],
+        )
+    })
+    .as_ref()
+    .map(PathBuf::as_path)
+    .map_err(Clone::clone)
 }
 
 /// Copies the program to `/attack` in `rootfs`.
 pub fn install(tmp: &Path, rootfs: &Path) -> Result<(), String> {
-    let bin = binary(tmp)?;
-    std::fs::copy(bin, rootfs.join("attack"))
-        .map(|_| ())
-        .map_err(|e| format!("copy `{}` into `{}`: {e}", bin.display(), rootfs.display()))
-}
-
-fn compile(tmp: &Path) -> Result<PathBuf, String> {
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    SOURCE.hash(&mut hasher);
-    let dir = tmp.join("sectest-attack");
-    let bin = dir.join(format!("attack-{:016x}", hasher.finish()));
-    if bin.is_file() {
-        return Ok(bin);
-    }
-    std::fs::create_dir_all(&dir).map_err(|e| format!("mkdir `{}`: {e}", dir.display()))?;
-    let src = dir.join(format!("attack-{}.c", std::process::id()));
-    let part = dir.join(format!("attack-{}.tmp", std::process::id()));
-    std::fs::write(&src, SOURCE).map_err(|e| format!("write `{}`: {e}", src.display()))?;
-    let out = Command::new("gcc")
-        .args(["-static", "-no-pie", "-pthread", "-O1", "-o"])
-        .arg(&part)
-        .arg(&src)
-        .output();
-    let _ = std::fs::remove_file(&src);
-    let out = out.map_err(|e| format!("run gcc (apt-get install gcc libc6-dev): {e}"))?;
-    if !out.status.success() {
-        let _ = std::fs::remove_file(&part);
-        return Err(format!(
-            "gcc -static failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    // Concurrent test processes each rename a complete binary into place.
-    std::fs::rename(&part, &bin).map_err(|e| format!("rename to `{}`: {e}", bin.display()))?;
-    Ok(bin)
+    cprog::install(binary(tmp)?, rootfs, "attack")
 }

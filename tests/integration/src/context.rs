@@ -41,6 +41,7 @@ pub struct Ctx {
     /// The runtime under test.
     pub rt: Runtime,
     base: &'static Base,
+    tmp: PathBuf,
     pids: Vec<i32>,
     ids: Vec<String>,
     helpers: Vec<Child>,
@@ -79,6 +80,7 @@ impl Ctx {
             name: name.to_string(),
             rt,
             base,
+            tmp: tmp.to_path_buf(),
             pids: Vec::new(),
             ids: Vec::new(),
             helpers: Vec::new(),
@@ -122,6 +124,11 @@ impl Ctx {
     /// The state root passed as `--root`.
     pub fn root(&self) -> &Path {
         self.root.path()
+    }
+
+    /// The target tmp dir (CARGO_TARGET_TMPDIR) that holds the base bundle and built helpers.
+    pub fn tmp(&self) -> &Path {
+        &self.tmp
     }
 
     /// A private work dir for files the test needs on the host.

@@ -144,6 +144,7 @@ fn remove_everywhere(roots: &[PathBuf], rel: &Path) {
     }
 }
 
+// req: lnx-cgroups-path
 #[test]
 fn cgroups_path_absolute_and_relative() {
     let Some(mut t) = ctx!("cgroups_path_absolute_and_relative") else {
@@ -516,6 +517,7 @@ fn kill_all_with_term_reaches_the_processes_init_does_not_forward_to() {
     assert_removed(&id, &dirs);
 }
 
+// req: rt-delete-removes-resources
 #[test]
 fn delete_removes_the_cgroups_however_the_container_ended() {
     let Some(mut t) = ctx!("delete_removes_the_cgroups_however_the_container_ended") else {
@@ -930,6 +932,7 @@ fn systemd_cgroup_driver_without_systemd_is_a_clear_error() {
     }
 }
 
+// req: lnx-memory-check-before-update
 #[test]
 fn update_below_usage_is_refused_and_the_limit_kept() {
     let Some(mut t) = ctx!("update_below_usage_is_refused_and_the_limit_kept") else {

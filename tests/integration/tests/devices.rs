@@ -14,6 +14,7 @@ fn stat_of<'a>(out: &'a str, path: &str) -> Vec<&'a str> {
         .unwrap_or_else(|| panic!("no stat line for {path}:\n{out}"))
 }
 
+// req: lnx-default-devices
 #[test]
 fn default_devices_have_the_right_numbers() {
     let Some(mut t) = ctx!("default_devices_have_the_right_numbers") else {
@@ -44,6 +45,7 @@ fn default_devices_have_the_right_numbers() {
     assert!(out.contains("null-ok\n4\nfull-refused\n"), "{out}");
 }
 
+// req: lnx-default-devices
 #[test]
 fn dev_symlinks_and_private_devpts() {
     let Some(mut t) = ctx!("dev_symlinks_and_private_devpts") else {
@@ -89,6 +91,7 @@ fn dev_symlinks_and_private_devpts() {
     assert_eq!(pts.fstype, "devpts");
 }
 
+// req: lnx-devices-available
 #[test]
 fn linux_devices_are_created_with_mode_and_owner() {
     let Some(mut t) = ctx!("linux_devices_are_created_with_mode_and_owner") else {

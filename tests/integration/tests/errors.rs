@@ -51,6 +51,7 @@ fn create_raw(t: &Ctx, b: &Bundle, id: &str) -> Output {
         .run()
 }
 
+// req: rt-lifecycle-create-error
 #[test]
 fn missing_bundle() {
     let Some(mut t) = ctx!("missing_bundle") else {
@@ -80,6 +81,7 @@ fn malformed_config_json() {
     t.assert_no_leftovers(&id, &b, None);
 }
 
+// req: cfg-ociversion-semver
 #[test]
 fn unknown_oci_version_major() {
     let Some(mut t) = ctx!("unknown_oci_version_major") else {
@@ -96,6 +98,7 @@ fn unknown_oci_version_major() {
     t.assert_no_leftovers(&id, &b, None);
 }
 
+// req: rt-lifecycle-create-error, rt-create-cannot-apply-error
 #[test]
 fn bad_mount_type() {
     let Some(mut t) = ctx!("bad_mount_type") else {
@@ -109,6 +112,7 @@ fn bad_mount_type() {
     t.assert_no_leftovers(&id, &b, None);
 }
 
+// req: cfg-process-args-required
 #[test]
 fn missing_process_args() {
     let Some(mut t) = ctx!("missing_process_args") else {
@@ -141,6 +145,7 @@ fn missing_executable() {
     t.assert_no_leftovers(&id, &b, None);
 }
 
+// req: rt-state-id-unique, rt-create-id-not-unique
 #[test]
 fn duplicate_id_fails_and_keeps_the_first() {
     let Some(mut t) = ctx!("duplicate_id_fails_and_keeps_the_first") else {
@@ -163,6 +168,7 @@ fn duplicate_id_fails_and_keeps_the_first() {
     t.assert_no_leftovers(&id, &b, None);
 }
 
+// req: rt-create-id-not-unique
 #[test]
 fn invalid_ids() {
     let Some(t) = ctx!("invalid_ids") else {
@@ -193,6 +199,7 @@ fn invalid_ids() {
     );
 }
 
+// req: rt-start-not-created
 #[test]
 fn start_of_a_running_container() {
     let Some(mut t) = ctx!("start_of_a_running_container") else {
@@ -207,6 +214,7 @@ fn start_of_a_running_container() {
     assert_eq!(t.state_ok(&id)["status"], "running");
 }
 
+// req: rt-delete-running
 #[test]
 fn delete_of_a_running_container_without_force() {
     let Some(mut t) = ctx!("delete_of_a_running_container_without_force") else {
@@ -225,6 +233,7 @@ fn delete_of_a_running_container_without_force() {
     );
 }
 
+// req: rt-kill-not-running
 #[test]
 fn kill_of_a_stopped_container() {
     let Some(mut t) = ctx!("kill_of_a_stopped_container") else {
@@ -243,6 +252,7 @@ fn kill_of_a_stopped_container() {
     t.assert_no_leftovers(&id, &b, None);
 }
 
+// req: rt-state-missing, rt-start-missing, rt-delete-missing
 #[test]
 fn commands_on_a_missing_container() {
     let Some(mut t) = ctx!("commands_on_a_missing_container") else {
@@ -273,6 +283,7 @@ fn commands_on_a_missing_container() {
     );
 }
 
+// req: cfg-valid-values-error
 #[test]
 fn unknown_namespace_type() {
     let Some(mut t) = ctx!("unknown_namespace_type") else {

@@ -51,6 +51,7 @@ fn read_json(path: &Path) -> Value {
     })
 }
 
+// req: rt-hooks-prestart, rt-hooks-createruntime, rt-hooks-createcontainer, rt-hooks-startcontainer, rt-hooks-poststart, rt-hooks-poststop, cfg-hooks-order, cfg-hooks-state-stdin, cfg-hooks-namespaces
 #[test]
 fn every_hook_kind_runs_in_order_with_state_args_and_env() {
     let Some(mut t) = ctx!("every_hook_kind_runs_in_order_with_state_args_and_env") else {
@@ -200,6 +201,7 @@ fn every_hook_kind_runs_in_order_with_state_args_and_env() {
     t.assert_no_leftovers(&id, &b, None);
 }
 
+// req: rt-hooks-prestart, rt-hooks-createruntime, rt-hooks-createcontainer, rt-errors-leave-nothing
 #[test]
 fn failing_hooks_before_start_fail_create_and_leave_nothing() {
     let Some(mut t) = ctx!("failing_hooks_before_start_fail_create_and_leave_nothing") else {
@@ -220,6 +222,7 @@ fn failing_hooks_before_start_fail_create_and_leave_nothing() {
     }
 }
 
+// req: cfg-hooks-timeout
 #[test]
 fn hook_timeout_fails_create_and_leaves_nothing() {
     let Some(mut t) = ctx!("hook_timeout_fails_create_and_leaves_nothing") else {
@@ -261,6 +264,7 @@ fn running_with_failing(t: &mut Ctx, kind: &str) -> (Bundle, String) {
     (b, id)
 }
 
+// req: rt-hooks-poststart
 #[test]
 fn failing_poststart_only_warns() {
     let Some(mut t) = ctx!("failing_poststart_only_warns") else {
@@ -276,6 +280,7 @@ fn failing_poststart_only_warns() {
     t.assert_no_leftovers(&id, &b, None);
 }
 
+// req: rt-hooks-poststop
 #[test]
 fn failing_poststop_only_warns() {
     let Some(mut t) = ctx!("failing_poststop_only_warns") else {
@@ -289,6 +294,7 @@ fn failing_poststop_only_warns() {
     t.assert_no_leftovers(&id, &b, None);
 }
 
+// req: rt-hooks-startcontainer
 #[test]
 fn failing_start_container_hook_fails_start() {
     let Some(mut t) = ctx!("failing_start_container_hook_fails_start") else {

@@ -11,6 +11,7 @@ use serde_json::json;
 
 const SECS5: Duration = Duration::from_secs(5);
 
+// req: rt-scope-operations, rt-ops-supported, rt-state-fields, rt-create-status-created, rt-start-status-running, rt-kill-stopped-status, rt-delete-removes-resources
 #[test]
 fn state_json_through_created_running_stopped_deleted() {
     let Some(mut t) = ctx!("state_json_through_created_running_stopped_deleted") else {
@@ -103,6 +104,7 @@ fn state_json_through_created_running_stopped_deleted() {
     t.assert_no_leftovers(&id, &b, Some(&footprint));
 }
 
+// req: rt-lifecycle-no-program-at-create, rt-create-args-not-before-start
 #[test]
 fn create_does_not_run_the_process_until_start() {
     let Some(mut t) = ctx!("create_does_not_run_the_process_until_start") else {
@@ -126,6 +128,7 @@ fn create_does_not_run_the_process_until_start() {
     t.assert_no_leftovers(&id, &b, None);
 }
 
+// req: rt-kill-stopped-status
 #[test]
 fn state_sees_a_process_that_exited_on_its_own() {
     let Some(mut t) = ctx!("state_sees_a_process_that_exited_on_its_own") else {
@@ -214,6 +217,7 @@ fn list_shows_containers_as_table_json_and_quiet() {
 const TRAPS: &str = "trap 'exit 10' USR1; trap 'exit 11' HUP; trap 'exit 12' TERM; \
                      echo ready; while :; do sleep 10 & wait $!; done";
 
+// req: rt-kill-sends-signal
 #[test]
 fn kill_accepts_names_with_and_without_sig_and_numbers() {
     let Some(mut t) = ctx!("kill_accepts_names_with_and_without_sig_and_numbers") else {
@@ -291,6 +295,7 @@ fn delete_force_removes_a_created_container() {
     t.assert_no_leftovers(&id, &b, Some(&footprint));
 }
 
+// req: rt-lifecycle-delete-destroys, rt-delete-removes-resources
 #[test]
 fn kill_9_from_the_host_then_delete_leaves_nothing() {
     let Some(mut t) = ctx!("kill_9_from_the_host_then_delete_leaves_nothing") else {

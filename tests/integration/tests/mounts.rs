@@ -196,6 +196,7 @@ fn recursive_options_reach_submounts() {
     }
 }
 
+// req: cfg-mounts-order
 #[test]
 fn mounts_apply_in_order() {
     let Some(mut t) = ctx!("mounts_apply_in_order") else {
@@ -262,6 +263,7 @@ fn symlinks_in_the_rootfs_cannot_redirect_mounts_to_the_host() {
     );
 }
 
+// req: cfg-root-readonly
 #[test]
 fn readonly_root() {
     let Some(mut t) = ctx!("readonly_root") else {

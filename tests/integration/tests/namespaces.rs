@@ -38,6 +38,7 @@ fn ns_of(output: &str, link: &str) -> String {
         .to_string()
 }
 
+// req: lnx-ns-new-when-no-path, lnx-ns-types
 #[test]
 fn every_namespace_is_new() {
     let Some(mut t) = ctx!("every_namespace_is_new") else {
@@ -55,6 +56,7 @@ fn every_namespace_is_new() {
     }
 }
 
+// req: lnx-ns-inherit-unlisted
 #[test]
 fn omitted_namespaces_are_the_hosts() {
     let Some(mut t) = ctx!("omitted_namespaces_are_the_hosts") else {
@@ -75,6 +77,7 @@ fn omitted_namespaces_are_the_hosts() {
     assert_ne!(ns_of(&out, "uts"), host_ns("uts"));
 }
 
+// req: lnx-ns-path-join
 #[test]
 fn joins_another_containers_uts_and_network_by_path() {
     let Some(mut t) = ctx!("joins_another_containers_uts_and_network_by_path") else {
@@ -108,6 +111,7 @@ fn joins_another_containers_uts_and_network_by_path() {
     t.cmd(&["delete", "--force", &owner_id]).ok();
 }
 
+// req: lnx-ns-path-join
 #[test]
 fn joins_the_namespaces_of_an_unshare_process() {
     let Some(mut t) = ctx!("joins_the_namespaces_of_an_unshare_process") else {
@@ -141,6 +145,7 @@ fn joins_the_namespaces_of_an_unshare_process() {
     assert_eq!(out, want);
 }
 
+// req: lnx-ns-types
 #[test]
 fn time_namespace_applies_time_offsets() {
     let Some(mut t) = ctx!("time_namespace_applies_time_offsets") else {
@@ -189,6 +194,7 @@ fn time_namespace_applies_time_offsets() {
     );
 }
 
+// req: lnx-ns-path-join
 #[test]
 fn joins_another_containers_pid_namespace() {
     let Some(mut t) = ctx!("joins_another_containers_pid_namespace") else {

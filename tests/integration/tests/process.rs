@@ -17,6 +17,7 @@ fn status_field(text: &str, key: &str) -> String {
         .unwrap_or_default()
 }
 
+// req: cfg-hostname
 #[test]
 fn hostname_is_set_in_a_private_uts_namespace() {
     let Some(mut t) = ctx!("hostname_is_set_in_a_private_uts_namespace") else {
@@ -30,6 +31,7 @@ fn hostname_is_set_in_a_private_uts_namespace() {
     assert_ne!(host.trim(), "kt-host", "the host's hostname changed");
 }
 
+// req: cfg-domainname
 #[test]
 fn domainname_is_set() {
     let Some(mut t) = ctx!("domainname_is_set") else {
@@ -75,6 +77,7 @@ fn ps_shows_only_the_containers_processes_with_pid_1() {
     );
 }
 
+// req: cfg-user-ids
 #[test]
 fn user_uid_gid_additional_gids_and_umask() {
     let Some(mut t) = ctx!("user_uid_gid_additional_gids_and_umask") else {
@@ -103,6 +106,7 @@ fn user_uid_gid_additional_gids_and_umask() {
     );
 }
 
+// req: cfg-process-env-args-cwd
 #[test]
 fn env_is_exactly_the_configs() {
     let Some(mut t) = ctx!("env_is_exactly_the_configs") else {
@@ -135,6 +139,7 @@ fn env_is_exactly_the_configs() {
     );
 }
 
+// req: cfg-process-env-args-cwd
 #[test]
 fn cwd_is_the_configs() {
     let Some(mut t) = ctx!("cwd_is_the_configs") else {

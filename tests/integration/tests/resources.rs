@@ -286,6 +286,7 @@ fn cpuset_pins_to_one_cpu_and_update_moves_it() {
     delete_and_check_cgroups(&t, &id, &dirs, true);
 }
 
+// req: lnx-device-allowlist-order
 #[test]
 fn device_rules_deny_block_devices_and_allow_dev_null() {
     let Some(mut t) = ctx!("device_rules_deny_block_devices_and_allow_dev_null") else {
@@ -461,6 +462,7 @@ fn resource_fields_reach_the_v1_files() {
     delete_and_check_cgroups(&t, &id, &dirs, true);
 }
 
+// req: lnx-unified
 #[test]
 fn unified_keys_go_to_the_v2_cgroup_on_hybrid() {
     let Some(mut t) = ctx!("unified_keys_go_to_the_v2_cgroup_on_hybrid") else {
@@ -553,6 +555,7 @@ struct BadInput {
     runc_accepts: bool,
 }
 
+// req: rt-errors-leave-nothing, cfg-valid-values-error
 #[test]
 fn bad_limits_are_refused_and_leave_no_cgroup() {
     let Some(mut t) = ctx!("bad_limits_are_refused_and_leave_no_cgroup") else {

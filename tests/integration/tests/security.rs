@@ -8,66 +8,10 @@ use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use kapsel_integration::probe::cap_mask;
 use kapsel_integration::seccomp_agent::Agent;
 use kapsel_integration::{attack, ctx, Bundle, Ctx};
 use serde_json::{json, Value};
-
-/// Capability names in bit order (linux/capability.h).
-const CAPS: [&str; 41] = [
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_DAC_READ_SEARCH",
-    "CAP_FOWNER",
-    "CAP_FSETID",
-    "CAP_KILL",
-    "CAP_SETGID",
-    "CAP_SETUID",
-    "CAP_SETPCAP",
-    "CAP_LINUX_IMMUTABLE",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_NET_BROADCAST",
-    "CAP_NET_ADMIN",
-    "CAP_NET_RAW",
-    "CAP_IPC_LOCK",
-    "CAP_IPC_OWNER",
-    "CAP_SYS_MODULE",
-    "CAP_SYS_RAWIO",
-    "CAP_SYS_CHROOT",
-    "CAP_SYS_PTRACE",
-    "CAP_SYS_PACCT",
-    "CAP_SYS_ADMIN",
-    "CAP_SYS_BOOT",
-    "CAP_SYS_NICE",
-    "CAP_SYS_RESOURCE",
-    "CAP_SYS_TIME",
-    "CAP_SYS_TTY_CONFIG",
-    "CAP_MKNOD",
-    "CAP_LEASE",
-    "CAP_AUDIT_WRITE",
-    "CAP_AUDIT_CONTROL",
-    "CAP_SETFCAP",
-    "CAP_MAC_OVERRIDE",
-    "CAP_MAC_ADMIN",
-    "CAP_SYSLOG",
-    "CAP_WAKE_ALARM",
-    "CAP_BLOCK_SUSPEND",
-    "CAP_AUDIT_READ",
-    "CAP_PERFMON",
-    "CAP_BPF",
-    "CAP_CHECKPOINT_RESTORE",
-];
-
-/// The /proc/self/status mask of a list of capability names, as 16 hex digits.
-fn cap_mask(names: &[&str]) -> String {
-    let bits = names.iter().fold(0u64, |acc, name| {
-        let bit = CAPS
-            .iter()
-            .position(|c| c == name)
-            .unwrap_or_else(|| panic!("unknown capability `{name}` in the test"));
-        acc | 1 << bit
-    });
-    format!("{bits:016x}")
-}
 
 /// The names of a capability set of the config (`process.capabilities.<set>`).
 fn config_caps<'a>(config: &'a Value, set: &str) -> Vec<&'a str> {
@@ -134,6 +78,7 @@ fn default_config_status_lines_match_the_config_exactly() {
     );
 }
 
+// req: cfg-caps-sets
 #[test]
 fn capabilities_for_root_are_set_exactly() {
     let Some(mut t) = ctx!("capabilities_for_root_are_set_exactly") else {
@@ -205,6 +150,7 @@ fn capabilities_of_a_user_survive_the_uid_change_through_the_ambient_set() {
     }
 }
 
+// req: cfg-caps-unmappable
 #[test]
 fn unknown_capability_names_are_warned_about_and_skipped() {
     let Some(mut t) = ctx!("unknown_capability_names_are_warned_about_and_skipped") else {
@@ -244,6 +190,7 @@ fn unknown_capability_names_are_warned_about_and_skipped() {
     }
 }
 
+// req: cfg-nnp
 #[test]
 fn no_new_privileges_is_set_exactly_when_asked() {
     let Some(mut t) = ctx!("no_new_privileges_is_set_exactly_when_asked") else {
@@ -291,6 +238,7 @@ fn limits_row(text: &str, row: &str) -> Option<(u64, u64)> {
     Some((fields.next()??, fields.next()??))
 }
 
+// req: cfg-rlimits-match
 #[test]
 fn every_rlimit_is_set() {
     let Some(mut t) = ctx!("every_rlimit_is_set") else {
@@ -318,6 +266,7 @@ fn every_rlimit_is_set() {
     }
 }
 
+// req: cfg-oom-set
 #[test]
 fn oom_score_adj_is_set() {
     let Some(mut t) = ctx!("oom_score_adj_is_set") else {
@@ -480,6 +429,7 @@ fn mkdir_under(t: &mut Ctx, seccomp: Value) -> String {
     )
 }
 
+// req: lnx-seccomp-errno
 #[test]
 fn seccomp_actions_do_what_they_say() {
     let Some(mut t) = ctx!("seccomp_actions_do_what_they_say") else {
@@ -638,6 +588,7 @@ fn seccomp_argument_operators() {
     }
 }
 
+// req: lnx-seccomp-errno
 #[test]
 fn seccomp_default_errno_ret_applies_to_unlisted_syscalls() {
     let Some(mut t) = ctx!("seccomp_default_errno_ret_applies_to_unlisted_syscalls") else {
@@ -830,6 +781,7 @@ fn masked_and_readonly_paths() {
     );
 }
 
+// req: lnx-seccomp-listener
 #[test]
 fn seccomp_notify_hands_the_fd_and_state_to_the_listener() {
     let Some(mut t) = ctx!("seccomp_notify_hands_the_fd_and_state_to_the_listener") else {
@@ -980,6 +932,7 @@ fn remove_cgroup_dirs(id: &str) {
     }
 }
 
+// req: lnx-seccomp-errno, cfg-valid-values-error
 #[test]
 fn bad_seccomp_input_is_refused_cleanly() {
     let Some(mut t) = ctx!("bad_seccomp_input_is_refused_cleanly") else {

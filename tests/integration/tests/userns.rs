@@ -392,6 +392,7 @@ fn assert_refused(t: &mut Ctx, b: &Bundle, tag: &str, field: &str) {
     t.assert_no_leftovers(&id, b, None);
 }
 
+// req: rt-errors-leave-nothing
 #[test]
 fn invalid_mappings_are_refused_and_leave_nothing() {
     let Some(mut t) = ctx!("invalid_mappings_are_refused_and_leave_nothing") else {

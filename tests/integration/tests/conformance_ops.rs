@@ -1,0 +1,300 @@
+//! Conformance: the operations of runtime-spec runtime.md (state, create, start, kill, delete)
+//! at their edges — a missing id, the wrong status, config.json edited after create, and what
+//! delete must keep. `// req:` markers name the requirements in docs/conformance.md.
+
+use std::time::Duration;
+
+use kapsel_integration::{ctx, Bundle, Ctx};
+use serde_json::json;
+
+const SECS5: Duration = Duration::from_secs(5);
+
+/// The state root holds no entry: a failed operation created nothing.
+#[track_caller]
+fn root_is_empty(t: &Ctx) {
+    let left: Vec<_> = std::fs::read_dir(t.root())
+        .map(|d| d.filter_map(Result::ok).map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "state root holds {left:?}");
+}
+
+// req: rt-state-needs-id, rt-create-needs-id, rt-start-needs-id, rt-kill-needs-id, rt-delete-needs-id
+#[test]
+fn operations_without_an_id_fail() {
+    let Some(t) = ctx!("operations_without_an_id_fail") else {
+        return;
+    };
+    let b = t.bundle();
+    b.write();
+    let bundle = b.dir.to_string_lossy().into_owned();
+    for args in [
+        vec!["state"],
+        vec!["start"],
+        vec!["kill"],
+        vec!["delete"],
+        vec!["create", "--bundle", &bundle],
+    ] {
+        t.cmd(&args).failed();
+    }
+    root_is_empty(&t);
+}
+
+// req: rt-start-not-created
+#[test]
+fn start_of_a_stopped_container_fails_and_runs_nothing() {
+    let Some(mut t) = ctx!("start_of_a_stopped_container_fails_and_runs_nothing") else {
+        return;
+    };
+    let mut b = t.bundle();
+    b.sh("echo ran");
+    let id = t.id("stopped");
+    t.create_and_start(&b, &id);
+    t.wait_status(&id, "stopped", SECS5);
+    t.cmd(&["start", &id]).failed();
+    assert_eq!(t.state_ok(&id)["status"], "stopped");
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(t.container_stdout(&id), "ran\n", "the program ran twice");
+}
+
+// req: rt-kill-sends-signal, rt-kill-stopped-status
+#[test]
+fn kill_of_a_created_container_reaches_its_process() {
+    let Some(mut t) = ctx!("kill_of_a_created_container_reaches_its_process") else {
+        return;
+    };
+    let mut b = t.bundle();
+    b.args(&["sleep", "1000"]);
+    let id = t.id("created");
+    t.create(&b, &id).ok();
+    let pid = t.state_ok(&id)["pid"].as_i64().expect("pid") as i32;
+    t.cmd(&["kill", &id, "KILL"]).ok();
+    t.wait_status(&id, "stopped", SECS5);
+    assert!(
+        kapsel_integration::procfs::reap(pid, SECS5).is_some()
+            || !kapsel_integration::procfs::is_alive(pid),
+        "the container process {pid} survived SIGKILL"
+    );
+    t.cmd(&["kill", &id, "KILL"]).failed();
+    assert_eq!(t.state_ok(&id)["status"], "stopped");
+}
+
+// req: rt-lifecycle-config-frozen
+#[test]
+fn config_json_edits_after_create_change_nothing() {
+    let Some(mut t) = ctx!("config_json_edits_after_create_change_nothing") else {
+        return;
+    };
+    let mut b = t.bundle();
+    b.set("/hostname", json!("before"));
+    b.sh("hostname; echo \"$MARK\"");
+    b.set("/process/env", json!(["PATH=/bin", "MARK=first"]));
+    let id = t.id("frozen");
+    t.create(&b, &id).ok();
+    let mut edited = b.clone();
+    edited.set("/hostname", json!("after"));
+    edited.set("/process/env", json!(["PATH=/bin", "MARK=second"]));
+    edited.sh("echo edited");
+    edited.write();
+    t.cmd(&["start", &id]).ok();
+    t.wait_status(&id, "stopped", SECS5);
+    assert_eq!(t.container_stdout(&id), "before\nfirst\n");
+}
+
+// req: rt-start-no-process
+#[test]
+fn a_config_without_process_cannot_be_started() {
+    let Some(mut t) = ctx!("a_config_without_process_cannot_be_started") else {
+        return;
+    };
+    let mut b = t.bundle();
+    b.remove("/process");
+    let id = t.id("noproc");
+    let created = t.create(&b, &id);
+    if created.success() {
+        t.cmd(&["start", &id]).failed();
+        assert_ne!(t.state_ok(&id)["status"], "running");
+    } else {
+        root_is_empty(&t);
+    }
+}
+
+// req: rt-delete-keeps-foreign, rt-lifecycle-delete-destroys
+#[test]
+fn delete_keeps_what_the_container_did_not_create() {
+    let Some(mut t) = ctx!("delete_keeps_what_the_container_did_not_create") else {
+        return;
+    };
+    let vol = t.work().join("volume");
+    std::fs::create_dir_all(&vol).expect("mkdir volume");
+    std::fs::write(vol.join("keep"), "data").expect("write volume file");
+    let mut netns = std::process::Command::new("unshare");
+    netns.args(["--net", "sleep", "1000"]);
+    let holder = t.spawn_helper(netns);
+    let ns_path = format!("/proc/{holder}/ns/net");
+    // unshare needs a moment to switch namespaces before exec.
+    let host_net = std::fs::read_link("/proc/self/ns/net").expect("host netns");
+    let deadline = std::time::Instant::now() + SECS5;
+    while std::fs::read_link(&ns_path).ok().as_ref() == Some(&host_net) {
+        assert!(std::time::Instant::now() < deadline, "unshare never moved");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let net_before = std::fs::read_link(&ns_path).expect("helper netns");
+
+    let mut b = t.bundle();
+    b.sh("echo more > /vol/added; sleep 1000");
+    b.namespace("network", Some(&ns_path));
+    b.push_mount(
+        json!({"destination": "/vol", "type": "bind", "source": vol, "options": ["rbind", "rw"]}),
+    );
+    let id = t.id("foreign");
+    let pid = t.create_and_start(&b, &id);
+    t.wait_for_file(&vol.join("added"), "more", SECS5);
+    t.cmd(&["kill", &id, "KILL"]).ok();
+    t.wait_status(&id, "stopped", SECS5);
+    t.cmd(&["delete", &id]).ok();
+    // The joined netns is the helper's, so only the init's death is checked, not holders.
+    t.assert_no_leftovers(&id, &b, None);
+    assert!(
+        !kapsel_integration::procfs::is_alive(pid),
+        "init {pid} survived delete"
+    );
+    assert_eq!(
+        std::fs::read_to_string(vol.join("keep")).ok().as_deref(),
+        Some("data")
+    );
+    assert_eq!(
+        std::fs::read_link(&ns_path).ok(),
+        Some(net_before),
+        "the joined netns is gone"
+    );
+}
+
+/// Runs `create` for a config that must be refused, and checks nothing was created.
+#[track_caller]
+fn refused(t: &mut Ctx, b: &Bundle, tag: &str) {
+    let id = t.id(tag);
+    t.create(b, &id).failed();
+    t.assert_no_leftovers(&id, b, None);
+    root_is_empty(t);
+}
+
+// req: cfg-root-path-exists, rt-errors-leave-nothing
+#[test]
+fn a_missing_root_path_is_refused() {
+    let Some(mut t) = ctx!("a_missing_root_path_is_refused") else {
+        return;
+    };
+    let mut b = t.bundle();
+    b.set("/root/path", json!("no-such-rootfs"));
+    refused(&mut t, &b, "noroot");
+}
+
+// req: lnx-ns-path-wrong-type
+#[test]
+fn a_namespace_path_of_another_type_is_refused() {
+    let Some(mut t) = ctx!("a_namespace_path_of_another_type_is_refused") else {
+        return;
+    };
+    let mut b = t.bundle();
+    b.namespace("uts", Some("/proc/self/ns/net"));
+    refused(&mut t, &b, "nstype");
+}
+
+// req: lnx-ns-duplicate-error
+#[test]
+fn a_duplicated_namespace_type_is_refused() {
+    let Some(mut t) = ctx!("a_duplicated_namespace_type_is_refused") else {
+        return;
+    };
+    let mut b = t.bundle();
+    if let Some(list) = b
+        .config
+        .pointer_mut("/linux/namespaces")
+        .and_then(|v| v.as_array_mut())
+    {
+        list.push(json!({"type": "uts"}));
+    }
+    refused(&mut t, &b, "nsdup");
+}
+
+// req: cfg-rlimits-invalid-error
+#[test]
+fn an_unknown_rlimit_type_is_refused() {
+    let Some(mut t) = ctx!("an_unknown_rlimit_type_is_refused") else {
+        return;
+    };
+    let mut b = t.bundle();
+    b.set(
+        "/process/rlimits",
+        json!([{"type": "RLIMIT_BOGUS", "soft": 1, "hard": 1}]),
+    );
+    refused(&mut t, &b, "rlimit");
+}
+
+// req: cfg-rlimits-duplicate-error
+#[test]
+fn a_duplicated_rlimit_type_is_refused() {
+    let Some(mut t) = ctx!("a_duplicated_rlimit_type_is_refused") else {
+        return;
+    };
+    let mut b = t.bundle();
+    b.set(
+        "/process/rlimits",
+        json!([{"type": "RLIMIT_NOFILE", "soft": 100, "hard": 100},
+               {"type": "RLIMIT_NOFILE", "soft": 200, "hard": 200}]),
+    );
+    refused(&mut t, &b, "rlimitdup");
+}
+
+// req: cfg-process-cwd-absolute
+#[test]
+fn a_relative_cwd_is_refused() {
+    let Some(mut t) = ctx!("a_relative_cwd_is_refused") else {
+        return;
+    };
+    let mut b = t.bundle();
+    b.set("/process/cwd", json!("tmp"));
+    refused(&mut t, &b, "cwd");
+}
+
+// req: cfg-hooks-path-absolute
+#[test]
+fn a_relative_hook_path_is_refused() {
+    let Some(mut t) = ctx!("a_relative_hook_path_is_refused") else {
+        return;
+    };
+    let mut b = t.bundle();
+    b.hook("createRuntime", json!({"path": "bin/true"}));
+    refused(&mut t, &b, "hookpath");
+}
+
+// req: lnx-intelrdt-no-resctrl-error
+#[test]
+fn intel_rdt_without_resctrl_is_refused() {
+    let Some(mut t) = ctx!("intel_rdt_without_resctrl_is_refused") else {
+        return;
+    };
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    if mounts.contains(" - resctrl ") {
+        t.skip("resctrl is mounted on this machine; the requirement is about its absence");
+        return;
+    }
+    let mut b = t.bundle();
+    b.set("/linux/intelRdt", json!({"closID": "kapsel-conformance"}));
+    refused(&mut t, &b, "rdt");
+}
+
+// req: lnx-devices-mismatch-error
+#[test]
+fn a_device_path_holding_another_file_is_refused() {
+    let Some(mut t) = ctx!("a_device_path_holding_another_file_is_refused") else {
+        return;
+    };
+    let mut b = t.bundle();
+    std::fs::write(b.rootfs().join("not-a-device"), "plain").expect("write rootfs file");
+    b.set(
+        "/linux/devices",
+        json!([{"path": "/not-a-device", "type": "c", "major": 1, "minor": 3, "fileMode": 438}]),
+    );
+    refused(&mut t, &b, "devfile");
+}
