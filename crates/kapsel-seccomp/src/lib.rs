@@ -36,6 +36,7 @@ mod json;
 mod load;
 mod notify;
 mod profile;
+pub mod supported;
 mod tables;
 
 pub use arch::native_arch;

@@ -1,5 +1,6 @@
 //! The command line, mirroring runc's commands and flags (callers pass them verbatim).
 
+use crate::checkpoint_args::{CheckpointArgs, RestoreArgs};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -104,6 +105,12 @@ pub enum Command {
         interval: String,
         id: String,
     },
+    /// Print the runtime-spec features this build supports, as JSON
+    Features,
+    /// Checkpoint a running container (not supported: kapsel has no CRIU support)
+    Checkpoint(Box<CheckpointArgs>),
+    /// Restore a container from a checkpoint (not supported: kapsel has no CRIU support)
+    Restore(Box<RestoreArgs>),
     /// Write a default config.json into the bundle
     Spec {
         /// Bundle directory
@@ -138,6 +145,9 @@ pub struct CreateArgs {
     /// Pass N extra file descriptors (3 .. 3+N-1) to the container
     #[arg(long = "preserve-fds", value_name = "N", default_value_t = 0)]
     pub preserve_fds: u32,
+    /// Unix socket to send a pidfd of the container's init to
+    #[arg(long = "pidfd-socket", value_name = "SOCKET")]
+    pub pidfd_socket: Option<PathBuf>,
     pub id: String,
 }
 
@@ -206,6 +216,9 @@ pub struct ExecArgs {
     /// Exec even if the container is paused
     #[arg(long = "ignore-paused")]
     pub ignore_paused: bool,
+    /// Unix socket to send a pidfd of the new process to
+    #[arg(long = "pidfd-socket", value_name = "SOCKET")]
+    pub pidfd_socket: Option<PathBuf>,
     pub id: String,
     /// The command and its arguments
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]

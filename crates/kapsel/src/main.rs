@@ -1,13 +1,14 @@
 //! kapsel's command line: parse, set up logging, make one library call, map the
 //! result to runc's output and exit codes. No logic of its own.
 
+mod checkpoint_args;
 mod cli;
 mod update_args;
 
 use clap::Parser;
 use cli::{Cli, Command, CreateArgs};
 use libkapsel::container::{
-    create, delete, events, exec, kill, pause, ps, query, run, start, update,
+    create, delete, events, exec, features, kill, pause, ps, query, run, start, update,
 };
 use libkapsel::logging::{self, Format};
 use libkapsel::statedir::StateRoot;
@@ -154,6 +155,13 @@ fn dispatch(cli: Cli) -> Result<u8> {
                 let every = parse_interval(&interval).map_err(|e| e.in_container(&id, "events"))?;
                 events::stream(&root, &id, every, &mut std::io::stdout().lock())?;
             }
+        }
+        Command::Features => print_json(&features::features(), true),
+        Command::Checkpoint(a) => {
+            return Err(Error::msg(checkpoint_args::NOT_SUPPORTED).in_container(&a.id, "checkpoint"))
+        }
+        Command::Restore(a) => {
+            return Err(Error::msg(checkpoint_args::NOT_SUPPORTED).in_container(&a.id, "restore"))
         }
         Command::Spec {
             bundle,

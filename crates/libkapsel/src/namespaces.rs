@@ -83,9 +83,21 @@ pub fn plan(spec: &Spec) -> Result<NamespacePlan> {
     Ok(p)
 }
 
-/// A namespace type this kernel lacks is an error, not a silent downgrade.
-fn check_kernel_has(t: LinuxNamespaceType, i: usize) -> Result<()> {
-    let name = match t {
+/// Every namespace type of the runtime-spec.
+pub const ALL_TYPES: [LinuxNamespaceType; 8] = [
+    LinuxNamespaceType::Cgroup,
+    LinuxNamespaceType::Ipc,
+    LinuxNamespaceType::Mount,
+    LinuxNamespaceType::Network,
+    LinuxNamespaceType::Pid,
+    LinuxNamespaceType::User,
+    LinuxNamespaceType::Uts,
+    LinuxNamespaceType::Time,
+];
+
+/// The /proc/self/ns entry of a namespace type.
+fn proc_name(t: LinuxNamespaceType) -> &'static str {
+    match t {
         LinuxNamespaceType::Mount => "mnt",
         LinuxNamespaceType::Cgroup => "cgroup",
         LinuxNamespaceType::Uts => "uts",
@@ -94,9 +106,19 @@ fn check_kernel_has(t: LinuxNamespaceType, i: usize) -> Result<()> {
         LinuxNamespaceType::Pid => "pid",
         LinuxNamespaceType::Network => "net",
         LinuxNamespaceType::Time => "time",
-    };
-    let path = format!("/proc/self/ns/{name}");
-    if std::fs::symlink_metadata(&path).is_err() {
+    }
+}
+
+/// Whether the running kernel has namespaces of type `t`.
+pub fn kernel_has(t: LinuxNamespaceType) -> bool {
+    std::fs::symlink_metadata(format!("/proc/self/ns/{}", proc_name(t))).is_ok()
+}
+
+/// A namespace type this kernel lacks is an error, not a silent downgrade.
+fn check_kernel_has(t: LinuxNamespaceType, i: usize) -> Result<()> {
+    if !kernel_has(t) {
+        let name = proc_name(t);
+        let path = format!("/proc/self/ns/{name}");
         return Err(Error::config(
             format!("linux.namespaces[{i}].type"),
             format!("this kernel has no {name} namespace ({path} is missing)"),

@@ -93,86 +93,119 @@ impl MountOptions {
     }
 }
 
-/// (set?, flag) for the options that map to one mount(2) flag.
-fn flag_option(opt: &str) -> Option<(bool, MsFlags)> {
+/// Every option name `MountOptions::parse` understands (anything else is filesystem
+/// data): what `kapsel features` lists as mountOptions, so the two cannot drift.
+pub fn known_options() -> impl Iterator<Item = &'static str> {
+    FLAGS
+        .iter()
+        .map(|(name, _, _)| *name)
+        .chain(PROPAGATION.iter().map(|(name, _)| *name))
+        .chain(RECURSIVE.iter().map(|(name, _, _)| *name))
+        .chain(EXTENSIONS.iter().copied())
+}
+
+/// Options that are kapsel's own (runc's) extensions rather than mount(2) flags.
+const EXTENSIONS: &[&str] = &["tmpcopyup"];
+
+/// (name, set?, flag) for the options that map to one mount(2) flag.
+const FLAGS: &[(&str, bool, MsFlags)] = {
     use MsFlags as F;
-    Some(match opt {
-        "defaults" => (true, F::empty()),
-        "ro" => (true, F::MS_RDONLY),
-        "rw" => (false, F::MS_RDONLY),
-        "suid" => (false, F::MS_NOSUID),
-        "nosuid" => (true, F::MS_NOSUID),
-        "dev" => (false, F::MS_NODEV),
-        "nodev" => (true, F::MS_NODEV),
-        "exec" => (false, F::MS_NOEXEC),
-        "noexec" => (true, F::MS_NOEXEC),
-        "sync" => (true, F::MS_SYNCHRONOUS),
-        "async" => (false, F::MS_SYNCHRONOUS),
-        "dirsync" => (true, F::MS_DIRSYNC),
-        "remount" => (true, F::MS_REMOUNT),
-        "mand" => (true, F::MS_MANDLOCK),
-        "nomand" => (false, F::MS_MANDLOCK),
-        "atime" => (false, F::MS_NOATIME),
-        "noatime" => (true, F::MS_NOATIME),
-        "diratime" => (false, F::MS_NODIRATIME),
-        "nodiratime" => (true, F::MS_NODIRATIME),
-        "bind" => (true, F::MS_BIND),
-        "rbind" => (true, F::MS_BIND | F::MS_REC),
-        "relatime" => (true, F::MS_RELATIME),
-        "norelatime" => (false, F::MS_RELATIME),
-        "strictatime" => (true, F::MS_STRICTATIME),
-        "nostrictatime" => (false, F::MS_STRICTATIME),
-        "silent" => (true, F::MS_SILENT),
-        "loud" => (false, F::MS_SILENT),
-        "iversion" => (true, F::MS_I_VERSION),
-        "noiversion" => (false, F::MS_I_VERSION),
-        "lazytime" => (true, F::MS_LAZYTIME),
-        "nolazytime" => (false, F::MS_LAZYTIME),
-        "nosymfollow" => (true, F::from_bits_retain(256)),
-        "symfollow" => (false, F::from_bits_retain(256)),
-        _ => return None,
-    })
+    &[
+        ("defaults", true, F::empty()),
+        ("ro", true, F::MS_RDONLY),
+        ("rw", false, F::MS_RDONLY),
+        ("suid", false, F::MS_NOSUID),
+        ("nosuid", true, F::MS_NOSUID),
+        ("dev", false, F::MS_NODEV),
+        ("nodev", true, F::MS_NODEV),
+        ("exec", false, F::MS_NOEXEC),
+        ("noexec", true, F::MS_NOEXEC),
+        ("sync", true, F::MS_SYNCHRONOUS),
+        ("async", false, F::MS_SYNCHRONOUS),
+        ("dirsync", true, F::MS_DIRSYNC),
+        ("remount", true, F::MS_REMOUNT),
+        ("mand", true, F::MS_MANDLOCK),
+        ("nomand", false, F::MS_MANDLOCK),
+        ("atime", false, F::MS_NOATIME),
+        ("noatime", true, F::MS_NOATIME),
+        ("diratime", false, F::MS_NODIRATIME),
+        ("nodiratime", true, F::MS_NODIRATIME),
+        ("bind", true, F::MS_BIND),
+        ("rbind", true, F::MS_BIND.union(F::MS_REC)),
+        ("relatime", true, F::MS_RELATIME),
+        ("norelatime", false, F::MS_RELATIME),
+        ("strictatime", true, F::MS_STRICTATIME),
+        ("nostrictatime", false, F::MS_STRICTATIME),
+        ("silent", true, F::MS_SILENT),
+        ("loud", false, F::MS_SILENT),
+        ("iversion", true, F::MS_I_VERSION),
+        ("noiversion", false, F::MS_I_VERSION),
+        ("lazytime", true, F::MS_LAZYTIME),
+        ("nolazytime", false, F::MS_LAZYTIME),
+        // MS_NOSYMFOLLOW (256), which nix does not name.
+        ("nosymfollow", true, F::from_bits_retain(256)),
+        ("symfollow", false, F::from_bits_retain(256)),
+    ]
+};
+
+const PROPAGATION: &[(&str, MsFlags)] = {
+    use MsFlags as F;
+    &[
+        ("private", F::MS_PRIVATE),
+        ("rprivate", F::MS_PRIVATE.union(F::MS_REC)),
+        ("shared", F::MS_SHARED),
+        ("rshared", F::MS_SHARED.union(F::MS_REC)),
+        ("slave", F::MS_SLAVE),
+        ("rslave", F::MS_SLAVE.union(F::MS_REC)),
+        ("unbindable", F::MS_UNBINDABLE),
+        ("runbindable", F::MS_UNBINDABLE.union(F::MS_REC)),
+    ]
+};
+
+/// (name, attributes to set, attributes to clear) for the recursive `r*` options.
+const RECURSIVE: &[(&str, u64, u64)] = {
+    use attr::*;
+    &[
+        ("rro", RDONLY, RDONLY),
+        ("rrw", 0, RDONLY),
+        ("rnosuid", NOSUID, NOSUID),
+        ("rsuid", 0, NOSUID),
+        ("rnodev", NODEV, NODEV),
+        ("rdev", 0, NODEV),
+        ("rnoexec", NOEXEC, NOEXEC),
+        ("rexec", 0, NOEXEC),
+        ("rnodiratime", NODIRATIME, NODIRATIME),
+        ("rdiratime", 0, NODIRATIME),
+        ("rrelatime", RELATIME, ATIME_MASK),
+        ("rnorelatime", 0, 0),
+        ("rnoatime", NOATIME, ATIME_MASK),
+        ("ratime", RELATIME, ATIME_MASK),
+        ("rstrictatime", STRICTATIME, ATIME_MASK),
+        ("rnostrictatime", RELATIME, ATIME_MASK),
+        ("rnosymfollow", NOSYMFOLLOW, NOSYMFOLLOW),
+        ("rsymfollow", 0, NOSYMFOLLOW),
+    ]
+};
+
+fn flag_option(opt: &str) -> Option<(bool, MsFlags)> {
+    FLAGS
+        .iter()
+        .find(|(name, _, _)| *name == opt)
+        .map(|(_, set, flag)| (*set, *flag))
 }
 
 fn propagation_option(opt: &str) -> Option<MsFlags> {
-    use MsFlags as F;
-    Some(match opt {
-        "private" => F::MS_PRIVATE,
-        "rprivate" => F::MS_PRIVATE | F::MS_REC,
-        "shared" => F::MS_SHARED,
-        "rshared" => F::MS_SHARED | F::MS_REC,
-        "slave" => F::MS_SLAVE,
-        "rslave" => F::MS_SLAVE | F::MS_REC,
-        "unbindable" => F::MS_UNBINDABLE,
-        "runbindable" => F::MS_UNBINDABLE | F::MS_REC,
-        _ => return None,
-    })
+    PROPAGATION
+        .iter()
+        .find(|(name, _)| *name == opt)
+        .map(|(_, flag)| *flag)
 }
 
-/// (attributes to set, attributes to clear) for the recursive `r*` options.
 fn recursive_option(opt: &str) -> Option<(u64, u64)> {
-    use attr::*;
-    Some(match opt {
-        "rro" => (RDONLY, RDONLY),
-        "rrw" => (0, RDONLY),
-        "rnosuid" => (NOSUID, NOSUID),
-        "rsuid" => (0, NOSUID),
-        "rnodev" => (NODEV, NODEV),
-        "rdev" => (0, NODEV),
-        "rnoexec" => (NOEXEC, NOEXEC),
-        "rexec" => (0, NOEXEC),
-        "rnodiratime" => (NODIRATIME, NODIRATIME),
-        "rdiratime" => (0, NODIRATIME),
-        "rrelatime" => (RELATIME, ATIME_MASK),
-        "rnorelatime" => (0, 0),
-        "rnoatime" => (NOATIME, ATIME_MASK),
-        "ratime" => (RELATIME, ATIME_MASK),
-        "rstrictatime" => (STRICTATIME, ATIME_MASK),
-        "rnostrictatime" => (RELATIME, ATIME_MASK),
-        "rnosymfollow" => (NOSYMFOLLOW, NOSYMFOLLOW),
-        "rsymfollow" => (0, NOSYMFOLLOW),
-        _ => return None,
-    })
+    RECURSIVE
+        .iter()
+        .find(|(name, _, _)| *name == opt)
+        .map(|(_, set, clr)| (*set, *clr))
 }
 
 #[cfg(test)]
@@ -201,6 +234,19 @@ mod tests {
         let o = MountOptions::parse(&["rbind", "ro", "nodev"]);
         assert!(o.is_bind() && o.is_recursive_bind());
         assert_eq!(o.remount_flags(), MsFlags::MS_RDONLY | MsFlags::MS_NODEV);
+    }
+
+    #[test]
+    fn every_known_option_is_understood_and_nothing_else() {
+        for name in known_options() {
+            let o = MountOptions::parse(&[name]);
+            assert!(
+                o.data.is_empty(),
+                "`{name}` fell through to filesystem data"
+            );
+        }
+        assert_eq!(MountOptions::parse(&["size=1m"]).data, "size=1m");
+        assert!(!known_options().any(|n| n == "size=1m"));
     }
 
     #[test]

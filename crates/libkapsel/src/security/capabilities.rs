@@ -72,6 +72,11 @@ pub fn name(number: u32) -> &'static str {
     NAMES.get(number as usize).copied().unwrap_or("CAP_UNKNOWN")
 }
 
+/// The capabilities both kapsel and the running kernel know, in kernel order.
+pub fn known_names(last: u32) -> impl Iterator<Item = &'static str> {
+    NAMES.iter().take(last as usize + 1).copied()
+}
+
 /// The highest capability number of the running kernel.
 pub fn last_cap() -> u32 {
     std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")

@@ -103,12 +103,12 @@ pub fn apply_personality(spec: &Spec) -> Result<()> {
         .map_err(|e| Error::config("linux.personality", e.to_string()))
 }
 
-fn apparmor_enabled() -> bool {
+pub(crate) fn apparmor_enabled() -> bool {
     std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
         .is_ok_and(|s| s.starts_with('Y'))
 }
 
-fn selinux_enabled() -> bool {
+pub(crate) fn selinux_enabled() -> bool {
     std::path::Path::new("/sys/fs/selinux/enforce").exists()
 }
 
