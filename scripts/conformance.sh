@@ -20,7 +20,7 @@ for rt in kapsel runc; do
     "$bin" --version > "$out/$rt.version"
     echo "conformance: ${#names[@]} tests against $bin"
     KAPSEL_TEST_STRICT=0 KAPSEL_TEST_RUNTIME="$bin" \
-        cargo test -p kapsel-integration -- --exact "${names[@]}" \
+        cargo test --no-fail-fast -p kapsel-integration -- --exact "${names[@]}" \
         > "$out/$rt.stdout" 2> "$out/$rt.stderr" || true
 done
 python3 scripts/conformance.py report "$out" > docs/conformance.md
