@@ -69,6 +69,35 @@ pub fn mount_setattr(
     set: u64,
     clr: u64,
 ) -> Result<(), SysError> {
+    setattr(fd, recursive, set, clr, 0)
+}
+
+/// MOUNT_ATTR_IDMAP: ids on the mount are seen through the mappings of a user namespace.
+pub const MOUNT_ATTR_IDMAP: u64 = 0x0010_0000;
+
+/// mount_setattr(2) MOUNT_ATTR_IDMAP with the user namespace `userns` on a detached
+/// mount (from [`open_tree_clone`]); the kernel allows this once per mount.
+pub fn mount_setattr_idmap(
+    fd: BorrowedFd<'_>,
+    recursive: bool,
+    userns: BorrowedFd<'_>,
+) -> Result<(), SysError> {
+    setattr(
+        fd,
+        recursive,
+        MOUNT_ATTR_IDMAP,
+        0,
+        userns.as_raw_fd() as u64,
+    )
+}
+
+fn setattr(
+    fd: BorrowedFd<'_>,
+    recursive: bool,
+    set: u64,
+    clr: u64,
+    userns_fd: u64,
+) -> Result<(), SysError> {
     #[repr(C)]
     struct MountAttr {
         attr_set: u64,
@@ -76,12 +105,11 @@ pub fn mount_setattr(
         propagation: u64,
         userns_fd: u64,
     }
-    const AT_RECURSIVE: u32 = 0x8000;
     let attr = MountAttr {
         attr_set: set,
         attr_clr: clr,
         propagation: 0,
-        userns_fd: 0,
+        userns_fd,
     };
     let mut flags = libc::AT_EMPTY_PATH as u32;
     if recursive {
@@ -100,6 +128,52 @@ pub fn mount_setattr(
     };
     if ret < 0 {
         return Err(SysError::last("mount_setattr", None));
+    }
+    Ok(())
+}
+
+const AT_RECURSIVE: u32 = 0x8000;
+
+/// open_tree(2) OPEN_TREE_CLONE: a detached copy of the mount at `path` (with its
+/// submounts when `recursive`), to change before it is attached with [`move_mount_to`].
+pub fn open_tree_clone(path: &Path, recursive: bool) -> Result<OwnedFd, SysError> {
+    const OPEN_TREE_CLONE: u32 = 1;
+    let cpath = CString::new(path.as_os_str().as_bytes()).map_err(|_| SysError {
+        op: "open_tree",
+        path: Some(path.to_path_buf()),
+        errno: libc::EINVAL,
+    })?;
+    let mut flags = OPEN_TREE_CLONE | libc::O_CLOEXEC as u32;
+    if recursive {
+        flags |= AT_RECURSIVE;
+    }
+    // SAFETY: `cpath` is NUL-terminated and outlives the call.
+    let fd = unsafe { libc::syscall(libc::SYS_open_tree, libc::AT_FDCWD, cpath.as_ptr(), flags) };
+    if fd < 0 {
+        return Err(SysError::last("open_tree", Some(path.to_path_buf())));
+    }
+    // SAFETY: the kernel returned a new descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// move_mount(2): attach the detached mount `from` on the directory or file `to` refers to.
+pub fn move_mount_to(from: BorrowedFd<'_>, to: BorrowedFd<'_>) -> Result<(), SysError> {
+    const MOVE_MOUNT_F_EMPTY_PATH: u32 = 0x4;
+    const MOVE_MOUNT_T_EMPTY_PATH: u32 = 0x40;
+    // SAFETY: both paths are empty NUL-terminated strings; the descriptors are borrowed
+    // for the duration of the call.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            from.as_raw_fd(),
+            c"".as_ptr(),
+            to.as_raw_fd(),
+            c"".as_ptr(),
+            MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH,
+        )
+    };
+    if ret < 0 {
+        return Err(SysError::last("move_mount", None));
     }
     Ok(())
 }

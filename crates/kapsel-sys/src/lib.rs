@@ -8,6 +8,8 @@ pub mod bpf;
 pub mod caps;
 pub mod error;
 pub mod fs;
+pub mod netlink;
+pub mod numa;
 pub mod process;
 pub mod seccomp;
 pub mod tty;

@@ -65,21 +65,6 @@ fn without_unknown_caps(bytes: &[u8]) -> Option<Spec> {
     serde_json::from_value(v).ok()
 }
 
-/// `linux.intelRdt` is not implemented: with no resctrl mounted the spec demands an error,
-/// and with one mounted, silently ignoring the field would leave the container unconfined.
-fn intel_rdt_error() -> Error {
-    let mounted = std::fs::read_to_string("/proc/self/mountinfo")
-        .is_ok_and(|m| m.lines().any(|l| l.contains(" - resctrl ")));
-    if mounted {
-        Error::config("linux.intelRdt", "Intel RDT is not supported by kapsel")
-    } else {
-        Error::config(
-            "linux.intelRdt",
-            "no resctrl filesystem is mounted: Intel RDT is not available",
-        )
-    }
-}
-
 /// Every check that can be made before any namespace exists.
 pub fn validate(spec: &Spec, bundle: &Path) -> Result<()> {
     check_version(spec.version())?;
@@ -125,9 +110,6 @@ pub fn validate(spec: &Spec, bundle: &Path) -> Result<()> {
         }
     }
     if let Some(linux) = spec.linux() {
-        if linux.intel_rdt().is_some() {
-            return Err(intel_rdt_error());
-        }
         if let Some(namespaces) = linux.namespaces() {
             let mut seen = Vec::new();
             for (i, ns) in namespaces.iter().enumerate() {

@@ -85,6 +85,12 @@ pub struct State {
     /// that died, and `delete` knows what such a create may have left.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub creator: Option<Creator>,
+    /// `linux.netDevices` moved into the container, to move back on delete.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub net_devices: Vec<crate::netdev::Moved>,
+    /// The resctrl groups made for `linux.intelRdt`, to remove on delete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resctrl: Option<crate::rdt::Joined>,
 }
 
 /// The process that is creating a container (pid + start time, immune to pid reuse).

@@ -95,6 +95,7 @@ fn create_inner(root: &StateRoot, id: &str, opts: &CreateOptions) -> Result<Crea
         _ => None,
     };
     let seccomp = compile_seccomp(&spec)?;
+    let extras = super::extras::plan(&spec)?;
     let planned = crate::cgroups::plan(&spec, id, opts.cgroups)?;
     let dir = reserve(root, id)?;
     if let Err(e) = super::reservation::record(&dir, id, &bundle, &rootfs, &planned) {
@@ -120,6 +121,7 @@ fn create_inner(root: &StateRoot, id: &str, opts: &CreateOptions) -> Result<Crea
         console,
         seccomp.as_ref(),
         &cgroup,
+        &extras,
         opts,
     );
     let made = made.map(|c| Created {
@@ -152,6 +154,7 @@ fn build(
     console: Option<OwnedFd>,
     seccomp: Option<&kapsel_seccomp::Filter>,
     cgroup: &kapsel_cgroups::Manager,
+    extras: &super::extras::Extras,
     opts: &CreateOptions,
 ) -> Result<Created> {
     let fifo = dir.fifo_path();
@@ -187,6 +190,8 @@ fn build(
         own_pid_ns: ns.has_new(oci_spec::runtime::LinuxNamespaceType::Pid),
         cgroup: Some(cgroup.paths().clone()),
         creator: None,
+        net_devices: Vec::new(),
+        resctrl: None,
     };
     let hook_state = |pid: i32| {
         let mut s = state.clone();
@@ -212,12 +217,15 @@ fn build(
     state.pid = pid;
     state.pid_start = read_stat(pid).map(|(_, start)| start).unwrap_or(0);
     let saved = (|| {
+        extras.attach(id, pid, &mut state)?;
         if let Some(pid_file) = &opts.pid_file {
             write_pid_file(pid_file, pid)?;
         }
         dir.write_state(&state)
     })();
     if let Err(e) = saved {
+        super::extras::release_devices(&state);
+        super::extras::release_rdt(&state);
         let _ = nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(pid),
             nix::sys::signal::Signal::SIGKILL,

@@ -45,6 +45,7 @@ fn delete_inner(root: &StateRoot, id: &str, force: bool) -> Result<()> {
     let poststop = state.poststop.clone();
     let json = serde_json::to_string(&state.oci(Status::Stopped)).unwrap_or_default();
     crate::cgroups::destroy(&state.cgroup)?;
+    super::extras::release_rdt(&state);
     dir.remove()?;
     if let Err(e) = hooks::run_all("poststop", &poststop, &json) {
         crate::logging::warn(&format!("container {id}: delete: {e}"));
@@ -53,6 +54,8 @@ fn delete_inner(root: &StateRoot, id: &str, force: bool) -> Result<()> {
 }
 
 fn kill_and_wait(state: &crate::state::State) -> Result<()> {
+    // The network namespace dies with the init: its devices go back first.
+    super::extras::release_devices(state);
     // Without its own pid namespace the container's other processes outlive its init:
     // kill everything in its cgroup first (a frozen cgroup is thawed by kill_all).
     if !state.own_pid_ns {

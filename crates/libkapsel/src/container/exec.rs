@@ -322,24 +322,26 @@ fn spawn(job: Job<'_>, console: Option<OwnedFd>) -> Result<i32> {
 /// as a sibling and exit. Returns only in the new process.
 fn intermediate(chan: &channel::Channel, userns: &OwnedFd, pidns: Option<&OwnedFd>, job: &Job<'_>) {
     // The cgroup first, while still privileged on the host; the new process inherits it.
-    let joined = join_cgroup(job)
-        .and_then(|()| {
-            setns(userns.as_fd(), CloneFlags::CLONE_NEWUSER)
-                .map_err(nix_err("setns", "user namespace of the container"))
-        })
-        .map(|()| {
-            // Be a mapped id of the namespace (its root, where it has one): the new process
-            // reports its pid with SCM_CREDENTIALS, which the kernel refuses from an
-            // unmapped (overflow) uid. `finish` sets the process's own ids later.
-            let _ = nix::unistd::setresgid(0.into(), 0.into(), 0.into());
-            let _ = nix::unistd::setresuid(0.into(), 0.into(), 0.into());
-        })
-        .and_then(|()| match pidns {
-            Some(fd) => setns(fd.as_fd(), CloneFlags::CLONE_NEWPID)
-                .map_err(nix_err("setns", "pid namespace of the container")),
-            None => Ok(()),
-        })
-        .and_then(|()| Ok(clone_fork(libc::CLONE_PARENT as u64, None)?));
+    let joined =
+        crate::process::affinity::apply(job.process, crate::process::affinity::Stage::Initial)
+            .and_then(|()| join_cgroup(job))
+            .and_then(|()| {
+                setns(userns.as_fd(), CloneFlags::CLONE_NEWUSER)
+                    .map_err(nix_err("setns", "user namespace of the container"))
+            })
+            .map(|()| {
+                // Be a mapped id of the namespace (its root, where it has one): the new process
+                // reports its pid with SCM_CREDENTIALS, which the kernel refuses from an
+                // unmapped (overflow) uid. `finish` sets the process's own ids later.
+                let _ = nix::unistd::setresgid(0.into(), 0.into(), 0.into());
+                let _ = nix::unistd::setresuid(0.into(), 0.into(), 0.into());
+            })
+            .and_then(|()| match pidns {
+                Some(fd) => setns(fd.as_fd(), CloneFlags::CLONE_NEWPID)
+                    .map_err(nix_err("setns", "pid namespace of the container")),
+                None => Ok(()),
+            })
+            .and_then(|()| Ok(clone_fork(libc::CLONE_PARENT as u64, None)?));
     match joined {
         Ok(Forked::Child) => {}
         Ok(Forked::Parent(_)) => std::process::exit(0),
@@ -363,6 +365,7 @@ fn child_main(job: &Job<'_>, console: Option<OwnedFd>, chan: &channel::Channel) 
         keep.extend(job.namespaces.iter().map(|(_, fd)| fd.as_raw_fd()));
         kapsel_sys::process::close_all_except(3 + job.preserve_fds, &keep)?;
         kapsel_sys::process::set_dumpable(false)?;
+        crate::process::affinity::apply(process, crate::process::affinity::Stage::Initial)?;
         // Join the container's cgroup while the host's cgroupfs is still in view
         // (`0` moves the writing process itself).
         if !job

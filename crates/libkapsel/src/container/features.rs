@@ -23,14 +23,14 @@ pub const HOOKS: &[&str] = &[
 
 /// Optional parts of config-linux.md: each is one line to change when it lands.
 /// `linux.intelRdt` through resctrl.
-const INTEL_RDT: bool = false;
+const INTEL_RDT: bool = true;
 /// `linux.netDevices`.
-const NET_DEVICES: bool = false;
+const NET_DEVICES: bool = true;
 /// `idmap`/`ridmap` mount options and per-mount id mappings.
 const IDMAP_MOUNTS: bool = false;
 /// `linux.memoryPolicy` modes and flags (set_mempolicy(2)); empty: not supported.
-const MEMORY_POLICY_MODES: &[&str] = &[];
-const MEMORY_POLICY_FLAGS: &[&str] = &[];
+const MEMORY_POLICY_MODES: &[&str] = crate::mempolicy::MODES;
+const MEMORY_POLICY_FLAGS: &[&str] = crate::mempolicy::FLAGS;
 
 /// The features document, as `kapsel features` prints it.
 pub fn features() -> Value {

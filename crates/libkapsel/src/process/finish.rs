@@ -100,6 +100,7 @@ pub fn finish(
     if let Some((sets, last)) = &caps {
         security::capabilities::after_user_change(sets, *last)?;
     }
+    super::affinity::apply(process, super::affinity::Stage::Final)?;
     // Nothing the caller leaked reaches the process: only stdio and preserved fds stay.
     kapsel_sys::process::cloexec_from(3 + preserve_fds + listen_fds())?;
     Ok(ExecImage {

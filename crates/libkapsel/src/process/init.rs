@@ -98,6 +98,9 @@ fn setup(ctx: &mut InitContext<'_>) -> Result<Prepared> {
     let _ = crate::logging::take_warnings();
     // If `create` dies before we are ready, do not linger.
     kapsel_sys::process::set_parent_death_signal(libc::SIGKILL)?;
+    if let Some(p) = ctx.spec.process() {
+        super::affinity::apply(p, super::affinity::Stage::Initial)?;
+    }
     // Until execve this process is a copy of kapsel: nothing of the host may be reachable
     // through it. Drop every descriptor it does not need (the caller's leaks, the state
     // dir) and make it non-dumpable, so other processes cannot open its /proc/PID/exe
@@ -218,6 +221,9 @@ fn setup(ctx: &mut InitContext<'_>) -> Result<Prepared> {
             &activated
         }
     };
+    if let Some(policy) = crate::mempolicy::from_spec(ctx.spec)? {
+        crate::mempolicy::apply(&policy)?;
+    }
     let mut image = finish::finish(process, ctx.spec, console, ctx.preserve_fds, ctx.seccomp)?;
     if let Some(fd) = image.notify_fd.take() {
         ctx.channel.send(&Message::SeccompFd(fd))?;

@@ -1,6 +1,7 @@
 //! Creating the container process: the channel between parent and child, the parent's
 //! side (spawn), the child's side (init) and the final exec.
 
+pub mod affinity;
 pub mod channel;
 pub mod exec;
 pub mod finish;

@@ -1,0 +1,65 @@
+//! What `create` attaches to the container from the outside once its process exists
+//! (resctrl group, host network devices) and `delete` gives back; plus the checks of
+//! the per-process fields applied inside (memory policy, cpu affinity), so that a bad
+//! value fails before anything is made.
+
+use crate::error::Result;
+use crate::netdev::{self, Moved};
+use crate::state::State;
+use oci_spec::runtime::{LinuxIntelRdt, Spec};
+use std::path::{Path, PathBuf};
+
+/// The plan for the extras, made before anything exists.
+pub struct Extras {
+    net_devices: Vec<Moved>,
+    rdt: Option<(LinuxIntelRdt, PathBuf)>,
+}
+
+pub fn plan(spec: &Spec) -> Result<Extras> {
+    if let Some(policy) = crate::mempolicy::from_spec(spec)? {
+        crate::mempolicy::check_nodes(&policy, Path::new("/sys"))?;
+    }
+    if let Some(process) = spec.process() {
+        crate::process::affinity::validate(process)?;
+    }
+    Ok(Extras {
+        net_devices: netdev::plan(spec)?,
+        rdt: crate::rdt::plan(spec)?.map(|(r, root)| (r.clone(), root)),
+    })
+}
+
+impl Extras {
+    /// Joins `pid` to its resctrl group and moves the network devices into its
+    /// namespace, recording both in `state`. Before the user process runs.
+    pub fn attach(&self, id: &str, pid: i32, state: &mut State) -> Result<()> {
+        if let Some((rdt, root)) = &self.rdt {
+            state.resctrl = Some(crate::rdt::apply(root, id, rdt, pid)?);
+        }
+        if let Err(e) = netdev::move_in(pid, &self.net_devices) {
+            if let Some(joined) = state.resctrl.take() {
+                crate::rdt::remove(&joined);
+            }
+            return Err(e);
+        }
+        state.net_devices = self.net_devices.clone();
+        Ok(())
+    }
+}
+
+/// Gives the network devices back while the container's init (and so its network
+/// namespace) still lives; a failure is a warning, as the container goes anyway.
+pub fn release_devices(state: &State) {
+    if state.net_devices.is_empty() || !crate::state::process_alive(state.pid, state.pid_start) {
+        return;
+    }
+    if let Err(e) = netdev::move_out(state.pid, &state.net_devices) {
+        crate::logging::warn(&format!("container {}: {e}", state.id));
+    }
+}
+
+/// Removes the resctrl groups made for the container.
+pub fn release_rdt(state: &State) {
+    if let Some(joined) = &state.resctrl {
+        crate::rdt::remove(joined);
+    }
+}

@@ -1,0 +1,78 @@
+//! `process.execCPUAffinity`: the cpus a container process runs on while the runtime
+//! still sets it up (`initial`, before it joins the container's cgroup) and from just
+//! before execve on (`final`). Without `final` the kernel decides (joining a cpuset
+//! cgroup resets the affinity to the cgroup's cpus).
+
+use crate::error::{Error, Result};
+use nix::sched::{sched_setaffinity, CpuSet};
+use nix::unistd::Pid;
+use oci_spec::runtime::Process;
+
+/// Which of the two sets.
+#[derive(Clone, Copy)]
+pub enum Stage {
+    Initial,
+    Final,
+}
+
+impl Stage {
+    fn field(self) -> &'static str {
+        match self {
+            Stage::Initial => "process.execCPUAffinity.initial",
+            Stage::Final => "process.execCPUAffinity.final",
+        }
+    }
+}
+
+/// The cpus of `stage`, if the config names any.
+pub fn cpus(process: &Process, stage: Stage) -> Result<Option<Vec<u32>>> {
+    let Some(a) = process.exec_cpu_affinity() else {
+        return Ok(None);
+    };
+    let list = match stage {
+        Stage::Initial => a.initial(),
+        Stage::Final => a.cpu_affinity_final(),
+    };
+    match list.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(l) => crate::idlist::parse(l, CpuSet::count() as u32)
+            .map(Some)
+            .map_err(|e| Error::config(stage.field(), e)),
+    }
+}
+
+/// Checks both sets before anything exists: their form, and that every cpu is online.
+pub fn validate(process: &Process) -> Result<()> {
+    let online = std::fs::read_to_string("/sys/devices/system/cpu/online").ok();
+    let online = online.and_then(|t| crate::idlist::parse(&t, CpuSet::count() as u32).ok());
+    for stage in [Stage::Initial, Stage::Final] {
+        let (Some(list), Some(online)) = (cpus(process, stage)?, &online) else {
+            continue;
+        };
+        if let Some(c) = list.iter().find(|c| !online.contains(c)) {
+            return Err(Error::config(
+                stage.field(),
+                format!("cpu {c} is not online"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// sched_setaffinity for the calling process, when `stage` is configured.
+pub fn apply(process: &Process, stage: Stage) -> Result<()> {
+    let Some(list) = cpus(process, stage)? else {
+        return Ok(());
+    };
+    let mut set = CpuSet::new();
+    for c in &list {
+        set.set(*c as usize)
+            .map_err(|e| Error::config(stage.field(), format!("cpu {c}: {e}")))?;
+    }
+    sched_setaffinity(Pid::from_raw(0), &set).map_err(|e| {
+        Error::config(
+            stage.field(),
+            format!("sched_setaffinity: {}", kapsel_sys::errno_text(e as i32)),
+        )
+    })
+}
