@@ -28,6 +28,7 @@ NS=kapsel-ctr-$TAG
 SOCK=$STATE/containerd.sock
 IMG=docker.io/library/busybox:latest
 CTRD_PID=
+IDS="t1 t1b t2 t3 t4 t5 t6"  # every task id the scenario uses
 mkdir -p "$ROOT" "$STATE"
 
 ctr() { command ctr -a "$SOCK" -n "$NS" "$@"; }
@@ -48,7 +49,11 @@ our_shims() {
 }
 
 cleanup() {
-    local id pid mnt i
+    local id pid mnt i f
+    # A task left paused keeps its processes (and a runtime call inside it) frozen.
+    find /sys/fs/cgroup/freezer/ -maxdepth 1 -type d -name "$NS" 2>/dev/null | while read -r d; do
+        find "$d" -name freezer.state | while read -r f; do echo THAWED >"$f"; done
+    done
     if [ -n "$CTRD_PID" ]; then
         for id in $(ctr task ls -q 2>/dev/null); do
             ctr task kill -a -s SIGKILL "$id" >/dev/null 2>&1
@@ -61,6 +66,10 @@ cleanup() {
         wait "$CTRD_PID" 2>/dev/null
     fi
     for pid in $(our_shims); do kill -9 "$pid" 2>/dev/null; done
+    # A killed shim leaves its socket, named sha256(<address>/<namespace>/<id>) in containerd 1.6.
+    for id in $IDS; do
+        rm -f "/run/containerd/s/$(printf %s "$SOCK/$NS/$id" | sha256sum | cut -d' ' -f1)"
+    done
     # Leftover mounts (task rootfs, snapshots) under our directories, deepest first.
     for mnt in $(awk -v a="$STATE" -v b="$ROOT" '$5 ~ "^"a || $5 ~ "^"b {print $5}' \
         /proc/self/mountinfo | sort -r); do
@@ -118,6 +127,9 @@ step "ctr run -d (signal-handling sh)" ctr "${RUN[@]}" -d --log-uri "file://$LOG
            while :; do sleep 0.2; done'
 step "task t2 is RUNNING" wait_status t2 RUNNING
 T2PID=$(ctr task ls | awk '$1 == "t2" {print $2}')
+# Proves the shim ran RUNTIME: its state dir (--runc-root + namespace) holds the container.
+step_out "the runtime under test holds t2 (RUNTIME state)" '"running"' \
+    "$RUNTIME" --root "$STATE/runc/$NS" state t2
 
 step_out "ctr task exec" "busybox" ctr "${EXEC[@]}" --exec-id e1 t2 cat /etc/hostname
 step_rc "ctr task exec exit status 5" 5 ctr "${EXEC[@]}" --exec-id e1b t2 sh -c 'exit 5'
@@ -127,18 +139,20 @@ step_out "ctr task exec of a missing binary fails" "no such file or directory" \
     ctr "${EXEC[@]}" --exec-id e3 t2 /nonexistent
 step_out "ctr task ps lists the init pid" "$T2PID" ctr task ps t2
 
-ctr "${EXEC[@]}" --exec-id bg t2 sleep 30 >/dev/null 2>&1 &
+ctr "${EXEC[@]}" --exec-id bg t2 sleep 31 >/dev/null 2>&1 &
 EXEC_BG=$!
-ps_has_two() {
-    local i
+ps_has_exec() { # `ctr task ps` lists the exec'd `sleep 31` (not just its runtime init)
+    local i p
     for i in $(seq 25); do
-        [ "$(ctr task ps t2 | awk 'NR > 1' | wc -l)" -ge 2 ] && return 0
+        for p in $(ctr task ps t2 | awk 'NR > 1 {print $1}'); do
+            [ "$(tr "\0" " " 2>/dev/null <"/proc/$p/cmdline")" = "sleep 31 " ] && return 0
+        done
         sleep 0.2
     done
     ctr task ps t2
     return 1
 }
-step "ctr task ps lists an exec'd process too" ps_has_two
+step "ctr task ps lists an exec'd process too" ps_has_exec
 
 step "ctr task pause" ctr task pause t2
 step "task t2 is PAUSED" wait_status t2 PAUSED

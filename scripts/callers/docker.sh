@@ -81,7 +81,8 @@ cleanup() {
 trap cleanup EXIT
 
 cat >"$WORK/daemon.json" <<EOF
-{ "runtimes": { "kapsel": { "path": "$RUNTIME" } } }
+{ "runtimes": { "kapsel": { "path": "$RUNTIME" },
+                "kapsel-debug": { "path": "$RUNTIME", "runtimeArgs": ["--debug"] } } }
 EOF
 dockerd --config-file "$WORK/daemon.json" --data-root "$DATA" --exec-root "$XROOT" \
     -H "unix://$SOCK" --pidfile "$XROOT/docker.pid" --cgroup-parent "/$CGPARENT" \
@@ -121,17 +122,34 @@ cgroup_is() { # CONTROLLER FILE CONTAINER WANT
 # --- foreground runs -------------------------------------------------------------------------
 step_out "docker run --rm echo" "hello-from-docker" \
     docker "${RUN[@]}" --rm busybox echo hello-from-docker
+# runtimeArgs: dockerd wraps the runtime in a script that puts --debug before the shim's flags.
+step_out "docker run --runtime kapsel-debug (runtimeArgs --debug)" "hello-debug" \
+    docker run --runtime kapsel-debug --network none --rm busybox echo hello-debug
 step_rc "docker run --rm exit status 3" 3 docker "${RUN[@]}" --rm busybox sh -c 'exit 3'
-step_rc "docker run of a missing executable exits 127" 127 \
-    docker "${RUN[@]}" --rm busybox /nonexistent
-step_out "docker run of a missing executable names it" "/nonexistent" \
-    docker "${RUN[@]}" --rm busybox /nonexistent
+# The message travels runtime --log -> shim -> dockerd -> client; docker maps it to 127.
+missing_exe() { # RUNTIME-NAME: output and exit status of a run of /nonexistent
+    local out=$WORK/missing-$1.out
+    docker run --runtime "$1" --network none --rm busybox /nonexistent >"$out" 2>&1
+    echo "rc=$?" >>"$out"
+    cat "$out"
+}
+no_decode_error() { ! grep -q "unable to retrieve OCI runtime error" "$WORK/missing-$1.out"; }
+for rt in kapsel kapsel-debug; do
+    step_out "$rt: docker run of a missing executable exits 127" "rc=127" missing_exe "$rt"
+    step_out "$rt: ... names the executable" '"/nonexistent"' cat "$WORK/missing-$rt.out"
+    step_out "$rt: ... no such file or directory" "no such file or directory" \
+        cat "$WORK/missing-$rt.out"
+    step "$rt: ... log.json decoded (no 'unable to retrieve')" no_decode_error "$rt"
+done
 
 # --- a long-running container ----------------------------------------------------------------
 step "docker run -d (signal-handling sh)" docker "${RUN[@]}" -d --name d1 busybox \
     sh -c 'echo started; trap "echo got-usr1" USR1; trap "echo got-term; exit 0" TERM;
            while :; do sleep 0.2; done'
 step "d1 is running" wait_state d1 '{{.State.Status}}' running
+# Proves dockerd's shim ran RUNTIME: its state dir (--root of every call) holds the container.
+step_out "the runtime under test holds d1 (RUNTIME state)" '"running"' \
+    "$RUNTIME" --root "$XROOT/runtime-runc/moby" state "$(inspect d1 '{{.Id}}')"
 step_out "docker exec" "$(inspect d1 '{{.Config.Hostname}}')" docker exec d1 hostname
 step_rc "docker exec exit status 5" 5 docker exec d1 sh -c 'exit 5'
 step_out "docker exec -t (console socket)" "/dev/pts/" \
