@@ -120,11 +120,13 @@ cgroup_is() { # CONTROLLER FILE CONTAINER WANT
 }
 
 # --- foreground runs -------------------------------------------------------------------------
+# Commands whose output is checked linger 0.5 s, as in containerd.sh (output of a process that
+# exits at once can be lost under heavy load, whatever the runtime).
 step_out "docker run --rm echo" "hello-from-docker" \
-    docker "${RUN[@]}" --rm busybox echo hello-from-docker
+    docker "${RUN[@]}" --rm busybox sh -c 'echo hello-from-docker; sleep 0.5'
 # runtimeArgs: dockerd wraps the runtime in a script that puts --debug before the shim's flags.
 step_out "docker run --runtime kapsel-debug (runtimeArgs --debug)" "hello-debug" \
-    docker run --runtime kapsel-debug --network none --rm busybox echo hello-debug
+    docker run --runtime kapsel-debug --network none --rm busybox sh -c 'echo hello-debug; sleep 0.5'
 step_rc "docker run --rm exit status 3" 3 docker "${RUN[@]}" --rm busybox sh -c 'exit 3'
 # The message travels runtime --log -> shim -> dockerd -> client; docker maps it to 127.
 missing_exe() { # RUNTIME-NAME: output and exit status of a run of /nonexistent
@@ -150,10 +152,10 @@ step "d1 is running" wait_state d1 '{{.State.Status}}' running
 # Proves dockerd's shim ran RUNTIME: its state dir (--root of every call) holds the container.
 step_out "the runtime under test holds d1 (RUNTIME state)" '"running"' \
     "$RUNTIME" --root "$XROOT/runtime-runc/moby" state "$(inspect d1 '{{.Id}}')"
-step_out "docker exec" "$(inspect d1 '{{.Config.Hostname}}')" docker exec d1 hostname
+step_out "docker exec" "$(inspect d1 '{{.Config.Hostname}}')" docker exec d1 sh -c 'hostname; sleep 0.5'
 step_rc "docker exec exit status 5" 5 docker exec d1 sh -c 'exit 5'
 step_out "docker exec -t (console socket)" "/dev/pts/" \
-    script -qec "DOCKER_CONFIG=$WORK/client /usr/bin/docker -H unix://$SOCK exec -t d1 tty" /dev/null
+    script -qec "DOCKER_CONFIG=$WORK/client /usr/bin/docker -H unix://$SOCK exec -t d1 sh -c 'tty; sleep 0.5'" /dev/null
 step "docker exec -d" docker exec -d d1 sh -c 'echo detached >/tmp/exec-d'
 exec_d_ran() {
     local i
