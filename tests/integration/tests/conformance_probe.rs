@@ -202,3 +202,53 @@ fn id_mappings_leave_the_rootfs_ownership_alone() {
     ];
     assert_eq!(before, after, "the runtime changed ownership in the rootfs");
 }
+
+// req: lnx-default-devices, lnx-devices-available
+#[test]
+fn default_and_configured_devices_as_the_probe_sees_them() {
+    let Some(mut t) = ctx!("default_and_configured_devices_as_the_probe_sees_them") else {
+        return;
+    };
+    let defaults = [
+        ("/dev/null", 1, 3),
+        ("/dev/zero", 1, 5),
+        ("/dev/full", 1, 7),
+        ("/dev/random", 1, 8),
+        ("/dev/urandom", 1, 9),
+        ("/dev/tty", 5, 0),
+    ];
+    let mut args: Vec<String> = defaults
+        .iter()
+        .map(|(p, _, _)| format!("stat:{p}"))
+        .collect();
+    args.extend(["stat:/dev/ptmx".into(), "stat:/dev/pts/ptmx".into()]);
+    args.push("stat:/opt/kmsg-copy".into());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let Some(mut b) = t.probe_bundle(&args) else {
+        return;
+    };
+    // A device outside /dev, with its own mode and owner.
+    b.set(
+        "/linux/devices",
+        json!([{"path": "/opt/kmsg-copy", "type": "c", "major": 1, "minor": 11,
+                "fileMode": 0o640, "uid": 7, "gid": 8}]),
+    );
+    let r = t.probe_run(&b);
+    for (path, major, minor) in defaults {
+        let stat = r.stat(path).unwrap_or_else(|| panic!("{path} is missing"));
+        let f: Vec<&str> = stat.split(' ').collect();
+        assert_eq!(
+            (f[0], f[4], f[5]),
+            ("c", major.to_string().as_str(), minor.to_string().as_str()),
+            "{path}: {stat}"
+        );
+    }
+    // /dev/ptmx is the container's own devpts ptmx: a symlink to pts/ptmx or a bind of it.
+    let ptmx = r.stat("/dev/ptmx").expect("/dev/ptmx is missing");
+    assert!(
+        ptmx.starts_with('l') || ptmx.ends_with(" 5 2"),
+        "/dev/ptmx: {ptmx}"
+    );
+    assert!(r.stat("/dev/pts/ptmx").is_some(), "no devpts ptmx");
+    assert_eq!(r.stat("/opt/kmsg-copy"), Some("c 7 8 640 1 11"));
+}

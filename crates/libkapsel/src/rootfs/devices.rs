@@ -59,13 +59,12 @@ pub fn node_from_spec(i: usize, d: &LinuxDevice) -> Result<DeviceNode> {
             ))
         }
     };
-    if !d.path().is_absolute() || !d.path().starts_with("/dev") {
+    // The runtime-spec lets a device live anywhere in the container (ensure_in_root keeps
+    // its creation inside the rootfs).
+    if !d.path().is_absolute() {
         return Err(Error::config(
             format!("{}.path", field()),
-            format!(
-                "`{}` must be an absolute path under /dev",
-                d.path().display()
-            ),
+            format!("`{}` must be an absolute path", d.path().display()),
         ));
     }
     Ok(DeviceNode {
@@ -98,6 +97,7 @@ fn create_node(root: BorrowedFd<'_>, n: &DeviceNode) -> Result<()> {
     let mode = Mode::from_bits_truncate(n.mode);
     let mut result = mknodat(parent.as_fd(), name, n.kind, mode, dev);
     if result == Err(nix::Error::EEXIST) {
+        refuse_non_device(parent.as_fd(), name, &n.path)?;
         let _ = nix::unistd::unlinkat(
             parent.as_fd(),
             name,
@@ -121,6 +121,21 @@ fn create_node(root: BorrowedFd<'_>, n: &DeviceNode) -> Result<()> {
         nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
     )
     .map_err(nix_err("chown", &n.path))
+}
+
+/// A device node (a default, or one in the image) may be replaced by a config entry; any other
+/// file at a device path is an error (runtime-spec: a file that does not match the device).
+fn refuse_non_device(parent: BorrowedFd<'_>, name: &std::ffi::OsStr, path: &Path) -> Result<()> {
+    let st = nix::sys::stat::fstatat(parent, name, nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW)
+        .map_err(nix_err("stat", path))?;
+    let kind = SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT;
+    if [SFlag::S_IFCHR, SFlag::S_IFBLK, SFlag::S_IFIFO].contains(&kind) {
+        return Ok(());
+    }
+    Err(Error::msg(format!(
+        "device `{}`: a file that is not a device node is already there",
+        path.display()
+    )))
 }
 
 /// /dev/fd, /dev/std{in,out,err}, /dev/core and /dev/ptmx -> pts/ptmx.
