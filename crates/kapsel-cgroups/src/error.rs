@@ -82,6 +82,10 @@ pub enum CgroupError {
         source: kapsel_sys::SysError,
     },
 
+    /// The systemd driver: a D-Bus call about `unit` failed.
+    #[error("systemd unit `{unit}`: {reason}")]
+    Systemd { unit: String, reason: String },
+
     #[error("device filter of `{path}`: {}: verifier: {log}", errno_text(*errno))]
     BpfLoad {
         path: PathBuf,

@@ -24,6 +24,7 @@ mod manager;
 mod oom;
 mod path;
 pub mod stats;
+mod systemd;
 mod v1;
 pub mod v2;
 mod validate;

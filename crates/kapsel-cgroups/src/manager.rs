@@ -41,6 +41,9 @@ pub struct CgroupPaths {
     /// Set when a rootless container runs without cgroups: why (every method is then a no-op).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
+    /// With the systemd driver: the transient scope unit that owns these cgroups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub systemd_unit: Option<String>,
 }
 
 impl CgroupPaths {
@@ -66,6 +69,11 @@ impl CgroupPaths {
 pub struct Manager {
     paths: CgroupPaths,
     rootless: bool,
+    /// With the systemd driver, while creating: the unit to start.
+    unit: Option<crate::systemd::Unit>,
+    /// The calling process's own cgroups, to go back to after the systemd scope started
+    /// with it inside (see `start_unit` and `leave`).
+    home: Vec<PathBuf>,
 }
 
 impl Manager {
@@ -80,6 +88,13 @@ impl Manager {
         rootless: bool,
     ) -> Result<Self> {
         let inner = path::inner_path(host, cgroups_path, container_id, systemd)?;
+        let unit = if systemd {
+            Some(crate::systemd::unit_for(cgroups_path, container_id)?)
+        } else {
+            None
+        };
+        let here = path::InnerPath::Relative(PathBuf::new());
+        let mut home = Vec::new();
         let mut v1 = BTreeMap::new();
         if layout.kind != LayoutKind::V2 {
             for h in &layout.v1 {
@@ -90,19 +105,39 @@ impl Manager {
                     &h.mount_root,
                     &h.controllers,
                 )?;
+                if unit.is_some() {
+                    home.push(path::hierarchy_dir(
+                        host,
+                        &here,
+                        &h.mount_point,
+                        &h.mount_root,
+                        &h.controllers,
+                    )?);
+                }
                 for c in &h.controllers {
                     v1.insert(c.clone(), dir.clone());
                 }
             }
         }
         let unified = match &layout.unified {
-            Some(mount) => Some(path::hierarchy_dir(
-                host,
-                &inner,
-                mount,
-                &layout.unified_mount_root,
-                &[],
-            )?),
+            Some(mount) => {
+                if unit.is_some() {
+                    home.push(path::hierarchy_dir(
+                        host,
+                        &here,
+                        mount,
+                        &layout.unified_mount_root,
+                        &[],
+                    )?);
+                }
+                Some(path::hierarchy_dir(
+                    host,
+                    &inner,
+                    mount,
+                    &layout.unified_mount_root,
+                    &[],
+                )?)
+            }
             None => None,
         };
         Ok(Manager {
@@ -112,9 +147,46 @@ impl Manager {
                 unified,
                 created: Vec::new(),
                 skipped: None,
+                systemd_unit: unit.as_ref().map(|u| u.name.clone()),
             },
             rootless,
+            unit,
+            home,
         })
+    }
+
+    /// With the systemd driver: starts the container's scope with the calling process in it
+    /// (systemd will not start an empty scope) and the limits systemd expresses as unit
+    /// properties, and returns the resources left for `apply`. The caller moves back out with
+    /// `leave` once the container process is inside. Without systemd: `resources` as given.
+    pub fn start_unit(
+        &mut self,
+        resources: Option<&LinuxResources>,
+    ) -> Result<Option<LinuxResources>> {
+        let Some(unit) = self.unit.take() else {
+            return Ok(resources.cloned());
+        };
+        let (props, rest) = match resources {
+            Some(r) => {
+                let (props, rest) = crate::systemd::split_resources(r);
+                (props, Some(rest))
+            }
+            None => (Vec::new(), None),
+        };
+        crate::systemd::start(&unit, &[std::process::id()], props)?;
+        Ok(rest)
+    }
+
+    /// Moves the calling process back to its own cgroups after `start_unit` (a no-op
+    /// without the systemd driver).
+    pub fn leave(&self) -> Result<()> {
+        if self.paths.systemd_unit.is_none() {
+            return Ok(());
+        }
+        for dir in &self.home {
+            files::write(dir, "cgroup.procs", std::process::id())?;
+        }
+        Ok(())
     }
 
     /// A manager for cgroups an earlier `create` made (from the state file).
@@ -122,6 +194,8 @@ impl Manager {
         Manager {
             paths,
             rootless: false,
+            unit: None,
+            home: Vec::new(),
         }
     }
 
@@ -231,6 +305,11 @@ impl Manager {
     /// Applies new limits to a running container (`kapsel update`): like `apply`, but device
     /// rules stay as they are, as with runc.
     pub fn update(&self, resources: &LinuxResources) -> Result<Vec<String>> {
+        if let Some(unit) = &self.paths.systemd_unit {
+            let (props, rest) = crate::systemd::split_resources(resources);
+            crate::systemd::set_properties(unit, props)?;
+            return self.set(&rest, false);
+        }
         self.set(resources, false)
     }
 
@@ -437,6 +516,15 @@ impl Manager {
             return Ok(());
         }
         let mut first_error = None;
+        if let Some(unit) = &self.paths.systemd_unit {
+            // Never inside the scope systemd is about to empty.
+            if let Err(e) = self.leave() {
+                first_error.get_or_insert(e);
+            }
+            if let Err(e) = crate::systemd::stop(unit) {
+                first_error.get_or_insert(e);
+            }
+        }
         for dir in self.paths.dirs() {
             let mut subtree = files::child_dirs(dir);
             subtree.reverse();

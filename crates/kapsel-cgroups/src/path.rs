@@ -2,7 +2,8 @@
 //! - absolute (`/a/b`): relative to the root of every hierarchy;
 //! - relative (`a/b`): relative to the runtime's own cgroup in each hierarchy (/proc/self/cgroup);
 //! - absent: the container id, relative as above;
-//! - with the systemd driver: `slice:prefix:name`, created through systemd (needs systemd).
+//! - with the systemd driver: `slice:prefix:name`, a transient scope that systemd creates
+//!   (see `systemd`); its cgroup is absolute.
 
 use crate::error::{CgroupError, Result};
 use crate::files;
@@ -49,23 +50,17 @@ pub(crate) fn inner_path(
     systemd: bool,
 ) -> Result<InnerPath> {
     if systemd {
-        let spec = cgroups_path.unwrap_or("");
-        let path_err = |reason: &str| CgroupError::CgroupsPath {
-            path: spec.to_string(),
-            reason: reason.to_string(),
-        };
-        if !spec.is_empty() {
-            parse_systemd_path(spec).map_err(|r| path_err(&r))?;
-        }
+        let unit = crate::systemd::unit_for(cgroups_path, container_id)?;
         if !host.systemd_marker.exists() {
-            return Err(path_err(&format!(
-                "systemd cgroup driver requested but systemd is not running (`{}` is missing)",
-                host.systemd_marker.display()
-            )));
+            return Err(CgroupError::CgroupsPath {
+                path: cgroups_path.unwrap_or("").to_string(),
+                reason: format!(
+                    "systemd cgroup driver requested but systemd is not running (`{}` is missing)",
+                    host.systemd_marker.display()
+                ),
+            });
         }
-        return Err(path_err(
-            "the systemd cgroup driver (D-Bus) is not supported yet; use the cgroupfs driver",
-        ));
+        return Ok(InnerPath::Absolute(unit.cgroup));
     }
     let raw = match cgroups_path {
         Some(p) if !p.is_empty() => p,
@@ -284,10 +279,11 @@ mod tests {
             "linux.cgroupsPath `/not/systemd`: expected the systemd form `slice:prefix:name`"
         );
         tree.file("run-systemd-system/x", "");
-        let err = inner_path(&h, Some("system.slice:kapsel:c1"), "c1", true)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("not supported yet"), "{err}");
+        let ok = inner_path(&h, Some("system.slice:kapsel:c1"), "c1", true).unwrap();
+        assert_eq!(
+            ok,
+            InnerPath::Absolute(PathBuf::from("system.slice/kapsel-c1.scope"))
+        );
     }
 
     #[test]

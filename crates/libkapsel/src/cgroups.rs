@@ -53,11 +53,18 @@ pub fn reservation_paths(m: &Manager) -> CgroupPaths {
 /// Creates the planned cgroup and applies `linux.resources`. On error nothing is left
 /// behind.
 pub fn make(mut m: Manager, spec: &Spec) -> Result<Manager> {
-    m.create().map_err(err)?;
+    let resources = spec.linux().as_ref().and_then(|l| l.resources().as_ref());
+    // With the systemd driver the scope starts first (systemd makes the cgroup and takes
+    // the limits it knows); kapsel makes whatever else is missing and writes the rest.
+    let rest = m.start_unit(resources).map_err(err)?;
+    if let Err(e) = m.create() {
+        let _ = m.destroy();
+        return Err(err(e));
+    }
     if let Some(why) = m.skipped() {
         crate::logging::warn(&format!("cgroups not used: {why}"));
     }
-    if let Some(resources) = spec.linux().as_ref().and_then(|l| l.resources().as_ref()) {
+    if let Some(resources) = &rest {
         match m.apply(resources) {
             Ok(notes) => {
                 for n in notes {

@@ -22,6 +22,7 @@ pub mod race;
 pub mod runtime;
 pub mod scratch;
 pub mod seccomp_agent;
+pub mod systemd_machine;
 
 pub use bundle::Bundle;
 pub use command::Output;

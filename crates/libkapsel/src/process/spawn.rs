@@ -110,6 +110,8 @@ pub fn spawn(a: SpawnArgs<'_>) -> Result<i32> {
         if cgroup_fd.is_none() {
             a.cgroup.add_pid(pid).map_err(crate::cgroups::map_err)?;
         }
+        // The container is in its cgroup: the runtime leaves the systemd scope it started.
+        a.cgroup.leave().map_err(crate::cgroups::map_err)?;
         if a.ns.has_new(LinuxNamespaceType::User) {
             crate::userns::write_maps(pid, a.spec)?;
         }

@@ -1,0 +1,321 @@
+//! The systemd cgroup driver: the container's cgroup is a transient scope unit that systemd
+//! creates and removes over D-Bus (`StartTransientUnit` / `StopUnit` / `SetUnitProperties`),
+//! with `Delegate=yes` so kapsel may write the limits systemd does not express.
+//!
+//! `linux.cgroupsPath` is `slice:prefix:name` (as with runc): the unit is `prefix-name.scope`
+//! in `slice` (default `system.slice`), and its cgroup is the slice's path joined with the
+//! unit name, e.g. `machine-libpod.slice` -> `/machine.slice/machine-libpod.slice`.
+
+mod bus;
+mod wire;
+
+use crate::error::{CgroupError, Result};
+use oci_spec::runtime::LinuxResources;
+use std::path::PathBuf;
+use wire::{Encoder, Value};
+
+/// The unit and where its cgroup sits in every hierarchy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Unit {
+    pub name: String,
+    pub slice: String,
+    /// The cgroup below the hierarchy's root, without a leading `/`.
+    pub cgroup: PathBuf,
+}
+
+/// Parses `slice:prefix:name` (empty: `system.slice:kapsel:<id>`) into the unit.
+pub(crate) fn unit_for(cgroups_path: Option<&str>, container_id: &str) -> Result<Unit> {
+    let spec = match cgroups_path {
+        Some(p) if !p.is_empty() => p.to_string(),
+        _ => format!("system.slice:kapsel:{container_id}"),
+    };
+    let bad = |reason: String| CgroupError::CgroupsPath {
+        path: spec.clone(),
+        reason,
+    };
+    let (slice, prefix, name) = crate::path::parse_systemd_path(&spec).map_err(&bad)?;
+    if name.ends_with(".slice") {
+        return Err(bad(
+            "a slice as the container's unit is not supported; name a scope".to_string(),
+        ));
+    }
+    let slice = if slice.is_empty() {
+        "system.slice".to_string()
+    } else {
+        slice
+    };
+    let unit = if prefix.is_empty() {
+        format!("{name}.scope")
+    } else {
+        format!("{prefix}-{name}.scope")
+    };
+    if !unit
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b":-_.\\@".contains(&b))
+    {
+        return Err(bad(format!("`{unit}` is not a valid systemd unit name")));
+    }
+    let cgroup = slice_path(&slice).map_err(bad)?.join(&unit);
+    Ok(Unit {
+        name: unit,
+        slice,
+        cgroup,
+    })
+}
+
+/// `a-b.slice` -> `a.slice/a-b.slice` (systemd.slice(5)); `-.slice` is the root.
+fn slice_path(slice: &str) -> std::result::Result<PathBuf, String> {
+    let stem = slice
+        .strip_suffix(".slice")
+        .ok_or_else(|| format!("`{slice}` is not a slice name"))?;
+    let mut path = PathBuf::new();
+    if stem == "-" {
+        return Ok(path);
+    }
+    if stem.is_empty() || stem.starts_with('-') || stem.ends_with('-') || stem.contains("--") {
+        return Err(format!("`{slice}` is not a valid slice name"));
+    }
+    let mut prefix = String::new();
+    for part in stem.split('-') {
+        if !prefix.is_empty() {
+            prefix.push('-');
+        }
+        prefix.push_str(part);
+        path.push(format!("{prefix}.slice"));
+    }
+    Ok(path)
+}
+
+/// cgroup v1 cpu.shares to v2 cpu.weight, the conversion runc and crun use.
+fn shares_to_weight(shares: u64) -> u64 {
+    1 + (shares.clamp(2, 262_144) - 2) * 9999 / 262_142
+}
+
+/// The limits systemd expresses as unit properties, and the resources left for kapsel to
+/// write into the delegated cgroup itself.
+pub(crate) fn split_resources(r: &LinuxResources) -> (Vec<(&'static str, Value)>, LinuxResources) {
+    let mut props = Vec::new();
+    let mut rest = r.clone();
+    let limit = |v: i64| if v < 0 { u64::MAX } else { v as u64 };
+    if let Some(mem) = r.memory() {
+        let mut m = *mem;
+        // The swap limit is written from the memory limit (v2's memory.swap.max is their
+        // difference), so both stay with kapsel when swap is set.
+        if let (Some(l), None) = (mem.limit(), mem.swap()) {
+            if l != 0 {
+                props.push(("MemoryMax", Value::U64(limit(l))));
+                m.set_limit(None);
+            }
+        }
+        if let Some(res) = mem.reservation().filter(|v| *v > 0) {
+            props.push(("MemoryLow", Value::U64(res as u64)));
+            m.set_reservation(None);
+        }
+        rest.set_memory(Some(m));
+    }
+    if let Some(p) = r.pids() {
+        if p.limit() != 0 {
+            props.push(("TasksMax", Value::U64(limit(p.limit()))));
+            rest.set_pids(None);
+        }
+    }
+    if let Some(cpu) = r.cpu() {
+        let mut c = cpu.clone();
+        if let Some(shares) = cpu.shares().filter(|s| *s > 0) {
+            props.push(("CPUWeight", Value::U64(shares_to_weight(shares))));
+            c.set_shares(None);
+        }
+        if let Some(quota) = cpu.quota().filter(|q| *q != 0) {
+            let period = cpu.period().filter(|p| *p > 0).unwrap_or(100_000);
+            let per_sec = if quota < 0 {
+                u64::MAX
+            } else {
+                (quota as u64).saturating_mul(1_000_000) / period
+            };
+            props.push(("CPUQuotaPerSecUSec", Value::U64(per_sec)));
+            props.push(("CPUQuotaPeriodUSec", Value::U64(period)));
+            c.set_quota(None);
+            c.set_period(None);
+        }
+        rest.set_cpu(Some(c));
+    }
+    (props, rest)
+}
+
+fn dbus_err(unit: &str, what: &str, e: impl std::fmt::Display) -> CgroupError {
+    CgroupError::Systemd {
+        unit: unit.to_string(),
+        reason: format!("{what}: {e}"),
+    }
+}
+
+fn bus_err(unit: &str, what: &str, e: bus::BusError) -> CgroupError {
+    dbus_err(unit, what, format!("{} ({})", e.text, e.name))
+}
+
+/// Starts the scope with `pids` in it and waits until systemd has made its cgroup.
+pub(crate) fn start(unit: &Unit, pids: &[u32], props: Vec<(&'static str, Value)>) -> Result<()> {
+    let mut conn = bus::Connection::open().map_err(|e| dbus_err(&unit.name, "connect", e))?;
+    conn.subscribe()
+        .map_err(|e| bus_err(&unit.name, "Subscribe", e))?;
+    let mut all: Vec<(&str, Value)> = vec![
+        (
+            "Description",
+            Value::Str(format!("kapsel container {}", unit.name)),
+        ),
+        ("Slice", Value::Str(unit.slice.clone())),
+        ("Delegate", Value::Bool(true)),
+        ("DefaultDependencies", Value::Bool(false)),
+        ("PIDs", Value::U32Array(pids.to_vec())),
+        ("MemoryAccounting", Value::Bool(true)),
+        ("CPUAccounting", Value::Bool(true)),
+        ("TasksAccounting", Value::Bool(true)),
+    ];
+    all.extend(props);
+    let mut body = Encoder::default();
+    body.str(&unit.name);
+    body.str("fail");
+    body.properties(&all);
+    body.array(8, |_| {});
+    let reply = conn
+        .manager_call("StartTransientUnit", "ssa(sv)a(sa(sv))", body.buf)
+        .map_err(|e| bus_err(&unit.name, "StartTransientUnit", e))?;
+    let job = reply
+        .first_string()
+        .ok_or_else(|| dbus_err(&unit.name, "StartTransientUnit", "reply without a job"))?;
+    match conn.wait_job(&job) {
+        Ok(result) if result == "done" => Ok(()),
+        Ok(result) => Err(dbus_err(
+            &unit.name,
+            "start job",
+            format!("result `{result}`"),
+        )),
+        Err(e) => Err(dbus_err(&unit.name, "start job", e)),
+    }
+}
+
+/// Changes the unit's properties at run time (`kapsel update`).
+pub(crate) fn set_properties(unit: &str, props: Vec<(&'static str, Value)>) -> Result<()> {
+    if props.is_empty() {
+        return Ok(());
+    }
+    let mut conn = bus::Connection::open().map_err(|e| dbus_err(unit, "connect", e))?;
+    let mut body = Encoder::default();
+    body.str(unit);
+    body.bool(true);
+    body.properties(&props);
+    conn.manager_call("SetUnitProperties", "sba(sv)", body.buf)
+        .map_err(|e| bus_err(unit, "SetUnitProperties", e))?;
+    Ok(())
+}
+
+/// Stops the unit (systemd kills what is left and removes its cgroup) and waits for it.
+/// A unit systemd no longer knows (it stops scopes whose processes all exited) is fine.
+pub(crate) fn stop(unit: &str) -> Result<()> {
+    let mut conn = bus::Connection::open().map_err(|e| dbus_err(unit, "connect", e))?;
+    conn.subscribe()
+        .map_err(|e| bus_err(unit, "Subscribe", e))?;
+    let mut body = Encoder::default();
+    body.str(unit);
+    body.str("replace");
+    let reply = match conn.manager_call("StopUnit", "ss", body.buf) {
+        Ok(r) => r,
+        Err(e) if e.name == "org.freedesktop.systemd1.NoSuchUnit" => return Ok(()),
+        Err(e) => return Err(bus_err(unit, "StopUnit", e)),
+    };
+    let job = reply
+        .first_string()
+        .ok_or_else(|| dbus_err(unit, "StopUnit", "reply without a job"))?;
+    conn.wait_job(&job)
+        .map(|_| ())
+        .map_err(|e| dbus_err(unit, "stop job", e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oci_spec::runtime::LinuxResourcesBuilder;
+    use oci_spec::runtime::{LinuxCpuBuilder, LinuxMemoryBuilder, LinuxPidsBuilder};
+
+    #[test]
+    fn units_and_their_cgroups_follow_systemds_naming() {
+        let u = unit_for(Some("machine-libpod.slice:libpod:abc"), "x").unwrap();
+        assert_eq!(u.name, "libpod-abc.scope");
+        assert_eq!(u.slice, "machine-libpod.slice");
+        assert_eq!(
+            u.cgroup,
+            PathBuf::from("machine.slice/machine-libpod.slice/libpod-abc.scope")
+        );
+        let d = unit_for(None, "c1").unwrap();
+        assert_eq!(d.name, "kapsel-c1.scope");
+        assert_eq!(d.cgroup, PathBuf::from("system.slice/kapsel-c1.scope"));
+        let root = unit_for(Some("-.slice::c2"), "c2").unwrap();
+        assert_eq!(root.cgroup, PathBuf::from("c2.scope"));
+        let bare = unit_for(Some(":p:c3"), "c3").unwrap();
+        assert_eq!(bare.slice, "system.slice");
+    }
+
+    #[test]
+    fn bad_systemd_paths_are_refused_with_the_reason() {
+        for (spec, want) in [
+            ("a--b.slice:p:n", "not a valid slice name"),
+            ("nope:p:n", "not a systemd slice name"),
+            ("system.slice:p:n.slice", "a slice as the container's unit"),
+            ("system.slice:p:bad name", "not a valid systemd unit name"),
+            ("/plain/path", "slice:prefix:name"),
+        ] {
+            let err = unit_for(Some(spec), "c").unwrap_err().to_string();
+            assert!(err.contains(want), "{spec}: {err}");
+        }
+    }
+
+    #[test]
+    fn limits_systemd_knows_become_properties_and_the_rest_stays() {
+        let r = LinuxResourcesBuilder::default()
+            .memory(
+                LinuxMemoryBuilder::default()
+                    .limit(100 << 20)
+                    .build()
+                    .unwrap(),
+            )
+            .pids(LinuxPidsBuilder::default().limit(64).build().unwrap())
+            .cpu(
+                LinuxCpuBuilder::default()
+                    .shares(1024u64)
+                    .quota(50_000)
+                    .period(100_000u64)
+                    .cpus("0")
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap();
+        let (props, rest) = split_resources(&r);
+        assert!(props.contains(&("MemoryMax", Value::U64(100 << 20))));
+        assert!(props.contains(&("TasksMax", Value::U64(64))));
+        assert!(props.contains(&("CPUWeight", Value::U64(39))));
+        assert!(props.contains(&("CPUQuotaPerSecUSec", Value::U64(500_000))));
+        assert!(rest.pids().is_none());
+        assert_eq!(rest.memory().as_ref().unwrap().limit(), None);
+        let cpu = rest.cpu().as_ref().unwrap();
+        assert_eq!((cpu.shares(), cpu.quota()), (None, None));
+        assert_eq!(cpu.cpus().as_deref(), Some("0"));
+    }
+
+    #[test]
+    fn a_swap_limit_keeps_the_memory_limit_with_kapsel() {
+        let r = LinuxResourcesBuilder::default()
+            .memory(
+                LinuxMemoryBuilder::default()
+                    .limit(100 << 20)
+                    .swap(200 << 20)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap();
+        let (props, rest) = split_resources(&r);
+        assert!(props.is_empty());
+        assert_eq!(rest.memory().as_ref().unwrap().limit(), Some(100 << 20));
+    }
+}
