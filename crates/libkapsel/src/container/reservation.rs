@@ -91,6 +91,7 @@ mod tests {
             unified: Some(PathBuf::from("/cg/unified/shared")),
             created: vec![PathBuf::from("/cg/memory/c1")],
             skipped: None,
+            systemd_unit: None,
         };
         paths
             .v1
