@@ -156,6 +156,8 @@ step_out "docker exec" "$(inspect d1 '{{.Config.Hostname}}')" docker exec d1 sh 
 step_rc "docker exec exit status 5" 5 docker exec d1 sh -c 'exit 5'
 step_out "docker exec -t (console socket)" "/dev/pts/" \
     script -qec "DOCKER_CONFIG=$WORK/client /usr/bin/docker -H unix://$SOCK exec -t d1 sh -c 'tty; sleep 0.5'" /dev/null
+step_out "docker exec -u 1000 -w /tmp -e K=v" "1000 /tmp v" \
+    docker exec -u 1000 -w /tmp -e K=v d1 sh -c 'echo "$(id -u) $(pwd) $K"; sleep 0.5'
 step "docker exec -d" docker exec -d d1 sh -c 'echo detached >/tmp/exec-d'
 exec_d_ran() {
     local i
@@ -170,7 +172,12 @@ step_out "docker exec of a missing executable: OCI runtime exec failed" \
 step_out "docker exec of a missing executable: no such file or directory" \
     "no such file or directory" docker exec d1 /nonexistent
 step_out "docker top" "$(inspect d1 '{{.State.Pid}}')" docker top d1
-step_out "docker stats --no-stream" "d1" docker stats --no-stream --format '{{.Name}} {{.MemUsage}}' d1
+stats_mem() { # docker stats reads the container's memory cgroup through the shim
+    local out
+    out=$(docker stats --no-stream --format '{{.Name}} {{.MemUsage}}' d1) || return 1
+    [[ "$out" == d1\ * && "$out" != "d1 0B /"* ]] || { echo "stats: $out"; return 1; }
+}
+step "docker stats --no-stream (non-zero memory usage)" stats_mem
 
 step "docker pause" docker pause d1
 step "d1 is paused" wait_state d1 '{{.State.Status}}' paused
@@ -184,6 +191,7 @@ step "docker update --memory 128m --memory-swap 256m --pids-limit 64 --cpu-share
 step "update: memory.limit_in_bytes" cgroup_is memory memory.limit_in_bytes d1 134217728
 step "update: pids.max" cgroup_is pids pids.max d1 64
 step "update: cpu.shares" cgroup_is cpu cpu.shares d1 512
+step "update: cpu quota 0 meant unset (cfs_quota_us stays -1)" cgroup_is cpu cpu.cfs_quota_us d1 -1
 step_out "update: docker inspect" "134217728 64 512" \
     inspect d1 '{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}} {{.HostConfig.CpuShares}}'
 
@@ -212,6 +220,26 @@ step "d2 is running again" wait_state d2 '{{.State.Status}}' running
 step "docker rm -f (running)" docker rm -f d2
 gone() { ! docker ps -aq --filter "name=^$1\$" | grep -q .; }
 step "d2 is gone" gone d2
+
+# --- what docker's config asks of the runtime ------------------------------------------------
+step_out "docker's default seccomp profile is applied" "Seccomp:	2" \
+    docker "${RUN[@]}" --rm busybox sh -c 'grep Seccomp: /proc/self/status; sleep 0.5'
+step_out "--user 1000:1000" "uid=1000(user) gid=1000(user)" \
+    docker "${RUN[@]}" --rm --user 1000:1000 busybox sh -c 'id; sleep 0.5'
+step_out "--read-only root, --tmpfs /scratch" "ro-ok tmpfs-ok" \
+    docker "${RUN[@]}" --rm --read-only --tmpfs /scratch busybox sh -c \
+    'touch /x 2>/dev/null || printf ro-ok; touch /scratch/x && echo " tmpfs-ok"; sleep 0.5'
+mkdir -p "$WORK/vol" && echo from-host >"$WORK/vol/f"
+step_out "-v bind mount" "from-host" \
+    docker "${RUN[@]}" --rm -v "$WORK/vol:/data:ro" busybox sh -c 'cat /data/f; sleep 0.5'
+step_out "--cap-drop ALL --cap-add NET_RAW" "CapEff:	0000000000002000" \
+    docker "${RUN[@]}" --rm --cap-drop ALL --cap-add NET_RAW busybox \
+    sh -c 'grep CapEff: /proc/self/status; sleep 0.5'
+step_out "--sysctl net.ipv4.ip_unprivileged_port_start=2000" "2000" \
+    docker "${RUN[@]}" --rm --sysctl net.ipv4.ip_unprivileged_port_start=2000 busybox \
+    sh -c 'cat /proc/sys/net/ipv4/ip_unprivileged_port_start; sleep 0.5'
+step_out "docker run -t (console socket at create)" "/dev/pts/0" \
+    script -qec "DOCKER_CONFIG=$WORK/client /usr/bin/docker -H unix://$SOCK run -t --rm --runtime kapsel --network none busybox sh -c 'tty; sleep 0.5'" /dev/null
 
 # --- resource limits at create ---------------------------------------------------------------
 step_rc "docker run --memory 32m: OOM kill exits 137" 137 \
