@@ -28,7 +28,7 @@ NS=kapsel-ctr-$TAG
 SOCK=$STATE/containerd.sock
 IMG=docker.io/library/busybox:latest
 CTRD_PID=
-IDS="t1 t1b t1t t2 t3 t4 t5 t6 t7"  # every task id the scenario uses
+IDS="t1 t1b t1t t2 t3 t4 t5 t6 t7 t8 p1 p2 p3 p4 p5 p6 p7 p8"  # every task id used
 mkdir -p "$ROOT" "$STATE"
 
 ctr() { command ctr -a "$SOCK" -n "$NS" "$@"; }
@@ -141,6 +141,18 @@ step_out "ctr task exec -t (console socket)" "/dev/pts/" \
     script -qec "ctr -a $SOCK -n $NS task exec --fifo-dir $STATE/fifo -t --exec-id e2 t2 sh -c 'tty; sleep 0.5'" /dev/null
 step_out "ctr task exec of a missing binary fails" "no such file or directory" \
     ctr "${EXEC[@]}" --exec-id e3 t2 /nonexistent
+# The shim decodes log.json as a stream of JSON objects: one other line breaks every error report.
+log_is_json() { # FILE: empty, or only {"level","msg","time"} lines with an RFC 3339 time
+    python3 - "$1" <<'PYEOF'
+import datetime, json, sys
+for n, line in enumerate(open(sys.argv[1]), 1):
+    o = json.loads(line)
+    assert {"level", "msg", "time"} <= o.keys(), f"line {n}: {line}"
+    datetime.datetime.fromisoformat(o["time"].replace("Z", "+00:00"))
+PYEOF
+}
+step "t2's log.json holds only JSON lines" \
+    log_is_json "$STATE/io.containerd.runtime.v2.task/$NS/t2/log.json"
 step_out "ctr task ps lists the init pid" "$T2PID" ctr task ps t2
 # The shim reads the cgroup named by cgroupsPath itself: the runtime must have put t2 there.
 step_out "ctr task metrics (cgroup read by the shim)" "memory.usage_in_bytes" ctr task metrics t2
@@ -245,5 +257,56 @@ step_out "pids limit 10: the 10th process cannot fork" "can't fork" \
     ctr "${EXEC[@]}" --exec-id fork t6 sh -c 'i=0; while [ $i -lt 20 ]; do sleep 5 & i=$((i+1)); done; wait'
 step "ctr task rm -f t6" ctr task rm -f t6
 step "ctr container rm t6" ctr container rm t6
+
+# --- systemd cgroups: no systemd on this machine, the runtime's refusal must reach ctr --------
+step_out "--runc-systemd-cgroup fails with the runtime's message" "OCI runtime create failed: " \
+    ctr "${RUN[@]}" --rm --runc-systemd-cgroup --cgroup "system.slice:kapsel:t8" "$IMG" t8 true
+step "... and leaves no container" no_container t8
+
+# --- eight shims driving the runtime at once ---------------------------------------------------
+parallel_run() {
+    local i pids=() rc=0
+    for i in 1 2 3 4 5 6 7 8; do
+        ctr "${RUN[@]}" -d --null-io "$IMG" "p$i" sleep 300 >"$WORK/p$i.out" 2>&1 &
+        pids+=($!)
+    done
+    for i in "${pids[@]}"; do wait "$i" || rc=1; done
+    [ $rc = 0 ] || cat "$WORK"/p*.out
+    return $rc
+}
+step "8 x ctr run -d at once" parallel_run
+all_running() { local i; for i in 1 2 3 4 5 6 7 8; do wait_status "p$i" RUNNING || return 1; done; }
+step "all 8 tasks RUNNING" all_running
+parallel_rm() {
+    local i pids=() rc=0
+    for i in 1 2 3 4 5 6 7 8; do
+        (ctr task rm -f "p$i" && ctr container rm "p$i") >"$WORK/p$i.out" 2>&1 &
+        pids+=($!)
+    done
+    for i in "${pids[@]}"; do wait "$i" || rc=1; done
+    [ $rc = 0 ] || cat "$WORK"/p*.out
+    return $rc
+}
+step "8 x ctr task rm -f at once" parallel_rm
+
+# --- what the runtime leaves behind after every task was deleted ------------------------------
+no_runtime_state() {
+    local left
+    left=$(ls -A "$STATE/runc/$NS" 2>/dev/null)
+    [ -z "$left" ] || { echo "left in $STATE/runc/$NS: $left"; return 1; }
+}
+step "no container state left in the runtime's root" no_runtime_state
+no_task_cgroups() {
+    local left
+    left=$(find /sys/fs/cgroup/ -mindepth 3 -maxdepth 3 -type d -path "*/$NS/*" 2>/dev/null)
+    [ -z "$left" ] || { echo "cgroups left: $left"; return 1; }
+}
+step "no task cgroup left" no_task_cgroups
+no_task_mounts() {
+    local left
+    left=$(awk -v a="$STATE/io.containerd.runtime.v2.task" '$5 ~ "^"a {print $5}' /proc/self/mountinfo)
+    [ -z "$left" ] || { echo "mounted: $left"; return 1; }
+}
+step "no task rootfs left mounted" no_task_mounts
 
 finish
