@@ -80,7 +80,8 @@ fn mappings(spec: &Spec) -> (Vec<LinuxIdMapping>, Vec<LinuxIdMapping>) {
     )
 }
 
-fn lines(maps: &[LinuxIdMapping]) -> String {
+/// `containerID hostID size` lines, as uid_map and gid_map take them.
+pub(crate) fn lines(maps: &[LinuxIdMapping]) -> String {
     maps.iter()
         .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
         .collect()

@@ -54,6 +54,28 @@ pub fn find<'a>(mounts: &'a [Mount], point: &str) -> Option<&'a Mount> {
         .find(|m| m.mount_point.as_os_str() == point)
 }
 
+/// The topmost mount at `point`; panics (listing them all) when there is none.
+#[track_caller]
+pub fn expect<'a>(mounts: &'a [Mount], point: &str) -> &'a Mount {
+    find(mounts, point).unwrap_or_else(|| panic!("no mount at {point}: {mounts:#?}"))
+}
+
+/// Runs a container with `script`, then has it print its mountinfo after a marker line;
+/// returns the script's output and the container's mounts.
+#[track_caller]
+pub fn after_script(
+    t: &mut crate::Ctx,
+    b: &mut crate::Bundle,
+    script: &str,
+) -> (String, Vec<Mount>) {
+    let out = t.sh_output(
+        b,
+        &format!("{script}\necho ---mountinfo---; cat /proc/self/mountinfo"),
+    );
+    let (before, info) = out.split_once("---mountinfo---\n").unwrap_or((&out, ""));
+    (before.to_string(), parse(info))
+}
+
 fn parse_line(line: &str) -> Option<Mount> {
     let (left, right) = line.split_once(" - ")?;
     let fields: Vec<&str> = left.split(' ').collect();

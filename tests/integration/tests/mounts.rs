@@ -6,24 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use kapsel_integration::mountinfo::{self, Mount};
-use kapsel_integration::{ctx, Bundle, Ctx};
+use kapsel_integration::mountinfo;
+use kapsel_integration::{ctx, Ctx};
 use serde_json::{json, Value};
-
-/// Runs the container with `script` and then prints its mountinfo after a marker line.
-fn mounts_after(t: &mut Ctx, b: &mut Bundle, script: &str) -> (String, Vec<Mount>) {
-    let out = t.sh_output(
-        b,
-        &format!("{script}\necho ---mountinfo---; cat /proc/self/mountinfo"),
-    );
-    let (before, info) = out.split_once("---mountinfo---\n").unwrap_or((&out, ""));
-    (before.to_string(), mountinfo::parse(info))
-}
-
-#[track_caller]
-fn mount_at<'a>(mounts: &'a [Mount], point: &str) -> &'a Mount {
-    mountinfo::find(mounts, point).unwrap_or_else(|| panic!("no mount at {point}: {mounts:#?}"))
-}
 
 /// A host dir with one file, for bind sources.
 fn source_dir(t: &Ctx, name: &str) -> PathBuf {
@@ -65,7 +50,7 @@ fn bind_ro_into_missing_destinations_dir_and_file() {
     let mut b = t.bundle();
     b.push_mount(bind(&src, "/mnt/deep/bind", &["bind", "ro"]));
     b.push_mount(bind(&src.join("hello"), "/etc/bound.txt", &["bind", "ro"]));
-    let (out, mounts) = mounts_after(
+    let (out, mounts) = mountinfo::after_script(
         &mut t,
         &mut b,
         "cat /mnt/deep/bind/hello /etc/bound.txt; touch /mnt/deep/bind/new 2>/dev/null || echo write-refused",
@@ -74,8 +59,8 @@ fn bind_ro_into_missing_destinations_dir_and_file() {
         out,
         "hello from the host\nhello from the host\nwrite-refused\n"
     );
-    assert!(mount_at(&mounts, "/mnt/deep/bind").has("ro"));
-    assert!(mount_at(&mounts, "/etc/bound.txt").has("ro"));
+    assert!(mountinfo::expect(&mounts, "/mnt/deep/bind").has("ro"));
+    assert!(mountinfo::expect(&mounts, "/etc/bound.txt").has("ro"));
     assert!(!src.join("new").exists());
 }
 
@@ -88,13 +73,13 @@ fn rbind_carries_submounts_and_bind_does_not() {
     let mut b = t.bundle();
     b.push_mount(bind(&src, "/plain", &["bind"]));
     b.push_mount(bind(&src, "/recursive", &["rbind"]));
-    let (_, mounts) = mounts_after(&mut t, &mut b, "");
-    mount_at(&mounts, "/plain");
+    let (_, mounts) = mountinfo::after_script(&mut t, &mut b, "");
+    mountinfo::expect(&mounts, "/plain");
     assert!(
         mountinfo::find(&mounts, "/plain/sub").is_none(),
         "bind must not carry submounts"
     );
-    assert_eq!(mount_at(&mounts, "/recursive/sub").fstype, "tmpfs");
+    assert_eq!(mountinfo::expect(&mounts, "/recursive/sub").fstype, "tmpfs");
 }
 
 #[test]
@@ -112,22 +97,22 @@ fn nosuid_nodev_noexec_and_atime_options() {
         "/b1",
         &["bind", "nosuid", "noexec", "nodev", "ro"],
     ));
-    let (_, mounts) = mounts_after(&mut t, &mut b, "");
-    let t1 = mount_at(&mounts, "/t1");
+    let (_, mounts) = mountinfo::after_script(&mut t, &mut b, "");
+    let t1 = mountinfo::expect(&mounts, "/t1");
     for opt in ["nosuid", "nodev", "noexec", "noatime"] {
         assert!(t1.has(opt), "/t1 lacks {opt}: {t1:?}");
     }
-    let t2 = mount_at(&mounts, "/t2");
+    let t2 = mountinfo::expect(&mounts, "/t2");
     assert!(
         t2.has("nodiratime") && !t2.has("noexec") && !t2.has("nosuid"),
         "{t2:?}"
     );
-    let t3 = mount_at(&mounts, "/t3");
+    let t3 = mountinfo::expect(&mounts, "/t3");
     assert!(
         !t3.has("relatime") && !t3.has("noatime"),
         "strictatime: {t3:?}"
     );
-    let b1 = mount_at(&mounts, "/b1");
+    let b1 = mountinfo::expect(&mounts, "/b1");
     for opt in ["nosuid", "nodev", "noexec", "ro"] {
         assert!(b1.has(opt), "bind /b1 lacks {opt}: {b1:?}");
     }
@@ -140,9 +125,9 @@ fn tmpfs_size_and_mode_data() {
     };
     let mut b = t.bundle();
     b.push_mount(tmpfs("/sized", &["size=1m", "mode=1770"]));
-    let (out, mounts) = mounts_after(&mut t, &mut b, "stat -c %a /sized");
+    let (out, mounts) = mountinfo::after_script(&mut t, &mut b, "stat -c %a /sized");
     assert_eq!(out, "1770\n");
-    let m = mount_at(&mounts, "/sized");
+    let m = mountinfo::expect(&mounts, "/sized");
     assert_eq!(m.fstype, "tmpfs");
     assert!(
         m.has_super("size=1024k") && m.has_super("mode=1770"),
@@ -160,10 +145,10 @@ fn propagation_flags() {
     b.push_mount(bind(&src, "/shared", &["rbind", "rshared"]));
     b.push_mount(bind(&src, "/private", &["rbind", "rprivate"]));
     b.push_mount(bind(&src, "/unbindable", &["bind", "unbindable"]));
-    let (_, mounts) = mounts_after(&mut t, &mut b, "");
-    assert!(mount_at(&mounts, "/shared").has_optional("shared:"));
-    assert!(mount_at(&mounts, "/private").optional.is_empty());
-    assert!(mount_at(&mounts, "/unbindable").has_optional("unbindable"));
+    let (_, mounts) = mountinfo::after_script(&mut t, &mut b, "");
+    assert!(mountinfo::expect(&mounts, "/shared").has_optional("shared:"));
+    assert!(mountinfo::expect(&mounts, "/private").optional.is_empty());
+    assert!(mountinfo::expect(&mounts, "/unbindable").has_optional("unbindable"));
 }
 
 #[test]
@@ -180,15 +165,15 @@ fn recursive_options_reach_submounts() {
         "/rflags",
         &["rbind", "rnosuid", "rnodev", "rnoexec"],
     ));
-    let (_, mounts) = mounts_after(&mut t, &mut b, "");
-    assert!(mount_at(&mounts, "/rro").has("ro"));
+    let (_, mounts) = mountinfo::after_script(&mut t, &mut b, "");
+    assert!(mountinfo::expect(&mounts, "/rro").has("ro"));
     assert!(
-        mount_at(&mounts, "/rro/sub").has("ro"),
+        mountinfo::expect(&mounts, "/rro/sub").has("ro"),
         "rro must reach the submount"
     );
-    assert!(mount_at(&mounts, "/ro").has("ro"));
+    assert!(mountinfo::expect(&mounts, "/ro").has("ro"));
     for point in ["/rflags", "/rflags/sub"] {
-        let m = mount_at(&mounts, point);
+        let m = mountinfo::expect(&mounts, point);
         assert!(
             m.has("nosuid") && m.has("nodev") && m.has("noexec"),
             "{m:?}"
@@ -205,7 +190,7 @@ fn mounts_apply_in_order() {
     let mut b = t.bundle();
     b.push_mount(tmpfs("/outer", &["size=2m"]));
     b.push_mount(tmpfs("/outer/inner", &["size=1m"]));
-    let (_, mounts) = mounts_after(&mut t, &mut b, "");
+    let (_, mounts) = mountinfo::after_script(&mut t, &mut b, "");
     let outer = mounts
         .iter()
         .position(|m| m.mount_point == Path::new("/outer"));
@@ -240,14 +225,14 @@ fn symlinks_in_the_rootfs_cannot_redirect_mounts_to_the_host() {
     let mut b = b0.clone();
     b.push_mount(tmpfs("/abs-escape/a", &["size=1m"]));
     b.push_mount(tmpfs("/rel-escape/r", &["size=1m"]));
-    let (_, mounts) = mounts_after(&mut t, &mut b, "");
+    let (_, mounts) = mountinfo::after_script(&mut t, &mut b, "");
     let inside = Path::new("/").join(rel);
     assert_eq!(
-        mount_at(&mounts, inside.join("a").to_str().expect("utf-8")).fstype,
+        mountinfo::expect(&mounts, inside.join("a").to_str().expect("utf-8")).fstype,
         "tmpfs"
     );
     assert_eq!(
-        mount_at(&mounts, inside.join("r").to_str().expect("utf-8")).fstype,
+        mountinfo::expect(&mounts, inside.join("r").to_str().expect("utf-8")).fstype,
         "tmpfs"
     );
     let entries: Vec<_> = std::fs::read_dir(&host_target)
@@ -271,23 +256,23 @@ fn readonly_root() {
     };
     let mut b = t.bundle();
     b.set("/root/readonly", json!(true));
-    let (out, mounts) = mounts_after(
+    let (out, mounts) = mountinfo::after_script(
         &mut t,
         &mut b,
         "touch /newfile 2>/dev/null && echo wrote || echo refused",
     );
     assert_eq!(out, "refused\n");
-    assert!(mount_at(&mounts, "/").has("ro"));
+    assert!(mountinfo::expect(&mounts, "/").has("ro"));
 
     let mut b = t.bundle();
     b.set("/root/readonly", json!(false));
-    let (out, mounts) = mounts_after(
+    let (out, mounts) = mountinfo::after_script(
         &mut t,
         &mut b,
         "touch /newfile 2>/dev/null && echo wrote || echo refused",
     );
     assert_eq!(out, "wrote\n");
-    assert!(!mount_at(&mounts, "/").has("ro"));
+    assert!(!mountinfo::expect(&mounts, "/").has("ro"));
     assert!(b.rootfs().join("newfile").exists());
 }
 
@@ -325,9 +310,9 @@ fn rootfs_propagation_shared() {
     }
     let mut b = t.bundle();
     b.set("/linux/rootfsPropagation", json!("shared"));
-    let (_, mounts) = mounts_after(&mut t, &mut b, "");
+    let (_, mounts) = mountinfo::after_script(&mut t, &mut b, "");
     assert!(
-        mount_at(&mounts, "/").has_optional("shared:"),
+        mountinfo::expect(&mounts, "/").has_optional("shared:"),
         "{mounts:#?}"
     );
 }

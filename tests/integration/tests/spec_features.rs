@@ -90,6 +90,11 @@ fn every_listed_mount_option_mounts() {
                 "source": src, "options": [opt]}),
             "remount" => json!({"destination": dest, "type": "bind",
                 "source": src, "options": ["bind", "remount", "ro"]}),
+            // An idmapped mount is a bind with mappings (on the entry, or a user namespace).
+            "idmap" | "ridmap" => json!({"destination": dest, "type": "bind",
+                "source": src, "options": ["rbind", opt],
+                "uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}],
+                "gidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]}),
             _ => json!({"destination": dest, "type": "tmpfs", "source": "tmpfs",
                 "options": [opt]}),
         };

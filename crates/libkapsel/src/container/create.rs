@@ -95,7 +95,7 @@ fn create_inner(root: &StateRoot, id: &str, opts: &CreateOptions) -> Result<Crea
         _ => None,
     };
     let seccomp = compile_seccomp(&spec)?;
-    let extras = super::extras::plan(&spec)?;
+    let extras = super::extras::plan(&spec, &bundle)?;
     let planned = crate::cgroups::plan(&spec, id, opts.cgroups)?;
     let dir = reserve(root, id)?;
     if let Err(e) = super::reservation::record(&dir, id, &bundle, &rootfs, &planned) {
@@ -211,6 +211,7 @@ fn build(
         preserve_fds: opts.preserve_fds,
         seccomp,
         cgroup,
+        idmapped: &extras.idmapped,
         hook_state: &hook_state,
     })?;
     crate::fault::point("before-ready");

@@ -1,4 +1,5 @@
-//! What `create` attaches to the container from the outside once its process exists
+//! What `create` prepares for the container before its process exists (idmapped
+//! mounts), what it attaches to the container from the outside once its process exists
 //! (resctrl group, host network devices) and `delete` gives back; plus the checks of
 //! the per-process fields applied inside (memory policy, cpu affinity), so that a bad
 //! value fails before anything is made.
@@ -11,11 +12,13 @@ use std::path::{Path, PathBuf};
 
 /// The plan for the extras, made before anything exists.
 pub struct Extras {
+    /// Idmapped bind mounts, made before the clone (the container inherits them).
+    pub idmapped: crate::rootfs::idmap::Idmapped,
     net_devices: Vec<Moved>,
     rdt: Option<(LinuxIntelRdt, PathBuf)>,
 }
 
-pub fn plan(spec: &Spec) -> Result<Extras> {
+pub fn plan(spec: &Spec, bundle: &Path) -> Result<Extras> {
     if let Some(policy) = crate::mempolicy::from_spec(spec)? {
         crate::mempolicy::check_nodes(&policy, Path::new("/sys"))?;
     }
@@ -23,6 +26,7 @@ pub fn plan(spec: &Spec) -> Result<Extras> {
         crate::process::affinity::validate(process)?;
     }
     Ok(Extras {
+        idmapped: crate::rootfs::idmap::prepare(spec, bundle)?,
         net_devices: netdev::plan(spec)?,
         rdt: crate::rdt::plan(spec)?.map(|(r, root)| (r.clone(), root)),
     })

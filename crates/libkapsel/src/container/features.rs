@@ -27,7 +27,7 @@ const INTEL_RDT: bool = true;
 /// `linux.netDevices`.
 const NET_DEVICES: bool = true;
 /// `idmap`/`ridmap` mount options and per-mount id mappings.
-const IDMAP_MOUNTS: bool = false;
+const IDMAP_MOUNTS: bool = true;
 /// `linux.memoryPolicy` modes and flags (set_mempolicy(2)); empty: not supported.
 const MEMORY_POLICY_MODES: &[&str] = crate::mempolicy::MODES;
 const MEMORY_POLICY_FLAGS: &[&str] = crate::mempolicy::FLAGS;

@@ -30,6 +30,8 @@ pub struct InitContext<'a> {
     pub no_new_keyring: bool,
     pub preserve_fds: u32,
     pub seccomp: Option<&'a kapsel_seccomp::Filter>,
+    /// Idmapped bind mounts the runtime prepared, to attach in place of a bind.
+    pub idmapped: &'a rootfs::idmap::Idmapped,
     /// The parent still has to write id maps or move us into our cgroup.
     pub wait_for_parent: bool,
     /// The parent is not root of the initial user namespace (it writes our maps through
@@ -109,6 +111,7 @@ fn setup(ctx: &mut InitContext<'_>) -> Result<Prepared> {
     let mut keep = vec![ctx.channel.raw_fd(), ctx.gate.as_raw_fd()];
     keep.extend(ctx.console.as_ref().map(|c| c.as_raw_fd()));
     keep.extend(ctx.ns.join.iter().map(|(_, _, fd)| fd.as_raw_fd()));
+    keep.extend(ctx.idmapped.raw_fds());
     kapsel_sys::process::close_all_except(3 + ctx.preserve_fds + finish::listen_fds(), &keep)?;
     // Decided before the clone: once the maps exist, our own uid would look like root.
     let maps_by_user = ctx.ns.has_new(LinuxNamespaceType::User) && ctx.unprivileged_parent;
@@ -163,7 +166,7 @@ fn setup(ctx: &mut InitContext<'_>) -> Result<Prepared> {
     umask(Mode::empty());
     let propagation = rootfs::root_propagation(ctx.spec)?;
     let root = rootfs::prepare(ctx.rootfs, propagation)?;
-    rootfs::mount_and_populate(&root, ctx.bundle, ctx.spec)?;
+    rootfs::mount_and_populate(&root, ctx.bundle, ctx.spec, ctx.idmapped)?;
     let hook_state = hooks_round_trip(ctx)?;
     if let Some(state) = &hook_state {
         let list = ctx

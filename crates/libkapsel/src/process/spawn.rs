@@ -28,6 +28,7 @@ pub struct SpawnArgs<'a> {
     pub preserve_fds: u32,
     pub seccomp: Option<&'a kapsel_seccomp::Filter>,
     pub cgroup: &'a kapsel_cgroups::Manager,
+    pub idmapped: &'a crate::rootfs::idmap::Idmapped,
     /// State JSON (status "creating") for hooks, built once the pid is known.
     pub hook_state: &'a dyn Fn(i32) -> String,
 }
@@ -85,6 +86,7 @@ pub fn spawn(a: SpawnArgs<'_>) -> Result<i32> {
                 no_new_keyring: a.no_new_keyring,
                 preserve_fds: a.preserve_fds,
                 seccomp: a.seccomp,
+                idmapped: a.idmapped,
                 wait_for_parent,
                 unprivileged_parent,
             })

@@ -4,6 +4,7 @@
 pub mod cgroupfs;
 pub mod devices;
 pub mod filesystems;
+pub mod idmap;
 pub mod mounts;
 pub mod options;
 pub mod paths;
@@ -63,9 +64,14 @@ pub fn prepare(rootfs: &Path, propagation: MsFlags) -> Result<OwnedFd> {
 }
 
 /// `mounts`, then /dev (unless /dev is bind-mounted from the host).
-pub fn mount_and_populate(root: &OwnedFd, bundle: &Path, spec: &Spec) -> Result<()> {
+pub fn mount_and_populate(
+    root: &OwnedFd,
+    bundle: &Path,
+    spec: &Spec,
+    idmapped: &idmap::Idmapped,
+) -> Result<()> {
     let mounts = spec.mounts().as_deref().unwrap_or(&[]);
-    mounts::mount_all(root.as_fd(), bundle, mounts)?;
+    mounts::mount_all(root.as_fd(), bundle, mounts, idmapped)?;
     let dev_is_host_bind = mounts.iter().any(|m| {
         m.destination() == Path::new("/dev")
             && MountOptions::parse(m.options().as_deref().unwrap_or(&[])).is_bind()

@@ -12,15 +12,26 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
 /// Does every entry of `mounts`; errors name the entry (`mounts[3]`).
-pub fn mount_all(root: BorrowedFd<'_>, bundle: &Path, mounts: &[Mount]) -> Result<()> {
+pub fn mount_all(
+    root: BorrowedFd<'_>,
+    bundle: &Path,
+    mounts: &[Mount],
+    idmapped: &super::idmap::Idmapped,
+) -> Result<()> {
     for (i, m) in mounts.iter().enumerate() {
-        mount_one(root, bundle, m)
+        mount_one(root, bundle, m, idmapped.get(i))
             .map_err(|e| Error::config(format!("mounts[{i}]"), e.to_string()))?;
     }
     Ok(())
 }
 
-fn mount_one(root: BorrowedFd<'_>, bundle: &Path, m: &Mount) -> Result<()> {
+/// `idmapped`: the runtime's detached idmapped copy of a bind source, to attach instead.
+fn mount_one(
+    root: BorrowedFd<'_>,
+    bundle: &Path,
+    m: &Mount,
+    idmapped: Option<BorrowedFd<'_>>,
+) -> Result<()> {
     let opts = MountOptions::parse(m.options().as_deref().unwrap_or(&[]));
     let dest = m.destination();
     let typ = m.typ().as_deref().unwrap_or("");
@@ -35,14 +46,22 @@ fn mount_one(root: BorrowedFd<'_>, bundle: &Path, m: &Mount) -> Result<()> {
         let kind = if meta.is_dir() { Kind::Dir } else { Kind::File };
         let target = ensure_in_root(root, dest, kind)?;
         let flags = MsFlags::MS_BIND | (opts.flags & MsFlags::MS_REC);
-        mount(
-            Some(&src),
-            &fd_path(&target),
-            None::<&str>,
-            flags,
-            None::<&str>,
-        )
-        .map_err(|e| mount_error(e, &src.to_string_lossy(), dest))?;
+        match idmapped {
+            Some(tree) => {
+                kapsel_sys::fs::move_mount_to(tree, target.as_fd()).map_err(|mut e| {
+                    e.path = Some(dest.to_path_buf());
+                    Error::Sys(e)
+                })?
+            }
+            None => mount(
+                Some(&src),
+                &fd_path(&target),
+                None::<&str>,
+                flags,
+                None::<&str>,
+            )
+            .map_err(|e| mount_error(e, &src.to_string_lossy(), dest))?,
+        }
         let remount = opts.remount_flags();
         if !remount.is_empty()
             || opts.propagation != MsFlags::empty()

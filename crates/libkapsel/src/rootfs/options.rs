@@ -33,6 +33,8 @@ pub struct MountOptions {
     pub data: String,
     /// runc's `tmpcopyup` extension: copy the directory's content into the new tmpfs.
     pub tmpcopyup: bool,
+    /// `idmap` (Some(false)) or `ridmap` (Some(true), recursive): an idmapped bind mount.
+    pub idmap: Option<bool>,
 }
 
 impl Default for MountOptions {
@@ -45,6 +47,7 @@ impl Default for MountOptions {
             attr_clr: 0,
             data: String::new(),
             tmpcopyup: false,
+            idmap: None,
         }
     }
 }
@@ -69,6 +72,8 @@ impl MountOptions {
                 o.attr_clr |= clr;
             } else if opt == "tmpcopyup" {
                 o.tmpcopyup = true;
+            } else if opt == "idmap" || opt == "ridmap" {
+                o.idmap = Some(opt == "ridmap");
             } else if !opt.is_empty() {
                 if !o.data.is_empty() {
                     o.data.push(',');
@@ -105,7 +110,7 @@ pub fn known_options() -> impl Iterator<Item = &'static str> {
 }
 
 /// Options that are kapsel's own (runc's) extensions rather than mount(2) flags.
-const EXTENSIONS: &[&str] = &["tmpcopyup"];
+const EXTENSIONS: &[&str] = &["tmpcopyup", "idmap", "ridmap"];
 
 /// (name, set?, flag) for the options that map to one mount(2) flag.
 const FLAGS: &[(&str, bool, MsFlags)] = {
