@@ -255,6 +255,37 @@ step_out "pids limit 10: the 10th process cannot fork" "can't fork" \
     docker exec p1 sh -c 'i=0; while [ $i -lt 20 ]; do sleep 5 & i=$((i+1)); done; wait'
 step "docker rm -f p1" docker rm -f p1
 
+# --- several containers at once, then what the runtime leaves behind ----------------------------
+parallel() { # VERB: docker run -d / rm -f of c1..c6 at once
+    local i pids=() rc=0
+    for i in 1 2 3 4 5 6; do
+        if [ "$1" = run ]; then
+            docker "${RUN[@]}" -d --name "c$i" busybox sleep 300 >"$WORK/c$i.out" 2>&1 &
+        else
+            docker rm -f "c$i" >"$WORK/c$i.out" 2>&1 &
+        fi
+        pids+=($!)
+    done
+    for i in "${pids[@]}"; do wait "$i" || rc=1; done
+    [ $rc = 0 ] || cat "$WORK"/c*.out
+    return $rc
+}
+step "6 x docker run -d at once" parallel run
+step_out "6 containers running" "6" sh -c "DOCKER_CONFIG=$WORK/client /usr/bin/docker -H unix://$SOCK ps -q | wc -l"
+step "6 x docker rm -f at once" parallel rm
+no_runtime_state() {
+    local left
+    left=$(ls -A "$XROOT/runtime-runc/moby" 2>/dev/null)
+    [ -z "$left" ] || { echo "left in $XROOT/runtime-runc/moby: $left"; return 1; }
+}
+step "no container state left in the runtime's root" no_runtime_state
+no_container_cgroups() {
+    local left
+    left=$(find /sys/fs/cgroup/ -mindepth 3 -maxdepth 3 -type d -path "*/$CGPARENT/*" 2>/dev/null)
+    [ -z "$left" ] || { echo "cgroups left: $left"; return 1; }
+}
+step "no container cgroup left" no_container_cgroups
+
 # --- teardown is part of the scenario: nothing may stay mounted -------------------------------
 step "stop dockerd by pid" stop_dockerd
 no_mounts() { local m; m=$(our_mounts); [ -z "$m" ] || { echo "left mounted: $m"; return 1; }; }
