@@ -135,8 +135,9 @@ impl<'a> Ctx<'a> {
         )
     }
 
-    fn spacing(&self) {
-        std::thread::sleep(Duration::from_millis(self.config.spacing_ms));
+    /// The direct mode's spacing and cache handling before a timed phase.
+    fn spacing(&self) -> Result<(), Failure> {
+        crate::suites::before_timed(self.config)
     }
 }
 
@@ -279,7 +280,7 @@ pub fn run_once(ctx: &Ctx, bench: &Bench, handler: &str) -> RunResult {
         for step in untimed {
             pod.step(*step, &mut container)?;
         }
-        ctx.spacing();
+        ctx.spacing()?;
         let t = Instant::now();
         for step in timed {
             pod.step(*step, &mut container)?;
@@ -290,7 +291,7 @@ pub fn run_once(ctx: &Ctx, bench: &Bench, handler: &str) -> RunResult {
     }
     match bench.kind {
         Kind::PodStart => {
-            ctx.spacing();
+            ctx.spacing()?;
             let t = Instant::now();
             let mut pod = Pod::run(ctx, handler)?;
             let v = ms(t);
@@ -311,7 +312,7 @@ pub fn run_once(ctx: &Ctx, bench: &Bench, handler: &str) -> RunResult {
 /// `n` pods started at once over the one HTTP/2 connection, then all destroyed at once.
 fn scale(ctx: &Ctx, handler: &str, n: u32) -> RunResult {
     let configs: Vec<PodSandboxConfig> = (0..n).map(|_| ctx.sandbox()).collect();
-    ctx.spacing();
+    ctx.spacing()?;
     let t = Instant::now();
     let started: Vec<Result<String, (Option<String>, CriError)>> = ctx.cri.block_on(async {
         let mut set = tokio::task::JoinSet::new();
@@ -438,7 +439,7 @@ fn sysbench(ctx: &Ctx, handler: &str, cap: Option<i64>) -> RunResult {
     let secs = ctx.config.seconds;
     let cmd = sysbench_cmd(&sysbench, secs);
     let argv: Vec<&str> = cmd.iter().map(String::as_str).collect();
-    ctx.spacing();
+    ctx.spacing()?;
     let r = ctx
         .cri
         .block_on(ctx.cri.h.exec_sync(&c, &argv, i64::from(secs) + 60))
@@ -456,7 +457,7 @@ fn scaling(ctx: &Ctx, handler: &str) -> RunResult {
     };
     let secs = ctx.config.seconds.max(2) * 2;
     let cmd = sysbench_cmd(&sysbench, secs);
-    ctx.spacing();
+    ctx.spacing()?;
     let h = ctx.cri.h.clone();
     let (out, updates) = ctx.cri.block_on(async {
         let (h2, c2, timeout) = (h.clone(), c.clone(), i64::from(secs) + 60);

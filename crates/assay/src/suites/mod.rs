@@ -124,21 +124,26 @@ impl<'a> Ctx<'a> {
         )
     }
 
-    /// Called right before every timed phase: the same idle spacing for every runtime, and
-    /// in cold mode a sync and a page-cache drop.
+    /// Called right before every timed phase: see [`before_timed`].
     pub fn before_timed(&self) -> Result<(), Failure> {
-        std::thread::sleep(Duration::from_millis(self.config.spacing_ms));
-        if self.config.cache == CacheMode::Cold {
-            nix::unistd::sync();
-            std::fs::write("/proc/sys/vm/drop_caches", "3").map_err(|e| {
-                Failure::new(
-                    "drop caches",
-                    format!("write `/proc/sys/vm/drop_caches`: {e}"),
-                )
-            })?;
-        }
-        Ok(())
+        before_timed(self.config)
     }
+}
+
+/// Right before every timed phase, in both modes: the same idle spacing for every runtime,
+/// and in cold mode a sync and a page-cache drop.
+pub fn before_timed(config: &Config) -> Result<(), Failure> {
+    std::thread::sleep(Duration::from_millis(config.spacing_ms));
+    if config.cache == CacheMode::Cold {
+        nix::unistd::sync();
+        std::fs::write("/proc/sys/vm/drop_caches", "3").map_err(|e| {
+            Failure::new(
+                "drop caches",
+                format!("write `/proc/sys/vm/drop_caches`: {e}"),
+            )
+        })?;
+    }
+    Ok(())
 }
 
 fn metric(key: &str, unit: &str, better: Better) -> MetricDef {
