@@ -144,6 +144,11 @@ for rt in kapsel kapsel-debug; do
     step "$rt: ... log.json decoded (no 'unable to retrieve')" no_decode_error "$rt"
 done
 
+step_rc "docker run of a non-executable file exits 126" 126 \
+    docker "${RUN[@]}" --rm busybox /etc/passwd
+step_out "docker run of a non-executable file: permission denied" "permission denied" \
+    docker "${RUN[@]}" --rm busybox /etc/passwd
+
 # --- a long-running container ----------------------------------------------------------------
 step "docker run -d (signal-handling sh)" docker "${RUN[@]}" -d --name d1 busybox \
     sh -c 'echo started; trap "echo got-usr1" USR1; trap "echo got-term; exit 0" TERM;
