@@ -62,7 +62,9 @@ fn without_unknown_caps(bytes: &[u8]) -> Option<Spec> {
             });
         }
     }
-    serde_json::from_value(v).ok()
+    // Back through bytes rather than `from_value`: the Spec deserializer for byte
+    // input already exists (parse), one for `Value` input would double its code.
+    serde_json::from_slice(&serde_json::to_vec(&v).ok()?).ok()
 }
 
 /// Every check that can be made before any namespace exists.
