@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use super::api::{ContainerState, LinuxContainerResources};
 use super::client::Cri;
 use super::containerd::Handler;
-use super::endpoint::Endpoint;
+use super::endpoint::{Endpoint, PRIVATE};
 use super::pod;
 
 struct Steps {
@@ -46,14 +46,19 @@ pub fn run(spec: &str, handler: &Handler, mkimage: &Path) -> Result<bool, String
     };
     let tag = format!("check-{}", std::process::id());
     let ep = Endpoint::open(spec, std::slice::from_ref(handler), mkimage, &tag);
+    let first = if spec == PRIVATE {
+        "private containerd up, images imported"
+    } else {
+        "CRI endpoint answers Version"
+    };
     let ep = match ep {
         Ok(ep) => ep,
         Err(e) => {
-            s.record("CRI endpoint up, images imported", Err(e));
+            s.record(first, Err(e));
             return Ok(summary(&s));
         }
     };
-    s.record("CRI endpoint up, images imported", Ok(ep.version.clone()));
+    s.record(first, Ok(ep.version.clone()));
     let parent = format!("/assay-cri-{tag}");
     steps(&mut s, &ep.cri, &handler.name, &parent);
     let private = ep.private.as_ref().map(|p| p.socket.clone());
