@@ -8,7 +8,7 @@ use super::options::MountOptions;
 use super::resolve::{ensure_in_root, fd_path, open_in_root, Kind};
 use crate::error::Result;
 use nix::mount::{mount, MsFlags};
-use std::os::fd::BorrowedFd;
+use std::os::fd::{BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 /// One mounted cgroup hierarchy of the host.
@@ -43,9 +43,23 @@ pub fn mount_cgroup_tree(root: BorrowedFd<'_>, dest: &Path, opts: &MountOptions)
         Some("mode=755"),
     )
     .map_err(|e| mount_error(e, "tmpfs", dest))?;
+    let own = own_cgroups();
     for h in &hierarchies {
         let sub: PathBuf = dest.join(&h.name);
         let t = ensure_in_root(root, &sub, Kind::Dir)?;
+        let host = Path::new("/sys/fs/cgroup").join(&h.name);
+        // Without a cgroup namespace a fresh mount would show the host's root cgroup:
+        // bind the container's own cgroup instead, so its limits read as the root's.
+        if let Some(path) = own_path(&own, h).filter(|p| *p != "/") {
+            bind_host(
+                root,
+                &host.join(path.trim_start_matches('/')),
+                &t,
+                &sub,
+                opts,
+            )?;
+            continue;
+        }
         let (typ, data) = match &h.v1_options {
             Some(o) => ("cgroup", Some(o.as_str())),
             None => ("cgroup2", None),
@@ -53,17 +67,7 @@ pub fn mount_cgroup_tree(root: BorrowedFd<'_>, dest: &Path, opts: &MountOptions)
         match mount(Some("cgroup"), &fd_path(&t), Some(typ), opts.flags, data) {
             Ok(()) => {}
             // A user namespace may not mount v1 hierarchies: bind the host's instead.
-            Err(nix::Error::EPERM) => {
-                let host = Path::new("/sys/fs/cgroup").join(&h.name);
-                mount(
-                    Some(&host),
-                    &fd_path(&t),
-                    None::<&str>,
-                    MsFlags::MS_BIND | MsFlags::MS_REC,
-                    None::<&str>,
-                )
-                .map_err(|e| mount_error(e, &host.to_string_lossy(), &sub))?;
-            }
+            Err(nix::Error::EPERM) => bind_host(root, &host, &t, &sub, opts)?,
             Err(e) => return Err(mount_error(e, typ, &sub)),
         }
     }
@@ -79,6 +83,67 @@ pub fn mount_cgroup_tree(root: BorrowedFd<'_>, dest: &Path, opts: &MountOptions)
         .map_err(|e| mount_error(e, "remount read-only", dest))?;
     }
     Ok(())
+}
+
+/// Binds a host cgroup directory on `target`, read-only when the mount asks for it.
+fn bind_host(
+    root: BorrowedFd<'_>,
+    host: &Path,
+    target: &OwnedFd,
+    sub: &Path,
+    opts: &MountOptions,
+) -> Result<()> {
+    let err = |e| mount_error(e, &host.to_string_lossy(), sub);
+    mount(
+        Some(host),
+        &fd_path(target),
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .map_err(err)?;
+    if opts.flags.contains(MsFlags::MS_RDONLY) {
+        let keep = opts.flags & (MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC);
+        // The fd opened before the bind names the directory under it: reopen the mount.
+        let mounted = open_in_root(root, sub)?;
+        mount(
+            None::<&str>,
+            &fd_path(&mounted),
+            None::<&str>,
+            MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | keep,
+            None::<&str>,
+        )
+        .map_err(err)?;
+    }
+    Ok(())
+}
+
+/// This process's cgroup in each hierarchy, from /proc/self/cgroup: (controllers, path),
+/// the controllers empty for the v2 hierarchy.
+fn own_cgroups() -> Vec<(String, String)> {
+    let text = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    parse_own_cgroups(&text)
+}
+
+fn parse_own_cgroups(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .filter_map(|l| {
+            let mut parts = l.splitn(3, ':');
+            let _id = parts.next()?;
+            Some((parts.next()?.to_string(), parts.next()?.to_string()))
+        })
+        .collect()
+}
+
+/// The path of `h` among `own`: a v1 line whose controllers all appear in the
+/// hierarchy's mount options, or the v2 line.
+fn own_path<'a>(own: &'a [(String, String)], h: &Hierarchy) -> Option<&'a str> {
+    own.iter()
+        .find(|(ctrls, _)| match &h.v1_options {
+            None => ctrls.is_empty(),
+            Some(o) => !ctrls.is_empty() && ctrls.split(',').all(|c| o.split(',').any(|x| x == c)),
+        })
+        .map(|(_, p)| p.as_str())
 }
 
 /// The cgroup hierarchies mounted under /sys/fs/cgroup, from /proc/self/mountinfo.
@@ -149,6 +214,26 @@ mod tests {
         assert_eq!(h[1].v1_options.as_deref(), Some("name=systemd"));
         assert_eq!(h[2].name, "unified");
         assert!(h[2].v1_options.is_none());
+    }
+
+    #[test]
+    fn own_cgroup_per_hierarchy() {
+        let own = parse_own_cgroups(
+            "4:cpu,cpuacct:/libpod_parent/libpod-1\n1:name=systemd:/\n0::/libpod_parent/libpod-1\n",
+        );
+        let h = |name: &str, o: Option<&str>| Hierarchy {
+            name: name.into(),
+            v1_options: o.map(String::from),
+        };
+        let cpu = h("cpu,cpuacct", Some("cpu,cpuacct"));
+        assert_eq!(own_path(&own, &cpu), Some("/libpod_parent/libpod-1"));
+        let systemd = h("systemd", Some("xattr,name=systemd"));
+        assert_eq!(own_path(&own, &systemd), Some("/"));
+        assert_eq!(
+            own_path(&own, &h("unified", None)),
+            Some("/libpod_parent/libpod-1")
+        );
+        assert_eq!(own_path(&own, &h("pids", Some("pids"))), None);
     }
 
     #[test]
