@@ -65,7 +65,7 @@ fn dispatch(cli: Cli) -> Result<u8> {
     let rootless = match cli.rootless.as_deref() {
         Some("true") => true,
         Some("false") => false,
-        _ => !nix::unistd::geteuid().is_root(),
+        _ => unprivileged(),
     };
     let cgroups = libkapsel::cgroups::CgroupOptions {
         systemd: cli.systemd_cgroup || cli.cgroup_manager.as_deref() == Some("systemd"),
@@ -178,12 +178,21 @@ fn state_root(flag: Option<PathBuf>) -> PathBuf {
     if let Some(r) = flag {
         return r;
     }
-    if !nix::unistd::geteuid().is_root() {
-        if let Some(x) = std::env::var_os("XDG_RUNTIME_DIR").filter(|x| !x.is_empty()) {
+    if let Some(x) = std::env::var_os("XDG_RUNTIME_DIR").filter(|x| !x.is_empty()) {
+        if unprivileged() {
             return PathBuf::from(x).join("kapsel");
         }
     }
     PathBuf::from("/run/kapsel")
+}
+
+/// Not root of the host: a non-zero euid, or uid 0 inside a user namespace (rootless
+/// podman runs the runtime there) unless USER says root. Such a caller can neither create
+/// /run/kapsel nor, usually, cgroups.
+fn unprivileged() -> bool {
+    !nix::unistd::geteuid().is_root()
+        || (!libkapsel::userns::in_initial_userns()
+            && std::env::var_os("USER").is_none_or(|u| u != "root"))
 }
 
 fn create_options(

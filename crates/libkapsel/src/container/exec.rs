@@ -260,17 +260,21 @@ fn spawn(job: Job<'_>, console: Option<OwnedFd>) -> Result<i32> {
     // Without a user namespace the parent enters the pid namespace around the clone.
     // With one, the pid namespace can only be entered after the user namespace, which
     // the parent must not join: an intermediate joins both and clones the process as
-    // our child (CLONE_PARENT), which then reports its pid as we see it.
-    let enter = match (userns, pidns) {
-        (None, Some(fd)) => Some((fd, "pid namespace of the container")),
+    // our child (CLONE_PARENT), which then reports its pid as we see it. So does a
+    // parent that could not go back to its own pid namespace: one owned by an outer
+    // user namespace, as when rootless podman runs us inside its own.
+    let via_intermediate =
+        userns.is_some() || (pidns.is_some() && !crate::userns::in_initial_userns());
+    let enter = match pidns {
+        Some(fd) if !via_intermediate => Some((fd, "pid namespace of the container")),
         _ => None,
     };
     let forked = crate::process::pidns::clone_in(0, None, enter);
     match forked? {
         Forked::Child => {
             drop(parent);
-            if let Some(user) = userns {
-                intermediate(&child, user, pidns, &job);
+            if via_intermediate {
+                intermediate(&child, userns, pidns, &job);
                 if child.send_own_pid().is_err() {
                     std::process::exit(1);
                 }
@@ -285,7 +289,7 @@ fn spawn(job: Job<'_>, console: Option<OwnedFd>) -> Result<i32> {
         Forked::Parent(first) => {
             drop(child);
             drop(console);
-            let pid = if userns.is_some() {
+            let pid = if via_intermediate {
                 let reported = parent.recv_pid();
                 let _ = waitpid(Pid::from_raw(first), None);
                 match reported? {
@@ -318,30 +322,24 @@ fn spawn(job: Job<'_>, console: Option<OwnedFd>) -> Result<i32> {
     }
 }
 
-/// In the intermediate: join the container's user and pid namespaces, clone the process
-/// as a sibling and exit. Returns only in the new process.
-fn intermediate(chan: &channel::Channel, userns: &OwnedFd, pidns: Option<&OwnedFd>, job: &Job<'_>) {
-    // The cgroup first, while still privileged on the host; the new process inherits it.
-    let joined =
-        crate::process::affinity::apply(job.process, crate::process::affinity::Stage::Initial)
-            .and_then(|()| join_cgroup(job))
-            .and_then(|()| {
-                setns(userns.as_fd(), CloneFlags::CLONE_NEWUSER)
-                    .map_err(nix_err("setns", "user namespace of the container"))
-            })
-            .map(|()| {
-                // Be a mapped id of the namespace (its root, where it has one): the new process
-                // reports its pid with SCM_CREDENTIALS, which the kernel refuses from an
-                // unmapped (overflow) uid. `finish` sets the process's own ids later.
-                let _ = nix::unistd::setresgid(0.into(), 0.into(), 0.into());
-                let _ = nix::unistd::setresuid(0.into(), 0.into(), 0.into());
-            })
-            .and_then(|()| match pidns {
-                Some(fd) => setns(fd.as_fd(), CloneFlags::CLONE_NEWPID)
-                    .map_err(nix_err("setns", "pid namespace of the container")),
-                None => Ok(()),
-            })
-            .and_then(|()| Ok(clone_fork(libc::CLONE_PARENT as u64, None)?));
+/// In the intermediate: join the container's user namespace (when it has one) and pid
+/// namespace, clone the process as a sibling and exit. Returns only in the new process.
+fn intermediate(
+    chan: &channel::Channel,
+    userns: Option<&OwnedFd>,
+    pidns: Option<&OwnedFd>,
+    job: &Job<'_>,
+) {
+    let joined = match userns {
+        Some(userns) => join_userns(userns, job),
+        None => Ok(()),
+    }
+    .and_then(|()| match pidns {
+        Some(fd) => setns(fd.as_fd(), CloneFlags::CLONE_NEWPID)
+            .map_err(nix_err("setns", "pid namespace of the container")),
+        None => Ok(()),
+    })
+    .and_then(|()| Ok(clone_fork(libc::CLONE_PARENT as u64, None)?));
     match joined {
         Ok(Forked::Child) => {}
         Ok(Forked::Parent(_)) => std::process::exit(0),
@@ -350,6 +348,24 @@ fn intermediate(chan: &channel::Channel, userns: &OwnedFd, pidns: Option<&OwnedF
             std::process::exit(1);
         }
     }
+}
+
+/// The intermediate's way into the container's user namespace.
+fn join_userns(userns: &OwnedFd, job: &Job<'_>) -> Result<()> {
+    // The cgroup first, while still privileged on the host; the new process inherits it.
+    crate::process::affinity::apply(job.process, crate::process::affinity::Stage::Initial)
+        .and_then(|()| join_cgroup(job))
+        .and_then(|()| {
+            setns(userns.as_fd(), CloneFlags::CLONE_NEWUSER)
+                .map_err(nix_err("setns", "user namespace of the container"))
+        })
+        .map(|()| {
+            // Be a mapped id of the namespace (its root, where it has one): the new process
+            // reports its pid with SCM_CREDENTIALS, which the kernel refuses from an
+            // unmapped (overflow) uid. `finish` sets the process's own ids later.
+            let _ = nix::unistd::setresgid(0.into(), 0.into(), 0.into());
+            let _ = nix::unistd::setresuid(0.into(), 0.into(), 0.into());
+        })
 }
 
 /// In the new process: join, set up, exec. Returns only the error that stopped it.
