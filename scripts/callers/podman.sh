@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# podman 4.3 + conmon driving kapsel: rootful, then rootless as an unprivileged user with
+# /etc/subuid ranges. Usage: podman.sh [RUNTIME] (or RUNTIME=... in the environment); default
+# this checkout's kapsel, `/usr/sbin/runc` cross-checks the script itself.
+#
+# Everything podman writes lives under one temp dir (storage, run root, tmp dir, events log,
+# the rootless user's HOME and XDG_RUNTIME_DIR); /var/lib/containers is never touched. The
+# runtime is registered under its basename, listed in runtime_supports_json, so conmon hands
+# it `--log-format=json --log FILE` as it does for runc. CONTRACT.md §3, §9.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+apt_need podman conmon uidmap fuse-overlayfs
+RUNTIME=$(readlink -f "${1:-${RUNTIME:-$(kapsel_bin)}}")
+RTNAME=$(basename "$RUNTIME")
+ROOTLESS_USER=${PODMAN_ROOTLESS_USER:-kapsel-podman}
+WORK=$(mktemp -d /tmp/kapsel-podman.XXXXXX)
+chmod 0755 "$WORK"
+cd "$WORK" || exit 1   # conmon writes an `oom` marker into its working directory
+CGROUP_PARENT=libpod_parent
+declare -A HAD_CGROUP_PARENT=()
+for h in /sys/fs/cgroup/*/; do [ -d "$h$CGROUP_PARENT" ] && HAD_CGROUP_PARENT[$h]=1; done
+
+skip() { echo "SKIP $SCENARIO: $1 -- $2"; }
+
+# write_conf DIR RUNTIME: containers.conf and storage.conf for a podman rooted in DIR.
+write_conf() {
+    local dir=$1 rt=$2
+    mkdir -p "$dir/storage" "$dir/run" "$dir/tmp"
+    cat >"$dir/containers.conf" <<EOF
+[containers]
+default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
+netns = "none"
+log_driver = "k8s-file"
+
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+events_logfile_path = "$dir/tmp/events.log"
+tmp_dir = "$dir/tmp"
+runtime = "$RTNAME"
+runtime_supports_json = ["crun", "runc", "kata", "runsc", "krun", "$RTNAME"]
+
+[engine.runtimes]
+$RTNAME = ["$rt"]
+EOF
+    cat >"$dir/storage.conf" <<EOF
+[storage]
+driver = "overlay"
+graphroot = "$dir/storage"
+runroot = "$dir/run"
+rootless_storage_path = "$dir/storage"
+EOF
+}
+
+rootful() {
+    CONTAINERS_CONF=$WORK/root/containers.conf CONTAINERS_STORAGE_CONF=$WORK/root/storage.conf \
+        podman "$@"
+}
+
+rootless() {
+    local d=$WORK/rootless
+    (cd "$d" && runuser -u "$ROOTLESS_USER" -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+        HOME="$d/home" XDG_RUNTIME_DIR="$d/xdg" USER="$ROOTLESS_USER" \
+        CONTAINERS_CONF="$d/containers.conf" CONTAINERS_STORAGE_CONF="$d/storage.conf" \
+        podman "$@")
+}
+
+# The rootless user and its subordinate id ranges; created when missing (a fresh CI machine).
+ensure_rootless_user() {
+    local u=$ROOTLESS_USER
+    id -u "$u" >/dev/null 2>&1 || useradd -M -d /nonexistent -s /usr/sbin/nologin "$u" || return 1
+    grep -q "^$u:" /etc/subuid 2>/dev/null && grep -q "^$u:" /etc/subgid 2>/dev/null && return 0
+    # useradd adds ranges from login.defs for regular users; otherwise pick one above all others.
+    local start
+    start=$(cat /etc/subuid /etc/subgid 2>/dev/null |
+        awk -F: 'BEGIN { m = 100000 } { e = $2 + $3; if (e > m) m = e } END { print m }')
+    grep -q "^$u:" /etc/subuid 2>/dev/null || usermod --add-subuids "$start-$((start + 65535))" "$u"
+    grep -q "^$u:" /etc/subgid 2>/dev/null || usermod --add-subgids "$start-$((start + 65535))" "$u"
+}
+
+# wait_out WANT CMD...: reruns CMD (up to 5 s) until its output holds WANT; prints the last output.
+wait_out() {
+    local want=$1 out i; shift
+    for i in $(seq 50); do
+        out=$("$@" 2>&1)
+        [[ "$out" == *"$want"* ]] && break
+        sleep 0.1
+    done
+    printf '%s\n' "$out"
+}
+
+gone() { # P NAME: the container is no longer listed
+    ! "$1" ps -a --format '{{.Names}}' | grep -qx "$2"
+}
+
+# cgroup_file ID CONTROLLER FILE: the value the host sees for the rootful container ID.
+cgroup_file() {
+    cat "/sys/fs/cgroup/$2/$CGROUP_PARENT/libpod-$1/$3"
+}
+
+# Steps both modes share: M is the label, P the podman function.
+common_steps() {
+    local m=$1 P=$2
+    step "$m: podman load" "$P" load -i "$WORK/busybox.tar"
+    step_out "$m: run" "hello-$m" "$P" run --rm busybox echo "hello-$m"
+    step "$m: run -d" "$P" run -d --name d1 busybox sh -c \
+        'echo started-d1; trap "echo got-usr1" USR1; trap "exit 0" TERM; while :; do sleep 0.1; done'
+    step_out "$m: logs" started-d1 wait_out started-d1 "$P" logs d1
+    step_out "$m: exec" "uid=0(root)" "$P" exec d1 id
+    step_out "$m: exec sees the init" "sh -c echo started-d1" "$P" exec d1 sh -c 'tr "\0" " " </proc/1/cmdline'
+    step_out "$m: exec -t" /dev/pts/ "$P" exec -t d1 tty
+    step "$m: kill -s USR1" "$P" kill -s USR1 d1
+    step_out "$m: USR1 reached the trap" got-usr1 wait_out got-usr1 "$P" logs d1
+}
+
+common_end_steps() {
+    local m=$1 P=$2
+    step "$m: stop (TERM honoured)" "$P" stop -t 10 d1
+    step_out "$m: stopped with exit 0" "exited 0" "$P" inspect -f '{{.State.Status}} {{.State.ExitCode}}' d1
+    step "$m: run -d (ignores TERM)" "$P" run -d --name d2 busybox sleep inf
+    step "$m: rm -f a running container" "$P" rm -f -t 1 d2
+    step "$m: removed" gone "$P" d2
+    step "$m: rm a stopped container" "$P" rm d1
+    step_rc "$m: missing executable -> 127" 127 "$P" run --rm busybox /nonexistent
+    step_out "$m: missing executable message" "/nonexistent" "$P" run --rm busybox /nonexistent
+    step_rc "$m: exit code passed through" 3 "$P" run --rm busybox sh -c 'exit 3'
+}
+
+rootful_only_steps() {
+    local m=rootful P=rootful id
+    id=$(rootful inspect -f '{{.Id}}' d1 2>/dev/null)
+    step "$m: pause" rootful pause d1
+    step_out "$m: paused" paused rootful inspect -f '{{.State.Status}}' d1
+    step_out "$m: frozen in the cgroup" FROZEN cgroup_file "$id" freezer freezer.state
+    step "$m: unpause" rootful unpause d1
+    step_out "$m: running again" running rootful inspect -f '{{.State.Status}}' d1
+    step_out "$m: exec after unpause" after-unpause rootful exec d1 echo after-unpause
+    step "$m: update --memory 128m --cpu-shares 512" rootful update --memory 128m --cpu-shares 512 d1
+    step_out "$m: memory.limit_in_bytes updated" 134217728 cgroup_file "$id" memory memory.limit_in_bytes
+    step_out "$m: cpu.shares updated" 512 cgroup_file "$id" cpu cpu.shares
+    step_rc "$m: --memory 16m OOM -> 137" 137 rootful run --rm --memory 16m busybox sh -c 'tail /dev/zero'
+    step_out "$m: --pids-limit 5 sets pids.max" "pids.max=5" rootful run --rm --pids-limit 5 busybox \
+        sh -c 'echo pids.max=$(cat /sys/fs/cgroup/pids/pids.max)'
+    step_out "$m: --pids-limit 5 stops a fork loop" "can't fork" rootful run --rm --pids-limit 5 busybox \
+        sh -c 'for i in 1 2 3 4 5 6 7 8; do sleep 2 & done; wait'
+}
+
+cleanup() {
+    local d p
+    [ -f "$WORK/root/containers.conf" ] && { rootful rm -fa -t 0; rootful rmi -fa; } >/dev/null 2>&1
+    if [ -f "$WORK/rootless/containers.conf" ]; then
+        { rootless rm -fa -t 0; rootless rmi -fa; } >/dev/null 2>&1
+        # rootless podman keeps a pause process holding its user namespace
+        p=$(cat "$WORK/rootless/tmp/pause.pid" 2>/dev/null) && kill "$p" 2>/dev/null
+    fi
+    # storage's overlay driver bind-mounts its home on itself; unmount deepest first
+    findmnt -rn -o TARGET | grep "^$WORK/" | sort -r | while read -r d; do umount -l "$d"; done
+    rm -rf "$WORK"
+    for d in /sys/fs/cgroup/*/; do
+        [ -n "${HAD_CGROUP_PARENT[$d]:-}" ] || [ ! -d "$d$CGROUP_PARENT" ] && continue
+        find "$d$CGROUP_PARENT" -depth -type d -exec rmdir {} \; 2>/dev/null
+    done
+}
+trap cleanup EXIT
+
+echo "$SCENARIO: runtime $RUNTIME (registered as \"$RTNAME\")"
+callers_image "$WORK/busybox.tar" || { echo "$SCENARIO: cannot build the image"; exit 1; }
+chmod 0644 "$WORK/busybox.tar"
+
+# rootful
+write_conf "$WORK/root" "$RUNTIME"
+common_steps rootful rootful
+rootful_only_steps
+common_end_steps rootful rootful
+
+# rootless: the runtime is copied (keeping its basename) so the user can reach it whatever
+# the permissions above the build directory.
+if ensure_rootless_user; then
+    R=$WORK/rootless
+    mkdir -p "$R/home" "$R/xdg" "$R/bin"
+    cp "$RUNTIME" "$R/bin/$RTNAME"
+    write_conf "$R" "$R/bin/$RTNAME"
+    chown -R "$ROOTLESS_USER:" "$R"
+    chmod 0700 "$R/xdg"
+    common_steps rootless rootless
+    skip "rootless: pause, update, --memory, --pids-limit" \
+        "rootless podman ignores resource limits on cgroup v1 (CONTRACT §9)"
+    common_end_steps rootless rootless
+else
+    _record "rootless: create user $ROOTLESS_USER with subuid/subgid ranges" FAIL
+fi
+finish
