@@ -127,6 +127,7 @@ fn dispatch(cli: Cli) -> Result<u8> {
                 process_label: a.process_label,
                 preserve_fds: a.preserve_fds,
                 ignore_paused: a.ignore_paused,
+                pidfd_socket: a.pidfd_socket,
                 cgroups: a.cgroup,
             };
             let code = exec::exec(&root, &a.id, &opts)?;
@@ -206,6 +207,7 @@ fn create_options(
         no_pivot: a.no_pivot,
         no_new_keyring: a.no_new_keyring,
         preserve_fds: a.preserve_fds,
+        pidfd_socket: a.pidfd_socket.clone(),
         cgroups,
         relay_console: false,
     }

@@ -24,6 +24,7 @@ pub mod state;
 pub mod statedir;
 pub mod time;
 pub mod tty;
+pub mod unixsock;
 pub mod userns;
 
 pub use error::{Error, Result};

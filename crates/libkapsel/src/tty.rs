@@ -5,24 +5,13 @@
 use crate::error::{nix_err, Error, Result};
 use nix::fcntl::OFlag;
 use nix::pty::{grantpt, posix_openpt, ptsname_r, unlockpt};
-use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, UnixAddr};
-use std::io::IoSlice;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use nix::sys::socket::{MsgFlags, UnixAddr};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::path::Path;
 
 /// Connects to the caller's console socket; done by the parent before clone.
 pub fn connect(path: &Path) -> Result<OwnedFd> {
-    use nix::sys::socket::{connect as sock_connect, socket, AddressFamily, SockFlag, SockType};
-    let fd = socket(
-        AddressFamily::Unix,
-        SockType::Stream,
-        SockFlag::SOCK_CLOEXEC,
-        None,
-    )
-    .map_err(nix_err("socket", path))?;
-    let addr = UnixAddr::new(path).map_err(nix_err("console socket address", path))?;
-    sock_connect(fd.as_raw_fd(), &addr).map_err(nix_err("connect to console socket", path))?;
-    Ok(fd)
+    crate::unixsock::connect(path, "connect to console socket")
 }
 
 /// A connected pair standing in for a console socket: (ours, the container's).
@@ -78,7 +67,12 @@ pub fn setup(socket: OwnedFd, size: Option<(u16, u16)>, bind_console: bool) -> R
     if let Some((rows, cols)) = size {
         kapsel_sys::tty::set_window_size(slave.as_raw_fd(), rows, cols)?;
     }
-    send_fd(socket.as_raw_fd(), master.as_raw_fd(), &name)?;
+    crate::unixsock::send_fd(
+        socket.as_fd(),
+        master.as_fd(),
+        &name,
+        "send pty master over the console socket",
+    )?;
     drop(socket);
     drop(master);
     if !bind_console {
@@ -97,20 +91,6 @@ pub fn setup(socket: OwnedFd, size: Option<(u16, u16)>, bind_console: bool) -> R
     )
     .map_err(nix_err("bind pty onto", console))?;
     Ok(slave)
-}
-
-fn send_fd(socket: RawFd, fd: RawFd, name: &str) -> Result<()> {
-    let fds = [fd];
-    let iov = [IoSlice::new(name.as_bytes())];
-    sendmsg::<UnixAddr>(
-        socket,
-        &iov,
-        &[ControlMessage::ScmRights(&fds)],
-        MsgFlags::empty(),
-        None,
-    )
-    .map(drop)
-    .map_err(nix_err("send pty master over the console socket", ""))
 }
 
 /// Makes `slave` the controlling terminal and stdin/stdout/stderr.

@@ -22,6 +22,8 @@ pub struct CreateOptions {
     pub no_pivot: bool,
     pub no_new_keyring: bool,
     pub preserve_fds: u32,
+    /// `--pidfd-socket`: where to send a pidfd of the container's init.
+    pub pidfd_socket: Option<PathBuf>,
     pub cgroups: crate::cgroups::CgroupOptions,
     /// With a terminal and no --console-socket: keep the pty master here (`run` relays it).
     pub relay_console: bool,
@@ -43,8 +45,9 @@ fn create_inner(root: &StateRoot, id: &str, opts: &CreateOptions) -> Result<Crea
     super::id::validate(id)?;
     let bundle = std::fs::canonicalize(&opts.bundle)
         .map_err(|e| Error::io("open bundle", &opts.bundle, e))?;
-    let spec = spec::load(&bundle)?;
+    let mut spec = spec::load(&bundle)?;
     spec::validate(&spec, &bundle)?;
+    let notify_socket = crate::process::sd_notify::requested();
     let rootfs_rel = spec
         .root()
         .as_ref()
@@ -96,9 +99,21 @@ fn create_inner(root: &StateRoot, id: &str, opts: &CreateOptions) -> Result<Crea
     };
     let seccomp = compile_seccomp(&spec)?;
     let extras = super::extras::plan(&spec, &bundle)?;
+    let pidfd_socket = opts
+        .pidfd_socket
+        .as_deref()
+        .map(crate::process::pidfd_socket::connect)
+        .transpose()?;
     let planned = crate::cgroups::plan(&spec, id, opts.cgroups)?;
     let dir = reserve(root, id)?;
-    if let Err(e) = super::reservation::record(&dir, id, &bundle, &rootfs, &planned) {
+    let prepared =
+        super::reservation::record(&dir, id, &bundle, &rootfs, &planned).and_then(|()| {
+            match &notify_socket {
+                Some(host) => crate::process::sd_notify::prepare(&mut spec, &dir.path, host),
+                None => Ok(()),
+            }
+        });
+    if let Err(e) = prepared {
         let _ = dir.remove();
         return Err(e);
     }
@@ -122,6 +137,7 @@ fn create_inner(root: &StateRoot, id: &str, opts: &CreateOptions) -> Result<Crea
         seccomp.as_ref(),
         &cgroup,
         &extras,
+        pidfd_socket.as_ref(),
         opts,
     );
     let made = made.map(|c| Created {
@@ -155,6 +171,7 @@ fn build(
     seccomp: Option<&kapsel_seccomp::Filter>,
     cgroup: &kapsel_cgroups::Manager,
     extras: &super::extras::Extras,
+    pidfd_socket: Option<&OwnedFd>,
     opts: &CreateOptions,
 ) -> Result<Created> {
     let fifo = dir.fifo_path();
@@ -219,6 +236,9 @@ fn build(
     state.pid_start = read_stat(pid).map(|(_, start)| start).unwrap_or(0);
     let saved = (|| {
         extras.attach(id, pid, &mut state)?;
+        if let Some(socket) = pidfd_socket {
+            crate::process::pidfd_socket::send(socket, pid)?;
+        }
         if let Some(pid_file) = &opts.pid_file {
             write_pid_file(pid_file, pid)?;
         }

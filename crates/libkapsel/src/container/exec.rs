@@ -35,6 +35,8 @@ pub struct ExecOptions {
     pub process_label: Option<String>,
     pub preserve_fds: u32,
     pub ignore_paused: bool,
+    /// `--pidfd-socket`: where to send a pidfd of the new process.
+    pub pidfd_socket: Option<PathBuf>,
     /// `--cgroup [controllers:]path`: existing sub-cgroups to run in.
     pub cgroups: Vec<String>,
 }
@@ -85,7 +87,19 @@ fn exec_inner(root: &StateRoot, id: &str, opts: &ExecOptions) -> Result<i32> {
         sub_cgroups,
         state_json: &state_json,
     };
+    let pidfd_socket = opts
+        .pidfd_socket
+        .as_deref()
+        .map(crate::process::pidfd_socket::connect)
+        .transpose()?;
     let pid = spawn(job, console)?;
+    if let Some(socket) = &pidfd_socket {
+        if let Err(e) = crate::process::pidfd_socket::send(socket, pid) {
+            let _ = nix::sys::signal::kill(Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+            let _ = waitpid(Pid::from_raw(pid), None);
+            return Err(e);
+        }
+    }
     if let Some(p) = &opts.pid_file {
         super::create::write_pid_file(p, pid)?;
     }

@@ -19,6 +19,7 @@ fn start_inner(root: &StateRoot, id: &str) -> Result<()> {
         Status::Stopped => return Err(Error::msg("cannot start a container that has stopped")),
         s => return Err(Error::msg(format!("cannot start an already {s} container"))),
     }
+    let notify = crate::process::sd_notify::bind(&dir.path)?;
     let fifo = dir.fifo_path();
     // Non-blocking: ENXIO means nobody holds the gate any more.
     let fd = match nix::fcntl::open(
@@ -34,6 +35,11 @@ fn start_inner(root: &StateRoot, id: &str) -> Result<()> {
     nix::unistd::write(&fd, b"0").map_err(nix_err("write", &fifo))?;
     drop(fd);
     drop(dir);
+    if let Some(relay) = notify {
+        relay.until_ready(state.pid, || {
+            crate::state::process_alive(state.pid, state.pid_start)
+        })?;
+    }
     if !state.poststart.is_empty() {
         let json = serde_json::to_string(&state.oci(Status::Running)).unwrap_or_default();
         if let Err(e) = hooks::run_all("poststart", &state.poststart, &json) {
