@@ -161,7 +161,7 @@ pub struct RunArgs {
     /// Do not delete the container after it exits
     #[arg(long)]
     pub keep: bool,
-    /// Do not become a subreaper (accepted for compatibility)
+    /// Do not become a subreaper (orphans go to the caller's reaper)
     #[arg(long = "no-subreaper")]
     pub no_subreaper: bool,
 }

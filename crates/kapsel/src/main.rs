@@ -104,6 +104,7 @@ fn dispatch(cli: Cli) -> Result<u8> {
                 create,
                 detach: a.detach,
                 keep: a.keep,
+                no_subreaper: a.no_subreaper,
             };
             let code = run::run(&root, &a.create.id, &opts)?;
             return Ok(code.clamp(0, 255) as u8);

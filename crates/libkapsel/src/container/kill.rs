@@ -2,6 +2,7 @@
 
 use super::signal_init;
 use crate::error::{Error, Result};
+use crate::state::Status;
 use crate::statedir::StateRoot;
 
 pub fn kill(root: &StateRoot, id: &str, signal: i32, all: bool) -> Result<()> {
@@ -15,6 +16,18 @@ fn kill_inner(root: &StateRoot, id: &str, signal: i32, all: bool) -> Result<()> 
         // containerd sends `kill --all ID 9` after every exit and expects success.
         return if all { Ok(()) } else { Err(Error::NotRunning) };
     }
+    let sent = send(&state, signal, all);
+    // A frozen process keeps even SIGKILL pending under the v1 freezer: thaw the
+    // container so that the kill takes effect (catchable signals wait for `resume`).
+    if sent.is_ok() && status == Status::Paused && signal == libc::SIGKILL {
+        if let Some(m) = crate::cgroups::manager(&state.cgroup).filter(|m| m.skipped().is_none()) {
+            m.thaw().map_err(crate::cgroups::map_err)?;
+        }
+    }
+    sent
+}
+
+fn send(state: &crate::state::State, signal: i32, all: bool) -> Result<()> {
     if all {
         if let Some(m) = crate::cgroups::manager(&state.cgroup) {
             if m.skipped().is_none() {
@@ -24,7 +37,7 @@ fn kill_inner(root: &StateRoot, id: &str, signal: i32, all: bool) -> Result<()> 
             }
         }
     }
-    match signal_init(&state, signal, false) {
+    match signal_init(state, signal, false) {
         Err(Error::NotRunning) if all => Ok(()),
         other => other,
     }

@@ -12,6 +12,9 @@ pub struct RunOptions {
     pub create: CreateOptions,
     pub detach: bool,
     pub keep: bool,
+    /// `--no-subreaper`: leave orphans of a container without its own pid namespace to
+    /// the caller's reaper instead of collecting them here.
+    pub no_subreaper: bool,
 }
 
 /// Returns the exit code for the command: the container's status (128+N when killed by N).
@@ -19,7 +22,9 @@ pub fn run(root: &StateRoot, id: &str, opts: &RunOptions) -> Result<i32> {
     let mask = crate::process::wait::signal_mask();
     if !opts.detach {
         mask.thread_block().map_err(nix_err("sigprocmask", ""))?;
-        let _ = kapsel_sys::process::set_child_subreaper();
+        if !opts.no_subreaper {
+            let _ = kapsel_sys::process::set_child_subreaper();
+        }
     }
     let created = create(root, id, &opts.create)?;
     if let Err(e) = start(root, id) {
