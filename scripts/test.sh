@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
 cargo fmt --all -- --check
+python3 scripts/spec-coverage.py --check   # docs/spec-coverage.md matches the test markers
 cargo clippy --workspace --all-targets -q -- -D warnings
 # Every `// req:` marker names a requirement of the conformance catalogue.
 python3 scripts/conformance.py check

@@ -145,6 +145,7 @@ fn remove_everywhere(roots: &[PathBuf], rel: &Path) {
 }
 
 // req: lnx-cgroups-path
+// spec: linux.cgroupsPath
 #[test]
 fn cgroups_path_absolute_and_relative() {
     let Some(mut t) = ctx!("cgroups_path_absolute_and_relative") else {

@@ -179,6 +179,7 @@ fn refused(t: &mut Ctx, b: &Bundle, tag: &str) {
 }
 
 // req: cfg-root-path-exists, rt-errors-leave-nothing
+// spec: root.path
 #[test]
 fn a_missing_root_path_is_refused() {
     let Some(mut t) = ctx!("a_missing_root_path_is_refused") else {
@@ -190,6 +191,7 @@ fn a_missing_root_path_is_refused() {
 }
 
 // req: lnx-ns-path-wrong-type
+// spec: linux.namespaces
 #[test]
 fn a_namespace_path_of_another_type_is_refused() {
     let Some(mut t) = ctx!("a_namespace_path_of_another_type_is_refused") else {
@@ -218,6 +220,7 @@ fn a_duplicated_namespace_type_is_refused() {
 }
 
 // req: cfg-rlimits-invalid-error
+// spec: process.rlimits
 #[test]
 fn an_unknown_rlimit_type_is_refused() {
     let Some(mut t) = ctx!("an_unknown_rlimit_type_is_refused") else {
@@ -247,6 +250,7 @@ fn a_duplicated_rlimit_type_is_refused() {
 }
 
 // req: cfg-process-cwd-absolute
+// spec: process.cwd
 #[test]
 fn a_relative_cwd_is_refused() {
     let Some(mut t) = ctx!("a_relative_cwd_is_refused") else {
@@ -258,6 +262,7 @@ fn a_relative_cwd_is_refused() {
 }
 
 // req: cfg-hooks-path-absolute
+// spec: hooks.prestart
 #[test]
 fn a_relative_hook_path_is_refused() {
     let Some(mut t) = ctx!("a_relative_hook_path_is_refused") else {

@@ -10,6 +10,7 @@ use kapsel_integration::probe::{cap_mask, Report};
 use serde_json::json;
 
 // req: rt-start-runs-process, rt-lifecycle-create-applies-config, cfg-user-ids, cfg-rlimits-match, cfg-caps-sets, cfg-nnp, cfg-oom-set, cfg-hostname, cfg-process-env-args-cwd
+// spec: process.args, process.env, process.user.uid, process.user.gid
 #[test]
 fn the_process_gets_exactly_its_config() {
     let Some(mut t) = ctx!("the_process_gets_exactly_its_config") else {
@@ -73,6 +74,7 @@ fn the_process_gets_exactly_its_config() {
 }
 
 // req: cfg-oom-unset
+// spec: process.oomScoreAdj
 #[test]
 fn oom_score_adj_is_left_alone_when_unset() {
     let Some(mut t) = ctx!("oom_score_adj_is_left_alone_when_unset") else {
@@ -147,6 +149,7 @@ fn listed_namespaces_are_new_and_unlisted_ones_inherited() {
 }
 
 // req: cfg-console-size-ignored
+// spec: process.consoleSize
 #[test]
 fn console_size_is_ignored_without_a_terminal() {
     let Some(mut t) = ctx!("console_size_is_ignored_without_a_terminal") else {

@@ -101,6 +101,7 @@ fn state_has_the_required_fields_in_every_status() {
 }
 
 // req: cfg-extensibility-unknown, cfg-annotations-unknown-ok
+// spec: annotations
 #[test]
 fn unknown_properties_and_annotation_keys_are_ignored() {
     let Some(mut t) = ctx!("unknown_properties_and_annotation_keys_are_ignored") else {

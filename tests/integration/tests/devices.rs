@@ -92,6 +92,7 @@ fn dev_symlinks_and_private_devpts() {
 }
 
 // req: lnx-devices-available
+// spec: linux.devices
 #[test]
 fn linux_devices_are_created_with_mode_and_owner() {
     let Some(mut t) = ctx!("linux_devices_are_created_with_mode_and_owner") else {

@@ -82,6 +82,7 @@ fn malformed_config_json() {
 }
 
 // req: cfg-ociversion-semver
+// spec: ociVersion
 #[test]
 fn unknown_oci_version_major() {
     let Some(mut t) = ctx!("unknown_oci_version_major") else {
@@ -99,6 +100,7 @@ fn unknown_oci_version_major() {
 }
 
 // req: rt-lifecycle-create-error, rt-create-cannot-apply-error
+// spec: mounts.type
 #[test]
 fn bad_mount_type() {
     let Some(mut t) = ctx!("bad_mount_type") else {
@@ -113,6 +115,7 @@ fn bad_mount_type() {
 }
 
 // req: cfg-process-args-required
+// spec: process.args
 #[test]
 fn missing_process_args() {
     let Some(mut t) = ctx!("missing_process_args") else {
@@ -284,6 +287,7 @@ fn commands_on_a_missing_container() {
 }
 
 // req: cfg-valid-values-error
+// spec: linux.namespaces
 #[test]
 fn unknown_namespace_type() {
     let Some(mut t) = ctx!("unknown_namespace_type") else {

@@ -639,6 +639,7 @@ fn exec_into_a_created_container_is_refused() {
     t.assert_no_leftovers(&id, &b, Some(&fp));
 }
 
+// spec: exec --ignore-paused
 #[test]
 fn exec_into_a_paused_container_is_refused() {
     let Some(mut t) = ctx!("exec_into_a_paused_container_is_refused") else {

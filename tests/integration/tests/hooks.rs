@@ -52,6 +52,7 @@ fn read_json(path: &Path) -> Value {
 }
 
 // req: rt-hooks-prestart, rt-hooks-createruntime, rt-hooks-createcontainer, rt-hooks-startcontainer, rt-hooks-poststart, rt-hooks-poststop, cfg-hooks-order, cfg-hooks-state-stdin, cfg-hooks-namespaces
+// spec: hooks.prestart, hooks.createRuntime, hooks.createContainer, hooks.startContainer, hooks.poststart, hooks.poststop
 #[test]
 fn every_hook_kind_runs_in_order_with_state_args_and_env() {
     let Some(mut t) = ctx!("every_hook_kind_runs_in_order_with_state_args_and_env") else {
@@ -223,6 +224,7 @@ fn failing_hooks_before_start_fail_create_and_leave_nothing() {
 }
 
 // req: cfg-hooks-timeout
+// spec: hooks.prestart
 #[test]
 fn hook_timeout_fails_create_and_leaves_nothing() {
     let Some(mut t) = ctx!("hook_timeout_fails_create_and_leaves_nothing") else {

@@ -12,6 +12,7 @@ use serde_json::json;
 const SECS5: Duration = Duration::from_secs(5);
 
 // req: rt-scope-operations, rt-ops-supported, rt-state-fields, rt-create-status-created, rt-start-status-running, rt-kill-stopped-status, rt-delete-removes-resources
+// spec: annotations
 #[test]
 fn state_json_through_created_running_stopped_deleted() {
     let Some(mut t) = ctx!("state_json_through_created_running_stopped_deleted") else {

@@ -41,6 +41,7 @@ fn tmpfs(dest: &str, options: &[&str]) -> Value {
     json!({"destination": dest, "type": "tmpfs", "source": "tmpfs", "options": options})
 }
 
+// spec: mounts.destination, mounts.source, mounts.options
 #[test]
 fn bind_ro_into_missing_destinations_dir_and_file() {
     let Some(mut t) = ctx!("bind_ro_into_missing_destinations_dir_and_file") else {
@@ -82,6 +83,7 @@ fn rbind_carries_submounts_and_bind_does_not() {
     assert_eq!(mountinfo::expect(&mounts, "/recursive/sub").fstype, "tmpfs");
 }
 
+// spec: mounts.options
 #[test]
 fn nosuid_nodev_noexec_and_atime_options() {
     let Some(mut t) = ctx!("nosuid_nodev_noexec_and_atime_options") else {
@@ -118,6 +120,7 @@ fn nosuid_nodev_noexec_and_atime_options() {
     }
 }
 
+// spec: mounts.type, mounts.options
 #[test]
 fn tmpfs_size_and_mode_data() {
     let Some(mut t) = ctx!("tmpfs_size_and_mode_data") else {
@@ -135,6 +138,7 @@ fn tmpfs_size_and_mode_data() {
     );
 }
 
+// spec: mounts.options
 #[test]
 fn propagation_flags() {
     let Some(mut t) = ctx!("propagation_flags") else {
@@ -151,6 +155,7 @@ fn propagation_flags() {
     assert!(mountinfo::expect(&mounts, "/unbindable").has_optional("unbindable"));
 }
 
+// spec: mounts.options
 #[test]
 fn recursive_options_reach_submounts() {
     let Some(mut t) = ctx!("recursive_options_reach_submounts") else {
@@ -182,6 +187,7 @@ fn recursive_options_reach_submounts() {
 }
 
 // req: cfg-mounts-order
+// spec: mounts
 #[test]
 fn mounts_apply_in_order() {
     let Some(mut t) = ctx!("mounts_apply_in_order") else {
@@ -249,6 +255,7 @@ fn symlinks_in_the_rootfs_cannot_redirect_mounts_to_the_host() {
 }
 
 // req: cfg-root-readonly
+// spec: root.readonly
 #[test]
 fn readonly_root() {
     let Some(mut t) = ctx!("readonly_root") else {
@@ -276,6 +283,7 @@ fn readonly_root() {
     assert!(b.rootfs().join("newfile").exists());
 }
 
+// spec: root.path
 #[test]
 fn no_pivot_runs_in_the_rootfs() {
     let Some(mut t) = ctx!("no_pivot_runs_in_the_rootfs") else {
@@ -300,6 +308,7 @@ fn no_pivot_runs_in_the_rootfs() {
     t.assert_no_leftovers(&id, &b, None);
 }
 
+// spec: linux.rootfsPropagation
 #[test]
 fn rootfs_propagation_shared() {
     let Some(mut t) = ctx!("rootfs_propagation_shared") else {

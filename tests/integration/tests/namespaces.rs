@@ -39,6 +39,7 @@ fn ns_of(output: &str, link: &str) -> String {
 }
 
 // req: lnx-ns-new-when-no-path, lnx-ns-types
+// spec: linux.namespaces
 #[test]
 fn every_namespace_is_new() {
     let Some(mut t) = ctx!("every_namespace_is_new") else {
@@ -112,6 +113,7 @@ fn joins_another_containers_uts_and_network_by_path() {
 }
 
 // req: lnx-ns-path-join
+// spec: linux.namespaces
 #[test]
 fn joins_the_namespaces_of_an_unshare_process() {
     let Some(mut t) = ctx!("joins_the_namespaces_of_an_unshare_process") else {
@@ -146,6 +148,7 @@ fn joins_the_namespaces_of_an_unshare_process() {
 }
 
 // req: lnx-ns-types
+// spec: linux.timeOffsets
 #[test]
 fn time_namespace_applies_time_offsets() {
     let Some(mut t) = ctx!("time_namespace_applies_time_offsets") else {

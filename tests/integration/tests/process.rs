@@ -18,6 +18,7 @@ fn status_field(text: &str, key: &str) -> String {
 }
 
 // req: cfg-hostname
+// spec: hostname
 #[test]
 fn hostname_is_set_in_a_private_uts_namespace() {
     let Some(mut t) = ctx!("hostname_is_set_in_a_private_uts_namespace") else {
@@ -32,6 +33,7 @@ fn hostname_is_set_in_a_private_uts_namespace() {
 }
 
 // req: cfg-domainname
+// spec: domainname
 #[test]
 fn domainname_is_set() {
     let Some(mut t) = ctx!("domainname_is_set") else {
@@ -78,6 +80,7 @@ fn ps_shows_only_the_containers_processes_with_pid_1() {
 }
 
 // req: cfg-user-ids
+// spec: process.user.uid, process.user.gid, process.user.umask, process.user.additionalGids
 #[test]
 fn user_uid_gid_additional_gids_and_umask() {
     let Some(mut t) = ctx!("user_uid_gid_additional_gids_and_umask") else {
@@ -107,6 +110,7 @@ fn user_uid_gid_additional_gids_and_umask() {
 }
 
 // req: cfg-process-env-args-cwd
+// spec: process.env
 #[test]
 fn env_is_exactly_the_configs() {
     let Some(mut t) = ctx!("env_is_exactly_the_configs") else {
@@ -140,6 +144,7 @@ fn env_is_exactly_the_configs() {
 }
 
 // req: cfg-process-env-args-cwd
+// spec: process.cwd
 #[test]
 fn cwd_is_the_configs() {
     let Some(mut t) = ctx!("cwd_is_the_configs") else {

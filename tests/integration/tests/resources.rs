@@ -64,6 +64,7 @@ fn refused(t: &Ctx, out: &Output, id: &str, field: &str) {
     }
 }
 
+// spec: linux.resources.memory
 #[test]
 fn memory_eater_is_oom_killed_near_the_limit() {
     let Some(mut t) = ctx!("memory_eater_is_oom_killed_near_the_limit") else {
@@ -168,6 +169,7 @@ fn run_exits_137_when_the_init_is_oom_killed() {
     assert!(left.is_empty(), "cgroup dirs left after run: {left:?}");
 }
 
+// spec: linux.resources.pids
 #[test]
 fn fork_bomb_is_contained_by_pids_limit() {
     let Some(mut t) = ctx!("fork_bomb_is_contained_by_pids_limit") else {
@@ -213,6 +215,7 @@ fn fork_bomb_is_contained_by_pids_limit() {
     delete_and_check_cgroups(&t, &id, &dirs, false);
 }
 
+// spec: linux.resources.cpu
 #[test]
 fn cpu_quota_caps_a_busy_loop_and_update_raises_it() {
     let Some(mut t) = ctx!("cpu_quota_caps_a_busy_loop_and_update_raises_it") else {
@@ -256,6 +259,7 @@ fn cpu_quota_caps_a_busy_loop_and_update_raises_it() {
     assert!(left.is_empty(), "cgroup dirs left: {left:?}");
 }
 
+// spec: linux.resources.cpu
 #[test]
 fn cpuset_pins_to_one_cpu_and_update_moves_it() {
     let Some(mut t) = ctx!("cpuset_pins_to_one_cpu_and_update_moves_it") else {
@@ -287,6 +291,7 @@ fn cpuset_pins_to_one_cpu_and_update_moves_it() {
 }
 
 // req: lnx-device-allowlist-order
+// spec: linux.resources.devices
 #[test]
 fn device_rules_deny_block_devices_and_allow_dev_null() {
     let Some(mut t) = ctx!("device_rules_deny_block_devices_and_allow_dev_null") else {
@@ -372,6 +377,7 @@ fn a_disk() -> Option<(u64, u64)> {
     Some((major.parse().ok()?, minor.parse().ok()?))
 }
 
+// spec: linux.resources.memory, linux.resources.cpu, linux.resources.pids, linux.resources.devices
 #[test]
 fn resource_fields_reach_the_v1_files() {
     let Some(mut t) = ctx!("resource_fields_reach_the_v1_files") else {
@@ -463,6 +469,7 @@ fn resource_fields_reach_the_v1_files() {
 }
 
 // req: lnx-unified
+// spec: linux.resources.unified
 #[test]
 fn unified_keys_go_to_the_v2_cgroup_on_hybrid() {
     let Some(mut t) = ctx!("unified_keys_go_to_the_v2_cgroup_on_hybrid") else {

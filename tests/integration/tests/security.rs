@@ -79,6 +79,7 @@ fn default_config_status_lines_match_the_config_exactly() {
 }
 
 // req: cfg-caps-sets
+// spec: process.capabilities
 #[test]
 fn capabilities_for_root_are_set_exactly() {
     let Some(mut t) = ctx!("capabilities_for_root_are_set_exactly") else {
@@ -109,6 +110,7 @@ fn capabilities_for_root_are_set_exactly() {
     assert_eq!(status_field(&out, "CapAmb"), cap_mask(&[]), "{out}");
 }
 
+// spec: process.capabilities
 #[test]
 fn capabilities_of_a_user_survive_the_uid_change_through_the_ambient_set() {
     let Some(mut t) = ctx!("capabilities_of_a_user_survive_the_uid_change_through_the_ambient_set")
@@ -191,6 +193,7 @@ fn unknown_capability_names_are_warned_about_and_skipped() {
 }
 
 // req: cfg-nnp
+// spec: process.noNewPrivileges
 #[test]
 fn no_new_privileges_is_set_exactly_when_asked() {
     let Some(mut t) = ctx!("no_new_privileges_is_set_exactly_when_asked") else {
@@ -239,6 +242,7 @@ fn limits_row(text: &str, row: &str) -> Option<(u64, u64)> {
 }
 
 // req: cfg-rlimits-match
+// spec: process.rlimits
 #[test]
 fn every_rlimit_is_set() {
     let Some(mut t) = ctx!("every_rlimit_is_set") else {
@@ -267,6 +271,7 @@ fn every_rlimit_is_set() {
 }
 
 // req: cfg-oom-set
+// spec: process.oomScoreAdj
 #[test]
 fn oom_score_adj_is_set() {
     let Some(mut t) = ctx!("oom_score_adj_is_set") else {
@@ -277,6 +282,7 @@ fn oom_score_adj_is_set() {
     assert_eq!(t.sh_output(&mut b, "cat /proc/self/oom_score_adj"), "345\n");
 }
 
+// spec: process.scheduler, process.ioPriority, linux.personality
 #[test]
 fn scheduler_io_priority_and_personality_are_applied() {
     let Some(mut t) = ctx!("scheduler_io_priority_and_personality_are_applied") else {
@@ -311,6 +317,7 @@ fn scheduler_io_priority_and_personality_are_applied() {
     );
 }
 
+// spec: linux.sysctl
 #[test]
 fn namespaced_sysctls_apply_inside_only() {
     let Some(mut t) = ctx!("namespaced_sysctls_apply_inside_only") else {
@@ -361,6 +368,7 @@ fn refused(t: &mut Ctx, b: &Bundle, tag: &str, names: &[&str]) {
     t.assert_no_leftovers(&id, b, None);
 }
 
+// spec: linux.sysctl
 #[test]
 fn host_wide_sysctls_are_refused() {
     let Some(mut t) = ctx!("host_wide_sysctls_are_refused") else {
@@ -376,6 +384,7 @@ fn host_wide_sysctls_are_refused() {
     );
 }
 
+// spec: process.apparmorProfile, process.selinuxLabel
 #[test]
 fn lsm_labels_are_refused_when_the_lsm_is_absent() {
     let Some(mut t) = ctx!("lsm_labels_are_refused_when_the_lsm_is_absent") else {
@@ -430,6 +439,7 @@ fn mkdir_under(t: &mut Ctx, seccomp: Value) -> String {
 }
 
 // req: lnx-seccomp-errno
+// spec: linux.seccomp
 #[test]
 fn seccomp_actions_do_what_they_say() {
     let Some(mut t) = ctx!("seccomp_actions_do_what_they_say") else {
@@ -542,6 +552,7 @@ fn compares(op: &str, arg: u64, value: u64, value_two: u64) -> bool {
     }
 }
 
+// spec: linux.seccomp
 #[test]
 fn seccomp_argument_operators() {
     let Some(mut t) = ctx!("seccomp_argument_operators") else {
@@ -589,6 +600,7 @@ fn seccomp_argument_operators() {
 }
 
 // req: lnx-seccomp-errno
+// spec: linux.seccomp
 #[test]
 fn seccomp_default_errno_ret_applies_to_unlisted_syscalls() {
     let Some(mut t) = ctx!("seccomp_default_errno_ret_applies_to_unlisted_syscalls") else {
@@ -734,6 +746,7 @@ fn common_workloads_run_under_the_default_profile() {
     }
 }
 
+// spec: linux.maskedPaths, linux.readonlyPaths
 #[test]
 fn masked_and_readonly_paths() {
     let Some(mut t) = ctx!("masked_and_readonly_paths") else {
@@ -782,6 +795,7 @@ fn masked_and_readonly_paths() {
 }
 
 // req: lnx-seccomp-listener
+// spec: linux.seccomp
 #[test]
 fn seccomp_notify_hands_the_fd_and_state_to_the_listener() {
     let Some(mut t) = ctx!("seccomp_notify_hands_the_fd_and_state_to_the_listener") else {

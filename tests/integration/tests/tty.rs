@@ -8,6 +8,7 @@ use kapsel_integration::ctx;
 use kapsel_integration::scratch::Scratch;
 use serde_json::json;
 
+// spec: process.terminal, process.consoleSize
 #[test]
 fn terminal_master_arrives_over_the_console_socket() {
     let Some(mut t) = ctx!("terminal_master_arrives_over_the_console_socket") else {

@@ -64,6 +64,7 @@ fn section<'a>(out: &'a str, tag: &str) -> &'a str {
         .unwrap_or("")
 }
 
+// spec: linux.uidMappings, linux.gidMappings
 #[test]
 fn multi_range_mappings_are_written_before_the_process_runs() {
     let Some(mut t) = ctx!("multi_range_mappings_are_written_before_the_process_runs") else {
