@@ -24,6 +24,15 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<Spec> {
         Err(e) => e,
     };
     let field = crate::json_path::of_error(bytes, &inner);
+    if field.starts_with("process.scheduler.flags") {
+        let mut v: serde_json::Value = serde_json::from_slice(bytes).unwrap_or_default();
+        if let Some(process) = v.get_mut("process") {
+            spec_scheduler_flags(process);
+        }
+        if let Ok(spec) = serde_json::from_value(v) {
+            return Ok(spec);
+        }
+    }
     if field.starts_with("process.capabilities.") {
         if let Some(spec) = without_unknown_caps(bytes) {
             return Ok(spec);
@@ -39,6 +48,27 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<Spec> {
             field,
             format!("{inner} (in {})", path.display()),
         ))
+    }
+}
+
+/// oci-spec 0.10 spells two of the runtime-spec's scheduler flags its own way
+/// (`SCHED_RESET_ON_FORK`, `SCHED_FLAG_D_L_OVERRUN`): the spec's names in a process
+/// object are rewritten to its spelling before parsing again.
+pub(crate) fn spec_scheduler_flags(process: &mut serde_json::Value) {
+    let Some(flags) = process
+        .get_mut("scheduler")
+        .and_then(|s| s.get_mut("flags"))
+        .and_then(|f| f.as_array_mut())
+    else {
+        return;
+    };
+    for flag in flags {
+        let theirs = match flag.as_str() {
+            Some("SCHED_FLAG_RESET_ON_FORK") => "SCHED_RESET_ON_FORK",
+            Some("SCHED_FLAG_DL_OVERRUN") => "SCHED_FLAG_D_L_OVERRUN",
+            _ => continue,
+        };
+        *flag = theirs.into();
     }
 }
 

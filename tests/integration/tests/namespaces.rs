@@ -147,6 +147,7 @@ fn joins_the_namespaces_of_an_unshare_process() {
     assert_eq!(out, want);
 }
 
+// spec: linux.timeOffsets
 // req: lnx-ns-types
 // spec: linux.timeOffsets
 #[test]

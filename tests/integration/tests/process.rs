@@ -79,6 +79,7 @@ fn ps_shows_only_the_containers_processes_with_pid_1() {
     );
 }
 
+// spec: process.user.umask
 // req: cfg-user-ids
 // spec: process.user.uid, process.user.gid, process.user.umask, process.user.additionalGids
 #[test]

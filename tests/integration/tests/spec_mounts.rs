@@ -29,8 +29,8 @@ fn idmapped_bind(src: &Path, dest: &str, options: &[&str]) -> Value {
     json!({"destination": dest, "type": "bind", "source": src, "options": options})
 }
 
-// spec: mounts[].uidMappings
-// spec: mounts[].gidMappings
+// spec: mounts.uidMappings
+// spec: mounts.gidMappings
 #[test]
 fn idmap_with_mappings_on_the_mount() {
     let Some(mut t) = ctx!("idmap_with_mappings_on_the_mount") else {
@@ -63,7 +63,7 @@ fn idmap_with_mappings_on_the_mount() {
     assert_eq!((meta.uid(), meta.gid()), (1234, 1234));
 }
 
-// spec: mounts[].options.idmap
+// spec: mounts.options.idmap
 #[test]
 fn idmap_with_the_containers_user_namespace() {
     let Some(mut t) = ctx!("idmap_with_the_containers_user_namespace") else {
@@ -112,7 +112,7 @@ fn source_with_submount(t: &Ctx, name: &str) -> PathBuf {
     dir
 }
 
-// spec: mounts[].options.ridmap
+// spec: mounts.options.ridmap
 #[test]
 fn ridmap_reaches_submounts_and_idmap_does_not() {
     let Some(mut t) = ctx!("ridmap_reaches_submounts_and_idmap_does_not") else {
@@ -140,7 +140,7 @@ fn ridmap_reaches_submounts_and_idmap_does_not() {
     nix::mount::umount2(&src.join("sub"), nix::mount::MntFlags::MNT_DETACH).expect("umount sub");
 }
 
-// spec: mounts[].options.idmap
+// spec: mounts.options.idmap
 #[test]
 fn idmap_refused_without_a_bind_or_mappings() {
     let Some(mut t) = ctx!("idmap_refused_without_a_bind_or_mappings") else {

@@ -114,16 +114,20 @@ fn exec_inner(root: &StateRoot, id: &str, opts: &ExecOptions) -> Result<i32> {
 fn build_process(spec: &Spec, opts: &ExecOptions) -> Result<Process> {
     let mut p = if let Some(path) = &opts.process {
         let bytes = std::fs::read(path).map_err(|e| Error::io("open process file", path, e))?;
-        serde_json::from_slice(&bytes).map_err(|e| {
-            Error::config(
-                format!(
-                    "{}: {}",
-                    path.display(),
-                    crate::json_path::of_error(&bytes, &e)
-                ),
-                e.to_string(),
-            )
-        })?
+        let mut value: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+        crate::spec::spec_scheduler_flags(&mut value);
+        serde_json::from_value(value)
+            .or_else(|_| serde_json::from_slice(&bytes))
+            .map_err(|e| {
+                Error::config(
+                    format!(
+                        "{}: {}",
+                        path.display(),
+                        crate::json_path::of_error(&bytes, &e)
+                    ),
+                    e.to_string(),
+                )
+            })?
     } else {
         let mut p = spec
             .process()
