@@ -39,9 +39,6 @@ fn with_scheduler(t: &mut Ctx, scheduler: Value, script: &str) -> String {
 }
 
 // spec: process.scheduler
-// spec: process.scheduler.policy
-// spec: process.scheduler.nice
-// spec: process.scheduler.priority
 #[test]
 fn scheduler_every_policy() {
     let Some(mut t) = ctx!("scheduler_every_policy") else {
@@ -76,9 +73,7 @@ fn scheduler_every_policy() {
     }
 }
 
-// spec: process.scheduler.runtime
-// spec: process.scheduler.deadline
-// spec: process.scheduler.period
+// spec: process.scheduler
 #[test]
 fn scheduler_deadline_parameters() {
     let Some(mut t) = ctx!("scheduler_deadline_parameters") else {
@@ -120,7 +115,7 @@ fn scheduler_deadline_parameters() {
     t.cmd(&["delete", "--force", &id]).ok();
 }
 
-// spec: process.scheduler.flags
+// spec: process.scheduler
 #[test]
 fn scheduler_reset_on_fork_and_an_unknown_policy() {
     let Some(mut t) = ctx!("scheduler_reset_on_fork_and_an_unknown_policy") else {
@@ -204,8 +199,6 @@ fn personality(t: &mut Ctx, value: Value) -> (u32, String) {
 }
 
 // spec: linux.personality
-// spec: linux.personality.domain
-// spec: linux.personality.flags
 #[test]
 fn personality_domains_and_flags() {
     let Some(mut t) = ctx!("personality_domains_and_flags") else {
