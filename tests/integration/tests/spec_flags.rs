@@ -93,9 +93,11 @@ fn run_reaps_orphans_unless_no_subreaper() {
 /// A running container whose init exits 3 on SIGTERM.
 fn term_trapping(t: &mut Ctx, tag: &str) -> String {
     let mut b = t.bundle();
-    b.sh("trap 'exit 3' TERM; while :; do sleep 0.1; done");
+    b.sh("trap 'exit 3' TERM; echo trapping; while :; do sleep 0.1; done");
     let id = t.id(tag);
     t.create_and_start(&b, &id);
+    // Until the trap is set, pid 1 of its namespace would ignore SIGTERM altogether.
+    t.wait_for_file(&t.stdout_path(&id), "trapping", Duration::from_secs(5));
     id
 }
 
