@@ -53,14 +53,28 @@ rootless_storage_path = "$dir/storage"
 EOF
 }
 
+# podman 4.3 sometimes loses a race to its own conmon attach socket when a short container
+# starts (seen with runc as with kapsel): such a run is retried once, and says so.
+attach_retry() {
+    local out rc=0
+    out=$("$@" 2>&1) || rc=$?
+    if [ $rc -ne 0 ] && [[ "$out" == *"failed to connect to container's attach socket"* ]]; then
+        echo "note: podman lost the race to its attach socket; retried once" >&2
+        rc=0
+        out=$("$@" 2>&1) || rc=$?
+    fi
+    printf '%s\n' "$out"
+    return $rc
+}
+
 rootful() {
-    CONTAINERS_CONF=$WORK/root/containers.conf CONTAINERS_STORAGE_CONF=$WORK/root/storage.conf \
-        podman "$@"
+    attach_retry env CONTAINERS_CONF="$WORK/root/containers.conf" \
+        CONTAINERS_STORAGE_CONF="$WORK/root/storage.conf" podman "$@"
 }
 
 rootless() {
     local d=$WORK/rootless
-    (cd "$d" && runuser -u "$ROOTLESS_USER" -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+    (cd "$d" && attach_retry runuser -u "$ROOTLESS_USER" -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
         HOME="$d/home" XDG_RUNTIME_DIR="$d/xdg" USER="$ROOTLESS_USER" \
         CONTAINERS_CONF="$d/containers.conf" CONTAINERS_STORAGE_CONF="$d/storage.conf" \
         podman "$@")
@@ -201,11 +215,31 @@ echo "$SCENARIO: runtime $RUNTIME (registered as \"$RTNAME\")"
 callers_image "$WORK/busybox.tar" || { echo "$SCENARIO: cannot build the image"; exit 1; }
 chmod 0644 "$WORK/busybox.tar"
 
-# rootful
+# containers_in DIR: the podman container ids (64 hex digits) with an entry in DIR.
+containers_in() {
+    ls "$1" 2>/dev/null | grep -E '^[0-9a-f]{64}$' | sort
+}
+
+# nothing_left P STATE_ROOT BEFORE: once podman removed everything, the runtime's state root
+# holds no container that was not there before, and no libpod cgroup remains.
+nothing_left() {
+    local p=$1 root=$2 before=$3 left
+    "$p" rm -fa -t 0 >/dev/null 2>&1
+    [ -d "$root" ] || { echo "no state root $root: the runtime kept its state elsewhere"; return 1; }
+    left=$(comm -13 <(printf '%s\n' "$before") <(containers_in "$root"))
+    [ -z "$left" ] || { echo "state left in $root: $left"; return 1; }
+    left=$(find /sys/fs/cgroup/*/"$CGROUP_PARENT" -mindepth 1 -maxdepth 1 -name 'libpod-*' 2>/dev/null)
+    [ -z "$left" ] || { echo "cgroups left: $left"; return 1; }
+}
+
+# rootful (podman never passes --root: the runtime's default state root is used)
 write_conf "$WORK/root" "$RUNTIME"
+ROOTFUL_STATE=/run/$RTNAME
+BEFORE=$(containers_in "$ROOTFUL_STATE")
 common_steps rootful rootful
 rootful_only_steps
 common_end_steps rootful rootful
+step "rootful: no state or cgroup left after rm -fa" nothing_left rootful "$ROOTFUL_STATE" "$BEFORE"
 
 # rootless: the runtime is copied (keeping its basename) so the user can reach it whatever
 # the permissions above the build directory.
@@ -220,6 +254,8 @@ if ensure_rootless_user; then
     skip "rootless: pause, update, --memory, --pids-limit" \
         "rootless podman ignores resource limits on cgroup v1 (CONTRACT §9)"
     common_end_steps rootless rootless
+    step "rootless: no state left under XDG_RUNTIME_DIR after rm -fa" \
+        nothing_left rootless "$R/xdg/$RTNAME" ""
 else
     _record "rootless: create user $ROOTLESS_USER with subuid/subgid ranges" FAIL
 fi
