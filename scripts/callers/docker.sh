@@ -243,6 +243,24 @@ step_out "--cap-drop ALL --cap-add NET_RAW" "CapEff:	0000000000002000" \
 step_out "--sysctl net.ipv4.ip_unprivileged_port_start=2000" "2000" \
     docker "${RUN[@]}" --rm --sysctl net.ipv4.ip_unprivileged_port_start=2000 busybox \
     sh -c 'cat /proc/sys/net/ipv4/ip_unprivileged_port_start; sleep 0.5'
+# Without a cgroup namespace (docker's default on cgroup v1) /sys/fs/cgroup/<controller> must
+# show the container's own cgroup, as with runc: JVMs and GOMAXPROCS tuners read limits there.
+step_out "--cpus 0.5 --cpuset-cpus 0, seen in the container's /sys/fs/cgroup" "50000 100000 0" \
+    docker "${RUN[@]}" --rm --cpus 0.5 --cpuset-cpus 0 busybox sh -c 'cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us \
+    /sys/fs/cgroup/cpu/cpu.cfs_period_us /sys/fs/cgroup/cpuset/cpuset.cpus | tr "\n" " "; sleep 0.5'
+step_out "--ulimit nofile=1000:2000" "1000 2000" \
+    docker "${RUN[@]}" --rm --ulimit nofile=1000:2000 busybox sh -c 'echo $(ulimit -n) $(ulimit -Hn); sleep 0.5'
+step_out "--shm-size 16m" "16384" \
+    docker "${RUN[@]}" --rm --shm-size 16m busybox sh -c 'df -k /dev/shm | tail -n 1; sleep 0.5'
+step_out "--hostname --add-host (dockerd's /etc/hosts bind)" "box1 10.9.8.7 far" \
+    docker "${RUN[@]}" --rm --hostname box1 --add-host far:10.9.8.7 busybox \
+    sh -c 'echo $(hostname) $(grep far /etc/hosts); sleep 0.5'
+step_out "--device /dev/null:/dev/xnull" "xnull-ok" \
+    docker "${RUN[@]}" --rm --device /dev/null:/dev/xnull busybox \
+    sh -c 'echo hi >/dev/xnull && echo xnull-ok; sleep 0.5'
+step_out "--pid host --ipc host" "host-pid-ok" \
+    docker "${RUN[@]}" --rm --pid host --ipc host busybox \
+    sh -c '[ -d /proc/1 ] && [ "$(readlink /proc/1/exe 2>/dev/null)" != /bin/busybox ] && echo host-pid-ok; sleep 0.5'
 step_out "docker run -t (console socket at create)" "/dev/pts/0" \
     script -qec "DOCKER_CONFIG=$WORK/client /usr/bin/docker -H unix://$SOCK run -t --rm --runtime kapsel --network none busybox sh -c 'tty; sleep 0.5'" /dev/null
 
