@@ -191,6 +191,18 @@ rootful_only_steps() {
         sh -c 'echo pids.max=$(cat /sys/fs/cgroup/pids/pids.max)'
     step_out "$m: --pids-limit 5 stops a fork loop" "can't fork" rootful run --rm --pids-limit 5 busybox \
         sh -c 'for i in 1 2 3 4 5 6 7 8; do sleep 2 & done; wait'
+    step_out "$m: --cgroupns private sees its own pids.max" "pids.max=7" rootful run --rm \
+        --cgroupns private --pids-limit 7 busybox sh -c 'echo pids.max=$(cat /sys/fs/cgroup/pids/pids.max)'
+    step_out "$m: --uidmap (user namespace in the spec)" "uid_map: 0 100000 65536" rootful run --rm \
+        --uidmap 0:100000:65536 --gidmap 0:100000:65536 busybox sh -c 'echo uid_map: $(cat /proc/self/uid_map)'
+    step_out "$m: cgroup v1 hierarchies mounted in the container" "freezer memory pids" cgroup_listing
+}
+
+# The hierarchies a podman container sees under /sys/fs/cgroup (cgroup v1: one per controller).
+cgroup_listing() {
+    local out
+    out=$(rootful run --rm busybox ls /sys/fs/cgroup) || return 1
+    echo "LS:" $out
 }
 
 cleanup() {
