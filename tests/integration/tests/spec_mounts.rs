@@ -170,3 +170,96 @@ fn idmap_refused_without_a_bind_or_mappings() {
         .err_mentions("must be a bind mount");
     t.assert_no_leftovers(&id, &b, None);
 }
+
+// spec: linux.rootfsPropagation
+#[test]
+fn rootfs_propagation_every_value() {
+    let Some(mut t) = ctx!("rootfs_propagation_every_value") else {
+        return;
+    };
+    if t.kapsel_only("1.1 leaves / without the asked propagation for some values") {
+        return;
+    }
+    // (value, an optional field `/` must carry, one it must not)
+    for (value, has, lacks) in [
+        ("shared", Some("shared:"), None),
+        ("rshared", Some("shared:"), None),
+        ("private", None, Some("shared:")),
+        ("rprivate", None, Some("shared:")),
+        ("slave", None, Some("shared:")),
+        ("rslave", None, Some("shared:")),
+        ("unbindable", Some("unbindable"), Some("shared:")),
+        ("runbindable", Some("unbindable"), Some("shared:")),
+    ] {
+        let mut b = t.bundle();
+        b.set("/linux/rootfsPropagation", json!(value));
+        let (_, mounts) = mountinfo::after_script(&mut t, &mut b, "");
+        let root = mountinfo::expect(&mounts, "/");
+        if let Some(opt) = has {
+            assert!(root.has_optional(opt), "{value}: {root:?}");
+        }
+        if let Some(opt) = lacks {
+            assert!(!root.has_optional(opt), "{value}: {root:?}");
+        }
+        if value.ends_with("private") {
+            assert!(root.optional.is_empty(), "{value}: {root:?}");
+        }
+    }
+    let mut b = t.bundle();
+    b.set("/linux/rootfsPropagation", json!("sideways"));
+    let id = t.id("prop-bad");
+    t.create(&b, &id)
+        .failed()
+        .err_mentions("linux.rootfsPropagation")
+        .err_mentions("sideways");
+    t.assert_no_leftovers(&id, &b, None);
+}
+
+// spec: mounts.source
+// spec: mounts.destination
+#[test]
+fn bind_mount_of_a_single_file() {
+    let Some(mut t) = ctx!("bind_mount_of_a_single_file") else {
+        return;
+    };
+    let src = t.work().join("single.conf");
+    std::fs::write(&src, "from the host\n").expect("write source");
+    let mut b = t.bundle();
+    b.push_mount(
+        json!({"destination": "/etc/deep/single.conf", "type": "bind",
+        "source": src, "options": ["bind", "rw"]}),
+    );
+    let (out, mounts) = mountinfo::after_script(
+        &mut t,
+        &mut b,
+        "cat /etc/deep/single.conf; echo written-inside > /etc/deep/single.conf; \
+         [ -f /etc/deep/single.conf ] && echo is-a-file",
+    );
+    assert_eq!(out, "from the host\nis-a-file\n");
+    mountinfo::expect(&mounts, "/etc/deep/single.conf");
+    // The write went through the bind to the host's file.
+    assert_eq!(
+        std::fs::read_to_string(&src).expect("read source"),
+        "written-inside\n"
+    );
+}
+
+// spec: mounts.options
+#[test]
+fn tmpfs_mode_uid_gid_data() {
+    let Some(mut t) = ctx!("tmpfs_mode_uid_gid_data") else {
+        return;
+    };
+    let mut b = t.bundle();
+    b.push_mount(
+        json!({"destination": "/scratch", "type": "tmpfs", "source": "tmpfs",
+        "options": ["nosuid", "mode=1733", "uid=1234", "gid=4321", "size=2m"]}),
+    );
+    let (out, mounts) = mountinfo::after_script(&mut t, &mut b, "stat -c '%a %u %g' /scratch");
+    assert_eq!(out, "1733 1234 4321\n");
+    let m = mountinfo::expect(&mounts, "/scratch");
+    for opt in ["mode=1733", "uid=1234", "gid=4321", "size=2048k"] {
+        assert!(m.has_super(opt), "{opt}: {m:?}");
+    }
+    assert!(m.has("nosuid"), "{m:?}");
+}

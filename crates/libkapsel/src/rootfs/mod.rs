@@ -43,9 +43,12 @@ pub fn root_propagation(spec: &Spec) -> Result<MsFlags> {
 /// Before the mounts: set `/`'s propagation and make the rootfs a mount point of its
 /// own (pivot_root needs one). Returns a descriptor of the rootfs.
 pub fn prepare(rootfs: &Path, propagation: MsFlags) -> Result<OwnedFd> {
-    // A shared propagation for "/" would make pivot_root fail; it is applied after.
+    // A shared propagation for "/" would make pivot_root fail (it is applied after), and
+    // an unbindable one every later bind (EINVAL): it is applied last, by `restrict`.
     let before = if propagation.contains(MsFlags::MS_SHARED) {
         MsFlags::MS_SLAVE | MsFlags::MS_REC
+    } else if propagation.contains(MsFlags::MS_UNBINDABLE) {
+        MsFlags::MS_PRIVATE | MsFlags::MS_REC
     } else {
         propagation | MsFlags::MS_REC
     };
@@ -108,7 +111,8 @@ pub fn enter(rootfs: &Path, no_pivot: bool, propagation: MsFlags) -> Result<()> 
     Ok(())
 }
 
-/// Masked and read-only paths, then a read-only root: the last changes to the tree.
+/// Masked and read-only paths, then a read-only root, then an unbindable `/`: the last
+/// changes to the tree.
 pub fn restrict(spec: &Spec) -> Result<()> {
     if let Some(linux) = spec.linux() {
         for p in linux.readonly_paths().as_deref().unwrap_or(&[]) {
@@ -125,6 +129,11 @@ pub fn restrict(spec: &Spec) -> Result<()> {
         .unwrap_or(false)
     {
         paths::remount_readonly(Path::new("/"), MsFlags::empty())?;
+    }
+    let propagation = root_propagation(spec)?;
+    if propagation.contains(MsFlags::MS_UNBINDABLE) {
+        mount(None::<&str>, "/", None::<&str>, propagation, None::<&str>)
+            .map_err(nix_err("set propagation of", "/"))?;
     }
     Ok(())
 }
