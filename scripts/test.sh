@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Every test of the workspace: format and lint checks, unit tests, and the root-only
-# integration tests that run real containers through the kapsel release binary.
+# Every test of the workspace: format and lint checks, unit tests, the root-only
+# integration tests that run real containers through the kapsel release binary, and the
+# caller scenarios (scripts/callers/) that run podman, buildah, containerd and docker on it.
 # KAPSEL_TEST_STRICT=1 (the default here) turns any skipped test into a failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,9 +25,23 @@ while [ "$d" != "/" ]; do
 done
 export KAPSEL_TEST_RUNTIME="${KAPSEL_TEST_RUNTIME:-$PWD/target/release/kapsel}"
 export KAPSEL_TEST_STRICT="${KAPSEL_TEST_STRICT:-1}"
+set +e
 cargo test --workspace -q 2>&1 | tee target/test-output.txt
+cargo_status=${PIPESTATUS[0]}
+# The real callers drive kapsel as their runtime: podman (rootful and rootless), buildah,
+# containerd (ctr, and its CRI plugin through assay's CRI client) and docker. Each scenario
+# prints PASS/FAIL per step; KAPSEL_CALLERS=0 leaves them out.
+callers_status=0
+: > target/callers-output.txt
+if [ "${KAPSEL_CALLERS:-1}" = 1 ]; then
+    bash scripts/callers/all.sh 2>&1 | tee target/callers-output.txt
+    callers_status=${PIPESTATUS[0]}
+fi
+set -e
 # One summary line for humans and CI readers.
 passed=$(grep -Eo '[0-9]+ passed' target/test-output.txt | awk '{s+=$1} END {print s+0}')
 failed=$(grep -Eo '[0-9]+ failed' target/test-output.txt | awk '{s+=$1} END {print s+0}')
-echo "kapsel tests: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+steps_passed=$(grep -c '^PASS ' target/callers-output.txt || true)
+steps_failed=$(grep -c '^FAIL ' target/callers-output.txt || true)
+echo "kapsel tests: $passed passed, $failed failed; caller steps: $steps_passed passed, $steps_failed failed"
+[ "$cargo_status" -eq 0 ] && [ "$failed" -eq 0 ] && [ "$callers_status" -eq 0 ]
