@@ -41,8 +41,9 @@ pub fn features() -> Value {
         "cgroup": {
             "v1": true,
             "v2": true,
-            // The systemd driver is not built: --systemd-cgroup falls back to cgroupfs.
-            "systemd": false,
+            // --systemd-cgroup: transient scopes over D-Bus (kapsel-cgroups/src/systemd);
+            // not for a user's systemd instance.
+            "systemd": true,
             "systemdUser": false,
             "rdma": true,
         },
