@@ -248,6 +248,12 @@ step_out "--sysctl net.ipv4.ip_unprivileged_port_start=2000" "2000" \
 step_out "--cpus 0.5 --cpuset-cpus 0, seen in the container's /sys/fs/cgroup" "50000 100000 0" \
     docker "${RUN[@]}" --rm --cpus 0.5 --cpuset-cpus 0 busybox sh -c 'cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us \
     /sys/fs/cgroup/cpu/cpu.cfs_period_us /sys/fs/cgroup/cpuset/cpuset.cpus | tr "\n" " "; sleep 0.5'
+step_out "--cgroupns private --cpus 0.5, seen in the container's /sys/fs/cgroup" "50000" \
+    docker "${RUN[@]}" --rm --cgroupns private --cpus 0.5 busybox \
+    sh -c 'cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us; sleep 0.5'
+step_out "--init (docker-init is pid 1, the command its child)" "docker-init sh" \
+    docker "${RUN[@]}" --rm --init busybox \
+    sh -c 'echo $(cat /proc/1/comm) $(cat /proc/$$/comm); sleep 0.5'
 step_out "--ulimit nofile=1000:2000" "1000 2000" \
     docker "${RUN[@]}" --rm --ulimit nofile=1000:2000 busybox sh -c 'echo $(ulimit -n) $(ulimit -Hn); sleep 0.5'
 step_out "--shm-size 16m" "16384" \
