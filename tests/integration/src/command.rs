@@ -69,6 +69,27 @@ impl Output {
         self
     }
 
+    /// Panics unless this is a failed `create` of `id` whose last stderr line is kapsel's
+    /// (`container <id>: create: ...`) and names each of `names`.
+    #[track_caller]
+    pub fn create_refused(&self, id: &str, names: &[&str]) -> &Self {
+        self.failed();
+        let last = self.last_stderr_line();
+        assert!(
+            last.starts_with(&format!("container {id}: create: ")),
+            "{}",
+            self.describe()
+        );
+        for name in names {
+            assert!(
+                last.contains(name),
+                "error should name `{name}`: {}",
+                self.describe()
+            );
+        }
+        self
+    }
+
     /// Panics unless the last stderr line contains `needle` (case-insensitive).
     #[track_caller]
     pub fn err_mentions(&self, needle: &str) -> &Self {
