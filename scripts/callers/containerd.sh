@@ -119,9 +119,9 @@ step_out "ctr run -t (console socket at create)" "/dev/pts/0" \
 
 # --- a long-running task ----------------------------------------------------------------------
 task_status() { ctr task ls | awk -v id="$1" '$1 == id {print $3}'; }
-wait_status() { # ID STATUS: polls `ctr task ls` for up to 10 s
+wait_status() { # ID STATUS: polls `ctr task ls` for up to 20 s
     local i
-    for i in $(seq 50); do [ "$(task_status "$1")" = "$2" ] && return 0; sleep 0.2; done
+    for i in $(seq 100); do [ "$(task_status "$1")" = "$2" ] && return 0; sleep 0.2; done
     echo "task $1 is $(task_status "$1"), wanted $2"
     return 1
 }
@@ -161,7 +161,7 @@ ctr "${EXEC[@]}" --exec-id bg t2 sleep 31 >/dev/null 2>&1 &
 EXEC_BG=$!
 ps_has_exec() { # `ctr task ps` lists the exec'd `sleep 31` (not just its runtime init)
     local i p
-    for i in $(seq 25); do
+    for i in $(seq 75); do
         for p in $(ctr task ps t2 | awk 'NR > 1 {print $1}'); do
             [ "$(tr "\0" " " 2>/dev/null <"/proc/$p/cmdline")" = "sleep 31 " ] && return 0
         done
@@ -177,9 +177,9 @@ step "task t2 is PAUSED" wait_status t2 PAUSED
 step "ctr task resume" ctr task resume t2
 step "task t2 is RUNNING again" wait_status t2 RUNNING
 
-log_has() { # FILE WANT: waits up to 5 s for WANT to show up in FILE
+log_has() { # FILE WANT: waits up to 15 s for WANT to show up in FILE
     local i
-    for i in $(seq 25); do grep -q -- "$2" "$1" 2>/dev/null && return 0; sleep 0.2; done
+    for i in $(seq 75); do grep -q -- "$2" "$1" 2>/dev/null && return 0; sleep 0.2; done
     echo "no \`$2\` in $1: $(tail -n 3 "$1" 2>/dev/null | tr '\n' ' ')"
     return 1
 }

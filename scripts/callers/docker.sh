@@ -100,15 +100,15 @@ step_out "docker load (mkimage.py tar)" "busybox:latest" docker load -i "$WORK/b
 
 RUN=(run --runtime kapsel --network none)
 inspect() { docker inspect --format "$2" "$1"; }
-wait_state() { # NAME GOTEMPLATE WANT: polls docker inspect for up to 10 s
+wait_state() { # NAME GOTEMPLATE WANT: polls docker inspect for up to 20 s
     local i
-    for i in $(seq 50); do [ "$(inspect "$1" "$2")" = "$3" ] && return 0; sleep 0.2; done
+    for i in $(seq 100); do [ "$(inspect "$1" "$2")" = "$3" ] && return 0; sleep 0.2; done
     echo "$1: $2 is $(inspect "$1" "$2"), wanted $3"
     return 1
 }
-logs_have() { # NAME WANT: waits up to 5 s for WANT in docker logs
+logs_have() { # NAME WANT: waits up to 15 s for WANT in docker logs
     local i
-    for i in $(seq 25); do docker logs "$1" 2>&1 | grep -q -- "$2" && return 0; sleep 0.2; done
+    for i in $(seq 75); do docker logs "$1" 2>&1 | grep -q -- "$2" && return 0; sleep 0.2; done
     echo "no \`$2\` in the logs of $1: $(docker logs "$1" 2>&1 | tail -n 3 | tr '\n' ' ')"
     return 1
 }
@@ -166,7 +166,7 @@ step_out "docker exec -u 1000 -w /tmp -e K=v" "1000 /tmp v" \
 step "docker exec -d" docker exec -d d1 sh -c 'echo detached >/tmp/exec-d'
 exec_d_ran() {
     local i
-    for i in $(seq 25); do docker exec d1 cat /tmp/exec-d 2>/dev/null | grep -q detached && return 0; sleep 0.2; done
+    for i in $(seq 75); do docker exec d1 cat /tmp/exec-d 2>/dev/null | grep -q detached && return 0; sleep 0.2; done
     return 1
 }
 step "docker exec -d ran" exec_d_ran
