@@ -95,6 +95,36 @@ fn idmap_with_the_containers_user_namespace() {
     );
 }
 
+// spec: mounts.options.idmap
+#[test]
+fn idmap_with_a_joined_user_namespace() {
+    let Some(mut t) = ctx!("idmap_with_a_joined_user_namespace") else {
+        return;
+    };
+    if t.kapsel_only("1.1 has no idmapped mounts") {
+        return;
+    }
+    let src = owned_source(&t, "src");
+    let mut holder = t.bundle();
+    holder.namespace("user", None);
+    holder.set("/linux/uidMappings", map(0, 310_000, 65536));
+    holder.set("/linux/gidMappings", map(0, 310_000, 65536));
+    holder.args(&["sleep", "1000"]);
+    let holder_id = t.id("holder");
+    let pid = t.create_and_start(&holder, &holder_id);
+    let mut b = t.bundle();
+    b.namespace("user", Some(&format!("/proc/{pid}/ns/user")));
+    b.namespace("network", Some(&format!("/proc/{pid}/ns/net")));
+    b.remove("/linux/uidMappings").remove("/linux/gidMappings");
+    b.push_mount(idmapped_bind(&src, "/mnt", &["bind", "idmap"]));
+    let out = t.sh_output(&mut b, "stat -c %u:%g /mnt/root-owned /mnt/owned");
+    assert_eq!(
+        out, "0:0\n1234:1234\n",
+        "mapped through the joined namespace"
+    );
+    t.cmd(&["delete", "--force", &holder_id]).ok();
+}
+
 /// A host dir with a tmpfs at `sub` holding `inner` owned by 1234 (detached by clean-up).
 fn source_with_submount(t: &Ctx, name: &str) -> PathBuf {
     let dir = owned_source(t, name);

@@ -4,8 +4,8 @@
 //! copy of the source (open_tree OPEN_TREE_CLONE) gets MOUNT_ATTR_IDMAP with a user
 //! namespace made only to carry the mappings, and the container process inherits the
 //! descriptor and attaches it with move_mount. Without mappings on the entry, the
-//! container's own `linux.uidMappings` / `gidMappings` are used (the same mapping its
-//! user namespace has).
+//! container's user namespace gives them: a joined one directly, a new one through its
+//! `linux.uidMappings` / `gidMappings`.
 
 use super::options::MountOptions;
 use crate::error::{Error, Result};
@@ -14,7 +14,7 @@ use kapsel_sys::process::{clone_fork, Forked};
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
-use oci_spec::runtime::{LinuxIdMapping, Mount, Spec};
+use oci_spec::runtime::{LinuxIdMapping, LinuxNamespaceType, Mount, Spec};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::Path;
 
@@ -70,38 +70,13 @@ fn prepare_one(spec: &Spec, bundle: &Path, m: &Mount, opts: &MountOptions) -> Re
             "idmapped mounts need root in the initial user namespace",
         ));
     }
-    let linux = spec.linux().as_ref();
-    let (uid, gid) = match (m.uid_mappings(), m.gid_mappings()) {
-        (Some(u), Some(g)) => (u.clone(), g.clone()),
-        (None, None) => {
-            let u = linux.and_then(|l| l.uid_mappings().clone());
-            let g = linux.and_then(|l| l.gid_mappings().clone());
-            match (u, g) {
-                (Some(u), Some(g)) if !u.is_empty() && !g.is_empty() => (u, g),
-                _ => {
-                    return Err(Error::msg(
-                        "idmap needs uidMappings and gidMappings on the mount or a user \
-                         namespace with linux.uidMappings and linux.gidMappings",
-                    ))
-                }
-            }
-        }
-        _ => {
-            return Err(Error::msg(
-                "uidMappings and gidMappings must be given together",
-            ))
-        }
-    };
-    if uid.is_empty() || gid.is_empty() {
-        return Err(Error::msg("uidMappings and gidMappings must not be empty"));
-    }
+    let userns = mapping_userns(spec, m)?;
     let src = m.source().as_deref().unwrap_or(Path::new(""));
     let src = if src.is_absolute() {
         src.to_path_buf()
     } else {
         bundle.join(src)
     };
-    let userns = userns_with(&uid, &gid)?;
     let tree = open_tree_clone(&src, opts.is_recursive_bind())?;
     mount_setattr_idmap(tree.as_fd(), opts.idmap == Some(true), userns.as_fd()).map_err(
         |mut e| {
@@ -110,6 +85,40 @@ fn prepare_one(spec: &Spec, bundle: &Path, m: &Mount, opts: &MountOptions) -> Re
         },
     )?;
     Ok(tree)
+}
+
+/// The user namespace whose mappings the mount gets: one made with the entry's own
+/// mappings; else a joined user namespace (by path) itself; else one made with the
+/// container's linux.uidMappings/gidMappings (the mappings its new user namespace gets).
+fn mapping_userns(spec: &Spec, m: &Mount) -> Result<OwnedFd> {
+    let linux = spec.linux().as_ref();
+    match (m.uid_mappings(), m.gid_mappings()) {
+        (Some(u), Some(g)) if !u.is_empty() && !g.is_empty() => return userns_with(u, g),
+        (None, None) => {}
+        _ => {
+            return Err(Error::msg(
+                "uidMappings and gidMappings must be given together and not be empty",
+            ))
+        }
+    }
+    let joined = linux
+        .and_then(|l| l.namespaces().as_ref())
+        .and_then(|ns| ns.iter().find(|n| n.typ() == LinuxNamespaceType::User))
+        .and_then(|n| n.path().clone());
+    if let Some(path) = joined {
+        return std::fs::File::open(&path)
+            .map(OwnedFd::from)
+            .map_err(|e| Error::io("open", &path, e));
+    }
+    let u = linux.and_then(|l| l.uid_mappings().clone());
+    let g = linux.and_then(|l| l.gid_mappings().clone());
+    match (u, g) {
+        (Some(u), Some(g)) if !u.is_empty() && !g.is_empty() => userns_with(&u, &g),
+        _ => Err(Error::msg(
+            "idmap needs uidMappings and gidMappings on the mount or a user \
+             namespace with linux.uidMappings and linux.gidMappings",
+        )),
+    }
 }
 
 /// A user namespace with these mappings, kept alive by the returned descriptor: a child
