@@ -85,10 +85,42 @@ pub fn manager(paths: &Option<CgroupPaths>) -> Option<Manager> {
 }
 
 pub fn destroy(paths: &Option<CgroupPaths>) -> Result<()> {
+    if let Some(p) = paths {
+        on_cgroupfs(p)?;
+    }
     match manager(paths) {
         Some(m) => m.destroy().map_err(err),
         None => Ok(()),
     }
+}
+
+/// Refuses cgroup paths (read back from a state file) that are not on a cgroup filesystem,
+/// so a tampered state file cannot make `delete` remove or signal anything else. A path
+/// that is gone is judged by its nearest existing parent.
+pub fn on_cgroupfs(paths: &CgroupPaths) -> Result<()> {
+    use nix::sys::statfs::{statfs, CGROUP2_SUPER_MAGIC, CGROUP_SUPER_MAGIC};
+    for dir in paths
+        .dirs()
+        .into_iter()
+        .chain(paths.created.iter().map(|p| p.as_path()))
+    {
+        let existing = dir.ancestors().find(|a| a.exists()).unwrap_or(dir);
+        let ok = dir.is_absolute()
+            && !dir
+                .components()
+                .any(|c| c == std::path::Component::ParentDir)
+            && statfs(existing).is_ok_and(|s| {
+                s.filesystem_type() == CGROUP_SUPER_MAGIC
+                    || s.filesystem_type() == CGROUP2_SUPER_MAGIC
+            });
+        if !ok {
+            return Err(Error::msg(format!(
+                "state file names `{}` as a cgroup, which is not on a cgroup filesystem: refused",
+                dir.display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 pub fn map_err(e: kapsel_cgroups::CgroupError) -> Error {

@@ -27,7 +27,8 @@ pub enum Error {
     NotRunning,
     #[error("{0}")]
     Msg(String),
-    #[error("container {id}: {verb}: {source}")]
+    // The id is escaped: an invalid one may hold a newline or a terminal escape.
+    #[error("container {}: {verb}: {source}", id.escape_debug())]
     Container {
         id: String,
         verb: &'static str,

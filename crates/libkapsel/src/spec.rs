@@ -20,7 +20,7 @@ pub fn load(bundle: &Path) -> Result<Spec> {
 /// second time to drop such names.
 pub fn parse(bytes: &[u8], path: &Path) -> Result<Spec> {
     let inner = match serde_json::from_slice::<Spec>(bytes) {
-        Ok(spec) => return Ok(spec),
+        Ok(spec) => return no_nul_bytes(bytes).map(|()| spec),
         Err(e) => e,
     };
     let field = crate::json_path::of_error(bytes, &inner);
@@ -30,12 +30,12 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<Spec> {
             spec_scheduler_flags(process);
         }
         if let Ok(spec) = serde_json::from_value(v) {
-            return Ok(spec);
+            return no_nul_bytes(bytes).map(|()| spec);
         }
     }
     if field.starts_with("process.capabilities.") {
         if let Some(spec) = without_unknown_caps(bytes) {
-            return Ok(spec);
+            return no_nul_bytes(bytes).map(|()| spec);
         }
     }
     if field == "." || field.is_empty() {
@@ -69,6 +69,47 @@ pub(crate) fn spec_scheduler_flags(process: &mut serde_json::Value) {
             _ => continue,
         };
         *flag = theirs.into();
+    }
+}
+
+/// No string in config.json may hold a NUL byte: the kernel would cut a hostname, path or
+/// argument short there (or refuse it with a message that hides where it came from). JSON
+/// can only carry one escaped, so a cheap scan decides whether the fields need a walk.
+fn no_nul_bytes(bytes: &[u8]) -> Result<()> {
+    if !bytes.windows(6).any(|w| w == b"\\u0000") {
+        return Ok(());
+    }
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| Error::msg(format!("config.json: invalid JSON: {e}")))?;
+    match nul_field(&value, "") {
+        Some(field) => Err(Error::config(field, "contains a NUL byte")),
+        None => Ok(()),
+    }
+}
+
+/// The JSON path of the first string (or object key) holding a NUL byte.
+fn nul_field(v: &serde_json::Value, at: &str) -> Option<String> {
+    let join = |k: &str| {
+        if at.is_empty() {
+            k.to_string()
+        } else {
+            format!("{at}.{k}")
+        }
+    };
+    match v {
+        serde_json::Value::String(s) if s.contains('\0') => Some(at.to_string()),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| nul_field(item, &format!("{at}[{i}]"))),
+        serde_json::Value::Object(map) => map.iter().find_map(|(k, item)| {
+            if k.contains('\0') {
+                Some(join(&k.escape_debug().to_string()))
+            } else {
+                nul_field(item, &join(k))
+            }
+        }),
+        _ => None,
     }
 }
 
@@ -237,6 +278,24 @@ fn check_mount(i: usize, m: &Mount) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nul_bytes_are_named_by_field() {
+        let v: serde_json::Value = serde_json::from_str(
+            r#"{"hostname":"ok","process":{"args":["sh","a\u0000b"]},"annotations":{"k\u0000":"v"}}"#,
+        )
+        .unwrap();
+        assert_eq!(nul_field(&v, "").as_deref(), Some("annotations.k\\0"));
+        assert_eq!(
+            nul_field(&v["process"], "process").as_deref(),
+            Some("process.args[1]")
+        );
+        assert!(
+            no_nul_bytes(br#"{"a":"\\u0000"}"#).is_ok(),
+            "an escaped backslash"
+        );
+        assert!(no_nul_bytes(br#"{"hostname":"a\u0000"}"#).is_err());
+    }
 
     #[test]
     fn version_major_must_be_one() {

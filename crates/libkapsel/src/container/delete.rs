@@ -24,6 +24,10 @@ fn delete_inner(root: &StateRoot, id: &str, force: bool) -> Result<()> {
         Err(_) if force => return dir.remove(),
         Err(e) => return Err(e),
     };
+    if let Some(paths) = &state.cgroup {
+        // Checked before anything is signalled through them.
+        crate::cgroups::on_cgroupfs(paths)?;
+    }
     if state.is_reservation() {
         // Its create held this lock until it finished or died, and a finished create
         // leaves a full state: this one died half-way. Remove what it made.

@@ -35,6 +35,7 @@ pub(crate) fn undo(state: &State) -> Result<()> {
     let Some(paths) = state.cgroup.as_ref().map(own_part) else {
         return Ok(());
     };
+    crate::cgroups::on_cgroupfs(&paths)?;
     let m = Manager::from_paths(paths);
     let dirs = m.paths().dirs();
     // The process joins only once every directory exists; a partial set holds nothing.
