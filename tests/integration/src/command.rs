@@ -90,6 +90,27 @@ impl Output {
         self
     }
 
+    /// Panics unless the command exited 1 (not a signal, not a panic) with exactly one
+    /// stderr line that contains each of `names`.
+    #[track_caller]
+    pub fn refused_naming(&self, names: &[&str]) -> &Self {
+        assert_eq!(self.code, Some(1), "want exit 1: {}", self.describe());
+        assert_eq!(
+            self.stderr_lines().len(),
+            1,
+            "want one line: {}",
+            self.describe()
+        );
+        for n in names {
+            assert!(
+                self.last_stderr_line().contains(n),
+                "should name `{n}`: {}",
+                self.describe()
+            );
+        }
+        self
+    }
+
     /// Panics unless the last stderr line contains `needle` (case-insensitive).
     #[track_caller]
     pub fn err_mentions(&self, needle: &str) -> &Self {

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use kapsel_integration::faults::{cgroup_dirs_of, cgroup_procs_of, POINTS};
 use kapsel_integration::leftovers::Footprint;
+use kapsel_integration::race::rounds;
 use kapsel_integration::{ctx, procfs, Ctx};
 
 const SECS5: Duration = Duration::from_secs(5);
@@ -30,7 +31,7 @@ fn create_killed_at_each_step_then_delete_force_removes_everything() {
     if t.kapsel_only("has no crash points") {
         return;
     }
-    for (step, point) in POINTS.iter().enumerate() {
+    for (step, point) in (0..rounds()).flat_map(|_| POINTS.iter().enumerate()) {
         let id = t.id(&format!("crash{step}"));
         let mut b = t.bundle();
         b.args(&["sleep", "1000"]);
