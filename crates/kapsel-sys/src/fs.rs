@@ -72,6 +72,9 @@ pub fn mount_setattr(
     setattr(fd, recursive, set, clr, 0)
 }
 
+/// MOUNT_ATTR_RDONLY: the mount is read-only.
+pub const MOUNT_ATTR_RDONLY: u64 = 0x0000_0001;
+
 /// MOUNT_ATTR_IDMAP: ids on the mount are seen through the mappings of a user namespace.
 pub const MOUNT_ATTR_IDMAP: u64 = 0x0010_0000;
 

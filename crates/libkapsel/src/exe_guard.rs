@@ -2,11 +2,17 @@
 //! kapsel, and a program it runs through `#!/proc/self/exe` is kapsel again. If the
 //! kapsel binary could be opened for writing through /proc/PID/exe, a container could
 //! overwrite the host's runtime. So the commands that make container processes
-//! (create, run, exec) first re-execute themselves from a read-only bind mount of the
-//! binary, made in a private mount namespace of their own: every /proc/PID/exe of
-//! kapsel code the container can ever see then lives on a read-only mount (EROFS).
-//! One unshare, two mounts and one execve (about a millisecond); skipped when the
-//! binary is not writable by us anyway (a read-only or root-owned install, rootless).
+//! (create, run, exec) first re-execute themselves from a read-only mount of the
+//! binary: every /proc/PID/exe of kapsel code the container can ever see then lives on
+//! a read-only mount (EROFS), also after kapsel has exited.
+//!
+//! Two ways, the cheaper first: a detached copy of the binary's mount
+//! (`open_tree(OPEN_TREE_CLONE)`) made read-only with `mount_setattr` and executed with
+//! `execveat(AT_EMPTY_PATH)` — no namespace to copy or tear down, the runtime stays in
+//! the caller's mount namespace. Where that is not permitted (a caller inside a user
+//! namespace does not own the mount), a private mount namespace with a read-only bind
+//! mount of the binary, as before (docs/performance.md compares them). Skipped when
+//! the binary is not writable by us anyway (a read-only mount, rootless).
 
 use crate::error::{nix_err, Error, Result};
 use nix::mount::{mount, MsFlags};
@@ -69,6 +75,9 @@ pub fn ensure_readonly_exe() -> Result<()> {
             exe.display()
         )));
     }
+    if let Some(tree) = detached_readonly(&exe) {
+        return Err(reexec(&exe, tree.as_fd(), DETACHED));
+    }
     // The caller's mount namespace, kept open across the exec: hooks that run "in the
     // runtime namespace" run there (see `in_caller_mount_ns`).
     let caller_ns = std::fs::File::open("/proc/self/ns/mnt")
@@ -107,6 +116,43 @@ pub fn ensure_readonly_exe() -> Result<()> {
     mount(None::<&str>, &exe, None::<&str>, flags, None::<&str>)
         .map_err(nix_err("remount the runtime binary read-only", &exe))?;
     let path = cstring(exe.clone().into_os_string())?;
+    let marker = caller_ns.as_raw_fd().to_string();
+    let (args, env) = exec_args(&marker)?;
+    let err = nix::unistd::execve(&path, &args, &env).unwrap_err();
+    Err(nix_err(
+        "re-exec the runtime from its read-only mount",
+        PathBuf::from(&exe),
+    )(err))
+}
+
+/// The marker value of a re-exec from a detached mount (no caller namespace to keep).
+const DETACHED: &str = "detached";
+
+/// A read-only detached mount of the binary alone, or None when this process may not
+/// make one (then the namespace method is used).
+fn detached_readonly(exe: &std::path::Path) -> Option<OwnedFd> {
+    let tree = kapsel_sys::fs::open_tree_clone(exe, false).ok()?;
+    kapsel_sys::fs::mount_setattr(tree.as_fd(), false, kapsel_sys::fs::MOUNT_ATTR_RDONLY, 0)
+        .ok()?;
+    Some(tree)
+}
+
+/// execveat(AT_EMPTY_PATH) of the binary through `tree`; returns only on failure.
+fn reexec(exe: &std::path::Path, tree: std::os::fd::BorrowedFd<'_>, marker: &str) -> Error {
+    let (args, env) = match exec_args(marker) {
+        Ok(a) => a,
+        Err(e) => return e,
+    };
+    let err = nix::unistd::execveat(tree, c"", &args, &env, nix::fcntl::AtFlags::AT_EMPTY_PATH)
+        .unwrap_err();
+    nix_err(
+        "re-exec the runtime from its read-only mount",
+        PathBuf::from(exe),
+    )(err)
+}
+
+/// This process's arguments, and its environment with the marker set to `marker`.
+fn exec_args(marker: &str) -> Result<(Vec<CString>, Vec<CString>)> {
     let args: Vec<CString> = std::env::args_os().map(cstring).collect::<Result<_>>()?;
     let mut env: Vec<CString> = std::env::vars_os()
         .map(|(k, v)| {
@@ -116,15 +162,8 @@ pub fn ensure_readonly_exe() -> Result<()> {
             cstring(kv)
         })
         .collect::<Result<_>>()?;
-    env.push(cstring(OsString::from(format!(
-        "{MARKER}={}",
-        caller_ns.as_raw_fd()
-    )))?);
-    let err = nix::unistd::execve(&path, &args, &env).unwrap_err();
-    Err(nix_err(
-        "re-exec the runtime from its read-only mount",
-        PathBuf::from(&exe),
-    )(err))
+    env.push(cstring(OsString::from(format!("{MARKER}={marker}")))?);
+    Ok((args, env))
 }
 
 /// Whether we could open the binary for writing (root can unless the mount is
