@@ -64,7 +64,7 @@ rm -f "$work/config.json"
 # container, after parsing, validation and the seccomp compilation (the podman bundle).
 valgrind --tool=callgrind --trace-children=yes --callgrind-out-file=/dev/null \
     "$k" --root "$work/vg" create -b "$work/podman" vg 2>&1 |
-    sed -n 's/.*Collected : /kapsel create (podman bundle) up to openat2: /p' | head -1
+    sed -n 's/.*Collected : /kapsel create (podman bundle) up to openat2: /p' | head -1 || true
 "$k" --root "$work/vg" delete -f vg 2>/dev/null || true
 echo '```'
 
