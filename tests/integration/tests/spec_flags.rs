@@ -1,6 +1,6 @@
 //! runc's lifecycle flags that change what a container gets: the session keyring named
 //! after the container (or the caller's with `--no-new-keyring`), `run --no-subreaper`,
-//! and `kill` of a paused container.
+//! `kill` of a paused container, and `exec --ignore-paused`.
 
 use std::time::Duration;
 
@@ -118,6 +118,51 @@ fn kill_of_a_paused_container() {
     // SIGKILL ends a paused container without a resume.
     let id = term_trapping(&mut t, "pkill");
     t.cmd(&["pause", &id]).ok();
+    t.cmd(&["kill", &id, "KILL"]).ok();
+    t.wait_status(&id, "stopped", Duration::from_secs(5));
+    t.cmd(&["delete", &id]).ok();
+}
+
+// spec: exec --ignore-paused
+#[test]
+fn exec_with_ignore_paused_runs_once_the_container_resumes() {
+    let Some(mut t) = ctx!("exec_with_ignore_paused") else {
+        return;
+    };
+    let id = term_trapping(&mut t, "ipaused");
+    t.cmd(&["pause", &id]).ok();
+    // As with runc, the exec'd process joins the frozen cgroup: it is frozen too and runs
+    // when the container is resumed (without the flag exec is refused, see exec.rs).
+    let out_path = t.work().join("ignore-paused.out");
+    let mut exec = std::process::Command::new(&t.rt.path)
+        .arg("--root")
+        .arg(t.root())
+        .args(["exec", "--ignore-paused", &id, "echo", "ran"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::fs::File::create(&out_path).expect("create exec output"))
+        .spawn()
+        .expect("spawn exec --ignore-paused");
+    std::thread::sleep(Duration::from_millis(500));
+    let early = exec.try_wait().expect("try_wait");
+    assert!(
+        early.is_none(),
+        "exec finished while the container was paused: {early:?}"
+    );
+    assert_eq!(t.state_ok(&id)["status"], "paused");
+    t.cmd(&["resume", &id]).ok();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(s) = exec.try_wait().expect("try_wait") {
+            break s;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "exec did not finish after resume"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "exec --ignore-paused: {status}");
+    assert_eq!(std::fs::read_to_string(&out_path).unwrap(), "ran\n");
     t.cmd(&["kill", &id, "KILL"]).ok();
     t.wait_status(&id, "stopped", Duration::from_secs(5));
     t.cmd(&["delete", &id]).ok();
