@@ -26,7 +26,7 @@ done
 export KAPSEL_TEST_RUNTIME="${KAPSEL_TEST_RUNTIME:-$PWD/target/release/kapsel}"
 export KAPSEL_TEST_STRICT="${KAPSEL_TEST_STRICT:-1}"
 set +e
-cargo test --workspace -q 2>&1 | tee target/test-output.txt
+cargo test --workspace --no-fail-fast -q 2>&1 | tee target/test-output.txt
 cargo_status=${PIPESTATUS[0]}
 # The real callers drive kapsel as their runtime: podman (rootful and rootless), buildah,
 # containerd (ctr, and its CRI plugin through assay's CRI client) and docker. Each scenario

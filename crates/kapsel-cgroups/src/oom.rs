@@ -153,7 +153,12 @@ mod tests {
         let path = tree.path().join("memory.events");
         let writer = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(50));
-            std::fs::write(path, "low 0\nhigh 0\nmax 4\noom 3\noom_kill 3\n").unwrap();
+            // One write over the same bytes, like the kernel's update: truncating first
+            // (fs::write) would wake the watcher on an empty file under load.
+            use std::io::Write;
+            let mut f = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+            f.write_all(b"low 0\nhigh 0\nmax 4\noom 3\noom_kill 3\n")
+                .unwrap();
         });
         let start = std::time::Instant::now();
         let kills = watcher.wait(Duration::from_secs(10)).unwrap();
