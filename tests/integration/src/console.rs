@@ -72,6 +72,28 @@ impl ConsoleSocket {
     }
 }
 
+/// `create --console-socket S` of `id` (with `terminal: true` in `bundle`), asserting it
+/// succeeds; returns what the socket received. The socket lives in a short temporary dir
+/// (unix socket paths are limited to 108 bytes), returned to be kept until the end.
+#[track_caller]
+pub fn create_with_terminal(
+    t: &mut crate::Ctx,
+    bundle: &crate::Bundle,
+    id: &str,
+) -> (crate::scratch::Scratch, Received) {
+    let sock_dir = crate::scratch::Scratch::new(&std::env::temp_dir(), "itest-tty");
+    let socket = ConsoleSocket::listen(sock_dir.path());
+    let cmd = t
+        .create_cmd(bundle, id, t.rt())
+        .arg("--console-socket")
+        .arg(socket.path())
+        .arg(id);
+    cmd.run().ok();
+    t.track_pid_file(id).expect("pid file");
+    let received = socket.received().expect("pty master received");
+    (sock_dir, received)
+}
+
 fn receive(listener: &UnixListener, output: &Path) -> Result<Received, String> {
     let deadline = Instant::now() + Duration::from_secs(20);
     let stream = loop {

@@ -6,8 +6,7 @@
 
 use std::time::Duration;
 
-use kapsel_integration::console::ConsoleSocket;
-use kapsel_integration::scratch::Scratch;
+use kapsel_integration::console::create_with_terminal;
 use kapsel_integration::{ctx, Ctx};
 use serde_json::{json, Value};
 
@@ -249,22 +248,12 @@ fn console_size_sets_the_terminal_window() {
     let Some(mut t) = ctx!("console_size_sets_the_terminal_window") else {
         return;
     };
-    // A short path: unix socket paths are limited to 108 bytes.
-    let sock_dir = Scratch::new(&std::env::temp_dir(), "itest-size");
-    let socket = ConsoleSocket::listen(sock_dir.path());
     let mut b = t.bundle();
     b.set("/process/terminal", json!(true));
     b.set("/process/consoleSize", json!({"height": 33, "width": 101}));
     b.sh("stty size");
     let id = t.id("size");
-    let cmd = t
-        .create_cmd(&b, &id, t.rt())
-        .arg("--console-socket")
-        .arg(socket.path())
-        .arg(&id);
-    cmd.run().ok();
-    t.track_pid_file(&id).expect("pid file");
-    let received = socket.received().expect("pty master received");
+    let (_sock_dir, received) = create_with_terminal(&mut t, &b, &id);
     t.cmd(&["start", &id]).ok();
     assert_eq!(received.output().replace('\r', "").trim(), "33 101");
     t.wait_status(&id, "stopped", Duration::from_secs(5));

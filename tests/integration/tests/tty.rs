@@ -3,9 +3,8 @@
 
 use std::time::Duration;
 
-use kapsel_integration::console::ConsoleSocket;
+use kapsel_integration::console::create_with_terminal;
 use kapsel_integration::ctx;
-use kapsel_integration::scratch::Scratch;
 use serde_json::json;
 
 // spec: process.terminal, process.consoleSize
@@ -14,21 +13,11 @@ fn terminal_master_arrives_over_the_console_socket() {
     let Some(mut t) = ctx!("terminal_master_arrives_over_the_console_socket") else {
         return;
     };
-    // A short path: unix socket paths are limited to 108 bytes.
-    let sock_dir = Scratch::new(&std::env::temp_dir(), "itest-tty");
-    let socket = ConsoleSocket::listen(sock_dir.path());
     let mut b = t.bundle();
     b.set("/process/terminal", json!(true));
     b.sh("tty; [ -t 0 ] && [ -t 1 ] && [ -t 2 ] && echo stdio-is-tty; [ -c /dev/console ] && echo console-ok");
     let id = t.id("tty");
-    let cmd = t
-        .create_cmd(&b, &id, t.rt())
-        .arg("--console-socket")
-        .arg(socket.path())
-        .arg(&id);
-    cmd.run().ok();
-    t.track_pid_file(&id).expect("pid file");
-    let received = socket.received().expect("pty master received");
+    let (_sock_dir, received) = create_with_terminal(&mut t, &b, &id);
     assert!(
         received.target.to_string_lossy().ends_with("ptmx"),
         "the fd sent is not a pty master: {:?}",
