@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds="${1:-20}"
 cargo build --release -q -p kapsel
-export KAPSEL_TEST_RUNTIME="${KAPSEL_TEST_RUNTIME:-$PWD/target/release/kapsel}"
+export KAPSEL_TEST_RUNTIME="${KAPSEL_TEST_RUNTIME:-${CARGO_TARGET_DIR:-$PWD/target}/release/kapsel}"
 export KAPSEL_TEST_STRICT="${KAPSEL_TEST_STRICT:-1}"
 export KAPSEL_STRESS="$rounds"
 start=$(date +%s)
