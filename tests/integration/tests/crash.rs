@@ -117,7 +117,8 @@ fn a_create_in_progress_is_creating_and_keeps_its_id() {
     let gate = t.work().join("hook-may-finish");
     let entered = t.work().join("hook-entered");
     let script = format!(
-        "touch {}; while [ ! -e {} ]; do sleep 0.01; done",
+        // Bounded, so a failing test never leaves a create waiting on its hook.
+        "touch {}; i=0; while [ ! -e {} ] && [ $i -lt 1000 ]; do sleep 0.01; i=$((i+1)); done",
         entered.display(),
         gate.display()
     );
