@@ -188,12 +188,22 @@ fn tampered_and_truncated_state_files_give_clear_errors() {
     assert_eq!(t.state_ok(&id)["status"], "stopped");
     refused(&t, &t.cmd(&["kill", &id, "KILL"]), &[&id, "not running"]);
 
-    // cgroup paths outside any cgroup filesystem: delete refuses to touch them.
+    // cgroup paths outside any cgroup filesystem: kill --all and delete refuse to touch
+    // them (a `cgroup.kill` there would otherwise be written).
     let victim = t.work().join("victim");
     std::fs::create_dir(&victim).expect("victim dir");
+    std::fs::write(victim.join("cgroup.kill"), "").expect("decoy cgroup.kill");
     state["pid"] = json!(fp.pid);
     state["cgroup"]["unified"] = json!(victim);
     std::fs::write(&file, state.to_string()).expect("tamper cgroup");
+    let kill_all = t.cmd(&["kill", "--all", &id, "KILL"]);
+    refused(&t, &kill_all, &[&id, "not on a cgroup filesystem"]);
+    assert_eq!(
+        std::fs::read_to_string(victim.join("cgroup.kill"))
+            .ok()
+            .as_deref(),
+        Some("")
+    );
     refused(
         &t,
         &t.cmd(&["delete", "--force", &id]),

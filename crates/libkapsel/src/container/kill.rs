@@ -29,6 +29,9 @@ fn kill_inner(root: &StateRoot, id: &str, signal: i32, all: bool) -> Result<()> 
 
 fn send(state: &crate::state::State, signal: i32, all: bool) -> Result<()> {
     if all {
+        if let Some(paths) = &state.cgroup {
+            crate::cgroups::on_cgroupfs(paths)?;
+        }
         if let Some(m) = crate::cgroups::manager(&state.cgroup) {
             if m.skipped().is_none() {
                 let sig = nix::sys::signal::Signal::try_from(signal)
