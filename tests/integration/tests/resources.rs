@@ -247,10 +247,24 @@ fn cpu_quota_caps_a_busy_loop_and_update_raises_it() {
     t.cmd(&["update", "--cpu-quota", "10000", &id]).ok();
     assert_eq!(dirs.v1_value("cpu", "cpu.cfs_quota_us"), "10000");
     assert_eq!(dirs.v1_value("cpu", "cpu.cfs_period_us"), "10000");
+    let throttled_before = dirs.v1_key("cpu", "cpu.stat", "nr_throttled");
     let full = cpu_rate(&dirs, Duration::from_secs(2));
+    let throttled_after = dirs.v1_key("cpu", "cpu.stat", "nr_throttled");
+    // On a quiet machine the loop now gets most of a core. On a loaded one (CI runs many
+    // tests on 2 cpus) it may get much less, but a one-thread loop under a quota of a
+    // whole period is never throttled again and gets more than under the 10% cap.
+    let raised = full > 0.3 && full > 2.5 * capped;
+    let uncapped_under_load = throttled_after == throttled_before && full > capped;
+    if !raised && uncapped_under_load {
+        eprintln!(
+            "NOTE cpu_quota: loaded machine, {:.0}% of a core after the update (was {:.0}%), no longer throttled",
+            full * 100.0,
+            capped * 100.0
+        );
+    }
     assert!(
-        full > 0.3 && full > 2.5 * capped,
-        "after update to 100%: {:.0}% of a core (was {:.0}%)",
+        raised || uncapped_under_load,
+        "after update to 100%: {:.0}% of a core (was {:.0}%), nr_throttled {throttled_before:?} -> {throttled_after:?}",
         full * 100.0,
         capped * 100.0
     );
