@@ -64,11 +64,11 @@ pub fn resources(a: &UpdateArgs) -> Result<LinuxResources> {
             Map::from_iter([("weight".to_string(), Value::from(w))]),
         );
     }
-    serde_json::from_value(v).map_err(|e| Error::msg(format!("resources: {e}")))
+    libkapsel::json::from_value(&v).map_err(|e| Error::msg(format!("resources: {e}")))
 }
 
 fn parse(text: &str, from: &str) -> Result<Value> {
-    serde_json::from_str(text)
+    libkapsel::json::from_str(text)
         .map_err(|e| Error::msg(format!("resources from {from}: invalid JSON: {e}")))
 }
 

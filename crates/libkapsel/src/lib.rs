@@ -9,6 +9,7 @@ pub mod exe_guard;
 pub mod fault;
 pub mod hooks;
 pub mod idlist;
+pub mod json;
 pub mod json_path;
 pub mod logging;
 pub mod mempolicy;

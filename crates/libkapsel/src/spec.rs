@@ -29,7 +29,7 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<Spec> {
         if let Some(process) = v.get_mut("process") {
             spec_scheduler_flags(process);
         }
-        if let Ok(spec) = serde_json::from_value(v) {
+        if let Ok(spec) = crate::json::from_value(&v) {
             return no_nul_bytes(bytes).map(|()| spec);
         }
     }
@@ -122,8 +122,7 @@ fn without_unknown_caps(bytes: &[u8]) -> Option<Spec> {
     for (set, list) in caps.iter_mut() {
         if let Some(names) = list.as_array_mut() {
             names.retain(|n| {
-                let known =
-                    serde_json::from_value::<oci_spec::runtime::Capability>(n.clone()).is_ok();
+                let known = crate::json::from_value::<oci_spec::runtime::Capability>(n).is_ok();
                 if !known {
                     crate::logging::warn(&format!(
                         "process.capabilities.{set}: unknown capability {n}: skipped"

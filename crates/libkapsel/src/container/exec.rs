@@ -116,7 +116,7 @@ fn build_process(spec: &Spec, opts: &ExecOptions) -> Result<Process> {
         let bytes = std::fs::read(path).map_err(|e| Error::io("open process file", path, e))?;
         let mut value: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
         crate::spec::spec_scheduler_flags(&mut value);
-        serde_json::from_value(value)
+        crate::json::from_value(&value)
             .or_else(|_| serde_json::from_slice(&bytes))
             .map_err(|e| {
                 Error::config(
@@ -447,7 +447,7 @@ fn child_main(job: &Job<'_>, console: Option<OwnedFd>, chan: &channel::Channel) 
 
 /// `CAP_SYS_ADMIN` or `SYS_ADMIN`, as config.json spells them.
 fn parse_cap(name: &str) -> Option<Capability> {
-    serde_json::from_value(serde_json::Value::String(name.to_string())).ok()
+    crate::json::from_value(&serde_json::Value::String(name.to_string())).ok()
 }
 
 /// Moves the calling process into the container's cgroup (or the --cgroup sub-cgroups).

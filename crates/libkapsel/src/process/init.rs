@@ -272,7 +272,7 @@ fn hooks_round_trip(ctx: &InitContext<'_>) -> Result<Option<String>> {
 }
 
 fn with_status(state: &str, status: &str) -> String {
-    match serde_json::from_str::<serde_json::Value>(state) {
+    match crate::json::from_str::<serde_json::Value>(state) {
         Ok(mut v) => {
             v["status"] = serde_json::Value::String(status.into());
             v.to_string()
