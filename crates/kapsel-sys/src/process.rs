@@ -4,6 +4,13 @@
 use crate::error::SysError;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
+/// The first real-time signal as callers number it: the kernel's 32 plus the two that
+/// glibc keeps for itself. runc, docker and containerd map `RTMIN` to 34; asking the C
+/// library instead would give 35 under musl.
+pub const SIGRTMIN: i32 = 34;
+/// The last signal the kernel has (`_NSIG - 1`).
+pub const SIGRTMAX: i32 = 64;
+
 /// Where `clone3` returned.
 pub enum Forked {
     Parent(libc::pid_t),
@@ -193,7 +200,7 @@ pub fn join_session_keyring(name: &str) -> Result<(), SysError> {
 /// Restore SIGPIPE (Rust ignores it at start-up) and every other signal to its default
 /// disposition, and unblock all signals, so the container starts with a clean slate.
 pub fn reset_signals() {
-    for sig in 1..libc::SIGRTMAX() {
+    for sig in 1..=SIGRTMAX {
         if sig == libc::SIGKILL || sig == libc::SIGSTOP {
             continue;
         }

@@ -1,6 +1,7 @@
 //! Signal names as `kill` accepts them: `TERM`, `SIGTERM`, `15`, `RTMIN+3`.
 
 use crate::error::{Error, Result};
+use kapsel_sys::process::{SIGRTMAX, SIGRTMIN};
 
 const NAMES: &[(&str, i32)] = &[
     ("HUP", libc::SIGHUP),
@@ -42,7 +43,7 @@ const NAMES: &[(&str, i32)] = &[
 pub fn parse(text: &str) -> Result<i32> {
     let bad = || Error::msg(format!("invalid signal `{}`", text.escape_debug()));
     if let Ok(n) = text.parse::<i32>() {
-        return if (1..=libc::SIGRTMAX()).contains(&n) {
+        return if (1..=SIGRTMAX).contains(&n) {
             Ok(n)
         } else {
             Err(bad())
@@ -55,18 +56,18 @@ pub fn parse(text: &str) -> Result<i32> {
     }
     let rt = |base: i32, off: &str| off.parse::<i32>().ok().map(|o| base + o);
     let n = if name == "RTMIN" {
-        Some(libc::SIGRTMIN())
+        Some(SIGRTMIN)
     } else if name == "RTMAX" {
-        Some(libc::SIGRTMAX())
+        Some(SIGRTMAX)
     } else if let Some(off) = name.strip_prefix("RTMIN+") {
-        rt(libc::SIGRTMIN(), off)
+        rt(SIGRTMIN, off)
     } else if let Some(off) = name.strip_prefix("RTMAX-") {
-        rt(libc::SIGRTMAX(), &format!("-{off}"))
+        rt(SIGRTMAX, &format!("-{off}"))
     } else {
         None
     };
     match n {
-        Some(n) if (libc::SIGRTMIN()..=libc::SIGRTMAX()).contains(&n) => Ok(n),
+        Some(n) if (SIGRTMIN..=SIGRTMAX).contains(&n) => Ok(n),
         _ => Err(bad()),
     }
 }
@@ -81,7 +82,11 @@ mod tests {
         assert_eq!(parse("SIGKILL").unwrap(), 9);
         assert_eq!(parse("sigusr1").unwrap(), 10);
         assert_eq!(parse("9").unwrap(), 9);
-        assert_eq!(parse("RTMIN+1").unwrap(), libc::SIGRTMIN() + 1);
+        assert_eq!(parse("RTMIN").unwrap(), 34);
+        assert_eq!(parse("RTMIN+1").unwrap(), 35);
+        assert_eq!(parse("RTMAX-1").unwrap(), 63);
+        assert_eq!(parse("64").unwrap(), 64);
+        assert!(parse("65").is_err());
         assert!(parse("0").is_err());
         assert!(parse("NOPE").is_err());
         assert!(parse("99").is_err());
