@@ -303,7 +303,18 @@ fn ps_lists_the_processes_in_the_cgroup() {
     let id = t.id("ps");
     let pid = t.create_and_start(&b, &id);
     let (_, dirs) = init_and_dirs(&t, &id);
-    let procs = wait_procs(&dirs, "pids", 3);
+    // Three processes, two of them sleeps: the subshell of `( ... &)` is briefly a
+    // third process before its sleep exists.
+    let deadline = Instant::now() + SECS5;
+    let procs = loop {
+        let procs = wait_procs(&dirs, "pids", 3);
+        let comm = |p: &i32| std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default();
+        if procs.iter().filter(|p| comm(p).trim() == "sleep").count() == 2 {
+            break procs;
+        }
+        assert!(Instant::now() < deadline, "no two sleeps in {procs:?}");
+        std::thread::sleep(Duration::from_millis(10));
+    };
     assert!(procs.contains(&pid), "{procs:?}");
 
     let json_out = t.cmd(&["ps", "--format", "json", &id]);
