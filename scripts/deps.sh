@@ -2,7 +2,7 @@
 # Installs what building and testing kapsel needs on a fresh Debian machine.
 # Idempotent: packages already present are not fetched again.
 set -euo pipefail
-want=(busybox-static jq python3 runc crun hyperfine sysbench strace uidmap util-linux chromium gcc libc6-dev passwd procps iproute2 systemd)
+want=(busybox-static musl-dev jq python3 runc crun hyperfine sysbench strace uidmap util-linux chromium gcc libc6-dev passwd procps iproute2 systemd)
 missing=()
 for p in "${want[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

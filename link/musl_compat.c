@@ -1,0 +1,118 @@
+/*
+ * Link-time compatibility for building kapsel against musl's libc.a.
+ *
+ * kapsel is compiled for x86_64-unknown-linux-gnu (the one Rust target this
+ * toolchain has) and linked statically with musl instead of glibc (see
+ * .cargo/cc-static-kapsel). Rust's std for that target and GCC's libgcc_eh name
+ * a few glibc-only functions; this file provides them, and replaces two musl
+ * functions whose behaviour differs in a way kapsel can reach.
+ */
+#define _GNU_SOURCE
+#include <link.h>
+#include <signal.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/*
+ * std reads the glibc version to decide whether posix_spawn reports exec errors
+ * (glibc >= 2.24). A string that is not a glibc version makes std take its
+ * fork+exec path, which is correct with any libc.
+ */
+const char *gnu_get_libc_version(void)
+{
+	return "musl";
+}
+
+/* glibc 2.35's struct dl_find_object on x86_64 (dlfcn.h). */
+struct dl_find_object {
+	unsigned long long dlfo_flags;
+	void *dlfo_map_start;
+	void *dlfo_map_end;
+	void *dlfo_link_map;
+	void *dlfo_eh_frame;
+	unsigned long long dlfo_reserved[7];
+};
+
+struct find_pc {
+	uintptr_t pc;
+	struct dl_find_object *out;
+	int found;
+};
+
+static int find_pc_in_object(struct dl_phdr_info *info, size_t size, void *data)
+{
+	struct find_pc *q = data;
+	uintptr_t lo = UINTPTR_MAX, hi = 0;
+	void *eh = NULL;
+	int hit = 0;
+	(void)size;
+	for (size_t i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *p = &info->dlpi_phdr[i];
+		uintptr_t start = info->dlpi_addr + p->p_vaddr;
+		if (p->p_type == PT_GNU_EH_FRAME)
+			eh = (void *)start;
+		if (p->p_type != PT_LOAD)
+			continue;
+		if (start < lo)
+			lo = start;
+		if (start + p->p_memsz > hi)
+			hi = start + p->p_memsz;
+		if (q->pc >= start && q->pc < start + p->p_memsz)
+			hit = 1;
+	}
+	if (!hit)
+		return 0;
+	memset(q->out, 0, sizeof *q->out);
+	q->out->dlfo_map_start = (void *)lo;
+	q->out->dlfo_map_end = (void *)hi;
+	q->out->dlfo_eh_frame = eh;
+	q->found = 1;
+	return 1;
+}
+
+/*
+ * libgcc_eh (built against glibc >= 2.35) finds unwind tables with this glibc
+ * function; musl has dl_iterate_phdr, which answers the same question. Only
+ * panic backtraces unwind: kapsel is built with panic=abort.
+ */
+int _dl_find_object(void *pc, struct dl_find_object *out)
+{
+	struct find_pc q = { (uintptr_t)pc, out, 0 };
+	dl_iterate_phdr(find_pc_in_object, &q);
+	return q.found ? 0 : -1;
+}
+
+/*
+ * musl's raise() and abort() signal the thread id cached in the thread
+ * descriptor. kapsel makes container processes with a raw clone3 (for
+ * CLONE_INTO_CGROUP), after which that cache still holds the parent's id: a
+ * panic in such a child (panic=abort calls abort) would signal the runtime, or
+ * with a shared pid namespace any process with that number. These versions ask
+ * the kernel for the caller's id, as glibc's do.
+ */
+int raise(int sig)
+{
+	return syscall(SYS_tkill, syscall(SYS_gettid), sig);
+}
+
+_Noreturn void abort(void)
+{
+	struct sigaction dfl;
+	sigset_t abrt;
+
+	raise(SIGABRT);
+	/* A handler returned, or SIGABRT is blocked or ignored: force the default. */
+	memset(&dfl, 0, sizeof dfl);
+	dfl.sa_handler = SIG_DFL;
+	sigaction(SIGABRT, &dfl, NULL);
+	sigemptyset(&abrt);
+	sigaddset(&abrt, SIGABRT);
+	sigprocmask(SIG_UNBLOCK, &abrt, NULL);
+	raise(SIGABRT);
+	/* The init of a pid namespace ignores its own SIGABRT. */
+	syscall(SYS_exit_group, 127);
+	for (;;)
+		;
+}
