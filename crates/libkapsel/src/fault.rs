@@ -37,6 +37,18 @@ pub fn point(point: &str) {
     }
 }
 
+/// The container process panics right after clone3 under `KAPSEL_FAULT=child-panic`
+/// (not one of [`POINTS`]: the runtime survives it). With panic=abort a panic ends in
+/// abort(3), which must signal the panicking process itself, never the runtime.
+pub const CHILD_PANIC: &str = "child-panic";
+
+/// In the container process: panics here when `KAPSEL_FAULT` names [`CHILD_PANIC`].
+pub fn child_panic_point() {
+    if armed() == Some(CHILD_PANIC) {
+        panic!("KAPSEL_FAULT={CHILD_PANIC}");
+    }
+}
+
 /// Whether `KAPSEL_FAULT` names `point`: the container process asks for the hooks round
 /// trip under `after-mounts` even without hooks, so the runtime can die at that step.
 pub fn armed_at(point: &str) -> bool {

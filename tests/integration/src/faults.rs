@@ -20,7 +20,21 @@ pub const POINTS: [&str; 5] = [
 impl Ctx {
     /// `create` with `KAPSEL_FAULT=point`: the runtime kills itself at that step.
     pub fn create_killed_at(&mut self, bundle: &Bundle, id: &str, point: &str) -> Output {
-        let cmd = self.rt().env("KAPSEL_FAULT", point);
+        self.create_with_fault(bundle, id, point, &[])
+    }
+
+    /// `create` with `KAPSEL_FAULT=point` and more environment.
+    pub fn create_with_fault(
+        &mut self,
+        bundle: &Bundle,
+        id: &str,
+        point: &str,
+        env: &[(&str, &str)],
+    ) -> Output {
+        let mut cmd = self.rt().env("KAPSEL_FAULT", point);
+        for (k, v) in env {
+            cmd = cmd.env(k, v);
+        }
         self.create_cmd(bundle, id, cmd).arg(id).run()
     }
 }

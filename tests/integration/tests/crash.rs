@@ -186,3 +186,42 @@ fn container_killed_in_any_state_is_stopped_and_deletes_cleanly() {
         t.assert_no_leftovers(&id, &b, Some(&fp));
     }
 }
+
+/// A panic in the container process right after clone3 (panic=abort: abort(3)) ends only
+/// that process, also when it shares the runtime's pid namespace, where a thread id
+/// cached by the C library before the clone would name the runtime itself: create fails
+/// with an exit code (not a signal) and leaves nothing. With RUST_BACKTRACE=1 the panic
+/// first walks the unwind tables, which must not crash the static binary either.
+#[test]
+fn a_panicking_container_process_takes_down_only_itself() {
+    let Some(mut t) = ctx!("a_panicking_container_process_takes_down_only_itself") else {
+        return;
+    };
+    if t.kapsel_only("has no crash points") {
+        return;
+    }
+    for (own_pid_ns, backtrace) in [(false, "0"), (false, "1"), (true, "0"), (true, "1")] {
+        let id = t.id(&format!("panic-{own_pid_ns}-{backtrace}"));
+        let mut b = t.bundle();
+        b.args(&["true"]);
+        if !own_pid_ns {
+            b.remove_namespace("pid");
+        }
+        let env = [("RUST_BACKTRACE", backtrace)];
+        let out = t.create_with_fault(&b, &id, "child-panic", &env);
+        let what = format!("own pid namespace {own_pid_ns}, RUST_BACKTRACE={backtrace}");
+        assert!(
+            matches!(out.code, Some(c) if c != 0),
+            "{what}: create must fail with an exit code: {}",
+            out.describe()
+        );
+        // std prints its closing note after the backtrace walk, right before abort(3).
+        assert!(
+            out.stderr.contains("KAPSEL_FAULT=child-panic") && out.stderr.contains("note: "),
+            "{what}: the whole panic message reaches the container's stderr: {}",
+            out.describe()
+        );
+        t.assert_no_leftovers(&id, &b, None);
+        works_again(&mut t, &id);
+    }
+}

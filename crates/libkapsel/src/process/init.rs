@@ -46,6 +46,7 @@ struct Prepared {
 }
 
 pub fn run(mut ctx: InitContext<'_>) -> ! {
+    crate::fault::child_panic_point();
     let prepared = setup(&mut ctx);
     let prepared = match prepared {
         Ok(p) => p,
