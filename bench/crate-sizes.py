@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Bytes of code and data per crate in an unstripped binary, from
 `nm --size-sort -S --demangle=rust BINARY` on stdin (a poor man's cargo-bloat that needs
-no rebuild of its own). Symbols without a Rust path are glibc, compiler runtime or
+no rebuild of its own). Symbols without a Rust path are the C library, compiler runtime or
 assembly."""
 import collections
 import re
@@ -15,7 +15,7 @@ for line in sys.stdin:
         continue
     size, name = int(p[1], 16), re.sub(r"^[<&]+(mut |dyn )?", "", p[3])
     m = re.match(r"([A-Za-z_][A-Za-z0-9_]*)::", name)
-    crate = m.group(1) if m else "(C: glibc, libgcc, asm)"
+    crate = m.group(1) if m else "(C: libc, libgcc, asm)"
     tot[crate] += size
     n += size
 print("| crate | bytes | share |\n|---|---:|---:|")

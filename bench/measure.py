@@ -4,7 +4,9 @@ namespace without /sys/fs/cgroup/unified, which crun 1.8 needs on this hybrid ho
 
     bench/measure.py rss      BUNDLE NAME=BINARY ...   peak RSS of `create` and `run true`
     bench/measure.py syscalls BUNDLE NAME=BINARY ...   syscalls of `create`, by name and time
-    bench/measure.py run      BUNDLE RUNS NAME=CMD ... `run`-like commands, interleaved
+    bench/measure.py run      BUNDLE RUNS [--gap-ms=N] NAME=CMD ...
+                                                       `run`-like commands, interleaved,
+                                                       N ms of quiet before each (default 0)
 
 `syscalls` traces every process of the runtime (strace -f) from its start until the
 container's process execs the user's program (`start` is issued untraced). `run` takes
@@ -124,7 +126,7 @@ def syscalls(bundle, rts):
         shutil.rmtree(work, ignore_errors=True)
 
 
-def run(bundle, runs, cmds):
+def run(bundle, runs, cmds, gap_ms=0):
     work = tempfile.mkdtemp(prefix="kapsel-run-")
     try:
         samples = {n: [] for n, _ in cmds}
@@ -132,6 +134,7 @@ def run(bundle, runs, cmds):
             for name, tmpl in cmds:
                 root = os.path.join(work, "".join(c if c.isalnum() else "_" for c in name))
                 cmd = tmpl.format(id=f"r{i}", root=root, bundle=bundle)
+                time.sleep(gap_ms / 1000)
                 t0 = time.perf_counter()
                 r = call(cmd, shell=True)
                 ms = (time.perf_counter() - t0) * 1000
@@ -140,7 +143,8 @@ def run(bundle, runs, cmds):
                 if i >= 3:
                     samples[name].append(ms)
         base = statistics.median(samples[cmds[0][0]])
-        print(f"| command ({runs} interleaved runs) | median [ms] | min | ratio to {cmds[0][0]} |")
+        print(f"| command ({runs} interleaved runs, {gap_ms:g} ms apart) | median [ms] | min | "
+              f"ratio to {cmds[0][0]} |")
         print("|---|---:|---:|---:|")
         for name, _ in cmds:
             s = samples[name]
@@ -159,7 +163,10 @@ def main():
     elif what == "syscalls":
         syscalls(bundle, runtimes(sys.argv[3:]))
     elif what == "run":
-        run(bundle, int(sys.argv[3]), runtimes(sys.argv[4:]))
+        args, gap = sys.argv[4:], 0
+        if args and args[0].startswith("--gap-ms="):
+            gap, args = float(args[0].split("=", 1)[1]), args[1:]
+        run(bundle, int(sys.argv[3]), runtimes(args), gap)
     else:
         sys.exit(__doc__)
 

@@ -84,3 +84,8 @@ bench/measure.py run "$work/default" "$runs" \
     "runc (wrapper)=$w runc --root {root} run -b {bundle} {id}" \
     "C floor (bench/floor.c)=$work/floor {bundle}/rootfs /bin/true" \
     "unshare+chroot=unshare -m -p -u -i -n -f chroot {bundle}/rootfs /bin/true"
+echo; echo "## run true with 20 ms of quiet before each call (assay's spacing)"; echo
+bench/measure.py run "$work/default" "$runs" --gap-ms=20 \
+    "kapsel (wrapper)=$w $k --root {root} run -b {bundle} {id}" \
+    "crun (wrapper)=$w crun --root {root} run -b {bundle} {id}" \
+    "runc (wrapper)=$w runc --root {root} run -b {bundle} {id}"
