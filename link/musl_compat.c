@@ -8,7 +8,9 @@
  * functions whose behaviour differs in a way kapsel can reach.
  */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <link.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stddef.h>
 #include <string.h>
@@ -83,6 +85,28 @@ int _dl_find_object(void *pc, struct dl_find_object *out)
 	dl_iterate_phdr(find_pc_in_object, &q);
 	return q.found ? 0 : -1;
 }
+
+/*
+ * musl's open() follows every O_CLOEXEC open with fcntl(F_SETFD, FD_CLOEXEC), for
+ * kernels older than 2.6.23 that ignored the flag; std opens every file with
+ * O_CLOEXEC, so a create made ~55 redundant system calls. kapsel needs Linux 5.x
+ * (clone3, openat2), where the flag always works: this open() is openat() alone.
+ */
+int open(const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+	if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) {
+		va_list ap;
+		va_start(ap, flags);
+		mode = va_arg(ap, mode_t);
+		va_end(ap);
+	}
+	return syscall(SYS_openat, AT_FDCWD, path, flags | O_LARGEFILE, mode);
+}
+
+/* std names open64; musl's headers make that a macro for open. */
+#undef open64
+int open64(const char *path, int flags, ...) __attribute__((alias("open")));
 
 /*
  * musl's raise() and abort() signal the thread id cached in the thread
