@@ -4,7 +4,7 @@
 # /sys/fs/cgroup/unified, which crun 1.8 needs on this hybrid host), as root, from the
 # workspace root:
 #
-#   scripts/bench-table.sh [--runs N] [--no-youki]
+#   scripts/bench-table.sh [--runs N] [--no-youki] [--report-only]
 #
 # Suites: operations, scalability and footprint on assay's default bundle (busybox,
 # runc-spec-like config), then container.lifecycle and container.run again on the
@@ -12,47 +12,51 @@
 # `cargo install` into /opt/youki when missing (with its cgroup v1 feature, which its
 # defaults leave out; about 5 minutes on 2 cores); --no-youki leaves it out.
 # Results: crates/assay/results/latest.json and latest-podman.json; the README between
-# the assay-table markers is rewritten.
+# the assay-table markers is rewritten (--report-only: only that, from the existing results).
 set -euo pipefail
 runs=10
 youki=${YOUKI:-/opt/youki/bin/youki}
+report_only=
 while [ $# -gt 0 ]; do
     case $1 in
     --runs) runs=$2; shift 2 ;;
     --no-youki) youki=; shift ;;
-    *) echo "usage: bench-table.sh [--runs N] [--no-youki]" >&2; exit 2 ;;
+    --report-only) report_only=1; shift ;;
+    *) echo "usage: bench-table.sh [--runs N] [--no-youki] [--report-only]" >&2; exit 2 ;;
     esac
 done
 cd "$(dirname "$0")/.."
-bash scripts/deps.sh
-cargo build -q --release -p kapsel -p assay
-assay=target/release/assay
-extra=()
-if [ -n "$youki" ]; then
-    if [ ! -x "$youki" ]; then
-        dpkg-query -W -f='${Status}' libseccomp-dev 2>/dev/null | grep -q "ok installed" ||
-            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libseccomp-dev pkg-config >/dev/null
-        cargo install -q youki --version 0.7.0 --locked --features v1 --root /opt/youki
-        youki=/opt/youki/bin/youki
-    fi
-    extra=(--runtime "youki=$youki@hide-unified")
-fi
 work=$(mktemp -d /tmp/kapsel-table-XXXXXX)
 trap 'rm -rf "$work"' EXIT
-mkdir -p crates/assay/results
-"$assay" run -c crates/assay/assay.yaml "${extra[@]}" --runs "$runs" \
-    --suite operations --suite scalability --suite footprint \
-    -o crates/assay/results/latest.json
+assay=target/release/assay
+if [ -z "$report_only" ]; then
+    bash scripts/deps.sh
+    cargo build -q --release -p kapsel -p assay
+    extra=()
+    if [ -n "$youki" ]; then
+        if [ ! -x "$youki" ]; then
+            dpkg-query -W -f='${Status}' libseccomp-dev 2>/dev/null | grep -q "ok installed" ||
+                DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libseccomp-dev pkg-config >/dev/null
+            cargo install -q youki --version 0.7.0 --locked --features v1 --root /opt/youki
+            youki=/opt/youki/bin/youki
+        fi
+        extra=(--runtime "youki=$youki@hide-unified")
+    fi
+    mkdir -p crates/assay/results
+    "$assay" run -c crates/assay/assay.yaml "${extra[@]}" --runs "$runs" \
+        --suite operations --suite scalability --suite footprint \
+        -o crates/assay/results/latest.json
 
-# The podman-like bundle: podman's real config on assay's busybox rootfs.
-k=$PWD/target/release/kapsel
-scripts/mkbundle.sh "$work/default" "$k" >/dev/null
-bench/podman-like.py "$work/podman" "$work/default/rootfs" "$k"
-sed "s|^output:.*|output: results-podman.json\nbundle:\n  dir: $work/podman|" \
-    crates/assay/assay.yaml >"$work/assay-podman.yaml"
-"$assay" run -c "$work/assay-podman.yaml" "${extra[@]}" --runs "$runs" \
-    --suite container.lifecycle --suite container.run \
-    -o crates/assay/results/latest-podman.json
+    # The podman-like bundle: podman's real config on assay's busybox rootfs.
+    k=$PWD/target/release/kapsel
+    scripts/mkbundle.sh "$work/default" "$k" >/dev/null
+    bench/podman-like.py "$work/podman" "$work/default/rootfs" "$k"
+    sed "s|^output:.*|output: results-podman.json\nbundle:\n  dir: $work/podman|" \
+        crates/assay/assay.yaml >"$work/assay-podman.yaml"
+    "$assay" run -c "$work/assay-podman.yaml" "${extra[@]}" --runs "$runs" \
+        --suite operations.container.lifecycle --suite operations.container.run \
+        -o crates/assay/results/latest-podman.json
+fi
 
 table=$work/table.md
 {
@@ -63,7 +67,7 @@ table=$work/table.md
     echo "(\`bench/podman-like.py\`: podman's own config, default seccomp profile):"
     echo
     "$assay" report crates/assay/results/latest-podman.json --markdown \
-        --suite container.lifecycle --suite container.run | grep '^|'
+        --suite operations.container.lifecycle --suite operations.container.run | grep '^|'
 } >"$table"
 python3 - "$table" <<'PY'
 import re, sys
