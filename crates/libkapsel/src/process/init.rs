@@ -90,6 +90,15 @@ pub fn run(mut ctx: InitContext<'_>) -> ! {
     std::process::exit(127);
 }
 
+fn wait_for_continue(channel: &Channel) -> Result<()> {
+    match channel.recv()? {
+        Some(Message::Continue(_)) => Ok(()),
+        _ => Err(Error::msg(
+            "the runtime went away while setting up the process",
+        )),
+    }
+}
+
 fn send_warnings(channel: &Channel) {
     for w in crate::logging::take_warnings() {
         let _ = channel.send(&Message::Warning(w));
@@ -119,16 +128,13 @@ fn setup(ctx: &mut InitContext<'_>) -> Result<Prepared> {
     if !maps_by_user {
         kapsel_sys::process::set_dumpable(false)?;
     }
-    if ctx.wait_for_parent {
+    // Without a new user namespace the parent only has to put us in our cgroups: we
+    // build the mounts that do not show cgroups meanwhile (its first cgroup v1 move can
+    // wait for an RCU grace period), and join before anything that depends on them.
+    let join_late = ctx.wait_for_parent && !ctx.ns.has_new(LinuxNamespaceType::User);
+    if ctx.wait_for_parent && !join_late {
         // Wait until the parent has written our uid/gid maps and put us in our cgroup.
-        match ctx.channel.recv()? {
-            Some(Message::Continue(_)) => {}
-            _ => {
-                return Err(Error::msg(
-                    "the runtime went away while setting up the process",
-                ))
-            }
-        }
+        wait_for_continue(&ctx.channel)?;
         if ctx.ns.has_new(LinuxNamespaceType::User) {
             crate::userns::become_root(ctx.spec)?;
         }
@@ -143,8 +149,26 @@ fn setup(ctx: &mut InitContext<'_>) -> Result<Prepared> {
         }
         setns(fd.as_fd(), crate::namespaces::clone_flag(*t)).map_err(nix_err("setns", path))?;
     }
-    if ctx.ns.new_cgroup {
-        unshare(CloneFlags::CLONE_NEWCGROUP).map_err(nix_err("unshare(CLONE_NEWCGROUP)", ""))?;
+    let new_cgroup_ns = ctx.ns.new_cgroup;
+    let mut cgroups_pending = true;
+    let channel = &ctx.channel;
+    // In our cgroups (waiting for the parent's word if it is still moving us), then in
+    // a cgroup namespace rooted there when the config asks for one. Idempotent.
+    let mut join_cgroups = move || -> Result<()> {
+        if !std::mem::take(&mut cgroups_pending) {
+            return Ok(());
+        }
+        if join_late {
+            wait_for_continue(channel)?;
+        }
+        if new_cgroup_ns {
+            unshare(CloneFlags::CLONE_NEWCGROUP)
+                .map_err(nix_err("unshare(CLONE_NEWCGROUP)", ""))?;
+        }
+        Ok(())
+    };
+    if !join_late {
+        join_cgroups()?;
     }
     if ctx.ns.new_time {
         enter_time_namespace(ctx.spec)?;
@@ -167,7 +191,8 @@ fn setup(ctx: &mut InitContext<'_>) -> Result<Prepared> {
     umask(Mode::empty());
     let propagation = rootfs::root_propagation(ctx.spec)?;
     let root = rootfs::prepare(ctx.rootfs, propagation)?;
-    rootfs::mount_and_populate(&root, ctx.bundle, ctx.spec, ctx.idmapped)?;
+    rootfs::mount_and_populate(&root, ctx.bundle, ctx.spec, ctx.idmapped, &mut join_cgroups)?;
+    join_cgroups()?;
     let hook_state = hooks_round_trip(ctx)?;
     if let Some(state) = &hook_state {
         let list = ctx

@@ -72,9 +72,12 @@ pub fn mount_and_populate(
     bundle: &Path,
     spec: &Spec,
     idmapped: &idmap::Idmapped,
+    join_cgroups: &mut dyn FnMut() -> Result<()>,
 ) -> Result<()> {
     let mounts = spec.mounts().as_deref().unwrap_or(&[]);
-    mounts::mount_all(root.as_fd(), bundle, mounts, idmapped)?;
+    mounts::mount_all(root.as_fd(), bundle, mounts, idmapped, join_cgroups)?;
+    // Device nodes are made under the container's devices cgroup.
+    join_cgroups()?;
     let dev_is_host_bind = mounts.iter().any(|m| {
         m.destination() == Path::new("/dev")
             && MountOptions::parse(m.options().as_deref().unwrap_or(&[])).is_bind()
