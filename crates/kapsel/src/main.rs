@@ -82,7 +82,6 @@ fn dispatch(cli: Cli) -> Result<u8> {
         command,
         Command::Create(_) | Command::Run(_) | Command::Exec(_)
     ) {
-        libkapsel::attach_warmup::start();
         libkapsel::exe_guard::ensure_readonly_exe()?;
     }
     match command {

@@ -49,11 +49,6 @@ pub fn in_caller_mount_ns<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
 /// Set in the re-executed process's environment (and removed at once).
 const MARKER: &str = "_KAPSEL_RO_EXE";
 
-/// Whether this process is the re-executed image (before [`ensure_readonly_exe`] ran).
-pub fn reexecuted() -> bool {
-    std::env::var_os(MARKER).is_some()
-}
-
 /// Returns when this process already runs from a read-only binary; otherwise re-execs.
 pub fn ensure_readonly_exe() -> Result<()> {
     if let Some(v) = std::env::var_os(MARKER) {

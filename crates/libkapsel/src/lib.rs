@@ -1,7 +1,6 @@
 //! libkapsel: the OCI runtime as a library. The `kapsel` binary is a thin command
 //! line over [`container`]'s verbs; nothing here knows about the command line.
 
-pub mod attach_warmup;
 pub mod cgroups;
 pub mod container;
 pub mod default_spec;
