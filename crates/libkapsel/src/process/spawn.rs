@@ -127,7 +127,20 @@ pub fn spawn(a: SpawnArgs<'_>) -> Result<i32> {
         Err(e) => {
             let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
             let _ = waitpid(Pid::from_raw(pid), None);
-            Err(e)
+            // The container process works while we move it into its cgroups: when it
+            // failed first (and our move or word then found it gone), its reason is the
+            // one to report. It is dead now, so this reads what it left, then EOF.
+            Err(failure_left_by_child(&parent).unwrap_or(e))
+        }
+    }
+}
+
+fn failure_left_by_child(chan: &channel::Channel) -> Option<Error> {
+    loop {
+        match chan.recv() {
+            Ok(Some(Message::Failed(text))) => return Some(Error::Msg(text)),
+            Ok(Some(_)) => continue,
+            _ => return None,
         }
     }
 }
