@@ -30,23 +30,28 @@ pub(crate) fn create_dir_all(dir: &Path) -> Result<Option<PathBuf>> {
 }
 
 /// v1 cpuset cgroups start with empty cpus and mems (unless the parent has clone_children),
-/// and an empty cpuset refuses tasks: copy the parent's values down every new level.
-pub(crate) fn inherit_cpuset(leaf: &Path, created: &[PathBuf]) -> Result<()> {
-    let Some(top) = created.iter().find(|t| leaf.starts_with(t)) else {
-        return Ok(());
-    };
-    let mut chain: Vec<&Path> = leaf
-        .ancestors()
-        .take_while(|a| a.starts_with(top))
-        .collect();
-    chain.reverse();
-    for dir in chain {
-        let parent = dir.parent().unwrap_or(dir);
-        for file in ["cpuset.cpus", "cpuset.mems"] {
-            if files::read(dir, file)?.trim().is_empty() {
-                let value = files::read(parent, file)?;
-                files::write(dir, file, value.trim())?;
+/// and an empty cpuset refuses tasks: copy the nearest set ancestor's values down every
+/// empty level above `leaf` and into it. Levels another create made are filled too: with
+/// several creates sharing a new parent (`ctr run -d` eight at once), the one that made it
+/// may not have filled it yet when another copies from it (the move then fails ENOSPC).
+/// Only empty files are written, always with the same values, so racing writers agree.
+pub(crate) fn inherit_cpuset(leaf: &Path) -> Result<()> {
+    for file in ["cpuset.cpus", "cpuset.mems"] {
+        let mut empty = Vec::new();
+        let mut dir = leaf;
+        let value = loop {
+            let v = files::read(dir, file)?;
+            if !v.trim().is_empty() {
+                break v.trim().to_string();
             }
+            empty.push(dir);
+            match dir.parent() {
+                Some(p) => dir = p,
+                None => return Ok(()),
+            }
+        };
+        for d in empty.into_iter().rev() {
+            files::write(d, file, &value)?;
         }
     }
     Ok(())
@@ -104,5 +109,47 @@ pub(crate) fn rmdir_retrying(dir: &Path) -> Result<()> {
                 })
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::inherit_cpuset;
+    use crate::testutil::TempTree;
+
+    #[test]
+    fn cpuset_values_reach_every_empty_level_also_one_another_create_made() {
+        let t = TempTree::new("cpuset-inherit");
+        t.file("cpuset.cpus", "0-1\n");
+        t.file("cpuset.mems", "0\n");
+        // `shared` was made by another create that has not filled it yet.
+        t.files("shared", &["cpuset.cpus", "cpuset.mems"], "\n");
+        t.files("shared/ours", &["cpuset.cpus", "cpuset.mems"], "");
+        inherit_cpuset(&t.path().join("shared/ours")).unwrap();
+        for dir in ["shared", "shared/ours"] {
+            assert_eq!(t.read(&format!("{dir}/cpuset.cpus")), "0-1", "{dir}");
+            assert_eq!(t.read(&format!("{dir}/cpuset.mems")), "0", "{dir}");
+        }
+    }
+
+    #[test]
+    fn cpuset_values_already_set_are_left_alone() {
+        let t = TempTree::new("cpuset-set");
+        t.file("cpuset.cpus", "0-1\n");
+        t.file("cpuset.mems", "0\n");
+        t.files("narrow", &["cpuset.cpus"], "1\n");
+        t.files("narrow", &["cpuset.mems"], "0\n");
+        t.files("narrow/ours", &["cpuset.cpus", "cpuset.mems"], "");
+        inherit_cpuset(&t.path().join("narrow/ours")).unwrap();
+        assert_eq!(
+            t.read("narrow/cpuset.cpus"),
+            "1\n",
+            "a set ancestor is not rewritten"
+        );
+        assert_eq!(
+            t.read("narrow/ours/cpuset.cpus"),
+            "1",
+            "the nearest set ancestor wins"
+        );
     }
 }

@@ -255,7 +255,7 @@ impl Manager {
             }
         }
         if let Some(cpuset) = self.paths.v1.get("cpuset") {
-            inherit_cpuset(cpuset, &self.paths.created)?;
+            inherit_cpuset(cpuset)?;
         }
         if self.paths.kind == LayoutKind::V2 {
             if let Some(dir) = &self.paths.unified {
