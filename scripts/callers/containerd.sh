@@ -290,18 +290,8 @@ parallel_rm() {
 step "8 x ctr task rm -f at once" parallel_rm
 
 # --- what the runtime leaves behind after every task was deleted ------------------------------
-no_runtime_state() {
-    local left
-    left=$(ls -A "$STATE/runc/$NS" 2>/dev/null)
-    [ -z "$left" ] || { echo "left in $STATE/runc/$NS: $left"; return 1; }
-}
-step "no container state left in the runtime's root" no_runtime_state
-no_task_cgroups() {
-    local left
-    left=$(find /sys/fs/cgroup/ -mindepth 3 -maxdepth 3 -type d -path "*/$NS/*" 2>/dev/null)
-    [ -z "$left" ] || { echo "cgroups left: $left"; return 1; }
-}
-step "no task cgroup left" no_task_cgroups
+step "no container state left in the runtime's root" nothing_in "$STATE/runc/$NS"
+step "no task cgroup left" no_cgroups_under "$NS"
 no_task_mounts() {
     local left
     left=$(awk -v a="$STATE/io.containerd.runtime.v2.task" '$5 ~ "^"a {print $5}' /proc/self/mountinfo)

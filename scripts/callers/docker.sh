@@ -302,18 +302,8 @@ parallel() { # VERB: docker run -d / rm -f of c1..c6 at once
 step "6 x docker run -d at once" parallel run
 step_out "6 containers running" "6" sh -c "DOCKER_CONFIG=$WORK/client /usr/bin/docker -H unix://$SOCK ps -q | wc -l"
 step "6 x docker rm -f at once" parallel rm
-no_runtime_state() {
-    local left
-    left=$(ls -A "$XROOT/runtime-runc/moby" 2>/dev/null)
-    [ -z "$left" ] || { echo "left in $XROOT/runtime-runc/moby: $left"; return 1; }
-}
-step "no container state left in the runtime's root" no_runtime_state
-no_container_cgroups() {
-    local left
-    left=$(find /sys/fs/cgroup/ -mindepth 3 -maxdepth 3 -type d -path "*/$CGPARENT/*" 2>/dev/null)
-    [ -z "$left" ] || { echo "cgroups left: $left"; return 1; }
-}
-step "no container cgroup left" no_container_cgroups
+step "no container state left in the runtime's root" nothing_in "$XROOT/runtime-runc/moby"
+step "no container cgroup left" no_cgroups_under "$CGPARENT"
 
 # --- teardown is part of the scenario: nothing may stay mounted -------------------------------
 step "stop dockerd by pid" stop_dockerd

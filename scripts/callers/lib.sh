@@ -52,6 +52,18 @@ finish() {
     [ "$FAILED" -eq 0 ] || { printf '  failed: %s\n' "${FAILED_STEPS[@]}"; exit 1; }
 }
 
+nothing_in() { # DIR: passes when DIR is missing or empty, else names what is left
+    local left
+    left=$(ls -A "$1" 2>/dev/null)
+    [ -z "$left" ] || { echo "left in $1: $left"; return 1; }
+}
+
+no_cgroups_under() { # PARENT: passes when no hierarchy has a cgroup dir PARENT/* left
+    local left
+    left=$(find /sys/fs/cgroup/ -mindepth 3 -maxdepth 3 -type d -path "*/$1/*" 2>/dev/null)
+    [ -z "$left" ] || { echo "cgroups left: $left"; return 1; }
+}
+
 kapsel_bin() {
     local bin=${KAPSEL_BIN:-${CARGO_TARGET_DIR:-$REPO_DIR/target}/release/kapsel}
     if [ ! -x "$bin" ]; then

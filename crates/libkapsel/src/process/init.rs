@@ -133,11 +133,10 @@ fn setup(ctx: &mut InitContext<'_>) -> Result<Prepared> {
     // wait for an RCU grace period), and join before anything that depends on them.
     let join_late = ctx.wait_for_parent && !ctx.ns.has_new(LinuxNamespaceType::User);
     if ctx.wait_for_parent && !join_late {
-        // Wait until the parent has written our uid/gid maps and put us in our cgroup.
+        // A new user namespace: wait until the parent has written our uid/gid maps (and
+        // put us in our cgroups).
         wait_for_continue(&ctx.channel)?;
-        if ctx.ns.has_new(LinuxNamespaceType::User) {
-            crate::userns::become_root(ctx.spec)?;
-        }
+        crate::userns::become_root(ctx.spec)?;
     }
     if maps_by_user {
         kapsel_sys::process::set_dumpable(false)?;
@@ -191,8 +190,8 @@ fn setup(ctx: &mut InitContext<'_>) -> Result<Prepared> {
     umask(Mode::empty());
     let propagation = rootfs::root_propagation(ctx.spec)?;
     let root = rootfs::prepare(ctx.rootfs, propagation)?;
+    // Returns with us in our cgroups: hooks and everything after run there.
     rootfs::mount_and_populate(&root, ctx.bundle, ctx.spec, ctx.idmapped, &mut join_cgroups)?;
-    join_cgroups()?;
     let hook_state = hooks_round_trip(ctx)?;
     if let Some(state) = &hook_state {
         let list = ctx

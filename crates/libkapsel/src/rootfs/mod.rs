@@ -66,7 +66,8 @@ pub fn prepare(rootfs: &Path, propagation: MsFlags) -> Result<OwnedFd> {
     Ok(OwnedFd::from(fd))
 }
 
-/// `mounts`, then /dev (unless /dev is bind-mounted from the host).
+/// `mounts`, then /dev (unless /dev is bind-mounted from the host). `join_cgroups` runs
+/// before the first mount that shows cgroups and at the latest once the mounts are done.
 pub fn mount_and_populate(
     root: &OwnedFd,
     bundle: &Path,
@@ -76,7 +77,8 @@ pub fn mount_and_populate(
 ) -> Result<()> {
     let mounts = spec.mounts().as_deref().unwrap_or(&[]);
     mounts::mount_all(root.as_fd(), bundle, mounts, idmapped, join_cgroups)?;
-    // Device nodes are made under the container's devices cgroup.
+    // Device nodes are made under the container's devices cgroup, and the caller relies
+    // on being in its cgroups when this returns.
     join_cgroups()?;
     let dev_is_host_bind = mounts.iter().any(|m| {
         m.destination() == Path::new("/dev")
