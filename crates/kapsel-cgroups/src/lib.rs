@@ -19,6 +19,7 @@ mod dirs;
 mod error;
 mod files;
 mod freezer;
+mod join;
 mod layout;
 mod manager;
 mod oom;
@@ -34,6 +35,7 @@ mod testutil;
 
 pub use error::{CgroupError, Result};
 pub use freezer::FreezerState;
+pub use join::SelfJoin;
 pub use layout::{detect, Hierarchy, Layout, LayoutKind};
 pub use manager::{CgroupPaths, Manager};
 pub use oom::OomWatcher;

@@ -8,9 +8,10 @@
 
 use crate::devices::{self, DeviceRule};
 use crate::dirs::{create_dir_all, enable_controllers, inherit_cpuset, rmdir_retrying};
-use crate::error::{errno_of, CgroupError, Result};
+use crate::error::{CgroupError, Result};
 use crate::files;
 use crate::freezer::{Freezer, FreezerState};
+use crate::join::SelfJoin;
 use crate::layout::{Layout, LayoutKind};
 use crate::oom::OomWatcher;
 use crate::path::{self, Host};
@@ -20,8 +21,6 @@ use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 use oci_spec::runtime::LinuxResources;
 use std::collections::BTreeMap;
-use std::os::fd::OwnedFd;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// Where the container's cgroups are; small enough for the state file, so `delete` and the
@@ -276,24 +275,18 @@ impl Manager {
         Ok(())
     }
 
-    /// On a pure v2 host: the cgroup directory opened for clone3(CLONE_INTO_CGROUP), which
-    /// then replaces `add_pid`. `None` on v1 and hybrid (the v1 hierarchies need `add_pid`).
-    pub fn v2_dir_fd(&self) -> Result<Option<OwnedFd>> {
-        if self.paths.kind != LayoutKind::V2 || self.paths.skipped.is_some() {
-            return Ok(None);
+    /// What a process about to be cloned needs to join the container's cgroups itself,
+    /// without the kernel's global cgroup lock (see `join`). Empty when cgroups are
+    /// skipped. `add_pid` is the way for a process that has more than one thread or
+    /// cannot be made to cooperate.
+    pub fn self_join(&self) -> Result<SelfJoin> {
+        if self.paths.skipped.is_some() {
+            return Ok(SelfJoin::default());
         }
-        let Some(dir) = &self.paths.unified else {
-            return Ok(None);
-        };
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
-            .open(dir)
-            .map_err(|e| CgroupError::Open {
-                path: dir.clone(),
-                errno: errno_of(&e),
-            })?;
-        Ok(Some(file.into()))
+        SelfJoin::open(
+            self.paths.v1.values().map(PathBuf::as_path),
+            self.paths.unified.as_deref(),
+        )
     }
 
     /// Applies the spec's resources at create time, devices included. Returns notes about
@@ -652,7 +645,7 @@ mod tests {
         assert_eq!(m.paths().created, [root.join("k")]);
         assert!(root.join("k/c1").is_dir());
         assert_eq!(tree.read("cg/cgroup.subtree_control"), "+cpu +memory +pids");
-        assert!(m.v2_dir_fd().unwrap().is_some());
+        assert!(m.self_join().unwrap().clone_into().is_some());
         m.destroy().unwrap();
         assert!(!root.join("k").exists());
         assert!(root.is_dir());

@@ -122,6 +122,47 @@ fn v1_dir(m: &Manager, controller: &str) -> PathBuf {
 }
 
 #[test]
+fn a_new_process_joins_every_hierarchy_itself() {
+    use kapsel_sys::process::{clone_fork, Forked};
+    let Some((host, layout)) = host_layout("a_new_process_joins_every_hierarchy_itself") else {
+        return;
+    };
+    let cg = Cgroup::new(&host, &layout, "selfjoin");
+    let join = cg.0.self_join().unwrap();
+    // Born in the unified directory (CLONE_INTO_CGROUP), joins the v1 ones itself.
+    let pid = match clone_fork(0, join.clone_into()).unwrap() {
+        Forked::Child => {
+            if join.join().is_err() {
+                std::process::exit(1);
+            }
+            loop {
+                nix::unistd::pause();
+            }
+        }
+        Forked::Parent(pid) => pid,
+    };
+    drop(join);
+    let child = nix::unistd::Pid::from_raw(pid);
+    let name = format!("/kapsel-test-{}-selfjoin", std::process::id());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut dirs: Vec<&Path> = cg.0.paths().dirs();
+    while !dirs.is_empty() && Instant::now() < deadline {
+        dirs.retain(|d| {
+            !std::fs::read_to_string(d.join("cgroup.procs"))
+                .unwrap()
+                .lines()
+                .any(|l| l == pid.to_string())
+        });
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let membership = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    let _ = nix::sys::signal::kill(child, Signal::SIGKILL);
+    let _ = nix::sys::wait::waitpid(child, None);
+    assert!(dirs.is_empty(), "not in {dirs:?}:\n{membership}");
+    assert!(membership.contains(&name), "{membership}");
+}
+
+#[test]
 fn limits_are_written_and_read_back() {
     let Some((host, layout)) = host_layout("limits_are_written_and_read_back") else {
         return;
@@ -395,7 +436,7 @@ fn v2_freeze_device_filter_and_kill_on_the_cgroup2_mount() {
     assert_eq!(v2_layout.kind, LayoutKind::V2);
     let cg = Cgroup::new(&v2_host, &v2_layout, "v2");
     let dir = cg.0.paths().unified.clone().unwrap();
-    assert!(cg.0.v2_dir_fd().unwrap().is_some());
+    assert!(cg.0.self_join().unwrap().clone_into().is_some());
 
     // device filter
     cg.0.apply(&resources(DENY_ALL_ALLOW_NULL)).unwrap();

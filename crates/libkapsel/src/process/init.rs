@@ -32,6 +32,9 @@ pub struct InitContext<'a> {
     pub seccomp: Option<&'a kapsel_seccomp::Filter>,
     /// Idmapped bind mounts the runtime prepared, to attach in place of a bind.
     pub idmapped: &'a rootfs::idmap::Idmapped,
+    /// What we need to join the container's cgroups ourselves; `None` when the parent
+    /// moves us.
+    pub cgroup_join: Option<kapsel_cgroups::SelfJoin>,
     /// The parent still has to write id maps or move us into our cgroup.
     pub wait_for_parent: bool,
     /// The parent is not root of the initial user namespace (it writes our maps through
@@ -113,6 +116,10 @@ fn setup(ctx: &mut InitContext<'_>) -> Result<Prepared> {
     if let Some(p) = ctx.spec.process() {
         super::affinity::apply(p, super::affinity::Stage::Initial)?;
     }
+    // Into our cgroups before anything else, with the single thread we have.
+    if let Some(join) = ctx.cgroup_join.take() {
+        join.join().map_err(crate::cgroups::map_err)?;
+    }
     // Until execve this process is a copy of kapsel: nothing of the host may be reachable
     // through it. Drop every descriptor it does not need (the caller's leaks, the state
     // dir) and make it non-dumpable, so other processes cannot open its /proc/PID/exe
@@ -128,15 +135,13 @@ fn setup(ctx: &mut InitContext<'_>) -> Result<Prepared> {
     if !maps_by_user {
         kapsel_sys::process::set_dumpable(false)?;
     }
-    // Without a new user namespace the parent only has to put us in our cgroups: we
-    // build the mounts that do not show cgroups meanwhile (its first cgroup v1 move can
-    // wait for an RCU grace period), and join before anything that depends on them.
-    let join_late = ctx.wait_for_parent && !ctx.ns.has_new(LinuxNamespaceType::User);
-    if ctx.wait_for_parent && !join_late {
-        // A new user namespace: wait until the parent has written our uid/gid maps (and
-        // put us in our cgroups).
+    if ctx.wait_for_parent {
+        // Wait until the parent has written our uid/gid maps (or moved us into our
+        // cgroups).
         wait_for_continue(&ctx.channel)?;
-        crate::userns::become_root(ctx.spec)?;
+        if ctx.ns.has_new(LinuxNamespaceType::User) {
+            crate::userns::become_root(ctx.spec)?;
+        }
     }
     if maps_by_user {
         kapsel_sys::process::set_dumpable(false)?;
@@ -148,26 +153,9 @@ fn setup(ctx: &mut InitContext<'_>) -> Result<Prepared> {
         }
         setns(fd.as_fd(), crate::namespaces::clone_flag(*t)).map_err(nix_err("setns", path))?;
     }
-    let new_cgroup_ns = ctx.ns.new_cgroup;
-    let mut cgroups_pending = true;
-    let channel = &ctx.channel;
-    // In our cgroups (waiting for the parent's word if it is still moving us), then in
-    // a cgroup namespace rooted there when the config asks for one. Idempotent.
-    let mut join_cgroups = move || -> Result<()> {
-        if !std::mem::take(&mut cgroups_pending) {
-            return Ok(());
-        }
-        if join_late {
-            wait_for_continue(channel)?;
-        }
-        if new_cgroup_ns {
-            unshare(CloneFlags::CLONE_NEWCGROUP)
-                .map_err(nix_err("unshare(CLONE_NEWCGROUP)", ""))?;
-        }
-        Ok(())
-    };
-    if !join_late {
-        join_cgroups()?;
+    if ctx.ns.new_cgroup {
+        // Rooted at the cgroups we are in now.
+        unshare(CloneFlags::CLONE_NEWCGROUP).map_err(nix_err("unshare(CLONE_NEWCGROUP)", ""))?;
     }
     if ctx.ns.new_time {
         enter_time_namespace(ctx.spec)?;
@@ -190,8 +178,7 @@ fn setup(ctx: &mut InitContext<'_>) -> Result<Prepared> {
     umask(Mode::empty());
     let propagation = rootfs::root_propagation(ctx.spec)?;
     let root = rootfs::prepare(ctx.rootfs, propagation)?;
-    // Returns with us in our cgroups: hooks and everything after run there.
-    rootfs::mount_and_populate(&root, ctx.bundle, ctx.spec, ctx.idmapped, &mut join_cgroups)?;
+    rootfs::mount_and_populate(&root, ctx.bundle, ctx.spec, ctx.idmapped)?;
     let hook_state = hooks_round_trip(ctx)?;
     if let Some(state) = &hook_state {
         let list = ctx

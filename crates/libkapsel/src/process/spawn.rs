@@ -12,7 +12,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::Pid;
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 
 pub struct SpawnArgs<'a> {
@@ -44,10 +44,12 @@ pub fn spawn(a: SpawnArgs<'_>) -> Result<i32> {
     // New namespaces must belong to a joined user namespace, so they are created by a
     // short-lived intermediate that joined it first (CLONE_PARENT makes the container
     // our child all the same).
-    // On a pure cgroup v2 host the child is born in its cgroup (CLONE_INTO_CGROUP);
-    // otherwise the parent moves it there before it runs any code of its own.
-    let cgroup_fd = if joined_user.is_none() {
-        a.cgroup.v2_dir_fd().map_err(crate::cgroups::map_err)?
+    // The child joins its cgroups itself, first thing (born in the unified one, then
+    // moving its only thread into each v1 one), which avoids the kernel's global cgroup
+    // lock that moving it from here would take. The container process of a joined user
+    // namespace is cloned by an intermediate: the parent moves that one.
+    let mut self_join = if joined_user.is_none() {
+        Some(a.cgroup.self_join().map_err(crate::cgroups::map_err)?)
     } else {
         None
     };
@@ -56,14 +58,27 @@ pub fn spawn(a: SpawnArgs<'_>) -> Result<i32> {
     } else {
         a.ns.clone_flags
     };
-    let wait_for_parent = needs_parent(a.ns, a.cgroup, cgroup_fd.is_some());
+    let joins_itself = self_join.is_some();
+    let wait_for_parent = needs_parent(a.ns, a.cgroup, joins_itself);
     let unprivileged_parent =
         !(nix::unistd::geteuid().is_root() && crate::userns::in_initial_userns());
     let pidns =
         a.ns.join_pid
             .as_ref()
             .map(|(path, fd)| (fd, path.to_str().unwrap_or("pid namespace")));
-    let forked = super::pidns::clone_in(flags, cgroup_fd.as_ref().map(AsRawFd::as_raw_fd), pidns);
+    let clone_into = self_join
+        .as_ref()
+        .and_then(kapsel_cgroups::SelfJoin::clone_into);
+    let mut forked = super::pidns::clone_in(flags, clone_into, pidns);
+    // A kernel without CLONE_INTO_CGROUP (before 5.7) refuses the larger clone_args.
+    let refused = |f: &Result<Forked>| matches!(f, Err(Error::Sys(e)) if [libc::E2BIG, libc::EINVAL, libc::ENOSYS].contains(&e.errno));
+    if let Some(join) = self_join
+        .as_mut()
+        .filter(|_| clone_into.is_some() && refused(&forked))
+    {
+        join.without_clone_into().map_err(crate::cgroups::map_err)?;
+        forked = super::pidns::clone_in(flags, None, pidns);
+    }
     let mut pid = match forked? {
         Forked::Child => {
             drop(parent);
@@ -87,6 +102,7 @@ pub fn spawn(a: SpawnArgs<'_>) -> Result<i32> {
                 preserve_fds: a.preserve_fds,
                 seccomp: a.seccomp,
                 idmapped: a.idmapped,
+                cgroup_join: self_join,
                 wait_for_parent,
                 unprivileged_parent,
             })
@@ -94,6 +110,7 @@ pub fn spawn(a: SpawnArgs<'_>) -> Result<i32> {
         Forked::Parent(pid) => pid,
     };
     crate::fault::point("after-clone");
+    drop(self_join);
     drop(child);
     drop(a.gate);
     drop(a.console);
@@ -109,10 +126,11 @@ pub fn spawn(a: SpawnArgs<'_>) -> Result<i32> {
         };
     }
     let result = (|| {
-        if cgroup_fd.is_none() {
+        if !joins_itself {
             a.cgroup.add_pid(pid).map_err(crate::cgroups::map_err)?;
         }
-        // The container is in its cgroup: the runtime leaves the systemd scope it started.
+        // The container is in its cgroups, or born in the systemd scope the runtime
+        // started and is in: the runtime leaves it.
         a.cgroup.leave().map_err(crate::cgroups::map_err)?;
         if a.ns.has_new(LinuxNamespaceType::User) {
             crate::userns::write_maps(pid, a.spec)?;
@@ -145,13 +163,9 @@ fn failure_left_by_child(chan: &channel::Channel) -> Option<Error> {
     }
 }
 
-/// Whether the child must wait for the parent (id maps, cgroup join) before going on.
-fn needs_parent(
-    ns: &NamespacePlan,
-    cgroup: &kapsel_cgroups::Manager,
-    born_in_cgroup: bool,
-) -> bool {
-    ns.has_new(LinuxNamespaceType::User) || (!born_in_cgroup && cgroup.skipped().is_none())
+/// Whether the child must wait for the parent (id maps, cgroup move) before going on.
+fn needs_parent(ns: &NamespacePlan, cgroup: &kapsel_cgroups::Manager, joins_itself: bool) -> bool {
+    ns.has_new(LinuxNamespaceType::User) || (!joins_itself && cgroup.skipped().is_none())
 }
 
 /// In the intermediate: join the user namespace, clone the container process into

@@ -66,20 +66,15 @@ pub fn prepare(rootfs: &Path, propagation: MsFlags) -> Result<OwnedFd> {
     Ok(OwnedFd::from(fd))
 }
 
-/// `mounts`, then /dev (unless /dev is bind-mounted from the host). `join_cgroups` runs
-/// before the first mount that shows cgroups and at the latest once the mounts are done.
+/// `mounts`, then /dev (unless /dev is bind-mounted from the host).
 pub fn mount_and_populate(
     root: &OwnedFd,
     bundle: &Path,
     spec: &Spec,
     idmapped: &idmap::Idmapped,
-    join_cgroups: &mut dyn FnMut() -> Result<()>,
 ) -> Result<()> {
     let mounts = spec.mounts().as_deref().unwrap_or(&[]);
-    mounts::mount_all(root.as_fd(), bundle, mounts, idmapped, join_cgroups)?;
-    // Device nodes are made under the container's devices cgroup, and the caller relies
-    // on being in its cgroups when this returns.
-    join_cgroups()?;
+    mounts::mount_all(root.as_fd(), bundle, mounts, idmapped)?;
     let dev_is_host_bind = mounts.iter().any(|m| {
         m.destination() == Path::new("/dev")
             && MountOptions::parse(m.options().as_deref().unwrap_or(&[])).is_bind()

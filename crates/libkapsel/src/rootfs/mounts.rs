@@ -12,34 +12,17 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
 /// Does every entry of `mounts`; errors name the entry (`mounts[3]`).
-///
-/// `before_cgroup` runs before the first mount that shows cgroups (a cgroup or cgroup2
-/// file system, or anything at or from /sys/fs/cgroup): what such a mount shows depends
-/// on the cgroups (and cgroup namespace) of the process, which may join them late.
 pub fn mount_all(
     root: BorrowedFd<'_>,
     bundle: &Path,
     mounts: &[Mount],
     idmapped: &super::idmap::Idmapped,
-    before_cgroup: &mut dyn FnMut() -> Result<()>,
 ) -> Result<()> {
     for (i, m) in mounts.iter().enumerate() {
-        if shows_cgroups(m) {
-            before_cgroup()?;
-        }
         mount_one(root, bundle, m, idmapped.get(i))
             .map_err(|e| Error::config(format!("mounts[{i}]"), e.to_string()))?;
     }
     Ok(())
-}
-
-fn shows_cgroups(m: &Mount) -> bool {
-    let cgroupfs = Path::new("/sys/fs/cgroup");
-    matches!(m.typ().as_deref(), Some("cgroup" | "cgroup2"))
-        || m.destination().starts_with(cgroupfs)
-        || m.source()
-            .as_deref()
-            .is_some_and(|s| s.starts_with(cgroupfs))
 }
 
 /// `idmapped`: the runtime's detached idmapped copy of a bind source, to attach instead.
