@@ -166,8 +166,8 @@ pub fn parse_sub_cgroups(specs: &[String]) -> Result<Vec<SubCgroup>> {
         .collect()
 }
 
-/// Moves the calling process into the container's cgroup, or into the given existing
-/// sub-cgroups of it (writing `0` to cgroup.procs moves the writer itself).
+/// Moves the calling process, which has a single thread, into the container's cgroup, or
+/// into the given existing sub-cgroups of it (writing `0` moves the writer itself).
 pub fn join_self(paths: &CgroupPaths, subs: &[SubCgroup]) -> Result<()> {
     let target = |dir: &std::path::Path, controller: Option<&str>| {
         let sub = subs.iter().find(|s| match controller {
@@ -179,20 +179,21 @@ pub fn join_self(paths: &CgroupPaths, subs: &[SubCgroup]) -> Result<()> {
             None => dir.to_path_buf(),
         }
     };
-    let mut dirs: Vec<std::path::PathBuf> = Vec::new();
+    // The caller has one thread: in a v1 hierarchy, `0` written to `tasks` moves it
+    // without the kernel's global cgroup lock (see kapsel_cgroups::SelfJoin); cgroup2
+    // has no such file.
+    let mut files: Vec<std::path::PathBuf> = Vec::new();
     for (controller, dir) in &paths.v1 {
-        let t = target(dir, Some(controller));
-        if !dirs.contains(&t) {
-            dirs.push(t);
+        let t = target(dir, Some(controller)).join("tasks");
+        if !files.contains(&t) {
+            files.push(t);
         }
     }
     if let Some(u) = &paths.unified {
-        dirs.push(target(u, None));
+        files.push(target(u, None).join("cgroup.procs"));
     }
-    for dir in dirs {
-        let procs = dir.join("cgroup.procs");
-        std::fs::write(&procs, "0")
-            .map_err(|e| Error::io("join cgroup: write `0` to", &procs, e))?;
+    for file in files {
+        std::fs::write(&file, "0").map_err(|e| Error::io("join cgroup: write `0` to", &file, e))?;
     }
     Ok(())
 }
