@@ -8,25 +8,39 @@ use std::time::{Duration, Instant};
 
 /// `mkdir -p`, returning the top-most directory it made (None when `dir` existed).
 pub(crate) fn create_dir_all(dir: &Path) -> Result<Option<PathBuf>> {
-    let mut missing = Vec::new();
-    let mut cur = Some(dir);
-    while let Some(d) = cur.filter(|d| !d.exists()) {
-        missing.push(d.to_path_buf());
-        cur = d.parent();
-    }
+    // mkdir first: the parent usually exists, and then one syscall does it. Otherwise
+    // climb to the nearest level that exists and come back down.
+    let mut missing: Vec<&Path> = Vec::new();
+    let mut cur = dir;
+    let top = loop {
+        match std::fs::create_dir(cur) {
+            Ok(()) => break cur,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => match missing.last() {
+                Some(below) => break below,
+                None => return Ok(None),
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && cur.parent().is_some() => {
+                missing.push(cur);
+                cur = cur.parent().unwrap_or(cur);
+            }
+            Err(e) => return Err(mkdir_error(cur, &e)),
+        }
+    };
     for d in missing.iter().rev() {
         match std::fs::create_dir(d) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => {
-                return Err(CgroupError::Mkdir {
-                    path: d.clone(),
-                    errno: errno_of(&e),
-                })
-            }
+            Err(e) => return Err(mkdir_error(d, &e)),
         }
     }
-    Ok(missing.last().cloned())
+    Ok(Some(top.to_path_buf()))
+}
+
+fn mkdir_error(path: &Path, e: &std::io::Error) -> CgroupError {
+    CgroupError::Mkdir {
+        path: path.to_path_buf(),
+        errno: errno_of(e),
+    }
 }
 
 /// v1 cpuset cgroups start with empty cpus and mems (unless the parent has clone_children),
@@ -114,8 +128,28 @@ pub(crate) fn rmdir_retrying(dir: &Path) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::inherit_cpuset;
+    use super::{create_dir_all, inherit_cpuset};
     use crate::testutil::TempTree;
+
+    #[test]
+    fn mkdir_p_reports_the_top_most_level_it_made() {
+        let tree = TempTree::new("mkdir-p");
+        let root = tree.path();
+        assert_eq!(
+            create_dir_all(&root.join("a")).unwrap(),
+            Some(root.join("a"))
+        );
+        assert_eq!(create_dir_all(&root.join("a")).unwrap(), None);
+        assert_eq!(
+            create_dir_all(&root.join("a/b/c/d")).unwrap(),
+            Some(root.join("a/b"))
+        );
+        assert!(root.join("a/b/c/d").is_dir());
+        tree.file("f", "");
+        let err = create_dir_all(&root.join("f/x/y")).unwrap_err();
+        assert_eq!(err.errno(), Some(libc::ENOTDIR), "{err}");
+        assert!(err.to_string().contains("f/x"), "{err}");
+    }
 
     #[test]
     fn cpuset_values_reach_every_empty_level_also_one_another_create_made() {

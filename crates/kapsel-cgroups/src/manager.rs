@@ -93,12 +93,13 @@ impl Manager {
             None
         };
         let here = path::InnerPath::Relative(PathBuf::new());
+        let own = path::OwnCgroups::new(&host.self_cgroup);
         let mut home = Vec::new();
         let mut v1 = BTreeMap::new();
         if layout.kind != LayoutKind::V2 {
             for h in &layout.v1 {
                 let dir = path::hierarchy_dir(
-                    host,
+                    &own,
                     &inner,
                     &h.mount_point,
                     &h.mount_root,
@@ -106,7 +107,7 @@ impl Manager {
                 )?;
                 if unit.is_some() {
                     home.push(path::hierarchy_dir(
-                        host,
+                        &own,
                         &here,
                         &h.mount_point,
                         &h.mount_root,
@@ -122,7 +123,7 @@ impl Manager {
             Some(mount) => {
                 if unit.is_some() {
                     home.push(path::hierarchy_dir(
-                        host,
+                        &own,
                         &here,
                         mount,
                         &layout.unified_mount_root,
@@ -130,7 +131,7 @@ impl Manager {
                     )?);
                 }
                 Some(path::hierarchy_dir(
-                    host,
+                    &own,
                     &inner,
                     mount,
                     &layout.unified_mount_root,
@@ -519,9 +520,21 @@ impl Manager {
             }
         }
         for dir in self.paths.dirs() {
-            let mut subtree = files::child_dirs(dir);
+            // Usually empty and without sub-cgroups: one rmdir. Otherwise remove the
+            // sub-cgroups first, and wait out tasks that are still exiting.
+            let removed = match std::fs::remove_dir(dir) {
+                Ok(()) => true,
+                Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+            };
+            let mut subtree = if removed {
+                Vec::new()
+            } else {
+                files::child_dirs(dir)
+            };
             subtree.reverse();
-            subtree.push(dir.to_path_buf());
+            if !removed {
+                subtree.push(dir.to_path_buf());
+            }
             for d in subtree {
                 if let Err(e) = rmdir_retrying(&d) {
                     first_error.get_or_insert(e);

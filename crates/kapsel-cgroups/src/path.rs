@@ -119,34 +119,52 @@ pub(crate) fn parse_systemd_path(
     Ok((slice.to_string(), prefix.to_string(), name.to_string()))
 }
 
-/// The runtime's own cgroup in the hierarchy whose /proc/self/cgroup line has `controllers`
-/// (`""` for the cgroup2 line `0::/path`).
-pub(crate) fn own_cgroup(self_cgroup: &Path, controllers: &[String]) -> Result<PathBuf> {
-    let text = files::read_path(self_cgroup)?;
-    for line in text.lines() {
-        let mut fields = line.splitn(3, ':');
-        let (Some(_id), Some(list), Some(path)) = (fields.next(), fields.next(), fields.next())
-        else {
-            continue;
-        };
-        let matches = if controllers.is_empty() {
-            list.is_empty()
-        } else {
-            list.split(',').any(|c| controllers.iter().any(|w| w == c))
-        };
-        if matches {
-            return Ok(PathBuf::from(path));
+/// The runtime's own cgroups (`/proc/self/cgroup`), read once on first use.
+pub(crate) struct OwnCgroups<'a> {
+    path: &'a Path,
+    text: std::cell::OnceCell<String>,
+}
+
+impl<'a> OwnCgroups<'a> {
+    pub(crate) fn new(path: &'a Path) -> Self {
+        OwnCgroups {
+            path,
+            text: std::cell::OnceCell::new(),
         }
     }
-    Err(CgroupError::Parse {
-        path: self_cgroup.to_path_buf(),
-        content: format!("no line for `{}`", controllers.join(",")),
-    })
+
+    /// The cgroup in the hierarchy whose line has `controllers` (`""` for the cgroup2
+    /// line `0::/path`).
+    fn find(&self, controllers: &[String]) -> Result<PathBuf> {
+        if self.text.get().is_none() {
+            let _ = self.text.set(files::read_path(self.path)?);
+        }
+        let text = self.text.get().map(String::as_str).unwrap_or_default();
+        for line in text.lines() {
+            let mut fields = line.splitn(3, ':');
+            let (Some(_id), Some(list), Some(path)) = (fields.next(), fields.next(), fields.next())
+            else {
+                continue;
+            };
+            let matches = if controllers.is_empty() {
+                list.is_empty()
+            } else {
+                list.split(',').any(|c| controllers.iter().any(|w| w == c))
+            };
+            if matches {
+                return Ok(PathBuf::from(path));
+            }
+        }
+        Err(CgroupError::Parse {
+            path: self.path.to_path_buf(),
+            content: format!("no line for `{}`", controllers.join(",")),
+        })
+    }
 }
 
 /// The directory of the container's cgroup in one hierarchy.
 pub(crate) fn hierarchy_dir(
-    host: &Host,
+    own: &OwnCgroups<'_>,
     inner: &InnerPath,
     mount_point: &Path,
     mount_root: &Path,
@@ -155,7 +173,7 @@ pub(crate) fn hierarchy_dir(
     match inner {
         InnerPath::Absolute(p) => Ok(mount_point.join(p)),
         InnerPath::Relative(p) => {
-            let own = own_cgroup(&host.self_cgroup, controllers)?;
+            let own = own.find(controllers)?;
             // The mount shows `mount_root`; our own cgroup is below it.
             let below = own.strip_prefix(mount_root).unwrap_or(&own);
             let below = clean(&below.to_string_lossy());
@@ -220,6 +238,7 @@ mod tests {
     fn relative_paths_hang_below_the_runtimes_own_cgroup() {
         let tree = TempTree::new("path-relative");
         let h = host(&tree);
+        let h = OwnCgroups::new(&h.self_cgroup);
         let inner = InnerPath::Relative("c1".into());
         let mem = hierarchy_dir(
             &h,

@@ -84,10 +84,8 @@ pub fn manager(paths: &Option<CgroupPaths>) -> Option<Manager> {
     paths.clone().map(Manager::from_paths)
 }
 
+/// Removes the cgroups of `paths`, which the caller checked with `on_cgroupfs`.
 pub fn destroy(paths: &Option<CgroupPaths>) -> Result<()> {
-    if let Some(p) = paths {
-        on_cgroupfs(p)?;
-    }
     match manager(paths) {
         Some(m) => m.destroy().map_err(err),
         None => Ok(()),
@@ -99,19 +97,31 @@ pub fn destroy(paths: &Option<CgroupPaths>) -> Result<()> {
 /// that is gone is judged by its nearest existing parent.
 pub fn on_cgroupfs(paths: &CgroupPaths) -> Result<()> {
     use nix::sys::statfs::{statfs, CGROUP2_SUPER_MAGIC, CGROUP_SUPER_MAGIC};
+    let mut checked: Vec<&std::path::Path> = Vec::new();
     for dir in paths
         .dirs()
         .into_iter()
         .chain(paths.created.iter().map(|p| p.as_path()))
     {
-        let existing = dir.ancestors().find(|a| a.exists()).unwrap_or(dir);
-        let ok = dir.is_absolute()
+        if checked.contains(&dir) {
+            continue;
+        }
+        checked.push(dir);
+        let plain = dir.is_absolute()
             && !dir
                 .components()
-                .any(|c| c == std::path::Component::ParentDir)
-            && statfs(existing).is_ok_and(|s| {
-                s.filesystem_type() == CGROUP_SUPER_MAGIC
-                    || s.filesystem_type() == CGROUP2_SUPER_MAGIC
+                .any(|c| c == std::path::Component::ParentDir);
+        // The directory itself, or the nearest parent that exists.
+        let fs = dir
+            .ancestors()
+            .map(statfs)
+            .find(|r| !matches!(r, Err(nix::Error::ENOENT)));
+        let ok = plain
+            && fs.is_some_and(|r| {
+                r.is_ok_and(|s| {
+                    s.filesystem_type() == CGROUP_SUPER_MAGIC
+                        || s.filesystem_type() == CGROUP2_SUPER_MAGIC
+                })
             });
         if !ok {
             return Err(Error::msg(format!(
