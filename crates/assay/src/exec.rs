@@ -18,6 +18,9 @@ pub struct Outcome {
     pub stderr: String,
 }
 
+/// How long one command may run, by default, before assay kills it and records a failure.
+const DEFAULT_TIME_LIMIT: Duration = Duration::from_secs(120);
+
 /// A command that did not succeed: what was run, how it ended, its stderr.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("`{command}`: {reason}")]
@@ -42,6 +45,7 @@ pub struct Exec {
     scratch: PathBuf,
     next: AtomicU64,
     reaper: &'static Reaper,
+    time_limit: Duration,
 }
 
 impl Exec {
@@ -51,7 +55,14 @@ impl Exec {
             scratch,
             next: AtomicU64::new(0),
             reaper: Reaper::global()?,
+            time_limit: DEFAULT_TIME_LIMIT,
         })
+    }
+
+    /// Commands still running after `limit` are killed and count as failed.
+    pub fn with_time_limit(mut self, limit: Duration) -> Exec {
+        self.time_limit = limit;
+        self
     }
 
     pub fn scratch(&self) -> &Path {
@@ -111,8 +122,19 @@ impl Exec {
         cmd.args(args).stdin(Stdio::null()).stdout(out).stderr(err);
         let started = Instant::now();
         let pid = self.reaper.spawn(&mut cmd).map_err(|e| fail("spawn", e))?;
-        let exit = self.reaper.wait(pid);
+        let (exit, killed) = self.reaper.wait_at_most(pid, Some(self.time_limit));
         let elapsed = started.elapsed();
+        if killed {
+            let mut f = Failure::new(
+                display(argv),
+                format!(
+                    "still running after {} s: killed",
+                    self.time_limit.as_secs()
+                ),
+            );
+            f.stderr = take_file(&err_path);
+            return Err(f);
+        }
         let stdout = if stdout_file.is_some() {
             String::new()
         } else {
@@ -157,4 +179,30 @@ pub fn display(argv: &[String]) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_command_past_the_time_limit_is_killed_and_fails() {
+        let dir = std::env::temp_dir().join(format!("assay-exec-limit-{}", std::process::id()));
+        let exec = Exec::new(dir.clone())
+            .unwrap()
+            .with_time_limit(Duration::from_millis(200));
+        let started = Instant::now();
+        let err = exec
+            .run(&[
+                "sh".into(),
+                "-c".into(),
+                "echo waiting >&2; sleep 30".into(),
+            ])
+            .unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(10));
+        assert!(err.reason.contains("still running after"), "{err}");
+        assert!(err.stderr.contains("waiting"), "{err:?}");
+        assert!(exec.run(&["true".into()]).is_ok());
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }

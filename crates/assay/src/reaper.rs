@@ -7,7 +7,7 @@
 //!
 //! The same thread collects the exit status of assay's own children, so nothing else may
 //! wait: every process is started with [`Reaper::spawn`] and waited for with
-//! [`Reaper::wait`]. Spawning and reaping hold one lock, and the thread only peeks
+//! [`Reaper::wait_at_most`]. Spawning and reaping hold one lock, and the thread only peeks
 //! (`waitid` with WNOWAIT) outside it, so it never reaps a child whose pid is not yet
 //! registered.
 
@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use std::io;
 use std::process::{Child, Command};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::sys::wait::{waitid, waitpid, Id, WaitPidFlag, WaitStatus};
@@ -93,18 +94,41 @@ impl Reaper {
         Ok(pid)
     }
 
-    /// Blocks until the registered child `pid` has exited.
-    pub fn wait(&self, pid: u32) -> Exit {
+    /// Blocks until the registered child `pid` has exited. With a `limit`, a child still
+    /// running after it is killed (SIGKILL) and then waited for; the flag says whether
+    /// that happened. A hung runtime (youki 0.7's `run`
+    /// can wait forever for a container that already exited) must not stall a benchmark.
+    pub fn wait_at_most(&self, pid: u32, limit: Option<Duration>) -> (Exit, bool) {
+        let deadline = limit.map(|l| Instant::now() + l);
+        let mut killed = false;
         let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
         loop {
             match st.children.get(&(pid as i32)) {
                 Some(Some(exit)) => {
                     let exit = *exit;
                     st.children.remove(&(pid as i32));
-                    return exit;
+                    return (exit, killed);
                 }
-                Some(None) => st = self.exited.wait(st).unwrap_or_else(|p| p.into_inner()),
-                None => return Exit::Code(-1),
+                Some(None) => match deadline.filter(|_| !killed) {
+                    Some(d) => {
+                        let left = d.saturating_duration_since(Instant::now());
+                        if left.is_zero() {
+                            let _ = nix::sys::signal::kill(
+                                Pid::from_raw(pid as i32),
+                                nix::sys::signal::Signal::SIGKILL,
+                            );
+                            killed = true;
+                            continue;
+                        }
+                        st = self
+                            .exited
+                            .wait_timeout(st, left)
+                            .unwrap_or_else(|p| p.into_inner())
+                            .0;
+                    }
+                    None => st = self.exited.wait(st).unwrap_or_else(|p| p.into_inner()),
+                },
+                None => return (Exit::Code(-1), killed),
             }
         }
     }
@@ -173,16 +197,25 @@ mod tests {
         let pid = reaper
             .spawn(Command::new("sh").args(["-c", "exit 3"]))
             .unwrap();
-        assert_eq!(reaper.wait(pid), Exit::Code(3));
+        assert_eq!(reaper.wait_at_most(pid, None).0, Exit::Code(3));
         let pid = reaper
             .spawn(Command::new("sh").args(["-c", "kill -9 $$"]))
             .unwrap();
-        assert_eq!(reaper.wait(pid), Exit::Signal(9));
+        assert_eq!(reaper.wait_at_most(pid, None).0, Exit::Signal(9));
+        // A child past its time limit is killed.
+        let pid = reaper.spawn(Command::new("sleep").arg("30")).unwrap();
+        let (exit, killed) = reaper.wait_at_most(pid, Some(Duration::from_millis(100)));
+        assert_eq!((exit, killed), (Exit::Signal(9), true));
+        let pid = reaper.spawn(&mut Command::new("true")).unwrap();
+        assert_eq!(
+            reaper.wait_at_most(pid, Some(Duration::from_secs(30))),
+            (Exit::Code(0), false)
+        );
         // The background sleep outlives its parent and is re-parented to us.
         let pid = reaper
             .spawn(Command::new("sh").args(["-c", "sleep 0.2 & exit 0"]))
             .unwrap();
-        assert!(reaper.wait(pid).success());
+        assert!(reaper.wait_at_most(pid, None).0.success());
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
         while reaper.orphans_reaped() == before && std::time::Instant::now() < deadline {
             std::thread::sleep(std::time::Duration::from_millis(20));

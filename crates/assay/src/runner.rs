@@ -2,7 +2,7 @@
 //! so drift of the machine affects all runtimes alike.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::bundle::Bundles;
 use crate::config::Config;
@@ -172,7 +172,11 @@ pub fn run(config: &Config) -> Result<Results, String> {
 fn run_in(config: &Config, benches: &[Benchmark], work: &Path) -> Result<Results, String> {
     let started_unix = timefmt::unix_now();
     let machine = Machine::probe(Path::new("/"));
-    let exec = Exec::new(work.join("scratch")).map_err(|e| format!("start: {e}"))?;
+    // A hung runtime command is killed (generously above what any suite asks for).
+    let limit = Duration::from_secs(120 + 4 * u64::from(config.seconds));
+    let exec = Exec::new(work.join("scratch"))
+        .map_err(|e| format!("start: {e}"))?
+        .with_time_limit(limit);
     let runtimes: Vec<Runtime> = config
         .runtimes
         .iter()
