@@ -56,9 +56,10 @@ impl SelfJoin {
         Ok(join)
     }
 
-    /// clone3 refused CLONE_INTO_CGROUP (Linux before 5.7): the child then joins the
-    /// unified hierarchy by writing `0` to its `cgroup.procs` (which takes the global
-    /// lock). Opens that file.
+    /// clone3 with CLONE_INTO_CGROUP failed (Linux before 5.7 has no such flag; a cgroup
+    /// that refuses the process fails clone3 without naming it): the child then joins the
+    /// unified hierarchy by writing `0` to its `cgroup.procs` (which takes the global lock,
+    /// and whose error names the file). Opens that file.
     pub fn without_clone_into(&mut self) -> Result<()> {
         if self.born_in.take().is_some() {
             if let Some(dir) = &self.unified_dir {

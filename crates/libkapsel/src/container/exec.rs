@@ -3,9 +3,10 @@
 //! clone), takes the container's process settings unless overridden, and either
 //! returns once it runs (--detach) or waits for it and exits with its status.
 
+use crate::cgroups::JoinTargets;
 use crate::error::{nix_err, Error, Result};
 use crate::process::channel::{self, Message};
-use crate::process::finish;
+use crate::process::{finish, pidns};
 use crate::state::Status;
 use crate::statedir::StateRoot;
 use kapsel_sys::process::{clone_fork, Forked};
@@ -83,8 +84,10 @@ fn exec_inner(root: &StateRoot, id: &str, opts: &ExecOptions) -> Result<i32> {
         namespaces,
         preserve_fds: opts.preserve_fds,
         seccomp: seccomp.as_ref(),
-        cgroup,
-        sub_cgroups,
+        cgroup_targets: cgroup
+            .as_ref()
+            .map(|m| crate::cgroups::join_targets(m.paths(), &sub_cgroups)),
+        born_in_unified: false,
         state_json: &state_json,
     };
     let pidfd_socket = opts
@@ -258,12 +261,14 @@ struct Job<'a> {
     namespaces: Vec<(LinuxNamespaceType, OwnedFd)>,
     preserve_fds: u32,
     seccomp: Option<&'a kapsel_seccomp::Filter>,
-    cgroup: Option<kapsel_cgroups::Manager>,
-    sub_cgroups: Vec<crate::cgroups::SubCgroup>,
+    /// Where the process joins: the container's cgroup or the `--cgroup` sub-cgroups.
+    cgroup_targets: Option<JoinTargets>,
+    /// clone3 put the process in its cgroup2 directory already.
+    born_in_unified: bool,
     state_json: &'a str,
 }
 
-fn spawn(job: Job<'_>, console: Option<OwnedFd>) -> Result<i32> {
+fn spawn(mut job: Job<'_>, console: Option<OwnedFd>) -> Result<i32> {
     let (parent, child) = channel::pair()?;
     let find = |t: LinuxNamespaceType| {
         job.namespaces
@@ -287,7 +292,21 @@ fn spawn(job: Job<'_>, console: Option<OwnedFd>) -> Result<i32> {
         Some(fd) if !via_intermediate => Some((fd, "pid namespace of the container")),
         _ => None,
     };
-    let forked = crate::process::pidns::clone_in(0, None, enter);
+    // Born in the cgroup2 directory (no global cgroup lock, see cgroups::join_self),
+    // unless an intermediate clones the process.
+    let born_in = match &job.cgroup_targets {
+        Some(JoinTargets {
+            unified: Some(dir), ..
+        }) if !via_intermediate => Some(open_dir(dir)?),
+        _ => None,
+    };
+    let mut forked = pidns::clone_in(0, born_in.as_ref().map(AsRawFd::as_raw_fd), enter);
+    if pidns::retry_without_cgroup(&forked, born_in.is_some()) {
+        forked = pidns::clone_in(0, None, enter);
+    } else {
+        job.born_in_unified = born_in.is_some();
+    }
+    drop(born_in);
     match forked? {
         Forked::Child => {
             drop(parent);
@@ -452,8 +471,18 @@ fn parse_cap(name: &str) -> Option<Capability> {
 
 /// Moves the calling process into the container's cgroup (or the --cgroup sub-cgroups).
 fn join_cgroup(job: &Job<'_>) -> Result<()> {
-    match &job.cgroup {
-        Some(m) => crate::cgroups::join_self(m.paths(), &job.sub_cgroups),
+    match &job.cgroup_targets {
+        Some(t) => crate::cgroups::join_self(t, job.born_in_unified),
         None => Ok(()),
     }
+}
+
+fn open_dir(dir: &std::path::Path) -> Result<OwnedFd> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+        .open(dir)
+        .map(OwnedFd::from)
+        .map_err(|e| Error::io("join cgroup: open", dir, e))
 }

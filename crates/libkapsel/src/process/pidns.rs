@@ -27,3 +27,11 @@ pub fn clone_in(
     }
     Ok(forked?)
 }
+
+/// Whether to clone again without CLONE_INTO_CGROUP after `forked`: a kernel before 5.7
+/// refuses the flag (the larger clone_args), and a cgroup that refuses the process fails
+/// clone3 with an errno that names no file. Without the flag the child writes the cgroup's
+/// `cgroup.procs` itself, which joins or fails naming the file.
+pub fn retry_without_cgroup(forked: &Result<Forked>, used_cgroup: bool) -> bool {
+    used_cgroup && forked.is_err()
+}

@@ -70,12 +70,8 @@ pub fn spawn(a: SpawnArgs<'_>) -> Result<i32> {
         .as_ref()
         .and_then(kapsel_cgroups::SelfJoin::clone_into);
     let mut forked = super::pidns::clone_in(flags, clone_into, pidns);
-    // A kernel without CLONE_INTO_CGROUP (before 5.7) refuses the larger clone_args.
-    let refused = |f: &Result<Forked>| matches!(f, Err(Error::Sys(e)) if [libc::E2BIG, libc::EINVAL, libc::ENOSYS].contains(&e.errno));
-    if let Some(join) = self_join
-        .as_mut()
-        .filter(|_| clone_into.is_some() && refused(&forked))
-    {
+    let refused = super::pidns::retry_without_cgroup(&forked, clone_into.is_some());
+    if let Some(join) = self_join.as_mut().filter(|_| refused) {
         join.without_clone_into().map_err(crate::cgroups::map_err)?;
         forked = super::pidns::clone_in(flags, None, pidns);
     }
