@@ -96,8 +96,8 @@ impl Reaper {
 
     /// Blocks until the registered child `pid` has exited. With a `limit`, a child still
     /// running after it is killed (SIGKILL) and then waited for; the flag says whether
-    /// that happened. A hung runtime (youki 0.7's `run`
-    /// can wait forever for a container that already exited) must not stall a benchmark.
+    /// that happened. A hung runtime (youki 0.7's `run` can wait forever for a container
+    /// that already exited) must not stall a benchmark.
     pub fn wait_at_most(&self, pid: u32, limit: Option<Duration>) -> (Exit, bool) {
         let deadline = limit.map(|l| Instant::now() + l);
         let mut killed = false;

@@ -13,17 +13,20 @@ pub(crate) fn create_dir_all(dir: &Path) -> Result<Option<PathBuf>> {
     let mut missing: Vec<&Path> = Vec::new();
     let mut cur = dir;
     let top = loop {
-        match std::fs::create_dir(cur) {
+        let e = match std::fs::create_dir(cur) {
             Ok(()) => break cur,
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => match missing.last() {
+            Err(e) => e,
+        };
+        match (e.kind(), cur.parent()) {
+            (std::io::ErrorKind::AlreadyExists, _) => match missing.last() {
                 Some(below) => break below,
                 None => return Ok(None),
             },
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && cur.parent().is_some() => {
+            (std::io::ErrorKind::NotFound, Some(parent)) => {
                 missing.push(cur);
-                cur = cur.parent().unwrap_or(cur);
+                cur = parent;
             }
-            Err(e) => return Err(mkdir_error(cur, &e)),
+            _ => return Err(mkdir_error(cur, &e)),
         }
     };
     for d in missing.iter().rev() {

@@ -36,7 +36,7 @@ pub struct SelfJoin {
 impl SelfJoin {
     /// Opens the unified directory `unified` and the `tasks` file of every directory in
     /// `v1` (each once).
-    pub(crate) fn open<'a>(
+    pub fn open<'a>(
         v1: impl IntoIterator<Item = &'a Path>,
         unified: Option<&Path>,
     ) -> Result<Self> {
@@ -46,11 +46,11 @@ impl SelfJoin {
             if join.tasks.iter().any(|(p, _)| *p == path) {
                 continue;
             }
-            let file = open(&path, libc::O_WRONLY)?;
+            let file = open_for_writing(&path)?;
             join.tasks.push((path, file));
         }
         if let Some(dir) = unified {
-            join.born_in = Some(open(dir, libc::O_RDONLY | libc::O_DIRECTORY)?.into());
+            join.born_in = Some(open_dir(dir)?);
             join.unified_dir = Some(dir.to_path_buf());
         }
         Ok(join)
@@ -64,7 +64,7 @@ impl SelfJoin {
         if self.born_in.take().is_some() {
             if let Some(dir) = &self.unified_dir {
                 let path = dir.join("cgroup.procs");
-                let file = open(&path, libc::O_WRONLY)?;
+                let file = open_for_writing(&path)?;
                 self.unified_procs = Some((path, file));
             }
         }
@@ -90,17 +90,27 @@ impl SelfJoin {
     }
 }
 
-fn open(path: &Path, flags: i32) -> Result<File> {
-    let write = flags & libc::O_ACCMODE == libc::O_WRONLY;
-    std::fs::OpenOptions::new()
-        .read(!write)
-        .write(write)
-        .custom_flags((flags & !libc::O_ACCMODE) | libc::O_CLOEXEC)
-        .open(path)
-        .map_err(|e| CgroupError::Open {
-            path: path.to_path_buf(),
-            errno: errno_of(&e),
-        })
+fn open_for_writing(path: &Path) -> Result<File> {
+    open_with(path, std::fs::OpenOptions::new().write(true))
+}
+
+fn open_dir(dir: &Path) -> Result<OwnedFd> {
+    open_with(
+        dir,
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY),
+    )
+    .map(OwnedFd::from)
+}
+
+/// std opens with O_CLOEXEC: the child inherits the descriptors through clone, and they
+/// close at its execve if it has not closed them before.
+fn open_with(path: &Path, options: &std::fs::OpenOptions) -> Result<File> {
+    options.open(path).map_err(|e| CgroupError::Open {
+        path: path.to_path_buf(),
+        errno: errno_of(&e),
+    })
 }
 
 #[cfg(test)]

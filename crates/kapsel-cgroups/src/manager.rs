@@ -526,18 +526,14 @@ impl Manager {
                 Ok(()) => true,
                 Err(e) => e.kind() == std::io::ErrorKind::NotFound,
             };
-            let mut subtree = if removed {
-                Vec::new()
-            } else {
-                files::child_dirs(dir)
-            };
-            subtree.reverse();
             if !removed {
+                let mut subtree = files::child_dirs(dir);
+                subtree.reverse();
                 subtree.push(dir.to_path_buf());
-            }
-            for d in subtree {
-                if let Err(e) = rmdir_retrying(&d) {
-                    first_error.get_or_insert(e);
+                for d in subtree {
+                    if let Err(e) = rmdir_retrying(&d) {
+                        first_error.get_or_insert(e);
+                    }
                 }
             }
             if let Some(top) = self.paths.created.iter().find(|t| dir.starts_with(t)) {

@@ -176,14 +176,9 @@ pub fn parse_sub_cgroups(specs: &[String]) -> Result<Vec<SubCgroup>> {
         .collect()
 }
 
-/// Where a process joins the container's cgroup, or the given existing sub-cgroups of it:
-/// the v1 directories (each once) and the cgroup2 one.
-pub struct JoinTargets {
-    pub v1: Vec<std::path::PathBuf>,
-    pub unified: Option<std::path::PathBuf>,
-}
-
-pub fn join_targets(paths: &CgroupPaths, subs: &[SubCgroup]) -> JoinTargets {
+/// What a new process needs to join the container's cgroup, or the given existing
+/// sub-cgroups of it, itself (see kapsel_cgroups::SelfJoin).
+pub fn self_join(paths: &CgroupPaths, subs: &[SubCgroup]) -> Result<kapsel_cgroups::SelfJoin> {
     let target = |dir: &std::path::Path, controller: Option<&str>| {
         let sub = subs.iter().find(|s| match controller {
             Some(c) => s.controllers.is_empty() || s.controllers.iter().any(|x| x == c),
@@ -194,34 +189,14 @@ pub fn join_targets(paths: &CgroupPaths, subs: &[SubCgroup]) -> JoinTargets {
             None => dir.to_path_buf(),
         }
     };
-    let mut v1: Vec<std::path::PathBuf> = Vec::new();
-    for (controller, dir) in &paths.v1 {
-        let t = target(dir, Some(controller));
-        if !v1.contains(&t) {
-            v1.push(t);
-        }
-    }
-    JoinTargets {
-        v1,
-        unified: paths.unified.as_deref().map(|u| target(u, None)),
-    }
-}
-
-/// Moves the calling process, which has a single thread, into `targets` (writing `0`
-/// moves the writer itself). In a v1 hierarchy, `0` written to `tasks` moves it without
-/// the kernel's global cgroup lock (see kapsel_cgroups::SelfJoin); cgroup2 has no such
-/// file, so a process should rather be born there (`born_in_unified`: clone3 with
-/// CLONE_INTO_CGROUP put it there already).
-pub fn join_self(targets: &JoinTargets, born_in_unified: bool) -> Result<()> {
-    let unified = targets
-        .unified
+    let v1: Vec<std::path::PathBuf> = paths
+        .v1
         .iter()
-        .filter(|_| !born_in_unified)
-        .map(|u| u.join("cgroup.procs"));
-    for file in targets.v1.iter().map(|d| d.join("tasks")).chain(unified) {
-        std::fs::write(&file, "0").map_err(|e| Error::io("join cgroup: write `0` to", &file, e))?;
-    }
-    Ok(())
+        .map(|(controller, dir)| target(dir, Some(controller)))
+        .collect();
+    let unified = paths.unified.as_deref().map(|u| target(u, None));
+    kapsel_cgroups::SelfJoin::open(v1.iter().map(|d| d.as_path()), unified.as_deref())
+        .map_err(map_err)
 }
 
 #[cfg(test)]

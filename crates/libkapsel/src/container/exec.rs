@@ -3,12 +3,12 @@
 //! clone), takes the container's process settings unless overridden, and either
 //! returns once it runs (--detach) or waits for it and exits with its status.
 
-use crate::cgroups::JoinTargets;
 use crate::error::{nix_err, Error, Result};
 use crate::process::channel::{self, Message};
 use crate::process::{finish, pidns};
 use crate::state::Status;
 use crate::statedir::StateRoot;
+use kapsel_cgroups::SelfJoin;
 use kapsel_sys::process::{clone_fork, Forked};
 use nix::sched::{setns, CloneFlags};
 use nix::sys::wait::waitpid;
@@ -84,10 +84,10 @@ fn exec_inner(root: &StateRoot, id: &str, opts: &ExecOptions) -> Result<i32> {
         namespaces,
         preserve_fds: opts.preserve_fds,
         seccomp: seccomp.as_ref(),
-        cgroup_targets: cgroup
+        cgroup_join: cgroup
             .as_ref()
-            .map(|m| crate::cgroups::join_targets(m.paths(), &sub_cgroups)),
-        born_in_unified: false,
+            .map(|m| crate::cgroups::self_join(m.paths(), &sub_cgroups))
+            .transpose()?,
         state_json: &state_json,
     };
     let pidfd_socket = opts
@@ -261,10 +261,9 @@ struct Job<'a> {
     namespaces: Vec<(LinuxNamespaceType, OwnedFd)>,
     preserve_fds: u32,
     seccomp: Option<&'a kapsel_seccomp::Filter>,
-    /// Where the process joins: the container's cgroup or the `--cgroup` sub-cgroups.
-    cgroup_targets: Option<JoinTargets>,
-    /// clone3 put the process in its cgroup2 directory already.
-    born_in_unified: bool,
+    /// What the process needs to join the container's cgroup (or the `--cgroup`
+    /// sub-cgroups) itself.
+    cgroup_join: Option<SelfJoin>,
     state_json: &'a str,
 }
 
@@ -292,31 +291,25 @@ fn spawn(mut job: Job<'_>, console: Option<OwnedFd>) -> Result<i32> {
         Some(fd) if !via_intermediate => Some((fd, "pid namespace of the container")),
         _ => None,
     };
-    // Born in the cgroup2 directory (no global cgroup lock, see cgroups::join_self),
-    // unless an intermediate clones the process.
-    let born_in = match &job.cgroup_targets {
-        Some(JoinTargets {
-            unified: Some(dir), ..
-        }) if !via_intermediate => Some(open_dir(dir)?),
-        _ => None,
-    };
-    let mut forked = pidns::clone_in(0, born_in.as_ref().map(AsRawFd::as_raw_fd), enter);
-    if pidns::retry_without_cgroup(&forked, born_in.is_some()) {
-        forked = pidns::clone_in(0, None, enter);
-    } else {
-        job.born_in_unified = born_in.is_some();
+    // The process joins its cgroups itself (see kapsel_cgroups::SelfJoin): born in the
+    // cgroup2 directory unless an intermediate, which joins for it, clones it.
+    let mut join = job.cgroup_join.take();
+    if let Some(j) = join.as_mut().filter(|_| via_intermediate) {
+        j.without_clone_into().map_err(crate::cgroups::map_err)?;
     }
-    drop(born_in);
+    let forked = pidns::clone_joining(0, join.as_mut(), enter);
     match forked? {
         Forked::Child => {
             drop(parent);
             if via_intermediate {
-                intermediate(&child, userns, pidns, &job);
+                // Into the user namespace it joins the cgroups first; else we do.
+                let its_join = join.take_if(|_| userns.is_some());
+                intermediate(&child, userns, pidns, &job, its_join);
                 if child.send_own_pid().is_err() {
                     std::process::exit(1);
                 }
             }
-            let err = child_main(&job, console, &child);
+            let err = child_main(&job, join, console, &child);
             for w in crate::logging::take_warnings() {
                 let _ = child.send(&Message::Warning(w));
             }
@@ -366,9 +359,10 @@ fn intermediate(
     userns: Option<&OwnedFd>,
     pidns: Option<&OwnedFd>,
     job: &Job<'_>,
+    join: Option<SelfJoin>,
 ) {
     let joined = match userns {
-        Some(userns) => join_userns(userns, job),
+        Some(userns) => join_userns(userns, job, join),
         None => Ok(()),
     }
     .and_then(|()| match pidns {
@@ -388,10 +382,10 @@ fn intermediate(
 }
 
 /// The intermediate's way into the container's user namespace.
-fn join_userns(userns: &OwnedFd, job: &Job<'_>) -> Result<()> {
+fn join_userns(userns: &OwnedFd, job: &Job<'_>, join: Option<SelfJoin>) -> Result<()> {
     // The cgroup first, while still privileged on the host; the new process inherits it.
     crate::process::affinity::apply(job.process, crate::process::affinity::Stage::Initial)
-        .and_then(|()| join_cgroup(job))
+        .and_then(|()| join_cgroup(join))
         .and_then(|()| {
             setns(userns.as_fd(), CloneFlags::CLONE_NEWUSER)
                 .map_err(nix_err("setns", "user namespace of the container"))
@@ -405,12 +399,21 @@ fn join_userns(userns: &OwnedFd, job: &Job<'_>) -> Result<()> {
         })
 }
 
-/// In the new process: join, set up, exec. Returns only the error that stopped it.
-fn child_main(job: &Job<'_>, console: Option<OwnedFd>, chan: &channel::Channel) -> Error {
+/// In the new process: join, set up, exec. `join`: the cgroups to join first (`None` when
+/// an intermediate joined them). Returns only the error that stopped it.
+fn child_main(
+    job: &Job<'_>,
+    join: Option<SelfJoin>,
+    console: Option<OwnedFd>,
+    chan: &channel::Channel,
+) -> Error {
     let process = job.process;
     let run = || -> Result<finish::ExecImage> {
         kapsel_sys::process::set_parent_death_signal(libc::SIGKILL)?;
         let _ = crate::logging::take_warnings();
+        crate::process::affinity::apply(process, crate::process::affinity::Stage::Initial)?;
+        // With the single thread we have, through the descriptors the parent opened.
+        join_cgroup(join)?;
         // A copy of kapsel until execve: no leaked descriptor, no /proc/PID/exe for the
         // container to open (CVE-2019-5736, CVE-2024-21626).
         let mut keep = vec![chan.raw_fd()];
@@ -418,16 +421,6 @@ fn child_main(job: &Job<'_>, console: Option<OwnedFd>, chan: &channel::Channel) 
         keep.extend(job.namespaces.iter().map(|(_, fd)| fd.as_raw_fd()));
         kapsel_sys::process::close_all_except(3 + job.preserve_fds, &keep)?;
         kapsel_sys::process::set_dumpable(false)?;
-        crate::process::affinity::apply(process, crate::process::affinity::Stage::Initial)?;
-        // Join the container's cgroup while the host's cgroupfs is still in view
-        // (`0` moves the writing process itself).
-        if !job
-            .namespaces
-            .iter()
-            .any(|(t, _)| *t == LinuxNamespaceType::User)
-        {
-            join_cgroup(job)?;
-        }
         for (t, fd) in &job.namespaces {
             // The pid namespace is entered around the clone, the user namespace by the
             // intermediate (see spawn).
@@ -469,20 +462,8 @@ fn parse_cap(name: &str) -> Option<Capability> {
     crate::json::from_value(&serde_json::Value::String(name.to_string())).ok()
 }
 
-/// Moves the calling process into the container's cgroup (or the --cgroup sub-cgroups).
-fn join_cgroup(job: &Job<'_>) -> Result<()> {
-    match &job.cgroup_targets {
-        Some(t) => crate::cgroups::join_self(t, job.born_in_unified),
-        None => Ok(()),
-    }
-}
-
-fn open_dir(dir: &std::path::Path) -> Result<OwnedFd> {
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
-        .open(dir)
-        .map(OwnedFd::from)
-        .map_err(|e| Error::io("join cgroup: open", dir, e))
+/// Moves the calling process, which has one thread, into the container's cgroup (or the
+/// --cgroup sub-cgroups).
+fn join_cgroup(join: Option<SelfJoin>) -> Result<()> {
+    join.map_or(Ok(()), |j| j.join().map_err(crate::cgroups::map_err))
 }

@@ -3,6 +3,7 @@
 //! target around clone3 and then goes back to its own namespace (the child stays).
 
 use crate::error::{nix_err, Error, Result};
+use kapsel_cgroups::SelfJoin;
 use kapsel_sys::process::{clone_fork, Forked};
 use nix::sched::{setns, CloneFlags};
 use std::os::fd::{AsFd, OwnedFd, RawFd};
@@ -28,10 +29,24 @@ pub fn clone_in(
     Ok(forked?)
 }
 
-/// Whether to clone again without CLONE_INTO_CGROUP after `forked`: a kernel before 5.7
-/// refuses the flag (the larger clone_args), and a cgroup that refuses the process fails
-/// clone3 with an errno that names no file. Without the flag the child writes the cgroup's
-/// `cgroup.procs` itself, which joins or fails naming the file.
-pub fn retry_without_cgroup(forked: &Result<Forked>, used_cgroup: bool) -> bool {
-    used_cgroup && forked.is_err()
+/// `clone_in`, the child born in `join`'s cgroup2 directory (CLONE_INTO_CGROUP) when it
+/// has one. When clone3 fails with the flag (Linux before 5.7 has no such flag; a cgroup
+/// that refuses the process fails clone3 with an errno that names no file), it clones
+/// again without it, and the child joins that hierarchy by writing its `cgroup.procs`,
+/// which joins or fails naming the file.
+pub fn clone_joining(
+    flags: u64,
+    join: Option<&mut SelfJoin>,
+    pidns: Option<(&OwnedFd, &str)>,
+) -> Result<Forked> {
+    let Some((join, fd)) = join.and_then(|j| j.clone_into().map(|fd| (j, fd))) else {
+        return clone_in(flags, None, pidns);
+    };
+    match clone_in(flags, Some(fd), pidns) {
+        Err(_) => {
+            join.without_clone_into().map_err(crate::cgroups::map_err)?;
+            clone_in(flags, None, pidns)
+        }
+        forked => forked,
+    }
 }

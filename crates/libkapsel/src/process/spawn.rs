@@ -66,15 +66,7 @@ pub fn spawn(a: SpawnArgs<'_>) -> Result<i32> {
         a.ns.join_pid
             .as_ref()
             .map(|(path, fd)| (fd, path.to_str().unwrap_or("pid namespace")));
-    let clone_into = self_join
-        .as_ref()
-        .and_then(kapsel_cgroups::SelfJoin::clone_into);
-    let mut forked = super::pidns::clone_in(flags, clone_into, pidns);
-    let refused = super::pidns::retry_without_cgroup(&forked, clone_into.is_some());
-    if let Some(join) = self_join.as_mut().filter(|_| refused) {
-        join.without_clone_into().map_err(crate::cgroups::map_err)?;
-        forked = super::pidns::clone_in(flags, None, pidns);
-    }
+    let forked = super::pidns::clone_joining(flags, self_join.as_mut(), pidns);
     let mut pid = match forked? {
         Forked::Child => {
             drop(parent);
@@ -141,9 +133,9 @@ pub fn spawn(a: SpawnArgs<'_>) -> Result<i32> {
         Err(e) => {
             let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
             let _ = waitpid(Pid::from_raw(pid), None);
-            // The container process works while we move it into its cgroups: when it
-            // failed first (and our move or word then found it gone), its reason is the
-            // one to report. It is dead now, so this reads what it left, then EOF.
+            // The container process works on its own meanwhile: when it failed first
+            // (and our maps, move or word then found it gone), its reason is the one to
+            // report. It is dead now, so this reads what it left, then EOF.
             Err(failure_left_by_child(&parent).unwrap_or(e))
         }
     }
