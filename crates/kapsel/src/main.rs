@@ -163,10 +163,14 @@ fn dispatch(cli: Cli) -> Result<u8> {
         }
         Command::Features => print_json(&features::features(), true),
         Command::Checkpoint(a) => {
-            return Err(Error::msg(checkpoint_args::NOT_SUPPORTED).in_container(&a.id, "checkpoint"))
+            libkapsel::container::id::checked(&a.id, "checkpoint")?;
+            return Err(
+                Error::msg(checkpoint_args::NOT_SUPPORTED).in_container(&a.id, "checkpoint")
+            );
         }
         Command::Restore(a) => {
-            return Err(Error::msg(checkpoint_args::NOT_SUPPORTED).in_container(&a.id, "restore"))
+            libkapsel::container::id::checked(&a.id, "restore")?;
+            return Err(Error::msg(checkpoint_args::NOT_SUPPORTED).in_container(&a.id, "restore"));
         }
         Command::Spec {
             bundle,

@@ -2,6 +2,7 @@
 //! mkdir, locked with flock, written with temp file + rename so readers never see a
 //! torn state.
 
+use crate::container::id::ContainerId;
 use crate::error::{nix_err, Error, Result};
 use crate::state::State;
 use nix::fcntl::{Flock, FlockArg, OFlag};
@@ -13,6 +14,15 @@ use std::path::{Path, PathBuf};
 pub const STATE_FILE: &str = "state.json";
 /// The start gate: the container process blocks reading it until `start` writes.
 pub const EXEC_FIFO: &str = "exec.fifo";
+/// The temporary file a state is written to before the rename.
+const STATE_TMP: &str = ".state.json.tmp";
+/// Everything kapsel puts in a container's directory; `remove` removes these and no more.
+const OWN_ENTRIES: [&str; 4] = [
+    STATE_FILE,
+    STATE_TMP,
+    EXEC_FIFO,
+    crate::process::sd_notify::DIR,
+];
 
 #[derive(Debug, Clone)]
 pub struct StateRoot {
@@ -34,12 +44,12 @@ impl StateRoot {
         &self.path
     }
 
-    pub fn dir_of(&self, id: &str) -> PathBuf {
+    pub fn dir_of(&self, id: &ContainerId) -> PathBuf {
         self.path.join(id)
     }
 
     /// Creates the container's directory; fails with [`Error::Exists`] when the id is taken.
-    pub fn reserve(&self, id: &str) -> Result<ContainerDir> {
+    pub fn reserve(&self, id: &ContainerId) -> Result<ContainerDir> {
         if let Err(e) = std::fs::create_dir(&self.path) {
             if e.kind() != std::io::ErrorKind::AlreadyExists {
                 std::fs::DirBuilder::new()
@@ -63,14 +73,14 @@ impl StateRoot {
                 _lock: lock,
             }),
             Err(e) => {
-                let _ = std::fs::remove_dir_all(&dir);
+                let _ = std::fs::remove_dir(&dir);
                 Err(e)
             }
         }
     }
 
     /// Opens and locks an existing container's directory.
-    pub fn open(&self, id: &str) -> Result<ContainerDir> {
+    pub fn open(&self, id: &ContainerId) -> Result<ContainerDir> {
         let dir = self.dir_of(id);
         let lock = lock(&dir).map_err(|e| match e {
             Error::Sys(ref s) if s.errno == libc::ENOENT => Error::NotExist,
@@ -84,7 +94,7 @@ impl StateRoot {
 
     /// Opens and locks an existing container's directory unless another command holds
     /// it (then None).
-    pub fn try_open(&self, id: &str) -> Result<Option<ContainerDir>> {
+    pub fn try_open(&self, id: &ContainerId) -> Result<Option<ContainerDir>> {
         let dir = self.dir_of(id);
         match lock_with(&dir, FlockArg::LockExclusiveNonblock) {
             Ok(lock) => Ok(Some(ContainerDir {
@@ -98,21 +108,23 @@ impl StateRoot {
     }
 
     /// Reads a container's state without taking the lock (rename makes it atomic).
-    pub fn read_state(&self, id: &str) -> Result<State> {
+    pub fn read_state(&self, id: &ContainerId) -> Result<State> {
         read_state_file(&self.dir_of(id))
     }
 
-    /// Ids of every container directory under the root, sorted.
-    pub fn ids(&self) -> Result<Vec<String>> {
+    /// Ids of every container directory under the root, sorted; names that are not valid
+    /// ids (nothing kapsel made) are passed over.
+    pub fn ids(&self) -> Result<Vec<ContainerId>> {
         let entries = match std::fs::read_dir(&self.path) {
             Ok(entries) => entries,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(Error::io("read state root", &self.path, e)),
         };
-        let mut ids: Vec<String> = entries
+        let mut ids: Vec<ContainerId> = entries
             .filter_map(|e| e.ok())
             .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
             .filter_map(|e| e.file_name().into_string().ok())
+            .filter_map(|name| ContainerId::new(&name).ok())
             .collect();
         ids.sort();
         Ok(ids)
@@ -129,9 +141,10 @@ fn lock(dir: &Path) -> Result<Flock<File>> {
 }
 
 fn lock_with(dir: &Path, how: FlockArg) -> Result<Flock<File>> {
+    // O_NOFOLLOW: a symlink in the state root is nothing kapsel made, and never followed.
     let fd = nix::fcntl::open(
         dir,
-        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
         Mode::empty(),
     )
     .map_err(nix_err("open", dir))?;
@@ -162,7 +175,7 @@ impl ContainerDir {
 
     /// Writes the state to a temporary file and renames it into place.
     pub fn write_state(&self, state: &State) -> Result<()> {
-        let tmp = self.path.join(".state.json.tmp");
+        let tmp = self.path.join(STATE_TMP);
         let path = self.path.join(STATE_FILE);
         let bytes =
             serde_json::to_vec(state).map_err(|e| Error::msg(format!("encode state: {e}")))?;
@@ -176,9 +189,24 @@ impl ContainerDir {
         self.path.join(EXEC_FIFO)
     }
 
-    /// Removes the directory and everything in it.
+    /// Removes the directory: only the entries kapsel itself writes into it, then the
+    /// directory with rmdir. Anything else in it was not made by kapsel, so it stays, and
+    /// the rmdir fails naming the directory (never a recursive removal).
     pub fn remove(self) -> Result<()> {
-        match std::fs::remove_dir_all(&self.path) {
+        for entry in OWN_ENTRIES {
+            let path = self.path.join(entry);
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                // A directory of kapsel's (the notify socket's) holds only its socket.
+                Err(_) if path.is_dir() && !path.is_symlink() => {
+                    let _ = std::fs::remove_file(path.join(crate::process::sd_notify::SOCKET));
+                    std::fs::remove_dir(&path).map_err(|e| Error::io("rmdir", &path, e))?;
+                }
+                Err(e) => return Err(Error::io("remove", &path, e)),
+            }
+        }
+        match std::fs::remove_dir(&self.path) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(Error::io("remove state dir", &self.path, e)),

@@ -253,3 +253,122 @@ fn ids_with_control_characters_are_refused_on_one_line() {
         assert!(left.is_empty(), "id {id:?} left {left:?}");
     }
 }
+
+/// A snapshot of every path below `dir` (names and file contents), to prove nothing changed.
+fn tree(dir: &std::path::Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.filter_map(Result::ok) {
+            let p = e.path();
+            let meta = std::fs::symlink_metadata(&p).expect("lstat");
+            let what = if meta.is_dir() {
+                stack.push(p.clone());
+                "dir".to_string()
+            } else if meta.file_type().is_symlink() {
+                format!("-> {}", std::fs::read_link(&p).expect("readlink").display())
+            } else {
+                std::fs::read_to_string(&p).unwrap_or_default()
+            };
+            out.push((p.display().to_string(), what));
+        }
+    }
+    out.sort();
+    out
+}
+
+// Defect: `delete -f ../x` removed whatever path the id named (the id was checked by create
+// alone). Every verb must refuse an id that is not one path component before it builds a
+// path, and the host (the state root's neighbours, a directory kapsel did not make in the
+// state root, a symlink in it) must be exactly as before.
+#[test]
+fn every_verb_refuses_hostile_ids_and_touches_nothing() {
+    let Some(t) = ctx!("every_verb_refuses_hostile_ids_and_touches_nothing") else {
+        return;
+    };
+    let b = t.bundle();
+    b.write();
+    let victim = t.work().join("victim");
+    std::fs::create_dir_all(victim.join("sub")).expect("victim");
+    std::fs::write(victim.join("sub/keep"), "keep").expect("victim file");
+    std::fs::create_dir_all(t.root()).expect("root");
+    std::fs::write(t.work().join("neighbour"), "n").expect("neighbour");
+    let victim_abs = victim.display().to_string();
+    let before = tree(t.work());
+    let hostile = [
+        "",
+        ".",
+        "..",
+        "../victim",
+        "../..",
+        "a/b",
+        "./x",
+        "victim/../..",
+        victim_abs.as_str(),
+    ];
+    let bundle = b.dir.display().to_string();
+    for id in hostile {
+        let verbs: Vec<Vec<&str>> = vec![
+            vec!["state", id],
+            vec!["start", id],
+            vec!["kill", id, "9"],
+            vec!["kill", "--all", id, "9"],
+            vec!["delete", id],
+            vec!["delete", "--force", id],
+            vec!["exec", id, "true"],
+            vec!["pause", id],
+            vec!["resume", id],
+            vec!["ps", id],
+            vec!["ps", "--format", "json", id],
+            vec!["update", "--pids-limit", "10", id],
+            vec!["events", "--stats", id],
+            vec!["checkpoint", id],
+            vec!["create", "--bundle", &bundle, id],
+            vec!["run", "--bundle", &bundle, id],
+        ];
+        for argv in verbs {
+            let out = t.cmd(&argv);
+            out.failed();
+            assert_eq!(out.stderr_lines().len(), 1, "{}", out.describe());
+            if t.rt.is_kapsel {
+                out.err_mentions("invalid container ID format");
+            } else {
+                out.err_mentions("id");
+            }
+            assert_eq!(tree(t.work()), before, "{argv:?} changed the host");
+        }
+    }
+    assert!(victim.join("sub/keep").exists(), "the victim is gone");
+}
+
+// `delete --force` of a directory in the state root that kapsel did not make (no state,
+// foreign files) or of a symlink there removes nothing that is not kapsel's own.
+#[test]
+fn delete_force_removes_only_what_kapsel_made() {
+    let Some(t) = ctx!("delete_force_removes_only_what_kapsel_made") else {
+        return;
+    };
+    if t.kapsel_only("runc removes a state-less directory recursively (docs/differences.md)") {
+        return;
+    }
+    std::fs::create_dir_all(t.root().join("foreign")).expect("foreign");
+    std::fs::write(t.root().join("foreign/data"), "mine").expect("foreign file");
+    let target = t.work().join("elsewhere");
+    std::fs::create_dir_all(&target).expect("elsewhere");
+    std::fs::write(target.join("data"), "mine").expect("elsewhere file");
+    std::os::unix::fs::symlink(&target, t.root().join("link")).expect("symlink");
+    let before = tree(t.work());
+    for id in ["foreign", "link"] {
+        let out = t.cmd(&["delete", "--force", id]);
+        out.refused_naming(&[&format!("container {id}: delete: ")]);
+        assert_eq!(tree(t.work()), before, "delete -f {id} changed the host");
+    }
+    // A directory that holds only what an interrupted create leaves is removed.
+    std::fs::create_dir(t.root().join("halfmade")).expect("halfmade");
+    std::fs::write(t.root().join("halfmade/.state.json.tmp"), "{").expect("tmp");
+    t.cmd(&["delete", "--force", "halfmade"]).ok();
+    assert!(!t.root().join("halfmade").exists());
+}

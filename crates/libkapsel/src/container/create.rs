@@ -2,6 +2,7 @@
 //! into its namespaces and wait until it is ready at the start gate. Either the
 //! container exists afterwards, or nothing of it does.
 
+use super::id::ContainerId;
 use crate::error::{nix_err, Error, Result};
 use crate::hooks;
 use crate::namespaces;
@@ -42,7 +43,7 @@ pub fn create(root: &StateRoot, id: &str, opts: &CreateOptions) -> Result<Create
 }
 
 fn create_inner(root: &StateRoot, id: &str, opts: &CreateOptions) -> Result<Created> {
-    super::id::validate(id)?;
+    let cid = ContainerId::new(id)?;
     let bundle = std::fs::canonicalize(&opts.bundle)
         .map_err(|e| Error::io("open bundle", &opts.bundle, e))?;
     let mut spec = spec::load(&bundle)?;
@@ -105,7 +106,7 @@ fn create_inner(root: &StateRoot, id: &str, opts: &CreateOptions) -> Result<Crea
         .map(crate::process::pidfd_socket::connect)
         .transpose()?;
     let planned = crate::cgroups::plan(&spec, id, opts.cgroups)?;
-    let dir = reserve(root, id)?;
+    let dir = reserve(root, &cid)?;
     let prepared =
         super::reservation::record(&dir, id, &bundle, &rootfs, &planned).and_then(|()| {
             match &notify_socket {
@@ -152,7 +153,7 @@ fn create_inner(root: &StateRoot, id: &str, opts: &CreateOptions) -> Result<Crea
 }
 
 /// Reserves the id, first reclaiming it from a create that died holding it.
-fn reserve(root: &StateRoot, id: &str) -> Result<ContainerDir> {
+fn reserve(root: &StateRoot, id: &ContainerId) -> Result<ContainerDir> {
     match root.reserve(id) {
         Err(Error::Exists) if super::reservation::reclaim(root, id)? => root.reserve(id),
         r => r,

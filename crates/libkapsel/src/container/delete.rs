@@ -1,6 +1,7 @@
 //! `delete`: remove a stopped (or, with --force, any) container and everything create
 //! made for it, then run poststop hooks.
 
+use super::id::ContainerId;
 use super::signal_init;
 use crate::error::{Error, Result};
 use crate::hooks;
@@ -12,7 +13,7 @@ pub fn delete(root: &StateRoot, id: &str, force: bool) -> Result<()> {
 }
 
 fn delete_inner(root: &StateRoot, id: &str, force: bool) -> Result<()> {
-    let dir = match root.open(id) {
+    let dir = match root.open(&ContainerId::new(id)?) {
         Ok(d) => d,
         // podman and containerd clean up with `delete --force` whether or not it exists.
         Err(Error::NotExist) if force => return Ok(()),

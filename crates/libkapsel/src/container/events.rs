@@ -1,13 +1,14 @@
 //! `events`: the container's resource usage as runc's JSON stats, once (`--stats`) or
 //! every interval, with OOM kills reported as they happen.
 
+use super::id::ContainerId;
 use crate::error::{Error, Result};
 use crate::state::Status;
 use crate::statedir::StateRoot;
 use std::io::Write;
 use std::time::Duration;
 
-fn manager(root: &StateRoot, id: &str) -> Result<kapsel_cgroups::Manager> {
+fn manager(root: &StateRoot, id: &ContainerId) -> Result<kapsel_cgroups::Manager> {
     let state = root.read_state(id)?;
     if state.status(&root.dir_of(id)) == Status::Stopped {
         return Err(Error::NotRunning);
@@ -25,14 +26,15 @@ fn stats_line(id: &str, m: &kapsel_cgroups::Manager) -> Result<String> {
 
 /// One stats event, as `events --stats` prints it.
 pub fn stats(root: &StateRoot, id: &str) -> Result<String> {
-    let inner = || stats_line(id, &manager(root, id)?);
+    let inner = || stats_line(id, &manager(root, &ContainerId::new(id)?)?);
     inner().map_err(|e| e.in_container(id, "events"))
 }
 
 /// Streams stats every `interval` and OOM events as they come, until the container stops.
 pub fn stream(root: &StateRoot, id: &str, interval: Duration, out: &mut dyn Write) -> Result<()> {
     let mut inner = || -> Result<()> {
-        let m = manager(root, id)?;
+        let cid = ContainerId::new(id)?;
+        let m = manager(root, &cid)?;
         let mut oom = m.oom_watcher().ok();
         loop {
             let line = stats_line(id, &m)?;
@@ -49,8 +51,8 @@ pub fn stream(root: &StateRoot, id: &str, interval: Duration, out: &mut dyn Writ
             for _ in 0..kills {
                 let _ = writeln!(out, "{}", serde_json::json!({"type": "oom", "id": id}));
             }
-            let state = root.read_state(id)?;
-            if state.status(&root.dir_of(id)) == Status::Stopped {
+            let state = root.read_state(&cid)?;
+            if state.status(&root.dir_of(&cid)) == Status::Stopped {
                 return Ok(());
             }
         }

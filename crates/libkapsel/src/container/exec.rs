@@ -48,8 +48,9 @@ pub fn exec(root: &StateRoot, id: &str, opts: &ExecOptions) -> Result<i32> {
 }
 
 fn exec_inner(root: &StateRoot, id: &str, opts: &ExecOptions) -> Result<i32> {
-    let state = root.read_state(id)?;
-    match state.status(&root.dir_of(id)) {
+    let cid = super::id::ContainerId::new(id)?;
+    let state = root.read_state(&cid)?;
+    match state.status(&root.dir_of(&cid)) {
         Status::Running => {}
         Status::Paused if opts.ignore_paused => {}
         Status::Stopped => return Err(Error::msg("cannot exec in a stopped container")),

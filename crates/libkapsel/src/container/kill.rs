@@ -1,5 +1,6 @@
 //! `kill`: send a signal to the container's init (or, with --all, to every process).
 
+use super::id::ContainerId;
 use super::signal_init;
 use crate::error::{Error, Result};
 use crate::state::Status;
@@ -10,6 +11,7 @@ pub fn kill(root: &StateRoot, id: &str, signal: i32, all: bool) -> Result<()> {
 }
 
 fn kill_inner(root: &StateRoot, id: &str, signal: i32, all: bool) -> Result<()> {
+    let id = &ContainerId::new(id)?;
     let state = root.read_state(id)?;
     let status = state.status(&root.dir_of(id));
     if !status.can_kill() {

@@ -1,5 +1,6 @@
 //! `pause` and `resume`: freeze and thaw every process of the container's cgroup.
 
+use super::id::ContainerId;
 use crate::error::{Error, Result};
 use crate::state::Status;
 use crate::statedir::StateRoot;
@@ -13,7 +14,7 @@ pub fn resume(root: &StateRoot, id: &str) -> Result<()> {
 }
 
 fn freeze(root: &StateRoot, id: &str, pause: bool) -> Result<()> {
-    let dir = root.open(id)?;
+    let dir = root.open(&ContainerId::new(id)?)?;
     let state = dir.read_state()?;
     let status = state.status(&dir.path);
     match (pause, status) {

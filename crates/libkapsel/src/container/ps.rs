@@ -1,5 +1,6 @@
 //! `ps`: the host pids of every process in the container's cgroup.
 
+use super::id::ContainerId;
 use crate::error::Result;
 use crate::state::Status;
 use crate::statedir::StateRoot;
@@ -7,6 +8,7 @@ use crate::statedir::StateRoot;
 /// Pids in the container; None for a stopped container (runc prints `null`).
 pub fn pids(root: &StateRoot, id: &str) -> Result<Option<Vec<i32>>> {
     let inner = || -> Result<Option<Vec<i32>>> {
+        let id = &ContainerId::new(id)?;
         let state = root.read_state(id)?;
         if state.status(&root.dir_of(id)) == Status::Stopped {
             return Ok(None);

@@ -6,10 +6,11 @@ use crate::statedir::StateRoot;
 
 /// The state and live status of one container.
 pub fn state(root: &StateRoot, id: &str) -> Result<(State, Status)> {
+    let cid = super::id::checked(id, "state")?;
     let st = root
-        .read_state(id)
+        .read_state(&cid)
         .map_err(|e| e.in_container(id, "state"))?;
-    let status = st.status(&root.dir_of(id));
+    let status = st.status(&root.dir_of(&cid));
     Ok((st, status))
 }
 

@@ -3,6 +3,7 @@
 //! make). If `create` is killed half-way, `delete` (or the next `create` of the same id)
 //! finds in it everything that may have been left, and removes it.
 
+use super::id::ContainerId;
 use crate::error::Result;
 use crate::state::{Creator, State};
 use crate::statedir::{ContainerDir, StateRoot};
@@ -63,7 +64,7 @@ fn own_part(paths: &CgroupPaths) -> CgroupPaths {
 
 /// When `id` is held by the record of a create that died, removes what it left so the id
 /// can be used again. Returns whether it did; a live create or a container is left alone.
-pub(super) fn reclaim(root: &StateRoot, id: &str) -> Result<bool> {
+pub(super) fn reclaim(root: &StateRoot, id: &ContainerId) -> Result<bool> {
     let Some(dir) = root.try_open(id)? else {
         return Ok(false);
     };

@@ -1,5 +1,6 @@
 //! `start`: open the start gate of a created container, then run poststart hooks.
 
+use super::id::ContainerId;
 use crate::error::{nix_err, Error, Result};
 use crate::hooks;
 use crate::state::Status;
@@ -12,7 +13,7 @@ pub fn start(root: &StateRoot, id: &str) -> Result<()> {
 }
 
 fn start_inner(root: &StateRoot, id: &str) -> Result<()> {
-    let dir = root.open(id)?;
+    let dir = root.open(&ContainerId::new(id)?)?;
     let state = dir.read_state()?;
     match state.status(&dir.path) {
         Status::Created => {}

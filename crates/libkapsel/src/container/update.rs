@@ -1,5 +1,6 @@
 //! `update`: new resource limits for a running (or paused, or created) container.
 
+use super::id::ContainerId;
 use crate::error::{Error, Result};
 use crate::state::Status;
 use crate::statedir::StateRoot;
@@ -7,7 +8,7 @@ use oci_spec::runtime::LinuxResources;
 
 pub fn update(root: &StateRoot, id: &str, resources: &LinuxResources) -> Result<()> {
     let inner = || -> Result<()> {
-        let dir = root.open(id)?;
+        let dir = root.open(&ContainerId::new(id)?)?;
         let state = dir.read_state()?;
         if state.status(&dir.path) == Status::Stopped {
             return Err(Error::msg("cannot update a stopped container"));

@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The directory of a container's state dir that holds its notify socket.
-const DIR: &str = "notify";
-const SOCKET: &str = "notify.sock";
+pub(crate) const DIR: &str = "notify";
+pub(crate) const SOCKET: &str = "notify.sock";
 
 /// The caller's NOTIFY_SOCKET when it is a path (abstract `@` sockets cannot be
 /// bind-mounted into a container, so they are left alone, as runc does).
