@@ -145,6 +145,57 @@ pub fn cloexec_from(first: u32) -> Result<(), SysError> {
     Ok(())
 }
 
+/// Reads one byte from `fd`, blocking (the start gate). A seccomp filter of the
+/// container may be loaded already: where it denies read(2), readv(2) reads the same.
+pub fn read_byte(fd: std::os::fd::BorrowedFd<'_>) -> Result<(), SysError> {
+    let mut byte = [0u8; 1];
+    let mut use_readv = false;
+    loop {
+        let ret = if use_readv {
+            let iov = libc::iovec {
+                iov_base: byte.as_mut_ptr().cast(),
+                iov_len: 1,
+            };
+            // SAFETY: one iovec describing `byte`, valid and writable for the call.
+            unsafe { libc::readv(std::os::fd::AsRawFd::as_raw_fd(&fd), &iov, 1) }
+        } else {
+            // SAFETY: `byte` is valid and writable for one byte for the call.
+            unsafe {
+                libc::read(
+                    std::os::fd::AsRawFd::as_raw_fd(&fd),
+                    byte.as_mut_ptr().cast(),
+                    1,
+                )
+            }
+        };
+        match ret {
+            1 => return Ok(()),
+            0 => {
+                return Err(SysError {
+                    op: "read",
+                    path: None,
+                    errno: libc::EPIPE,
+                })
+            }
+            _ => {
+                let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+                match errno {
+                    libc::EINTR => {}
+                    libc::EPERM | libc::EACCES | libc::ENOSYS if !use_readv => use_readv = true,
+                    _ => {
+                        let op = if use_readv { "readv" } else { "read" };
+                        return Err(SysError {
+                            op,
+                            path: None,
+                            errno,
+                        });
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// setdomainname(2), which nix does not wrap.
 pub fn set_domainname(name: &str) -> Result<(), SysError> {
     // SAFETY: the pointer and length describe `name`'s bytes, valid for the call.

@@ -449,11 +449,7 @@ fn child_main(
         Ok(image)
     };
     match run() {
-        Ok(image) => {
-            let _ = kapsel_sys::process::set_parent_death_signal(0);
-            kapsel_sys::process::reset_signals();
-            image.exec()
-        }
+        Ok(image) => image.exec(),
         Err(e) => e,
     }
 }

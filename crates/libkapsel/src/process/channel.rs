@@ -33,6 +33,15 @@ pub struct Channel {
     fd: OwnedFd,
 }
 
+/// How a seccomp profile denies a call (SCMP_ACT_ERRNO with the usual errnos, or ENOSYS
+/// for a call the profile does not know): the cue to try the fallback.
+pub(crate) fn denied_by_filter(e: nix::Error) -> bool {
+    matches!(
+        e,
+        nix::Error::EPERM | nix::Error::EACCES | nix::Error::ENOSYS
+    )
+}
+
 /// A connected pair: (parent end, child end).
 pub fn pair() -> Result<(Channel, Channel)> {
     let (a, b) = socketpair(
@@ -70,9 +79,15 @@ impl Channel {
                 buf.extend_from_slice(text.as_bytes());
             }
         }
-        send(self.fd.as_raw_fd(), &buf, MsgFlags::MSG_NOSIGNAL)
-            .map(drop)
-            .map_err(nix_err("send on the sync socket", ""))
+        match send(self.fd.as_raw_fd(), &buf, MsgFlags::MSG_NOSIGNAL) {
+            Ok(_) => Ok(()),
+            // The container's seccomp filter may be loaded already and deny sendto: a
+            // plain write sends the same packet on a SOCK_SEQPACKET socket.
+            Err(e) if denied_by_filter(e) => nix::unistd::write(&self.fd, &buf)
+                .map(drop)
+                .map_err(nix_err("write on the sync socket", "")),
+            Err(e) => Err(nix_err("send on the sync socket", "")(e)),
+        }
     }
 
     fn send_fd(&self, tag: u8, fd: &OwnedFd) -> Result<()> {

@@ -1,7 +1,7 @@
 //! The last steps before execve, shared by a container's init and by `exec`: rlimits,
 //! oom_score_adj, working directory, the terminal as stdio, the executable, scheduler,
-//! I/O priority, personality, LSM label, capabilities around the uid change, umask,
-//! no_new_privs, and descriptor hygiene. The seccomp filter is loaded last.
+//! I/O priority, personality, LSM label, umask, no_new_privs, descriptor hygiene,
+//! signals, and capabilities around the uid change. The seccomp filter is loaded last.
 
 use super::exec;
 use crate::error::{nix_err, Error, Result};
@@ -72,38 +72,29 @@ pub fn finish(
     security::process_attrs::apply_personality(spec)?;
     security::process_attrs::apply_lsm(process)?;
     let nnp = process.no_new_privileges().unwrap_or(false);
-    // Everything that does not need the capabilities is done before the filter is
-    // loaded, so that the runtime's own calls are not filtered (or notified).
     umask(Mode::from_bits_truncate(
         process.user().umask().unwrap_or(0o022),
     ));
     if nnp {
         nix::sys::prctl::set_no_new_privs().map_err(nix_err("prctl(PR_SET_NO_NEW_PRIVS)", ""))?;
     }
-    let caps = process.capabilities().as_ref().map(|c| {
-        let last = security::capabilities::last_cap();
-        (security::capabilities::plan(c, last), last)
-    });
-    // Without no_new_privs, loading needs CAP_SYS_ADMIN: load before capabilities are
-    // dropped (as runc does). A NOTIFY filter is loaded here too, so its fd can reach
-    // the runtime while the runtime still listens. Otherwise: just before execve.
-    let early = seccomp.filter(|f| !nnp || f.uses_notify());
-    let notify_fd = match early {
-        Some(filter) => kapsel_seccomp::load(filter)
-            .map_err(|e| Error::config("linux.seccomp", e.to_string()))?,
-        None => None,
-    };
-    if let Some((sets, last)) = &caps {
-        security::capabilities::before_user_change(sets, *last)?;
-    }
-    set_user(process)?;
-    if let Some((sets, last)) = &caps {
-        security::capabilities::after_user_change(sets, *last)?;
-    }
     super::affinity::apply(process, super::affinity::Stage::Final)?;
     // Nothing the caller leaked reaches the process: only stdio and preserved fds stay.
     kapsel_sys::process::cloexec_from(3 + preserve_fds + listen_fds())?;
-    Ok(ExecImage {
+    // Set up by the runtime for its own crash; the process must outlive `create`.
+    kapsel_sys::process::set_parent_death_signal(0)?;
+    kapsel_sys::process::reset_signals();
+    // Without no_new_privs, loading the filter needs CAP_SYS_ADMIN, so it is loaded
+    // before the process gives up its capabilities (as runc does); a NOTIFY filter is
+    // loaded here too, so its fd reaches the runtime while the runtime still listens.
+    // Otherwise it is loaded just before execve. A filter loaded here sees every later
+    // call of ours, and a profile may deny any of them (one written before close_range
+    // existed answers it with ENOSYS). So everything above and the whole user and
+    // capability change below happen first, with CAP_SYS_ADMIN kept until the filter is
+    // in; after it come only calls that cannot be avoided or have a fallback
+    // (docs/security.md, "After the seccomp filter").
+    let early = seccomp.filter(|f| !nnp || f.uses_notify());
+    let mut image = ExecImage {
         path: CString::new(path.as_os_str().as_encoded_bytes())
             .map_err(|_| Error::config("process.args[0]", "contains a NUL byte"))?,
         argv: exec::cstrings(&args, "process.args")?,
@@ -113,8 +104,19 @@ pub fn finish(
         } else {
             None
         },
-        notify_fd,
-    })
+        notify_fd: None,
+    };
+    let keep_admin = early.is_some() && !nnp;
+    let caps = security::capabilities::plan_for(process, keep_admin);
+    caps.before_user_change()?;
+    set_user(process)?;
+    caps.after_user_change()?;
+    if let Some(filter) = early {
+        image.notify_fd = kapsel_seccomp::load(filter)
+            .map_err(|e| Error::config("linux.seccomp", e.to_string()))?;
+    }
+    caps.drop_kept_admin();
+    Ok(image)
 }
 
 fn set_rlimits(process: &Process) -> Result<()> {

@@ -59,20 +59,14 @@ pub fn run(mut ctx: InitContext<'_>) -> ! {
             std::process::exit(1);
         }
     };
-    let _ = kapsel_sys::process::set_parent_death_signal(0);
     send_warnings(&ctx.channel);
     if ctx.channel.send(&Message::Ready).is_err() {
         std::process::exit(1);
     }
     drop(ctx.channel);
     // Block at the start gate until `start` writes a byte.
-    let mut byte = [0u8; 1];
-    loop {
-        match nix::unistd::read(ctx.gate.as_fd(), &mut byte) {
-            Ok(1) => break,
-            Err(nix::Error::EINTR) => continue,
-            _ => std::process::exit(1),
-        }
+    if kapsel_sys::process::read_byte(ctx.gate.as_fd()).is_err() {
+        std::process::exit(1);
     }
     drop(ctx.gate);
     let hooks = ctx
@@ -87,7 +81,6 @@ pub fn run(mut ctx: InitContext<'_>) -> ! {
             std::process::exit(1);
         }
     }
-    kapsel_sys::process::reset_signals();
     let err = prepared.image.exec();
     eprintln!("container {}: start: {err}", ctx.id);
     std::process::exit(127);

@@ -1,6 +1,8 @@
 //! `process.capabilities`: the five sets, applied exactly as given. The bounding set
 //! is cut first, the permitted set survives the uid change (keep-caps), and capset
 //! then sets effective/permitted/inheritable; ambient capabilities are raised last.
+//! A seccomp filter loaded without no_new_privs needs CAP_SYS_ADMIN, which is kept
+//! through the change until the filter is in ([`CapChange`]).
 //! Capabilities this kernel does not have (above cap_last_cap) are skipped with a
 //! warning, as the runtime-spec requires.
 
@@ -109,40 +111,119 @@ pub fn plan(caps: &LinuxCapabilities, last: u32) -> CapSets {
     }
 }
 
-/// Before the uid change: cut the bounding set, keep permitted across setuid.
-pub fn before_user_change(sets: &CapSets, last: u32) -> Result<()> {
-    for cap in 0..=last {
-        if sets.bounding & (1 << cap) == 0 {
-            kapsel_sys::caps::bounding_drop(cap).map_err(|e| field_err("bounding", cap, e))?;
-        }
-    }
-    kapsel_sys::caps::set_keepcaps(true)?;
-    Ok(())
+/// CAP_SYS_ADMIN, which loading a seccomp filter without no_new_privs needs.
+const SYS_ADMIN: u64 = 1 << 21;
+
+/// The capability change around the uid change of one process: the config's sets (None:
+/// the config names none, so the uid change alone decides), plus CAP_SYS_ADMIN kept in
+/// the effective and permitted sets until a seccomp filter is loaded.
+pub struct CapChange {
+    sets: Option<CapSets>,
+    last: u32,
+    keep_admin: bool,
+    root: bool,
 }
 
-/// After the uid change: the final effective/permitted/inheritable sets, then ambient.
-pub fn after_user_change(sets: &CapSets, last: u32) -> Result<()> {
-    kapsel_sys::caps::capset(sets.effective, sets.permitted, sets.inheritable)
-        .map_err(|e| Error::config("process.capabilities", e.to_string()))?;
-    for cap in 0..=last {
-        if sets.ambient & (1 << cap) == 0 {
-            continue;
+/// Plans the change for `process`; `keep_admin` when a filter is still to be loaded
+/// without no_new_privs after the change.
+pub fn plan_for(process: &oci_spec::runtime::Process, keep_admin: bool) -> CapChange {
+    let last = last_cap();
+    CapChange {
+        sets: process.capabilities().as_ref().map(|c| plan(c, last)),
+        last,
+        keep_admin,
+        root: process.user().uid() == 0,
+    }
+}
+
+impl CapChange {
+    /// Before the uid change: cut the bounding set, keep permitted across setuid.
+    pub fn before_user_change(&self) -> Result<()> {
+        if let Some(sets) = &self.sets {
+            for cap in 0..=self.last {
+                if sets.bounding & (1 << cap) == 0 {
+                    kapsel_sys::caps::bounding_drop(cap)
+                        .map_err(|e| field_err("bounding", cap, e))?;
+                }
+            }
         }
-        // The kernel raises an ambient capability only if it is both permitted and
-        // inheritable; configs written by `runc spec` list ambient without
-        // inheritable, and runc lets them run, so this is a warning, not an error.
-        let both = sets.permitted & sets.inheritable & (1 << cap) != 0;
-        match kapsel_sys::caps::ambient_raise(cap) {
-            Ok(()) => {}
-            Err(e) if !both && e.errno == libc::EPERM => crate::logging::debug(&format!(
-                "process.capabilities.ambient: {} is not in both permitted and inheritable: not raised",
-                name(cap)
-            )),
-            Err(e) => return Err(field_err("ambient", cap, e)),
+        if self.sets.is_some() || self.admin_to_keep() {
+            kapsel_sys::caps::set_keepcaps(true)?;
+        }
+        Ok(())
+    }
+
+    /// After the uid change: the final effective/permitted/inheritable sets (with
+    /// CAP_SYS_ADMIN while it is kept), then ambient, then keep-caps off again.
+    pub fn after_user_change(&self) -> Result<()> {
+        let admin = if self.admin_to_keep() { SYS_ADMIN } else { 0 };
+        let Some(sets) = &self.sets else {
+            if admin != 0 {
+                // Not root, no sets named: the uid change clears them; only the
+                // capability the filter needs stays for now.
+                kapsel_sys::caps::capset(admin, admin, 0)
+                    .map_err(|e| Error::config("process.capabilities", e.to_string()))?;
+                kapsel_sys::caps::set_keepcaps(false)?;
+            }
+            return Ok(());
+        };
+        kapsel_sys::caps::capset(
+            sets.effective | admin,
+            sets.permitted | admin,
+            sets.inheritable,
+        )
+        .map_err(|e| Error::config("process.capabilities", e.to_string()))?;
+        for cap in 0..=self.last {
+            if sets.ambient & (1 << cap) == 0 {
+                continue;
+            }
+            // The kernel raises an ambient capability only if it is both permitted and
+            // inheritable; configs written by `runc spec` list ambient without
+            // inheritable, and runc lets them run, so this is a warning, not an error.
+            let both = sets.permitted & sets.inheritable & (1 << cap) != 0;
+            match kapsel_sys::caps::ambient_raise(cap) {
+                Ok(()) => {}
+                Err(e) if !both && e.errno == libc::EPERM => crate::logging::debug(&format!(
+                    "process.capabilities.ambient: {} is not in both permitted and inheritable: not raised",
+                    name(cap)
+                )),
+                Err(e) => return Err(field_err("ambient", cap, e)),
+            }
+        }
+        kapsel_sys::caps::set_keepcaps(false)?;
+        Ok(())
+    }
+
+    /// Once the filter is loaded: the configured sets alone. This is the one call after
+    /// the filter, and a profile may deny it (capset is in no default allow-list's
+    /// danger zone, but a hand-written one may miss it). It changes nothing the user's
+    /// program sees: execve computes the new permitted and effective sets from the
+    /// file, the inheritable, ambient and bounding sets (capabilities(7)), never from
+    /// the old permitted or effective set. So a denied call is noted and passed over.
+    pub fn drop_kept_admin(&self) {
+        if !self.admin_to_keep() {
+            return;
+        }
+        let (e, p, i) = match &self.sets {
+            Some(s) => (s.effective, s.permitted, s.inheritable),
+            None => (0, 0, 0),
+        };
+        if let Err(err) = kapsel_sys::caps::capset(e, p, i) {
+            crate::logging::debug(&format!(
+                "process.capabilities: {err} after linux.seccomp was loaded: CAP_SYS_ADMIN stays until execve recomputes the sets"
+            ));
         }
     }
-    kapsel_sys::caps::set_keepcaps(false)?;
-    Ok(())
+
+    /// CAP_SYS_ADMIN has to be kept by hand: a filter is still to load, and the final
+    /// sets (or, with none named, a non-root uid) would lose it.
+    fn admin_to_keep(&self) -> bool {
+        self.keep_admin
+            && match &self.sets {
+                Some(s) => s.effective & s.permitted & SYS_ADMIN == 0,
+                None => !self.root,
+            }
+    }
 }
 
 fn field_err(set: &str, cap: u32, e: kapsel_sys::SysError) -> Error {
