@@ -23,29 +23,56 @@ pub fn stored(hooks: &Option<Vec<oci_spec::runtime::Hook>>) -> Vec<StoredHook> {
     hooks.iter().flatten().map(StoredHook::from).collect()
 }
 
-/// Runs the hooks of one kind in order; the first failure stops the rest.
+/// Runs the hooks of one kind in order; the first failure stops the rest (prestart,
+/// createRuntime, createContainer, startContainer: the operation fails).
 pub fn run_all(kind: &'static str, hooks: &[StoredHook], state_json: &str) -> Result<()> {
+    in_namespace_of(kind, hooks, || {
+        for (i, h) in hooks.iter().enumerate() {
+            run_one(h, state_json).map_err(|e| hook_error(kind, i, e))?;
+        }
+        Ok(())
+    })
+}
+
+/// Runs every hook of one kind, each whatever the ones before it did (poststart,
+/// poststop: the runtime-spec makes a failure a warning and the remaining hooks MUST
+/// still run). Each failure is logged as a warning prefixed with `context`.
+pub fn run_all_warning(kind: &'static str, hooks: &[StoredHook], state_json: &str, context: &str) {
+    let ran = in_namespace_of(kind, hooks, || {
+        for (i, h) in hooks.iter().enumerate() {
+            if let Err(e) = run_one(h, state_json) {
+                crate::logging::warn(&format!("{context}: {}", hook_error(kind, i, e)));
+            }
+        }
+        Ok(())
+    });
+    if let Err(e) = ran {
+        crate::logging::warn(&format!("{context}: hooks.{kind}: {e}"));
+    }
+}
+
+fn hook_error(kind: &str, i: usize, e: Error) -> Error {
+    Error::config(format!("hooks.{kind}[{i}]"), e.to_string())
+}
+
+/// Hooks of the runtime namespace run where the caller runs, not in the private mount
+/// namespace kapsel may use to protect its binary.
+fn in_namespace_of(
+    kind: &'static str,
+    hooks: &[StoredHook],
+    run: impl FnOnce() -> Result<()>,
+) -> Result<()> {
     if hooks.is_empty() {
         return Ok(());
     }
-    // Hooks of the runtime namespace run where the caller runs, not in the private
-    // mount namespace kapsel may use to protect its binary.
     if matches!(
         kind,
         "prestart" | "createRuntime" | "poststart" | "poststop"
     ) {
-        crate::exe_guard::in_caller_mount_ns(|| run_each(kind, hooks, state_json))
+        crate::exe_guard::in_caller_mount_ns(run)
     } else {
-        run_each(kind, hooks, state_json)
+        run()
     }
-}
-
-fn run_each(kind: &'static str, hooks: &[StoredHook], state_json: &str) -> Result<()> {
-    for (i, h) in hooks.iter().enumerate() {
-        run_one(h, state_json)
-            .map_err(|e| Error::config(format!("hooks.{kind}[{i}]"), e.to_string()))?;
-    }
-    Ok(())
 }
 
 fn run_one(h: &StoredHook, state_json: &str) -> Result<()> {

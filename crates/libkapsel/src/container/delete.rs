@@ -52,9 +52,8 @@ fn delete_inner(root: &StateRoot, id: &str, force: bool) -> Result<()> {
     crate::cgroups::destroy(&state.cgroup)?;
     super::extras::release_rdt(&state);
     dir.remove()?;
-    if let Err(e) = hooks::run_all("poststop", &poststop, &json) {
-        crate::logging::warn(&format!("container {id}: delete: {e}"));
-    }
+    let context = format!("container {id}: delete");
+    hooks::run_all_warning("poststop", &poststop, &json, &context);
     Ok(())
 }
 

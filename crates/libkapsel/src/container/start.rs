@@ -43,9 +43,8 @@ fn start_inner(root: &StateRoot, id: &str) -> Result<()> {
     }
     if !state.poststart.is_empty() {
         let json = serde_json::to_string(&state.oci(Status::Running)).unwrap_or_default();
-        if let Err(e) = hooks::run_all("poststart", &state.poststart, &json) {
-            crate::logging::warn(&format!("container {id}: start: {e}"));
-        }
+        let context = format!("container {id}: start");
+        hooks::run_all_warning("poststart", &state.poststart, &json, &context);
     }
     Ok(())
 }
