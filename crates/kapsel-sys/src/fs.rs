@@ -194,3 +194,40 @@ pub fn owned_from_inherited(raw: RawFd) -> OwnedFd {
     // handed over its number; nothing else in this process owns it.
     unsafe { OwnedFd::from_raw_fd(raw) }
 }
+
+/// The id of the mount `path` is on (its own mount when it is a mount point), as
+/// /proc/self/mountinfo numbers it: statx(2) with STATX_MNT_ID, not following a last
+/// symlink and not triggering an automount.
+pub fn mount_id(path: &Path) -> Result<u64, SysError> {
+    const STATX_MNT_ID: u32 = 0x1000;
+    let c = CString::new(path.as_os_str().as_bytes()).map_err(|_| SysError {
+        op: "statx",
+        path: Some(path.to_path_buf()),
+        errno: libc::EINVAL,
+    })?;
+    // SAFETY: an all-zero statx is a valid value of this plain C struct.
+    let mut buf: libc::statx = unsafe { std::mem::zeroed() };
+    // SAFETY: `c` is a NUL-terminated path and `buf` a writable statx, both valid for the call.
+    // (The raw system call: Debian's musl 1.2.3 has no statx wrapper.)
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_statx,
+            libc::AT_FDCWD,
+            c.as_ptr(),
+            libc::AT_SYMLINK_NOFOLLOW | libc::AT_NO_AUTOMOUNT,
+            STATX_MNT_ID,
+            &mut buf as *mut libc::statx,
+        )
+    };
+    if ret < 0 {
+        return Err(SysError::last("statx", Some(path.to_path_buf())));
+    }
+    if buf.stx_mask & STATX_MNT_ID == 0 {
+        return Err(SysError {
+            op: "statx(STATX_MNT_ID)",
+            path: Some(path.to_path_buf()),
+            errno: libc::ENOSYS,
+        });
+    }
+    Ok(buf.stx_mnt_id)
+}

@@ -46,6 +46,16 @@ pub fn in_caller_mount_ns<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
     result
 }
 
+/// Moves this process for good into the caller's mount namespace when the runtime left
+/// it (a container process that has no mount namespace of its own).
+pub fn enter_caller_mount_ns() -> Result<()> {
+    match CALLER_MNT_NS.get() {
+        Some(caller) => nix::sched::setns(caller.as_fd(), CloneFlags::CLONE_NEWNS)
+            .map_err(nix_err("setns", "the caller's mount namespace")),
+        None => Ok(()),
+    }
+}
+
 /// Set in the re-executed process's environment (and removed at once).
 const MARKER: &str = "_KAPSEL_RO_EXE";
 

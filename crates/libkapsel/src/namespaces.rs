@@ -20,6 +20,16 @@ pub struct NamespacePlan {
 }
 
 impl NamespacePlan {
+    /// No mount namespace of its own, new or joined: the container mounts in the
+    /// runtime's (the caller's) mount namespace.
+    pub fn shares_mounts(&self) -> bool {
+        !self.has_new(LinuxNamespaceType::Mount)
+            && !self
+                .join
+                .iter()
+                .any(|(t, _, _)| *t == LinuxNamespaceType::Mount)
+    }
+
     pub fn has_new(&self, t: LinuxNamespaceType) -> bool {
         match t {
             LinuxNamespaceType::Time => self.new_time,

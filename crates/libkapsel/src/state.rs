@@ -88,6 +88,10 @@ pub struct State {
     /// `linux.netDevices` moved into the container, to move back on delete.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub net_devices: Vec<crate::netdev::Moved>,
+    /// A container in the host's mount namespace: the ids of the mounts under its rootfs
+    /// before create, which delete leaves alone while it detaches every newer one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_mounts_before: Option<Vec<u64>>,
     /// The resctrl groups made for `linux.intelRdt`, to remove on delete.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resctrl: Option<crate::rdt::Joined>,

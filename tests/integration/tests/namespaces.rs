@@ -58,6 +58,49 @@ fn every_namespace_is_new() {
 }
 
 // req: lnx-ns-inherit-unlisted
+// Each namespace type in turn is left out of the config (the mount namespace too: the
+// requirement names no exception) and must be the host's, while the listed ones are new.
+#[test]
+fn each_omitted_namespace_type_is_the_hosts() {
+    let Some(mut t) = ctx!("each_omitted_namespace_type_is_the_hosts") else {
+        return;
+    };
+    for (omitted, omitted_link) in KINDS {
+        let mut b = t.bundle();
+        for (kind, _) in KINDS {
+            b.namespace(kind, None);
+        }
+        b.remove_namespace(omitted);
+        if !t.rt.is_kapsel {
+            // runc 1.1 refuses masked and read-only paths without a mount namespace of
+            // the container's own; kapsel masks them under the rootfs on the host.
+            b.remove("/linux/maskedPaths");
+            b.remove("/linux/readonlyPaths");
+        }
+        if omitted == "uts" {
+            // A hostname needs a UTS namespace of its own (runc's rule too).
+            b.remove("/hostname");
+        }
+        let out = t.sh_output(&mut b, &print_ns_script());
+        for (_, link) in KINDS {
+            let inside = ns_of(&out, link);
+            if link == omitted_link {
+                assert_eq!(
+                    inside,
+                    host_ns(link),
+                    "{omitted} omitted, yet not the host's:\n{out}"
+                );
+            } else {
+                assert_ne!(
+                    inside,
+                    host_ns(link),
+                    "{link} listed, yet the host's ({omitted} omitted):\n{out}"
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn omitted_namespaces_are_the_hosts() {
     let Some(mut t) = ctx!("omitted_namespaces_are_the_hosts") else {
@@ -228,4 +271,103 @@ fn joins_another_containers_pid_namespace() {
         "the owner's init is pid 1 in the joined namespace:\n{out}"
     );
     t.cmd(&["delete", "--force", &owner_id]).ok();
+}
+
+/// The host's mount table lines at or below `dir`.
+fn mounts_under(dir: &std::path::Path) -> Vec<String> {
+    kapsel_integration::mountinfo::read_self()
+        .into_iter()
+        .filter(|m| m.mount_point.starts_with(dir))
+        .map(|m| m.mount_point.display().to_string())
+        .collect()
+}
+
+/// The host's `/` line of mountinfo (its propagation must not change).
+fn host_root_line() -> String {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.split(' ').nth(4) == Some("/"))
+        .unwrap_or_default()
+        .to_string()
+}
+
+// Defect: a config without a mount namespace was refused ("a mount namespace is
+// required"); runc runs it and leaves the container's mounts on the host for good. kapsel
+// runs it in the host's mount namespace (chroot, the host's `/` untouched), `exec` lands in
+// the container's root, and `delete` detaches every mount the container made while a
+// mount that was under the rootfs before create stays.
+#[test]
+fn without_a_mount_namespace_mounts_land_on_the_host_and_delete_detaches_them() {
+    let Some(mut t) =
+        ctx!("without_a_mount_namespace_mounts_land_on_the_host_and_delete_detaches_them")
+    else {
+        return;
+    };
+    let mut b = t.bundle();
+    b.remove_namespace("mount");
+    b.args(&["sleep", "1000"]);
+    if !t.rt.is_kapsel {
+        // runc 1.1 refuses masked and read-only paths without a mount namespace of
+        // the container's own; kapsel masks them under the rootfs on the host.
+        b.remove("/linux/maskedPaths");
+        b.remove("/linux/readonlyPaths");
+    }
+
+    // The caller's own mount under the rootfs (an image's overlay, say): not ours.
+    let rootfs = b.rootfs();
+    let theirs = rootfs.join("mnt");
+    std::fs::create_dir_all(&theirs).expect("mkdir mnt");
+    let status = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=1m", "callers-tmpfs"])
+        .arg(&theirs)
+        .status()
+        .expect("mount");
+    assert!(status.success(), "mount tmpfs on {}", theirs.display());
+    std::fs::write(theirs.join("marker"), "theirs").expect("marker");
+    let root_before = host_root_line();
+    let before = mounts_under(&rootfs);
+    let id = t.id("nomnt");
+    t.create(&b, &id).ok();
+    t.cmd(&["start", &id]).ok();
+    let during = mounts_under(&rootfs);
+    assert!(
+        during.len() > before.len(),
+        "the container's mounts should be on the host: before {before:?}, during {during:?}"
+    );
+    assert_eq!(host_root_line(), root_before, "the host's / changed");
+    let exec = t.cmd(&[
+        "exec",
+        &id,
+        "sh",
+        "-c",
+        "test -f /bin/busybox && cat /mnt/marker",
+    ]);
+    if exec.success()
+        || t.checks_kapsel_only("runc 1.1.5 execs in the host's root, not the container's")
+    {
+        exec.ok();
+        assert_eq!(
+            exec.stdout.trim(),
+            "theirs",
+            "exec is not in the container's root"
+        );
+    }
+    t.cmd(&["kill", &id, "KILL"]).ok();
+    t.wait_status(&id, "stopped", Duration::from_secs(5));
+    let delete = t.cmd(&["delete", &id]);
+    delete.ok();
+    let after = mounts_under(&rootfs);
+    let leaked = !t.checks_kapsel_only("runc leaves the container's mounts on the host");
+    if !leaked {
+        assert_eq!(after, before, "delete left mounts (or took the caller's)");
+        assert_eq!(
+            std::fs::read_to_string(theirs.join("marker")).unwrap_or_default(),
+            "theirs",
+            "the caller's mount under the rootfs is gone"
+        );
+    }
+    for m in mounts_under(&rootfs).iter().rev() {
+        let _ = Command::new("umount").args(["-l", m]).status();
+    }
 }

@@ -65,17 +65,6 @@ fn create_inner(root: &StateRoot, id: &str, opts: &CreateOptions) -> Result<Crea
         &spec,
         ns.has_new(oci_spec::runtime::LinuxNamespaceType::User),
     )?;
-    if !ns.has_new(oci_spec::runtime::LinuxNamespaceType::Mount)
-        && !ns
-            .join
-            .iter()
-            .any(|(t, _, _)| *t == oci_spec::runtime::LinuxNamespaceType::Mount)
-    {
-        return Err(Error::config(
-            "linux.namespaces",
-            "a mount namespace is required (kapsel never changes the host's mounts)",
-        ));
-    }
     let mut relay_end = None;
     let console = match (
         &opts.console_socket,
@@ -99,7 +88,8 @@ fn create_inner(root: &StateRoot, id: &str, opts: &CreateOptions) -> Result<Crea
         _ => None,
     };
     let seccomp = compile_seccomp(&spec)?;
-    let extras = super::extras::plan(&spec, &bundle)?;
+    let shared_mounts_of = ns.shares_mounts().then_some(rootfs.as_path());
+    let extras = super::extras::plan(&spec, &bundle, shared_mounts_of)?;
     let pidfd_socket = opts
         .pidfd_socket
         .as_deref()
@@ -107,12 +97,10 @@ fn create_inner(root: &StateRoot, id: &str, opts: &CreateOptions) -> Result<Crea
         .transpose()?;
     let planned = crate::cgroups::plan(&spec, id, opts.cgroups)?;
     let dir = reserve(root, &cid)?;
-    let prepared =
-        super::reservation::record(&dir, id, &bundle, &rootfs, &planned).and_then(|()| {
-            match &notify_socket {
-                Some(host) => crate::process::sd_notify::prepare(&mut spec, &dir.path, host),
-                None => Ok(()),
-            }
+    let prepared = super::reservation::record(&dir, id, &bundle, &rootfs, &planned, &extras)
+        .and_then(|()| match &notify_socket {
+            Some(host) => crate::process::sd_notify::prepare(&mut spec, &dir.path, host),
+            None => Ok(()),
         });
     if let Err(e) = prepared {
         let _ = dir.remove();
@@ -146,6 +134,7 @@ fn create_inner(root: &StateRoot, id: &str, opts: &CreateOptions) -> Result<Crea
         ..c
     });
     if made.is_err() {
+        super::extras::release_host_mounts(&rootfs, extras.host_mounts_before.as_deref());
         let _ = cgroup.destroy();
         let _ = dir.remove();
     }
@@ -210,6 +199,7 @@ fn build(
         creator: None,
         net_devices: Vec::new(),
         resctrl: None,
+        host_mounts_before: extras.host_mounts_before.clone(),
     };
     let hook_state = |pid: i32| {
         let mut s = state.clone();

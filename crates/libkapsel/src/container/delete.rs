@@ -51,6 +51,7 @@ fn delete_inner(root: &StateRoot, id: &str, force: bool) -> Result<()> {
     let json = serde_json::to_string(&state.oci(Status::Stopped)).unwrap_or_default();
     crate::cgroups::destroy(&state.cgroup)?;
     super::extras::release_rdt(&state);
+    super::extras::release_host_mounts(&state.rootfs, state.host_mounts_before.as_deref());
     dir.remove()?;
     let context = format!("container {id}: delete");
     hooks::run_all_warning("poststop", &poststop, &json, &context);

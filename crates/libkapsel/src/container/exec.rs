@@ -59,6 +59,14 @@ fn exec_inner(root: &StateRoot, id: &str, opts: &ExecOptions) -> Result<i32> {
     let spec = crate::spec::load(&state.bundle)?;
     let process = build_process(&spec, opts)?;
     let namespaces = open_namespaces(&spec, state.pid)?;
+    let root = if namespaces
+        .iter()
+        .any(|(t, _)| *t == LinuxNamespaceType::Mount)
+    {
+        None
+    } else {
+        Some(open_root(state.pid)?)
+    };
     let console = match (process.terminal().unwrap_or(false), &opts.console_socket) {
         (true, Some(path)) => Some(crate::tty::connect(path)?),
         (true, None) => {
@@ -83,6 +91,7 @@ fn exec_inner(root: &StateRoot, id: &str, opts: &ExecOptions) -> Result<i32> {
         spec: &spec,
         process: &process,
         namespaces,
+        root,
         preserve_fds: opts.preserve_fds,
         seccomp: seccomp.as_ref(),
         cgroup_join: cgroup
@@ -255,11 +264,25 @@ fn open_namespaces(spec: &Spec, pid: i32) -> Result<Vec<(LinuxNamespaceType, Own
     Ok(out)
 }
 
+/// The root directory of a container without a mount namespace of its own (its init
+/// chrooted there in the host's mount namespace), for the exec'd process to chroot to.
+fn open_root(pid: i32) -> Result<OwnedFd> {
+    let path = format!("/proc/{pid}/root");
+    nix::fcntl::open(
+        path.as_str(),
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(nix_err("open", &path))
+}
+
 /// Everything the exec'd process is made from.
 struct Job<'a> {
     spec: &'a Spec,
     process: &'a Process,
     namespaces: Vec<(LinuxNamespaceType, OwnedFd)>,
+    /// The container's root, when it has no mount namespace to join.
+    root: Option<OwnedFd>,
     preserve_fds: u32,
     seccomp: Option<&'a kapsel_seccomp::Filter>,
     /// What the process needs to join the container's cgroup (or the `--cgroup`
@@ -415,11 +438,16 @@ fn child_main(
         crate::process::affinity::apply(process, crate::process::affinity::Stage::Initial)?;
         // With the single thread we have, through the descriptors the parent opened.
         join_cgroup(join)?;
+        if job.root.is_some() {
+            // In the host's mount namespace, as the container's init.
+            crate::exe_guard::enter_caller_mount_ns()?;
+        }
         // A copy of kapsel until execve: no leaked descriptor, no /proc/PID/exe for the
         // container to open (CVE-2019-5736, CVE-2024-21626).
         let mut keep = vec![chan.raw_fd()];
         keep.extend(console.as_ref().map(|c| c.as_raw_fd()));
         keep.extend(job.namespaces.iter().map(|(_, fd)| fd.as_raw_fd()));
+        keep.extend(job.root.as_ref().map(|fd| fd.as_raw_fd()));
         kapsel_sys::process::close_all_except(3 + job.preserve_fds, &keep)?;
         kapsel_sys::process::set_dumpable(false)?;
         for (t, fd) in &job.namespaces {
@@ -430,6 +458,10 @@ fn child_main(
             }
             setns(fd.as_fd(), crate::namespaces::clone_flag(*t))
                 .map_err(nix_err("setns", format!("{t} namespace of the container")))?;
+        }
+        if let Some(root) = &job.root {
+            nix::unistd::fchdir(root).map_err(nix_err("fchdir", "the container's root"))?;
+            nix::unistd::chroot(".").map_err(nix_err("chroot", "the container's root"))?;
         }
         let slave = match console {
             Some(sock) => {

@@ -16,9 +16,13 @@ pub struct Extras {
     pub idmapped: crate::rootfs::idmap::Idmapped,
     net_devices: Vec<Moved>,
     rdt: Option<(LinuxIntelRdt, PathBuf)>,
+    /// In the host's mount namespace: the mounts under the rootfs before create.
+    pub host_mounts_before: Option<Vec<u64>>,
 }
 
-pub fn plan(spec: &Spec, bundle: &Path) -> Result<Extras> {
+/// `shared_mounts_of`: the rootfs of a container without a mount namespace of its own,
+/// whose mounts under the rootfs are noted now.
+pub fn plan(spec: &Spec, bundle: &Path, shared_mounts_of: Option<&Path>) -> Result<Extras> {
     if let Some(policy) = crate::mempolicy::from_spec(spec)? {
         crate::mempolicy::check_nodes(&policy, Path::new("/sys"))?;
     }
@@ -29,6 +33,9 @@ pub fn plan(spec: &Spec, bundle: &Path) -> Result<Extras> {
         idmapped: crate::rootfs::idmap::prepare(spec, bundle)?,
         net_devices: netdev::plan(spec)?,
         rdt: crate::rdt::plan(spec)?.map(|(r, root)| (r.clone(), root)),
+        host_mounts_before: shared_mounts_of
+            .map(crate::rootfs::host_mounts::snapshot)
+            .transpose()?,
     })
 }
 
@@ -58,6 +65,20 @@ pub fn release_devices(state: &State) {
     }
     if let Err(e) = netdev::move_out(state.pid, &state.net_devices) {
         crate::logging::warn(&format!("container {}: {e}", state.id));
+    }
+}
+
+/// Detaches what a container without a mount namespace of its own mounted on the host
+/// (under its rootfs); a failure is a warning, the rest of the teardown goes on.
+pub fn release_host_mounts(rootfs: &Path, before: Option<&[u64]>) {
+    let Some(before) = before else {
+        return;
+    };
+    if let Err(e) = crate::rootfs::host_mounts::remove_new(rootfs, before) {
+        crate::logging::warn(&format!(
+            "detach the container's mounts under `{}`: {e}",
+            rootfs.display()
+        ));
     }
 }
 

@@ -17,6 +17,7 @@ pub(super) fn record(
     bundle: &Path,
     rootfs: &Path,
     planned: &Manager,
+    extras: &super::extras::Extras,
 ) -> Result<()> {
     dir.write_state(&State {
         id: id.to_string(),
@@ -25,6 +26,7 @@ pub(super) fn record(
         created: crate::time::now_rfc3339(),
         cgroup: Some(crate::cgroups::reservation_paths(planned)),
         creator: Some(Creator::current()),
+        host_mounts_before: extras.host_mounts_before.clone(),
         ..State::default()
     })
 }
@@ -33,6 +35,7 @@ pub(super) fn record(
 /// the cgroups it made (a container process waiting at the start gate) and removes them.
 /// Cgroups that existed before the create are neither signalled nor removed.
 pub(crate) fn undo(state: &State) -> Result<()> {
+    super::extras::release_host_mounts(&state.rootfs, state.host_mounts_before.as_deref());
     let Some(paths) = state.cgroup.as_ref().map(own_part) else {
         return Ok(());
     };

@@ -113,6 +113,12 @@ fn setup(ctx: &mut InitContext<'_>) -> Result<Prepared> {
     if let Some(join) = ctx.cgroup_join.take() {
         join.join().map_err(crate::cgroups::map_err)?;
     }
+    let shared_mounts = ctx.ns.shares_mounts();
+    if shared_mounts {
+        // The runtime may run in a private mount namespace of its own (exe_guard): the
+        // container inherits the caller's, as the runtime-spec asks.
+        crate::exe_guard::enter_caller_mount_ns()?;
+    }
     // Until execve this process is a copy of kapsel: nothing of the host may be reachable
     // through it. Drop every descriptor it does not need (the caller's leaks, the state
     // dir) and make it non-dumpable, so other processes cannot open its /proc/PID/exe
@@ -170,7 +176,7 @@ fn setup(ctx: &mut InitContext<'_>) -> Result<Prepared> {
     // Root filesystem, built in our own mount namespace.
     umask(Mode::empty());
     let propagation = rootfs::root_propagation(ctx.spec)?;
-    let root = rootfs::prepare(ctx.rootfs, propagation)?;
+    let root = rootfs::prepare(ctx.rootfs, propagation, shared_mounts)?;
     rootfs::mount_and_populate(&root, ctx.bundle, ctx.spec, ctx.idmapped)?;
     let hook_state = hooks_round_trip(ctx)?;
     if let Some(state) = &hook_state {
@@ -183,7 +189,7 @@ fn setup(ctx: &mut InitContext<'_>) -> Result<Prepared> {
         hooks::run_all("createContainer", &list, state)?;
     }
     drop(root);
-    rootfs::enter(ctx.rootfs, ctx.no_pivot, propagation)?;
+    rootfs::enter(ctx.rootfs, ctx.no_pivot, propagation, shared_mounts)?;
 
     if let Some(h) = ctx.spec.hostname().as_deref().filter(|h| !h.is_empty()) {
         sethostname(h).map_err(nix_err("sethostname", ""))?;

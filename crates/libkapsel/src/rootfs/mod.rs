@@ -4,6 +4,7 @@
 pub mod cgroupfs;
 pub mod devices;
 pub mod filesystems;
+pub mod host_mounts;
 pub mod idmap;
 pub mod mounts;
 pub mod options;
@@ -41,8 +42,22 @@ pub fn root_propagation(spec: &Spec) -> Result<MsFlags> {
 }
 
 /// Before the mounts: set `/`'s propagation and make the rootfs a mount point of its
-/// own (pivot_root needs one). Returns a descriptor of the rootfs.
-pub fn prepare(rootfs: &Path, propagation: MsFlags) -> Result<OwnedFd> {
+/// own (pivot_root needs one). Returns a descriptor of the rootfs. In the host's mount
+/// namespace (`shared`) the host's `/` is left alone: only the rootfs bind, made
+/// private so that nothing mounted under it reaches the mounts it was copied from.
+pub fn prepare(rootfs: &Path, propagation: MsFlags, shared: bool) -> Result<OwnedFd> {
+    if shared {
+        bind_onto_itself(rootfs)?;
+        mount(
+            None::<&str>,
+            rootfs,
+            None::<&str>,
+            MsFlags::MS_PRIVATE | MsFlags::MS_REC,
+            None::<&str>,
+        )
+        .map_err(nix_err("make the rootfs bind private", rootfs))?;
+        return open_dir(rootfs);
+    }
     // A shared propagation for "/" would make pivot_root fail (it is applied after), and
     // an unbindable one every later bind (EINVAL): it is applied last, by `restrict`.
     let before = if propagation.contains(MsFlags::MS_SHARED) {
@@ -54,6 +69,11 @@ pub fn prepare(rootfs: &Path, propagation: MsFlags) -> Result<OwnedFd> {
     };
     mount(None::<&str>, "/", None::<&str>, before, None::<&str>)
         .map_err(nix_err("set propagation of", "/"))?;
+    bind_onto_itself(rootfs)?;
+    open_dir(rootfs)
+}
+
+fn bind_onto_itself(rootfs: &Path) -> Result<()> {
     mount(
         Some(rootfs),
         rootfs,
@@ -61,7 +81,10 @@ pub fn prepare(rootfs: &Path, propagation: MsFlags) -> Result<OwnedFd> {
         MsFlags::MS_BIND | MsFlags::MS_REC,
         None::<&str>,
     )
-    .map_err(nix_err("bind rootfs onto itself", rootfs))?;
+    .map_err(nix_err("bind rootfs onto itself", rootfs))
+}
+
+fn open_dir(rootfs: &Path) -> Result<OwnedFd> {
     let fd = std::fs::File::open(rootfs).map_err(|e| Error::io("open rootfs", rootfs, e))?;
     Ok(OwnedFd::from(fd))
 }
@@ -97,9 +120,13 @@ pub fn mount_and_populate(
     devices::create_symlinks(root.as_fd(), has_devpts)
 }
 
-/// pivot_root (or move + chroot), then the propagation asked for `/`.
-pub fn enter(rootfs: &Path, no_pivot: bool, propagation: MsFlags) -> Result<()> {
-    if no_pivot {
+/// pivot_root (or move + chroot), then the propagation asked for `/`. In the host's
+/// mount namespace (`shared`) only chroot: pivot_root would change the root of every
+/// host process, and a move would cover the host's `/` (runc chroots there too).
+pub fn enter(rootfs: &Path, no_pivot: bool, propagation: MsFlags, shared: bool) -> Result<()> {
+    if shared {
+        pivot::chroot_into(rootfs)?;
+    } else if no_pivot {
         pivot::move_root(rootfs)?;
     } else {
         pivot::pivot(rootfs)?;

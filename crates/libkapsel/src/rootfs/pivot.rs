@@ -30,6 +30,13 @@ pub fn pivot(rootfs: &Path) -> Result<()> {
     chdir("/").map_err(nix_err("chdir", "/"))
 }
 
+/// chroot into the rootfs, for a container in the host's mount namespace.
+pub fn chroot_into(rootfs: &Path) -> Result<()> {
+    chdir(rootfs).map_err(nix_err("chdir", rootfs))?;
+    chroot(".").map_err(nix_err("chroot", rootfs))?;
+    chdir("/").map_err(nix_err("chdir", "/"))
+}
+
 /// --no-pivot: move the rootfs mount onto / and chroot into it.
 pub fn move_root(rootfs: &Path) -> Result<()> {
     chdir(rootfs).map_err(nix_err("chdir", rootfs))?;
