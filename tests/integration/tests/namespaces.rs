@@ -371,3 +371,92 @@ fn without_a_mount_namespace_mounts_land_on_the_host_and_delete_detaches_them() 
         let _ = Command::new("umount").args(["-l", m]).status();
     }
 }
+
+/// The pids in `cgroup.procs` of the cgroups `dirs` names, except zombies.
+fn live_members(dirs: &kapsel_integration::cgroupfs::CgroupDirs) -> Vec<i32> {
+    let mut pids: Vec<i32> = dirs
+        .all()
+        .iter()
+        .flat_map(|d| {
+            std::fs::read_to_string(d.join("cgroup.procs"))
+                .unwrap_or_default()
+                .lines()
+                .filter_map(|l| l.parse().ok())
+                .collect::<Vec<i32>>()
+        })
+        .filter(|p| procfs::state_char(*p).is_some_and(|c| c != 'Z'))
+        .collect();
+    pids.sort_unstable();
+    pids.dedup();
+    pids
+}
+
+// Defect: a stopped container that shares another's pid namespace (a pod's, `--pid
+// container:X`) keeps the processes its init left; `kill --all ID 9` signalled nothing
+// and `delete` retried for 20 s, then failed EBUSY on the cgroup. runc kills everything in
+// the cgroup whenever it exists, and on delete when the pid namespace is not the
+// container's own.
+#[test]
+fn leftovers_of_a_stopped_container_in_a_shared_pid_namespace_are_killed() {
+    let Some(mut t) = ctx!("leftovers_of_a_stopped_container_in_a_shared_pid_namespace_are_killed")
+    else {
+        return;
+    };
+    let mut owner = t.bundle();
+    owner.args(&["sleep", "1000"]);
+    let owner_id = t.id("pidowner");
+    t.create(&owner, &owner_id).ok();
+    t.cmd(&["start", &owner_id]).ok();
+    let owner_pid = t.footprint(&owner_id).pid;
+    for with_kill_all in [true, false] {
+        let mut b = t.bundle();
+        b.namespace("pid", Some(&format!("/proc/{owner_pid}/ns/pid")));
+        b.sh("sleep 1000 & sleep 1");
+        let id = t.id("sharer");
+        t.create(&b, &id).ok();
+        let pid = t.footprint(&id).pid;
+        let dirs = kapsel_integration::cgroupfs::CgroupDirs::of(pid);
+        t.cmd(&["start", &id]).ok();
+        t.wait_status(&id, "stopped", Duration::from_secs(10));
+        // We are its subreaper: until we reap it, the owner's pid namespace cannot end.
+        procfs::reap(pid, Duration::from_secs(5));
+        let left = live_members(&dirs);
+        assert!(
+            !left.is_empty(),
+            "the background sleep should outlive the init"
+        );
+        if with_kill_all {
+            t.cmd(&["kill", "--all", &id, "9"]).ok();
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while !live_members(&dirs).is_empty() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            assert_eq!(
+                live_members(&dirs),
+                Vec::<i32>::new(),
+                "kill --all left processes"
+            );
+        }
+        let started = Instant::now();
+        t.cmd(&["delete", &id]).ok();
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "delete took {:?} (it retried on a busy cgroup)",
+            started.elapsed()
+        );
+        for p in left {
+            assert!(
+                procfs::state_char(p).is_none_or(|c| c == 'Z'),
+                "process {p} of {id} survived delete"
+            );
+        }
+        assert!(
+            dirs.remaining().is_empty(),
+            "cgroup left: {:?}",
+            dirs.remaining()
+        );
+    }
+    t.cmd(&["kill", &owner_id, "KILL"]).ok();
+    t.wait_status(&owner_id, "stopped", Duration::from_secs(10));
+    t.cmd(&["delete", &owner_id]).ok();
+}

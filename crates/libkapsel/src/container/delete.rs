@@ -37,6 +37,9 @@ fn delete_inner(root: &StateRoot, id: &str, force: bool) -> Result<()> {
     }
     let status = state.status(&dir.path);
     match status {
+        // Without a pid namespace of its own the container's other processes outlive its
+        // init: they are killed with the cgroup, whatever the init did (as runc does).
+        Status::Stopped if !state.own_pid_ns => kill_cgroup(&state)?,
         Status::Stopped => {}
         // A created container never ran user code: runc deletes it without --force.
         Status::Created => kill_and_wait(&state)?,
@@ -64,10 +67,7 @@ fn kill_and_wait(state: &crate::state::State) -> Result<()> {
     // Without its own pid namespace the container's other processes outlive its init:
     // kill everything in its cgroup first (a frozen cgroup is thawed by kill_all).
     if !state.own_pid_ns {
-        if let Some(m) = crate::cgroups::manager(&state.cgroup) {
-            m.kill_all(nix::sys::signal::Signal::SIGKILL)
-                .map_err(crate::cgroups::map_err)?;
-        }
+        kill_cgroup(state)?;
     } else if let Some(m) = crate::cgroups::manager(&state.cgroup) {
         // SIGKILL reaches a frozen process only once it is thawed.
         let _ = m.thaw();
@@ -75,5 +75,15 @@ fn kill_and_wait(state: &crate::state::State) -> Result<()> {
     match signal_init(state, libc::SIGKILL, true) {
         Ok(()) | Err(Error::NotRunning) => Ok(()),
         Err(e) => Err(e),
+    }
+}
+
+/// SIGKILL to every process in the container's cgroup, if it still has one.
+fn kill_cgroup(state: &crate::state::State) -> Result<()> {
+    match crate::cgroups::manager(&state.cgroup).filter(|m| m.skipped().is_none()) {
+        Some(m) if m.paths().dirs().iter().any(|d| d.is_dir()) => m
+            .kill_all(nix::sys::signal::Signal::SIGKILL)
+            .map_err(crate::cgroups::map_err),
+        _ => Ok(()),
     }
 }
