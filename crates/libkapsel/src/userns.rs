@@ -1,7 +1,7 @@
 //! User namespaces: `linux.uidMappings`/`gidMappings` checked before anything starts,
-//! and written by the parent for the cloned child. A privileged parent writes
-//! /proc/PID/{uid,gid}_map itself; an unprivileged one may map only its own ids
-//! (after denying setgroups) and otherwise needs the setuid helpers newuidmap and
+//! and written by the parent for the cloned child. A parent that is root of its user
+//! namespace writes /proc/PID/{uid,gid}_map itself; an unprivileged one may map only its
+//! own ids (after denying setgroups) and otherwise needs the setuid helpers newuidmap and
 //! newgidmap, which check /etc/subuid and /etc/subgid.
 
 use crate::error::{io_text, Error, Result};
@@ -90,9 +90,14 @@ pub(crate) fn lines(maps: &[LinuxIdMapping]) -> String {
 /// Writes the child's maps. Called by the parent right after clone.
 pub fn write_maps(pid: i32, spec: &Spec) -> Result<()> {
     let (uid, gid) = mappings(spec);
-    if nix::unistd::geteuid().is_root() && in_initial_userns() {
-        write_file(pid, "uid_map", &lines(&uid), "linux.uidMappings")?;
-        return write_file(pid, "gid_map", &lines(&gid), "linux.gidMappings");
+    if nix::unistd::geteuid().is_root() {
+        // Root of its user namespace (the initial one, or the one rootless podman runs
+        // us in) holds CAP_SETUID and CAP_SETGID over the child's parent namespace, so
+        // the kernel lets it map any id mapped in its own namespace (user_namespaces(7)),
+        // as runc does. newuidmap would check /etc/subuid against these ids as if they
+        // were the host's, and refuse. Only where the kernel refuses is the helper tried.
+        map_as_root(pid, "uid_map", "newuidmap", &uid, "linux.uidMappings")?;
+        return map_as_root(pid, "gid_map", "newgidmap", &gid, "linux.gidMappings");
     }
     let me_u = nix::unistd::geteuid().as_raw();
     let me_g = nix::unistd::getegid().as_raw();
@@ -117,6 +122,28 @@ fn write_file(pid: i32, name: &str, text: &str, field: &str) -> Result<()> {
     let path = format!("/proc/{pid}/{name}");
     std::fs::write(&path, text)
         .map_err(|e| Error::config(field, format!("write `{path}`: {}", io_text(&e))))
+}
+
+/// The map written directly; where the kernel refuses it (EPERM: an id not mapped in our
+/// own namespace), and we are not in the initial namespace, through the setuid helper.
+fn map_as_root(
+    pid: i32,
+    name: &str,
+    tool: &str,
+    maps: &[LinuxIdMapping],
+    field: &str,
+) -> Result<()> {
+    let path = format!("/proc/{pid}/{name}");
+    match std::fs::write(&path, lines(maps)) {
+        Ok(()) => Ok(()),
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) && !in_initial_userns() => {
+            helper(tool, pid, maps, field)
+        }
+        Err(e) => Err(Error::config(
+            field,
+            format!("write `{path}`: {}", io_text(&e)),
+        )),
+    }
 }
 
 fn helper(tool: &str, pid: i32, maps: &[LinuxIdMapping], field: &str) -> Result<()> {

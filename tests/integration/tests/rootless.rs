@@ -173,6 +173,30 @@ impl Rootless {
             .arg(&self.runtime)
     }
 
+    /// `runuser -u USER -- unshare ... -- RUNTIME`: the runtime as root of a user
+    /// namespace that maps the user to 0 and its subordinate ids from 1, which is where
+    /// `podman unshare` and rootless podman run it.
+    fn rt_in_podman_like_userns(&self) -> Cmd {
+        let ranges = |flag: &str| format!("--map-{flag}={SUB_START},1,{SUB_COUNT}");
+        Cmd::new(Path::new("/usr/sbin/runuser"), &self.out_dir)
+            .clear_env()
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .env("HOME", self.home.to_str().unwrap_or("/"))
+            .env("XDG_RUNTIME_DIR", self.xdg.to_str().unwrap_or(""))
+            .args([
+                "-u",
+                USER,
+                "--",
+                "/usr/bin/unshare",
+                "--map-user=0",
+                "--map-group=0",
+            ])
+            .arg(ranges("users"))
+            .arg(ranges("groups"))
+            .arg("--")
+            .arg(&self.runtime)
+    }
+
     /// Registers a container id for clean-up as the user.
     fn track(&mut self, id: &str) {
         self.containers.push(id.to_string());
@@ -815,4 +839,55 @@ fn rootless_uses_a_delegated_cgroup_subtree() {
         Vec::<PathBuf>::new(),
         "cgroups left inside the delegated subtree"
     );
+}
+
+// Defect: rootless `podman run --userns=keep-id` / `--uidmap` failed with `newuidmap: uid
+// range [0-1001) -> [1-1002) not allowed`: the runtime, root of podman's user namespace,
+// may write such maps itself (its ids 1.. are mapped), but kapsel only did so as root of
+// the initial namespace and otherwise called newuidmap, which checks /etc/subuid against
+// ids that are not host ids. runc writes the map directly when it can.
+#[test]
+fn rootless_maps_written_directly_inside_a_podman_like_user_namespace() {
+    let Some(mut t) = ctx!("rootless_maps_written_directly_inside_a_podman_like_user_namespace")
+    else {
+        return;
+    };
+    let Some(mut u) = Rootless::new(&t) else {
+        return;
+    };
+    if !Path::new("/usr/bin/newuidmap").exists() {
+        t.skip("newuidmap is missing (apt-get install uidmap): unshare needs it for the outer namespace");
+        return;
+    }
+    let (mut b, _) = rootless_bundle(&t, &u);
+    for field in ["uidMappings", "gidMappings"] {
+        b.set(
+            &format!("/linux/{field}"),
+            json!([{"containerID": 0, "hostID": 1, "size": 1000}]),
+        );
+    }
+    // The user's /data dir (mode 700, owned by the user) is out of these ids' reach.
+    if let Some(mounts) = b.config["mounts"].as_array_mut() {
+        mounts.retain(|m| m["destination"] != "/data");
+    }
+    b.sh("cat /proc/self/uid_map /proc/self/gid_map; id -u");
+    b.write();
+    let id = t.id("keepid");
+    u.track(&id);
+    let out = u
+        .rt_in_podman_like_userns()
+        .args(["run", "--bundle"])
+        .arg(&b.dir)
+        .arg(&id)
+        .timeout(Duration::from_secs(20))
+        .run();
+    out.ok();
+    assert_eq!(
+        map_lines(&out.stdout),
+        [vec![0, 1, 1000], vec![0, 1, 1000]],
+        "{}",
+        out.describe()
+    );
+    assert_eq!(out.stdout.lines().last(), Some("0"), "{}", out.describe());
+    u.assert_no_leftovers(&id);
 }
