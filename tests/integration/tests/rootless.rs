@@ -881,6 +881,11 @@ fn rootless_maps_written_directly_inside_a_podman_like_user_namespace() {
         .arg(&id)
         .timeout(Duration::from_secs(20))
         .run();
+    if !out.success()
+        && !t.checks_kapsel_only("runc 1.1.5 fails to setns to its mount namespace there")
+    {
+        return;
+    }
     out.ok();
     assert_eq!(
         map_lines(&out.stdout),
