@@ -71,6 +71,15 @@ impl RtNetlink {
         self.request(&msg)
     }
 
+    /// RTM_NEWLINK setting IFF_UP on link `index` (the loopback of a new network
+    /// namespace is always index 1, and down).
+    pub fn set_up(&mut self, index: u32) -> Result<(), SysError> {
+        self.seq = self.seq.wrapping_add(1);
+        let up = libc::IFF_UP as u32;
+        let msg = link_request(self.seq, index, up, up);
+        self.request(&msg)
+    }
+
     /// Sends one request and waits for its acknowledgement (an NLMSG_ERROR, 0 = done).
     fn request(&self, msg: &[u8]) -> Result<(), SysError> {
         // SAFETY: `msg` is a valid buffer of the length passed; the kernel only reads it.
@@ -114,24 +123,36 @@ fn push_attr(buf: &mut Vec<u8>, typ: u16, payload: &[u8]) {
 
 /// The bytes of an RTM_NEWLINK request moving link `index` to the namespace `netns_fd`.
 fn move_link_request(seq: u32, index: u32, netns_fd: u32, rename: Option<&str>) -> Vec<u8> {
-    let mut buf = vec![0u8; NLMSG_HDRLEN];
-    // struct ifinfomsg: family, pad, type, index, flags, change.
-    buf.extend_from_slice(&[libc::AF_UNSPEC as u8, 0, 0, 0]);
-    buf.extend_from_slice(&(index as i32).to_ne_bytes());
-    buf.extend_from_slice(&0u32.to_ne_bytes());
-    buf.extend_from_slice(&0u32.to_ne_bytes());
-    debug_assert_eq!(buf.len(), NLMSG_HDRLEN + IFINFOMSG_LEN);
+    let mut buf = link_request(seq, index, 0, 0);
     push_attr(&mut buf, IFLA_NET_NS_FD, &netns_fd.to_ne_bytes());
     if let Some(name) = rename {
         let mut bytes = name.as_bytes().to_vec();
         bytes.push(0);
         push_attr(&mut buf, IFLA_IFNAME, &bytes);
     }
-    let len = buf.len() as u32;
-    buf[0..4].copy_from_slice(&len.to_ne_bytes());
+    finish_request(buf)
+}
+
+/// An RTM_NEWLINK request on link `index` changing the `change` bits of its flags to
+/// `flags`; attributes may follow before [`finish_request`] sets the length.
+fn link_request(seq: u32, index: u32, flags: u32, change: u32) -> Vec<u8> {
+    let mut buf = vec![0u8; NLMSG_HDRLEN];
+    // struct ifinfomsg: family, pad, type, index, flags, change.
+    buf.extend_from_slice(&[libc::AF_UNSPEC as u8, 0, 0, 0]);
+    buf.extend_from_slice(&(index as i32).to_ne_bytes());
+    buf.extend_from_slice(&flags.to_ne_bytes());
+    buf.extend_from_slice(&change.to_ne_bytes());
+    debug_assert_eq!(buf.len(), NLMSG_HDRLEN + IFINFOMSG_LEN);
     buf[4..6].copy_from_slice(&RTM_NEWLINK.to_ne_bytes());
     buf[6..8].copy_from_slice(&(NLM_F_REQUEST | NLM_F_ACK).to_ne_bytes());
     buf[8..12].copy_from_slice(&seq.to_ne_bytes());
+    finish_request(buf)
+}
+
+/// Sets the netlink header's length to the message's.
+fn finish_request(mut buf: Vec<u8>) -> Vec<u8> {
+    let len = buf.len() as u32;
+    buf[0..4].copy_from_slice(&len.to_ne_bytes());
     buf
 }
 
@@ -172,6 +193,16 @@ mod tests {
         assert_eq!(u16::from_ne_bytes(msg[34..36].try_into().unwrap()), 28);
         assert_eq!(u32::from_ne_bytes(msg[36..40].try_into().unwrap()), 5);
         assert_eq!(&msg[44..49], b"eth1\0");
+    }
+
+    #[test]
+    fn link_up_layout() {
+        let msg = link_request(9, 1, libc::IFF_UP as u32, libc::IFF_UP as u32);
+        assert_eq!(msg.len(), NLMSG_HDRLEN + IFINFOMSG_LEN);
+        assert_eq!(u32::from_ne_bytes(msg[0..4].try_into().unwrap()), 32);
+        assert_eq!(i32::from_ne_bytes(msg[20..24].try_into().unwrap()), 1);
+        assert_eq!(u32::from_ne_bytes(msg[24..28].try_into().unwrap()), 1);
+        assert_eq!(u32::from_ne_bytes(msg[28..32].try_into().unwrap()), 1);
     }
 
     #[test]

@@ -460,3 +460,27 @@ fn leftovers_of_a_stopped_container_in_a_shared_pid_namespace_are_killed() {
     t.wait_status(&owner_id, "stopped", Duration::from_secs(10));
     t.cmd(&["delete", &owner_id]).ok();
 }
+
+// Defect: `lo` stayed down in a new network namespace (flags 0x8); runc and crun bring it
+// up (0x9), and podman --network none, pods without a network and `ctr run` rely on it.
+#[test]
+fn a_new_network_namespace_has_its_loopback_up() {
+    let Some(mut t) = ctx!("a_new_network_namespace_has_its_loopback_up") else {
+        return;
+    };
+    let mut b = t.bundle();
+    b.namespace("network", None);
+    // A listener and a client on 127.0.0.1 inside: only an up loopback carries it.
+    let out = t.sh_output(
+        &mut b,
+        "cat /sys/class/net/lo/flags; nc -l -p 7777 -e echo over-lo & sleep 0.3; \
+         nc -w 2 127.0.0.1 7777 </dev/null; wait",
+    );
+    let flags = out.lines().next().unwrap_or_default();
+    let flags = u32::from_str_radix(flags.trim_start_matches("0x"), 16).unwrap_or(0);
+    assert_eq!(flags & 1, 1, "lo is down: flags {flags:#x}\n{out}");
+    assert!(
+        out.contains("over-lo"),
+        "nothing came over 127.0.0.1:\n{out}"
+    );
+}

@@ -152,6 +152,13 @@ fn setup(ctx: &mut InitContext<'_>) -> Result<Prepared> {
         }
         setns(fd.as_fd(), crate::namespaces::clone_flag(*t)).map_err(nix_err("setns", path))?;
     }
+    if ctx.ns.has_new(LinuxNamespaceType::Network) {
+        // A new network namespace has only `lo`, and it is down; runc and crun bring it
+        // up (podman --network none and pods without a network rely on 127.0.0.1).
+        kapsel_sys::netlink::RtNetlink::open()
+            .and_then(|mut nl| nl.set_up(1))
+            .map_err(|e| Error::msg(format!("bring up the loopback interface: {e}")))?;
+    }
     if ctx.ns.new_cgroup {
         // Rooted at the cgroups we are in now.
         unshare(CloneFlags::CLONE_NEWCGROUP).map_err(nix_err("unshare(CLONE_NEWCGROUP)", ""))?;
