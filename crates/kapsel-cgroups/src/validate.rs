@@ -57,7 +57,58 @@ pub fn validate(resources: &LinuxResources, v2: bool) -> Result<()> {
     for (i, rule) in resources.devices().iter().flatten().enumerate() {
         DeviceRule::from_spec(rule, i)?;
     }
+    if v2 {
+        without_v2_equivalent(resources)?;
+    }
     Ok(())
+}
+
+/// Limits cgroup v2 has no control for: asked for, they cannot be enforced, which is an
+/// error (runtime-spec: a runtime that cannot create the environment MUST error). Kernel
+/// memory alone is noted and passed over: Linux itself dropped it.
+#[allow(deprecated)]
+fn without_v2_equivalent(resources: &LinuxResources) -> Result<()> {
+    let memory = resources.memory().as_ref();
+    let network = resources.network().as_ref();
+    let asked = [
+        (
+            "memory.kernelTCP",
+            memory.is_some_and(|m| m.kernel_tcp().unwrap_or(0) != 0),
+        ),
+        (
+            "memory.swappiness",
+            memory.is_some_and(|m| m.swappiness().is_some()),
+        ),
+        (
+            "memory.disableOOMKiller",
+            memory.is_some_and(|m| m.disable_oom_killer() == Some(true)),
+        ),
+        (
+            "blockIO.leafWeight",
+            resources.block_io().as_ref().is_some_and(|b| {
+                b.leaf_weight().unwrap_or(0) != 0
+                    || b.weight_device()
+                        .iter()
+                        .flatten()
+                        .any(|d| d.leaf_weight().unwrap_or(0) != 0)
+            }),
+        ),
+        (
+            "network.classID",
+            network.is_some_and(|n| n.class_id().unwrap_or(0) != 0),
+        ),
+        (
+            "network.priorities",
+            network.is_some_and(|n| n.priorities().as_ref().is_some_and(|p| !p.is_empty())),
+        ),
+    ];
+    match asked.iter().find(|(_, set)| *set) {
+        Some((field, _)) => Err(CgroupError::unsupported(
+            format!("{R}.{field}"),
+            "cgroup v2 has no such control, so the limit cannot be enforced on this host",
+        )),
+        None => Ok(()),
+    }
 }
 
 fn at_least_minus_one(field: &str, value: i64) -> Result<()> {
@@ -267,7 +318,7 @@ mod tests {
 
     #[test]
     fn accepts_a_typical_spec_and_zero_as_unset() {
-        let ok = r#"{"memory":{"limit":104857600,"swap":209715200,"reservation":0,"swappiness":60},
+        let ok = r#"{"memory":{"limit":104857600,"swap":209715200,"reservation":0},
             "cpu":{"shares":1024,"quota":50000,"period":100000,"cpus":"0-1","mems":"0","idle":0},
             "pids":{"limit":-1},"blockIO":{"weight":0,"throttleReadBpsDevice":[{"major":8,"minor":0,"rate":1000}]},
             "hugepageLimits":[{"pageSize":"2MB","limit":0}],

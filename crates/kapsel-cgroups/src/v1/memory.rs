@@ -41,10 +41,13 @@ pub(super) fn apply(dir: &Path, m: &LinuxMemory, ignored: &mut Vec<String>) -> R
         swap = -1;
     }
     if swap != 0 && !files::exists(dir, MEMSW) {
-        ignored.push(
-            "linux.resources.memory.swap: no swap accounting (memory.memsw.*), ignored".into(),
-        );
-        swap = 0;
+        return Err(CgroupError::unsupported(
+            "linux.resources.memory.swap",
+            format!(
+                "no swap accounting on this host (no `{MEMSW}` in `{}`), so the limit cannot be enforced",
+                dir.display()
+            ),
+        ));
     }
     // The kernel keeps memory <= memory+swap at every step: raise memsw first when growing.
     let memsw_first = limit != 0 && swap != 0 && {

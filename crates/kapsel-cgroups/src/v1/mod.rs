@@ -8,7 +8,7 @@ mod other;
 pub(crate) use other::{apply_pids as apply_pids_file, apply_rdma as apply_rdma_file};
 
 use crate::devices::DeviceRule;
-use crate::error::Result;
+use crate::error::{CgroupError, Result};
 use crate::files;
 use oci_spec::runtime::LinuxResources;
 use std::collections::BTreeMap;
@@ -18,15 +18,16 @@ use std::path::Path;
 pub(crate) struct Dirs<'a>(pub &'a BTreeMap<String, std::path::PathBuf>);
 
 impl Dirs<'_> {
-    /// The directory of `controller`, or a note in `ignored` when it is not mounted.
-    fn get(&self, controller: &str, field: &str, ignored: &mut Vec<String>) -> Option<&Path> {
-        let dir = self.0.get(controller).map(|p| p.as_path());
-        if dir.is_none() {
-            ignored.push(format!(
-                "{field}: the {controller} controller is not mounted, ignored"
-            ));
-        }
-        dir
+    /// The directory of `controller`; a limit asked of a controller this host has not
+    /// mounted cannot be enforced, which is an error (the runtime-spec: a runtime that
+    /// cannot create the environment of config.json MUST generate an error), as in runc.
+    fn get(&self, controller: &str, field: &str) -> Result<&Path> {
+        self.0.get(controller).map(|p| p.as_path()).ok_or_else(|| {
+            CgroupError::unsupported(
+                field,
+                format!("the {controller} cgroup controller is not mounted on this host, so the limit cannot be enforced"),
+            )
+        })
     }
 }
 
@@ -41,73 +42,51 @@ pub(crate) fn apply(
     const R: &str = "linux.resources";
     if let Some(cpu) = resources.cpu() {
         if cpu::is_set(cpu) {
-            if let Some(dir) = dirs.get("cpu", &format!("{R}.cpu"), ignored) {
-                cpu::apply(dir, cpu, ignored)?;
-            }
+            cpu::apply(dirs.get("cpu", &format!("{R}.cpu"))?, cpu, ignored)?;
         }
         if cpu.cpus().as_deref().is_some_and(|c| !c.is_empty())
             || cpu.mems().as_deref().is_some_and(|m| !m.is_empty())
         {
-            if let Some(dir) = dirs.get("cpuset", &format!("{R}.cpu.cpus"), ignored) {
-                other::apply_cpuset(dir, cpu)?;
-            }
+            other::apply_cpuset(dirs.get("cpuset", &format!("{R}.cpu.cpus"))?, cpu)?;
         }
     }
-    if let Some(memory) = resources.memory() {
-        if memory::is_set(memory) {
-            if let Some(dir) = dirs.get("memory", &format!("{R}.memory"), ignored) {
-                memory::apply(dir, memory, ignored)?;
-            }
-        }
+    if let Some(memory) = resources.memory().as_ref().filter(|m| memory::is_set(m)) {
+        memory::apply(dirs.get("memory", &format!("{R}.memory"))?, memory, ignored)?;
     }
     if let Some(pids) = resources.pids().filter(|p| p.limit() != 0) {
-        if let Some(dir) = dirs.get("pids", &format!("{R}.pids"), ignored) {
-            other::apply_pids(dir, pids.limit())?;
-        }
+        other::apply_pids(dirs.get("pids", &format!("{R}.pids"))?, pids.limit())?;
     }
-    if let Some(blkio) = resources.block_io() {
-        if blkio::is_set(blkio) {
-            if let Some(dir) = dirs.get("blkio", &format!("{R}.blockIO"), ignored) {
-                blkio::apply(dir, blkio)?;
-            }
-        }
+    if let Some(blkio) = resources.block_io().as_ref().filter(|b| blkio::is_set(b)) {
+        blkio::apply(dirs.get("blkio", &format!("{R}.blockIO"))?, blkio)?;
     }
     if let Some(limits) = resources
         .hugepage_limits()
         .as_deref()
         .filter(|l| !l.is_empty())
     {
-        if let Some(dir) = dirs.get("hugetlb", &format!("{R}.hugepageLimits"), ignored) {
-            other::apply_hugetlb(dir, limits)?;
-        }
+        other::apply_hugetlb(dirs.get("hugetlb", &format!("{R}.hugepageLimits"))?, limits)?;
     }
     if let Some(network) = resources.network() {
-        if network.class_id().is_some_and(|c| c != 0) {
-            if let Some(dir) = dirs.get("net_cls", &format!("{R}.network.classID"), ignored) {
-                files::write(dir, "net_cls.classid", network.class_id().unwrap_or(0))?;
-            }
+        if let Some(class) = network.class_id().filter(|&c| c != 0) {
+            let dir = dirs.get("net_cls", &format!("{R}.network.classID"))?;
+            files::write(dir, "net_cls.classid", class)?;
         }
         if let Some(prios) = network.priorities().as_deref().filter(|p| !p.is_empty()) {
-            if let Some(dir) = dirs.get("net_prio", &format!("{R}.network.priorities"), ignored) {
-                for p in prios {
-                    files::write(
-                        dir,
-                        "net_prio.ifpriomap",
-                        format!("{} {}", p.name(), p.priority()),
-                    )?;
-                }
+            let dir = dirs.get("net_prio", &format!("{R}.network.priorities"))?;
+            for p in prios {
+                files::write(
+                    dir,
+                    "net_prio.ifpriomap",
+                    format!("{} {}", p.name(), p.priority()),
+                )?;
             }
         }
     }
     if let Some(rdma) = resources.rdma().as_ref().filter(|r| !r.is_empty()) {
-        if let Some(dir) = dirs.get("rdma", &format!("{R}.rdma"), ignored) {
-            other::apply_rdma(dir, rdma)?;
-        }
+        other::apply_rdma(dirs.get("rdma", &format!("{R}.rdma"))?, rdma)?;
     }
     if let Some(rules) = devices.filter(|r| !r.is_empty()) {
-        if let Some(dir) = dirs.get("devices", &format!("{R}.devices"), ignored) {
-            apply_devices(dir, rules)?;
-        }
+        apply_devices(dirs.get("devices", &format!("{R}.devices"))?, rules)?;
     }
     Ok(())
 }

@@ -172,21 +172,34 @@ fn cfq_weight_file_wins_when_the_kernel_has_it() {
 }
 
 #[test]
-fn unmounted_controllers_are_reported_not_fatal() {
+fn a_limit_of_an_unmounted_controller_is_an_error_naming_field_and_controller() {
     let (_t, mut dirs) = tree();
     dirs.remove("hugetlb");
     dirs.remove("net_cls");
-    let mut ignored = Vec::new();
-    let r =
-        resources(r#"{"hugepageLimits":[{"pageSize":"2MB","limit":1}],"network":{"classID":1}}"#);
-    apply(&Dirs(&dirs), &r, None, &mut ignored).unwrap();
-    assert_eq!(
-        ignored,
-        [
-            "linux.resources.hugepageLimits: the hugetlb controller is not mounted, ignored",
-            "linux.resources.network.classID: the net_cls controller is not mounted, ignored"
-        ]
-    );
+    for (json, field, controller) in [
+        (
+            r#"{"hugepageLimits":[{"pageSize":"2MB","limit":1}]}"#,
+            "hugepageLimits",
+            "hugetlb",
+        ),
+        (r#"{"network":{"classID":1}}"#, "network.classID", "net_cls"),
+    ] {
+        let err = apply(&Dirs(&dirs), &resources(json), None, &mut Vec::new())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            format!("linux.resources.{field}: the {controller} cgroup controller is not mounted on this host, so the limit cannot be enforced")
+        );
+    }
+    // Nothing asked of them, nothing to refuse.
+    apply(
+        &Dirs(&dirs),
+        &resources(r#"{"network":{"classID":0}}"#),
+        None,
+        &mut Vec::new(),
+    )
+    .unwrap();
 }
 
 #[test]

@@ -10,7 +10,7 @@ pub fn blkio_weight_to_io_weight(weight: u16) -> u64 {
     1 + (u64::from(weight).saturating_sub(10) * 9999) / 990
 }
 
-pub(super) fn apply(dir: &Path, b: &LinuxBlockIo, ignored: &mut Vec<String>) -> Result<()> {
+pub(super) fn apply(dir: &Path, b: &LinuxBlockIo) -> Result<()> {
     let bfq = files::exists(dir, "io.bfq.weight");
     if let Some(weight) = b.weight().filter(|&w| w != 0) {
         if bfq {
@@ -18,9 +18,6 @@ pub(super) fn apply(dir: &Path, b: &LinuxBlockIo, ignored: &mut Vec<String>) -> 
         } else {
             files::write(dir, "io.weight", blkio_weight_to_io_weight(weight))?;
         }
-    }
-    if b.leaf_weight().unwrap_or(0) != 0 {
-        ignored.push("linux.resources.blockIO.leafWeight: no cgroup v2 equivalent, ignored".into());
     }
     for d in b.weight_device().iter().flatten() {
         if let Some(weight) = d.weight().filter(|&w| w != 0) {

@@ -51,18 +51,10 @@ pub(super) fn apply(dir: &Path, m: &LinuxMemory, ignored: &mut Vec<String>) -> R
     if let Some(reservation) = m.reservation().filter(|&r| r != 0) {
         files::write(dir, "memory.low", limit_or_max(reservation))?;
     }
-    let unsupported = [
-        ("kernel", m.kernel().unwrap_or(0) != 0),
-        ("kernelTCP", m.kernel_tcp().unwrap_or(0) != 0),
-        ("swappiness", m.swappiness().is_some()),
-        ("disableOOMKiller", m.disable_oom_killer() == Some(true)),
-    ];
-    for (field, set) in unsupported {
-        if set {
-            ignored.push(format!(
-                "linux.resources.memory.{field}: no cgroup v2 equivalent, ignored"
-            ));
-        }
+    if m.kernel().unwrap_or(0) != 0 {
+        // Limits on kernel memory are gone from Linux itself (deprecated in 5.4): the one
+        // field that is still only noted.
+        ignored.push("linux.resources.memory.kernel: kernel memory limits are not supported by Linux >= 5.4, ignored".into());
     }
     Ok(())
 }

@@ -36,7 +36,7 @@ pub(crate) fn apply(
         v1::apply_pids_file(dir, pids.limit())?;
     }
     if let Some(b) = resources.block_io() {
-        io::apply(dir, b, ignored)?;
+        io::apply(dir, b)?;
     }
     for l in resources.hugepage_limits().iter().flatten() {
         let size = l.page_size();
@@ -45,15 +45,6 @@ pub(crate) fn apply(
         let rsvd = format!("hugetlb.{size}.rsvd.max");
         if files::exists(dir, &rsvd) {
             files::write(dir, &rsvd, &value)?;
-        }
-    }
-    if let Some(n) = resources.network() {
-        if n.class_id().is_some_and(|c| c != 0)
-            || n.priorities().as_ref().is_some_and(|p| !p.is_empty())
-        {
-            ignored.push(format!(
-                "{R}.network: net_cls/net_prio do not exist on cgroup v2, ignored"
-            ));
         }
     }
     if let Some(rdma) = resources.rdma().as_ref().filter(|r| !r.is_empty()) {

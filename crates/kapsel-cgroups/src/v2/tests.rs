@@ -115,15 +115,46 @@ fn a_period_alone_keeps_the_quota_and_bfq_takes_the_raw_weight() {
 }
 
 #[test]
-fn v1_only_fields_are_reported_or_refused() {
+fn v1_only_fields_are_refused_and_kernel_memory_noted() {
     let t = tree();
+    for (json, field) in [
+        (r#"{"memory":{"swappiness":10}}"#, "memory.swappiness"),
+        (r#"{"memory":{"kernelTCP":5}}"#, "memory.kernelTCP"),
+        (
+            r#"{"memory":{"disableOOMKiller":true}}"#,
+            "memory.disableOOMKiller",
+        ),
+        (r#"{"network":{"classID":1}}"#, "network.classID"),
+        (
+            r#"{"network":{"priorities":[{"name":"lo","priority":1}]}}"#,
+            "network.priorities",
+        ),
+        (r#"{"blockIO":{"leafWeight":20}}"#, "blockIO.leafWeight"),
+    ] {
+        let err = crate::validate::validate(&resources(json), true)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(&format!(
+                "linux.resources.{field}: cgroup v2 has no such control"
+            )),
+            "{json}: {err}"
+        );
+        crate::validate::validate(&resources(json), false).unwrap();
+    }
+    // Unset values (docker sends them) are fine.
+    let unset = r#"{"memory":{"disableOOMKiller":false,"kernel":0},"network":{"classID":0}}"#;
+    crate::validate::validate(&resources(unset), true).unwrap();
     let mut ignored = Vec::new();
-    let r = resources(
-        r#"{"memory":{"swappiness":10,"kernelTCP":5},"network":{"classID":1},"blockIO":{"leafWeight":20}}"#,
-    );
-    apply(t.path(), &r, None, &mut ignored).unwrap();
-    assert_eq!(ignored.len(), 4, "{ignored:?}");
-    assert!(ignored[0].starts_with("linux.resources.memory.kernelTCP: no cgroup v2 equivalent"));
+    apply(
+        t.path(),
+        &resources(r#"{"memory":{"kernel":5}}"#),
+        None,
+        &mut ignored,
+    )
+    .unwrap();
+    assert_eq!(ignored.len(), 1, "{ignored:?}");
+    assert!(ignored[0].starts_with("linux.resources.memory.kernel: kernel memory limits"));
     let err = apply(
         t.path(),
         &resources(r#"{"cpu":{"realtimeRuntime":100}}"#),
