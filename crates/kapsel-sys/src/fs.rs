@@ -10,6 +10,12 @@ use std::path::Path;
 pub const RESOLVE_IN_ROOT: u64 = 0x10;
 /// Refuse /proc/PID/fd style "magic" links while resolving.
 pub const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
+/// Refuse to cross a mount point while resolving.
+pub const RESOLVE_NO_XDEV: u64 = 0x01;
+/// Refuse every symlink while resolving.
+pub const RESOLVE_NO_SYMLINKS: u64 = 0x04;
+/// Refuse to resolve outside the starting directory (no absolute paths, no `..` above it).
+pub const RESOLVE_BENEATH: u64 = 0x08;
 
 /// openat2(2): open `path` relative to `dirfd` with `flags` (O_*) and `resolve` (RESOLVE_*).
 pub fn openat2(

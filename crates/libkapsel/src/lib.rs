@@ -16,6 +16,7 @@ pub mod mempolicy;
 pub mod namespaces;
 pub mod netdev;
 pub mod process;
+pub mod procfs;
 pub mod rdt;
 pub mod rootfs;
 pub mod security;

@@ -229,6 +229,21 @@ pub fn rootfs_path(bundle: &Path, root: &Path) -> PathBuf {
     }
 }
 
+/// `path` with `.` and `..` resolved by name alone (`..` stops at `/`).
+fn lexical_clean(path: &Path) -> PathBuf {
+    let mut out = PathBuf::from("/");
+    for c in path.components() {
+        match c {
+            std::path::Component::Normal(n) => out.push(n),
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 fn check_version(version: &str) -> Result<()> {
     let major = version.split('.').next().unwrap_or("");
     if major != "1" {
@@ -249,6 +264,13 @@ fn check_mount(i: usize, m: &Mount) -> Result<()> {
     }
     let opts = MountOptions::parse(m.options().as_deref().unwrap_or(&[]));
     let typ = m.typ().as_deref().unwrap_or("");
+    crate::rootfs::mounts::proc_rule(
+        &lexical_clean(m.destination()),
+        typ,
+        opts.is_bind(),
+        m.source().as_deref(),
+    )
+    .map_err(|e| Error::config(format!("mounts[{i}].destination"), e.to_string()))?;
     if !opts.is_bind() {
         if typ.is_empty() || typ == "none" {
             return Err(Error::config(

@@ -927,3 +927,110 @@ fn seccomp_rules_hold_for_the_i386_and_x32_syscall_abis() {
         plain.stdout
     );
 }
+
+// Defect: writes to /proc followed what a config mounted there. A host directory bound at
+// /proc/sys/net/ipv4 holding `ip_forward -> /proc/sys/kernel/core_pattern` with the sysctl
+// net.ipv4.ip_forward set the host's core_pattern (CVE-2025-52881 class). Nothing but procfs
+// may be mounted at /proc, and under it only the files lxcfs emulates (runc's rule): each
+// is refused at create with one line naming the entry, directly or through an image
+// symlink, and the host's core_pattern stays.
+#[test]
+fn mounts_over_or_inside_proc_are_refused() {
+    let Some(mut t) = ctx!("mounts_over_or_inside_proc_are_refused") else {
+        return;
+    };
+    let core_pattern =
+        std::fs::read_to_string("/proc/sys/kernel/core_pattern").expect("core_pattern");
+    let decoy = t.work().join("ipv4");
+    std::fs::create_dir_all(&decoy).expect("decoy dir");
+    std::os::unix::fs::symlink("/proc/sys/kernel/core_pattern", decoy.join("ip_forward"))
+        .expect("decoy link");
+    let decoy = decoy.display().to_string();
+    let cases: [(&str, Value, &str); 4] = [
+        (
+            "bind-over-proc-sys",
+            json!({"destination": "/proc/sys/net/ipv4", "type": "bind", "source": decoy, "options": ["rbind"]}),
+            "/proc/sys/net/ipv4",
+        ),
+        (
+            "tmpfs-inside-proc",
+            json!({"destination": "/proc/acpi/x", "type": "tmpfs", "source": "tmpfs"}),
+            "/proc/acpi/x",
+        ),
+        (
+            "bind-at-proc",
+            json!({"destination": "/proc", "type": "bind", "source": decoy, "options": ["rbind"]}),
+            "/proc",
+        ),
+        (
+            "through-an-image-symlink",
+            json!({"destination": "/sneaky/net/ipv4", "type": "bind", "source": decoy, "options": ["rbind"]}),
+            "/proc/sys/net/ipv4",
+        ),
+    ];
+    for (tag, mount, resolved) in cases {
+        let mut b = t.bundle();
+        b.namespace("network", None);
+        let _ = std::fs::remove_file(b.rootfs().join("sneaky"));
+        std::os::unix::fs::symlink("/proc/sys", b.rootfs().join("sneaky")).expect("image link");
+        b.set("/linux/sysctl", json!({"net.ipv4.ip_forward": "1"}));
+        let i = b.push_mount(mount);
+        b.args(&["true"]);
+        let id = t.id(tag);
+        let out = t.create(&b, &id);
+        if t.rt.is_kapsel {
+            out.create_refused(&id, &[&format!("mounts[{i}]"), resolved, "/proc"]);
+        } else {
+            out.failed();
+        }
+        t.assert_no_leftovers(&id, &b, None);
+        assert_eq!(
+            std::fs::read_to_string("/proc/sys/kernel/core_pattern").expect("core_pattern"),
+            core_pattern,
+            "{tag}: the host's core_pattern changed"
+        );
+    }
+    // lxcfs's files are allowed (a bind of a host file over /proc/meminfo).
+    let mut b = t.bundle();
+    let fake = t.work().join("meminfo");
+    std::fs::write(&fake, "MemTotal: 1 kB\n").expect("fake meminfo");
+    b.push_mount(json!({"destination": "/proc/meminfo", "type": "bind",
+                        "source": fake.display().to_string(), "options": ["bind", "ro"]}));
+    let out = t.sh_output(&mut b, "head -1 /proc/meminfo");
+    assert_eq!(out.trim(), "MemTotal: 1 kB");
+}
+
+// The same class without a mount: an image whose /proc (no procfs mounted there by the
+// config) holds a dangling `sys/net/ipv4/ip_forward -> /etc/evil`. The sysctl goes to the
+// real procfs of the container's own network namespace, and nothing is created through
+// the link (a plain path write made /etc/evil, mode 0666).
+#[test]
+fn sysctl_writes_go_to_a_verified_procfs_not_the_images_proc() {
+    let Some(mut t) = ctx!("sysctl_writes_go_to_a_verified_procfs_not_the_images_proc") else {
+        return;
+    };
+    let mut b = t.bundle();
+    b.namespace("network", None);
+    if let Some(mounts) = b.config["mounts"].as_array_mut() {
+        mounts.retain(|m| m["destination"] != "/proc");
+    }
+    b.remove("/linux/maskedPaths");
+    b.remove("/linux/readonlyPaths");
+    let fake = b.rootfs().join("proc/sys/net/ipv4");
+    std::fs::create_dir_all(&fake).expect("image proc dir");
+    std::os::unix::fs::symlink("/etc/evil", fake.join("ip_forward")).expect("image link");
+    b.set("/linux/sysctl", json!({"net.ipv4.ip_forward": "1"}));
+    // Writable, so that a write through the link would land.
+    b.set("/root/readonly", json!(false));
+    b.args(&["true"]);
+    let id = t.id("imgproc");
+    let out = t.run(&b, &id);
+    let created = b.rootfs().join("etc/evil").exists();
+    if !created || t.checks_kapsel_only("runc 1.1.5 writes through the image's /proc") {
+        out.ok();
+        assert!(
+            !created,
+            "the sysctl write created /etc/evil through the image's link"
+        );
+    }
+}

@@ -450,6 +450,8 @@ fn child_main(
         keep.extend(job.root.as_ref().map(|fd| fd.as_raw_fd()));
         kapsel_sys::process::close_all_except(3 + job.preserve_fds, &keep)?;
         kapsel_sys::process::set_dumpable(false)?;
+        // Before the container's mount namespace is joined (see procfs.rs).
+        let proc = crate::procfs::ProcRoot::open()?;
         for (t, fd) in &job.namespaces {
             // The pid namespace is entered around the clone, the user namespace by the
             // intermediate (see spawn).
@@ -474,7 +476,14 @@ fn child_main(
             }
             None => None,
         };
-        let mut image = finish::finish(process, job.spec, slave, job.preserve_fds, job.seccomp)?;
+        let mut image = finish::finish(
+            process,
+            job.spec,
+            slave,
+            job.preserve_fds,
+            job.seccomp,
+            proc,
+        )?;
         if let Some(fd) = image.notify_fd.take() {
             chan.send(&Message::SeccompFd(fd))?;
         }

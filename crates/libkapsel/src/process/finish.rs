@@ -48,16 +48,18 @@ pub fn finish(
     console: Option<OwnedFd>,
     preserve_fds: u32,
     seccomp: Option<&Filter>,
+    proc: crate::procfs::ProcRoot,
 ) -> Result<ExecImage> {
     let cwd = process.cwd();
     set_rlimits(process)?;
     if let Some(adj) = process.oom_score_adj() {
-        std::fs::write("/proc/self/oom_score_adj", adj.to_string()).map_err(|e| {
-            Error::config(
-                "process.oomScoreAdj",
-                format!("write `{adj}` to /proc/self/oom_score_adj: {e}"),
-            )
-        })?;
+        proc.write_own("oom_score_adj", &adj.to_string())
+            .map_err(|e| {
+                Error::config(
+                    "process.oomScoreAdj",
+                    format!("write `{adj}` to /proc/self/oom_score_adj: {e}"),
+                )
+            })?;
     }
     enter_cwd(cwd)?;
     if let Some(slave) = &console {
@@ -109,7 +111,8 @@ pub fn finish(
     let keep_admin = early.is_some() && !nnp;
     let caps = security::capabilities::plan_for(process, keep_admin);
     caps.before_user_change()?;
-    set_user(process)?;
+    set_user(process, &proc)?;
+    drop(proc);
     caps.after_user_change()?;
     if let Some(filter) = early {
         image.notify_fd = kapsel_seccomp::load(filter)
@@ -156,7 +159,7 @@ fn set_rlimits(process: &Process) -> Result<()> {
     Ok(())
 }
 
-fn set_user(process: &Process) -> Result<()> {
+fn set_user(process: &Process, proc: &crate::procfs::ProcRoot) -> Result<()> {
     let user = process.user();
     let groups: Vec<Gid> = user
         .additional_gids()
@@ -168,7 +171,7 @@ fn set_user(process: &Process) -> Result<()> {
         Ok(()) => {}
         // In a user namespace whose setgroups is "deny" (rootless), an empty list is the best
         // we can do: the process keeps the groups it has, as runc does.
-        Err(nix::Error::EPERM) if groups.is_empty() && setgroups_denied() => {}
+        Err(nix::Error::EPERM) if groups.is_empty() && setgroups_denied(proc) => {}
         Err(e) => {
             return Err(Error::config(
                 "process.user.additionalGids",
@@ -244,6 +247,6 @@ pub fn listen_fds() -> u32 {
         .unwrap_or(0)
 }
 
-fn setgroups_denied() -> bool {
-    std::fs::read_to_string("/proc/self/setgroups").is_ok_and(|s| s.trim() == "deny")
+fn setgroups_denied(proc: &crate::procfs::ProcRoot) -> bool {
+    proc.read_own("setgroups").is_ok_and(|s| s.trim() == "deny")
 }

@@ -145,6 +145,9 @@ fn setup(ctx: &mut InitContext<'_>) -> Result<Prepared> {
     if maps_by_user {
         kapsel_sys::process::set_dumpable(false)?;
     }
+    // The procfs every /proc write goes through, taken before a joined mount namespace
+    // or any mount of the config can change what /proc is (see procfs.rs).
+    let proc = crate::procfs::ProcRoot::open()?;
     for (t, path, fd) in &ctx.ns.join {
         if *t == LinuxNamespaceType::User {
             // Joined by the intermediate process already (see spawn::intermediate).
@@ -164,7 +167,7 @@ fn setup(ctx: &mut InitContext<'_>) -> Result<Prepared> {
         unshare(CloneFlags::CLONE_NEWCGROUP).map_err(nix_err("unshare(CLONE_NEWCGROUP)", ""))?;
     }
     if ctx.ns.new_time {
-        enter_time_namespace(ctx.spec)?;
+        enter_time_namespace(ctx.spec, &proc)?;
     }
     setsid().map_err(nix_err("setsid", ""))?;
     if !ctx.no_new_keyring {
@@ -223,7 +226,7 @@ fn setup(ctx: &mut InitContext<'_>) -> Result<Prepared> {
         rootfs::resolve::Kind::Dir,
     )?;
     if let Some(sysctl) = ctx.spec.linux().as_ref().and_then(|l| l.sysctl().as_ref()) {
-        security::sysctl::apply(sysctl)?;
+        security::sysctl::apply(sysctl, &proc)?;
     }
     rootfs::restrict(ctx.spec)?;
     // Socket activation: the descriptors are passed on (see finish), and so is the
@@ -245,7 +248,14 @@ fn setup(ctx: &mut InitContext<'_>) -> Result<Prepared> {
     if let Some(policy) = crate::mempolicy::from_spec(ctx.spec)? {
         crate::mempolicy::apply(&policy)?;
     }
-    let mut image = finish::finish(process, ctx.spec, console, ctx.preserve_fds, ctx.seccomp)?;
+    let mut image = finish::finish(
+        process,
+        ctx.spec,
+        console,
+        ctx.preserve_fds,
+        ctx.seccomp,
+        proc,
+    )?;
     if let Some(fd) = image.notify_fd.take() {
         ctx.channel.send(&Message::SeccompFd(fd))?;
     }
@@ -299,7 +309,7 @@ fn with_status(state: &str, status: &str) -> String {
     }
 }
 
-fn enter_time_namespace(spec: &Spec) -> Result<()> {
+fn enter_time_namespace(spec: &Spec, proc: &crate::procfs::ProcRoot) -> Result<()> {
     // CLONE_NEWTIME affects only our children and, since Linux 5.11, this process at
     // execve; the offsets must be written before any process lives in it.
     unshare(CloneFlags::from_bits_retain(
@@ -331,6 +341,6 @@ fn enter_time_namespace(spec: &Spec) -> Result<()> {
             off.nanosecs().unwrap_or(0)
         ));
     }
-    std::fs::write("/proc/self/timens_offsets", text)
+    proc.write_own("timens_offsets", &text)
         .map_err(|e| Error::io("write", "/proc/self/timens_offsets", e))
 }

@@ -3,7 +3,7 @@
 //! through its descriptor.
 
 use super::options::MountOptions;
-use super::resolve::{ensure_in_root, fd_path, open_in_root, Kind};
+use super::resolve::{ensure_in_root, fd_path, open_in_root, secure_join, Kind};
 use crate::error::{Error, Result};
 use kapsel_sys::fs::mount_setattr;
 use nix::mount::{mount, MsFlags};
@@ -35,6 +35,13 @@ fn mount_one(
     let opts = MountOptions::parse(m.options().as_deref().unwrap_or(&[]));
     let dest = m.destination();
     let typ = m.typ().as_deref().unwrap_or("");
+    // The lexical check ran at validation; a symlink in the image may still lead there.
+    proc_rule(
+        &secure_join(root, dest)?,
+        typ,
+        opts.is_bind(),
+        m.source().as_deref(),
+    )?;
     if opts.is_bind() {
         let src = m.source().as_deref().unwrap_or(Path::new(""));
         let src = if src.is_absolute() {
@@ -145,4 +152,51 @@ pub fn bind_into(root: BorrowedFd<'_>, src: &Path, dest: &Path, kind: Kind) -> R
         None::<&str>,
     )
     .map_err(|e| mount_error(e, &src.to_string_lossy(), dest))
+}
+
+/// The files under /proc that lxcfs emulates (and callers bind over): the only mounts
+/// allowed inside /proc.
+const LXCFS_FILES: [&str; 10] = [
+    "/proc/cpuinfo",
+    "/proc/diskstats",
+    "/proc/meminfo",
+    "/proc/stat",
+    "/proc/swaps",
+    "/proc/uptime",
+    "/proc/loadavg",
+    "/proc/slabinfo",
+    "/proc/net/dev",
+    "/proc/sys/kernel/ns_last_pid",
+];
+
+/// Nothing but procfs may be mounted at /proc and nothing inside it but the files lxcfs
+/// emulates (runc's rule): a directory bound over /proc/sys/... would redirect the
+/// runtime's own writes there (sysctls) through symlinks it holds (CVE-2025-52881), and a
+/// bind over /proc hides what masked paths protect. `dest` is the destination as resolved
+/// inside the rootfs.
+pub fn proc_rule(dest: &Path, typ: &str, bind: bool, source: Option<&Path>) -> Result<()> {
+    let Ok(inside) = dest.strip_prefix("/proc") else {
+        return Ok(());
+    };
+    if inside.as_os_str().is_empty() {
+        let procfs = if bind {
+            source.is_some_and(crate::procfs::is_procfs)
+        } else {
+            typ == "proc"
+        };
+        if procfs {
+            return Ok(());
+        }
+        return Err(Error::msg(format!(
+            "`{}` cannot be mounted: only a proc filesystem may be mounted at /proc",
+            dest.display()
+        )));
+    }
+    if LXCFS_FILES.iter().any(|f| Path::new(f) == dest) {
+        return Ok(());
+    }
+    Err(Error::msg(format!(
+        "`{}` cannot be mounted because it is inside /proc (only the files lxcfs emulates may be)",
+        dest.display()
+    )))
 }

@@ -55,11 +55,13 @@ pub fn validate(sysctl: &HashMap<String, String>, ns: &NamespacePlan) -> Result<
     Ok(())
 }
 
-/// Writes the values under /proc/sys (inside the container, before /proc/sys turns read-only).
-pub fn apply(sysctl: &HashMap<String, String>) -> Result<()> {
+/// Writes the values under /proc/sys (inside the container, before /proc/sys turns
+/// read-only), through the verified procfs `proc`, never the container's /proc tree.
+pub fn apply(sysctl: &HashMap<String, String>, proc: &crate::procfs::ProcRoot) -> Result<()> {
     for (key, value) in sysctl {
-        let path = format!("/proc/sys/{}", key.replace('.', "/"));
-        std::fs::write(&path, value).map_err(|e| {
+        let rel = format!("sys/{}", key.replace('.', "/"));
+        let path = format!("/proc/{rel}");
+        proc.write(&rel, value).map_err(|e| {
             Error::config(
                 format!("linux.sysctl.{key}"),
                 format!("write `{value}` to `{path}`: {}", crate::error::io_text(&e)),

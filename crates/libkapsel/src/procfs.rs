@@ -1,0 +1,104 @@
+//! The container process writes a few values under /proc (sysctls, oom_score_adj, time
+//! namespace offsets). A config may mount things at /proc or under it (refused now, see
+//! `rootfs::mounts::proc_rule`), and an image may hold symlinks: a plain path write would
+//! follow them, create missing files, or land on a filesystem that is not procfs at all
+//! (CVE-2025-52881: a bind over /proc/sys/net/ipv4 holding `ip_forward ->
+//! /proc/sys/kernel/core_pattern` set the host's core_pattern). So every such write goes
+//! through [`ProcRoot`]: the procfs the container process saw at /proc before any of the
+//! container's mounts existed, checked to be procfs, and paths under it resolved with no
+//! symlink, no magic link, no mount crossing and no escape, never created, and the opened
+//! file checked to be procfs again (as runc 1.2.8 and crun do).
+
+use crate::error::{Error, Result};
+use kapsel_sys::fs::{
+    openat2, RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS, RESOLVE_NO_XDEV,
+};
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::path::Path;
+
+/// Whether `path` is on a proc filesystem.
+pub fn is_procfs(path: &Path) -> bool {
+    nix::sys::statfs::statfs(path)
+        .is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::PROC_SUPER_MAGIC)
+}
+
+fn fd_is_procfs(fd: &OwnedFd) -> bool {
+    nix::sys::statfs::fstatfs(fd)
+        .is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::PROC_SUPER_MAGIC)
+}
+
+/// A verified procfs root, opened before the container's mounts.
+#[derive(Debug)]
+pub struct ProcRoot {
+    fd: OwnedFd,
+    /// This process's pid as that procfs numbers it (`self`, read once).
+    own_pid: String,
+}
+
+impl ProcRoot {
+    /// Opens /proc as this process sees it now and checks it is the root of a procfs.
+    pub fn open() -> Result<ProcRoot> {
+        let fd = nix::fcntl::open(
+            "/proc",
+            nix::fcntl::OFlag::O_PATH
+                | nix::fcntl::OFlag::O_DIRECTORY
+                | nix::fcntl::OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        )
+        .map_err(crate::error::nix_err("open", "/proc"))?;
+        if !fd_is_procfs(&fd) {
+            return Err(Error::msg("/proc of the runtime is not a proc filesystem"));
+        }
+        let own_pid = nix::fcntl::readlinkat(&fd, "self")
+            .map_err(crate::error::nix_err("readlink", "/proc/self"))?
+            .to_string_lossy()
+            .into_owned();
+        if own_pid.is_empty() || !own_pid.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Error::msg(format!(
+                "/proc/self names `{own_pid}`, not a pid"
+            )));
+        }
+        Ok(ProcRoot { fd, own_pid })
+    }
+
+    pub fn raw_fd(&self) -> std::os::fd::RawFd {
+        self.fd.as_raw_fd()
+    }
+
+    /// Writes `value` to `rel` (`sys/net/ipv4/ip_forward`) under this procfs.
+    pub fn write(&self, rel: &str, value: &str) -> std::io::Result<()> {
+        let mut f = std::fs::File::from(self.open_file(rel, libc::O_WRONLY)?);
+        f.write_all(value.as_bytes())
+    }
+
+    /// Writes `value` to `rel` under this process's own directory (`oom_score_adj`).
+    pub fn write_own(&self, rel: &str, value: &str) -> std::io::Result<()> {
+        self.write(&format!("{}/{rel}", self.own_pid), value)
+    }
+
+    /// Reads `rel` under this process's own directory.
+    pub fn read_own(&self, rel: &str) -> std::io::Result<String> {
+        let mut f = std::fs::File::from(
+            self.open_file(&format!("{}/{rel}", self.own_pid), libc::O_RDONLY)?,
+        );
+        let mut s = String::new();
+        f.read_to_string(&mut s)?;
+        Ok(s)
+    }
+
+    fn open_file(&self, rel: &str, access: i32) -> std::io::Result<OwnedFd> {
+        let fd = openat2(
+            self.fd.as_fd(),
+            Path::new(rel),
+            access | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+            0,
+            RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
+        )
+        .map_err(|e| e.io_error())?;
+        if !fd_is_procfs(&fd) {
+            return Err(std::io::Error::from_raw_os_error(libc::EXDEV));
+        }
+        Ok(fd)
+    }
+}
