@@ -27,8 +27,9 @@ pub enum Error {
     NotRunning,
     #[error("{0}")]
     Msg(String),
-    // The id is escaped: an invalid one may hold a newline or a terminal escape.
-    #[error("container {}: {verb}: {source}", id.escape_debug())]
+    // The id is escaped: an invalid one may hold a newline or a terminal escape. A message
+    // that starts with the verb already (`exec: "x": ...`) is not prefixed twice.
+    #[error("container {}: {verb}: {}", id.escape_debug(), without_verb(verb, source))]
     Container {
         id: String,
         verb: &'static str,
@@ -37,6 +38,17 @@ pub enum Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+fn without_verb(verb: &str, source: &Error) -> String {
+    let text = source.to_string();
+    match text
+        .strip_prefix(verb)
+        .and_then(|rest| rest.strip_prefix(": "))
+    {
+        Some(rest) => rest.to_string(),
+        None => text,
+    }
+}
 
 impl Error {
     pub fn io(op: &'static str, path: impl AsRef<Path>, source: std::io::Error) -> Self {

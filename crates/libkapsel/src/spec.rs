@@ -23,6 +23,12 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<Spec> {
         Ok(spec) => return no_nul_bytes(bytes).map(|()| spec),
         Err(e) => e,
     };
+    if let Some(kind) = top_level_not_an_object(bytes) {
+        return Err(Error::msg(format!(
+            "{}: the top level must be a JSON object (a runtime-spec config), not {kind}",
+            path.display()
+        )));
+    }
     let field = crate::json_path::of_error(bytes, &inner);
     if field.starts_with("process.scheduler.flags") {
         let mut v: serde_json::Value = serde_json::from_slice(bytes).unwrap_or_default();
@@ -181,6 +187,18 @@ pub fn validate(spec: &Spec, bundle: &Path) -> Result<()> {
             check_mount(i, m)?;
         }
     }
+    check_hooks(spec)?;
+    for (i, d) in spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.devices().as_ref())
+        .iter()
+        .copied()
+        .flatten()
+        .enumerate()
+    {
+        crate::rootfs::devices::node_from_spec(i, d)?;
+    }
     if let Some(linux) = spec.linux() {
         if let Some(namespaces) = linux.namespaces() {
             let mut seen = Vec::new();
@@ -229,8 +247,47 @@ pub fn rootfs_path(bundle: &Path, root: &Path) -> PathBuf {
     }
 }
 
+/// What the top level of a JSON text is when it is not an object (`an array`, ...).
+fn top_level_not_an_object(bytes: &[u8]) -> Option<&'static str> {
+    match bytes.iter().find(|b| !b.is_ascii_whitespace())? {
+        b'{' => None,
+        b'[' => Some("an array"),
+        b'"' => Some("a string"),
+        b't' | b'f' => Some("a boolean"),
+        b'n' => Some("null"),
+        _ => Some("a number or invalid JSON"),
+    }
+}
+
+/// `hooks.*[i].timeout` must be greater than zero when given (runtime-spec; runc refuses).
+fn check_hooks(spec: &Spec) -> Result<()> {
+    let Some(h) = spec.hooks() else {
+        return Ok(());
+    };
+    #[allow(deprecated)]
+    let kinds = [
+        ("prestart", h.prestart()),
+        ("createRuntime", h.create_runtime()),
+        ("createContainer", h.create_container()),
+        ("startContainer", h.start_container()),
+        ("poststart", h.poststart()),
+        ("poststop", h.poststop()),
+    ];
+    for (kind, list) in kinds {
+        for (i, hook) in list.iter().flatten().enumerate() {
+            if let Some(t) = hook.timeout().filter(|t| *t <= 0) {
+                return Err(Error::config(
+                    format!("hooks.{kind}[{i}].timeout"),
+                    format!("{t}: must be greater than zero"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// `path` with `.` and `..` resolved by name alone (`..` stops at `/`).
-fn lexical_clean(path: &Path) -> PathBuf {
+pub(crate) fn lexical_clean(path: &Path) -> PathBuf {
     let mut out = PathBuf::from("/");
     for c in path.components() {
         match c {

@@ -322,3 +322,132 @@ fn kill_with_an_unknown_signal() {
     rejected(&t, &out, Some("signal"), &[&id, "SIGNOPE"]);
     assert_eq!(t.state_ok(&id)["status"], "running");
 }
+
+// Defect: a directory as the command said `is a directory`; runc says `permission denied`
+// (execve's EACCES), which docker turns into exit code 126 and podman into its message.
+// And `exec` of one read `container ID: exec: exec: ...`.
+#[test]
+fn a_directory_as_the_command_is_permission_denied_once() {
+    let Some(mut t) = ctx!("a_directory_as_the_command_is_permission_denied_once") else {
+        return;
+    };
+    let mut b = t.bundle();
+    b.args(&["/tmp"]);
+    let id = t.id("dircmd");
+    let out = t.create(&b, &id);
+    rejected(&t, &out, Some("permission denied"), &[&id, "/tmp"]);
+    t.assert_no_leftovers(&id, &b, None);
+    let mut b = t.bundle();
+    b.args(&["sleep", "1000"]);
+    let id = t.id("execdir");
+    t.create_and_start(&b, &id);
+    let out = t.cmd(&["exec", &id, "/tmp"]);
+    rejected(&t, &out, Some("permission denied"), &[&id, "/tmp"]);
+    if t.checks_kapsel_only("the verb is named once") {
+        assert!(!out.stderr.contains("exec: exec:"), "{}", out.describe());
+    }
+    t.cmd(&["delete", "--force", &id]).ok();
+}
+
+// Defect: a config of `[1,2,3]` said `[0]: invalid type: integer 1, expected a string`.
+#[test]
+fn a_config_that_is_not_an_object_says_so() {
+    let Some(mut t) = ctx!("a_config_that_is_not_an_object_says_so") else {
+        return;
+    };
+    let b = t.bundle();
+    b.write();
+    for text in ["[1,2,3]", "\"spec\"", "42", "null"] {
+        if text == "null" && !t.checks_kapsel_only("runc 1.1.5 panics on a `null` config") {
+            continue;
+        }
+        std::fs::write(b.dir.join("config.json"), text).expect("config");
+        let id = t.id("notobj");
+        let out = create_raw(&t, &b, &id);
+        rejected(&t, &out, None, &[&id, "config.json"]);
+        if t.checks_kapsel_only("says what the top level is") {
+            out.err_mentions("the top level must be a JSON object");
+        }
+        t.assert_no_leftovers(&id, &b, None);
+    }
+}
+
+// Defect: `hooks[].timeout: 0` was accepted; the runtime-spec says it must be greater than
+// zero, and runc refuses.
+#[test]
+fn a_hook_timeout_of_zero_or_less_is_refused() {
+    let Some(mut t) = ctx!("a_hook_timeout_of_zero_or_less_is_refused") else {
+        return;
+    };
+    for (kind, timeout) in [("poststart", 0), ("prestart", -1), ("createRuntime", 0)] {
+        let mut b = t.bundle();
+        b.hook(kind, json!({"path": "/bin/true", "timeout": timeout}));
+        let id = t.id("hooktimeout");
+        let out = t.create(&b, &id);
+        let field = format!("hooks.{kind}[0].timeout");
+        rejected(&t, &out, None, &[&id, &field]);
+        t.assert_no_leftovers(&id, &b, None);
+    }
+}
+
+// Defect: `linux.devices` paths outside /dev (`/etc/evil`, `/dev/../etc/evil`, or an image
+// symlink under /dev that leads out) left a device node in the image's rootfs after delete.
+#[test]
+fn device_paths_outside_dev_are_refused_and_leave_nothing() {
+    let Some(mut t) = ctx!("device_paths_outside_dev_are_refused_and_leave_nothing") else {
+        return;
+    };
+    for (tag, path) in [
+        ("etc", "/etc/evil"),
+        ("dotdot", "/dev/../etc/evil"),
+        ("dev-itself", "/dev"),
+        ("via-link", "/dev/sneaky/evil"),
+    ] {
+        let mut b = t.bundle();
+        // An image link under /dev that leads to /etc (a /dev tmpfs would hide it: none here).
+        if let Some(mounts) = b.config["mounts"].as_array_mut() {
+            mounts.retain(|m| m["destination"] != "/dev");
+        }
+        let _ = std::fs::remove_file(b.rootfs().join("dev/sneaky"));
+        std::fs::create_dir_all(b.rootfs().join("dev")).expect("dev");
+        std::os::unix::fs::symlink("/etc", b.rootfs().join("dev/sneaky")).expect("link");
+        b.set(
+            "/linux/devices",
+            json!([{"path": path, "type": "c", "major": 1, "minor": 3, "fileMode": 438}]),
+        );
+        b.args(&["true"]);
+        let id = t.id(tag);
+        let out = t.create(&b, &id);
+        let evil = b.rootfs().join("etc/evil");
+        if out.success() {
+            t.cmd(&["delete", "--force", &id]).ok();
+        }
+        if !t.checks_kapsel_only("runc 1.1.5 makes the node wherever the path says") {
+            let _ = std::fs::remove_file(&evil);
+            continue;
+        }
+        rejected(&t, &out, Some("/dev"), &[&id, "linux.devices[0]"]);
+        assert!(
+            !evil.exists(),
+            "{tag}: a device node was left at /etc/evil in the image"
+        );
+        t.assert_no_leftovers(&id, &b, None);
+    }
+}
+
+// Defect: duplicate additionalGids reached setgroups as given; runc removes duplicates
+// (keeping the first of each), and a conformance suite checks the Groups line.
+#[test]
+fn duplicate_additional_gids_are_set_once() {
+    let Some(mut t) = ctx!("duplicate_additional_gids_are_set_once") else {
+        return;
+    };
+    let mut b = t.bundle();
+    b.set(
+        "/process/user",
+        json!({"uid": 0, "gid": 0, "additionalGids": [20, 10, 20, 30, 10]}),
+    );
+    let out = t.sh_output(&mut b, "grep '^Groups:' /proc/self/status");
+    let groups: Vec<&str> = out.split_whitespace().skip(1).collect();
+    assert_eq!(groups, ["10", "20", "30"], "{out}");
+}

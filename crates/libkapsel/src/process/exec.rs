@@ -12,7 +12,8 @@ pub fn resolve(arg0: &str, env: &[String]) -> Result<PathBuf> {
         let p = Path::new(arg0);
         return match std::fs::metadata(p) {
             Ok(m) if m.is_file() && m.permissions().mode() & 0o111 != 0 => Ok(p.to_path_buf()),
-            Ok(m) if m.is_dir() => Err(Error::msg(format!("exec: \"{arg0}\": is a directory"))),
+            // A directory too: execve answers EACCES, and runc's phrase is what docker
+            // and podman turn into exit code 126.
             Ok(_) => Err(Error::msg(format!("exec: \"{arg0}\": permission denied"))),
             Err(e) => Err(Error::msg(format!(
                 "exec: \"{arg0}\": stat {arg0}: {}",

@@ -161,12 +161,18 @@ fn set_rlimits(process: &Process) -> Result<()> {
 
 fn set_user(process: &Process, proc: &crate::procfs::ProcRoot) -> Result<()> {
     let user = process.user();
-    let groups: Vec<Gid> = user
+    // Duplicates removed, first occurrence kept (as runc does).
+    let mut groups: Vec<Gid> = Vec::new();
+    for g in user
         .additional_gids()
         .iter()
         .flatten()
         .map(|g| Gid::from_raw(*g))
-        .collect();
+    {
+        if !groups.contains(&g) {
+            groups.push(g);
+        }
+    }
     match setgroups(&groups) {
         Ok(()) => {}
         // In a user namespace whose setgroups is "deny" (rootless), an empty list is the best

@@ -21,6 +21,8 @@ pub struct DeviceNode {
     pub mode: u32,
     pub uid: u32,
     pub gid: u32,
+    /// Its index in `linux.devices`, for errors (None: one of the default nodes).
+    pub spec_index: Option<usize>,
 }
 
 /// The devices the runtime-spec requires in every container.
@@ -42,6 +44,7 @@ pub fn default_nodes() -> Vec<DeviceNode> {
         mode: 0o666,
         uid: 0,
         gid: 0,
+        spec_index: None,
     })
     .collect()
 }
@@ -59,12 +62,18 @@ pub fn node_from_spec(i: usize, d: &LinuxDevice) -> Result<DeviceNode> {
             ))
         }
     };
-    // The runtime-spec lets a device live anywhere in the container (ensure_in_root keeps
-    // its creation inside the rootfs).
     if !d.path().is_absolute() {
         return Err(Error::config(
             format!("{}.path", field()),
             format!("`{}` must be an absolute path", d.path().display()),
+        ));
+    }
+    // A node anywhere else would be made in the image itself and outlive the container
+    // (in /etc, say): device nodes go under /dev, which is the container's own.
+    if !under_dev(&crate::spec::lexical_clean(d.path())) {
+        return Err(Error::config(
+            format!("{}.path", field()),
+            format!("`{}` is not under /dev", d.path().display()),
         ));
     }
     Ok(DeviceNode {
@@ -75,18 +84,36 @@ pub fn node_from_spec(i: usize, d: &LinuxDevice) -> Result<DeviceNode> {
         mode: d.file_mode().unwrap_or(0o666) & 0o7777,
         uid: d.uid().unwrap_or(0),
         gid: d.gid().unwrap_or(0),
+        spec_index: Some(i),
     })
 }
 
 /// Creates the nodes (defaults first, config entries override a default of the same path).
 pub fn create_nodes(root: BorrowedFd<'_>, nodes: &[DeviceNode]) -> Result<()> {
     for n in nodes {
-        create_node(root, n)?;
+        create_node(root, n).map_err(|e| match n.spec_index {
+            Some(i) => Error::config(format!("linux.devices[{i}]"), e.to_string()),
+            None => e,
+        })?;
     }
     Ok(())
 }
 
+/// `/dev/x` and below, not `/dev` itself.
+fn under_dev(path: &Path) -> bool {
+    path.starts_with("/dev") && path != Path::new("/dev")
+}
+
 fn create_node(root: BorrowedFd<'_>, n: &DeviceNode) -> Result<()> {
+    // An image symlink (`/dev/x -> /etc`) may lead elsewhere: where it resolves counts.
+    let resolved = super::resolve::secure_join(root, &n.path)?;
+    if !under_dev(&resolved) {
+        return Err(Error::msg(format!(
+            "device `{}` resolves to `{}`, which is not under /dev",
+            n.path.display(),
+            resolved.display()
+        )));
+    }
     let parent_path = n.path.parent().unwrap_or(Path::new("/dev"));
     let name = n
         .path
