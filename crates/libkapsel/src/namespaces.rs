@@ -17,6 +17,9 @@ pub struct NamespacePlan {
     pub join: Vec<(LinuxNamespaceType, PathBuf, OwnedFd)>,
     /// A pid namespace to join: entered by the parent around clone3.
     pub join_pid: Option<(PathBuf, OwnedFd)>,
+    /// With a new user namespace: whether its uid and gid maps map 0 (the process then
+    /// becomes the namespace's root once the maps exist).
+    pub root_mapped: (bool, bool),
 }
 
 impl NamespacePlan {
@@ -60,6 +63,7 @@ pub fn plan(spec: &Spec) -> Result<NamespacePlan> {
         new_cgroup: false,
         join: Vec::new(),
         join_pid: None,
+        root_mapped: crate::userns::root_mapped(spec),
     };
     let Some(namespaces) = spec.linux().as_ref().and_then(|l| l.namespaces().as_ref()) else {
         return Ok(p);
@@ -91,6 +95,37 @@ pub fn plan(spec: &Spec) -> Result<NamespacePlan> {
     }
     p.join.sort_by_key(|(t, _, _)| join_rank(*t));
     Ok(p)
+}
+
+/// `linux.timeOffsets` as /proc/PID/timens_offsets takes it (`<clock id> <secs> <nanos>`
+/// lines), every clock name checked.
+pub fn time_offsets(spec: &Spec) -> Result<Option<String>> {
+    let Some(offsets) = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.time_offsets().as_ref())
+    else {
+        return Ok(None);
+    };
+    let mut text = String::new();
+    for (clock, off) in offsets {
+        let id = match clock.as_str() {
+            "monotonic" => libc::CLOCK_MONOTONIC,
+            "boottime" => libc::CLOCK_BOOTTIME,
+            other => {
+                return Err(Error::config(
+                    "linux.timeOffsets",
+                    format!("unknown clock `{other}`"),
+                ))
+            }
+        };
+        text.push_str(&format!(
+            "{id} {} {}\n",
+            off.secs().unwrap_or(0),
+            off.nanosecs().unwrap_or(0)
+        ));
+    }
+    Ok(Some(text))
 }
 
 /// Every namespace type of the runtime-spec.

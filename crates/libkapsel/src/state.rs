@@ -92,6 +92,9 @@ pub struct State {
     /// before create, which delete leaves alone while it detaches every newer one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host_mounts_before: Option<Vec<u64>>,
+    /// `linux.devices` nodes made in the image itself (outside /dev), to remove on delete.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub image_nodes: Vec<crate::rootfs::devices::ImageNode>,
     /// The resctrl groups made for `linux.intelRdt`, to remove on delete.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resctrl: Option<crate::rdt::Joined>,

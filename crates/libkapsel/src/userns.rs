@@ -186,19 +186,21 @@ pub fn in_initial_userns() -> bool {
         .unwrap_or(true)
 }
 
-/// In the child, once the maps exist: become root of the namespace when root is mapped.
-pub fn become_root(spec: &Spec) -> Result<()> {
-    let linux = spec.linux().as_ref();
-    let mapped = |maps: Option<Vec<LinuxIdMapping>>| {
-        maps.unwrap_or_default()
-            .iter()
-            .any(|m| m.container_id() == 0)
-    };
-    if mapped(linux.and_then(|l| l.gid_mappings().clone())) {
+/// Whether the config's (uid, gid) maps map container id 0.
+pub fn root_mapped(spec: &Spec) -> (bool, bool) {
+    let (uid, gid) = mappings(spec);
+    let zero = |maps: &[LinuxIdMapping]| maps.iter().any(|m| m.container_id() == 0);
+    (zero(&uid), zero(&gid))
+}
+
+/// In the child, once the maps exist: become root of the namespace where root is mapped
+/// (`(uid, gid)` as [`root_mapped`] planned it).
+pub fn become_root((uid, gid): (bool, bool)) -> Result<()> {
+    if gid {
         nix::unistd::setresgid(0.into(), 0.into(), 0.into())
             .map_err(crate::error::nix_err("setresgid(0)", ""))?;
     }
-    if mapped(linux.and_then(|l| l.uid_mappings().clone())) {
+    if uid {
         nix::unistd::setresuid(0.into(), 0.into(), 0.into())
             .map_err(crate::error::nix_err("setresuid(0)", ""))?;
     }

@@ -3,11 +3,9 @@
 //! container exists afterwards, or nothing of it does.
 
 use super::id::ContainerId;
+use super::plan::{ContainerPlan, PlanOptions};
 use crate::error::{nix_err, Error, Result};
-use crate::hooks;
-use crate::namespaces;
 use crate::process::spawn::{spawn, SpawnArgs};
-use crate::spec;
 use crate::state::{read_stat, State, Status};
 use crate::statedir::{ContainerDir, StateRoot};
 use nix::fcntl::OFlag;
@@ -43,36 +41,18 @@ pub fn create(root: &StateRoot, id: &str, opts: &CreateOptions) -> Result<Create
 }
 
 fn create_inner(root: &StateRoot, id: &str, opts: &CreateOptions) -> Result<Created> {
-    let cid = ContainerId::new(id)?;
-    let bundle = std::fs::canonicalize(&opts.bundle)
-        .map_err(|e| Error::io("open bundle", &opts.bundle, e))?;
-    let mut spec = spec::load(&bundle)?;
-    spec::validate(&spec, &bundle)?;
-    let notify_socket = crate::process::sd_notify::requested();
-    let rootfs_rel = spec
-        .root()
-        .as_ref()
-        .map(|r| r.path().clone())
-        .unwrap_or_default();
-    let rootfs = std::fs::canonicalize(spec::rootfs_path(&bundle, &rootfs_rel))
-        .map_err(|e| Error::io("open rootfs", &rootfs_rel, e))?;
-    let ns = namespaces::plan(&spec)?;
-    if let Some(sysctl) = spec.linux().as_ref().and_then(|l| l.sysctl().as_ref()) {
-        crate::security::sysctl::validate(sysctl, &ns)?;
-    }
-    crate::security::process_attrs::validate_lsm(&spec)?;
-    crate::userns::validate(
-        &spec,
-        ns.has_new(oci_spec::runtime::LinuxNamespaceType::User),
+    // Everything that can fail on a bad config fails here, before the host changes.
+    let mut plan = ContainerPlan::new(
+        id,
+        &PlanOptions {
+            bundle: &opts.bundle,
+            no_pivot: opts.no_pivot,
+            no_new_keyring: opts.no_new_keyring,
+            preserve_fds: opts.preserve_fds,
+        },
     )?;
     let mut relay_end = None;
-    let console = match (
-        &opts.console_socket,
-        spec.process()
-            .as_ref()
-            .and_then(|p| p.terminal())
-            .unwrap_or(false),
-    ) {
+    let console = match (&opts.console_socket, plan.init.process.terminal) {
         (Some(path), true) => Some(crate::tty::connect(path)?),
         (None, true) if opts.relay_console => {
             let (ours, theirs) = crate::tty::console_pair()?;
@@ -87,27 +67,25 @@ fn create_inner(root: &StateRoot, id: &str, opts: &CreateOptions) -> Result<Crea
         }
         _ => None,
     };
-    let seccomp = compile_seccomp(&spec)?;
-    let shared_mounts_of = ns.shares_mounts().then_some(rootfs.as_path());
-    let extras = super::extras::plan(&spec, &bundle, shared_mounts_of)?;
     let pidfd_socket = opts
         .pidfd_socket
         .as_deref()
         .map(crate::process::pidfd_socket::connect)
         .transpose()?;
-    let planned = crate::cgroups::plan(&spec, id, opts.cgroups)?;
-    let dir = reserve(root, &cid)?;
-    let prepared = super::reservation::record(&dir, id, &bundle, &rootfs, &planned, &extras)
-        .and_then(|()| match &notify_socket {
-            Some(host) => crate::process::sd_notify::prepare(&mut spec, &dir.path, host),
-            None => Ok(()),
-        });
+    let planned = crate::cgroups::plan(&plan.spec, id, opts.cgroups)?;
+    let dir = reserve(root, &plan.id)?;
+    let prepared =
+        super::reservation::record(&dir, id, &plan.bundle, &plan.rootfs, &planned, &plan.extras)
+            .and_then(|()| match plan.notify_socket.clone() {
+                Some(host) => crate::process::sd_notify::prepare(&mut plan.init, &dir.path, &host),
+                None => Ok(()),
+            });
     if let Err(e) = prepared {
         let _ = dir.remove();
         return Err(e);
     }
     crate::fault::point("after-reserve");
-    let cgroup = match crate::cgroups::make(planned, &spec) {
+    let cgroup = match crate::cgroups::make(planned, &plan.spec) {
         Ok(m) => m,
         Err(e) => {
             let _ = dir.remove();
@@ -115,26 +93,14 @@ fn create_inner(root: &StateRoot, id: &str, opts: &CreateOptions) -> Result<Crea
         }
     };
     crate::fault::point("after-cgroup");
-    let made = build(
-        &dir,
-        id,
-        &bundle,
-        &rootfs,
-        &spec,
-        &ns,
-        console,
-        seccomp.as_ref(),
-        &cgroup,
-        &extras,
-        pidfd_socket.as_ref(),
-        opts,
-    );
+    let made = build(&dir, &plan, console, &cgroup, pidfd_socket.as_ref(), opts);
     let made = made.map(|c| Created {
         console: relay_end,
         ..c
     });
     if made.is_err() {
-        super::extras::release_host_mounts(&rootfs, extras.host_mounts_before.as_deref());
+        super::extras::release_host_mounts(&plan.rootfs, plan.extras.host_mounts_before.as_deref());
+        crate::rootfs::devices::remove_image_nodes(&plan.extras.image_nodes);
         let _ = cgroup.destroy();
         let _ = dir.remove();
     }
@@ -149,18 +115,11 @@ fn reserve(root: &StateRoot, id: &ContainerId) -> Result<ContainerDir> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn build(
     dir: &ContainerDir,
-    id: &str,
-    bundle: &Path,
-    rootfs: &Path,
-    spec: &oci_spec::runtime::Spec,
-    ns: &namespaces::NamespacePlan,
+    plan: &ContainerPlan,
     console: Option<OwnedFd>,
-    seccomp: Option<&kapsel_seccomp::Filter>,
     cgroup: &kapsel_cgroups::Manager,
-    extras: &super::extras::Extras,
     pidfd_socket: Option<&OwnedFd>,
     opts: &CreateOptions,
 ) -> Result<Created> {
@@ -169,37 +128,34 @@ fn build(
         .map_err(nix_err("mkfifo", &fifo))?;
     let gate = nix::fcntl::open(&fifo, OFlag::O_RDWR | OFlag::O_CLOEXEC, Mode::empty())
         .map_err(nix_err("open", &fifo))?;
-    let annotations = spec
+    let annotations = plan
+        .spec
         .annotations()
         .clone()
         .unwrap_or_default()
         .into_iter()
         .collect();
     let mut state = State {
-        id: id.to_string(),
+        id: plan.id.to_string(),
         pid: 0,
         pid_start: 0,
-        bundle: bundle.to_path_buf(),
-        rootfs: rootfs.to_path_buf(),
+        bundle: plan.bundle.clone(),
+        rootfs: plan.rootfs.clone(),
         created: crate::time::now_rfc3339(),
         owner: String::new(),
         annotations,
-        poststart: spec
-            .hooks()
-            .as_ref()
-            .map(|h| hooks::stored(h.poststart()))
-            .unwrap_or_default(),
-        poststop: spec
-            .hooks()
-            .as_ref()
-            .map(|h| hooks::stored(h.poststop()))
-            .unwrap_or_default(),
-        own_pid_ns: ns.has_new(oci_spec::runtime::LinuxNamespaceType::Pid),
+        poststart: plan.poststart_hooks.clone(),
+        poststop: plan.poststop_hooks.clone(),
+        own_pid_ns: plan
+            .init
+            .ns
+            .has_new(oci_spec::runtime::LinuxNamespaceType::Pid),
         cgroup: Some(cgroup.paths().clone()),
         creator: None,
         net_devices: Vec::new(),
         resctrl: None,
-        host_mounts_before: extras.host_mounts_before.clone(),
+        host_mounts_before: plan.extras.host_mounts_before.clone(),
+        image_nodes: plan.extras.image_nodes.clone(),
     };
     let hook_state = |pid: i32| {
         let mut s = state.clone();
@@ -207,26 +163,17 @@ fn build(
         serde_json::to_string(&s.oci(Status::Creating)).unwrap_or_default()
     };
     let pid = spawn(SpawnArgs {
-        id,
-        spec,
-        bundle,
-        rootfs,
-        ns,
+        plan,
         gate,
         console,
-        no_pivot: opts.no_pivot,
-        no_new_keyring: opts.no_new_keyring,
-        preserve_fds: opts.preserve_fds,
-        seccomp,
         cgroup,
-        idmapped: &extras.idmapped,
         hook_state: &hook_state,
     })?;
     crate::fault::point("before-ready");
     state.pid = pid;
     state.pid_start = read_stat(pid).map(|(_, start)| start).unwrap_or(0);
     let saved = (|| {
-        extras.attach(id, pid, &mut state)?;
+        plan.extras.attach(plan.id.as_str(), pid, &mut state)?;
         if let Some(socket) = pidfd_socket {
             crate::process::pidfd_socket::send(socket, pid)?;
         }

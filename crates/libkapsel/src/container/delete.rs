@@ -55,6 +55,7 @@ fn delete_inner(root: &StateRoot, id: &str, force: bool) -> Result<()> {
     crate::cgroups::destroy(&state.cgroup)?;
     super::extras::release_rdt(&state);
     super::extras::release_host_mounts(&state.rootfs, state.host_mounts_before.as_deref());
+    crate::rootfs::devices::remove_image_nodes(&state.image_nodes);
     dir.remove()?;
     let context = format!("container {id}: delete");
     hooks::run_all_warning("poststop", &poststop, &json, &context);

@@ -5,17 +5,16 @@
 
 use crate::error::{nix_err, Error, Result};
 use crate::process::channel::{self, Message};
-use crate::process::{finish, pidns};
+use crate::process::plan::ProcessPlan;
+use crate::process::{finish, launch};
 use crate::state::Status;
 use crate::statedir::StateRoot;
 use kapsel_cgroups::SelfJoin;
-use kapsel_sys::process::{clone_fork, Forked};
-use nix::sched::{setns, CloneFlags};
 use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
 use oci_spec::runtime::{Capability, LinuxNamespaceType, Process, Spec};
 use std::collections::HashSet;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::PathBuf;
 
 #[derive(Debug, Default, Clone)]
@@ -58,6 +57,7 @@ fn exec_inner(root: &StateRoot, id: &str, opts: &ExecOptions) -> Result<i32> {
     }
     let spec = crate::spec::load(&state.bundle)?;
     let process = build_process(&spec, opts)?;
+    let plan = ProcessPlan::new(&process, &spec)?;
     let namespaces = open_namespaces(&spec, state.pid)?;
     let root = if namespaces
         .iter()
@@ -67,7 +67,7 @@ fn exec_inner(root: &StateRoot, id: &str, opts: &ExecOptions) -> Result<i32> {
     } else {
         Some(open_root(state.pid)?)
     };
-    let console = match (process.terminal().unwrap_or(false), &opts.console_socket) {
+    let console = match (plan.terminal, &opts.console_socket) {
         (true, Some(path)) => Some(crate::tty::connect(path)?),
         (true, None) => {
             return Err(Error::msg(
@@ -89,7 +89,7 @@ fn exec_inner(root: &StateRoot, id: &str, opts: &ExecOptions) -> Result<i32> {
     }
     let job = Job {
         spec: &spec,
-        process: &process,
+        plan: &plan,
         namespaces,
         root,
         preserve_fds: opts.preserve_fds,
@@ -279,7 +279,7 @@ fn open_root(pid: i32) -> Result<OwnedFd> {
 /// Everything the exec'd process is made from.
 struct Job<'a> {
     spec: &'a Spec,
-    process: &'a Process,
+    plan: &'a ProcessPlan,
     namespaces: Vec<(LinuxNamespaceType, OwnedFd)>,
     /// The container's root, when it has no mount namespace to join.
     root: Option<OwnedFd>,
@@ -292,7 +292,6 @@ struct Job<'a> {
 }
 
 fn spawn(mut job: Job<'_>, console: Option<OwnedFd>) -> Result<i32> {
-    let (parent, child) = channel::pair()?;
     let find = |t: LinuxNamespaceType| {
         job.namespaces
             .iter()
@@ -305,122 +304,53 @@ fn spawn(mut job: Job<'_>, console: Option<OwnedFd>) -> Result<i32> {
     );
     // Without a user namespace the parent enters the pid namespace around the clone.
     // With one, the pid namespace can only be entered after the user namespace, which
-    // the parent must not join: an intermediate joins both and clones the process as
-    // our child (CLONE_PARENT), which then reports its pid as we see it. So does a
-    // parent that could not go back to its own pid namespace: one owned by an outer
-    // user namespace, as when rootless podman runs us inside its own.
+    // the parent must not join: an intermediate joins both. So does a parent that could
+    // not go back to its own pid namespace: one owned by an outer user namespace, as when
+    // rootless podman runs us inside its own.
     let via_intermediate =
         userns.is_some() || (pidns.is_some() && !crate::userns::in_initial_userns());
-    let enter = match pidns {
-        Some(fd) if !via_intermediate => Some((fd, "pid namespace of the container")),
-        _ => None,
-    };
-    // The process joins its cgroups itself (see kapsel_cgroups::SelfJoin): born in the
-    // cgroup2 directory unless an intermediate, which joins for it, clones it.
+    const PIDNS: &str = "pid namespace of the container";
     let mut join = job.cgroup_join.take();
-    if let Some(j) = join.as_mut().filter(|_| via_intermediate) {
-        j.without_clone_into().map_err(crate::cgroups::map_err)?;
-    }
-    let forked = pidns::clone_joining(0, join.as_mut(), enter);
-    match forked? {
-        Forked::Child => {
-            drop(parent);
-            if via_intermediate {
-                // Into the user namespace it joins the cgroups first; else we do.
-                let its_join = join.take_if(|_| userns.is_some());
-                intermediate(&child, userns, pidns, &job, its_join);
-                if child.send_own_pid().is_err() {
-                    std::process::exit(1);
-                }
-            }
-            let err = child_main(&job, join, console, &child);
-            for w in crate::logging::take_warnings() {
-                let _ = child.send(&Message::Warning(w));
-            }
-            let _ = child.send(&Message::Failed(err.to_string()));
-            std::process::exit(127);
+    let intermediate = via_intermediate.then(|| launch::Intermediate {
+        userns: userns.map(|fd| (fd, "user namespace of the container")),
+        pidns: pidns.map(|fd| (fd, PIDNS)),
+        // Into the user namespace it joins the cgroups first; else the process does.
+        cgroup: join.take_if(|_| userns.is_some()),
+        affinity: job.plan.affinity_initial.as_deref(),
+        new_namespaces: 0,
+    });
+    let launched = launch::launch(launch::Launch {
+        new_namespaces: 0,
+        cgroup: join,
+        pidns: pidns.filter(|_| !via_intermediate).map(|fd| (fd, PIDNS)),
+        intermediate,
+    })?;
+    let (pid, parent) = match launched {
+        launch::Launched::Child { channel, cgroup } => {
+            let err = child_main(&job, cgroup, console, &channel, via_intermediate);
+            launch::fail(&channel, &err, 127)
         }
-        Forked::Parent(first) => {
-            drop(child);
-            drop(console);
-            let pid = if via_intermediate {
-                let reported = parent.recv_pid();
-                let _ = waitpid(Pid::from_raw(first), None);
-                match reported? {
-                    Some(Message::Pid(p)) => p,
-                    Some(Message::Failed(text)) => return Err(Error::Msg(text)),
-                    _ => return Err(Error::msg("the intermediate process exited without a word")),
-                }
-            } else {
-                first
-            };
-            // The channel is close-on-exec: EOF means the exec succeeded.
-            loop {
-                match parent.recv()? {
-                    Some(Message::Warning(w)) => crate::logging::warn(&w),
-                    Some(Message::SeccompFd(fd)) => {
-                        crate::process::notify::hand_over(job.spec, &fd, pid, job.state_json)?;
-                    }
-                    Some(Message::Failed(text)) => {
-                        let _ = waitpid(Pid::from_raw(pid), None);
-                        return Err(Error::Msg(text));
-                    }
-                    Some(_) => {}
-                    None => break,
-                }
+        launch::Launched::Parent { pid, channel } => (pid, channel),
+    };
+    drop(console);
+    // The channel is close-on-exec: EOF means the exec succeeded.
+    loop {
+        match parent.recv()? {
+            Some(Message::Warning(w)) => crate::logging::warn(&w),
+            Some(Message::SeccompFd(fd)) => {
+                crate::process::notify::hand_over(job.spec, &fd, pid, job.state_json)?;
             }
-            // EOF: the close-on-exec channel went away, the process runs (or, had it died
-            // without a word, its status is collected by whoever waits for it).
-            Ok(pid)
+            Some(Message::Failed(text)) => {
+                let _ = waitpid(Pid::from_raw(pid), None);
+                return Err(Error::Msg(text));
+            }
+            Some(_) => {}
+            None => break,
         }
     }
-}
-
-/// In the intermediate: join the container's user namespace (when it has one) and pid
-/// namespace, clone the process as a sibling and exit. Returns only in the new process.
-fn intermediate(
-    chan: &channel::Channel,
-    userns: Option<&OwnedFd>,
-    pidns: Option<&OwnedFd>,
-    job: &Job<'_>,
-    join: Option<SelfJoin>,
-) {
-    let joined = match userns {
-        Some(userns) => join_userns(userns, job, join),
-        None => Ok(()),
-    }
-    .and_then(|()| match pidns {
-        Some(fd) => setns(fd.as_fd(), CloneFlags::CLONE_NEWPID)
-            .map_err(nix_err("setns", "pid namespace of the container")),
-        None => Ok(()),
-    })
-    .and_then(|()| Ok(clone_fork(libc::CLONE_PARENT as u64, None)?));
-    match joined {
-        Ok(Forked::Child) => {}
-        Ok(Forked::Parent(_)) => std::process::exit(0),
-        Err(e) => {
-            let _ = chan.send(&Message::Failed(e.to_string()));
-            std::process::exit(1);
-        }
-    }
-}
-
-/// The intermediate's way into the container's user namespace.
-fn join_userns(userns: &OwnedFd, job: &Job<'_>, join: Option<SelfJoin>) -> Result<()> {
-    // The cgroup first, while still privileged on the host; the new process inherits it.
-    crate::process::affinity::apply(job.process, crate::process::affinity::Stage::Initial)
-        .and_then(|()| join_cgroup(join))
-        .and_then(|()| {
-            setns(userns.as_fd(), CloneFlags::CLONE_NEWUSER)
-                .map_err(nix_err("setns", "user namespace of the container"))
-        })
-        .map(|()| {
-            // Be a mapped id of the namespace (its root, where it has one): the new process
-            // reports its pid with SCM_CREDENTIALS, which the kernel refuses from an
-            // unmapped (overflow) uid. `finish` sets the process's own ids later.
-            let _ = nix::unistd::setresgid(0.into(), 0.into(), 0.into());
-            let _ = nix::unistd::setresuid(0.into(), 0.into(), 0.into());
-        })
+    // EOF: the close-on-exec channel went away, the process runs (or, had it died
+    // without a word, its status is collected by whoever waits for it).
+    Ok(pid)
 }
 
 /// In the new process: join, set up, exec. `join`: the cgroups to join first (`None` when
@@ -430,37 +360,36 @@ fn child_main(
     join: Option<SelfJoin>,
     console: Option<OwnedFd>,
     chan: &channel::Channel,
+    via_intermediate: bool,
 ) -> Error {
-    let process = job.process;
+    let plan = job.plan;
     let run = || -> Result<finish::ExecImage> {
         kapsel_sys::process::set_parent_death_signal(libc::SIGKILL)?;
         let _ = crate::logging::take_warnings();
-        crate::process::affinity::apply(process, crate::process::affinity::Stage::Initial)?;
+        if !via_intermediate {
+            crate::process::affinity::apply(
+                plan.affinity_initial.as_deref(),
+                crate::process::affinity::Stage::Initial,
+            )?;
+        }
         // With the single thread we have, through the descriptors the parent opened.
         join_cgroup(join)?;
         if job.root.is_some() {
             // In the host's mount namespace, as the container's init.
             crate::exe_guard::enter_caller_mount_ns()?;
         }
-        // A copy of kapsel until execve: no leaked descriptor, no /proc/PID/exe for the
-        // container to open (CVE-2019-5736, CVE-2024-21626).
         let mut keep = vec![chan.raw_fd()];
         keep.extend(console.as_ref().map(|c| c.as_raw_fd()));
         keep.extend(job.namespaces.iter().map(|(_, fd)| fd.as_raw_fd()));
         keep.extend(job.root.as_ref().map(|fd| fd.as_raw_fd()));
-        kapsel_sys::process::close_all_except(3 + job.preserve_fds, &keep)?;
-        kapsel_sys::process::set_dumpable(false)?;
+        launch::seal(&keep, 3 + job.preserve_fds, false)?;
         // Before the container's mount namespace is joined (see procfs.rs).
         let proc = crate::procfs::ProcRoot::open()?;
-        for (t, fd) in &job.namespaces {
-            // The pid namespace is entered around the clone, the user namespace by the
-            // intermediate (see spawn).
-            if matches!(*t, LinuxNamespaceType::Pid | LinuxNamespaceType::User) {
-                continue;
-            }
-            setns(fd.as_fd(), crate::namespaces::clone_flag(*t))
-                .map_err(nix_err("setns", format!("{t} namespace of the container")))?;
-        }
+        launch::join_namespaces(
+            job.namespaces
+                .iter()
+                .map(|(t, fd)| (*t, fd, format!("{t} namespace of the container"))),
+        )?;
         if let Some(root) = &job.root {
             nix::unistd::fchdir(root).map_err(nix_err("fchdir", "the container's root"))?;
             nix::unistd::chroot(".").map_err(nix_err("chroot", "the container's root"))?;
@@ -468,22 +397,11 @@ fn child_main(
         let slave = match console {
             Some(sock) => {
                 nix::unistd::setsid().map_err(nix_err("setsid", ""))?;
-                let size = process
-                    .console_size()
-                    .as_ref()
-                    .map(|b| (b.height() as u16, b.width() as u16));
-                Some(crate::tty::setup(sock, size, false)?)
+                Some(crate::tty::setup(sock, plan.console_size, false)?)
             }
             None => None,
         };
-        let mut image = finish::finish(
-            process,
-            job.spec,
-            slave,
-            job.preserve_fds,
-            job.seccomp,
-            proc,
-        )?;
+        let mut image = finish::finish(plan, slave, job.preserve_fds, job.seccomp, proc)?;
         if let Some(fd) = image.notify_fd.take() {
             chan.send(&Message::SeccompFd(fd))?;
         }

@@ -18,18 +18,20 @@ pub struct Extras {
     rdt: Option<(LinuxIntelRdt, PathBuf)>,
     /// In the host's mount namespace: the mounts under the rootfs before create.
     pub host_mounts_before: Option<Vec<u64>>,
+    /// `linux.devices` nodes the container makes in its image (outside /dev).
+    pub image_nodes: Vec<crate::rootfs::devices::ImageNode>,
 }
 
 /// `shared_mounts_of`: the rootfs of a container without a mount namespace of its own,
 /// whose mounts under the rootfs are noted now.
-pub fn plan(spec: &Spec, bundle: &Path, shared_mounts_of: Option<&Path>) -> Result<Extras> {
-    if let Some(policy) = crate::mempolicy::from_spec(spec)? {
-        crate::mempolicy::check_nodes(&policy, Path::new("/sys"))?;
-    }
-    if let Some(process) = spec.process() {
-        crate::process::affinity::validate(process)?;
-    }
+pub fn plan(
+    spec: &Spec,
+    bundle: &Path,
+    shared_mounts_of: Option<&Path>,
+    image_nodes: Vec<crate::rootfs::devices::ImageNode>,
+) -> Result<Extras> {
     Ok(Extras {
+        image_nodes,
         idmapped: crate::rootfs::idmap::prepare(spec, bundle)?,
         net_devices: netdev::plan(spec)?,
         rdt: crate::rdt::plan(spec)?.map(|(r, root)| (r.clone(), root)),

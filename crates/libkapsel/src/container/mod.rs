@@ -10,6 +10,7 @@ pub mod features;
 pub mod id;
 pub mod kill;
 pub mod pause;
+pub mod plan;
 pub mod ps;
 pub mod query;
 mod reservation;

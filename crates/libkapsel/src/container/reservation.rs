@@ -27,6 +27,7 @@ pub(super) fn record(
         cgroup: Some(crate::cgroups::reservation_paths(planned)),
         creator: Some(Creator::current()),
         host_mounts_before: extras.host_mounts_before.clone(),
+        image_nodes: extras.image_nodes.clone(),
         ..State::default()
     })
 }
@@ -36,6 +37,7 @@ pub(super) fn record(
 /// Cgroups that existed before the create are neither signalled nor removed.
 pub(crate) fn undo(state: &State) -> Result<()> {
     super::extras::release_host_mounts(&state.rootfs, state.host_mounts_before.as_deref());
+    crate::rootfs::devices::remove_image_nodes(&state.image_nodes);
     let Some(paths) = state.cgroup.as_ref().map(own_part) else {
         return Ok(());
     };

@@ -41,15 +41,18 @@ pub fn cpus(process: &Process, stage: Stage) -> Result<Option<Vec<u32>>> {
     }
 }
 
-/// Checks both sets before anything exists: their form, and that every cpu is online.
-pub fn validate(process: &Process) -> Result<()> {
+/// Checks the planned sets before anything exists: every cpu is online.
+pub fn check_online(plan: &super::plan::ProcessPlan) -> Result<()> {
     let online = std::fs::read_to_string("/sys/devices/system/cpu/online").ok();
-    let online = online.and_then(|t| crate::idlist::parse(&t, CpuSet::count() as u32).ok());
-    for stage in [Stage::Initial, Stage::Final] {
-        let (Some(list), Some(online)) = (cpus(process, stage)?, &online) else {
-            continue;
-        };
-        if let Some(c) = list.iter().find(|c| !online.contains(c)) {
+    let Some(online) = online.and_then(|t| crate::idlist::parse(&t, CpuSet::count() as u32).ok())
+    else {
+        return Ok(());
+    };
+    for (stage, list) in [
+        (Stage::Initial, &plan.affinity_initial),
+        (Stage::Final, &plan.affinity_final),
+    ] {
+        if let Some(c) = list.iter().flatten().find(|c| !online.contains(c)) {
             return Err(Error::config(
                 stage.field(),
                 format!("cpu {c} is not online"),
@@ -59,13 +62,13 @@ pub fn validate(process: &Process) -> Result<()> {
     Ok(())
 }
 
-/// sched_setaffinity for the calling process, when `stage` is configured.
-pub fn apply(process: &Process, stage: Stage) -> Result<()> {
-    let Some(list) = cpus(process, stage)? else {
+/// sched_setaffinity for the calling process to the planned cpus of `stage`, if any.
+pub fn apply(cpus: Option<&[u32]>, stage: Stage) -> Result<()> {
+    let Some(list) = cpus else {
         return Ok(());
     };
     let mut set = CpuSet::new();
-    for c in &list {
+    for c in list {
         set.set(*c as usize)
             .map_err(|e| Error::config(stage.field(), format!("cpu {c}: {e}")))?;
     }

@@ -4,12 +4,12 @@
 //! signals, and capabilities around the uid change. The seccomp filter is loaded last.
 
 use super::exec;
+use super::plan::{ProcessPlan, UserPlan};
 use crate::error::{nix_err, Error, Result};
 use crate::security;
 use kapsel_seccomp::Filter;
 use nix::sys::stat::{umask, Mode};
 use nix::unistd::{setgid, setgroups, setuid, Gid, Uid};
-use oci_spec::runtime::{PosixRlimitType, Process, Spec};
 use std::ffi::CString;
 use std::os::fd::OwnedFd;
 
@@ -43,16 +43,14 @@ impl ExecImage {
 }
 
 pub fn finish(
-    process: &Process,
-    spec: &Spec,
+    plan: &ProcessPlan,
     console: Option<OwnedFd>,
     preserve_fds: u32,
     seccomp: Option<&Filter>,
     proc: crate::procfs::ProcRoot,
 ) -> Result<ExecImage> {
-    let cwd = process.cwd();
-    set_rlimits(process)?;
-    if let Some(adj) = process.oom_score_adj() {
+    set_rlimits(plan)?;
+    if let Some(adj) = plan.oom_score_adj {
         proc.write_own("oom_score_adj", &adj.to_string())
             .map_err(|e| {
                 Error::config(
@@ -61,26 +59,25 @@ pub fn finish(
                 )
             })?;
     }
-    enter_cwd(cwd)?;
+    enter_cwd(&plan.cwd)?;
     if let Some(slave) = &console {
         crate::tty::become_stdio(slave)?;
     }
     drop(console);
-    let env = process.env().clone().unwrap_or_default();
-    let args = process.args().clone().unwrap_or_default();
-    let path = exec::resolve(&args[0], &env)?;
-    security::process_attrs::apply_scheduler(process)?;
-    security::process_attrs::apply_io_priority(process)?;
-    security::process_attrs::apply_personality(spec)?;
-    security::process_attrs::apply_lsm(process)?;
-    let nnp = process.no_new_privileges().unwrap_or(false);
-    umask(Mode::from_bits_truncate(
-        process.user().umask().unwrap_or(0o022),
-    ));
+    let path = exec::resolve(&plan.arg0, &plan.env)?;
+    security::process_attrs::apply_scheduler(plan.scheduler.as_ref())?;
+    security::process_attrs::apply_io_priority(plan.io_priority)?;
+    security::process_attrs::apply_personality(plan.personality)?;
+    security::process_attrs::apply_lsm(plan.apparmor.as_deref(), plan.selinux.as_deref(), &proc)?;
+    let nnp = plan.no_new_privileges;
+    umask(Mode::from_bits_truncate(plan.user.umask));
     if nnp {
         nix::sys::prctl::set_no_new_privs().map_err(nix_err("prctl(PR_SET_NO_NEW_PRIVS)", ""))?;
     }
-    super::affinity::apply(process, super::affinity::Stage::Final)?;
+    super::affinity::apply(
+        plan.affinity_final.as_deref(),
+        super::affinity::Stage::Final,
+    )?;
     // Nothing the caller leaked reaches the process: only stdio and preserved fds stay.
     kapsel_sys::process::cloexec_from(3 + preserve_fds + listen_fds())?;
     // Set up by the runtime for its own crash; the process must outlive `create`.
@@ -99,8 +96,8 @@ pub fn finish(
     let mut image = ExecImage {
         path: CString::new(path.as_os_str().as_encoded_bytes())
             .map_err(|_| Error::config("process.args[0]", "contains a NUL byte"))?,
-        argv: exec::cstrings(&args, "process.args")?,
-        envp: exec::cstrings(&env, "process.env")?,
+        argv: plan.args.clone(),
+        envp: plan.envp.clone(),
         late_seccomp: if early.is_none() {
             seccomp.cloned()
         } else {
@@ -109,9 +106,9 @@ pub fn finish(
         notify_fd: None,
     };
     let keep_admin = early.is_some() && !nnp;
-    let caps = security::capabilities::plan_for(process, keep_admin);
+    let caps = security::capabilities::CapChange::new(plan.caps, plan.user.uid, keep_admin);
     caps.before_user_change()?;
-    set_user(process, &proc)?;
+    set_user(&plan.user, &proc)?;
     drop(proc);
     caps.after_user_change()?;
     if let Some(filter) = early {
@@ -122,35 +119,16 @@ pub fn finish(
     Ok(image)
 }
 
-fn set_rlimits(process: &Process) -> Result<()> {
-    use nix::sys::resource::{setrlimit, Resource};
-    for (i, r) in process.rlimits().iter().flatten().enumerate() {
-        let res = match r.typ() {
-            PosixRlimitType::RlimitCpu => Resource::RLIMIT_CPU,
-            PosixRlimitType::RlimitFsize => Resource::RLIMIT_FSIZE,
-            PosixRlimitType::RlimitData => Resource::RLIMIT_DATA,
-            PosixRlimitType::RlimitStack => Resource::RLIMIT_STACK,
-            PosixRlimitType::RlimitCore => Resource::RLIMIT_CORE,
-            PosixRlimitType::RlimitRss => Resource::RLIMIT_RSS,
-            PosixRlimitType::RlimitNproc => Resource::RLIMIT_NPROC,
-            PosixRlimitType::RlimitNofile => Resource::RLIMIT_NOFILE,
-            PosixRlimitType::RlimitMemlock => Resource::RLIMIT_MEMLOCK,
-            PosixRlimitType::RlimitAs => Resource::RLIMIT_AS,
-            PosixRlimitType::RlimitLocks => Resource::RLIMIT_LOCKS,
-            PosixRlimitType::RlimitSigpending => Resource::RLIMIT_SIGPENDING,
-            PosixRlimitType::RlimitMsgqueue => Resource::RLIMIT_MSGQUEUE,
-            PosixRlimitType::RlimitNice => Resource::RLIMIT_NICE,
-            PosixRlimitType::RlimitRtprio => Resource::RLIMIT_RTPRIO,
-            PosixRlimitType::RlimitRttime => Resource::RLIMIT_RTTIME,
-        };
-        setrlimit(res, r.soft(), r.hard()).map_err(|e| {
+fn set_rlimits(plan: &ProcessPlan) -> Result<()> {
+    for r in &plan.rlimits {
+        nix::sys::resource::setrlimit(r.resource, r.soft, r.hard).map_err(|e| {
             Error::config(
-                format!("process.rlimits[{i}]"),
+                format!("process.rlimits[{}]", r.index),
                 format!(
-                    "setrlimit {:?} soft {} hard {}: {}",
-                    r.typ(),
-                    r.soft(),
-                    r.hard(),
+                    "setrlimit {} soft {} hard {}: {}",
+                    r.name,
+                    r.soft,
+                    r.hard,
                     kapsel_sys::errno_text(e as i32)
                 ),
             )
@@ -159,20 +137,8 @@ fn set_rlimits(process: &Process) -> Result<()> {
     Ok(())
 }
 
-fn set_user(process: &Process, proc: &crate::procfs::ProcRoot) -> Result<()> {
-    let user = process.user();
-    // Duplicates removed, first occurrence kept (as runc does).
-    let mut groups: Vec<Gid> = Vec::new();
-    for g in user
-        .additional_gids()
-        .iter()
-        .flatten()
-        .map(|g| Gid::from_raw(*g))
-    {
-        if !groups.contains(&g) {
-            groups.push(g);
-        }
-    }
+fn set_user(user: &UserPlan, proc: &crate::procfs::ProcRoot) -> Result<()> {
+    let groups: Vec<Gid> = user.groups.iter().map(|g| Gid::from_raw(*g)).collect();
     match setgroups(&groups) {
         Ok(()) => {}
         // In a user namespace whose setgroups is "deny" (rootless), an empty list is the best
@@ -185,24 +151,16 @@ fn set_user(process: &Process, proc: &crate::procfs::ProcRoot) -> Result<()> {
             ))
         }
     }
-    setgid(Gid::from_raw(user.gid())).map_err(|e| {
+    setgid(Gid::from_raw(user.gid)).map_err(|e| {
         Error::config(
             "process.user.gid",
-            format!(
-                "setgid {}: {}",
-                user.gid(),
-                kapsel_sys::errno_text(e as i32)
-            ),
+            format!("setgid {}: {}", user.gid, kapsel_sys::errno_text(e as i32)),
         )
     })?;
-    setuid(Uid::from_raw(user.uid())).map_err(|e| {
+    setuid(Uid::from_raw(user.uid)).map_err(|e| {
         Error::config(
             "process.user.uid",
-            format!(
-                "setuid {}: {}",
-                user.uid(),
-                kapsel_sys::errno_text(e as i32)
-            ),
+            format!("setuid {}: {}", user.uid, kapsel_sys::errno_text(e as i32)),
         )
     })?;
     Ok(())

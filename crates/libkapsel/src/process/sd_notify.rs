@@ -7,8 +7,10 @@
 //!
 //! Not to be confused with `notify.rs`, the seccomp user-notification hand-over.
 
+use crate::container::plan::InitPlan;
 use crate::error::{Error, Result};
-use oci_spec::runtime::{MountBuilder, Spec};
+use crate::rootfs::options::MountOptions;
+use crate::rootfs::MountPlan;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
@@ -26,48 +28,45 @@ pub fn requested() -> Option<PathBuf> {
     path.is_absolute().then_some(path)
 }
 
-/// Adds the socket's directory mount and NOTIFY_SOCKET to the container's config and
-/// makes the directory in the state dir. `host_socket` is the caller's NOTIFY_SOCKET.
-pub fn prepare(spec: &mut Spec, state_dir: &Path, host_socket: &Path) -> Result<()> {
-    let field = "NOTIFY_SOCKET";
-    let inside_dir = host_socket
+/// The directory the container sees the socket in: the caller's socket's own (checked
+/// while planning: the socket needs a directory other than `/`).
+pub fn check(host_socket: &Path) -> Result<&Path> {
+    host_socket
         .parent()
         .filter(|d| *d != Path::new("/"))
         .ok_or_else(|| {
             Error::config(
-                field,
+                "NOTIFY_SOCKET",
                 format!(
                     "`{}`: the socket needs a directory of its own",
                     host_socket.display()
                 ),
             )
-        })?;
+        })
+}
+
+/// Makes the socket's directory in the state dir and adds its mount and NOTIFY_SOCKET to
+/// the container's plan. `host_socket` is the caller's NOTIFY_SOCKET.
+pub fn prepare(plan: &mut InitPlan, state_dir: &Path, host_socket: &Path) -> Result<()> {
+    let inside_dir = check(host_socket)?;
     let source = state_dir.join(DIR);
     std::fs::create_dir(&source).map_err(|e| Error::io("mkdir", &source, e))?;
     // Other users in the container may send too (sd_notify from a non-root service).
     std::fs::set_permissions(&source, std::fs::Permissions::from_mode(0o755))
         .map_err(|e| Error::io("chmod", &source, e))?;
-    let mount = MountBuilder::default()
-        .destination(inside_dir)
-        .typ("bind")
-        .source(&source)
-        .options(vec![
-            "bind".to_string(),
-            "nosuid".to_string(),
-            "nodev".to_string(),
-            "noexec".to_string(),
-        ])
-        .build()
-        .map_err(|e| Error::config(field, e.to_string()))?;
-    let mut mounts = spec.mounts().clone().unwrap_or_default();
-    mounts.push(mount);
-    spec.set_mounts(Some(mounts));
-    if let Some(process) = spec.process_mut() {
-        let mut env = process.env().clone().unwrap_or_default();
-        env.retain(|e| !e.starts_with("NOTIFY_SOCKET="));
-        env.push(format!("NOTIFY_SOCKET={}", host_socket.display()));
-        process.set_env(Some(env));
-    }
+    plan.root.mounts.push(MountPlan {
+        index: plan.root.mounts.len(),
+        destination: inside_dir.to_path_buf(),
+        source: Some(source),
+        typ: "bind".to_string(),
+        options: MountOptions::parse(&["bind", "nosuid", "nodev", "noexec"]),
+    });
+    let process = &mut plan.process;
+    process.env.retain(|e| !e.starts_with("NOTIFY_SOCKET="));
+    process
+        .env
+        .push(format!("NOTIFY_SOCKET={}", host_socket.display()));
+    process.envp = super::exec::cstrings(&process.env, "process.env")?;
     Ok(())
 }
 

@@ -13,6 +13,7 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::path::{Path, PathBuf};
 
 /// One device node to create.
+#[derive(Debug, Clone)]
 pub struct DeviceNode {
     pub path: PathBuf,
     pub kind: SFlag,
@@ -68,14 +69,7 @@ pub fn node_from_spec(i: usize, d: &LinuxDevice) -> Result<DeviceNode> {
             format!("`{}` must be an absolute path", d.path().display()),
         ));
     }
-    // A node anywhere else would be made in the image itself and outlive the container
-    // (in /etc, say): device nodes go under /dev, which is the container's own.
-    if !under_dev(&crate::spec::lexical_clean(d.path())) {
-        return Err(Error::config(
-            format!("{}.path", field()),
-            format!("`{}` is not under /dev", d.path().display()),
-        ));
-    }
+
     Ok(DeviceNode {
         path: d.path().clone(),
         kind,
@@ -99,21 +93,7 @@ pub fn create_nodes(root: BorrowedFd<'_>, nodes: &[DeviceNode]) -> Result<()> {
     Ok(())
 }
 
-/// `/dev/x` and below, not `/dev` itself.
-fn under_dev(path: &Path) -> bool {
-    path.starts_with("/dev") && path != Path::new("/dev")
-}
-
 fn create_node(root: BorrowedFd<'_>, n: &DeviceNode) -> Result<()> {
-    // An image symlink (`/dev/x -> /etc`) may lead elsewhere: where it resolves counts.
-    let resolved = super::resolve::secure_join(root, &n.path)?;
-    if !under_dev(&resolved) {
-        return Err(Error::msg(format!(
-            "device `{}` resolves to `{}`, which is not under /dev",
-            n.path.display(),
-            resolved.display()
-        )));
-    }
     let parent_path = n.path.parent().unwrap_or(Path::new("/dev"));
     let name = n
         .path
@@ -186,4 +166,70 @@ pub fn create_symlinks(root: BorrowedFd<'_>, ptmx: bool) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A device node a container makes in its image itself: outside /dev (a tmpfs in most
+/// configs), at a path where nothing was before `create` (an image symlink may lead
+/// there: where it resolves counts). `delete` removes it, and only while it is still
+/// that node.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ImageNode {
+    /// The node's path on the host (under the rootfs).
+    pub path: PathBuf,
+    /// st_rdev of a device, 0 for a fifo.
+    pub rdev: u64,
+    pub fifo: bool,
+}
+
+/// The nodes of `nodes` that `create` will make in the image itself, from the host's
+/// view of `rootfs` before anything is made.
+pub fn image_nodes(rootfs: &Path, nodes: &[DeviceNode]) -> Result<Vec<ImageNode>> {
+    let root = std::fs::File::open(rootfs).map_err(|e| Error::io("open rootfs", rootfs, e))?;
+    let mut out = Vec::new();
+    for n in nodes.iter().filter(|n| n.spec_index.is_some()) {
+        let resolved = super::resolve::secure_join(root.as_fd(), &n.path)?;
+        if resolved.starts_with("/dev") {
+            continue;
+        }
+        let host = rootfs.join(resolved.strip_prefix("/").unwrap_or(&resolved));
+        if std::fs::symlink_metadata(&host).is_ok() {
+            continue;
+        }
+        out.push(ImageNode {
+            path: host,
+            rdev: if n.kind == SFlag::S_IFIFO {
+                0
+            } else {
+                makedev(n.major, n.minor)
+            },
+            fifo: n.kind == SFlag::S_IFIFO,
+        });
+    }
+    Ok(out)
+}
+
+/// Removes the nodes `create` made in the image, each only while it is still the node it
+/// made (same type and numbers); anything else at its path stays.
+pub fn remove_image_nodes(nodes: &[ImageNode]) {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    for n in nodes {
+        let Ok(meta) = std::fs::symlink_metadata(&n.path) else {
+            continue;
+        };
+        let t = meta.file_type();
+        let ours = if n.fifo {
+            t.is_fifo()
+        } else {
+            (t.is_char_device() || t.is_block_device()) && meta.rdev() == n.rdev
+        };
+        if ours {
+            if let Err(e) = std::fs::remove_file(&n.path) {
+                crate::logging::warn(&format!(
+                    "remove device node `{}`: {}",
+                    n.path.display(),
+                    crate::error::io_text(&e)
+                ));
+            }
+        }
+    }
 }

@@ -1,5 +1,7 @@
 //! The container's root filesystem, built inside its mount namespace: propagation,
-//! the rootfs bind, `mounts`, /dev, then pivot_root, masked and read-only paths.
+//! the rootfs bind, `mounts`, /dev, then pivot_root, masked and read-only paths. What to
+//! build is planned from config.json before the clone ([`RootfsPlan`]); the container
+//! process only executes the plan.
 
 pub mod cgroupfs;
 pub mod devices;
@@ -17,11 +19,112 @@ use nix::mount::{mount, MsFlags};
 use oci_spec::runtime::Spec;
 use options::MountOptions;
 use std::os::fd::{AsFd, OwnedFd};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// One `mounts` entry, checked: its options parsed, a relative bind source made absolute.
+#[derive(Debug, Clone)]
+pub struct MountPlan {
+    /// Its index in `mounts`, for errors and the idmapped copies.
+    pub index: usize,
+    pub destination: PathBuf,
+    pub source: Option<PathBuf>,
+    pub typ: String,
+    pub options: MountOptions,
+}
+
+/// Everything about the container's root filesystem.
+#[derive(Debug, Clone)]
+pub struct RootfsPlan {
+    /// `linux.rootfsPropagation` (runc's default: rslave).
+    pub propagation: MsFlags,
+    pub readonly: bool,
+    pub mounts: Vec<MountPlan>,
+    /// The default nodes, then `linux.devices` (a path given twice: the config's wins).
+    pub devices: Vec<devices::DeviceNode>,
+    /// /dev is a bind mount of the host's: no node is made.
+    pub dev_is_host_bind: bool,
+    pub has_devpts: bool,
+    pub masked: Vec<PathBuf>,
+    pub readonly_paths: Vec<PathBuf>,
+    /// No mount namespace of its own: mounts land in the caller's (see host_mounts).
+    pub shares_mounts: bool,
+    pub no_pivot: bool,
+}
+
+impl RootfsPlan {
+    pub fn new(
+        spec: &Spec,
+        bundle: &Path,
+        shares_mounts: bool,
+        no_pivot: bool,
+    ) -> Result<RootfsPlan> {
+        let mounts: Vec<MountPlan> = spec
+            .mounts()
+            .iter()
+            .flatten()
+            .enumerate()
+            .map(|(index, m)| {
+                let options = MountOptions::parse(m.options().as_deref().unwrap_or(&[]));
+                let source = m.source().as_ref().map(|src| {
+                    if options.is_bind() && !src.is_absolute() {
+                        bundle.join(src)
+                    } else {
+                        src.clone()
+                    }
+                });
+                MountPlan {
+                    index,
+                    destination: m.destination().clone(),
+                    source,
+                    typ: m.typ().clone().unwrap_or_default(),
+                    options,
+                }
+            })
+            .collect();
+        let dev_is_host_bind = mounts
+            .iter()
+            .any(|m| m.destination == Path::new("/dev") && m.options.is_bind());
+        let has_devpts = mounts
+            .iter()
+            .any(|m| m.destination == Path::new("/dev/pts"));
+        let mut nodes = devices::default_nodes();
+        let linux = spec.linux().as_ref();
+        for (i, d) in linux
+            .and_then(|l| l.devices().as_ref())
+            .iter()
+            .copied()
+            .flatten()
+            .enumerate()
+        {
+            let node = devices::node_from_spec(i, d)?;
+            nodes.retain(|n| n.path != node.path);
+            nodes.push(node);
+        }
+        let paths = |list: Option<&Vec<String>>| -> Vec<PathBuf> {
+            list.iter().copied().flatten().map(PathBuf::from).collect()
+        };
+        Ok(RootfsPlan {
+            propagation: root_propagation(spec)?,
+            readonly: spec
+                .root()
+                .as_ref()
+                .and_then(|r| r.readonly())
+                .unwrap_or(false),
+            mounts,
+            devices: nodes,
+            dev_is_host_bind,
+            has_devpts,
+            masked: paths(linux.and_then(|l| l.masked_paths().as_ref())),
+            readonly_paths: paths(linux.and_then(|l| l.readonly_paths().as_ref())),
+            shares_mounts,
+            no_pivot,
+        })
+    }
+}
 
 /// Propagation of `/` before anything is mounted (`linux.rootfsPropagation`; runc's
 /// default is rslave so host mounts still reach the container but not the reverse).
-pub fn root_propagation(spec: &Spec) -> Result<MsFlags> {
+fn root_propagation(spec: &Spec) -> Result<MsFlags> {
     let value = spec
         .linux()
         .as_ref()
@@ -45,8 +148,9 @@ pub fn root_propagation(spec: &Spec) -> Result<MsFlags> {
 /// own (pivot_root needs one). Returns a descriptor of the rootfs. In the host's mount
 /// namespace (`shared`) the host's `/` is left alone: only the rootfs bind, made
 /// private so that nothing mounted under it reaches the mounts it was copied from.
-pub fn prepare(rootfs: &Path, propagation: MsFlags, shared: bool) -> Result<OwnedFd> {
-    if shared {
+pub fn prepare(rootfs: &Path, plan: &RootfsPlan) -> Result<OwnedFd> {
+    let propagation = plan.propagation;
+    if plan.shares_mounts {
         bind_onto_itself(rootfs)?;
         mount(
             None::<&str>,
@@ -92,41 +196,25 @@ fn open_dir(rootfs: &Path) -> Result<OwnedFd> {
 /// `mounts`, then /dev (unless /dev is bind-mounted from the host).
 pub fn mount_and_populate(
     root: &OwnedFd,
-    bundle: &Path,
-    spec: &Spec,
+    plan: &RootfsPlan,
     idmapped: &idmap::Idmapped,
 ) -> Result<()> {
-    let mounts = spec.mounts().as_deref().unwrap_or(&[]);
-    mounts::mount_all(root.as_fd(), bundle, mounts, idmapped)?;
-    let dev_is_host_bind = mounts.iter().any(|m| {
-        m.destination() == Path::new("/dev")
-            && MountOptions::parse(m.options().as_deref().unwrap_or(&[])).is_bind()
-    });
-    if dev_is_host_bind {
+    mounts::mount_all(root.as_fd(), &plan.mounts, idmapped)?;
+    if plan.dev_is_host_bind {
         return Ok(());
     }
-    let mut nodes = devices::default_nodes();
-    if let Some(list) = spec.linux().as_ref().and_then(|l| l.devices().as_ref()) {
-        for (i, d) in list.iter().enumerate() {
-            let node = devices::node_from_spec(i, d)?;
-            nodes.retain(|n| n.path != node.path);
-            nodes.push(node);
-        }
-    }
-    devices::create_nodes(root.as_fd(), &nodes)?;
-    let has_devpts = mounts
-        .iter()
-        .any(|m| m.destination() == Path::new("/dev/pts"));
-    devices::create_symlinks(root.as_fd(), has_devpts)
+    devices::create_nodes(root.as_fd(), &plan.devices)?;
+    devices::create_symlinks(root.as_fd(), plan.has_devpts)
 }
 
 /// pivot_root (or move + chroot), then the propagation asked for `/`. In the host's
 /// mount namespace (`shared`) only chroot: pivot_root would change the root of every
 /// host process, and a move would cover the host's `/` (runc chroots there too).
-pub fn enter(rootfs: &Path, no_pivot: bool, propagation: MsFlags, shared: bool) -> Result<()> {
-    if shared {
+pub fn enter(rootfs: &Path, plan: &RootfsPlan) -> Result<()> {
+    let propagation = plan.propagation;
+    if plan.shares_mounts {
         pivot::chroot_into(rootfs)?;
-    } else if no_pivot {
+    } else if plan.no_pivot {
         pivot::move_root(rootfs)?;
     } else {
         pivot::pivot(rootfs)?;
@@ -140,27 +228,25 @@ pub fn enter(rootfs: &Path, no_pivot: bool, propagation: MsFlags, shared: bool) 
 
 /// Masked and read-only paths, then a read-only root, then an unbindable `/`: the last
 /// changes to the tree.
-pub fn restrict(spec: &Spec) -> Result<()> {
-    if let Some(linux) = spec.linux() {
-        for p in linux.readonly_paths().as_deref().unwrap_or(&[]) {
-            paths::make_readonly(Path::new(p))?;
-        }
-        for p in linux.masked_paths().as_deref().unwrap_or(&[]) {
-            paths::mask(Path::new(p))?;
-        }
+pub fn restrict(plan: &RootfsPlan) -> Result<()> {
+    for p in &plan.readonly_paths {
+        paths::make_readonly(p)?;
     }
-    if spec
-        .root()
-        .as_ref()
-        .and_then(|r| r.readonly())
-        .unwrap_or(false)
-    {
+    for p in &plan.masked {
+        paths::mask(p)?;
+    }
+    if plan.readonly {
         paths::remount_readonly(Path::new("/"), MsFlags::empty())?;
     }
-    let propagation = root_propagation(spec)?;
-    if propagation.contains(MsFlags::MS_UNBINDABLE) {
-        mount(None::<&str>, "/", None::<&str>, propagation, None::<&str>)
-            .map_err(nix_err("set propagation of", "/"))?;
+    if plan.propagation.contains(MsFlags::MS_UNBINDABLE) {
+        mount(
+            None::<&str>,
+            "/",
+            None::<&str>,
+            plan.propagation,
+            None::<&str>,
+        )
+        .map_err(nix_err("set propagation of", "/"))?;
     }
     Ok(())
 }

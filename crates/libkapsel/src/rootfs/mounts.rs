@@ -4,51 +4,40 @@
 
 use super::options::MountOptions;
 use super::resolve::{ensure_in_root, fd_path, open_in_root, secure_join, Kind};
+use super::MountPlan;
 use crate::error::{Error, Result};
 use kapsel_sys::fs::mount_setattr;
 use nix::mount::{mount, MsFlags};
-use oci_spec::runtime::Mount;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
-/// Does every entry of `mounts`; errors name the entry (`mounts[3]`).
+/// Does every planned entry of `mounts`; errors name the entry (`mounts[3]`).
 pub fn mount_all(
     root: BorrowedFd<'_>,
-    bundle: &Path,
-    mounts: &[Mount],
+    mounts: &[MountPlan],
     idmapped: &super::idmap::Idmapped,
 ) -> Result<()> {
-    for (i, m) in mounts.iter().enumerate() {
-        mount_one(root, bundle, m, idmapped.get(i))
-            .map_err(|e| Error::config(format!("mounts[{i}]"), e.to_string()))?;
+    for m in mounts {
+        mount_one(root, m, idmapped.get(m.index))
+            .map_err(|e| Error::config(format!("mounts[{}]", m.index), e.to_string()))?;
     }
     Ok(())
 }
 
 /// `idmapped`: the runtime's detached idmapped copy of a bind source, to attach instead.
-fn mount_one(
-    root: BorrowedFd<'_>,
-    bundle: &Path,
-    m: &Mount,
-    idmapped: Option<BorrowedFd<'_>>,
-) -> Result<()> {
-    let opts = MountOptions::parse(m.options().as_deref().unwrap_or(&[]));
-    let dest = m.destination();
-    let typ = m.typ().as_deref().unwrap_or("");
+fn mount_one(root: BorrowedFd<'_>, m: &MountPlan, idmapped: Option<BorrowedFd<'_>>) -> Result<()> {
+    let opts = &m.options;
+    let dest = m.destination.as_path();
+    let typ = m.typ.as_str();
     // The lexical check ran at validation; a symlink in the image may still lead there.
     proc_rule(
         &secure_join(root, dest)?,
         typ,
         opts.is_bind(),
-        m.source().as_deref(),
+        m.source.as_deref(),
     )?;
     if opts.is_bind() {
-        let src = m.source().as_deref().unwrap_or(Path::new(""));
-        let src = if src.is_absolute() {
-            src.to_path_buf()
-        } else {
-            bundle.join(src)
-        };
+        let src = m.source.clone().unwrap_or_default();
         let meta = std::fs::metadata(&src).map_err(|e| Error::io("stat bind source", &src, e))?;
         let kind = if meta.is_dir() { Kind::Dir } else { Kind::File };
         let target = ensure_in_root(root, dest, kind)?;
@@ -89,25 +78,22 @@ fn mount_one(
                 )
                 .map_err(|e| mount_error(e, "remount", dest))?;
             }
-            finish(&mounted, &opts, dest)?;
+            finish(&mounted, opts, dest)?;
         }
         return Ok(());
     }
     if typ == "cgroup" {
-        return super::cgroupfs::mount_cgroup_tree(root, dest, &opts);
+        return super::cgroupfs::mount_cgroup_tree(root, dest, opts);
     }
     let target = ensure_in_root(root, dest, Kind::Dir)?;
-    let source = m
-        .source()
-        .as_ref()
-        .map(|s| s.to_string_lossy().into_owned());
+    let source = m.source.as_ref().map(|s| s.to_string_lossy().into_owned());
     let source = source.as_deref().unwrap_or(typ);
     let data = (!opts.data.is_empty()).then_some(opts.data.as_str());
     mount(Some(source), &fd_path(&target), Some(typ), opts.flags, data)
         .map_err(|e| mount_error(e, typ, dest))?;
     if opts.propagation != MsFlags::empty() || opts.attr_set | opts.attr_clr != 0 {
         let mounted = open_in_root(root, dest)?;
-        finish(&mounted, &opts, dest)?;
+        finish(&mounted, opts, dest)?;
     }
     Ok(())
 }

@@ -124,19 +124,18 @@ pub struct CapChange {
     root: bool,
 }
 
-/// Plans the change for `process`; `keep_admin` when a filter is still to be loaded
-/// without no_new_privs after the change.
-pub fn plan_for(process: &oci_spec::runtime::Process, keep_admin: bool) -> CapChange {
-    let last = last_cap();
-    CapChange {
-        sets: process.capabilities().as_ref().map(|c| plan(c, last)),
-        last,
-        keep_admin,
-        root: process.user().uid() == 0,
-    }
-}
-
 impl CapChange {
+    /// The change to the planned `sets` for a process becoming `uid`; `keep_admin` when a
+    /// filter is still to be loaded without no_new_privs after the change.
+    pub fn new(sets: Option<CapSets>, uid: u32, keep_admin: bool) -> CapChange {
+        CapChange {
+            sets,
+            last: last_cap(),
+            keep_admin,
+            root: uid == 0,
+        }
+    }
+
     /// Before the uid change: cut the bounding set, keep permitted across setuid.
     pub fn before_user_change(&self) -> Result<()> {
         if let Some(sets) = &self.sets {

@@ -8,9 +8,10 @@ use oci_spec::runtime::{
     LinuxSchedulerPolicy, Process, Spec,
 };
 
-pub fn apply_scheduler(process: &Process) -> Result<()> {
+/// `process.scheduler` as sched_setattr(2) takes it.
+pub fn plan_scheduler(process: &Process) -> Result<Option<SchedAttr>> {
     let Some(s) = process.scheduler() else {
-        return Ok(());
+        return Ok(None);
     };
     let policy = match s.policy() {
         LinuxSchedulerPolicy::SchedOther => 0,
@@ -33,7 +34,7 @@ pub fn apply_scheduler(process: &Process) -> Result<()> {
             LinuxSchedulerFlag::SchedFlagUtilClampMax => 0x40,
         };
     }
-    let attr = SchedAttr {
+    Ok(Some(SchedAttr {
         policy,
         flags,
         nice: s.nice().unwrap_or(0),
@@ -41,14 +42,21 @@ pub fn apply_scheduler(process: &Process) -> Result<()> {
         runtime: s.runtime().unwrap_or(0),
         deadline: s.deadline().unwrap_or(0),
         period: s.period().unwrap_or(0),
+    }))
+}
+
+pub fn apply_scheduler(attr: Option<&SchedAttr>) -> Result<()> {
+    let Some(attr) = attr else {
+        return Ok(());
     };
-    kapsel_sys::process::sched_setattr(&attr)
+    kapsel_sys::process::sched_setattr(attr)
         .map_err(|e| Error::config("process.scheduler", e.to_string()))
 }
 
-pub fn apply_io_priority(process: &Process) -> Result<()> {
+/// `process.ioPriority` as (class, priority) for ioprio_set(2).
+pub fn plan_io_priority(process: &Process) -> Result<Option<(u32, u32)>> {
     let Some(p) = process.io_priority() else {
-        return Ok(());
+        return Ok(None);
     };
     let class = match p.class() {
         IOPriorityClass::IoprioClassRt => 1,
@@ -61,7 +69,14 @@ pub fn apply_io_priority(process: &Process) -> Result<()> {
             format!("{} is outside 0..7", p.priority()),
         ));
     }
-    kapsel_sys::process::ioprio_set(class, p.priority() as u32)
+    Ok(Some((class, p.priority() as u32)))
+}
+
+pub fn apply_io_priority(prio: Option<(u32, u32)>) -> Result<()> {
+    let Some((class, priority)) = prio else {
+        return Ok(());
+    };
+    kapsel_sys::process::ioprio_set(class, priority)
         .map_err(|e| Error::config("process.ioPriority", e.to_string()))
 }
 
@@ -94,11 +109,10 @@ pub fn personality_value(p: &LinuxPersonality) -> Result<u64> {
     Ok(v)
 }
 
-pub fn apply_personality(spec: &Spec) -> Result<()> {
-    let Some(p) = spec.linux().as_ref().and_then(|l| l.personality().as_ref()) else {
+pub fn apply_personality(value: Option<u64>) -> Result<()> {
+    let Some(v) = value else {
         return Ok(());
     };
-    let v = personality_value(p)?;
     kapsel_sys::process::set_personality(v)
         .map_err(|e| Error::config("linux.personality", e.to_string()))
 }
@@ -138,27 +152,28 @@ pub fn validate_lsm(spec: &Spec) -> Result<()> {
     Ok(())
 }
 
-/// Labels the next exec (the LSM switches at execve).
-pub fn apply_lsm(process: &Process) -> Result<()> {
-    if let Some(profile) = process
-        .apparmor_profile()
-        .as_deref()
-        .filter(|p| !p.is_empty())
-    {
-        let path = if std::path::Path::new("/proc/self/attr/apparmor/exec").exists() {
-            "/proc/self/attr/apparmor/exec"
+/// Labels the next exec (the LSM switches at execve), through the verified procfs.
+pub fn apply_lsm(
+    apparmor: Option<&str>,
+    selinux: Option<&str>,
+    proc: &crate::procfs::ProcRoot,
+) -> Result<()> {
+    if let Some(profile) = apparmor {
+        let rel = if proc.read_own("attr/apparmor/exec").is_ok() {
+            "attr/apparmor/exec"
         } else {
-            "/proc/self/attr/exec"
+            "attr/exec"
         };
-        std::fs::write(path, format!("exec {profile}")).map_err(|e| {
-            Error::config(
-                "process.apparmorProfile",
-                format!("write `{path}`: {}", crate::error::io_text(&e)),
-            )
-        })?;
+        proc.write_own(rel, &format!("exec {profile}"))
+            .map_err(|e| {
+                Error::config(
+                    "process.apparmorProfile",
+                    format!("write `/proc/self/{rel}`: {}", crate::error::io_text(&e)),
+                )
+            })?;
     }
-    if let Some(label) = process.selinux_label().as_deref().filter(|p| !p.is_empty()) {
-        std::fs::write("/proc/self/attr/exec", label).map_err(|e| {
+    if let Some(label) = selinux {
+        proc.write_own("attr/exec", label).map_err(|e| {
             Error::config(
                 "process.selinuxLabel",
                 format!(

@@ -57,7 +57,7 @@ pub fn validate(sysctl: &HashMap<String, String>, ns: &NamespacePlan) -> Result<
 
 /// Writes the values under /proc/sys (inside the container, before /proc/sys turns
 /// read-only), through the verified procfs `proc`, never the container's /proc tree.
-pub fn apply(sysctl: &HashMap<String, String>, proc: &crate::procfs::ProcRoot) -> Result<()> {
+pub fn apply(sysctl: &[(String, String)], proc: &crate::procfs::ProcRoot) -> Result<()> {
     for (key, value) in sysctl {
         let rel = format!("sys/{}", key.replace('.', "/"));
         let path = format!("/proc/{rel}");
