@@ -13,7 +13,7 @@ pub struct CgroupOptions {
 }
 
 fn err(e: kapsel_cgroups::CgroupError) -> Error {
-    Error::msg(e.to_string())
+    Error::Cgroup(e)
 }
 
 /// Resolves the container's cgroup directories; touches nothing.
@@ -124,7 +124,7 @@ pub fn on_cgroupfs(paths: &CgroupPaths) -> Result<()> {
                 })
             });
         if !ok {
-            return Err(Error::msg(format!(
+            return Err(Error::TamperedState(format!(
                 "state file names `{}` as a cgroup, which is not on a cgroup filesystem: refused",
                 dir.display()
             )));
@@ -164,7 +164,7 @@ pub fn parse_sub_cgroups(specs: &[String]) -> Result<Vec<SubCgroup>> {
                 || p.components()
                     .any(|c| !matches!(c, std::path::Component::Normal(_)));
             if bad {
-                return Err(Error::msg(format!(
+                return Err(Error::Usage(format!(
                     "--cgroup `{s}`: the path must name a sub-cgroup below the container's"
                 )));
             }

@@ -18,6 +18,10 @@ pub enum Error {
     /// A value in config.json (or a flag) that kapsel refuses, named by its field path.
     #[error("{field}: {msg}")]
     Config { field: String, msg: String },
+    /// An error of any kind while applying one field of config.json, which it names
+    /// (`mounts[3]: mount ...`); the error keeps its type.
+    #[error("{field}: {source}")]
+    InField { field: String, source: Box<Error> },
     /// runc's wording, which callers match on.
     #[error("container does not exist")]
     NotExist,
@@ -25,6 +29,60 @@ pub enum Error {
     Exists,
     #[error("container not running")]
     NotRunning,
+    /// A cgroup operation, with its own path and errno (kapsel-cgroups).
+    #[error(transparent)]
+    Cgroup(#[from] kapsel_cgroups::CgroupError),
+    /// The seccomp profile of `field` (compiling it, loading it, its listener).
+    #[error("{field}: {source}")]
+    Seccomp {
+        field: &'static str,
+        source: kapsel_seccomp::Error,
+    },
+    /// An id that cannot name a container directory (runc's phrase leads).
+    #[error("invalid container ID format: {0}")]
+    InvalidId(String),
+    /// The container's status forbids the operation (`cannot start an already running
+    /// container`, ...).
+    #[error("{0}")]
+    Status(#[from] crate::container::StatusError),
+    /// The container was made without a cgroup (rootless without delegation), and the
+    /// operation needs one.
+    #[error("the container has no cgroup to {0}")]
+    NoCgroup(&'static str),
+    /// Finding or executing the container's program, in runc's words.
+    #[error(transparent)]
+    Exec(#[from] crate::process::exec::ExecError),
+    /// A lifecycle hook that failed or overran.
+    #[error(transparent)]
+    Hook(#[from] crate::hooks::HookError),
+    /// A `mounts` entry or device node that cannot be made.
+    #[error(transparent)]
+    Mount(#[from] crate::rootfs::mounts::MountError),
+    /// The container process's own failure, carried across the fork as data: its text
+    /// and, when it was a failed system call, the errno.
+    #[error("{text}")]
+    Child { errno: Option<i32>, text: String },
+    /// The runtime and the container process no longer understand each other.
+    #[error("{0}")]
+    Protocol(String),
+    /// A command-line value that cannot be used (`--user`, `--cap`, `--tty`, ...).
+    #[error("{0}")]
+    Usage(String),
+    /// config.json that is not JSON, or not a JSON object.
+    #[error("{}: {reason}", path.display())]
+    ConfigJson { path: PathBuf, reason: String },
+    /// A state file that names something kapsel would never have made (tampered).
+    #[error("{0}")]
+    TamperedState(String),
+    /// A process that outlived the wait for it.
+    #[error("process {pid} did not exit within {secs}s of signal {signal}")]
+    Timeout { pid: i32, signal: i32, secs: u64 },
+    /// A state file that cannot be read back.
+    #[error("state file `{path}` is corrupt: {reason}")]
+    CorruptState { path: PathBuf, reason: String },
+    /// The state dir exists, but its create has not written the state yet.
+    #[error("container is still being created (no state file yet)")]
+    StillCreating,
     #[error("{0}")]
     Msg(String),
     // The id is escaped: an invalid one may hold a newline or a terminal escape. A message
@@ -70,6 +128,14 @@ impl Error {
         Error::Msg(msg.into())
     }
 
+    /// Names the config field this error happened in.
+    pub fn in_field(self, field: impl Into<String>) -> Self {
+        Error::InField {
+            field: field.into(),
+            source: Box::new(self),
+        }
+    }
+
     /// Wraps the error with the container id and the verb, once.
     pub fn in_container(self, id: &str, verb: &'static str) -> Self {
         match self {
@@ -79,6 +145,18 @@ impl Error {
                 verb,
                 source: Box::new(e),
             },
+        }
+    }
+
+    /// The errno of the failed system call behind this error, when there is one (what
+    /// crosses the fork with a failure of the container process).
+    pub fn errno(&self) -> Option<i32> {
+        match self {
+            Error::Sys(e) => Some(e.errno),
+            Error::Io { source, .. } => source.raw_os_error(),
+            Error::Child { errno, .. } => *errno,
+            Error::Container { source, .. } | Error::InField { source, .. } => source.errno(),
+            _ => None,
         }
     }
 

@@ -52,7 +52,7 @@ pub fn run_all_warning(kind: &'static str, hooks: &[StoredHook], state_json: &st
 }
 
 fn hook_error(kind: &str, i: usize, e: Error) -> Error {
-    Error::config(format!("hooks.{kind}[{i}]"), e.to_string())
+    e.in_field(format!("hooks.{kind}[{i}]"))
 }
 
 /// Hooks of the runtime namespace run where the caller runs, not in the private mount
@@ -101,11 +101,11 @@ fn run_one(h: &StoredHook, state_json: &str) -> Result<()> {
     if !exited {
         let _ = child.kill();
         let _ = child.wait();
-        return Err(Error::msg(format!(
-            "hook `{}` timed out after {}s",
-            h.path.display(),
-            h.timeout.unwrap_or(0)
-        )));
+        return Err(HookError::TimedOut {
+            path: h.path.clone(),
+            secs: h.timeout.unwrap_or(0),
+        }
+        .into());
     }
     let status = child
         .wait()
@@ -122,20 +122,35 @@ fn run_one(h: &StoredHook, state_json: &str) -> Result<()> {
             let _ = o.read_to_string(&mut out);
         }
     }
-    let out = out.trim();
-    let mut msg = format!("hook `{}` failed: {status}", h.path.display());
-    if !out.is_empty() {
-        msg.push_str(": ");
-        msg.push_str(
-            &out.lines()
-                .last()
-                .unwrap_or("")
-                .chars()
-                .take(300)
-                .collect::<String>(),
-        );
+    let last = out.trim().lines().last().unwrap_or("");
+    Err(HookError::Failed {
+        path: h.path.clone(),
+        status,
+        output: last.chars().take(300).collect(),
     }
-    Err(Error::msg(msg))
+    .into())
+}
+
+/// A hook that failed or overran its timeout.
+#[derive(Debug, thiserror::Error)]
+pub enum HookError {
+    #[error("hook `{}` timed out after {secs}s", path.display())]
+    TimedOut { path: std::path::PathBuf, secs: i64 },
+    /// Its exit status and the last line it printed (stderr, else stdout).
+    #[error("hook `{}` failed: {status}{}", path.display(), output_suffix(output))]
+    Failed {
+        path: std::path::PathBuf,
+        status: std::process::ExitStatus,
+        output: String,
+    },
+}
+
+fn output_suffix(output: &str) -> String {
+    if output.is_empty() {
+        String::new()
+    } else {
+        format!(": {output}")
+    }
 }
 
 /// Waits up to `secs` for the child to exit, on its pidfd (no polling loop).

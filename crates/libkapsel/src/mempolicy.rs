@@ -127,7 +127,7 @@ pub fn check_nodes(policy: &MemPolicy, sysfs: &Path) -> Result<()> {
 /// set_mempolicy for the calling process.
 pub fn apply(policy: &MemPolicy) -> Result<()> {
     kapsel_sys::numa::set_mempolicy(policy.mode, &policy.mask())
-        .map_err(|e| Error::config("linux.memoryPolicy", e.to_string()))
+        .map_err(|e| Error::from(e).in_field("linux.memoryPolicy"))
 }
 
 #[cfg(test)]

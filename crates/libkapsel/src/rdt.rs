@@ -124,7 +124,7 @@ fn make_dir(dir: &Path, joined: &mut Joined) -> Result<()> {
             Ok(())
         }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(Error::config(FIELD, Error::io("mkdir", dir, e).to_string())),
+        Err(e) => Err(Error::io("mkdir", dir, e).in_field(FIELD)),
     }
 }
 

@@ -41,7 +41,7 @@ const NAMES: &[(&str, i32)] = &[
 ];
 
 pub fn parse(text: &str) -> Result<i32> {
-    let bad = || Error::msg(format!("invalid signal `{}`", text.escape_debug()));
+    let bad = || Error::Usage(format!("invalid signal `{}`", text.escape_debug()));
     if let Ok(n) = text.parse::<i32>() {
         return if (1..=SIGRTMAX).contains(&n) {
             Ok(n)

@@ -24,10 +24,12 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<Spec> {
         Err(e) => e,
     };
     if let Some(kind) = top_level_not_an_object(bytes) {
-        return Err(Error::msg(format!(
-            "{}: the top level must be a JSON object (a runtime-spec config), not {kind}",
-            path.display()
-        )));
+        return Err(Error::ConfigJson {
+            path: path.to_path_buf(),
+            reason: format!(
+                "the top level must be a JSON object (a runtime-spec config), not {kind}"
+            ),
+        });
     }
     let field = crate::json_path::of_error(bytes, &inner);
     if field.starts_with("process.scheduler.flags") {
@@ -45,10 +47,10 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<Spec> {
         }
     }
     if field == "." || field.is_empty() {
-        Err(Error::msg(format!(
-            "{}: invalid JSON: {inner}",
-            path.display()
-        )))
+        Err(Error::ConfigJson {
+            path: path.to_path_buf(),
+            reason: format!("invalid JSON: {inner}"),
+        })
     } else {
         Err(Error::config(
             field,
@@ -85,8 +87,11 @@ fn no_nul_bytes(bytes: &[u8]) -> Result<()> {
     if !bytes.windows(6).any(|w| w == b"\\u0000") {
         return Ok(());
     }
-    let value: serde_json::Value = serde_json::from_slice(bytes)
-        .map_err(|e| Error::msg(format!("config.json: invalid JSON: {e}")))?;
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| Error::ConfigJson {
+            path: CONFIG_FILE.into(),
+            reason: format!("invalid JSON: {e}"),
+        })?;
     match nul_field(&value, "") {
         Some(field) => Err(Error::config(field, "contains a NUL byte")),
         None => Ok(()),
@@ -327,7 +332,7 @@ fn check_mount(i: usize, m: &Mount) -> Result<()> {
         opts.is_bind(),
         m.source().as_deref(),
     )
-    .map_err(|e| Error::config(format!("mounts[{i}].destination"), e.to_string()))?;
+    .map_err(|e| e.in_field(format!("mounts[{i}].destination")))?;
     if !opts.is_bind() {
         if typ.is_empty() || typ == "none" {
             return Err(Error::config(

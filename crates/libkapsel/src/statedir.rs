@@ -157,15 +157,17 @@ fn read_state_file(dir: &Path) -> Result<State> {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(if dir.exists() {
-                Error::msg("container is still being created (no state file yet)")
+                Error::StillCreating
             } else {
                 Error::NotExist
             })
         }
         Err(e) => return Err(Error::io("read", &path, e)),
     };
-    serde_json::from_slice(&bytes)
-        .map_err(|e| Error::msg(format!("state file `{}` is corrupt: {e}", path.display())))
+    serde_json::from_slice(&bytes).map_err(|e| Error::CorruptState {
+        path: path.clone(),
+        reason: e.to_string(),
+    })
 }
 
 impl ContainerDir {

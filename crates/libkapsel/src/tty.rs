@@ -46,7 +46,7 @@ pub fn receive_master(socket: &OwnedFd) -> Result<OwnedFd> {
         })
     });
     fd.map(kapsel_sys::fs::owned_from_received)
-        .ok_or_else(|| Error::msg("the container sent no pty master"))
+        .ok_or_else(|| Error::Protocol("the container sent no pty master".into()))
 }
 
 /// Inside the container (after pivot_root): open a pty from its devpts, send the

@@ -209,12 +209,16 @@ pub(crate) fn compile_seccomp(
     let Some(cfg) = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) else {
         return Ok(None);
     };
-    let filter =
-        kapsel_seccomp::compile(cfg).map_err(|e| Error::config("linux.seccomp", e.to_string()))?;
+    let filter = kapsel_seccomp::compile(cfg).map_err(|source| Error::Seccomp {
+        field: "linux.seccomp",
+        source,
+    })?;
     if filter.uses_notify() {
         if let Some(path) = cfg.listener_path() {
-            kapsel_seccomp::check_listener(path)
-                .map_err(|e| Error::config("linux.seccomp.listenerPath", e.to_string()))?;
+            kapsel_seccomp::check_listener(path).map_err(|source| Error::Seccomp {
+                field: "linux.seccomp.listenerPath",
+                source,
+            })?;
         }
     }
     Ok(Some(filter))

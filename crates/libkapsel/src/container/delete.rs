@@ -45,9 +45,11 @@ fn delete_inner(root: &StateRoot, id: &str, force: bool) -> Result<()> {
         Status::Created => kill_and_wait(&state)?,
         _ if force => kill_and_wait(&state)?,
         s => {
-            return Err(Error::msg(format!(
-                "cannot delete container {id} that is not stopped: {s}"
-            )))
+            return Err(super::StatusError::Delete {
+                id: id.to_string(),
+                status: s,
+            }
+            .into())
         }
     }
     let poststop = state.poststop.clone();

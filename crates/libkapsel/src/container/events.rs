@@ -15,7 +15,7 @@ fn manager(root: &StateRoot, id: &ContainerId) -> Result<kapsel_cgroups::Manager
     }
     crate::cgroups::manager(&state.cgroup)
         .filter(|m| m.skipped().is_none())
-        .ok_or_else(|| Error::msg("the container has no cgroup to read"))
+        .ok_or(Error::NoCgroup("read"))
 }
 
 fn stats_line(id: &str, m: &kapsel_cgroups::Manager) -> Result<String> {

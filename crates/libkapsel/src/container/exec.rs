@@ -52,8 +52,8 @@ fn exec_inner(root: &StateRoot, id: &str, opts: &ExecOptions) -> Result<i32> {
     match state.status(&root.dir_of(&cid)) {
         Status::Running => {}
         Status::Paused if opts.ignore_paused => {}
-        Status::Stopped => return Err(Error::msg("cannot exec in a stopped container")),
-        s => return Err(Error::msg(format!("cannot exec in a {s} container"))),
+        Status::Stopped => return Err(super::StatusError::ExecStopped.into()),
+        s => return Err(super::StatusError::Exec(s).into()),
     }
     let spec = crate::spec::load(&state.bundle)?;
     let process = build_process(&spec, opts)?;
@@ -70,8 +70,8 @@ fn exec_inner(root: &StateRoot, id: &str, opts: &ExecOptions) -> Result<i32> {
     let console = match (plan.terminal, &opts.console_socket) {
         (true, Some(path)) => Some(crate::tty::connect(path)?),
         (true, None) => {
-            return Err(Error::msg(
-                "--tty needs --console-socket to hand its pty to",
+            return Err(Error::Usage(
+                "--tty needs --console-socket to hand its pty to".into(),
             ))
         }
         _ => None,
@@ -85,7 +85,7 @@ fn exec_inner(root: &StateRoot, id: &str, opts: &ExecOptions) -> Result<i32> {
     let sub_cgroups = crate::cgroups::parse_sub_cgroups(&opts.cgroups)?;
     let cgroup = crate::cgroups::manager(&state.cgroup).filter(|m| m.skipped().is_none());
     if !sub_cgroups.is_empty() && cgroup.is_none() {
-        return Err(Error::msg("--cgroup: the container has no cgroup"));
+        return Err(Error::Usage("--cgroup: the container has no cgroup".into()));
     }
     let job = Job {
         spec: &spec,
@@ -147,8 +147,8 @@ fn build_process(spec: &Spec, opts: &ExecOptions) -> Result<Process> {
             .clone()
             .ok_or_else(|| Error::config("process", "missing"))?;
         if opts.args.is_empty() {
-            return Err(Error::msg(
-                "exec needs a command to run (or --process FILE)",
+            return Err(Error::Usage(
+                "exec needs a command to run (or --process FILE)".into(),
             ));
         }
         p.set_args(Some(opts.args.clone()));
@@ -183,12 +183,13 @@ fn build_process(spec: &Spec, opts: &ExecOptions) -> Result<Process> {
             .map_or((u.as_str(), None), |(a, b)| (a, Some(b)));
         user.set_uid(
             uid.parse()
-                .map_err(|_| Error::msg(format!("--user: `{u}` is not uid[:gid] (numbers)")))?,
+                .map_err(|_| Error::Usage(format!("--user: `{u}` is not uid[:gid] (numbers)")))?,
         );
         if let Some(g) = gid {
             user.set_gid(
-                g.parse()
-                    .map_err(|_| Error::msg(format!("--user: `{u}` is not uid[:gid] (numbers)")))?,
+                g.parse().map_err(|_| {
+                    Error::Usage(format!("--user: `{u}` is not uid[:gid] (numbers)"))
+                })?,
             );
         }
         p.set_user(user);
@@ -204,7 +205,7 @@ fn build_process(spec: &Spec, opts: &ExecOptions) -> Result<Process> {
         for c in &opts.caps {
             add.insert(
                 parse_cap(c)
-                    .ok_or_else(|| Error::msg(format!("--cap: unknown capability `{c}`")))?,
+                    .ok_or_else(|| Error::Usage(format!("--cap: unknown capability `{c}`")))?,
             );
         }
         let grow = |set: &Option<HashSet<Capability>>| -> Option<HashSet<Capability>> {
@@ -340,9 +341,9 @@ fn spawn(mut job: Job<'_>, console: Option<OwnedFd>) -> Result<i32> {
             Some(Message::SeccompFd(fd)) => {
                 crate::process::notify::hand_over(job.spec, &fd, pid, job.state_json)?;
             }
-            Some(Message::Failed(text)) => {
+            Some(Message::Failed(w)) => {
                 let _ = waitpid(Pid::from_raw(pid), None);
-                return Err(Error::Msg(text));
+                return Err(w.into());
             }
             Some(_) => {}
             None => break,

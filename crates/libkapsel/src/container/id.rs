@@ -15,7 +15,7 @@ impl ContainerId {
     /// error (callers match on it).
     pub fn new(id: &str) -> Result<Self> {
         if id.is_empty() {
-            return Err(Error::msg("invalid container ID format: the id is empty"));
+            return Err(Error::InvalidId("the id is empty".into()));
         }
         let ok = id != "."
             && id != ".."
@@ -26,8 +26,8 @@ impl ContainerId {
         if ok {
             Ok(ContainerId(id.to_string()))
         } else {
-            Err(Error::msg(format!(
-                "invalid container ID format: `{}`: use letters, digits and _ + - . only, not `.` or `..`",
+            Err(Error::InvalidId(format!(
+                "`{}`: use letters, digits and _ + - . only, not `.` or `..`",
                 id.escape_debug()
             )))
         }

@@ -58,7 +58,7 @@ fn signal_cgroup(state: &crate::state::State, signal: i32) -> Result<bool> {
         return Ok(false);
     }
     let sig = nix::sys::signal::Signal::try_from(signal)
-        .map_err(|_| Error::msg(format!("invalid signal {signal}")))?;
+        .map_err(|_| Error::Usage(format!("invalid signal {signal}")))?;
     m.kill_all(sig).map_err(crate::cgroups::map_err)?;
     Ok(true)
 }

@@ -1,6 +1,7 @@
 //! `pause` and `resume`: freeze and thaw every process of the container's cgroup.
 
 use super::id::ContainerId;
+use super::StatusError;
 use crate::error::{Error, Result};
 use crate::state::Status;
 use crate::statedir::StateRoot;
@@ -19,15 +20,11 @@ fn freeze(root: &StateRoot, id: &str, pause: bool) -> Result<()> {
     let status = state.status(&dir.path);
     match (pause, status) {
         (true, Status::Running) | (false, Status::Paused) => {}
-        (true, s) => return Err(Error::msg(format!("cannot pause a {s} container"))),
-        (false, s) => {
-            return Err(Error::msg(format!(
-                "cannot resume a {s} container: it is not paused"
-            )))
-        }
+        (true, s) => return Err(StatusError::Pause(s).into()),
+        (false, s) => return Err(StatusError::Resume(s).into()),
     }
     let m = crate::cgroups::manager(&state.cgroup)
         .filter(|m| m.skipped().is_none())
-        .ok_or_else(|| Error::msg("the container has no cgroup to freeze"))?;
+        .ok_or(Error::NoCgroup("freeze"))?;
     if pause { m.freeze() } else { m.thaw() }.map_err(crate::cgroups::map_err)
 }

@@ -1,6 +1,7 @@
 //! `start`: open the start gate of a created container, then run poststart hooks.
 
 use super::id::ContainerId;
+use super::StatusError;
 use crate::error::{nix_err, Error, Result};
 use crate::hooks;
 use crate::state::Status;
@@ -17,8 +18,8 @@ fn start_inner(root: &StateRoot, id: &str) -> Result<()> {
     let state = dir.read_state()?;
     match state.status(&dir.path) {
         Status::Created => {}
-        Status::Stopped => return Err(Error::msg("cannot start a container that has stopped")),
-        s => return Err(Error::msg(format!("cannot start an already {s} container"))),
+        Status::Stopped => return Err(StatusError::StartStopped.into()),
+        s => return Err(StatusError::StartAlready(s).into()),
     }
     let notify = crate::process::sd_notify::bind(&dir.path)?;
     let fifo = dir.fifo_path();

@@ -11,11 +11,11 @@ pub fn update(root: &StateRoot, id: &str, resources: &LinuxResources) -> Result<
         let dir = root.open(&ContainerId::new(id)?)?;
         let state = dir.read_state()?;
         if state.status(&dir.path) == Status::Stopped {
-            return Err(Error::msg("cannot update a stopped container"));
+            return Err(super::StatusError::UpdateStopped.into());
         }
         let m = crate::cgroups::manager(&state.cgroup)
             .filter(|m| m.skipped().is_none())
-            .ok_or_else(|| Error::msg("the container has no cgroup to update"))?;
+            .ok_or(Error::NoCgroup("update"))?;
         let resources = with_create_time_checks(resources, &state.bundle);
         for note in m.update(&resources).map_err(crate::cgroups::map_err)? {
             crate::logging::warn(&note);

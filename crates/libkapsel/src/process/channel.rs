@@ -25,8 +25,56 @@ pub enum Message {
     SeccompFd(OwnedFd),
     /// Child: a warning for the parent to log.
     Warning(String),
-    /// Child: setting up failed; the text says what, where and why.
-    Failed(String),
+    /// Child: setting up failed (see [`WireError`]).
+    Failed(WireError),
+}
+
+/// An error as it crosses the fork (as crun sends errno and message over its sync
+/// socket): what failed, where and why, and the errno of the failed system call when it
+/// was one, so that the runtime's error keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WireError {
+    pub errno: Option<i32>,
+    pub text: String,
+}
+
+impl Message {
+    /// The failure message for `e`.
+    pub fn failed(e: &Error) -> Message {
+        Message::Failed(WireError {
+            errno: e.errno(),
+            text: e.to_string(),
+        })
+    }
+}
+
+impl From<WireError> for Error {
+    fn from(w: WireError) -> Error {
+        Error::Child {
+            errno: w.errno,
+            text: w.text,
+        }
+    }
+}
+
+/// 'F', the errno as 4 bytes (0: none), the text.
+fn encode_failed(buf: &mut Vec<u8>, w: &WireError) {
+    buf.push(b'F');
+    buf.extend_from_slice(&w.errno.unwrap_or(0).to_le_bytes());
+    buf.extend_from_slice(w.text.as_bytes());
+}
+
+fn decode_failed(bytes: &[u8]) -> Result<WireError> {
+    let Some(errno) = bytes.get(1..5) else {
+        return Err(Error::Protocol(
+            "sync socket: failure message too short".into(),
+        ));
+    };
+    let errno = i32::from_le_bytes([errno[0], errno[1], errno[2], errno[3]]);
+    Ok(WireError {
+        errno: (errno != 0).then_some(errno),
+        text: String::from_utf8_lossy(&bytes[5..]).into_owned(),
+    })
 }
 
 pub struct Channel {
@@ -74,10 +122,7 @@ impl Channel {
                 buf.push(b'W');
                 buf.extend_from_slice(text.as_bytes());
             }
-            Message::Failed(text) => {
-                buf.push(b'F');
-                buf.extend_from_slice(text.as_bytes());
-            }
+            Message::Failed(w) => encode_failed(&mut buf, w),
         }
         match send(self.fd.as_raw_fd(), &buf, MsgFlags::MSG_NOSIGNAL) {
             Ok(_) => Ok(()),
@@ -129,8 +174,10 @@ impl Channel {
         };
         match (got.bytes.first(), got.pid) {
             (Some(b'P'), Some(pid)) => Ok(Some(Message::Pid(pid))),
-            (Some(b'F'), _) => Ok(Some(Message::Failed(got.text()))),
-            _ => Err(Error::msg("sync socket: expected the container's pid")),
+            (Some(b'F'), _) => Ok(Some(Message::Failed(decode_failed(&got.bytes)?))),
+            _ => Err(Error::Protocol(
+                "sync socket: expected the container's pid".into(),
+            )),
         }
     }
 
@@ -181,12 +228,12 @@ impl Channel {
             b'C' => Message::Continue(String::from_utf8_lossy(&buf[1..n]).into_owned()),
             b'R' => Message::Ready,
             b'S' => Message::SeccompFd(fd.ok_or_else(|| {
-                Error::msg("sync socket: seccomp fd message without a descriptor")
+                Error::Protocol("sync socket: seccomp fd message without a descriptor".into())
             })?),
             b'W' => Message::Warning(String::from_utf8_lossy(&buf[1..n]).into_owned()),
-            b'F' => Message::Failed(String::from_utf8_lossy(&buf[1..n]).into_owned()),
+            b'F' => Message::Failed(decode_failed(&buf[..n])?),
             other => {
-                return Err(Error::msg(format!(
+                return Err(Error::Protocol(format!(
                     "sync socket: unknown message tag {other}"
                 )))
             }
@@ -198,12 +245,6 @@ struct Received {
     bytes: Vec<u8>,
     fd: Option<OwnedFd>,
     pid: Option<i32>,
-}
-
-impl Received {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.bytes[1..]).into_owned()
-    }
 }
 
 /// Takes ownership of a descriptor received with SCM_RIGHTS.
@@ -223,7 +264,14 @@ mod tests {
             Message::Continue("{}".into()),
             Message::Ready,
             Message::Warning("skipped".into()),
-            Message::Failed("mount `proc`: EPERM".into()),
+            Message::Failed(WireError {
+                errno: Some(libc::EPERM),
+                text: "mount `proc`: Operation not permitted (EPERM)".into(),
+            }),
+            Message::Failed(WireError {
+                errno: None,
+                text: "process.args: must name at least the executable".into(),
+            }),
         ] {
             a.send(&m).unwrap();
             let got = b.recv().unwrap().unwrap();

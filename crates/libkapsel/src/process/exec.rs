@@ -14,11 +14,15 @@ pub fn resolve(arg0: &str, env: &[String]) -> Result<PathBuf> {
             Ok(m) if m.is_file() && m.permissions().mode() & 0o111 != 0 => Ok(p.to_path_buf()),
             // A directory too: execve answers EACCES, and runc's phrase is what docker
             // and podman turn into exit code 126.
-            Ok(_) => Err(Error::msg(format!("exec: \"{arg0}\": permission denied"))),
-            Err(e) => Err(Error::msg(format!(
-                "exec: \"{arg0}\": stat {arg0}: {}",
-                lower_errno(&e)
-            ))),
+            Ok(_) => Err(ExecError::PermissionDenied {
+                arg0: arg0.to_string(),
+            }
+            .into()),
+            Err(e) => Err(ExecError::Stat {
+                arg0: arg0.to_string(),
+                reason: lower_errno(&e),
+            }
+            .into()),
         };
     }
     let path = env
@@ -34,9 +38,25 @@ pub fn resolve(arg0: &str, env: &[String]) -> Result<PathBuf> {
             }
         }
     }
-    Err(Error::msg(format!(
-        "exec: \"{arg0}\": executable file not found in $PATH"
-    )))
+    Err(ExecError::NotInPath {
+        arg0: arg0.to_string(),
+    }
+    .into())
+}
+
+/// Finding or executing the program, in runc's words (podman and docker turn "not found"
+/// and "no such file or directory" into 127, "permission denied" into 126).
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    #[error("exec: \"{arg0}\": permission denied")]
+    PermissionDenied { arg0: String },
+    #[error("exec: \"{arg0}\": stat {arg0}: {reason}")]
+    Stat { arg0: String, reason: String },
+    #[error("exec: \"{arg0}\": executable file not found in $PATH")]
+    NotInPath { arg0: String },
+    /// execve itself failed.
+    #[error("exec `{path}`: {}", kapsel_sys::errno_text(*errno))]
+    Execve { path: String, errno: i32 },
 }
 
 /// `no such file or directory`, lower-case like Go's syscall errors.

@@ -30,15 +30,18 @@ impl ExecImage {
     pub fn exec(&self) -> Error {
         if let Some(filter) = &self.late_seccomp {
             if let Err(e) = kapsel_seccomp::load(filter) {
-                return Error::config("linux.seccomp", e.to_string());
+                return Error::Seccomp {
+                    field: "linux.seccomp",
+                    source: e,
+                };
             }
         }
         let err = nix::unistd::execve(&self.path, &self.argv, &self.envp).unwrap_err();
-        Error::msg(format!(
-            "exec `{}`: {}",
-            self.path.to_string_lossy(),
-            kapsel_sys::errno_text(err as i32)
-        ))
+        super::exec::ExecError::Execve {
+            path: self.path.to_string_lossy().into_owned(),
+            errno: err as i32,
+        }
+        .into()
     }
 }
 
@@ -112,8 +115,10 @@ pub fn finish(
     drop(proc);
     caps.after_user_change()?;
     if let Some(filter) = early {
-        image.notify_fd = kapsel_seccomp::load(filter)
-            .map_err(|e| Error::config("linux.seccomp", e.to_string()))?;
+        image.notify_fd = kapsel_seccomp::load(filter).map_err(|source| Error::Seccomp {
+            field: "linux.seccomp",
+            source,
+        })?;
     }
     caps.drop_kept_admin();
     Ok(image)

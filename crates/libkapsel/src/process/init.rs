@@ -70,8 +70,8 @@ pub fn run(mut ctx: InitContext<'_>) -> ! {
 fn wait_for_continue(channel: &Channel) -> Result<()> {
     match channel.recv()? {
         Some(Message::Continue(_)) => Ok(()),
-        _ => Err(Error::msg(
-            "the runtime went away while setting up the process",
+        _ => Err(Error::Protocol(
+            "the runtime went away while setting up the process".into(),
         )),
     }
 }
@@ -141,7 +141,7 @@ fn setup(ctx: &mut InitContext<'_>) -> Result<Prepared> {
         // up (podman --network none and pods without a network rely on 127.0.0.1).
         kapsel_sys::netlink::RtNetlink::open()
             .and_then(|mut nl| nl.set_up(1))
-            .map_err(|e| Error::msg(format!("bring up the loopback interface: {e}")))?;
+            .map_err(|e| Error::Protocol(format!("bring up the loopback interface: {e}")))?;
     }
     if plan.ns.new_cgroup {
         // Rooted at the cgroups we are in now.
@@ -223,7 +223,9 @@ fn hooks_round_trip(ctx: &InitContext<'_>) -> Result<Option<String>> {
     ctx.channel.send(&Message::RuntimeHooks)?;
     match ctx.channel.recv()? {
         Some(Message::Continue(state)) => Ok(Some(state)),
-        _ => Err(Error::msg("the runtime went away while running hooks")),
+        _ => Err(Error::Protocol(
+            "the runtime went away while running hooks".into(),
+        )),
     }
 }
 

@@ -99,8 +99,10 @@ pub fn launch(mut l: Launch<'_>) -> Result<Launched> {
                     pid,
                     channel: parent,
                 }),
-                Some(Message::Failed(text)) => Err(Error::Msg(text)),
-                _ => Err(Error::msg("the intermediate process exited without a word")),
+                Some(Message::Failed(w)) => Err(w.into()),
+                _ => Err(Error::Protocol(
+                    "the intermediate process exited without a word".into(),
+                )),
             }
         }
     }
@@ -135,7 +137,7 @@ fn run_intermediate(chan: &Channel, i: Intermediate<'_>) {
         Ok(Forked::Child) => {}
         Ok(Forked::Parent(_)) => std::process::exit(0),
         Err(e) => {
-            let _ = chan.send(&Message::Failed(e.to_string()));
+            let _ = chan.send(&Message::failed(&e));
             std::process::exit(1);
         }
     }
@@ -177,7 +179,7 @@ pub fn abandon(pid: i32, chan: &Channel, e: Error) -> Error {
     let _ = waitpid(Pid::from_raw(pid), None);
     loop {
         match chan.recv() {
-            Ok(Some(Message::Failed(text))) => return Error::Msg(text),
+            Ok(Some(Message::Failed(w))) => return w.into(),
             Ok(Some(_)) => continue,
             _ => return e,
         }
@@ -189,6 +191,6 @@ pub fn fail(chan: &Channel, e: &Error, code: i32) -> ! {
     for w in crate::logging::take_warnings() {
         let _ = chan.send(&Message::Warning(w));
     }
-    let _ = chan.send(&Message::Failed(e.to_string()));
+    let _ = chan.send(&Message::failed(e));
     std::process::exit(code);
 }

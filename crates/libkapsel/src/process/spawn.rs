@@ -121,7 +121,7 @@ fn serve(
     loop {
         match chan.recv()? {
             Some(Message::Ready) => return Ok(()),
-            Some(Message::Failed(text)) => return Err(Error::Msg(text)),
+            Some(Message::Failed(w)) => return Err(w.into()),
             Some(Message::Warning(text)) => crate::logging::warn(&text),
             Some(Message::SeccompFd(fd)) => {
                 super::notify::hand_over(&plan.spec, &fd, pid, &hook_state(pid))?
@@ -134,7 +134,7 @@ fn serve(
                 chan.send(&Message::Continue(state))?;
             }
             Some(other) => {
-                return Err(Error::msg(format!(
+                return Err(Error::Protocol(format!(
                     "unexpected message from the container process: {other:?}"
                 )))
             }
@@ -144,7 +144,7 @@ fn serve(
                     Ok(WaitStatus::Signaled(_, sig, _)) => format!("was killed by {sig}"),
                     _ => "vanished".to_string(),
                 };
-                return Err(Error::msg(format!(
+                return Err(Error::Protocol(format!(
                     "container process {how} before it was ready"
                 )));
             }

@@ -86,7 +86,7 @@ pub fn node_from_spec(i: usize, d: &LinuxDevice) -> Result<DeviceNode> {
 pub fn create_nodes(root: BorrowedFd<'_>, nodes: &[DeviceNode]) -> Result<()> {
     for n in nodes {
         create_node(root, n).map_err(|e| match n.spec_index {
-            Some(i) => Error::config(format!("linux.devices[{i}]"), e.to_string()),
+            Some(i) => e.in_field(format!("linux.devices[{i}]")),
             None => e,
         })?;
     }
@@ -98,7 +98,9 @@ fn create_node(root: BorrowedFd<'_>, n: &DeviceNode) -> Result<()> {
     let name = n
         .path
         .file_name()
-        .ok_or_else(|| Error::msg(format!("device path `{}` has no name", n.path.display())))?;
+        .ok_or_else(|| super::mounts::MountError::DeviceWithoutName {
+            path: n.path.clone(),
+        })?;
     let parent = ensure_in_root(root, parent_path, Kind::Dir)?;
     let dev = makedev(n.major, n.minor);
     let mode = Mode::from_bits_truncate(n.mode);
@@ -139,10 +141,10 @@ fn refuse_non_device(parent: BorrowedFd<'_>, name: &std::ffi::OsStr, path: &Path
     if [SFlag::S_IFCHR, SFlag::S_IFBLK, SFlag::S_IFIFO].contains(&kind) {
         return Ok(());
     }
-    Err(Error::msg(format!(
-        "device `{}`: a file that is not a device node is already there",
-        path.display()
-    )))
+    Err(super::mounts::MountError::NotADevice {
+        path: path.to_path_buf(),
+    }
+    .into())
 }
 
 /// /dev/fd, /dev/std{in,out,err}, /dev/core and /dev/ptmx -> pts/ptmx.

@@ -52,8 +52,8 @@ pub fn prepare(spec: &Spec, bundle: &Path) -> Result<Idmapped> {
         if !wants_idmap(m, &opts) {
             continue;
         }
-        let fd = prepare_one(spec, bundle, m, &opts)
-            .map_err(|e| Error::config(format!("mounts[{i}]"), e.to_string()))?;
+        let fd =
+            prepare_one(spec, bundle, m, &opts).map_err(|e| e.in_field(format!("mounts[{i}]")))?;
         out.fds.push((i, fd));
     }
     Ok(out)
@@ -61,14 +61,16 @@ pub fn prepare(spec: &Spec, bundle: &Path) -> Result<Idmapped> {
 
 fn prepare_one(spec: &Spec, bundle: &Path, m: &Mount, opts: &MountOptions) -> Result<OwnedFd> {
     if !opts.is_bind() {
-        return Err(Error::msg(
+        return Err(super::mounts::MountError::Idmap(
             "an idmapped mount must be a bind mount (`bind` or `rbind`)",
-        ));
+        )
+        .into());
     }
     if !(nix::unistd::geteuid().is_root() && crate::userns::in_initial_userns()) {
-        return Err(Error::msg(
+        return Err(super::mounts::MountError::Idmap(
             "idmapped mounts need root in the initial user namespace",
-        ));
+        )
+        .into());
     }
     let userns = mapping_userns(spec, m)?;
     let src = m.source().as_deref().unwrap_or(Path::new(""));
@@ -96,9 +98,10 @@ fn mapping_userns(spec: &Spec, m: &Mount) -> Result<OwnedFd> {
         (Some(u), Some(g)) if !u.is_empty() && !g.is_empty() => return userns_with(u, g),
         (None, None) => {}
         _ => {
-            return Err(Error::msg(
+            return Err(super::mounts::MountError::Idmap(
                 "uidMappings and gidMappings must be given together and not be empty",
-            ))
+            )
+            .into())
         }
     }
     let joined = linux
@@ -114,10 +117,11 @@ fn mapping_userns(spec: &Spec, m: &Mount) -> Result<OwnedFd> {
     let g = linux.and_then(|l| l.gid_mappings().clone());
     match (u, g) {
         (Some(u), Some(g)) if !u.is_empty() && !g.is_empty() => userns_with(&u, &g),
-        _ => Err(Error::msg(
+        _ => Err(super::mounts::MountError::Idmap(
             "idmap needs uidMappings and gidMappings on the mount or a user \
              namespace with linux.uidMappings and linux.gidMappings",
-        )),
+        )
+        .into()),
     }
 }
 

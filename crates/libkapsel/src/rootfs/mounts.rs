@@ -19,7 +19,7 @@ pub fn mount_all(
 ) -> Result<()> {
     for m in mounts {
         mount_one(root, m, idmapped.get(m.index))
-            .map_err(|e| Error::config(format!("mounts[{}]", m.index), e.to_string()))?;
+            .map_err(|e| e.in_field(format!("mounts[{}]", m.index)))?;
     }
     Ok(())
 }
@@ -120,11 +120,12 @@ fn finish(mounted: &OwnedFd, opts: &MountOptions, dest: &Path) -> Result<()> {
 }
 
 pub fn mount_error(e: nix::Error, what: &str, dest: &Path) -> Error {
-    Error::msg(format!(
-        "mount `{what}` on `{}`: {}",
-        dest.display(),
-        kapsel_sys::errno_text(e as i32)
-    ))
+    MountError::Failed {
+        what: what.to_string(),
+        dest: dest.to_path_buf(),
+        errno: e as i32,
+    }
+    .into()
 }
 
 /// Bind-mounts `src` (a host path) onto `dest` inside the root, creating the target.
@@ -173,16 +174,41 @@ pub fn proc_rule(dest: &Path, typ: &str, bind: bool, source: Option<&Path>) -> R
         if procfs {
             return Ok(());
         }
-        return Err(Error::msg(format!(
-            "`{}` cannot be mounted: only a proc filesystem may be mounted at /proc",
-            dest.display()
-        )));
+        return Err(MountError::NotProcAtProc {
+            dest: dest.to_path_buf(),
+        }
+        .into());
     }
     if LXCFS_FILES.iter().any(|f| Path::new(f) == dest) {
         return Ok(());
     }
-    Err(Error::msg(format!(
+    Err(MountError::InsideProc {
+        dest: dest.to_path_buf(),
+    }
+    .into())
+}
+
+/// A mount (or device node) of the container that cannot be made.
+#[derive(Debug, thiserror::Error)]
+pub enum MountError {
+    #[error("mount `{what}` on `{}`: {}", dest.display(), kapsel_sys::errno_text(*errno))]
+    Failed {
+        what: String,
+        dest: std::path::PathBuf,
+        errno: i32,
+    },
+    #[error("`{}` cannot be mounted: only a proc filesystem may be mounted at /proc", dest.display())]
+    NotProcAtProc { dest: std::path::PathBuf },
+    #[error(
         "`{}` cannot be mounted because it is inside /proc (only the files lxcfs emulates may be)",
         dest.display()
-    )))
+    )]
+    InsideProc { dest: std::path::PathBuf },
+    #[error("device `{}`: a file that is not a device node is already there", path.display())]
+    NotADevice { path: std::path::PathBuf },
+    #[error("device path `{}` has no name", path.display())]
+    DeviceWithoutName { path: std::path::PathBuf },
+    /// An idmapped mount that cannot be made as asked.
+    #[error("{0}")]
+    Idmap(&'static str),
 }

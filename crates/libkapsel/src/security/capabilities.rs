@@ -161,7 +161,7 @@ impl CapChange {
                 // Not root, no sets named: the uid change clears them; only the
                 // capability the filter needs stays for now.
                 kapsel_sys::caps::capset(admin, admin, 0)
-                    .map_err(|e| Error::config("process.capabilities", e.to_string()))?;
+                    .map_err(|e| Error::from(e).in_field("process.capabilities"))?;
                 kapsel_sys::caps::set_keepcaps(false)?;
             }
             return Ok(());
@@ -171,7 +171,7 @@ impl CapChange {
             sets.permitted | admin,
             sets.inheritable,
         )
-        .map_err(|e| Error::config("process.capabilities", e.to_string()))?;
+        .map_err(|e| Error::from(e).in_field("process.capabilities"))?;
         for cap in 0..=self.last {
             if sets.ambient & (1 << cap) == 0 {
                 continue;

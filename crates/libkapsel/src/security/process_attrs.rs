@@ -50,7 +50,7 @@ pub fn apply_scheduler(attr: Option<&SchedAttr>) -> Result<()> {
         return Ok(());
     };
     kapsel_sys::process::sched_setattr(attr)
-        .map_err(|e| Error::config("process.scheduler", e.to_string()))
+        .map_err(|e| Error::from(e).in_field("process.scheduler"))
 }
 
 /// `process.ioPriority` as (class, priority) for ioprio_set(2).
@@ -77,7 +77,7 @@ pub fn apply_io_priority(prio: Option<(u32, u32)>) -> Result<()> {
         return Ok(());
     };
     kapsel_sys::process::ioprio_set(class, priority)
-        .map_err(|e| Error::config("process.ioPriority", e.to_string()))
+        .map_err(|e| Error::from(e).in_field("process.ioPriority"))
 }
 
 pub fn personality_value(p: &LinuxPersonality) -> Result<u64> {
@@ -114,7 +114,7 @@ pub fn apply_personality(value: Option<u64>) -> Result<()> {
         return Ok(());
     };
     kapsel_sys::process::set_personality(v)
-        .map_err(|e| Error::config("linux.personality", e.to_string()))
+        .map_err(|e| Error::from(e).in_field("linux.personality"))
 }
 
 pub(crate) fn apparmor_enabled() -> bool {
