@@ -514,10 +514,15 @@ fn a_cpu_quota_of_ten_percent_holds_and_update_lifts_it() {
     );
     cg.0.update(&resources(r#"{"cpu":{"quota":10000,"period":10000}}"#))
         .unwrap();
+    let throttled = || cg.0.stats().unwrap().cpu.throttling.throttled_periods;
+    let throttled_before = throttled();
     let lifted = cpu_used(&cg.0, window) / window.as_nanos() as f64;
+    let throttled_after = throttled();
+    // On a busy machine the loop may not get a whole core after the update, but it is
+    // no longer throttled: either is the evidence that the cap was lifted.
     assert!(
-        lifted > 3.0 * limited,
-        "after update {lifted:.3}, before {limited:.3}"
+        lifted > 3.0 * limited || throttled_after == throttled_before,
+        "after update {lifted:.3} (throttled {throttled_before} -> {throttled_after}), before {limited:.3}"
     );
     println!("cpu share: quota 1000/10000 -> {limited:.3}, 10000/10000 -> {lifted:.3}");
 }
