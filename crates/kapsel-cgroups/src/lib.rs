@@ -25,6 +25,10 @@ mod manager;
 mod oom;
 mod path;
 pub mod stats;
+#[cfg(feature = "systemd")]
+mod systemd;
+#[cfg(not(feature = "systemd"))]
+#[path = "systemd_absent.rs"]
 mod systemd;
 mod v1;
 pub mod v2;

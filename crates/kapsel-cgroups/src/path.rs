@@ -103,6 +103,7 @@ pub(crate) fn clean(path: &str) -> PathBuf {
 }
 
 /// Splits the systemd form `slice:prefix:name` and checks each part.
+#[cfg(feature = "systemd")]
 pub(crate) fn parse_systemd_path(
     spec: &str,
 ) -> std::result::Result<(String, String, String), String> {
@@ -282,6 +283,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "systemd")]
     fn systemd_driver_without_systemd_is_a_clear_error() {
         let tree = TempTree::new("path-systemd");
         let h = host(&tree);
@@ -306,6 +308,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "systemd")]
     fn systemd_form_parts_are_checked() {
         assert_eq!(
             parse_systemd_path("machine.slice:kapsel:c1").unwrap(),

@@ -34,7 +34,18 @@ impl Target {
 
 /// The target of an OCI architecture, or an error naming `field`.
 pub fn target(arch: Arch, field: &str) -> Result<Target, Error> {
-    let t = |audit_arch, abi| Ok(Target { audit_arch, abi });
+    let t = |audit_arch, abi: Abi| {
+        if !abi.built_in() {
+            return Err(Error::Unsupported {
+                field: field.to_string(),
+                reason: format!(
+                    "architecture `{arch}`: its system call table is not built into this \
+                     kapsel (feature `foreign-arches`, left out of the device profile)"
+                ),
+            });
+        }
+        Ok(Target { audit_arch, abi })
+    };
     match arch {
         Arch::ScmpArchNative => native(field),
         Arch::ScmpArchX86_64 => t(AUDIT_ARCH_X86_64, Abi::X86_64),
@@ -104,5 +115,28 @@ fn native(field: &str) -> Result<Target, Error> {
             field: field.to_string(),
             reason: "kapsel has no syscall table for the architecture it was built for".into(),
         }),
+    }
+}
+
+#[cfg(all(test, not(feature = "foreign-arches")))]
+mod absent_tables {
+    use super::*;
+
+    #[test]
+    fn a_foreign_architecture_is_refused_with_one_line() {
+        let foreign = if cfg!(target_arch = "riscv64") {
+            Arch::ScmpArchS390x
+        } else {
+            Arch::ScmpArchRiscv64
+        };
+        let e = target(foreign, "linux.seccomp.architectures[0]").unwrap_err();
+        assert!(
+            e.to_string().ends_with(
+                "its system call table is not built into this kapsel \
+                 (feature `foreign-arches`, left out of the device profile)"
+            ),
+            "{e}"
+        );
+        assert!(target(Arch::ScmpArchNative, "f").is_ok());
     }
 }

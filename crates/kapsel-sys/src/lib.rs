@@ -15,3 +15,6 @@ pub mod seccomp;
 pub mod tty;
 
 pub use error::{errno_text, SysError};
+
+#[cfg(all(target_env = "musl", target_arch = "riscv64"))]
+pub mod link_compat;

@@ -53,9 +53,15 @@ fn main() -> ExitCode {
 fn dispatch(cli: Cli) -> Result<u8> {
     if cli.version {
         out(&format!(
-            "kapsel version {}\nspec: {}",
+            "kapsel version {}\nspec: {}{}",
             env!("CARGO_PKG_VERSION"),
-            libkapsel::state::OCI_VERSION
+            libkapsel::state::OCI_VERSION,
+            // The device profile (docs/embedded.md): `kapsel features` lists what it has.
+            if cfg!(feature = "device") {
+                "\nprofile: device"
+            } else {
+                ""
+            }
         ));
         return Ok(0);
     }

@@ -14,9 +14,17 @@ pub mod json_path;
 pub mod logging;
 pub mod mempolicy;
 pub mod namespaces;
+#[cfg(feature = "net-devices")]
+pub mod netdev;
+#[cfg(not(feature = "net-devices"))]
+#[path = "absent/netdev.rs"]
 pub mod netdev;
 pub mod process;
 pub mod procfs;
+#[cfg(feature = "intel-rdt")]
+pub mod rdt;
+#[cfg(not(feature = "intel-rdt"))]
+#[path = "absent/rdt.rs"]
 pub mod rdt;
 pub mod rootfs;
 pub mod security;
@@ -30,3 +38,9 @@ pub mod unixsock;
 pub mod userns;
 
 pub use error::{Error, Result};
+
+/// Why a config field this build leaves out is refused: the device profile builds kapsel
+/// without some cargo features (crates/kapsel/Cargo.toml, docs/embedded.md).
+pub(crate) fn absent(feature: &str) -> String {
+    format!("not built into this kapsel (feature `{feature}`, left out of the device profile)")
+}

@@ -17,6 +17,13 @@ pub fn connect(path: &Path) -> Result<OwnedFd> {
 /// A connected pair standing in for a console socket: (ours, the container's).
 pub fn console_pair() -> Result<(OwnedFd, OwnedFd)> {
     use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+    // `run` relays the pty it receives on this pair (process/relay.rs).
+    if cfg!(not(feature = "pty-relay")) {
+        return Err(Error::config(
+            "process.terminal",
+            format!("{} without --console-socket", crate::absent("pty-relay")),
+        ));
+    }
     socketpair(
         AddressFamily::Unix,
         SockType::Stream,

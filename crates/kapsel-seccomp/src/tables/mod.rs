@@ -3,7 +3,21 @@
 
 #[rustfmt::skip]
 #[allow(clippy::all)]
+#[cfg_attr(not(feature = "foreign-arches"), allow(dead_code))]
 mod generated;
+
+/// The table of an ABI, compiled in with feature `foreign-arches` (the default) or when
+/// the build architecture runs that ABI (its own, or a compat ABI such as arm on
+/// aarch64); otherwise empty, and the linker drops the table.
+macro_rules! table {
+    ($table:path, $($arch:literal),+) => {{
+        #[cfg(any(feature = "foreign-arches", $(target_arch = $arch),+))]
+        let t: &'static [u32] = &$table;
+        #[cfg(not(any(feature = "foreign-arches", $(target_arch = $arch),+)))]
+        let t: &'static [u32] = &[];
+        t
+    }};
+}
 
 /// One system call ABI: a numbering of the kernel's system calls.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -26,26 +40,31 @@ pub enum Abi {
 impl Abi {
     fn numbers(self) -> &'static [u32] {
         match self {
-            Abi::X86_64 => &generated::X86_64,
-            Abi::X86 => &generated::X86,
-            Abi::X32 => &generated::X32,
-            Abi::Arm => &generated::ARM,
-            Abi::Aarch64 => &generated::AARCH64,
-            Abi::Riscv64 => &generated::RISCV64,
-            Abi::Ppc64 => &generated::PPC64,
-            Abi::Ppc => &generated::PPC,
-            Abi::S390x => &generated::S390X,
-            Abi::S390 => &generated::S390,
-            Abi::MipsO32 => &generated::MIPS_O32,
-            Abi::MipsN64 => &generated::MIPS_N64,
-            Abi::MipsN32 => &generated::MIPS_N32,
+            Abi::X86_64 => table!(generated::X86_64, "x86_64"),
+            Abi::X86 => table!(generated::X86, "x86_64", "x86"),
+            Abi::X32 => table!(generated::X32, "x86_64"),
+            Abi::Arm => table!(generated::ARM, "aarch64", "arm"),
+            Abi::Aarch64 => table!(generated::AARCH64, "aarch64"),
+            Abi::Riscv64 => table!(generated::RISCV64, "riscv64"),
+            Abi::Ppc64 => table!(generated::PPC64, "powerpc64"),
+            Abi::Ppc => table!(generated::PPC, "powerpc64", "powerpc"),
+            Abi::S390x => table!(generated::S390X, "s390x"),
+            Abi::S390 => table!(generated::S390, "s390x"),
+            Abi::MipsO32 => table!(generated::MIPS_O32, "mips64", "mips"),
+            Abi::MipsN64 => table!(generated::MIPS_N64, "mips64"),
+            Abi::MipsN32 => table!(generated::MIPS_N32, "mips64"),
         }
+    }
+
+    /// Whether this build carries the ABI's system call table (see `table!`).
+    pub fn built_in(self) -> bool {
+        !self.numbers().is_empty()
     }
 
     /// The number of system call `name` in this ABI, or None when the ABI lacks it.
     pub fn syscall_number(self, name: &str) -> Option<u32> {
         let index = name_index(name)?;
-        let nr = self.numbers()[index];
+        let nr = *self.numbers().get(index)?;
         (nr != generated::NONE).then_some(nr)
     }
 }
@@ -73,7 +92,7 @@ fn fnv1a(name: &str) -> u32 {
 
 /// The number of `NAMES[index]` in `abi`.
 pub fn number_at(abi: Abi, index: usize) -> Option<u32> {
-    let nr = abi.numbers()[index];
+    let nr = *abi.numbers().get(index)?;
     (nr != generated::NONE).then_some(nr)
 }
 
@@ -114,6 +133,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "foreign-arches")]
     fn abis_differ_where_the_kernel_does() {
         assert_eq!(Abi::X86_64.syscall_number("mkdir"), Some(83));
         assert_eq!(Abi::X86.syscall_number("mkdir"), Some(39));

@@ -87,6 +87,7 @@ fn every_operator_on_x86_64_little_endian() {
 }
 
 #[test]
+#[cfg(feature = "foreign-arches")]
 fn every_operator_on_s390x_big_endian() {
     for op in OPS {
         for value in VALUES {
@@ -112,6 +113,7 @@ fn every_operator_on_x86_32_bit() {
 }
 
 #[test]
+#[cfg(feature = "foreign-arches")]
 fn every_argument_index() {
     for index in 0..6 {
         check(

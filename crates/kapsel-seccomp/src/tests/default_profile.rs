@@ -1,6 +1,7 @@
 //! The shipped default profile, checked call by call on each of its architectures.
 
 use super::*;
+#[cfg(feature = "foreign-arches")]
 use crate::ret;
 
 fn profile_filter() -> Filter {
@@ -83,6 +84,7 @@ fn escapes_and_privileged_calls_are_refused() {
 
 #[cfg(target_arch = "x86_64")]
 #[test]
+#[cfg(feature = "foreign-arches")]
 fn conditional_rules_of_the_default_profile() {
     let f = profile_filter();
     let x = Arch::ScmpArchX86_64;
@@ -172,6 +174,7 @@ fn compiling_the_default_profile_is_fast() {
 }
 
 #[test]
+#[cfg(feature = "foreign-arches")]
 fn every_name_of_the_profile_is_a_real_system_call() {
     // A misspelt name would be skipped silently, like an unknown one.
     let mut names = allowed_names();

@@ -23,11 +23,11 @@ pub const HOOKS: &[&str] = &[
 
 /// Optional parts of config-linux.md: each is one line to change when it lands.
 /// `linux.intelRdt` through resctrl.
-const INTEL_RDT: bool = true;
+const INTEL_RDT: bool = cfg!(feature = "intel-rdt");
 /// `linux.netDevices`.
-const NET_DEVICES: bool = true;
+const NET_DEVICES: bool = cfg!(feature = "net-devices");
 /// `idmap`/`ridmap` mount options and per-mount id mappings.
-const IDMAP_MOUNTS: bool = true;
+const IDMAP_MOUNTS: bool = cfg!(feature = "idmap");
 /// `linux.memoryPolicy` modes and flags (set_mempolicy(2)); empty: not supported.
 const MEMORY_POLICY_MODES: &[&str] = crate::mempolicy::MODES;
 const MEMORY_POLICY_FLAGS: &[&str] = crate::mempolicy::FLAGS;
@@ -43,7 +43,7 @@ pub fn features() -> Value {
             "v2": true,
             // --systemd-cgroup: transient scopes over D-Bus (kapsel-cgroups/src/systemd);
             // not for a user's systemd instance.
-            "systemd": true,
+            "systemd": cfg!(feature = "systemd"),
             "systemdUser": false,
             "rdma": true,
         },

@@ -11,6 +11,10 @@ pub mod notify;
 pub mod pidfd_socket;
 pub mod pidns;
 pub mod plan;
+#[cfg(feature = "pty-relay")]
+pub mod relay;
+#[cfg(not(feature = "pty-relay"))]
+#[path = "../absent/relay.rs"]
 pub mod relay;
 pub mod sd_notify;
 pub mod spawn;

@@ -7,6 +7,10 @@ pub mod cgroupfs;
 pub mod devices;
 pub mod filesystems;
 pub mod host_mounts;
+#[cfg(feature = "idmap")]
+pub mod idmap;
+#[cfg(not(feature = "idmap"))]
+#[path = "../absent/idmap.rs"]
 pub mod idmap;
 pub mod mounts;
 pub mod options;

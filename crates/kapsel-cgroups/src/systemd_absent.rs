@@ -1,0 +1,59 @@
+//! The systemd cgroup driver left out of this build (feature `systemd`, which the device
+//! profile drops): `--systemd-cgroup` fails at once with one line saying so, before any
+//! cgroup exists. The signatures are those of `systemd/mod.rs`.
+
+use crate::error::{CgroupError, Result};
+use oci_spec::runtime::LinuxResources;
+use std::path::PathBuf;
+
+/// A unit property; none can exist without the driver.
+pub(crate) enum Value {}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Unit {
+    pub name: String,
+    pub slice: String,
+    pub cgroup: PathBuf,
+}
+
+fn absent() -> CgroupError {
+    CgroupError::Unsupported {
+        field: "--systemd-cgroup".into(),
+        reason: "the systemd cgroup driver is not built into this kapsel \
+                 (feature `systemd`, left out of the device profile)"
+            .into(),
+    }
+}
+
+pub(crate) fn unit_for(_cgroups_path: Option<&str>, _container_id: &str) -> Result<Unit> {
+    Err(absent())
+}
+
+pub(crate) fn split_resources(r: &LinuxResources) -> (Vec<(&'static str, Value)>, LinuxResources) {
+    (Vec::new(), r.clone())
+}
+
+pub(crate) fn start(_unit: &Unit, _pids: &[u32], _props: Vec<(&'static str, Value)>) -> Result<()> {
+    Err(absent())
+}
+
+pub(crate) fn set_properties(_unit: &str, _props: Vec<(&'static str, Value)>) -> Result<()> {
+    Err(absent())
+}
+
+pub(crate) fn stop(_unit: &str) -> Result<()> {
+    Err(absent())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_driver_is_refused_with_one_line() {
+        let e = super::unit_for(None, "c1").unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "--systemd-cgroup: the systemd cgroup driver is not built into this kapsel \
+             (feature `systemd`, left out of the device profile)"
+        );
+    }
+}
