@@ -13,6 +13,7 @@
 # --device builds the device profile: kapsel without the features a device does not
 #   need (crates/kapsel/Cargo.toml, [features] "device"), std built for size without
 #   backtraces, no unwind tables, and panics that abort without a message.
+#   KAPSEL_DEVICE_FEATURES adds features back (scripts/device-features.sh measures each).
 #
 # Where rustup has no prebuilt std for a target (this machine kind gets none for armv7
 # and riscv64), std is built from the rust-src component (-Z build-std, allowed on the
@@ -84,6 +85,7 @@ for t in "${targets[@]}"; do
     cargo_args=(--release --target "$t" "${packages[@]}")
     build_std=()
     if ! prebuilt_std "$t"; then
+        rustup component add rust-src >/dev/null 2>&1 || true
         sysroot=$(debian_sysroot "$t")
         build_std=(-Z build-std=std,panic_abort)
         flags+=(-C link-self-contained=no -L "native=$sysroot"
@@ -92,10 +94,11 @@ for t in "${targets[@]}"; do
     fi
     suffix=
     if [ "$device" = 1 ]; then
+        rustup component add rust-src >/dev/null 2>&1 || true
         suffix=-device
         build_std=(-Z build-std=std,panic_abort -Z build-std-features=optimize_for_size)
         flags+=(-C force-unwind-tables=no -Z unstable-options -C panic=immediate-abort)
-        cargo_args+=(--no-default-features --features device --target-dir target/device)
+        cargo_args+=(--no-default-features --features "device ${KAPSEL_DEVICE_FEATURES:-}" --target-dir target/device)
     fi
     var=CARGO_TARGET_$(echo "$t" | tr 'a-z-' 'A-Z_')_RUSTFLAGS
     echo "build-static: $t${suffix:+ (device profile)}${build_std:+, std from source}" >&2

@@ -12,6 +12,14 @@ cargo clippy --workspace --all-targets -q -- -D warnings
 # Every `// req:` marker names a requirement of the conformance catalogue.
 python3 scripts/conformance.py check
 cargo build --release -q -p kapsel
+# kapsel for devices (docs/embedded.md): the static builds for aarch64, armv7 and riscv64
+# (a broken one fails CI), the device profile on arm64 within 1 MB, and the arm64 board
+# (QEMU) with its smoke set and footprint. KAPSEL_BOARDS=0 leaves them out.
+if [ "${KAPSEL_BOARDS:-1}" = 1 ]; then
+    bash scripts/build-static.sh
+    bash scripts/device-features.sh
+    BOARDS_RUNS="${BOARDS_RUNS:-5}" bash scripts/test-boards.sh aarch64
+fi
 # The rootless tests run kapsel and their bundles as an unprivileged user, so every
 # directory above the checkout must let others pass through (x). A `mktemp -d` clone
 # does not; add only the traverse bit where it is missing, and say so.

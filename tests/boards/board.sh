@@ -34,10 +34,18 @@ esac
 work=$PWD/target/boards/$arch
 mkdir -p "$work"
 
-if ! command -v "$qemu" >/dev/null; then
-    apt-get -o DPkg::Lock::Timeout=600 install -y -q "$qpkg" >/dev/null
+# QEMU for this architecture, readelf and cpio (a fresh machine's qemu-utils from
+# backports makes way for Debian 12's QEMU, which apt removes by itself).
+missing=()
+command -v "$qemu" >/dev/null || missing+=("$qpkg")
+command -v readelf >/dev/null || missing+=(binutils)
+command -v cpio >/dev/null || missing+=(cpio)
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "board: installing ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${missing[@]}" >/dev/null ||
+        { apt-get update -qq && apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${missing[@]}" >/dev/null; }
 fi
-command -v readelf >/dev/null || apt-get -o DPkg::Lock::Timeout=600 install -y -q binutils >/dev/null
 
 # The executables of this architecture.
 bash scripts/build-static.sh --package board-meter "$target" >/dev/null

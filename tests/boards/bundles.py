@@ -62,7 +62,10 @@ def bundles(base, arch):
         "seccomp": bundle(base, ["mkdir", "/tmp/denied"]),
         "userns": bundle(base, sh("id -u; cat /proc/self/uid_map")),
         "true": bundle(base, ["true"]),
+        # A host device to move in: refused by a build without `net-devices`.
+        "netdev": bundle(base, ["true"]),
     }
+    out["netdev"]["linux"]["netDevices"] = {"eth9": {}}
     out["seccomp"]["linux"]["seccomp"] = {
         "defaultAction": "SCMP_ACT_ALLOW",
         "architectures": [SECCOMP_ARCH[arch]],

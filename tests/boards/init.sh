@@ -40,6 +40,7 @@ for a in $(/boards/rootfs/bin/busybox --list); do
 done
 export PATH=/bin:/usr/bin:/boards/bin
 sh /boards/smoke.sh
+! command -v kapsel-device >/dev/null || K=kapsel-device P=device- sh /boards/smoke.sh
 sh /boards/footprint.sh
 echo "BOARD DONE"
 poweroff -f

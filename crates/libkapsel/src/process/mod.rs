@@ -16,6 +16,10 @@ pub mod relay;
 #[cfg(not(feature = "pty-relay"))]
 #[path = "../absent/relay.rs"]
 pub mod relay;
+#[cfg(feature = "sd-notify")]
+pub mod sd_notify;
+#[cfg(not(feature = "sd-notify"))]
+#[path = "../absent/sd_notify.rs"]
 pub mod sd_notify;
 pub mod spawn;
 pub mod wait;
