@@ -1,10 +1,14 @@
 //! sd_notify(3) through the runtime left out of this build (feature `sd-notify`, which
 //! the device profile drops): `create` or `run` with NOTIFY_SOCKET set fails with one
-//! line before anything exists; `start` relays nothing.
+//! line while planning, before anything exists; `start` relays nothing.
 
+use crate::container::plan::InitPlan;
 use crate::error::{Error, Result};
-use oci_spec::runtime::Spec;
 use std::path::{Path, PathBuf};
+
+/// The names the full build uses in a container's state dir (statedir.rs reads them).
+pub(crate) const DIR: &str = "notify";
+pub(crate) const SOCKET: &str = "notify.sock";
 
 /// The caller's NOTIFY_SOCKET when it is a path, as the full build reads it.
 pub fn requested() -> Option<PathBuf> {
@@ -12,7 +16,11 @@ pub fn requested() -> Option<PathBuf> {
     path.is_absolute().then_some(path)
 }
 
-pub fn prepare(_spec: &mut Spec, _state_dir: &Path, _host_socket: &Path) -> Result<()> {
+pub fn check(_host_socket: &Path) -> Result<&Path> {
+    Err(Error::config("NOTIFY_SOCKET", crate::absent("sd-notify")))
+}
+
+pub fn prepare(_plan: &mut InitPlan, _state_dir: &Path, _host_socket: &Path) -> Result<()> {
     Err(Error::config("NOTIFY_SOCKET", crate::absent("sd-notify")))
 }
 
