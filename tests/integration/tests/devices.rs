@@ -1,5 +1,5 @@
 //! /dev: the default devices with their numbers, the standard symlinks, a private devpts, and
-//! `linux.devices` entries with type, numbers, mode and owner.
+//! `linux.devices` entries of every type (c, b, p, u) with numbers, mode and owner.
 
 use kapsel_integration::ctx;
 use serde_json::json;
@@ -104,14 +104,15 @@ fn linux_devices_are_created_with_mode_and_owner() {
         json!([
             {"path": "/dev/kt-null", "type": "c", "major": 1, "minor": 3, "fileMode": 0o640, "uid": 1000, "gid": 1001},
             {"path": "/dev/kt-loop", "type": "b", "major": 7, "minor": 200, "fileMode": 0o600, "uid": 0, "gid": 0},
-            {"path": "/dev/sub/kt-fifo", "type": "p", "fileMode": 0o604, "uid": 1000, "gid": 1000}
+            {"path": "/dev/sub/kt-fifo", "type": "p", "fileMode": 0o604, "uid": 1000, "gid": 1000},
+            {"path": "/dev/kt-unbuffered", "type": "u", "major": 1, "minor": 5, "fileMode": 0o620, "uid": 1000, "gid": 5}
         ]),
     );
     // Written by its owner: the default capability set has no CAP_DAC_OVERRIDE.
     b.set("/process/user", json!({"uid": 1000, "gid": 1000}));
     let out = t.sh_output(
         &mut b,
-        &format!("{STAT} /dev/kt-null /dev/kt-loop /dev/sub/kt-fifo; echo x > /dev/kt-null && echo write-ok"),
+        &format!("{STAT} /dev/kt-null /dev/kt-loop /dev/sub/kt-fifo /dev/kt-unbuffered; echo x > /dev/kt-null && echo write-ok"),
     );
     assert_eq!(
         stat_of(&out, "/dev/kt-null")[1..],
@@ -125,6 +126,11 @@ fn linux_devices_are_created_with_mode_and_owner() {
     assert_eq!(
         stat_of(&out, "/dev/sub/kt-fifo")[4..],
         ["604", "1000", "1000"]
+    );
+    // `u` (unbuffered) is a character device to mknod(1), and so in the container.
+    assert_eq!(
+        stat_of(&out, "/dev/kt-unbuffered")[1..],
+        ["character special file", "1", "5", "620", "1000", "5"]
     );
     assert!(
         out.ends_with("write-ok\n"),

@@ -7,6 +7,7 @@ use kapsel_integration::console::create_with_terminal;
 use kapsel_integration::ctx;
 use serde_json::json;
 
+// req: lnx-default-devices
 // spec: process.terminal, process.consoleSize
 #[test]
 fn terminal_master_arrives_over_the_console_socket() {
@@ -15,7 +16,10 @@ fn terminal_master_arrives_over_the_console_socket() {
     };
     let mut b = t.bundle();
     b.set("/process/terminal", json!(true));
-    b.sh("tty; [ -t 0 ] && [ -t 1 ] && [ -t 2 ] && echo stdio-is-tty; [ -c /dev/console ] && echo console-ok");
+    // /dev/console is the terminal itself (the pty bound onto it): same device numbers.
+    b.sh("tty; [ -t 0 ] && [ -t 1 ] && [ -t 2 ] && echo stdio-is-tty; \
+          [ -c /dev/console ] && [ \"$(stat -c %t:%T /dev/console)\" = \"$(stat -c %t:%T \"$(tty)\")\" ] \
+          && echo console-ok");
     let id = t.id("tty");
     let (_sock_dir, received) = create_with_terminal(&mut t, &b, &id);
     assert!(
