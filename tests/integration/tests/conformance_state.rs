@@ -92,6 +92,24 @@ fn state_has_the_required_fields_in_every_status() {
         "pid {pid} runs {cmdline:?}, not the user program"
     );
 
+    // A value beyond the four is a state of its own: frozen, then running again.
+    t.cmd(&["pause", &id]).ok();
+    let paused = t.state_ok(&id);
+    assert_eq!(required_fields(&paused, &id, &bundle, "paused"), Some(pid));
+    let frozen = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    assert!(
+        frozen
+            .lines()
+            .any(|l| l.starts_with("State:") && !l.contains("(running)")),
+        "`paused` is not a state of its own, the process runs:\n{frozen}"
+    );
+    t.cmd(&["resume", &id]).ok();
+    let resumed = t.state_ok(&id);
+    assert_eq!(
+        required_fields(&resumed, &id, &bundle, "running"),
+        Some(pid)
+    );
+
     t.cmd(&["kill", &id, "KILL"]).ok();
     let stopped = t.wait_status(&id, "stopped", SECS5);
     required_fields(&stopped, &id, &bundle, "stopped");
@@ -113,6 +131,44 @@ fn unknown_properties_and_annotation_keys_are_ignored() {
     b.set("/process/org.example.processField", json!(true));
     b.set("/linux/org.example.linuxField", json!("x"));
     b.set("/root/org.example.rootField", json!(1));
+    // ... at every depth: entries of lists, nested objects, hooks and seccomp.
+    b.set("/process/user/org.example.userField", json!([]));
+    b.set(
+        "/process/capabilities/org.example.capField",
+        json!("CAP_NOPE"),
+    );
+    b.set(
+        "/linux/resources/org.example.resourcesField",
+        json!({"x": 1}),
+    );
+    b.set(
+        "/linux/resources/pids",
+        json!({"limit": 100, "org.example.pidsField": 2}),
+    );
+    for (entry, key, value) in [
+        ("/mounts/0", "org.example.mountField", json!(null)),
+        ("/linux/namespaces/0", "org.example.nsField", json!(false)),
+    ] {
+        b.config
+            .pointer_mut(entry)
+            .and_then(Value::as_object_mut)
+            .unwrap_or_else(|| panic!("the base config has no {entry}"))
+            .insert(key.to_string(), value);
+    }
+    b.set(
+        "/process/rlimits",
+        json!([{"type": "RLIMIT_NOFILE", "soft": 100, "hard": 100, "org.example.rlimitField": 3}]),
+    );
+    b.hook(
+        "createRuntime",
+        json!({"path": "/bin/true", "org.example.hookField": "y"}),
+    );
+    b.set(
+        "/linux/seccomp",
+        json!({"defaultAction": "SCMP_ACT_ALLOW", "org.example.seccompField": 1,
+               "syscalls": [{"names": ["kapsel_no_such_call"], "action": "SCMP_ACT_ERRNO",
+                             "org.example.ruleField": 1}]}),
+    );
     b.set(
         "/annotations",
         json!({"org.example.unknown": "v", "zz.nobody.knows": "", "com.example.json": "{\"a\":1}"}),
