@@ -188,7 +188,24 @@ fn a_missing_root_path_is_refused() {
     let mut b = t.bundle();
     b.set("/root/path", json!("no-such-rootfs"));
     refused(&mut t, &b, "noroot");
+    // A directory must be there: a file at the path is no root filesystem either.
+    let mut b = t.bundle();
+    std::fs::write(b.dir.join("rootfs-file"), "not a directory").expect("write rootfs-file");
+    b.set("/root/path", json!("rootfs-file"));
+    refused(&mut t, &b, "fileroot");
 }
+
+/// Each namespace type with the /proc/self/ns link of its kind.
+const NS_LINKS: [(&str, &str); 8] = [
+    ("pid", "pid"),
+    ("network", "net"),
+    ("mount", "mnt"),
+    ("ipc", "ipc"),
+    ("uts", "uts"),
+    ("user", "user"),
+    ("cgroup", "cgroup"),
+    ("time", "time"),
+];
 
 // req: lnx-ns-path-wrong-type
 // spec: linux.namespaces
@@ -197,9 +214,19 @@ fn a_namespace_path_of_another_type_is_refused() {
     let Some(mut t) = ctx!("a_namespace_path_of_another_type_is_refused") else {
         return;
     };
-    let mut b = t.bundle();
-    b.namespace("uts", Some("/proc/self/ns/net"));
-    refused(&mut t, &b, "nstype");
+    // Every type, given the namespace of the next type in the list, then a file that is no
+    // namespace at all.
+    for (i, (kind, _)) in NS_LINKS.iter().enumerate() {
+        let other = NS_LINKS[(i + 1) % NS_LINKS.len()].1;
+        for path in [
+            format!("/proc/self/ns/{other}"),
+            "/etc/hostname".to_string(),
+        ] {
+            let mut b = t.bundle();
+            b.namespace(kind, Some(&path));
+            refused(&mut t, &b, &format!("ns{kind}"));
+        }
+    }
 }
 
 // req: lnx-ns-duplicate-error
@@ -208,15 +235,24 @@ fn a_duplicated_namespace_type_is_refused() {
     let Some(mut t) = ctx!("a_duplicated_namespace_type_is_refused") else {
         return;
     };
-    let mut b = t.bundle();
-    if let Some(list) = b
-        .config
-        .pointer_mut("/linux/namespaces")
-        .and_then(|v| v.as_array_mut())
-    {
-        list.push(json!({"type": "uts"}));
+    // Every type twice: both new, and once new and once joined.
+    for (kind, link) in NS_LINKS {
+        for second in [
+            json!({"type": kind}),
+            json!({"type": kind, "path": format!("/proc/self/ns/{link}")}),
+        ] {
+            let mut b = t.bundle();
+            b.namespace(kind, None);
+            if let Some(list) = b
+                .config
+                .pointer_mut("/linux/namespaces")
+                .and_then(|v| v.as_array_mut())
+            {
+                list.push(second);
+            }
+            refused(&mut t, &b, &format!("dup{kind}"));
+        }
     }
-    refused(&mut t, &b, "nsdup");
 }
 
 // req: cfg-rlimits-invalid-error
