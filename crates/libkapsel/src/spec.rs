@@ -264,7 +264,9 @@ fn top_level_not_an_object(bytes: &[u8]) -> Option<&'static str> {
     }
 }
 
-/// `hooks.*[i].timeout` must be greater than zero when given (runtime-spec; runc refuses).
+/// `hooks.*[i].path` must be absolute and `hooks.*[i].timeout` greater than zero when given
+/// (runtime-spec; runc refuses a zero timeout). A relative path would otherwise be looked up
+/// from wherever the hook happens to run: the caller's directory, or the container's `/`.
 fn check_hooks(spec: &Spec) -> Result<()> {
     let Some(h) = spec.hooks() else {
         return Ok(());
@@ -280,6 +282,12 @@ fn check_hooks(spec: &Spec) -> Result<()> {
     ];
     for (kind, list) in kinds {
         for (i, hook) in list.iter().flatten().enumerate() {
+            if !hook.path().is_absolute() {
+                return Err(Error::config(
+                    format!("hooks.{kind}[{i}].path"),
+                    format!("`{}` must be an absolute path", hook.path().display()),
+                ));
+            }
             if let Some(t) = hook.timeout().filter(|t| *t <= 0) {
                 return Err(Error::config(
                     format!("hooks.{kind}[{i}].timeout"),

@@ -304,9 +304,31 @@ fn a_relative_hook_path_is_refused() {
     let Some(mut t) = ctx!("a_relative_hook_path_is_refused") else {
         return;
     };
-    let mut b = t.bundle();
-    b.hook("createRuntime", json!({"path": "bin/true"}));
-    refused(&mut t, &b, "hookpath");
+    for kind in [
+        "prestart",
+        "createRuntime",
+        "createContainer",
+        "startContainer",
+        "poststart",
+        "poststop",
+    ] {
+        // runc 1.1.5 checks no hook path: it fails only the kinds it runs during create.
+        if !matches!(kind, "prestart" | "createRuntime" | "poststart")
+            && !t.checks_kapsel_only(&format!("a relative {kind} path is refused"))
+        {
+            continue;
+        }
+        let mut b = t.bundle();
+        b.hook(kind, json!({"path": "bin/true"}));
+        let id = t.id(kind);
+        let out = t.create(&b, &id);
+        out.failed();
+        if t.rt.is_kapsel {
+            out.create_refused(&id, &[&format!("hooks.{kind}[0].path"), "absolute"]);
+        }
+        t.assert_no_leftovers(&id, &b, None);
+        root_is_empty(&t);
+    }
 }
 
 // req: lnx-intelrdt-no-resctrl-error
