@@ -314,7 +314,14 @@ pub(crate) fn lexical_clean(path: &Path) -> PathBuf {
     out
 }
 
+/// `ociVersion` must be SemVer 2.0.0 (runtime-spec) with major version 1.
 fn check_version(version: &str) -> Result<()> {
+    if !is_semver(version) {
+        return Err(Error::config(
+            "ociVersion",
+            format!("`{version}` is not a SemVer 2.0.0 version (MAJOR.MINOR.PATCH)"),
+        ));
+    }
     let major = version.split('.').next().unwrap_or("");
     if major != "1" {
         return Err(Error::config(
@@ -323,6 +330,32 @@ fn check_version(version: &str) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// SemVer 2.0.0: three numbers without leading zeros, then an optional `-pre.release` whose
+/// numeric identifiers have no leading zeros either, and optional `+build.metadata`.
+fn is_semver(v: &str) -> bool {
+    let ident =
+        |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    let number = |s: &str| {
+        !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'))
+    };
+    let (rest, build) = match v.split_once('+') {
+        Some((r, b)) => (r, Some(b)),
+        None => (v, None),
+    };
+    let (core, pre) = match rest.split_once('-') {
+        Some((c, p)) => (c, Some(p)),
+        None => (rest, None),
+    };
+    let parts: Vec<&str> = core.split('.').collect();
+    parts.len() == 3
+        && parts.iter().all(|p| number(p))
+        && pre.is_none_or(|p| {
+            p.split('.')
+                .all(|id| ident(id) && (!id.bytes().all(|b| b.is_ascii_digit()) || number(id)))
+        })
+        && build.is_none_or(|b| b.split('.').all(ident))
 }
 
 fn check_mount(i: usize, m: &Mount) -> Result<()> {
@@ -398,6 +431,37 @@ mod tests {
             "{err}"
         );
         assert!(check_version("").is_err());
+    }
+
+    #[test]
+    fn version_must_be_semver() {
+        for ok in [
+            "1.0.0",
+            "1.0.2-dev",
+            "1.2.0-rc.1",
+            "1.1.0+build.5",
+            "1.0.0-0.3.7-x",
+            "1.10.100",
+        ] {
+            assert!(check_version(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "1",
+            "1.0",
+            "1.0.0.0",
+            "1.x.0",
+            "01.0.0",
+            "1.00.0",
+            "1.0.0-",
+            "1.0.0-01",
+            "1.0.0+",
+            "1.0.0-a..b",
+            "v1.0.0",
+            " 1.0.0",
+        ] {
+            let err = check_version(bad).unwrap_err().to_string();
+            assert!(err.contains("not a SemVer"), "{bad}: {err}");
+        }
     }
 
     #[test]

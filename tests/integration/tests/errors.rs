@@ -91,12 +91,15 @@ fn unknown_oci_version_major() {
     if t.kapsel_only("1.1 does not check the ociVersion major") {
         return;
     }
-    let mut b = t.bundle();
-    b.set("/ociVersion", json!("2.0.0"));
-    let id = t.id("ociv2");
-    let out = t.create(&b, &id);
-    rejected(&t, &out, None, &[&id, "ociVersion"]);
-    t.assert_no_leftovers(&id, &b, None);
+    // An unsupported major version, and values that are not SemVer at all.
+    for version in ["2.0.0", "1.0", "1", "1.x.0", "1.0.0-"] {
+        let mut b = t.bundle();
+        b.set("/ociVersion", json!(version));
+        let id = t.id("ociv");
+        let out = t.create(&b, &id);
+        rejected(&t, &out, None, &[&id, "ociVersion", version]);
+        t.assert_no_leftovers(&id, &b, None);
+    }
 }
 
 // req: rt-lifecycle-create-error, rt-create-cannot-apply-error
