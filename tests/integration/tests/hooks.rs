@@ -8,30 +8,61 @@ use kapsel_integration::{ctx, Bundle, Ctx};
 use serde_json::{json, Value};
 
 const SECS5: Duration = Duration::from_secs(5);
+/// Records, under the label in $1: its stdin (the state), args, env, namespaces, the
+/// command line of the container process named in the state, and its place in `order`.
 const HOOK_SCRIPT: &str = "#!/bin/sh\n\
-    kind=$1\n\
-    cat > \"$OUT_DIR/$kind.json\"\n\
-    echo \"$*\" > \"$OUT_DIR/$kind.args\"\n\
-    env > \"$OUT_DIR/$kind.env\"\n\
-    readlink /proc/self/ns/mnt > \"$OUT_DIR/$kind.mntns\"\n\
-    echo \"$kind\" >> \"$OUT_DIR/order\"\n";
+    label=$1\n\
+    cat > \"$OUT_DIR/$label.json\"\n\
+    echo \"$*\" > \"$OUT_DIR/$label.args\"\n\
+    env > \"$OUT_DIR/$label.env\"\n\
+    for ns in mnt uts ipc net pid; do echo \"$ns $(readlink /proc/self/ns/$ns)\"; done > \"$OUT_DIR/$label.ns\"\n\
+    pid=$(sed -n 's/.*\"pid\":\\([0-9][0-9]*\\).*/\\1/p' \"$OUT_DIR/$label.json\")\n\
+    if [ -n \"$pid\" ] && [ \"$pid\" != 0 ]; then tr '\\0' ' ' < /proc/$pid/cmdline > \"$OUT_DIR/$label.cmdline\"; fi\n\
+    echo \"$label\" >> \"$OUT_DIR/order\"\n";
+/// The same inside the container (startContainer), where /out is the output dir and the
+/// container process is pid 1; it takes its time, so a runtime that does not wait for it
+/// before the program and the poststart hooks is caught.
+const CONTAINER_HOOK_SCRIPT: &str = "#!/bin/sh\n\
+    label=$1\n\
+    cat > /out/$label.json\n\
+    echo \"$*\" > /out/$label.args\n\
+    env > /out/$label.env\n\
+    for ns in mnt uts ipc net pid; do echo \"$ns $(readlink /proc/self/ns/$ns)\"; done > /out/$label.ns\n\
+    tr '\\0' ' ' < /proc/1/cmdline > /out/$label.cmdline\n\
+    sleep 0.3\n\
+    echo \"$label\" >> /out/order\n";
+/// Where CONTAINER_HOOK_SCRIPT lies in the rootfs: a startContainer path resolves in the
+/// container, so nothing may exist at this path on the host.
+const CONTAINER_HOOK: &str = "/kapsel-it-start-hook.sh";
+const KINDS: [&str; 6] = [
+    "prestart",
+    "createRuntime",
+    "createContainer",
+    "startContainer",
+    "poststart",
+    "poststop",
+];
 
 /// The hooks' output dir on the host (also bound at /out in the container) and the recorder.
 fn recorder(t: &Ctx) -> (PathBuf, PathBuf) {
     let out = t.work().join("hooks-out");
     std::fs::create_dir_all(&out).expect("mkdir hooks-out");
     let script = t.work().join("hook.sh");
-    std::fs::write(&script, HOOK_SCRIPT).expect("write hook script");
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-        .expect("chmod");
+    write_script(&script, HOOK_SCRIPT);
     (out, script)
 }
 
-/// A runtime-namespace hook that records its stdin, args and env under `kind`.
-fn recording_hook(script: &Path, out: &Path, kind: &str) -> Value {
+fn write_script(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap_or_else(|e| panic!("write `{}`: {e}", path.display()));
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+}
+
+/// A runtime-namespace hook that records its stdin, args and env under `label`.
+fn recording_hook(script: &Path, out: &Path, label: &str) -> Value {
     json!({
         "path": script,
-        "args": ["hook.sh", kind, "second-arg"],
+        "args": ["hook.sh", label, "second-arg"],
         "env": [format!("OUT_DIR={}", out.display()), "HOOK_VAR=hook-value"],
     })
 }
@@ -51,6 +82,15 @@ fn read_json(path: &Path) -> Value {
     })
 }
 
+/// The labels in `order`, one per hook that ran.
+fn order_of(out: &Path) -> Vec<String> {
+    std::fs::read_to_string(out.join("order"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
 // req: rt-hooks-prestart, rt-hooks-createruntime, rt-hooks-createcontainer, rt-hooks-startcontainer, rt-hooks-poststart, rt-hooks-poststop, cfg-hooks-order, cfg-hooks-state-stdin, cfg-hooks-namespaces
 // spec: hooks.prestart, hooks.createRuntime, hooks.createContainer, hooks.startContainer, hooks.poststart, hooks.poststop
 #[test]
@@ -64,26 +104,26 @@ fn every_hook_kind_runs_in_order_with_state_args_and_env() {
     b.push_mount(
         json!({"destination": "/out", "type": "bind", "source": out, "options": ["rbind", "rw"]}),
     );
-    for kind in [
-        "prestart",
-        "createRuntime",
-        "createContainer",
-        "poststart",
-        "poststop",
-    ] {
-        b.hook(kind, recording_hook(&script, &out, kind));
-    }
-    // startContainer resolves its path in the container: busybox's sh, writing through /out.
-    b.hook(
-        "startContainer",
-        json!({
-            "path": "/bin/sh",
-            "args": ["sh", "-c", "cat > /out/startContainer.json; echo \"$*\" > /out/startContainer.args; \
-                      env > /out/startContainer.env; readlink /proc/self/ns/mnt > /out/startContainer.mntns; \
-                      echo startContainer >> /out/order", "sh", "second-arg"],
-            "env": ["HOOK_VAR=hook-value"],
-        }),
+    assert!(
+        !Path::new(CONTAINER_HOOK).exists(),
+        "{CONTAINER_HOOK} exists on the host"
     );
+    write_script(
+        &b.rootfs().join(CONTAINER_HOOK.trim_start_matches('/')),
+        CONTAINER_HOOK_SCRIPT,
+    );
+    // Two hooks of each kind, to see the listed order kept within a kind.
+    for kind in KINDS {
+        for label in [kind.to_string(), format!("{kind}.2")] {
+            let hook = if kind == "startContainer" {
+                json!({"path": CONTAINER_HOOK, "args": ["startc.sh", label, "second-arg"],
+                       "env": ["HOOK_VAR=hook-value"]})
+            } else {
+                recording_hook(&script, &out, &label)
+            };
+            b.hook(kind, hook);
+        }
+    }
     let id = t.id("hooks");
     let create = t
         .create_cmd(&b, &id, t.rt())
@@ -91,30 +131,40 @@ fn every_hook_kind_runs_in_order_with_state_args_and_env() {
         .arg(&id);
     create.run().ok();
     t.track_pid_file(&id).expect("pid file");
-    let container_mnt = t
-        .footprint(&id)
-        .namespaces
-        .into_iter()
-        .find_map(|(kind, ns)| (kind == "mnt").then_some(ns))
-        .expect("the container has its own mount namespace");
-    let host_mnt = kapsel_integration::procfs::link(std::process::id() as i32, "ns/mnt")
-        .map(|l| l.to_string_lossy().into_owned())
-        .expect("host mnt ns");
-    let order = || std::fs::read_to_string(out.join("order")).unwrap_or_default();
-    let before_start = order();
-    for kind in ["prestart", "createRuntime", "createContainer"] {
+    let footprint = t.footprint(&id);
+    let container_ns = |link: &str| {
+        footprint
+            .namespaces
+            .iter()
+            .find_map(|(kind, ns)| (kind == link).then(|| ns.clone()))
+            .unwrap_or_else(|| panic!("the container has no {link} namespace of its own"))
+    };
+    let host_ns = |link: &str| {
+        kapsel_integration::procfs::link(std::process::id() as i32, &format!("ns/{link}"))
+            .map(|l| l.to_string_lossy().into_owned())
+            .expect("host ns")
+    };
+    let before_start = order_of(&out);
+    for label in [
+        "prestart",
+        "prestart.2",
+        "createRuntime",
+        "createRuntime.2",
+        "createContainer",
+        "createContainer.2",
+    ] {
         assert!(
-            before_start.lines().any(|l| l == kind),
-            "{kind} did not run during create: {before_start:?}"
+            before_start.iter().any(|l| l == label),
+            "{label} did not run during create: {before_start:?}"
         );
     }
     assert!(
-        !before_start.contains("startContainer"),
+        !before_start.iter().any(|l| l.starts_with("startContainer")),
         "startContainer ran during create: {before_start:?}"
     );
     if t.checks_kapsel_only("poststart waits for start (runc 1.1 runs it during create)") {
         assert!(
-            !before_start.contains("poststart"),
+            !before_start.iter().any(|l| l.starts_with("poststart")),
             "poststart ran during create: {before_start:?}"
         );
     }
@@ -124,8 +174,19 @@ fn every_hook_kind_runs_in_order_with_state_args_and_env() {
         .args(["start", id.as_str()])
         .run()
         .ok();
-    t.wait_for_file(&out.join("order"), "poststart", SECS5);
-    t.wait_for_file(&out.join("order"), "startContainer", SECS5);
+    // Before start returns: startContainer before the program, poststart after it.
+    let after_start = order_of(&out);
+    for label in [
+        "startContainer",
+        "startContainer.2",
+        "poststart",
+        "poststart.2",
+    ] {
+        assert!(
+            after_start.iter().any(|l| l == label),
+            "{label} had not run when start returned: {after_start:?}"
+        );
+    }
     t.cmd(&["kill", &id, "KILL"]).ok();
     t.wait_status(&id, "stopped", SECS5);
     t.rt()
@@ -134,72 +195,102 @@ fn every_hook_kind_runs_in_order_with_state_args_and_env() {
         .run()
         .ok();
 
-    let order = order();
-    let pos = |kind: &str| {
+    let order = order_of(&out);
+    let pos = |label: &str| {
         order
-            .lines()
-            .position(|l| l == kind)
-            .unwrap_or_else(|| panic!("{kind} never ran: {order:?}"))
+            .iter()
+            .position(|l| l == label)
+            .unwrap_or_else(|| panic!("{label} never ran: {order:?}"))
     };
-    assert!(pos("prestart") < pos("createContainer"), "{order:?}");
-    assert!(pos("createRuntime") < pos("createContainer"), "{order:?}");
-    assert!(pos("createContainer") < pos("startContainer"), "{order:?}");
-    assert!(
-        pos("startContainer") < pos("poststop") && pos("poststart") < pos("poststop"),
-        "{order:?}"
-    );
-    assert_eq!(order.lines().count(), 6, "each hook runs once: {order:?}");
-
-    for kind in [
-        "prestart",
-        "createRuntime",
-        "createContainer",
-        "startContainer",
-        "poststart",
-        "poststop",
-    ] {
-        let state = read_json(&out.join(format!("{kind}.json")));
-        assert_eq!(state["id"], id.as_str(), "{kind} stdin: {state}");
-        assert!(state["ociVersion"].is_string(), "{kind} stdin: {state}");
-        assert!(state["status"].is_string(), "{kind} stdin: {state}");
-        assert_eq!(
-            state["bundle"],
-            b.dir.to_str().expect("utf-8"),
-            "{kind} stdin: {state}"
-        );
-        if kind != "poststop" {
-            assert!(
-                state["pid"].as_i64().is_some_and(|p| p > 0),
-                "{kind} stdin: {state}"
-            );
-        }
-        let mntns = std::fs::read_to_string(out.join(format!("{kind}.mntns"))).expect("mntns");
-        let want = if kind.ends_with("Container") {
-            &container_mnt
-        } else {
-            &host_mnt
-        };
-        assert_eq!(
-            mntns.trim(),
-            want,
-            "{kind} ran in the wrong mount namespace"
-        );
-        let args = std::fs::read_to_string(out.join(format!("{kind}.args"))).expect("args");
+    for kind in KINDS {
         assert!(
-            args.trim_end().ends_with("second-arg"),
-            "{kind} args: {args:?}"
-        );
-        let env = std::fs::read_to_string(out.join(format!("{kind}.env"))).expect("env");
-        assert!(
-            env.lines().any(|l| l == "HOOK_VAR=hook-value"),
-            "{kind} env: {env}"
-        );
-        assert!(
-            !env.contains("KAPSEL_ITEST_OUTER"),
-            "{kind} got the runtime's env: {env}"
+            pos(kind) < pos(&format!("{kind}.2")),
+            "{kind} hooks out of their listed order: {order:?}"
         );
     }
-    t.assert_no_leftovers(&id, &b, None);
+    assert!(pos("prestart.2") < pos("createRuntime"), "{order:?}");
+    assert!(pos("createRuntime.2") < pos("createContainer"), "{order:?}");
+    assert!(
+        pos("createContainer.2") < pos("startContainer"),
+        "{order:?}"
+    );
+    if t.checks_kapsel_only("poststart after startContainer (runc 1.1 runs it during create)") {
+        assert!(pos("startContainer.2") < pos("poststart"), "{order:?}");
+    }
+    assert!(
+        pos("startContainer.2") < pos("poststop") && pos("poststart.2") < pos("poststop"),
+        "{order:?}"
+    );
+    assert_eq!(order.len(), 12, "each hook runs once: {order:?}");
+
+    for kind in KINDS {
+        for label in [kind.to_string(), format!("{kind}.2")] {
+            let read = |what: &str| {
+                std::fs::read_to_string(out.join(format!("{label}.{what}")))
+                    .unwrap_or_else(|e| panic!("{label}.{what}: {e}"))
+            };
+            let state = read_json(&out.join(format!("{label}.json")));
+            assert_eq!(state["id"], id.as_str(), "{label} stdin: {state}");
+            assert!(state["ociVersion"].is_string(), "{label} stdin: {state}");
+            assert!(state["status"].is_string(), "{label} stdin: {state}");
+            assert_eq!(
+                state["bundle"],
+                b.dir.to_str().expect("utf-8"),
+                "{label} stdin: {state}"
+            );
+            if kind != "poststop" {
+                assert!(
+                    state["pid"].as_i64().is_some_and(|p| p > 0),
+                    "{label} stdin: {state}"
+                );
+            }
+            // Every namespace of the container, or every one of the runtime.
+            let in_container = matches!(kind, "createContainer" | "startContainer");
+            for line in read("ns").lines() {
+                let (link, ns) = line.split_once(' ').expect("`link ns` line");
+                let want = if in_container {
+                    container_ns(link)
+                } else {
+                    host_ns(link)
+                };
+                assert_eq!(
+                    ns,
+                    want,
+                    "{label} ran in the wrong {link} namespace (in the container's: {in_container})"
+                );
+            }
+            // The user's program runs only after the start-phase hooks, before poststart.
+            let program = "sleep 1000 ";
+            if kind == "poststart" {
+                if t.checks_kapsel_only(
+                    "poststart sees the program (runc 1.1 runs it during create)",
+                ) {
+                    assert_eq!(read("cmdline"), program, "{label} ran before the program");
+                }
+            } else if kind != "poststop" {
+                assert_ne!(
+                    read("cmdline"),
+                    program,
+                    "{label} ran after the program started"
+                );
+            }
+            let args = read("args");
+            assert!(
+                args.trim_end().ends_with("second-arg"),
+                "{label} args: {args:?}"
+            );
+            let env = read("env");
+            assert!(
+                env.lines().any(|l| l == "HOOK_VAR=hook-value"),
+                "{label} env: {env}"
+            );
+            assert!(
+                !env.contains("KAPSEL_ITEST_OUTER"),
+                "{label} got the runtime's env: {env}"
+            );
+        }
+    }
+    t.assert_no_leftovers(&id, &b, Some(&footprint));
 }
 
 // req: rt-hooks-prestart, rt-hooks-createruntime, rt-hooks-createcontainer, rt-errors-leave-nothing
@@ -332,18 +423,43 @@ fn failing_start_container_hook_fails_start() {
     let Some(mut t) = ctx!("failing_start_container_hook_fails_start") else {
         return;
     };
+    let (out, script) = recorder(&t);
     let mut b = t.bundle();
     b.sh("echo user-process-ran");
     b.hook("startContainer", failing_hook(5));
+    b.hook("poststart", recording_hook(&script, &out, "poststart"));
+    b.hook("poststop", recording_hook(&script, &out, "poststop"));
     let id = t.id("startfail");
     t.create(&b, &id).ok();
+    let _ = std::fs::remove_file(out.join("order"));
     let start = t.cmd(&["start", &id]);
+    if t.checks_kapsel_only(
+        "start fails (runc 1.1.5 returns 0 whatever the init does after the gate)",
+    ) {
+        assert!(
+            !start.success(),
+            "a failing startContainer hook must fail start: {}",
+            start.describe()
+        );
+        assert!(
+            start.stderr.contains("hooks.startContainer[0]"),
+            "the error names the hook: {}",
+            start.describe()
+        );
+        // The program never ran, so neither do the hooks that follow it.
+        assert_eq!(order_of(&out), Vec::<String>::new(), "{}", start.describe());
+    }
     t.wait_status(&id, "stopped", SECS5);
     assert!(
         !t.container_stdout(&id).contains("user-process-ran"),
         "the user process ran: {}",
         start.describe()
     );
-    t.cmd(&["delete", "--force", &id]).ok();
+    t.cmd(&["delete", &id]).ok();
     t.assert_no_leftovers(&id, &b, None);
+    assert!(
+        order_of(&out).iter().any(|l| l == "poststop"),
+        "delete ran no poststop hook: {:?}",
+        order_of(&out)
+    );
 }

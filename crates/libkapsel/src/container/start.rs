@@ -1,4 +1,5 @@
-//! `start`: open the start gate of a created container, then run poststart hooks.
+//! `start`: open the start gate of a created container, wait until its program runs,
+//! then run poststart hooks.
 
 use super::id::ContainerId;
 use super::StatusError;
@@ -8,6 +9,8 @@ use crate::state::Status;
 use crate::statedir::StateRoot;
 use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::Path;
 
 pub fn start(root: &StateRoot, id: &str) -> Result<()> {
     start_inner(root, id).map_err(|e| e.in_container(id, "start"))
@@ -23,20 +26,20 @@ fn start_inner(root: &StateRoot, id: &str) -> Result<()> {
     }
     let notify = crate::process::sd_notify::bind(&dir.path)?;
     let fifo = dir.fifo_path();
-    // Non-blocking: ENXIO means nobody holds the gate any more.
-    let fd = match nix::fcntl::open(
-        &fifo,
-        OFlag::O_WRONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    ) {
-        Ok(fd) => fd,
-        Err(nix::Error::ENXIO) => return Err(Error::NotRunning),
-        Err(e) => return Err(nix_err("open", &fifo)(e)),
-    };
+    // A reader of our own, opened before the writer: it sees the container process's end
+    // of the gate close (POLLHUP) once its execve succeeded or it exited.
+    let flags = OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
+    let watch = nix::fcntl::open(&fifo, OFlag::O_RDONLY | flags, Mode::empty())
+        .map_err(nix_err("open", &fifo))?;
+    let fd = nix::fcntl::open(&fifo, OFlag::O_WRONLY | flags, Mode::empty())
+        .map_err(nix_err("open", &fifo))?;
     std::fs::remove_file(&fifo).map_err(|e| Error::io("remove", &fifo, e))?;
     nix::unistd::write(&fd, b"0").map_err(nix_err("write", &fifo))?;
     drop(fd);
     drop(dir);
+    // The runtime-spec: startContainer hooks run before the program, poststart hooks
+    // after it and before start returns, and a failing startContainer hook is an error.
+    wait_for_exec(&watch, &fifo)?;
     if let Some(relay) = notify {
         relay.until_ready(state.pid, || {
             crate::state::process_alive(state.pid, state.pid_start)
@@ -48,4 +51,36 @@ fn start_inner(root: &StateRoot, id: &str) -> Result<()> {
         hooks::run_all_warning("poststart", &state.poststart, &json, &context);
     }
     Ok(())
+}
+
+/// Waits until no one holds the gate for writing: the container process's copy closed at
+/// execve, or with the process. What it wrote there (errno and text, as on the sync socket)
+/// says why the program does not run; the byte written above, still unread, means the
+/// process was gone before the gate opened.
+fn wait_for_exec(watch: &OwnedFd, fifo: &Path) -> Result<()> {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    loop {
+        // No events asked for: poll reports the hang-up alone, not the unread byte.
+        let mut fds = [PollFd::new(watch.as_fd(), PollFlags::empty())];
+        match poll(&mut fds, PollTimeout::NONE) {
+            Ok(_) if fds[0].revents().is_some_and(|r| !r.is_empty()) => break,
+            Ok(_) | Err(nix::Error::EINTR) => {}
+            Err(e) => return Err(nix_err("poll", fifo)(e)),
+        }
+    }
+    let mut said = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match nix::unistd::read(watch, &mut buf) {
+            Ok(0) | Err(nix::Error::EAGAIN) => break,
+            Ok(n) => said.extend_from_slice(&buf[..n]),
+            Err(nix::Error::EINTR) => {}
+            Err(e) => return Err(nix_err("read", fifo)(e)),
+        }
+    }
+    match said.as_slice() {
+        [] => Ok(()),
+        b"0" => Err(Error::NotRunning),
+        failed => Err(crate::process::channel::decode_failed(failed)?.into()),
+    }
 }

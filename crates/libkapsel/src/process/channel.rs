@@ -57,14 +57,15 @@ impl From<WireError> for Error {
     }
 }
 
-/// 'F', the errno as 4 bytes (0: none), the text.
-fn encode_failed(buf: &mut Vec<u8>, w: &WireError) {
+/// 'F', the errno as 4 bytes (0: none), the text. (Also what the container process leaves
+/// on the start gate for `start` when its program does not run.)
+pub(crate) fn encode_failed(buf: &mut Vec<u8>, w: &WireError) {
     buf.push(b'F');
     buf.extend_from_slice(&w.errno.unwrap_or(0).to_le_bytes());
     buf.extend_from_slice(w.text.as_bytes());
 }
 
-fn decode_failed(bytes: &[u8]) -> Result<WireError> {
+pub(crate) fn decode_failed(bytes: &[u8]) -> Result<WireError> {
     let Some(errno) = bytes.get(1..5) else {
         return Err(Error::Protocol(
             "sync socket: failure message too short".into(),

@@ -54,17 +54,30 @@ pub fn run(mut ctx: InitContext<'_>) -> ! {
     if kapsel_sys::process::read_byte(ctx.gate.as_fd()).is_err() {
         std::process::exit(1);
     }
-    drop(ctx.gate);
+    // The gate stays open (close-on-exec) until execve: `start` waits for it to close, so
+    // it returns once the program runs (its poststart hooks come after it), and reads here
+    // why the program did not run.
     let id = &ctx.plan.id;
     if let Some(state) = &prepared.start_hooks_state {
         if let Err(e) = hooks::run_all("startContainer", &ctx.plan.start_container_hooks, state) {
-            eprintln!("container {id}: start: {e}");
-            std::process::exit(1);
+            fail_at_start(id, &ctx.gate, &e, 1);
         }
     }
     let err = prepared.image.exec();
-    eprintln!("container {id}: start: {err}");
-    std::process::exit(127);
+    fail_at_start(id, &ctx.gate, &err, 127)
+}
+
+/// Tells `start` through the gate why the program will not run (as a failure crosses the
+/// sync socket: errno and text), and exits.
+fn fail_at_start(id: &str, gate: &OwnedFd, err: &Error, code: i32) -> ! {
+    let mut buf = Vec::new();
+    if let Message::Failed(wire) = Message::failed(err) {
+        super::channel::encode_failed(&mut buf, &wire);
+    }
+    if nix::unistd::write(gate, &buf).is_err() {
+        eprintln!("container {id}: start: {err}");
+    }
+    std::process::exit(code);
 }
 
 fn wait_for_continue(channel: &Channel) -> Result<()> {
