@@ -299,18 +299,32 @@ fn failing_hooks_before_start_fail_create_and_leave_nothing() {
     let Some(mut t) = ctx!("failing_hooks_before_start_fail_create_and_leave_nothing") else {
         return;
     };
+    let (out, script) = recorder(&t);
+    // The runtime-spec: the runtime generates an error, stops the container and goes on
+    // with its destruction, so the hooks after the failing one do not run and the
+    // poststop hooks do.
     for kind in ["prestart", "createRuntime", "createContainer"] {
+        let _ = std::fs::remove_file(out.join("order"));
         let mut b = t.bundle();
         b.args(&["sleep", "1000"]);
+        b.hook(kind, recording_hook(&script, &out, "before"));
         b.hook(kind, failing_hook(3));
+        b.hook(kind, recording_hook(&script, &out, "after"));
+        b.hook("poststop", recording_hook(&script, &out, "poststop"));
         let id = t.id("hookfail");
-        let out = t.create(&b, &id);
+        let created = t.create(&b, &id);
         assert!(
-            !out.success(),
+            !created.success(),
             "a failing {kind} hook must fail create: {}",
-            out.describe()
+            created.describe()
         );
         t.assert_no_leftovers(&id, &b, None);
+        assert_eq!(
+            order_of(&out),
+            ["before", "poststop"],
+            "{kind}: the hook before the failing one, then poststop: {}",
+            created.describe()
+        );
     }
 }
 

@@ -6,7 +6,7 @@ use super::id::ContainerId;
 use super::plan::{ContainerPlan, PlanOptions};
 use crate::error::{nix_err, Error, Result};
 use crate::process::spawn::{spawn, SpawnArgs};
-use crate::state::{read_stat, State, Status};
+use crate::state::{read_stat, OciState, State, Status, OCI_VERSION};
 use crate::statedir::{ContainerDir, StateRoot};
 use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
@@ -103,8 +103,45 @@ fn create_inner(root: &StateRoot, id: &str, opts: &CreateOptions) -> Result<Crea
         crate::rootfs::devices::remove_image_nodes(&plan.extras.image_nodes);
         let _ = cgroup.destroy();
         let _ = dir.remove();
+        poststop_after_failure(&plan, id);
     }
     made
+}
+
+/// The runtime-spec: when create fails (a prestart, createRuntime or createContainer hook,
+/// say), the container is destroyed and the lifecycle goes on with the poststop hooks,
+/// each failure of which is a warning (runc runs them on any failed create too).
+fn poststop_after_failure(plan: &ContainerPlan, id: &str) {
+    let poststop = &plan.poststop_hooks;
+    if poststop.is_empty() {
+        return;
+    }
+    let annotations = plan
+        .spec
+        .annotations()
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    let created = crate::time::now_rfc3339();
+    let state = OciState {
+        oci_version: OCI_VERSION,
+        id,
+        pid: 0,
+        status: Status::Stopped,
+        bundle: &plan.bundle,
+        rootfs: &plan.rootfs,
+        created: &created,
+        owner: "",
+        annotations: &annotations,
+    };
+    let json = serde_json::to_string(&state).unwrap_or_default();
+    crate::hooks::run_all_warning(
+        "poststop",
+        poststop,
+        &json,
+        &format!("container {id}: create"),
+    );
 }
 
 /// Reserves the id, first reclaiming it from a create that died holding it.
