@@ -353,11 +353,39 @@ fn a_device_path_holding_another_file_is_refused() {
     let Some(mut t) = ctx!("a_device_path_holding_another_file_is_refused") else {
         return;
     };
-    let mut b = t.bundle();
-    std::fs::write(b.rootfs().join("not-a-device"), "plain").expect("write rootfs file");
-    b.set(
-        "/linux/devices",
-        json!([{"path": "/not-a-device", "type": "c", "major": 1, "minor": 3, "fileMode": 438}]),
-    );
-    refused(&mut t, &b, "devfile");
+    use nix::sys::stat::{makedev, mknod, stat, Mode, SFlag};
+    // Each entry asks for /dev/null's numbers (c 1:3) where the image's /dev (no tmpfs over
+    // it here) already holds something else: a plain file, another character device, a
+    // block device with the same numbers, a fifo.
+    let cases: [(&str, Option<(SFlag, u64)>); 4] = [
+        ("plain", None),
+        ("other-numbers", Some((SFlag::S_IFCHR, makedev(1, 5)))),
+        ("block", Some((SFlag::S_IFBLK, makedev(1, 3)))),
+        ("fifo", Some((SFlag::S_IFIFO, 0))),
+    ];
+    for (tag, existing) in cases {
+        let mut b = t.bundle();
+        if let Some(mounts) = b.config["mounts"].as_array_mut() {
+            mounts.retain(|m| m["destination"] != "/dev");
+        }
+        let path = b.rootfs().join("dev").join(format!("kt-{tag}"));
+        match existing {
+            None => std::fs::write(&path, "plain").expect("write the image's file"),
+            Some((kind, dev)) => mknod(&path, kind, Mode::from_bits_truncate(0o600), dev)
+                .expect("mknod in the image"),
+        }
+        let before = stat(&path).expect("stat the image's file");
+        b.set(
+            "/linux/devices",
+            json!([{"path": format!("/dev/kt-{tag}"), "type": "c", "major": 1, "minor": 3,
+                    "fileMode": 438}]),
+        );
+        refused(&mut t, &b, tag);
+        let after = stat(&path).expect("the image's file is gone");
+        assert_eq!(
+            (after.st_mode, after.st_rdev, after.st_ino),
+            (before.st_mode, before.st_rdev, before.st_ino),
+            "{tag}: the image's file was replaced"
+        );
+    }
 }

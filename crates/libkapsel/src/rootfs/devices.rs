@@ -107,6 +107,9 @@ fn create_node(root: BorrowedFd<'_>, n: &DeviceNode) -> Result<()> {
     let mut result = mknodat(parent.as_fd(), name, n.kind, mode, dev);
     if result == Err(nix::Error::EEXIST) {
         refuse_non_device(parent.as_fd(), name, &n.path)?;
+        if n.spec_index.is_some() {
+            refuse_other_device(parent.as_fd(), name, n)?;
+        }
         let _ = nix::unistd::unlinkat(
             parent.as_fd(),
             name,
@@ -143,6 +146,37 @@ fn refuse_non_device(parent: BorrowedFd<'_>, name: &std::ffi::OsStr, path: &Path
     }
     Err(super::mounts::MountError::NotADevice {
         path: path.to_path_buf(),
+    }
+    .into())
+}
+
+/// A `linux.devices` entry may be made again over the same node already in the image (to
+/// set its mode and owner), never over another one: the runtime-spec makes a file at the
+/// path that does not match the requested device an error. (The defaults never get here: an
+/// entry of the same path replaces its default before any node is made.)
+fn refuse_other_device(
+    parent: BorrowedFd<'_>,
+    name: &std::ffi::OsStr,
+    n: &DeviceNode,
+) -> Result<()> {
+    let st = nix::sys::stat::fstatat(parent, name, nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW)
+        .map_err(nix_err("stat", &n.path))?;
+    let kind = SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT;
+    let numbers = |dev| (nix::sys::stat::major(dev), nix::sys::stat::minor(dev));
+    let same =
+        kind == n.kind && (kind == SFlag::S_IFIFO || numbers(st.st_rdev) == (n.major, n.minor));
+    if same {
+        return Ok(());
+    }
+    let describe = |kind: SFlag, (major, minor): (u64, u64)| match kind {
+        SFlag::S_IFIFO => "a fifo".to_string(),
+        SFlag::S_IFBLK => format!("a block device {major}:{minor}"),
+        _ => format!("a character device {major}:{minor}"),
+    };
+    Err(super::mounts::MountError::OtherDevice {
+        path: n.path.clone(),
+        found: describe(kind, numbers(st.st_rdev)),
+        wanted: describe(n.kind, (n.major, n.minor)),
     }
     .into())
 }

@@ -206,6 +206,13 @@ pub enum MountError {
     InsideProc { dest: std::path::PathBuf },
     #[error("device `{}`: a file that is not a device node is already there", path.display())]
     NotADevice { path: std::path::PathBuf },
+    /// A node of another type or other numbers where a `linux.devices` entry asks for one.
+    #[error("device `{}`: {found} is already there, where {wanted} was asked for", path.display())]
+    OtherDevice {
+        path: std::path::PathBuf,
+        found: String,
+        wanted: String,
+    },
     #[error("device path `{}` has no name", path.display())]
     DeviceWithoutName { path: std::path::PathBuf },
     /// An idmapped mount that cannot be made as asked.
