@@ -15,8 +15,20 @@ pub const RET_ALLOW: u32 = 0x7fff_0000;
 pub const RET_DATA: u32 = 0x0000_ffff;
 
 /// The return value of `action`; `errno_ret` (default EPERM, as runc) is the errno of
-/// SCMP_ACT_ERRNO and the message of SCMP_ACT_TRACE, ignored by the other actions.
+/// SCMP_ACT_ERRNO and the message of SCMP_ACT_TRACE. Any other action given one is an error
+/// (runtime-spec: the runtime MUST fail when the action does not support an errno; crun
+/// refuses too, runc 1.1 ignores it).
 pub fn encode(action: Action, errno_ret: Option<u32>, field: &str) -> Result<u32, Error> {
+    if errno_ret.is_some() && !matches!(action, Action::ScmpActErrno | Action::ScmpActTrace) {
+        let name = serde_json::to_value(action)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_else(|| format!("{action:?}"));
+        return Err(Error::invalid(
+            field,
+            format!("{name} returns no errno: only SCMP_ACT_ERRNO and SCMP_ACT_TRACE take one"),
+        ));
+    }
     let data = || -> Result<u32, Error> {
         let value = errno_ret.unwrap_or(libc::EPERM as u32);
         if value > RET_DATA {

@@ -606,15 +606,26 @@ fn seccomp_default_errno_ret_applies_to_unlisted_syscalls() {
     let Some(mut t) = ctx!("seccomp_default_errno_ret_applies_to_unlisted_syscalls") else {
         return;
     };
-    let mut profile = default_profile();
-    profile["defaultErrnoRet"] = json!(38); // ENOSYS
-    let mut b = t.bundle();
-    b.set("/linux/seccomp", profile);
-    let out = t.sh_output(&mut b, "unshare -m true 2>&1; echo rc=$?");
-    assert!(
-        out.contains("Function not implemented") && out.contains("rc=1"),
-        "unshare is not in the profile, so it gets defaultErrnoRet:\n{out}"
-    );
+    // ENOSYS when given, EPERM when not.
+    for (errno_ret, text) in [
+        (Some(38), "Function not implemented"),
+        (None, "Operation not permitted"),
+    ] {
+        let mut profile = default_profile();
+        match errno_ret {
+            Some(e) => profile["defaultErrnoRet"] = json!(e),
+            None => {
+                profile.as_object_mut().map(|p| p.remove("defaultErrnoRet"));
+            }
+        }
+        let mut b = t.bundle();
+        b.set("/linux/seccomp", profile);
+        let out = t.sh_output(&mut b, "unshare -m true 2>&1; echo rc=$?");
+        assert!(
+            out.contains(text) && out.contains("rc=1"),
+            "unshare is not in the profile, so it gets defaultErrnoRet {errno_ret:?}:\n{out}"
+        );
+    }
 }
 
 /// The default seccomp profile shipped with kapsel (crates/kapsel-seccomp/profiles).
@@ -946,7 +957,7 @@ fn remove_cgroup_dirs(id: &str) {
     }
 }
 
-// req: lnx-seccomp-errno, cfg-valid-values-error
+// req: lnx-seccomp-errno, lnx-seccomp-listener, cfg-valid-values-error
 #[test]
 fn bad_seccomp_input_is_refused_cleanly() {
     let Some(mut t) = ctx!("bad_seccomp_input_is_refused_cleanly") else {
@@ -993,5 +1004,21 @@ fn bad_seccomp_input_is_refused_cleanly() {
         let mut b = t.bundle();
         b.set("/linux/seccomp", profile);
         refused(&mut t, &b, tag, names);
+    }
+    // An errno for an action that returns none: the runtime-spec says print an error and fail.
+    let mut kill_errno = seccomp("SCMP_ACT_ALLOW", rule("SCMP_ACT_KILL", json!([])));
+    kill_errno["syscalls"][0]["errnoRet"] = json!(5);
+    let mut allow_errno = seccomp("SCMP_ACT_ALLOW", json!([]));
+    allow_errno["defaultErrnoRet"] = json!(5);
+    for (tag, profile, field) in [
+        ("errno-kill", kill_errno, "syscalls[0].errnoRet"),
+        ("errno-default", allow_errno, "defaultErrnoRet"),
+    ] {
+        if !t.checks_kapsel_only(&format!("{tag} is refused (runc 1.1.5 ignores the errno)")) {
+            continue;
+        }
+        let mut b = t.bundle();
+        b.set("/linux/seccomp", profile);
+        refused(&mut t, &b, tag, &[field, "errno"]);
     }
 }

@@ -130,7 +130,12 @@ fn full_profile(seccomp: &Value, listener: &str) -> Value {
     let mut rules = Vec::new();
     for (i, action) in strings(&seccomp["actions"]).iter().enumerate() {
         let name = unused[i % unused.len()];
-        rules.push(json!({"names": [name], "action": action, "errnoRet": 1}));
+        let mut rule = json!({"names": [name], "action": action});
+        // An errno only where the action returns one: for any other it is an error.
+        if matches!(action.as_str(), "SCMP_ACT_ERRNO" | "SCMP_ACT_TRACE") {
+            rule["errnoRet"] = json!(1);
+        }
+        rules.push(rule);
     }
     for (i, op) in strings(&seccomp["operators"]).iter().enumerate() {
         rules.push(json!({"names": ["personality"], "action": "SCMP_ACT_ERRNO",

@@ -114,6 +114,32 @@ fn errno_must_fit_in_sixteen_bits() {
 }
 
 #[test]
+fn errno_only_with_errno_and_trace() {
+    assert_eq!(
+        compile_err(json!({"defaultAction": "SCMP_ACT_ALLOW", "defaultErrnoRet": 5})),
+        "linux.seccomp.defaultErrnoRet: SCMP_ACT_ALLOW returns no errno: only SCMP_ACT_ERRNO and SCMP_ACT_TRACE take one"
+    );
+    for action in [
+        "SCMP_ACT_KILL",
+        "SCMP_ACT_KILL_PROCESS",
+        "SCMP_ACT_TRAP",
+        "SCMP_ACT_LOG",
+        "SCMP_ACT_ALLOW",
+    ] {
+        assert_eq!(
+            compile_err(json!({"defaultAction": "SCMP_ACT_ALLOW",
+                "syscalls": [{"names": ["read"], "action": action, "errnoRet": 1}]})),
+            format!("linux.seccomp.syscalls[0].errnoRet: {action} returns no errno: only SCMP_ACT_ERRNO and SCMP_ACT_TRACE take one")
+        );
+    }
+    for action in ["SCMP_ACT_ERRNO", "SCMP_ACT_TRACE"] {
+        let cfg = config(json!({"defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["read"], "action": action, "errnoRet": 1}]}));
+        assert!(compile(&cfg).is_ok(), "{action}");
+    }
+}
+
+#[test]
 fn notify_needs_an_absolute_listener_and_cannot_be_the_default() {
     assert_eq!(
         compile_err(json!({"defaultAction": "SCMP_ACT_ALLOW",
