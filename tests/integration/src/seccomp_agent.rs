@@ -22,6 +22,9 @@ pub struct Handoff {
     pub state: String,
     /// readlink of each descriptor received ("anon_inode:seccomp notify").
     pub fds: Vec<String>,
+    /// The runtime closed the connection after the one state (end of file within 5 s,
+    /// nothing more sent on it).
+    pub closed_after_one: bool,
 }
 
 /// A listening agent; its socket file is removed when dropped.
@@ -107,9 +110,17 @@ fn serve(listener: &UnixListener, hold: Duration) -> Result<Handoff, String> {
     for fd in fds {
         let _ = nix::unistd::close(fd);
     }
+    // The runtime-spec: exactly one state per connection, which is closed after it. (Read
+    // once the descriptor is closed: a runtime whose own call the filter caught waits for
+    // that before it goes on.)
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .map_err(|e| format!("read timeout: {e}"))?;
+    let closed_after_one = matches!(stream.read(&mut buf), Ok(0));
     Ok(Handoff {
         state: String::from_utf8_lossy(&json).into_owned(),
         fds: kinds,
+        closed_after_one,
     })
 }
 

@@ -840,6 +840,11 @@ fn seccomp_notify_hands_the_fd_and_state_to_the_listener() {
         "mkdir did not wait for the agent"
     );
     assert_eq!(fd_kind, "anon_inode:seccomp notify", "the descriptor sent");
+    assert!(
+        handoffs[0].closed_after_one,
+        "the connection carried more than one state or stayed open: {}",
+        handoffs[0].state
+    );
     let state: Value = serde_json::from_str(state)
         .unwrap_or_else(|e| panic!("the agent got no JSON ({e}): {state}"));
     assert_eq!(state["fds"], json!(["seccompFd"]), "{state}");
