@@ -1,5 +1,5 @@
-//! Capability system calls: capset(2) and the prctl(2) calls for the bounding and
-//! ambient sets and keep-caps.
+//! Capability system calls: capset(2), capget(2) and the prctl(2) calls for the bounding
+//! and ambient sets and keep-caps.
 
 use crate::error::SysError;
 
@@ -44,6 +44,58 @@ pub fn capset(effective: u64, permitted: u64, inheritable: u64) -> Result<(), Sy
         return Err(SysError::last("capset", None));
     }
     Ok(())
+}
+
+/// capget(2), version 3: the calling thread's permitted set.
+pub fn permitted() -> Result<u64, SysError> {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: i32,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy, Default)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    let mut header = Header {
+        version: 0x2008_0522,
+        pid: 0,
+    };
+    let mut data = [Data::default(); 2];
+    // SAFETY: header and a two-element data array, as capget v3 requires, valid and
+    // writable for the call.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_capget,
+            &mut header as *mut Header,
+            data.as_mut_ptr(),
+        )
+    };
+    if ret < 0 {
+        return Err(SysError::last("capget", None));
+    }
+    Ok(u64::from(data[0].permitted) | u64::from(data[1].permitted) << 32)
+}
+
+/// prctl(PR_CAPBSET_READ, cap): whether `cap` is in the bounding set.
+pub fn bounding_has(cap: u32) -> Result<bool, SysError> {
+    // SAFETY: PR_CAPBSET_READ takes one integer argument and reads nothing from memory.
+    let ret = unsafe {
+        libc::prctl(
+            libc::PR_CAPBSET_READ,
+            cap as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+        )
+    };
+    if ret < 0 {
+        return Err(SysError::last("prctl(PR_CAPBSET_READ)", None));
+    }
+    Ok(ret == 1)
 }
 
 /// prctl(PR_CAPBSET_DROP, cap): remove `cap` from the bounding set.

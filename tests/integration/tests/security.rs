@@ -110,6 +110,7 @@ fn capabilities_for_root_are_set_exactly() {
     assert_eq!(status_field(&out, "CapAmb"), cap_mask(&[]), "{out}");
 }
 
+// req: cfg-caps-sets
 // spec: process.capabilities
 #[test]
 fn capabilities_of_a_user_survive_the_uid_change_through_the_ambient_set() {
@@ -190,6 +191,57 @@ fn unknown_capability_names_are_warned_about_and_skipped() {
             out.describe()
         );
     }
+}
+
+// req: cfg-caps-unmappable
+// A capability the runtime does not hold itself (a caller that dropped it from its bounding
+// set, as a restricted environment does) cannot be granted: runtime-spec 1.2 wants a
+// warning, and the container running without it.
+#[test]
+fn capabilities_the_runtime_lacks_are_warned_about_and_left_out() {
+    let Some(mut t) = ctx!("capabilities_the_runtime_lacks_are_warned_about_and_left_out") else {
+        return;
+    };
+    if t.kapsel_only("1.1.5 fails create (`unable to apply caps: operation not permitted`)") {
+        return;
+    }
+    let mut b = t.bundle();
+    let listed: &[&str] = &["CAP_CHOWN", "CAP_KILL", "CAP_SYS_TIME"];
+    let held: &[&str] = &["CAP_CHOWN", "CAP_KILL"];
+    set_caps(
+        &mut b,
+        [
+            ("bounding", listed),
+            ("effective", listed),
+            ("permitted", listed),
+            ("inheritable", listed),
+            ("ambient", listed),
+        ],
+    );
+    b.sh("grep -E '^Cap(Bnd|Eff|Prm|Inh|Amb):' /proc/self/status");
+    b.write();
+    let id = t.id("lackedcap");
+    let out = t
+        .rt()
+        .shell_setup("exec setpriv --bounding-set -sys_time --inh-caps -all -- \"$@\"")
+        .args(["run", "--bundle"])
+        .arg(&b.dir)
+        .arg(&id)
+        .run();
+    out.ok();
+    for key in ["CapBnd", "CapEff", "CapPrm", "CapInh", "CapAmb"] {
+        assert_eq!(
+            status_field(&out.stdout, key),
+            cap_mask(held),
+            "{key}: {}",
+            out.describe()
+        );
+    }
+    assert!(
+        out.stderr.contains("CAP_SYS_TIME") && out.stderr.contains("warn"),
+        "a warning should name the capability left out: {}",
+        out.describe()
+    );
 }
 
 // req: cfg-nnp

@@ -3,8 +3,8 @@
 //! then sets effective/permitted/inheritable; ambient capabilities are raised last.
 //! A seccomp filter loaded without no_new_privs needs CAP_SYS_ADMIN, which is kept
 //! through the change until the filter is in ([`CapChange`]).
-//! Capabilities this kernel does not have (above cap_last_cap) are skipped with a
-//! warning, as the runtime-spec requires.
+//! Capabilities this kernel does not have (above cap_last_cap), and those the runtime does
+//! not hold itself, are left out with a warning, as the runtime-spec requires.
 
 use crate::error::{Error, Result};
 use oci_spec::runtime::{Capabilities, Capability, LinuxCapabilities};
@@ -111,6 +111,47 @@ pub fn plan(caps: &LinuxCapabilities, last: u32) -> CapSets {
     }
 }
 
+/// What this process can hand on: a capability missing from its bounding or permitted set
+/// cannot be kept in any set (a caller in a restricted environment dropped it).
+fn grantable(last: u32) -> u64 {
+    let permitted = kapsel_sys::caps::permitted().unwrap_or(u64::MAX);
+    (0..=last)
+        .filter(|&cap| {
+            permitted & (1 << cap) != 0 && kapsel_sys::caps::bounding_has(cap).unwrap_or(true)
+        })
+        .fold(0, |mask, cap| mask | 1 << cap)
+}
+
+/// `sets` without the capabilities outside `grantable`, each left out with one warning
+/// naming the sets it was asked for in (runtime-spec 1.2: a capability that cannot be
+/// granted is logged as a warning, and the runtime should not fail; runc 1.2 does so).
+fn within(mut sets: CapSets, grantable: u64) -> CapSets {
+    let mut named = [
+        ("bounding", &mut sets.bounding),
+        ("effective", &mut sets.effective),
+        ("permitted", &mut sets.permitted),
+        ("inheritable", &mut sets.inheritable),
+        ("ambient", &mut sets.ambient),
+    ];
+    let asked = named.iter().fold(0, |m, (_, set)| m | **set);
+    for cap in (0..64).filter(|c| asked & !grantable & (1u64 << c) != 0) {
+        let sets: Vec<&str> = named
+            .iter()
+            .filter(|(_, set)| **set & (1 << cap) != 0)
+            .map(|(field, _)| *field)
+            .collect();
+        crate::logging::warn(&format!(
+            "process.capabilities: {} cannot be granted (the runtime does not hold it): left out of {}",
+            name(cap),
+            sets.join(", ")
+        ));
+    }
+    for (_, set) in named.iter_mut() {
+        **set &= grantable;
+    }
+    sets
+}
+
 /// CAP_SYS_ADMIN, which loading a seccomp filter without no_new_privs needs.
 const SYS_ADMIN: u64 = 1 << 21;
 
@@ -127,10 +168,12 @@ pub struct CapChange {
 impl CapChange {
     /// The change to the planned `sets` for a process becoming `uid`; `keep_admin` when a
     /// filter is still to be loaded without no_new_privs after the change.
+    /// Capabilities this process does not hold are left out here, where they are granted.
     pub fn new(sets: Option<CapSets>, uid: u32, keep_admin: bool) -> CapChange {
+        let last = last_cap();
         CapChange {
-            sets,
-            last: last_cap(),
+            sets: sets.map(|s| within(s, grantable(last))),
+            last,
             keep_admin,
             root: uid == 0,
         }
@@ -243,6 +286,28 @@ mod tests {
         assert_eq!(number(&Capability::SysAdmin), Some(21));
         assert_eq!(number(&Capability::CheckpointRestore), Some(40));
         assert_eq!(name(13), "CAP_NET_RAW");
+    }
+
+    #[test]
+    fn capabilities_not_held_are_left_out_of_every_set() {
+        let sets = CapSets {
+            bounding: 0b111,
+            effective: 0b011,
+            permitted: 0b110,
+            inheritable: 0b100,
+            ambient: 0,
+        };
+        let kept = within(sets, 0b011);
+        assert_eq!(
+            kept,
+            CapSets {
+                bounding: 0b011,
+                effective: 0b011,
+                permitted: 0b010,
+                inheritable: 0,
+                ambient: 0,
+            }
+        );
     }
 
     #[test]
