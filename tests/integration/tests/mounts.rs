@@ -193,20 +193,44 @@ fn mounts_apply_in_order() {
     let Some(mut t) = ctx!("mounts_apply_in_order") else {
         return;
     };
+    // Orders no sorting would give: the deeper mount first (the later one over it hides
+    // it), and two binds on one destination (the later one is what the container sees).
+    let (one, two) = (t.work().join("one"), t.work().join("two"));
+    for (dir, text) in [(&one, "one"), (&two, "two")] {
+        std::fs::create_dir_all(dir).expect("mkdir bind source");
+        std::fs::write(dir.join("which"), text).expect("write bind source file");
+    }
     let mut b = t.bundle();
     b.push_mount(tmpfs("/outer", &["size=2m"]));
     b.push_mount(tmpfs("/outer/inner", &["size=1m"]));
-    let (_, mounts) = mountinfo::after_script(&mut t, &mut b, "");
-    let outer = mounts
-        .iter()
-        .position(|m| m.mount_point == Path::new("/outer"));
-    let inner = mounts
-        .iter()
-        .position(|m| m.mount_point == Path::new("/outer/inner"));
-    assert!(
-        matches!((outer, inner), (Some(o), Some(i)) if o < i),
-        "{mounts:#?}"
+    b.push_mount(tmpfs("/stack/deep", &["size=1m"]));
+    b.push_mount(tmpfs("/stack", &["size=2m"]));
+    for dir in [&one, &two] {
+        b.push_mount(
+            json!({"destination": "/same", "type": "bind", "source": dir, "options": ["bind"]}),
+        );
+    }
+    let (out, mounts) = mountinfo::after_script(
+        &mut t,
+        &mut b,
+        "cat /same/which; echo; [ -e /stack/deep ] && echo deep-visible || echo deep-hidden",
     );
+    assert_eq!(
+        out, "two\ndeep-hidden\n",
+        "the mounts listed last must be on top"
+    );
+    let pos = |point: &str, nth: usize| {
+        mounts
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| m.mount_point == Path::new(point))
+            .nth(nth)
+            .map(|(i, _)| i)
+            .unwrap_or_else(|| panic!("no mount {nth} at {point}: {mounts:#?}"))
+    };
+    assert!(pos("/outer", 0) < pos("/outer/inner", 0), "{mounts:#?}");
+    assert!(pos("/stack/deep", 0) < pos("/stack", 0), "{mounts:#?}");
+    assert!(pos("/same", 0) < pos("/same", 1), "{mounts:#?}");
 }
 
 #[test]
