@@ -143,7 +143,7 @@ fn listed_namespaces_are_new_and_unlisted_ones_inherited() {
     for kind in ["pid", "mnt", "uts", "cgroup"] {
         assert_ne!(r.ns(kind), host(kind), "{kind} is the host's");
     }
-    for kind in ["net", "ipc", "user"] {
+    for kind in ["net", "ipc", "user", "time"] {
         assert_eq!(r.ns(kind), host(kind), "{kind} is not the host's");
     }
 }

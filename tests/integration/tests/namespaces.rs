@@ -190,6 +190,46 @@ fn joins_the_namespaces_of_an_unshare_process() {
     assert_eq!(out, want);
 }
 
+// req: lnx-ns-path-join
+// The types the other join tests leave out: mount, cgroup and time, each joined from an
+// `unshare` process (the time namespace its children get).
+#[test]
+fn joins_mount_cgroup_and_time_namespaces_by_path() {
+    let Some(mut t) = ctx!("joins_mount_cgroup_and_time_namespaces_by_path") else {
+        return;
+    };
+    for (kind, flag, link, theirs) in [
+        ("mount", "--mount", "mnt", "mnt"),
+        ("cgroup", "--cgroup", "cgroup", "cgroup"),
+        ("time", "--time", "time", "time_for_children"),
+    ] {
+        if kind == "time" {
+            if !std::path::Path::new("/proc/self/ns/time").exists() {
+                t.skip("the kernel has no time namespace");
+                continue;
+            }
+            if !t.checks_kapsel_only("a time namespace joined (1.1.5 knows no time namespace)") {
+                continue;
+            }
+        }
+        let mut unshare = Command::new("unshare");
+        unshare.args([flag, "sleep", "1000"]);
+        let pid = t.spawn_helper(unshare) as i32;
+        let target =
+            || procfs::link(pid, &format!("ns/{theirs}")).map(|l| l.to_string_lossy().into_owned());
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while target() == Some(host_ns(link)) || target().is_none() {
+            assert!(Instant::now() < deadline, "unshare {flag} did not move");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let want = target().expect("the helper's namespace");
+        let mut b = t.bundle();
+        b.namespace(kind, Some(&format!("/proc/{pid}/ns/{theirs}")));
+        let out = t.sh_output(&mut b, &format!("readlink /proc/self/ns/{link}"));
+        assert_eq!(out.trim(), want, "{kind} joined by path");
+    }
+}
+
 // spec: linux.timeOffsets
 // req: lnx-ns-types
 // spec: linux.timeOffsets

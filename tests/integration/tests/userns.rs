@@ -290,6 +290,7 @@ fn devices_work_in_a_user_namespace() {
     );
 }
 
+// req: lnx-ns-path-join
 #[test]
 fn joins_a_user_namespace_by_path() {
     let Some(mut t) = ctx!("joins_a_user_namespace_by_path") else {

@@ -19,7 +19,14 @@ struct Hierarchy {
     v1_options: Option<String>,
 }
 
-pub fn mount_cgroup_tree(root: BorrowedFd<'_>, dest: &Path, opts: &MountOptions) -> Result<()> {
+/// `cgroupns`: the container has a cgroup namespace of its own (new or joined by path), whose
+/// root a fresh mount shows.
+pub fn mount_cgroup_tree(
+    root: BorrowedFd<'_>,
+    dest: &Path,
+    opts: &MountOptions,
+    cgroupns: bool,
+) -> Result<()> {
     let hierarchies = host_hierarchies();
     let flags = opts.flags & !MsFlags::MS_RDONLY;
     let only_v2 = hierarchies.iter().all(|h| h.v1_options.is_none());
@@ -49,8 +56,10 @@ pub fn mount_cgroup_tree(root: BorrowedFd<'_>, dest: &Path, opts: &MountOptions)
         let t = ensure_in_root(root, &sub, Kind::Dir)?;
         let host = Path::new("/sys/fs/cgroup").join(&h.name);
         // Without a cgroup namespace a fresh mount would show the host's root cgroup:
-        // bind the container's own cgroup instead, so its limits read as the root's.
-        if let Some(path) = own_path(&own, h).filter(|p| *p != "/") {
+        // bind the container's own cgroup instead, so its limits read as the root's. In a
+        // namespace of its own /proc/self/cgroup is relative to that namespace's root, which
+        // a fresh mount shows (a joined one's root need not be the container's cgroup).
+        if let Some(path) = own_path(&own, h).filter(|p| !cgroupns && *p != "/") {
             bind_host(
                 root,
                 &host.join(path.trim_start_matches('/')),

@@ -53,6 +53,8 @@ pub struct RootfsPlan {
     /// No mount namespace of its own: mounts land in the caller's (see host_mounts).
     pub shares_mounts: bool,
     pub no_pivot: bool,
+    /// A cgroup namespace of its own, new or joined: its cgroup mounts are fresh ones.
+    pub own_cgroupns: bool,
 }
 
 impl RootfsPlan {
@@ -122,6 +124,12 @@ impl RootfsPlan {
             readonly_paths: paths(linux.and_then(|l| l.readonly_paths().as_ref())),
             shares_mounts,
             no_pivot,
+            own_cgroupns: linux
+                .and_then(|l| l.namespaces().as_ref())
+                .is_some_and(|list| {
+                    list.iter()
+                        .any(|n| n.typ() == oci_spec::runtime::LinuxNamespaceType::Cgroup)
+                }),
         })
     }
 }
@@ -203,7 +211,7 @@ pub fn mount_and_populate(
     plan: &RootfsPlan,
     idmapped: &idmap::Idmapped,
 ) -> Result<()> {
-    mounts::mount_all(root.as_fd(), &plan.mounts, idmapped)?;
+    mounts::mount_all(root.as_fd(), &plan.mounts, idmapped, plan.own_cgroupns)?;
     if plan.dev_is_host_bind {
         return Ok(());
     }

@@ -11,21 +11,28 @@ use nix::mount::{mount, MsFlags};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
-/// Does every planned entry of `mounts`; errors name the entry (`mounts[3]`).
+/// Does every planned entry of `mounts`; errors name the entry (`mounts[3]`). `cgroupns`:
+/// the container has a cgroup namespace of its own, new or joined.
 pub fn mount_all(
     root: BorrowedFd<'_>,
     mounts: &[MountPlan],
     idmapped: &super::idmap::Idmapped,
+    cgroupns: bool,
 ) -> Result<()> {
     for m in mounts {
-        mount_one(root, m, idmapped.get(m.index))
+        mount_one(root, m, idmapped.get(m.index), cgroupns)
             .map_err(|e| e.in_field(format!("mounts[{}]", m.index)))?;
     }
     Ok(())
 }
 
 /// `idmapped`: the runtime's detached idmapped copy of a bind source, to attach instead.
-fn mount_one(root: BorrowedFd<'_>, m: &MountPlan, idmapped: Option<BorrowedFd<'_>>) -> Result<()> {
+fn mount_one(
+    root: BorrowedFd<'_>,
+    m: &MountPlan,
+    idmapped: Option<BorrowedFd<'_>>,
+    cgroupns: bool,
+) -> Result<()> {
     let opts = &m.options;
     let dest = m.destination.as_path();
     let typ = m.typ.as_str();
@@ -83,7 +90,7 @@ fn mount_one(root: BorrowedFd<'_>, m: &MountPlan, idmapped: Option<BorrowedFd<'_
         return Ok(());
     }
     if typ == "cgroup" {
-        return super::cgroupfs::mount_cgroup_tree(root, dest, opts);
+        return super::cgroupfs::mount_cgroup_tree(root, dest, opts, cgroupns);
     }
     let target = ensure_in_root(root, dest, Kind::Dir)?;
     let source = m.source.as_ref().map(|s| s.to_string_lossy().into_owned());
