@@ -363,6 +363,27 @@ fn device_rules_deny_block_devices_and_allow_dev_null() {
         "{allowed}"
     );
 
+    // The same two rules the other way round: the later deny-all takes the allow back.
+    b.set(
+        "/linux/resources/devices",
+        json!([
+            {"allow": true, "type": "b", "major": 8, "minor": 0, "access": "r"},
+            {"allow": false, "access": "rwm"}
+        ]),
+    );
+    let reversed = t.sh_output(&mut b, probe);
+    assert!(
+        reversed.contains("sda=head: /dev/kt-sda: Operation not permitted\n"),
+        "a deny-all listed after the allow must win: {reversed}"
+    );
+    b.set(
+        "/linux/resources/devices",
+        json!([
+            {"allow": false, "access": "rwm"},
+            {"allow": true, "type": "b", "major": 8, "minor": 0, "access": "r"}
+        ]),
+    );
+
     b.sh("sleep 1000");
     let id = t.id("devlist");
     t.create(&b, &id).ok();
