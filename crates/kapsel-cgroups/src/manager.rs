@@ -338,6 +338,9 @@ impl Manager {
                             "cgroup v2 keys need a cgroup2 hierarchy, this host has only v1",
                         ));
                     };
+                    // The runtime-spec: the controllers the keys need are enabled (in the
+                    // levels this runtime made; on pure v2 `create` already did).
+                    enable_controllers(dir, &self.paths.created)?;
                     v2::check_unified_keys(dir, unified)?;
                 }
                 let v1_rules = rules

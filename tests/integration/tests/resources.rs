@@ -530,6 +530,60 @@ fn unified_keys_go_to_the_v2_cgroup_on_hybrid() {
         .expect("cgroup.max.descendants");
     assert_eq!(value.trim(), "7");
     delete_and_check_cgroups(&t, &id, &dirs, true);
+
+    // The runtime-spec: a key of a controller the v2 hierarchy lacks is an error, and the
+    // controllers a key needs are enabled (here in a parent the runtime makes itself).
+    let root = unified
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .expect("the v2 mount");
+    let controllers = std::fs::read_to_string(root.join("cgroup.controllers")).unwrap_or_default();
+    let has = |c: &str| controllers.split_whitespace().any(|x| x == c);
+    if has("pids") {
+        eprintln!(
+            "NOTE {}: pids is a v2 controller here, nothing to refuse",
+            t.name
+        );
+    } else {
+        let mut b = t.bundle();
+        b.args(&["true"]);
+        b.set("/linux/resources/unified", json!({"pids.max": "10"}));
+        let id = t.id("nopids");
+        t.create(&b, &id).create_refused(&id, &["pids.max"]);
+        t.assert_no_leftovers(&id, &b, None);
+    }
+    if !has("hugetlb")
+        || !std::path::Path::new("/sys/kernel/mm/hugepages/hugepages-2048kB").is_dir()
+    {
+        eprintln!(
+            "NOTE {}: no 2MB hugetlb controller in the v2 hierarchy here",
+            t.name
+        );
+        return;
+    }
+    let mut b = t.bundle();
+    b.args(&["sleep", "1000"]);
+    b.set(
+        "/linux/resources/unified",
+        json!({"hugetlb.2MB.max": "4194304"}),
+    );
+    let id = t.id("hugetlb");
+    let parent = root.join(format!("kt-{id}"));
+    b.set("/linux/cgroupsPath", json!(format!("/kt-{id}/leaf")));
+    let created = t.create(&b, &id);
+    let value = std::fs::read_to_string(parent.join("leaf/hugetlb.2MB.max")).unwrap_or_default();
+    let enabled =
+        std::fs::read_to_string(parent.join("cgroup.subtree_control")).unwrap_or_default();
+    t.cmd(&["delete", "--force", &id]);
+    for dir in [parent.join("leaf"), parent.clone()] {
+        let _ = std::fs::remove_dir(dir);
+    }
+    created.ok();
+    assert_eq!(value.trim(), "4194304", "hugetlb.2MB.max of the container");
+    assert!(
+        enabled.split_whitespace().any(|c| c == "hugetlb"),
+        "hugetlb not enabled in the new parent: {enabled:?}"
+    );
 }
 
 #[test]
