@@ -193,6 +193,16 @@ fn cgroups_path_absolute_and_relative() {
             .map(Path::to_path_buf)
             .collect();
         let left = dirs.remaining();
+        // The same value, again: the same place in the hierarchy.
+        let mut again = t.bundle();
+        again.args(&["sleep", "1000"]);
+        again.set("/linux/cgroupsPath", json!(path));
+        let id2 = t.id(tag);
+        t.create(&again, &id2).ok();
+        let (_, dirs2) = init_and_dirs(&t, &id2);
+        let mut got2: Vec<PathBuf> = dirs2.all().iter().map(|d| d.to_path_buf()).collect();
+        got2.sort();
+        t.cmd(&["delete", "--force", &id2]).ok();
         remove_everywhere(&roots, &rel);
         remove_everywhere(
             &own.all()
@@ -202,6 +212,7 @@ fn cgroups_path_absolute_and_relative() {
             &rel,
         );
         assert_eq!(got, want, "cgroupsPath `{path}`");
+        assert_eq!(got2, got, "cgroupsPath `{path}` a second time");
         assert!(left.is_empty(), "cgroupsPath `{path}`: dirs left: {left:?}");
         if t.checks_kapsel_only("delete removes the parent dirs create made") {
             assert!(
