@@ -220,10 +220,19 @@ fn start_of_a_running_container() {
     let mut b = t.bundle();
     b.args(&["sleep", "1000"]);
     let id = t.id("restart");
-    t.create_and_start(&b, &id);
+    let pid = t.create_and_start(&b, &id);
     let out = t.cmd(&["start", &id]);
     rejected(&t, &out, Some("running"), &[&id]);
-    assert_eq!(t.state_ok(&id)["status"], "running");
+    let state = t.state_ok(&id);
+    assert_eq!(state["status"], "running");
+    assert_eq!(
+        state["pid"], pid,
+        "a refused start changed the container: {state}"
+    );
+    assert!(
+        kapsel_integration::procfs::is_alive(pid),
+        "a refused start ended the container process"
+    );
 }
 
 // req: rt-delete-running
@@ -236,12 +245,24 @@ fn delete_of_a_running_container_without_force() {
     b.args(&["sleep", "1000"]);
     let id = t.id("nodelete");
     t.create_and_start(&b, &id);
+    let footprint = t.footprint(&id);
     let out = t.cmd(&["delete", &id]);
     rejected(&t, &out, Some("running"), &[&id]);
     assert_eq!(
         t.state_ok(&id)["status"],
         "running",
         "a refused delete must not touch it"
+    );
+    // Nothing of it went: its process, namespaces and cgroups are all still there.
+    assert!(kapsel_integration::procfs::is_alive(footprint.pid));
+    assert_eq!(
+        kapsel_integration::leftovers::Footprint::of(footprint.pid).namespaces,
+        footprint.namespaces
+    );
+    let cgroups = kapsel_integration::cgroupfs::CgroupDirs::of(footprint.pid);
+    assert!(
+        cgroups.all().iter().all(|d| d.is_dir()),
+        "a refused delete removed cgroups: {cgroups:?}"
     );
 }
 
