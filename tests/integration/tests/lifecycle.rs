@@ -121,6 +121,13 @@ fn create_does_not_run_the_process_until_start() {
         "",
         "the user process ran before start"
     );
+    // The container process exists but has not executed the program.
+    let pid = t.state_ok(&id)["pid"].as_i64().expect("pid");
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    assert!(
+        !String::from_utf8_lossy(&cmdline).starts_with("sh\0-c\0echo started"),
+        "the container process runs the program before start: {cmdline:?}"
+    );
     assert_eq!(t.state_ok(&id)["status"], "created");
     t.cmd(&["start", &id]).ok();
     t.wait_for_file(&t.stdout_path(&id), "started", SECS5);
