@@ -11,6 +11,7 @@ mod index;
 mod interrupt;
 mod machine;
 mod measure;
+mod mountns;
 mod progress;
 mod reaper;
 mod report;

@@ -5,11 +5,12 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::bundle::Bundles;
-use crate::config::Config;
-use crate::exec::Exec;
+use crate::config::{Config, HIDE_UNIFIED};
+use crate::exec::{Exec, Failure};
 use crate::glob;
 use crate::interrupt;
 use crate::machine::{loadavg, Machine};
+use crate::mountns::{self, View};
 use crate::progress::Progress;
 use crate::reaper::Reaper;
 use crate::results::{BenchmarkResult, Cell, CellStatus, MetricDef, Results, RuntimeInfo, Sample};
@@ -34,7 +35,7 @@ pub fn check_runtimes(config: &Config) -> Result<(), String> {
                 rt.path.display()
             ));
         }
-        if let Some(w) = rt.wrapper.first() {
+        if let Some(w) = rt.wrapper.first().filter(|w| *w != HIDE_UNIFIED) {
             if which(w).is_none() {
                 return Err(format!("runtimes[{i}].wrapper: `{w}` not found in PATH"));
             }
@@ -161,6 +162,8 @@ pub fn run(config: &Config) -> Result<Results, String> {
             config.suites
         ));
     }
+    let hidden = config.runtimes.iter().any(|r| r.wrapper == [HIDE_UNIFIED]);
+    mountns::prepare(hidden)?;
     let work = work_dir(config);
     std::fs::create_dir_all(&work)
         .map_err(|e| format!("work_dir: create `{}`: {e}", work.display()))?;
@@ -207,7 +210,14 @@ fn run_in(config: &Config, benches: &[Benchmark], work: &Path) -> Result<Results
         .collect();
     let out = matrix(config, &rows, |bi, ti| {
         let bench = &benches[bi];
-        suites::run_once(&ctx, targets_of(bench)[ti], bench)
+        let target = targets_of(bench)[ti];
+        let view = match target {
+            Target::Runtime(rt) => rt.view(),
+            Target::Host => View::Host,
+        };
+        // Outside the timed part: the runtime's processes inherit this thread's view.
+        mountns::enter(view).map_err(|e| Failure::new("mount namespace", e))?;
+        suites::run_once(&ctx, target, bench)
     })?;
     let orphans_reaped = Reaper::global().map(|r| r.orphans_reaped()).unwrap_or(0);
     Ok(Results {

@@ -19,10 +19,15 @@ pub fn version(ctx: &Ctx, rt: &Runtime) -> RunResult {
 }
 
 pub fn wrapper_floor(ctx: &Ctx, rt: &Runtime) -> RunResult {
-    if rt.wrapper.is_empty() {
-        return Ok(RunOutcome::Skip("no wrapper configured".into()));
+    if rt.call_wrapper().is_empty() {
+        let why = if rt.wrapper.is_empty() {
+            "no wrapper configured"
+        } else {
+            "hide-unified: a mount namespace entered once per run, no per-call wrapper"
+        };
+        return Ok(RunOutcome::Skip(why.into()));
     }
-    let mut argv = rt.wrapper.clone();
+    let mut argv = rt.call_wrapper().to_vec();
     argv.push("/bin/true".into());
     ctx.before_timed()?;
     time(ctx.exec.run(&argv)?.elapsed)
