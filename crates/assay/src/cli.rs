@@ -19,8 +19,9 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Commands {
-    /// Print assay's version and the version line of every configured runtime
-    Version(RuntimeArgs),
+    /// Print assay's version and the version line of every configured runtime (with --cri:
+    /// what each CRI endpoint reports)
+    Version(VersionArgs),
     /// List the suites and their benchmarks
     List {
         /// Scalability container counts to list
@@ -112,16 +113,38 @@ pub struct RunArgs {
     /// Also render the results as HTML to this file
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+    /// Exit with 1 when a cell failed (the default when the CI variable is set)
+    #[arg(long, overrides_with = "no_strict")]
+    pub strict: bool,
+    /// Exit with 0 even when cells failed
+    #[arg(long)]
+    pub no_strict: bool,
+    /// Seed of the per-round shuffle of the runtime order (default: from the clock)
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// A line describing this machine, kept in the results for fleet reports
+    #[arg(long, value_name = "TEXT")]
+    pub describe: Option<String>,
     #[command(flatten)]
     pub cri: CriArgs,
 }
 
-/// CRI mode: benchmark runtime handlers through a CRI endpoint instead of runtimes directly.
+#[derive(Args, Debug)]
+pub struct VersionArgs {
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
+    #[command(flatten)]
+    pub cri: CriArgs,
+}
+
+/// CRI mode: benchmark runtime handlers through CRI endpoints instead of runtimes directly.
 #[derive(Args, Debug, Default)]
 pub struct CriArgs {
-    /// CRI endpoint `unix:///path`, or `private` to start a containerd of assay's own
+    /// CRI endpoint (repeatable: endpoints × handlers in one run): `unix:///path`,
+    /// `containerd` (the host's), `crio` (CRI-O's socket), or `private` (a containerd of
+    /// assay's own)
     #[arg(long = "cri", value_name = "ENDPOINT")]
-    pub endpoint: Option<String>,
+    pub endpoints: Vec<String>,
     /// Runtime handler NAME or NAME=PATH (repeatable; a private containerd takes a NAME's
     /// path from --runtime NAME=PATH; none: every configured runtime without a wrapper)
     #[arg(long = "handler", value_name = "NAME[=PATH]")]

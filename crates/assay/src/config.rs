@@ -1,6 +1,8 @@
 //! The run configuration: YAML file, command-line overrides, validation.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -67,7 +69,29 @@ pub struct Config {
     pub seconds: u32,
     /// Where bundles, state and scratch files go; removed afterwards.
     pub work_dir: Option<PathBuf>,
+    /// Exit with 1 when a cell failed; default: on when the `CI` variable is set.
+    pub strict: Option<bool>,
+    /// Seed of the per-round shuffle of the runtime order; default: from the clock.
+    pub seed: Option<u64>,
+    /// Seconds a runtime verb may take before it is killed and its sample fails, by verb
+    /// (`create: 120`); the others keep their defaults (see `Config::time_limit`).
+    pub time_limits: BTreeMap<String, u64>,
+    /// A line about this machine for reports that compare machines ("4-core VM, NVMe").
+    pub description: Option<String>,
 }
+
+/// Verbs with a time limit of their own, and their defaults in seconds; `run` also gets four
+/// times the sysbench `seconds`.
+pub const TIME_LIMITS: [(&str, u64); 8] = [
+    ("version", 10),
+    ("create", 60),
+    ("start", 30),
+    ("state", 30),
+    ("kill", 30),
+    ("delete", 60),
+    ("update", 30),
+    ("run", 60),
+];
 
 impl Default for Config {
     fn default() -> Self {
@@ -84,6 +108,10 @@ impl Default for Config {
             spacing_ms: 20,
             seconds: 5,
             work_dir: None,
+            strict: None,
+            seed: None,
+            time_limits: BTreeMap::new(),
+            description: None,
         }
     }
 }
@@ -161,6 +189,9 @@ pub struct Overrides {
     pub cache: Option<CacheMode>,
     pub spacing_ms: Option<u64>,
     pub seconds: Option<u32>,
+    pub strict: Option<bool>,
+    pub seed: Option<u64>,
+    pub description: Option<String>,
 }
 
 /// A configuration error: one line that names the key.
@@ -222,6 +253,9 @@ impl Config {
         self.cache = o.cache.unwrap_or(self.cache);
         self.spacing_ms = o.spacing_ms.unwrap_or(self.spacing_ms);
         self.seconds = o.seconds.unwrap_or(self.seconds);
+        self.strict = o.strict.or(self.strict);
+        self.seed = o.seed.or(self.seed);
+        self.description = o.description.or(self.description.take());
         Ok(())
     }
 
@@ -269,12 +303,45 @@ impl Config {
         if self.seconds == 0 {
             return err("seconds: must be at least 1".into());
         }
+        for (verb, secs) in &self.time_limits {
+            if !TIME_LIMITS.iter().any(|(v, _)| v == verb) {
+                let known: Vec<&str> = TIME_LIMITS.iter().map(|(v, _)| *v).collect();
+                return err(format!(
+                    "time_limits.{verb}: not a verb with a time limit (one of {})",
+                    known.join(", ")
+                ));
+            }
+            if *secs == 0 {
+                return err(format!("time_limits.{verb}: must be at least 1"));
+            }
+        }
         if let Some(b) = &self.baseline {
             if !self.runtimes.iter().any(|r| &r.name == b) {
                 return err(format!("baseline: `{b}` is not a configured runtime"));
             }
         }
         Ok(())
+    }
+
+    /// How long `verb` may run before it is killed.
+    pub fn time_limit(&self, verb: &str) -> Duration {
+        let default = TIME_LIMITS
+            .iter()
+            .find(|(v, _)| *v == verb)
+            .map_or(120, |(_, s)| *s);
+        let extra = if verb == "run" {
+            4 * u64::from(self.seconds)
+        } else {
+            0
+        };
+        Duration::from_secs(self.time_limits.get(verb).copied().unwrap_or(default) + extra)
+    }
+
+    /// Strict unless told otherwise, when the `CI` variable is set (as CI systems do).
+    pub fn is_strict(&self) -> bool {
+        self.strict.unwrap_or_else(|| {
+            std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
+        })
     }
 
     /// The baseline runtime's name.
@@ -369,6 +436,23 @@ cache: cold
             .unwrap_err()
             .0
             .starts_with("runtimes:"));
+    }
+
+    #[test]
+    fn time_limits_per_verb() {
+        let mut c = Config::from_yaml("time_limits:\n  create: 5\nseconds: 3\n", "t").unwrap();
+        assert_eq!(c.time_limit("create"), Duration::from_secs(5));
+        assert_eq!(c.time_limit("state"), Duration::from_secs(30));
+        assert_eq!(
+            c.time_limit("run"),
+            Duration::from_secs(72),
+            "run: + 4 x seconds"
+        );
+        c.runtimes.push(parse_runtime_flag("a=/bin/true").unwrap());
+        c.validate().unwrap();
+        c.time_limits.insert("creat".into(), 5);
+        let e = c.validate().unwrap_err().0;
+        assert!(e.starts_with("time_limits.creat: not a verb"), "{e}");
     }
 
     #[test]

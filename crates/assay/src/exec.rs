@@ -82,6 +82,11 @@ impl Exec {
         self.run_with(argv, None)
     }
 
+    /// Like [`Exec::run`] with its own time limit (a runtime verb's).
+    pub fn run_limited(&self, argv: &[String], limit: Duration) -> Result<Outcome, Failure> {
+        self.run_full(argv, None, limit)
+    }
+
     /// Like [`Exec::run`], with stdout kept in `stdout_file` (for a container that goes on
     /// writing after the runtime has returned).
     pub fn run_with(
@@ -89,7 +94,16 @@ impl Exec {
         argv: &[String],
         stdout_file: Option<&Path>,
     ) -> Result<Outcome, Failure> {
-        let out = self.run_unchecked(argv, stdout_file)?;
+        self.run_full(argv, stdout_file, self.time_limit)
+    }
+
+    fn run_full(
+        &self,
+        argv: &[String],
+        stdout_file: Option<&Path>,
+        limit: Duration,
+    ) -> Result<Outcome, Failure> {
+        let out = self.run_unchecked_limited(argv, stdout_file, limit)?;
         if out.exit.success() {
             Ok(out)
         } else {
@@ -107,6 +121,15 @@ impl Exec {
         argv: &[String],
         stdout_file: Option<&Path>,
     ) -> Result<Outcome, Failure> {
+        self.run_unchecked_limited(argv, stdout_file, self.time_limit)
+    }
+
+    fn run_unchecked_limited(
+        &self,
+        argv: &[String],
+        stdout_file: Option<&Path>,
+        limit: Duration,
+    ) -> Result<Outcome, Failure> {
         let fail =
             |what: &str, e: std::io::Error| Failure::new(display(argv), format!("{what}: {e}"));
         let (program, args) = argv
@@ -122,15 +145,12 @@ impl Exec {
         cmd.args(args).stdin(Stdio::null()).stdout(out).stderr(err);
         let started = Instant::now();
         let pid = self.reaper.spawn(&mut cmd).map_err(|e| fail("spawn", e))?;
-        let (exit, killed) = self.reaper.wait_at_most(pid, Some(self.time_limit));
+        let (exit, killed) = self.wait(pid, argv, limit);
         let elapsed = started.elapsed();
         if killed {
             let mut f = Failure::new(
                 display(argv),
-                format!(
-                    "still running after {} s: killed",
-                    self.time_limit.as_secs()
-                ),
+                format!("still running after {} s: killed", limit.as_secs()),
             );
             f.stderr = take_file(&err_path);
             return Err(f);
@@ -146,6 +166,44 @@ impl Exec {
             stdout,
             stderr: take_file(&err_path),
         })
+    }
+}
+
+impl Exec {
+    /// Waits for `pid` up to `limit`, saying on stderr when the call is slow (after
+    /// [`SLOW`], then every 30 s), and kills it at the limit.
+    fn wait(&self, pid: u32, argv: &[String], limit: Duration) -> (Exit, bool) {
+        let started = Instant::now();
+        let mut next_note = SLOW;
+        loop {
+            let left = limit.saturating_sub(started.elapsed());
+            if left.is_zero() {
+                return self.reaper.wait_at_most(pid, Some(Duration::ZERO));
+            }
+            let slice = left.min(next_note.saturating_sub(started.elapsed()));
+            if let Some(exit) = self.reaper.wait_for(pid, slice) {
+                return (exit, false);
+            }
+            if started.elapsed() >= next_note {
+                crate::progress::status(&format!(
+                    "assay: still waiting for `{}` after {} s (killed at {} s)",
+                    shorten(&display(argv), 100),
+                    started.elapsed().as_secs(),
+                    limit.as_secs()
+                ));
+                next_note += Duration::from_secs(30);
+            }
+        }
+    }
+}
+
+/// When a call counts as slow enough to say so.
+const SLOW: Duration = Duration::from_secs(10);
+
+fn shorten(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => format!("{}...", &text[..i]),
+        None => text.to_string(),
     }
 }
 

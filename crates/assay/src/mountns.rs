@@ -146,18 +146,22 @@ mod tests {
         std::thread::spawn(|| {
             enter(View::HiddenUnified).unwrap();
             assert!(!is_mounted(UNIFIED), "hidden in this thread");
-            let out = std::process::Command::new("sh")
-                .args([
-                    "-c",
-                    "grep -c ' /sys/fs/cgroup/unified ' /proc/self/mountinfo",
-                ])
-                .output()
+            // Through the reaper: the test process's subreaper thread reaps every child.
+            let dir = std::env::temp_dir().join(format!("assay-mountns-{}", std::process::id()));
+            let exec = crate::exec::Exec::new(dir.clone()).unwrap();
+            let out = exec
+                .run_unchecked(
+                    &[
+                        "grep".into(),
+                        "-c".into(),
+                        format!(" {UNIFIED} "),
+                        "/proc/self/mountinfo".into(),
+                    ],
+                    None,
+                )
                 .unwrap();
-            assert_eq!(
-                String::from_utf8_lossy(&out.stdout).trim(),
-                "0",
-                "and in its child"
-            );
+            let _ = std::fs::remove_dir_all(dir);
+            assert_eq!(out.stdout.trim(), "0", "and in its child");
             let cwd = std::env::current_dir().unwrap();
             enter(View::Host).unwrap();
             assert!(is_mounted(UNIFIED), "back in the host view");

@@ -1,5 +1,5 @@
-//! The matrix: every selected benchmark on every runtime, runs interleaved (A B C A B C ...)
-//! so drift of the machine affects all runtimes alike.
+//! The matrix: every selected benchmark on every runtime, runs interleaved (A B C, C A B,
+//! ...: a new random order every round) so drift of the machine affects all runtimes alike.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -9,12 +9,17 @@ use crate::config::{Config, HIDE_UNIFIED};
 use crate::exec::{Exec, Failure};
 use crate::glob;
 use crate::interrupt;
-use crate::machine::{loadavg, Machine};
+use crate::leftovers;
+use crate::machine::{cpu_jiffies, loadavg, reference_ms, steal_pct, Machine};
 use crate::mountns::{self, View};
-use crate::progress::Progress;
+use crate::progress::{self, fmt_duration, Progress};
 use crate::reaper::Reaper;
-use crate::results::{BenchmarkResult, Cell, CellStatus, MetricDef, Results, RuntimeInfo, Sample};
+use crate::results::{
+    BenchmarkResult, Cell, CellStatus, MetricDef, Noise, Results, RunHead, RuntimeInfo, Sample,
+    SampleFailure,
+};
 use crate::runtime::{is_executable, version_line, which, Runtime};
+use crate::stats::Rng;
 use crate::suites::{self, Benchmark, Ctx, RunOutcome, RunResult, Target, Tools};
 use crate::timefmt;
 
@@ -45,10 +50,10 @@ pub fn check_runtimes(config: &Config) -> Result<(), String> {
 }
 
 /// The `--version` line of each runtime, or why there is none.
-pub fn versions(exec: &Exec, runtimes: &[Runtime]) -> Vec<String> {
+pub fn versions(exec: &Exec, runtimes: &[Runtime], limit: Duration) -> Vec<String> {
     runtimes
         .iter()
-        .map(|rt| match exec.run(&rt.version_argv()) {
+        .map(|rt| match exec.run_limited(&rt.version_argv(), limit) {
             Ok(out) => version_line(&out.stdout),
             Err(e) => format!("unknown ({e})"),
         })
@@ -69,41 +74,96 @@ pub struct Row {
     pub description: String,
     pub metrics: Vec<MetricDef>,
     pub targets: Vec<String>,
+    /// Estimated seconds per sample, set-up included (for the estimate and the ETA).
+    pub estimate_s: f64,
 }
 
 impl Row {
-    pub fn new(name: &str, description: &str, metrics: &[MetricDef], targets: Vec<String>) -> Row {
+    pub fn new(
+        name: &str,
+        description: &str,
+        metrics: &[MetricDef],
+        targets: Vec<String>,
+        estimate_s: f64,
+    ) -> Row {
         Row {
             name: name.into(),
             description: description.into(),
             metrics: metrics.to_vec(),
             targets,
+            estimate_s,
         }
     }
 }
 
+/// What a matrix produced so far.
+#[derive(Debug, Clone, Default)]
+pub struct MatrixRun {
+    pub benchmarks: Vec<BenchmarkResult>,
+    pub interrupted: bool,
+    pub noise: Noise,
+    pub seed: u64,
+}
+
+/// A cell stops after this many failed runs in a row (a runtime that cannot do the
+/// benchmark at all), or when more than half of its runs failed.
+const FAILS_IN_A_ROW: usize = 3;
+
 /// Runs `run(row, target)` for every row and target, `warmup` untimed then `runs` timed
-/// times, interleaved across targets; a target that fails or skips a row is not run again
-/// on it. Stops between samples when an interrupt was requested.
+/// times. Every round takes the targets in a new random order (seeded, and recorded), so
+/// no runtime always follows the same other one's clean-up. A failed run is recorded and
+/// the cell goes on; a target that skips a row, or fails it too often, is not run on it
+/// again. After each benchmark `saved` gets the results so far. Stops between samples
+/// when an interrupt was requested.
 pub fn matrix(
     config: &Config,
     rows: &[Row],
     mut run: impl FnMut(usize, usize) -> RunResult,
-) -> Result<Vec<BenchmarkResult>, String> {
+    mut saved: impl FnMut(&MatrixRun),
+) -> MatrixRun {
     let per_cell = (config.warmup + config.runs) as usize;
-    let total = rows.iter().map(|r| r.targets.len() * per_cell).sum();
-    let mut progress = Progress::new(total);
+    let mut progress = Progress::new(
+        rows.iter()
+            .map(|r| (r.targets.len() * per_cell, r.estimate_s))
+            .collect(),
+    );
+    let columns: usize = rows.iter().map(|r| r.targets.len()).max().unwrap_or(0);
+    progress::status(&format!(
+        "assay: {} benchmarks × up to {columns} columns × ({} runs + {} warm-up), about {} \
+         (estimate); results saved after every benchmark",
+        rows.len(),
+        config.runs,
+        config.warmup,
+        fmt_duration(Duration::from_secs_f64(progress.estimate()))
+    ));
+    let seed = config.seed.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64)
+    });
+    let mut rng = Rng::new(seed);
     let clock = Instant::now();
-    let mut out = Vec::new();
+    let cpu_start = cpu_jiffies();
+    let mut m = MatrixRun {
+        seed,
+        ..MatrixRun::default()
+    };
+    m.noise.reference.push([0.0, reference_ms()]);
     for (bi, row) in rows.iter().enumerate() {
         let mut cells: Vec<Cell> = row.targets.iter().map(|t| Cell::new(t)).collect();
-        progress.begin(row.targets.len() * per_cell);
-        for i in 0..config.warmup + config.runs {
+        let mut in_a_row = vec![0usize; cells.len()];
+        let mut taken = 0;
+        progress.begin(bi);
+        'rounds: for i in 0..config.warmup + config.runs {
             let warm = i < config.warmup;
-            for (ti, cell) in cells.iter_mut().enumerate() {
+            let mut order: Vec<usize> = (0..cells.len()).collect();
+            rng.shuffle(&mut order);
+            for ti in order {
                 if interrupt::requested() {
-                    return Err("interrupted: nothing written".into());
+                    m.interrupted = true;
+                    break 'rounds;
                 }
+                let cell = &mut cells[ti];
                 if cell.status != CellStatus::Ok {
                     continue;
                 }
@@ -113,69 +173,118 @@ pub fn matrix(
                     (i - config.warmup + 1, config.runs)
                 };
                 progress.step(&row.targets[ti], &row.name, n, of, warm);
+                taken += 1;
                 let load1 = loadavg(Path::new("/"))[0];
-                match run(bi, ti) {
-                    Ok(RunOutcome::Values(values)) if !warm => cell.samples.push(Sample {
-                        values,
-                        load1,
-                        at_s: clock.elapsed().as_secs_f64(),
-                    }),
-                    Ok(RunOutcome::Values(_)) => {}
+                let before = cpu_jiffies();
+                let at_s = clock.elapsed().as_secs_f64();
+                let outcome = run(bi, ti);
+                let steal = steal_pct(before, cpu_jiffies());
+                let sample = |values, trace| Sample {
+                    values,
+                    load1,
+                    at_s,
+                    steal_pct: steal,
+                    trace,
+                };
+                match outcome {
+                    Ok(RunOutcome::Values(values)) => {
+                        in_a_row[ti] = 0;
+                        if !warm {
+                            cell.samples.push(sample(values, Vec::new()));
+                        }
+                    }
+                    Ok(RunOutcome::Traced(values, trace)) => {
+                        in_a_row[ti] = 0;
+                        if !warm {
+                            cell.samples.push(sample(values, trace));
+                        }
+                    }
                     Ok(RunOutcome::Skip(reason)) => {
                         cell.status = CellStatus::Skipped;
                         cell.error = Some(reason);
                     }
                     Err(f) => {
-                        progress.note(&format!(
-                            "assay: {} failed {}: {f}",
-                            row.targets[ti], row.name
+                        in_a_row[ti] += 1;
+                        let stderr = Some(f.stderr.trim().to_string()).filter(|s| !s.is_empty());
+                        cell.failures.push(SampleFailure {
+                            run: if warm { 0 } else { n },
+                            error: f.to_string(),
+                            stderr: stderr.clone(),
+                        });
+                        let too_many =
+                            in_a_row[ti] >= FAILS_IN_A_ROW || cell.failures.len() * 2 > per_cell;
+                        progress::status(&format!(
+                            "assay: {} {} {} {n} failed{}: {f}",
+                            row.targets[ti],
+                            row.name,
+                            if warm { "warm-up" } else { "run" },
+                            if too_many { " (cell given up)" } else { "" }
                         ));
-                        cell.status = CellStatus::Failed;
-                        cell.error = Some(f.to_string());
-                        cell.stderr = Some(f.stderr.trim().to_string()).filter(|s| !s.is_empty());
+                        if too_many {
+                            cell.status = CellStatus::Failed;
+                            cell.error = Some(f.to_string());
+                            cell.stderr = stderr;
+                        }
                     }
                 }
             }
         }
+        progress.end(row.targets.len() * per_cell - taken);
         cells
             .iter_mut()
             .for_each(|c| c.summarise(row.metrics.len()));
-        out.push(BenchmarkResult {
+        m.benchmarks.push(BenchmarkResult {
             name: row.name.clone(),
             description: row.description.clone(),
             metrics: row.metrics.clone(),
             cells,
         });
+        m.noise
+            .reference
+            .push([clock.elapsed().as_secs_f64(), reference_ms()]);
+        m.noise.steal_pct = steal_pct(cpu_start, cpu_jiffies());
+        saved(&m);
+        if m.interrupted {
+            break;
+        }
     }
     progress.finish();
-    Ok(out)
+    m
 }
 
-/// Runs the whole matrix and returns the results; the work folder is removed afterwards.
-pub fn run(config: &Config) -> Result<Results, String> {
+/// Runs the whole matrix and returns the results; `saved` gets the results so far after
+/// every benchmark (`complete: false`). The work folder is removed afterwards.
+pub fn run(config: &Config, saved: &mut dyn FnMut(&Results)) -> Result<Results, String> {
     config.validate().map_err(|e| e.0)?;
     check_runtimes(config)?;
+    let catalog = suites::catalog(&config.scales);
+    let names: Vec<&str> = catalog.iter().map(|b| b.name.as_str()).collect();
+    glob::check(&config.suites, &names, "assay list")?;
     let benches = selected(config);
-    if benches.is_empty() {
-        return Err(format!(
-            "suites: no benchmark matches {:?} (see `assay list`)",
-            config.suites
-        ));
-    }
     let hidden = config.runtimes.iter().any(|r| r.wrapper == [HIDE_UNIFIED]);
     mountns::prepare(hidden)?;
     let work = work_dir(config);
     std::fs::create_dir_all(&work)
         .map_err(|e| format!("work_dir: create `{}`: {e}", work.display()))?;
-    let result = run_in(config, &benches, &work);
+    leftovers::dir(&work);
+    leftovers::cgroups(&format!("assay-{}-", std::process::id()));
+    let result = run_in(config, &benches, &work, saved);
     let _ = std::fs::remove_dir_all(&work);
+    leftovers::dir_gone(&work);
     result
 }
 
-fn run_in(config: &Config, benches: &[Benchmark], work: &Path) -> Result<Results, String> {
+fn run_in(
+    config: &Config,
+    benches: &[Benchmark],
+    work: &Path,
+    saved: &mut dyn FnMut(&Results),
+) -> Result<Results, String> {
     let started_unix = timefmt::unix_now();
-    let machine = Machine::probe(Path::new("/"));
-    // A hung runtime command is killed (generously above what any suite asks for).
+    let mut machine = Machine::probe(Path::new("/"));
+    machine.description = config.description.clone().unwrap_or_default();
+    // A hung command other than a runtime verb (which have their own limits) is killed
+    // generously above what any suite asks for.
     let limit = Duration::from_secs(120 + 4 * u64::from(config.seconds));
     let exec = Exec::new(work.join("scratch"))
         .map_err(|e| format!("start: {e}"))?
@@ -185,7 +294,9 @@ fn run_in(config: &Config, benches: &[Benchmark], work: &Path) -> Result<Results
         .iter()
         .map(|r| Runtime::new(r, &work.join("state")))
         .collect();
-    let versions = versions(&exec, &runtimes);
+    progress::status("assay: asking every runtime for its version");
+    let versions = versions(&exec, &runtimes, config.time_limit("version"));
+    progress::status("assay: preparing the bundles");
     let bundles = Bundles::prepare(&config.bundle, work, &exec)?;
     let tools = Tools {
         sysbench: which("sysbench"),
@@ -205,41 +316,49 @@ fn run_in(config: &Config, benches: &[Benchmark], work: &Path) -> Result<Results
         .iter()
         .map(|b| {
             let targets = targets_of(b).iter().map(|t| t.name().to_string()).collect();
-            Row::new(&b.name, &b.description, &b.metrics, targets)
+            Row::new(
+                &b.name,
+                &b.description,
+                &b.metrics,
+                targets,
+                suites::estimate_s(&b.kind, config),
+            )
         })
         .collect();
-    let out = matrix(config, &rows, |bi, ti| {
-        let bench = &benches[bi];
-        let target = targets_of(bench)[ti];
-        let view = match target {
-            Target::Runtime(rt) => rt.view(),
-            Target::Host => View::Host,
-        };
-        // Outside the timed part: the runtime's processes inherit this thread's view.
-        mountns::enter(view).map_err(|e| Failure::new("mount namespace", e))?;
-        suites::run_once(&ctx, target, bench)
-    })?;
-    let orphans_reaped = Reaper::global().map(|r| r.orphans_reaped()).unwrap_or(0);
-    Ok(Results {
-        assay_version: env!("CARGO_PKG_VERSION").to_string(),
-        started: timefmt::rfc3339(started_unix),
-        finished: timefmt::rfc3339(timefmt::unix_now()),
+    let head = RunHead {
         started_unix,
         machine,
         config: config.clone(),
         baseline: config.baseline_name(),
         runtimes: runtimes
             .iter()
-            .zip(versions)
+            .zip(&versions)
             .map(|(rt, version)| RuntimeInfo {
                 name: rt.name.clone(),
                 path: rt.path.display().to_string(),
                 args: rt.args.clone(),
                 wrapper: rt.wrapper.clone(),
-                version,
+                version: version.clone(),
             })
             .collect(),
-        orphans_reaped,
-        benchmarks: out,
-    })
+    };
+    let orphans = || Reaper::global().map(|r| r.orphans_reaped()).unwrap_or(0);
+    let results = |m: &MatrixRun, complete: bool| Results::of_run(&head, m, complete, orphans());
+    let out = matrix(
+        config,
+        &rows,
+        |bi, ti| {
+            let bench = &benches[bi];
+            let target = targets_of(bench)[ti];
+            let view = match target {
+                Target::Runtime(rt) => rt.view(),
+                Target::Host => View::Host,
+            };
+            // Outside the timed part: the runtime's processes inherit this thread's view.
+            mountns::enter(view).map_err(|e| Failure::new("mount namespace", e))?;
+            suites::run_once(&ctx, target, bench)
+        },
+        |m| saved(&results(m, false)),
+    );
+    Ok(results(&out, !out.interrupted))
 }

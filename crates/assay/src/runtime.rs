@@ -54,6 +54,28 @@ impl Runtime {
         argv
     }
 
+    /// The argv of `verb` to type in a shell after assay has exited: for the hidden view,
+    /// behind the per-call wrapper that makes the same mount namespace.
+    pub fn cleanup_argv<S: AsRef<str>>(&self, verb: &[S]) -> Vec<String> {
+        let mut argv = Vec::new();
+        if self.view() == View::HiddenUnified {
+            argv.extend(
+                [
+                    "unshare",
+                    "-m",
+                    "--propagation",
+                    "slave",
+                    "sh",
+                    "-c",
+                    "umount /sys/fs/cgroup/unified; exec \"$0\" \"$@\"",
+                ]
+                .map(String::from),
+            );
+        }
+        argv.extend(self.argv(verb));
+        argv
+    }
+
     /// `--version` straight on the binary: the process start-up floor, no wrapper.
     pub fn version_argv(&self) -> Vec<String> {
         vec![self.path.display().to_string(), "--version".into()]

@@ -2,68 +2,14 @@
 //! always fails), 3 runs, checked through the results JSON, the HTML report rendered by
 //! headless Chromium, and the index page. Needs root; prints SKIP otherwise.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
 
-const ASSAY: &str = env!("CARGO_BIN_EXE_assay");
+mod common;
 
-/// Prints the skip; with `KAPSEL_TEST_STRICT=1` (as CI runs) a skip is a failure.
-fn skip(name: &str, why: &str) {
-    if std::env::var("KAPSEL_TEST_STRICT").is_ok_and(|v| v == "1") {
-        panic!("SKIP {name}: {why} (KAPSEL_TEST_STRICT=1 makes skips fail)");
-    }
-    println!("SKIP {name}: {why}");
-}
-
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(1) == Some("0"))
-        })
-        .unwrap_or(false)
-}
-
-fn which(p: &str) -> Option<PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|d| d.join(p))
-        .find(|p| p.is_file())
-}
-
-/// kapsel's release binary: `ASSAY_KAPSEL`, else the workspace's target/release/kapsel.
-fn kapsel() -> Option<PathBuf> {
-    let p = std::env::var_os("ASSAY_KAPSEL")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/release/kapsel")
-        });
-    p.is_file().then_some(p)
-}
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let p = std::env::temp_dir().join(format!("assay-test-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn assay(args: &[&str]) -> std::process::Output {
-    Command::new(ASSAY).args(args).output().expect("run assay")
-}
+use common::*;
 
 fn cell<'a>(results: &'a Value, bench: &str, runtime: &str) -> &'a Value {
     let b = results["benchmarks"]
@@ -142,9 +88,18 @@ fn tiny_matrix_writes_json_html_and_index() {
         json.to_str().unwrap(),
         "--html",
         html.to_str().unwrap(),
+        "--no-strict",
     ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "assay run failed: {stderr}");
+    assert!(
+        stderr.contains("(estimate)"),
+        "an estimate up front: {stderr}"
+    );
+    assert!(
+        stderr.contains("assay summary"),
+        "a summary at the end: {stderr}"
+    );
     assert!(stderr.contains("ETA"), "progress shown: {stderr}");
     assert!(!work.exists(), "work folder removed");
 
@@ -243,7 +198,7 @@ fn tiny_matrix_writes_json_html_and_index() {
         "runc version",
         "operations.container.lifecycle",
         "scalability.concurrent.n2",
-        "class=\"best\"",
+        "class=\"lead\"",
         "class=\"failed\"",
         "<svg",
     ] {

@@ -101,6 +101,18 @@ pub fn catalog(scales: &[u32]) -> Vec<Bench> {
     list
 }
 
+/// Estimated seconds per sample of `kind` (pod set-up and removal included).
+pub fn estimate_s(kind: Kind, config: &Config) -> f64 {
+    let secs = f64::from(config.seconds);
+    let each = match kind {
+        Kind::Scale(n) => 0.3 * f64::from(n) + 0.5,
+        Kind::CpuTime | Kind::HardLimit => secs + 1.0,
+        Kind::Scaling => 2.0 * secs.max(2.0) + 1.0,
+        _ => 0.6,
+    };
+    each + config.spacing_ms as f64 / 1000.0
+}
+
 /// What every sample needs.
 pub struct Ctx<'a> {
     pub cri: &'a Cri,

@@ -48,6 +48,14 @@ pub fn times(r: f64) -> String {
     format!("×{r:.2}")
 }
 
+/// A comparison as `×0.42 [0.40–0.45]`, with ` ≈` when it is not significant.
+pub fn ratio_text(c: &super::analysis::Comparison) -> String {
+    let ci =
+        c.ci.map_or(String::new(), |(lo, hi)| format!(" [{lo:.2}–{hi:.2}]"));
+    let same = if c.significant() { "" } else { " ≈" };
+    format!("{}{ci}{same}", times(c.ratio))
+}
+
 /// One colour per runtime, in order; the host is grey.
 pub fn colour(index: usize, name: &str) -> &'static str {
     const PALETTE: [&str; 8] = [

@@ -2,10 +2,13 @@
 //! with machine and runtime information, a summary table, a chart per suite and the
 //! distribution of every latency benchmark.
 
+pub mod analysis;
 mod fmt;
 pub mod markdown;
+pub mod noise;
 mod svg;
 mod table;
+pub mod terminal;
 
 use std::fmt::Write;
 
@@ -65,10 +68,23 @@ fn section(s: &mut String, i: usize, r: &Results, name: &str, baseline: &str) {
         esc(name),
         esc(baseline)
     );
+    if !r.complete {
+        s.push_str("<p class=\"banner\">Partial results: the run was interrupted, or is still going; only the benchmarks finished are shown.</p>");
+    }
+    let warnings = noise::warnings(r);
+    if !warnings.is_empty() {
+        let _ = write!(
+            s,
+            "<div class=\"banner noise\"><b>Noisy machine</b>: {}. Read small differences with care.</div>",
+            esc(&warnings.join("; "))
+        );
+    }
     info(s, r);
-    s.push_str("<h3>Summary</h3><p class=\"hint\">Median ± standard deviation over the runs; best median of a row in green; ×ratio against the baseline (performance: against the host). ≈: not significantly different from that reference (Mann–Whitney U, p ≥ 0.05; never with fewer than 4 runs). Hover a cell for n, mean, min, max, p10/p90 and load.</p>");
+    s.push_str("<h3>Summary</h3><p class=\"hint\">Median ± standard deviation over the runs; ×ratio against the baseline (performance: against the host) with its 95% bootstrap interval in brackets. ≈: not significantly different from that reference (exact rank-sum test, Holm-adjusted over every test on this page, p ≥ 0.05). Green: the best median of a row when it beats the runner-up significantly; outlined: best median, but not significantly. Hover a cell for n, mean, min, max, p10/p90, load and failed runs.</p>");
     let mut suites: Vec<&str> = r.benchmarks.iter().map(BenchmarkResult::suite).collect();
     suites.dedup();
+    let all: Vec<&BenchmarkResult> = r.benchmarks.iter().collect();
+    let analysis = analysis::Analysis::of(&all, baseline);
     for suite in &suites {
         let benches: Vec<BenchmarkResult> = r
             .benchmarks
@@ -77,7 +93,7 @@ fn section(s: &mut String, i: usize, r: &Results, name: &str, baseline: &str) {
             .cloned()
             .collect();
         let _ = write!(s, "<h4>{}</h4>", esc(suite));
-        s.push_str(&table::render(&benches, &names, baseline));
+        s.push_str(&table::render(&benches, &names, baseline, &analysis));
     }
     for suite in suites {
         let benches: Vec<&BenchmarkResult> =

@@ -55,6 +55,10 @@ impl SysbenchTest {
         }
     }
 
+    pub fn is_fileio(self) -> bool {
+        self.facet().starts_with("fileio.")
+    }
+
     pub fn unit(self) -> &'static str {
         match self {
             SysbenchTest::CpuPrimes => "events/s",
@@ -184,9 +188,7 @@ pub fn in_container(ctx: &Ctx, rt: &Runtime, test: SysbenchTest) -> RunResult {
     let bundle = super::container::bundle(ctx, &plan)?;
     let mut g = Guard::new(ctx, rt);
     ctx.before_timed()?;
-    let out = ctx
-        .exec
-        .run(&rt.argv(&["run", "--bundle", bundle.as_str(), g.id.as_str()]))?;
+    let out = super::container::run(ctx, rt, &g.id, &bundle)?;
     g.disarm();
     parsed(test, &format!("sysbench in {}", rt.name), &out.stdout)
 }
