@@ -109,6 +109,24 @@ fn spawn_run(dir: &std::path::Path, args: &[&str]) -> (std::process::Child, std:
     (child, log)
 }
 
+/// Sends SIGINT `times` times, 100 ms apart; checks the exit code 130; returns stderr.
+fn interrupt(child: &mut std::process::Child, log: &std::path::Path, times: usize) -> String {
+    for i in 0..times {
+        if i > 0 {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap();
+    }
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    std::fs::File::open(log)
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert_eq!(status.code(), Some(130), "{err}");
+    err
+}
+
 fn wait_for(what: &str, within: Duration, mut ok: impl FnMut() -> bool) {
     let deadline = Instant::now() + within;
     while !ok() {
