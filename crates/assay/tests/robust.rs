@@ -167,14 +167,7 @@ fn ctrl_c_writes_the_results_so_far() {
     wait_for("the first saved benchmark", Duration::from_secs(60), || {
         std::fs::read_to_string(&json).is_ok_and(|t| t.contains("operations.runtime.version"))
     });
-    kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap();
-    let status = child.wait().unwrap();
-    let mut err = String::new();
-    std::fs::File::open(&log)
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    assert_eq!(status.code(), Some(130), "{err}");
+    let err = interrupt(&mut child, &log, 1);
     assert!(
         err.contains("the 2 benchmarks finished are in")
             || err.contains("the 1 benchmarks finished are in"),
@@ -222,17 +215,7 @@ fn a_second_ctrl_c_prints_commands_that_clean_up() {
     wait_for("containers", Duration::from_secs(60), || {
         std::fs::read_dir(&state).is_ok_and(|d| d.count() >= 3)
     });
-    let pid = Pid::from_raw(child.id() as i32);
-    kill(pid, Signal::SIGINT).unwrap();
-    std::thread::sleep(Duration::from_millis(100));
-    kill(pid, Signal::SIGINT).unwrap();
-    let status = child.wait().unwrap();
-    let mut err = String::new();
-    std::fs::File::open(&log)
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    assert_eq!(status.code(), Some(130), "{err}");
+    let err = interrupt(&mut child, &log, 2);
     let commands: Vec<&str> = err
         .split("as root, run:\n")
         .nth(1)
