@@ -50,8 +50,12 @@ pub enum Commands {
         #[arg(long = "suite", value_name = "PATTERN")]
         suites: Vec<String>,
     },
-    /// Write DIR/index.html listing every results file in DIR, rendering missing reports
-    Index { dir: PathBuf },
+    /// Write DIR/index.html listing every results file in DIR and the other folders (and
+    /// their subfolders), rendering missing reports; several machines are compared
+    Index {
+        #[arg(required = true, value_name = "DIR")]
+        dirs: Vec<PathBuf>,
+    },
     /// Drive one CRI runtime handler through the kubelet's calls, PASS/FAIL per step
     CriCheck(CriCheckArgs),
     /// Internal: run one command as the only child and report its resource use

@@ -54,7 +54,7 @@ fn main() -> ExitCode {
                 report_cmd(&results, &output, baseline.as_deref())
             }
         }
-        Commands::Index { dir } => index::write(&dir).map(|p| println!("{}", p.display())),
+        Commands::Index { dirs } => index::write(&dirs).map(|p| println!("{}", p.display())),
         Commands::CriCheck(args) => {
             let handler = cri::endpoint::parse_handler(&args.handler);
             return match cri::check::run(&args.endpoint, &handler, &args.mkimage) {
