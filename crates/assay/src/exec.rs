@@ -158,7 +158,7 @@ impl Exec {
         let stdout = if stdout_file.is_some() {
             String::new()
         } else {
-            take_file(&out_path)
+            take_file_keeping(&out_path, 1 << 20)
         };
         Ok(Outcome {
             exit,
@@ -207,22 +207,32 @@ fn shorten(text: &str, max: usize) -> String {
     }
 }
 
-/// Reads a capture file and removes it; the tail is kept when it is long.
+/// Reads a capture file and removes it; the last 16 KiB are kept when it is long.
 pub fn take_file(path: &Path) -> String {
+    take_file_keeping(path, 16 * 1024)
+}
+
+/// Like [`take_file`], keeping up to `keep` bytes (a stdout that is parsed, e.g. a
+/// sysbench latency histogram, must stay whole).
+pub fn take_file_keeping(path: &Path, keep: usize) -> String {
     let text = std::fs::read(path)
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default();
     let _ = std::fs::remove_file(path);
-    const KEEP: usize = 16 * 1024;
-    if text.len() > KEEP {
-        let cut = text.len() - KEEP;
-        let cut = (cut..text.len())
-            .find(|&i| text.is_char_boundary(i))
-            .unwrap_or(cut);
-        format!("...{}", &text[cut..])
+    if text.len() > keep {
+        format!("...{}", tail(&text, keep))
     } else {
         text
     }
+}
+
+/// The last `max` bytes of `text` or a little less, cut at a character boundary.
+pub fn tail(text: &str, max: usize) -> &str {
+    let from = text.len().saturating_sub(max);
+    let from = (from..=text.len())
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(text.len());
+    &text[from..]
 }
 
 /// An argv as one readable line.

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use crate::config::Config;
 use crate::exec::Failure;
 use crate::results::{Better, MetricDef};
-use crate::suites::{RunOutcome, RunResult, SysbenchTest};
+use crate::suites::{parsed, RunOutcome, RunResult, SysbenchTest};
 
 use super::api::{LinuxContainerResources, Mount, PodSandboxConfig};
 use super::client::{Cri, CriError, Handle};
@@ -26,6 +26,8 @@ pub enum Kind {
     Exec,
     Scale(u32),
     CpuTime,
+    /// sysbench memory or fileio in the container, a host folder mounted at /work.
+    Sysbench(SysbenchTest),
     HardLimit,
     Scaling,
 }
@@ -83,6 +85,32 @@ pub fn catalog(scales: &[u32]) -> Vec<Bench> {
         vec![metric("events", "events/s", Better::Higher)],
         Kind::CpuTime,
     ));
+    for test in CRI_SYSBENCH {
+        let metrics = test
+            .metrics()
+            .into_iter()
+            .map(|(key, unit, higher)| {
+                metric(
+                    key,
+                    unit,
+                    if higher {
+                        Better::Higher
+                    } else {
+                        Better::Lower
+                    },
+                )
+            })
+            .collect();
+        list.push(b(
+            &format!("performance.cri.{}", test.facet().replace('.', "-")),
+            &format!(
+                "{} through ExecSync in a pod (fileio in a host folder mounted at /work)",
+                test.description()
+            ),
+            metrics,
+            Kind::Sysbench(test),
+        ));
+    }
     list.push(b(
         "limits.cri.hardlimit",
         "HardLimit: sysbench cpu in a container capped at 10% of a core (CFS quota via CRI resources)",
@@ -107,11 +135,21 @@ pub fn estimate_s(kind: Kind, config: &Config) -> f64 {
     let each = match kind {
         Kind::Scale(n) => 0.3 * f64::from(n) + 0.5,
         Kind::CpuTime | Kind::HardLimit => secs + 1.0,
+        Kind::Sysbench(t) if t.is_fileio() => secs + 3.0,
+        Kind::Sysbench(_) => secs + 1.0,
         Kind::Scaling => 2.0 * secs.max(2.0) + 1.0,
         _ => 0.6,
     };
     each + config.spacing_ms as f64 / 1000.0
 }
+
+/// The memory and fileio tests that also run through CRI.
+const CRI_SYSBENCH: [SysbenchTest; 4] = [
+    SysbenchTest::Memory,
+    SysbenchTest::MemoryLatency,
+    SysbenchTest::FileSeqWrite,
+    SysbenchTest::FileSeqRewrite,
+];
 
 /// What every sample needs.
 pub struct Ctx<'a> {
@@ -312,6 +350,7 @@ pub fn run_once(ctx: &Ctx, bench: &Bench, handler: &str) -> RunResult {
         }
         Kind::Scale(n) => scale(ctx, handler, n),
         Kind::CpuTime => sysbench(ctx, handler, None),
+        Kind::Sysbench(test) => sysbench_test(ctx, handler, test),
         Kind::HardLimit => sysbench(ctx, handler, Some(10)),
         Kind::Scaling => scaling(ctx, handler),
         _ => Ok(RunOutcome::Skip(format!(
@@ -423,13 +462,24 @@ fn sysbench_pod<'a>(
     handler: &str,
     cap: Option<i64>,
 ) -> Result<Result<(Pod<'a>, String, String), RunOutcome>, Failure> {
+    sysbench_pod_with(ctx, handler, cap, Vec::new())
+}
+
+fn sysbench_pod_with<'a>(
+    ctx: &Ctx<'a>,
+    handler: &str,
+    cap: Option<i64>,
+    extra: Vec<Mount>,
+) -> Result<Result<(Pod<'a>, String, String), RunOutcome>, Failure> {
     let Some((sysbench, mounts)) = &ctx.sysbench else {
         return Ok(Err(RunOutcome::Skip(
             "sysbench not installed (apt-get install sysbench)".into(),
         )));
     };
     let pod = Pod::run(ctx, handler)?;
-    let c = pod.create(SLEEP, cap.map(pod::cpu_percent), mounts.clone())?;
+    let mut mounts = mounts.clone();
+    mounts.extend(extra);
+    let c = pod.create(SLEEP, cap.map(pod::cpu_percent), mounts)?;
     pod.start(&c)?;
     Ok(Ok((pod, c, sysbench.clone())))
 }
@@ -459,6 +509,47 @@ fn sysbench(ctx: &Ctx, handler: &str, cap: Option<i64>) -> RunResult {
     let v = events(&r.stdout, "ExecSync sysbench cpu")?;
     pod.destroy()?;
     Ok(RunOutcome::Values(vec![v]))
+}
+
+/// A memory or fileio test through ExecSync; fileio writes to a host folder at /work.
+fn sysbench_test(ctx: &Ctx, handler: &str, test: SysbenchTest) -> RunResult {
+    let folder = std::env::temp_dir().join(format!(
+        "assay-cri-fileio-{}-{}",
+        std::process::id(),
+        ctx.ids.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&folder)
+        .map_err(|e| Failure::new("CRI fileio", format!("create `{}`: {e}", folder.display())))?;
+    crate::leftovers::dir(&folder);
+    let work = Mount {
+        container_path: "/work".into(),
+        host_path: folder.display().to_string(),
+        readonly: false,
+    };
+    let result = (|| {
+        let (mut pod, c, sysbench) = match sysbench_pod_with(ctx, handler, None, vec![work])? {
+            Ok(p) => p,
+            Err(skip) => return Ok(skip),
+        };
+        let secs = ctx.config.seconds;
+        let script = test.script(&sysbench, secs, "/work");
+        ctx.spacing()?;
+        let r = ctx
+            .cri
+            .block_on(
+                ctx.cri
+                    .h
+                    .exec_sync(&c, &["sh", "-c", &script], i64::from(secs) + 120),
+            )
+            .map_err(fail)?;
+        let out = String::from_utf8_lossy(&r.stdout).into_owned();
+        let values = parsed(test, &format!("ExecSync sysbench {}", test.facet()), &out)?;
+        pod.destroy()?;
+        Ok(values)
+    })();
+    let _ = std::fs::remove_dir_all(&folder);
+    crate::leftovers::dir_gone(&folder);
+    result
 }
 
 /// sysbench at 50% of a core, raised once a second to reach 100% at the end.

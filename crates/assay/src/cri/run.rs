@@ -58,6 +58,15 @@ pub fn resolve_handlers(
     if handlers.is_empty() {
         return Err("--handler: none given (e.g. --handler runc --handler kapsel)".into());
     }
+    // containerd runs the binary from its own working folder: a relative path would not
+    // be found there.
+    for h in &mut handlers {
+        if !h.binary.as_os_str().is_empty() && h.binary.is_relative() {
+            if let Ok(abs) = std::fs::canonicalize(&h.binary) {
+                h.binary = abs;
+            }
+        }
+    }
     Ok(handlers)
 }
 

@@ -17,7 +17,7 @@ use crate::exec::{Exec, Failure};
 use crate::results::{Better, MetricDef};
 use crate::runtime::Runtime;
 
-pub use performance::SysbenchTest;
+pub use performance::{parsed, SysbenchTest};
 
 /// What a benchmark measures, with its parameters.
 #[derive(Debug, Clone, PartialEq)]
@@ -258,10 +258,15 @@ pub fn catalog(scales: &[u32]) -> Vec<Benchmark> {
         }
     }
     for test in SysbenchTest::ALL {
+        let metrics = test
+            .metrics()
+            .into_iter()
+            .map(|(key, unit, higher)| metric(key, unit, if higher { Higher } else { Lower }))
+            .collect();
         let mut b = bench(
             &format!("performance.{}", test.facet()),
             test.description(),
-            vec![metric("throughput", test.unit(), Higher)],
+            metrics,
             Kind::Sysbench(test),
         );
         b.on_host = true;
