@@ -58,6 +58,8 @@ pub enum Commands {
     },
     /// Drive one CRI runtime handler through the kubelet's calls, PASS/FAIL per step
     CriCheck(CriCheckArgs),
+    /// Time --version, create, state and run with assay and with hyperfine, side by side
+    Crosscheck(CrosscheckArgs),
     /// Internal: run one command as the only child and report its resource use
     #[command(name = "__measure", hide = true)]
     Measure {
@@ -160,6 +162,27 @@ pub struct CriArgs {
         default_value = "scripts/callers/mkimage.py"
     )]
     pub mkimage: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct CrosscheckArgs {
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
+    /// Timed runs per verb, both ways
+    #[arg(long, default_value_t = 20)]
+    pub runs: u32,
+    /// Untimed runs before them
+    #[arg(long, default_value_t = 2)]
+    pub warmup: u32,
+    /// Medians agree when within this % of the larger one ...
+    #[arg(long, value_name = "PCT", default_value_t = 25.0)]
+    pub tolerance: f64,
+    /// ... or within this many ms
+    #[arg(long, value_name = "MS", default_value_t = 1.0)]
+    pub floor_ms: f64,
+    /// Also write the Markdown table to this file
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

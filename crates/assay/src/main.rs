@@ -5,6 +5,7 @@ mod bundle;
 mod cli;
 mod config;
 mod cri;
+mod crosscheck;
 mod exec;
 mod glob;
 mod index;
@@ -66,6 +67,7 @@ fn main() -> ExitCode {
                 }
             };
         }
+        Commands::Crosscheck(args) => return exit(crosscheck_cmd(args)),
         Commands::Measure { out, cgroup, argv } => {
             return match measure::helper_main(&out, cgroup.as_deref(), &argv) {
                 Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
@@ -189,6 +191,44 @@ fn cri_versions(config: &Config, args: &cli::CriArgs) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+fn crosscheck_cmd(args: cli::CrosscheckArgs) -> Result<ExitCode, String> {
+    let overrides = Overrides {
+        runs: Some(args.runs),
+        warmup: Some(args.warmup),
+        ..Overrides::default()
+    };
+    let config = load_config(args.runtime, overrides)?;
+    if let Some(out) = &args.output {
+        check_writable("--output", out)?;
+    }
+    let rows = crosscheck::run(&config)?;
+    let table = crosscheck::table(
+        &rows,
+        config.runs,
+        config.spacing_ms,
+        args.tolerance,
+        args.floor_ms,
+    );
+    print!("{table}");
+    if let Some(out) = &args.output {
+        std::fs::write(out, &table).map_err(|e| format!("write `{}`: {e}", out.display()))?;
+    }
+    let bad: Vec<String> = rows
+        .iter()
+        .filter(|r| r.agrees(args.tolerance, args.floor_ms) != Some(true))
+        .map(|r| format!("{} {}", r.runtime, r.verb))
+        .collect();
+    if bad.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!(
+            "assay crosscheck: assay and hyperfine disagree or lack a number: {}",
+            bad.join(", ")
+        );
+        Ok(ExitCode::from(1))
+    }
 }
 
 /// Fails early when `path` cannot be written: its folder must exist and take a file.
