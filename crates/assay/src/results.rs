@@ -71,6 +71,10 @@ pub struct Cell {
     /// Runs that failed while others succeeded (a cell fails only when too many do).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failures: Vec<SampleFailure>,
+    /// Per metric, the ms of per-call wrapper subtracted from every sample (the runtime's
+    /// wrapper floor times the wrapped calls in the timed part); empty when none was.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub net_of_ms: Vec<f64>,
 }
 
 impl Cell {
@@ -83,7 +87,19 @@ impl Cell {
             samples: Vec::new(),
             summaries: Vec::new(),
             failures: Vec::new(),
+            net_of_ms: Vec::new(),
         }
+    }
+
+    /// Subtracts `per_metric[m]` ms from metric `m` of every sample and summarises again.
+    pub fn subtract(&mut self, per_metric: &[f64]) {
+        for s in &mut self.samples {
+            for (v, d) in s.values.iter_mut().zip(per_metric) {
+                *v -= d;
+            }
+        }
+        self.net_of_ms = per_metric.to_vec();
+        self.summarise(per_metric.len());
     }
 
     /// Computes the summaries from the samples.

@@ -23,12 +23,50 @@ use crate::stats::Rng;
 use crate::suites::{self, Benchmark, Ctx, RunOutcome, RunResult, Target, Tools};
 use crate::timefmt;
 
-/// The selected benchmarks, in catalogue order.
+/// The selected benchmarks, in catalogue order; with a runtime behind a per-call wrapper
+/// the wrapper floor is measured too, as the results are given net of it.
 pub fn selected(config: &Config) -> Vec<Benchmark> {
-    suites::catalog(&config.scales)
+    let wrapped = config
+        .runtimes
+        .iter()
+        .any(|r| !r.wrapper.is_empty() && r.wrapper != [HIDE_UNIFIED]);
+    let catalog = suites::catalog(&config.scales);
+    let needs_floor = wrapped
+        && catalog.iter().any(|b| {
+            glob::selected(&config.suites, &b.name) && suites::wrapped_calls(&b.kind).is_some()
+        });
+    catalog
         .into_iter()
-        .filter(|b| glob::selected(&config.suites, &b.name))
+        .filter(|b| {
+            glob::selected(&config.suites, &b.name)
+                || (needs_floor && b.kind == suites::Kind::WrapperFloor)
+        })
         .collect()
+}
+
+/// Takes each runtime's per-call wrapper floor (its `runtime.wrapper` median) out of the
+/// benchmarks whose timed part is a known number of calls in a row.
+fn net_of_wrappers(benches: &[Benchmark], out: &mut [BenchmarkResult]) {
+    let Some(floor_row) = out.iter().find(|b| b.name == "operations.runtime.wrapper") else {
+        return;
+    };
+    let floors: Vec<(String, f64)> = floor_row
+        .cells
+        .iter()
+        .filter(|c| c.status == CellStatus::Ok)
+        .filter_map(|c| Some((c.runtime.clone(), c.summaries.first()?.as_ref()?.median)))
+        .collect();
+    for (b, r) in benches.iter().zip(out.iter_mut()) {
+        let Some(calls) = suites::wrapped_calls(&b.kind) else {
+            continue;
+        };
+        for cell in &mut r.cells {
+            if let Some((_, floor)) = floors.iter().find(|(rt, _)| *rt == cell.runtime) {
+                let per_metric: Vec<f64> = calls.iter().map(|k| k * floor).collect();
+                cell.subtract(&per_metric);
+            }
+        }
+    }
 }
 
 /// Checks the runtimes can be started: each error names the key.
@@ -343,7 +381,11 @@ fn run_in(
             .collect(),
     };
     let orphans = || Reaper::global().map(|r| r.orphans_reaped()).unwrap_or(0);
-    let results = |m: &MatrixRun, complete: bool| Results::of_run(&head, m, complete, orphans());
+    let results = |m: &MatrixRun, complete: bool| {
+        let mut r = Results::of_run(&head, m, complete, orphans());
+        net_of_wrappers(&benches[..r.benchmarks.len()], &mut r.benchmarks);
+        r
+    };
     let out = matrix(
         config,
         &rows,
@@ -361,4 +403,77 @@ fn run_in(
         |m| saved(&results(m, false)),
     );
     Ok(results(&out, !out.interrupted))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{parse_runtime_flag, RuntimeConfig};
+
+    #[test]
+    fn a_per_call_wrapper_is_measured_and_taken_out() {
+        let mut config = Config {
+            suites: vec!["operations.container.lifecycle".into()],
+            ..Config::default()
+        };
+        let plain: RuntimeConfig = parse_runtime_flag("a=/bin/a").unwrap();
+        config.runtimes = vec![plain.clone()];
+        let names: Vec<String> = selected(&config).into_iter().map(|b| b.name).collect();
+        assert_eq!(names, ["operations.container.lifecycle"]);
+        config
+            .runtimes
+            .push(parse_runtime_flag("b=/bin/b@env A=1").unwrap());
+        let benches = selected(&config);
+        let names: Vec<&str> = benches.iter().map(|b| b.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "operations.runtime.wrapper",
+                "operations.container.lifecycle"
+            ]
+        );
+        config.runtimes[1] = parse_runtime_flag("b=/bin/b@hide-unified").unwrap();
+        assert_eq!(
+            selected(&config).len(),
+            1,
+            "hide-unified costs nothing per call"
+        );
+
+        let cell = |rt: &str, v: &[f64]| {
+            let mut c = Cell::new(rt);
+            c.samples = v
+                .iter()
+                .map(|x| Sample {
+                    values: vec![*x],
+                    load1: 0.0,
+                    at_s: 0.0,
+                    steal_pct: None,
+                    trace: Vec::new(),
+                })
+                .collect();
+            c.summarise(1);
+            c
+        };
+        let row = |b: &Benchmark, cells| BenchmarkResult {
+            name: b.name.clone(),
+            description: String::new(),
+            metrics: b.metrics.clone(),
+            cells,
+        };
+        let mut out = vec![
+            row(&benches[0], vec![cell("b", &[2.0, 2.0, 2.0])]),
+            row(
+                &benches[1],
+                vec![cell("a", &[20.0]), cell("b", &[26.0, 27.0])],
+            ),
+        ];
+        net_of_wrappers(&benches, &mut out);
+        assert_eq!(out[1].cells[0].values(0), [20.0], "no wrapper, untouched");
+        assert_eq!(
+            out[1].cells[1].values(0),
+            [20.0, 21.0],
+            "3 calls x 2 ms off"
+        );
+        assert_eq!(out[1].cells[1].net_of_ms, [6.0]);
+    }
 }

@@ -143,6 +143,13 @@ fn cell_html(cell: &Cell, m: usize, mark: &str, cmp: Option<&Comparison>) -> Str
         num(sum.p90),
         mean_load
     );
+    let net_note = match cell.net_of_ms.get(m) {
+        Some(d) if *d > 0.0 => format!(
+            r#"<span class="ratio" title="the runtime's per-call wrapper floor, times the calls in the timed part, is subtracted">net of {} ms wrapper</span>"#,
+            num(*d)
+        ),
+        _ => String::new(),
+    };
     let failed_note = if cell.failures.is_empty() {
         String::new()
     } else {
@@ -159,7 +166,7 @@ fn cell_html(cell: &Cell, m: usize, mark: &str, cmp: Option<&Comparison>) -> Str
         format!(r#" class="{mark}""#)
     };
     format!(
-        r#"<td{class} title="{}">{} <small>±{}</small>{rel}{failed_note}</td>"#,
+        r#"<td{class} title="{}">{} <small>±{}</small>{rel}{net_note}{failed_note}</td>"#,
         esc(&title),
         num(sum.median),
         num(sum.stddev)

@@ -43,6 +43,22 @@ pub enum Kind {
     CreateSyscalls,
 }
 
+impl Kind {
+    /// A benchmark that times one runtime verb of a container (`run` is a verb too).
+    pub fn is_one_verb(&self) -> bool {
+        matches!(
+            self,
+            Kind::Create
+                | Kind::Start
+                | Kind::DeleteStopped
+                | Kind::DeleteRunning
+                | Kind::Kill
+                | Kind::State
+                | Kind::RunTrue
+        )
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Benchmark {
     pub name: String,
@@ -356,6 +372,25 @@ pub fn run_once(ctx: &Ctx, target: Target, bench: &Benchmark) -> RunResult {
     }
 }
 
+/// How many runtime calls lie one after another in the timed part of each metric of
+/// `kind` (a per-call wrapper costs its floor that many times); `None` where the calls
+/// overlap or the metric is not a time.
+pub fn wrapped_calls(kind: &Kind) -> Option<Vec<f64>> {
+    Some(match kind {
+        k if k.is_one_verb() => vec![1.0],
+        Kind::Lifecycle => vec![3.0],
+        // total, per_container, start_all (create + start), destroy_all (delete)
+        Kind::Scale {
+            n,
+            concurrent: false,
+        } => {
+            let n = f64::from(*n);
+            vec![3.0 * n, 3.0, 2.0 * n, n]
+        }
+        _ => return None,
+    })
+}
+
 /// Estimated seconds per sample of `kind`, set-up and spacing included: the run's
 /// estimate and the ETA weigh benchmarks by it.
 pub fn estimate_s(kind: &Kind, config: &Config) -> f64 {
@@ -363,13 +398,7 @@ pub fn estimate_s(kind: &Kind, config: &Config) -> f64 {
     let each = match kind {
         Kind::Version | Kind::WrapperFloor | Kind::BinarySize => 0.02,
         Kind::RunTrue => 0.08,
-        Kind::Create
-        | Kind::Start
-        | Kind::DeleteStopped
-        | Kind::DeleteRunning
-        | Kind::Kill
-        | Kind::State
-        | Kind::Lifecycle => 0.15,
+        Kind::Lifecycle => 0.15,
         Kind::Scale { n, concurrent } => f64::from(*n) * if *concurrent { 0.08 } else { 0.15 },
         Kind::Sysbench(t) if t.is_fileio() => secs + 2.0,
         Kind::Sysbench(_) => secs + 0.3,
@@ -377,6 +406,8 @@ pub fn estimate_s(kind: &Kind, config: &Config) -> f64 {
         Kind::CpuScaling => 2.0 * secs.max(2.0) + 0.5,
         Kind::CreateResources | Kind::RunResources | Kind::LifecycleCpu => 0.25,
         Kind::CreateSyscalls => 1.0,
+        // One verb with its untimed set-up and clean-up.
+        _ => 0.15,
     };
     let cold = if config.cache == CacheMode::Cold {
         0.5
