@@ -46,9 +46,12 @@ pub enum Commands {
         /// Markdown tables of the first results file instead of HTML (for a README)
         #[arg(long)]
         markdown: bool,
-        /// With --markdown: benchmarks to include, glob or prefix (repeatable)
+        /// Benchmarks to include, glob or prefix (repeatable; default: all)
         #[arg(long = "suite", value_name = "PATTERN")]
         suites: Vec<String>,
+        /// HTML without the summary tables: the charts only
+        #[arg(long)]
+        no_tables: bool,
     },
     /// Write DIR/index.html listing every results file in DIR and the other folders (and
     /// their subfolders), rendering missing reports; several machines are compared

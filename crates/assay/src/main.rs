@@ -47,12 +47,13 @@ fn main() -> ExitCode {
             baseline,
             markdown,
             suites,
+            no_tables,
         } => {
             if markdown {
                 markdown_cmd(&results, output.as_deref(), baseline.as_deref(), &suites)
             } else {
                 let output = output.unwrap_or_else(|| "report.html".into());
-                report_cmd(&results, &output, baseline.as_deref())
+                report_cmd(&results, &output, baseline.as_deref(), &suites, !no_tables)
             }
         }
         Commands::Index { dirs } => index::write(&dirs).map(|p| println!("{}", p.display())),
@@ -317,7 +318,7 @@ fn run(args: RunArgs) -> Result<ExitCode, String> {
     println!("{}", config.output.display());
     eprint!("{}", report::terminal::render(&results));
     if let Some(html) = args.html {
-        report_cmd(std::slice::from_ref(&config.output), &html, None)?;
+        report_cmd(std::slice::from_ref(&config.output), &html, None, &[], true)?;
     }
     if !results.complete {
         eprintln!(
@@ -356,13 +357,18 @@ fn report_cmd(
     files: &[std::path::PathBuf],
     output: &Path,
     baseline: Option<&str>,
+    suites: &[String],
+    tables: bool,
 ) -> Result<(), String> {
-    let results: Vec<Results> = files
+    let mut results: Vec<Results> = files
         .iter()
         .map(|f| Results::load(f))
         .collect::<Result<_, _>>()?;
+    for r in &mut results {
+        r.benchmarks.retain(|b| glob::selected(suites, &b.name));
+    }
     let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
-    let html = report::render(&results, &names, baseline);
+    let html = report::render_with(&results, &names, baseline, tables);
     std::fs::write(output, html).map_err(|e| format!("write `{}`: {e}", output.display()))?;
     println!("{}", output.display());
     Ok(())

@@ -14,10 +14,13 @@ use super::table::columns;
 /// The tables of the benchmarks selected by `patterns` (all when empty).
 pub fn render(r: &Results, patterns: &[String], baseline: Option<&str>) -> String {
     let baseline = baseline.unwrap_or(&r.baseline);
+    // A row every runtime skipped (the wrapper floor without a per-call wrapper) says
+    // nothing.
     let selected: Vec<&BenchmarkResult> = r
         .benchmarks
         .iter()
         .filter(|b| glob::selected(patterns, &b.name))
+        .filter(|b| b.cells.iter().any(|c| c.status != CellStatus::Skipped))
         .collect();
     let analysis = Analysis::of(&selected, baseline);
     let m = &r.machine;

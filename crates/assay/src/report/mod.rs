@@ -31,6 +31,16 @@ const SUITE_NOTES: [(&str, &str); 5] = [
 
 /// Renders `results` (one section each, titled by `names`) as one HTML page.
 pub fn render(results: &[Results], names: &[String], baseline: Option<&str>) -> String {
+    render_with(results, names, baseline, true)
+}
+
+/// [`render`], with the summary tables or without (charts only).
+pub fn render_with(
+    results: &[Results],
+    names: &[String],
+    baseline: Option<&str>,
+    tables: bool,
+) -> String {
     let mut s = String::new();
     let _ = write!(
         s,
@@ -51,7 +61,7 @@ pub fn render(results: &[Results], names: &[String], baseline: Option<&str>) -> 
     let all: Vec<&Results> = results.iter().collect();
     s.push_str(&fleet::render(&all));
     for (i, (r, n)) in results.iter().zip(names).enumerate() {
-        section(&mut s, i, r, n, baseline.unwrap_or(&r.baseline));
+        section(&mut s, i, r, n, baseline.unwrap_or(&r.baseline), tables);
     }
     let _ = writeln!(
         s,
@@ -61,7 +71,7 @@ pub fn render(results: &[Results], names: &[String], baseline: Option<&str>) -> 
     s
 }
 
-fn section(s: &mut String, i: usize, r: &Results, name: &str, baseline: &str) {
+fn section(s: &mut String, i: usize, r: &Results, name: &str, baseline: &str, tables: bool) {
     let names: Vec<String> = r.runtimes.iter().map(|rt| rt.name.clone()).collect();
     let _ = write!(
         s,
@@ -84,6 +94,25 @@ fn section(s: &mut String, i: usize, r: &Results, name: &str, baseline: &str) {
         );
     }
     info(s, r);
+    if tables {
+        summary(s, r, &names, baseline);
+    }
+    let mut suites: Vec<&str> = r.benchmarks.iter().map(BenchmarkResult::suite).collect();
+    suites.dedup();
+    for suite in suites {
+        let benches: Vec<&BenchmarkResult> =
+            r.benchmarks.iter().filter(|b| b.suite() == suite).collect();
+        let _ = write!(s, "<a id=\"run{i}-{}\"></a>", esc(suite));
+        suite_section(s, suite, &benches, &names, baseline);
+    }
+    let _ = write!(s, "<a id=\"run{i}-timeline\"></a>");
+    charts::timeline(s, r);
+    failures(s, r);
+    s.push_str("</section>");
+}
+
+/// The summary tables of every suite, one family of tests for the whole results file.
+fn summary(s: &mut String, r: &Results, names: &[String], baseline: &str) {
     s.push_str("<h3>Summary</h3><p class=\"hint\">Median ± standard deviation over the runs; ×ratio against the baseline (performance: against the host) with its 95% bootstrap interval in brackets. ≈: not significantly different from that reference (exact rank-sum test, Holm-adjusted over every test on this page, p ≥ 0.05). Green: the best median of a row when it beats the runner-up significantly; outlined: best median, but not significantly. Hover a cell for n, mean, min, max, p10/p90, load and failed runs.</p>");
     let mut suites: Vec<&str> = r.benchmarks.iter().map(BenchmarkResult::suite).collect();
     suites.dedup();
@@ -97,16 +126,8 @@ fn section(s: &mut String, i: usize, r: &Results, name: &str, baseline: &str) {
             .cloned()
             .collect();
         let _ = write!(s, "<h4>{}</h4>", esc(suite));
-        s.push_str(&table::render(&benches, &names, baseline, &analysis));
+        s.push_str(&table::render(&benches, names, baseline, &analysis));
     }
-    for suite in suites {
-        let benches: Vec<&BenchmarkResult> =
-            r.benchmarks.iter().filter(|b| b.suite() == suite).collect();
-        suite_section(s, suite, &benches, &names, baseline);
-    }
-    charts::timeline(s, r);
-    failures(s, r);
-    s.push_str("</section>");
 }
 
 fn info(s: &mut String, r: &Results) {
@@ -227,6 +248,8 @@ fn suite_section(
             });
         }
     }
+    // The chart that answers the suite's own question first, then the bars.
+    charts::suite_charts(s, suite, benches);
     let reference = if suite == "performance" {
         "the host"
     } else {
@@ -239,7 +262,6 @@ fn suite_section(
         "<figcaption>Bars: medians on one axis, × the median of {} (1 = the same); the label at a bar's end is the median itself; whiskers: p10–p90; » : cut at ×3.</figcaption></figure>",
         esc(reference)
     );
-    charts::suite_charts(s, suite, benches);
     let strips: Vec<String> = benches
         .iter()
         .flat_map(|b| (0..b.metrics.len()).map(move |m| (b, m)))
