@@ -78,7 +78,7 @@ impl Analysis {
                     let cv = c.values(m);
                     let key = (b.name.clone(), m, c.runtime.clone());
                     let seed = seed_of(&format!("{}/{m}/{}", b.name, c.runtime));
-                    let p = rank_sum_p(&cv, &rv);
+                    let p = test(&cv, &rv);
                     if let Some(p) = p {
                         family.push((false, key.clone(), p));
                     }
@@ -142,6 +142,17 @@ impl Analysis {
     }
 }
 
+/// The p-value of two sample sets: the exact rank-sum test, except that two sets without
+/// any spread that differ (a binary's size, a count that never moves) differ for certain:
+/// there is no noise for a test to weigh.
+fn test(a: &[f64], b: &[f64]) -> Option<f64> {
+    let constant = |v: &[f64]| v.len() > 1 && v.iter().all(|x| *x == v[0]);
+    if constant(a) && constant(b) && a[0] != b[0] {
+        return Some(0.0);
+    }
+    rank_sum_p(a, b)
+}
+
 /// The best runtime cell (never the host) of a metric with a direction, the runner-up's
 /// name and the p-value of the two; `None` with fewer than two runtimes.
 fn best_and_runner_up(b: &BenchmarkResult, m: usize) -> Option<(usize, String, Option<f64>)> {
@@ -162,7 +173,7 @@ fn best_and_runner_up(b: &BenchmarkResult, m: usize) -> Option<(usize, String, O
         Better::Neither => return None,
     }
     let (best, second) = (medians[0].0, medians[1].0);
-    let p = rank_sum_p(&b.cells[best].values(m), &b.cells[second].values(m));
+    let p = test(&b.cells[best].values(m), &b.cells[second].values(m));
     Some((best, b.cells[second].runtime.clone(), p))
 }
 
@@ -204,6 +215,17 @@ mod tests {
             .significant());
         assert_eq!(a.best("operations.container.create", 0), Some(1));
         assert!(a.tests >= 2);
+    }
+
+    #[test]
+    fn measurements_without_spread_differ_for_certain() {
+        assert_eq!(test(&[5.0, 5.0, 5.0], &[7.0, 7.0, 7.0]), Some(0.0));
+        assert_eq!(
+            test(&[5.0, 5.0], &[5.0, 5.0]),
+            None,
+            "no difference, no test"
+        );
+        assert!(test(&[5.0, 5.1, 5.0], &[7.0, 7.0, 7.0]).unwrap() > 0.05);
     }
 
     #[test]
