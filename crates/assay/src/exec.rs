@@ -2,6 +2,7 @@
 //! in files (a pipe would stay open in a detached container and block the reader).
 
 use std::fs::File;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -143,6 +144,10 @@ impl Exec {
             .map_err(|e| fail(&format!("create `{}`", err_path.display()), e))?;
         let mut cmd = Command::new(program);
         cmd.args(args).stdin(Stdio::null()).stdout(out).stderr(err);
+        // A process group of its own: a call past its limit is killed with everything it
+        // started (a helper's hung runtime, a wrapper's child), and a Ctrl-C at the terminal
+        // reaches assay alone, which finishes the sample and cleans up.
+        cmd.process_group(0);
         let started = Instant::now();
         let pid = self.reaper.spawn(&mut cmd).map_err(|e| fail("spawn", e))?;
         let (exit, killed) = self.wait(pid, argv, limit);
@@ -252,6 +257,33 @@ pub fn display(argv: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_command_past_the_time_limit_is_killed_with_what_it_started() {
+        let dir = std::env::temp_dir().join(format!("assay-exec-group-{}", std::process::id()));
+        let exec = Exec::new(dir.clone())
+            .unwrap()
+            .with_time_limit(Duration::from_millis(300));
+        let pidfile = dir.join("grandchild");
+        let script = format!("sleep 30 & echo $! > {}; wait", pidfile.display());
+        let err = exec.run(&["sh".into(), "-c".into(), script]).unwrap_err();
+        assert!(err.reason.contains("still running after"), "{err}");
+        let pid: i32 = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let alive = |pid: i32| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .is_ok_and(|s| !s.split(") ").nth(1).is_some_and(|r| r.starts_with('Z')))
+        };
+        while alive(pid) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(!alive(pid), "the background sleep died with its group");
+        let _ = std::fs::remove_dir_all(dir);
+    }
 
     #[test]
     fn a_command_past_the_time_limit_is_killed_and_fails() {

@@ -95,7 +95,8 @@ impl Reaper {
     }
 
     /// Blocks until the registered child `pid` has exited. With a `limit`, a child still
-    /// running after it is killed (SIGKILL) and then waited for; the flag says whether
+    /// running after it is killed (SIGKILL, with its process group if it leads one) and
+    /// then waited for; the flag says whether
     /// that happened. A hung runtime (youki 0.7's `run` can wait forever for a container
     /// that already exited) must not stall a benchmark.
     pub fn wait_at_most(&self, pid: u32, limit: Option<Duration>) -> (Exit, bool) {
@@ -104,10 +105,12 @@ impl Reaper {
             return (exit, false);
         }
         if limit.is_some() {
-            let _ = nix::sys::signal::kill(
-                Pid::from_raw(pid as i32),
-                nix::sys::signal::Signal::SIGKILL,
-            );
+            // Its process group when it leads one (Exec starts every command so), else it.
+            let kill = nix::sys::signal::kill;
+            let sig = nix::sys::signal::Signal::SIGKILL;
+            if kill(Pid::from_raw(-(pid as i32)), sig).is_err() {
+                let _ = kill(Pid::from_raw(pid as i32), sig);
+            }
         }
         loop {
             if let Some(exit) = self.wait_for(pid, LONG) {
