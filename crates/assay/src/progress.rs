@@ -35,6 +35,10 @@ pub struct Progress {
     actual_done: f64,
     tty: bool,
     last_line: Instant,
+    /// When the sample being taken began, and how long each finished sample of the current
+    /// benchmark took (s).
+    sample_started: Option<Instant>,
+    row_samples: Vec<f64>,
 }
 
 impl Progress {
@@ -53,6 +57,8 @@ impl Progress {
             actual_done: 0.0,
             tty: std::io::stderr().is_terminal(),
             last_line: Instant::now() - Duration::from_secs(60),
+            sample_started: None,
+            row_samples: Vec::new(),
         }
     }
 
@@ -66,10 +72,13 @@ impl Progress {
         self.row = row;
         self.done_in_row = 0;
         self.row_started = Instant::now();
+        self.sample_started = None;
+        self.row_samples.clear();
     }
 
     /// Marks the current benchmark finished (with `skipped` samples never taken).
     pub fn end(&mut self, skipped: usize) {
+        self.sample_started = None;
         if let Some((n, s)) = self.rows.get(self.row) {
             // Only the samples taken count: a failed cell's skipped ones cost nothing.
             self.estimated_done += n.saturating_sub(skipped) as f64 * s;
@@ -80,6 +89,9 @@ impl Progress {
 
     /// Reports the sample about to be taken.
     pub fn step(&mut self, runtime: &str, bench: &str, run: u32, runs: u32, warmup: bool) {
+        if let Some(t) = self.sample_started.replace(Instant::now()) {
+            self.row_samples.push(t.elapsed().as_secs_f64());
+        }
         let eta = fmt_duration(Duration::from_secs_f64(self.eta()));
         let kind = if warmup { "warm-up" } else { "run" };
         let line = format!(
@@ -117,20 +129,20 @@ impl Progress {
         }
     }
 
-    /// Seconds left: this benchmark at its observed pace, the rest at their calibrated
-    /// estimate.
+    /// Seconds left: this benchmark at its observed pace (the median sample, so one hung
+    /// call does not make the rest look as slow), the rest at their calibrated estimate.
     pub fn eta(&self) -> f64 {
         let cal = self.calibration();
         let Some(&(n, est)) = self.rows.get(self.row) else {
             return 0.0;
         };
         let left_here = n.saturating_sub(self.done_in_row) as f64;
-        // The sample being counted has not finished: the pace is over those before it.
-        let finished = self.done_in_row.saturating_sub(1);
-        let pace = if finished > 0 {
-            self.row_started.elapsed().as_secs_f64() / finished as f64
-        } else {
+        let pace = if self.row_samples.is_empty() {
             est * cal
+        } else {
+            let mut v = self.row_samples.clone();
+            v.sort_by(f64::total_cmp);
+            crate::stats::percentile(&v, 50.0)
         };
         let later: f64 = self.rows[self.row + 1..]
             .iter()
@@ -168,5 +180,11 @@ mod tests {
         let p = Progress::new(vec![(10, 0.01), (4, 5.0)]);
         assert!((p.estimate() - 20.1).abs() < 1e-9);
         assert!((p.eta() - 20.1).abs() < 1e-9, "{}", p.eta());
+        // One hung sample among quick ones does not set the pace.
+        let mut p = Progress::new(vec![(10, 0.01)]);
+        p.begin(0);
+        p.row_samples = vec![0.01, 0.01, 80.0, 0.01];
+        p.done_in_row = 5;
+        assert!(p.eta() < 1.0, "{}", p.eta());
     }
 }
