@@ -306,6 +306,7 @@ pub fn run(config: &Config, saved: &mut dyn FnMut(&Results)) -> Result<Results, 
         .map_err(|e| format!("work_dir: create `{}`: {e}", work.display()))?;
     leftovers::dir(&work);
     leftovers::cgroups(&format!("assay-{}-", std::process::id()));
+    leftovers::cgroups(&format!("assay-measure-{}-", std::process::id()));
     let result = run_in(config, &benches, &work, saved);
     let _ = std::fs::remove_dir_all(&work);
     leftovers::dir_gone(&work);

@@ -236,7 +236,7 @@ pub fn timeline(s: &mut String, r: &Results) {
         "samples over time",
         &axes,
         &points,
-        560.0,
+        540.0,
         260.0,
     ));
     let cores = r.machine.cores as f64;

@@ -50,6 +50,14 @@ pub fn render(r: &Results, patterns: &[String], baseline: Option<&str>) -> Strin
         .map(|rt| format!("{}: {}", rt.name, rt.version))
         .collect();
     let _ = writeln!(s, "Runtimes: {}.", versions.join("; "));
+    let noise = super::noise::warnings(r);
+    if !noise.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nNoisy machine: {}; read small differences with care.",
+            noise.join("; ")
+        );
+    }
     let runtimes: Vec<String> = r.runtimes.iter().map(|rt| rt.name.clone()).collect();
     let mut suites: Vec<&str> = selected.iter().map(|b| b.suite()).collect();
     suites.dedup();
@@ -178,5 +186,12 @@ mod tests {
         let md = render(&r, &["operations".to_string()], None);
         assert!(md.contains("| **25.4** (×0.63 ["), "{md}");
         assert!(md.contains("(1 of 11 failed)"), "{md}");
+        assert!(!md.contains("Noisy machine"), "a quiet run");
+        r.noise.reference = vec![[0.0, 2.0], [9.0, 5.0]];
+        let md = render(&r, &["operations".to_string()], None);
+        assert!(
+            md.contains("Noisy machine: the host's reference workload drifted"),
+            "{md}"
+        );
     }
 }

@@ -61,6 +61,17 @@ pub fn render_with(
     }
     let all: Vec<&Results> = results.iter().collect();
     s.push_str(&fleet::render(&all));
+    // A row every runtime skipped (the wrapper floor without a per-call wrapper) says
+    // nothing: neither a table row nor a bar.
+    let results: Vec<Results> = results
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            r.benchmarks
+                .retain(|b| b.cells.iter().any(|c| c.status != CellStatus::Skipped));
+            r
+        })
+        .collect();
     for (i, (r, n)) in results.iter().zip(names).enumerate() {
         section(&mut s, i, r, n, baseline.unwrap_or(&r.baseline), tables);
     }

@@ -202,3 +202,20 @@ fn ratios_say_when_the_difference_is_not_significant() {
         "10 separated runs are significant: {row}"
     );
 }
+
+#[test]
+fn a_row_every_runtime_skipped_is_left_out() {
+    let mut r = sample_results();
+    let mut skipped = Cell::new("runc");
+    skipped.status = CellStatus::Skipped;
+    r.benchmarks.push(bench(
+        "operations.runtime.wrapper",
+        "ms",
+        Better::Lower,
+        vec![skipped],
+    ));
+    let html = render(&[r.clone()], &["r.json".into()], None);
+    assert!(!html.contains("operations.runtime.wrapper"));
+    let md = markdown::render(&r, &[], None);
+    assert!(!md.contains("runtime.wrapper"), "{md}");
+}
