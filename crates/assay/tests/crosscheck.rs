@@ -1,5 +1,6 @@
 //! assay's numbers against hyperfine's on a small matrix: the same verbs, the same
-//! command lines, alternating rounds; the medians must agree within the noise.
+//! command lines, alternating rounds; the medians must agree within the noise (a wider
+//! tolerance than the command's default: CI shares its machine).
 
 mod common;
 
@@ -18,7 +19,19 @@ fn assay_and_hyperfine_agree_on_runc() {
         );
     }
     let rt = format!("runc={}", runc.display());
-    let out = assay(&["crosscheck", "--runtime", &rt, "--runs", "16"]);
+    // The CI machine is shared: a tolerance of 50% or 2 ms still catches what this check is
+    // for (a wrapper or a set-up step inside assay's timed part doubles a number).
+    let out = assay(&[
+        "crosscheck",
+        "--runtime",
+        &rt,
+        "--runs",
+        "16",
+        "--tolerance",
+        "50",
+        "--floor-ms",
+        "2",
+    ]);
     let table = String::from_utf8_lossy(&out.stdout);
     let err = String::from_utf8_lossy(&out.stderr);
     let row = |verb: &str| -> Vec<String> {
