@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use super::fmt::{esc, num, tick};
-use super::svg::{legend, open_svg, ticks, Series};
+use super::svg::{legend, open_svg, tick_anchor, ticks, Series};
 
 /// How a line chart draws a series.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -123,13 +123,14 @@ pub fn line_chart_sized(
             }
         }
         None => {
-            for t in &xt {
+            for (k, t) in xt.iter().enumerate() {
                 let _ = write!(
                     s,
-                    r#"<path d="M{0:.1} {top}V{1:.1}" class="grid"/><text x="{0:.1}" y="{2:.1}" class="tick" text-anchor="middle">{3}</text>"#,
+                    r#"<path d="M{0:.1} {top}V{1:.1}" class="grid"/><text x="{0:.1}" y="{2:.1}" class="tick" text-anchor="{3}">{4}</text>"#,
                     x(*t),
                     top + ph,
                     top + ph + 12.0,
+                    tick_anchor(k, xt.len()),
                     tick(*t)
                 );
             }

@@ -42,6 +42,16 @@ pub(super) fn open_svg(s: &mut String, class: &str, w: f64, h: f64, title: &str)
     );
 }
 
+/// The anchor of tick label `k` of `n` on an x axis: the last one ends at its tick, so a
+/// long number stays inside the chart.
+pub(super) fn tick_anchor(k: usize, n: usize) -> &'static str {
+    if k + 1 == n && n > 1 {
+        "end"
+    } else {
+        "middle"
+    }
+}
+
 /// Ticks from 0 to a nice maximum at or above `max`: (ticks, top).
 pub(super) fn ticks(max: f64) -> (Vec<f64>, f64) {
     let step = nice_ceiling(max.max(1e-9) / 4.0);
@@ -222,12 +232,13 @@ pub fn strip_plot(title: &str, unit: &str, lanes: &[Lane]) -> String {
     );
     let axis_y = top + LANE_H * lanes.len() as f64;
     s.push_str(r#"<g class="axis x">"#);
-    for t in &tks {
+    for (k, t) in tks.iter().enumerate() {
         let _ = write!(
             s,
-            r#"<path d="M{0:.1} {top}V{axis_y}" class="grid"/><text x="{0:.1}" y="{1}" class="tick" text-anchor="middle">{2}</text>"#,
+            r#"<path d="M{0:.1} {top}V{axis_y}" class="grid"/><text x="{0:.1}" y="{1}" class="tick" text-anchor="{2}">{3}</text>"#,
             x(*t),
             axis_y + 12.0,
+            tick_anchor(k, tks.len()),
             tick(*t)
         );
     }
