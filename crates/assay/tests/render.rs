@@ -42,11 +42,34 @@ fn the_kept_results_render_cleanly_in_a_browser() {
     check_in_chromium(&html, &dir.0, files.len());
 }
 
+/// The kept results, and the same again as a second machine in a folder of its own: the
+/// index merges both folders, with the machines and fleet tables and trends per machine.
 #[test]
-fn the_index_of_the_kept_results_renders_cleanly_in_a_browser() {
+fn the_index_of_two_machines_renders_cleanly_in_a_browser() {
     let dir = TempDir::new("render-index");
+    let other = dir.0.join("other-machine");
+    std::fs::create_dir_all(&other).unwrap();
+    // A machine is its hostname, cpu, cores and kernel: the kept files may span kernels.
+    let mut kept: Vec<String> = Vec::new();
+    for f in results_files() {
+        let r: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
+        let m = &r["machine"];
+        let key = format!(
+            "{} {} {} {}",
+            m["hostname"], m["cpu"], m["cores"], m["kernel"]
+        );
+        if !kept.contains(&key) {
+            kept.push(key);
+        }
+    }
     for f in results_files() {
         std::fs::copy(&f, dir.0.join(f.file_name().unwrap())).unwrap();
+        let mut r: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
+        r["machine"]["hostname"] = "other".into();
+        r["machine"]["description"] = "a second machine for the test".into();
+        std::fs::write(other.join(f.file_name().unwrap()), r.to_string()).unwrap();
     }
     let out = assay(&["index", dir.0.to_str().unwrap()]);
     assert!(
@@ -54,5 +77,18 @@ fn the_index_of_the_kept_results_renders_cleanly_in_a_browser() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    check_in_chromium(&dir.0.join("index.html"), &dir.0, 0);
+    let index = dir.0.join("index.html");
+    let page = std::fs::read_to_string(&index).unwrap();
+    let machines = format!("from {} machine(s)", 2 * kept.len());
+    assert!(page.contains(&machines), "both folders merged: {machines}");
+    assert!(
+        page.contains("a second machine for the test"),
+        "its description"
+    );
+    assert!(page.contains("the fleet: medians"), "the fleet table");
+    assert!(
+        other.join("latest.html").is_file(),
+        "reports rendered in the subfolder"
+    );
+    check_in_chromium(&index, &dir.0, 2);
 }

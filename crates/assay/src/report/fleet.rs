@@ -50,15 +50,14 @@ pub fn render(runs: &[&Results]) -> String {
         );
     }
     s.push_str("</tbody></table>");
-    // Columns: machine × runtime, in order of appearance.
-    let mut cols: Vec<(usize, String)> = Vec::new();
-    for (i, r) in latest.iter().enumerate() {
-        for rt in &r.runtimes {
-            cols.push((i, rt.name.clone()));
-        }
-    }
     let mut rows: Vec<(String, usize, String)> = Vec::new();
+    let mut runtimes: Vec<String> = Vec::new();
     for r in &latest {
+        for rt in &r.runtimes {
+            if !runtimes.contains(&rt.name) {
+                runtimes.push(rt.name.clone());
+            }
+        }
         for b in &r.benchmarks {
             for (m, metric) in b.metrics.iter().enumerate() {
                 if !rows.iter().any(|x| x.0 == b.name && x.1 == m) {
@@ -71,42 +70,49 @@ pub fn render(runs: &[&Results]) -> String {
             }
         }
     }
-    s.push_str("<h3>the fleet: medians of each machine's latest run</h3><table class=\"summary fleet\"><thead><tr><th class=\"name\">benchmark</th><th class=\"metric\">metric</th>");
-    for (i, rt) in &cols {
+    s.push_str("<h3>the fleet: medians of each machine's latest run</h3><p class=\"hint\">A table per runtime, a column per machine.</p>");
+    for rt in &runtimes {
         let _ = write!(
             s,
-            "<th>{}<br><small>{}</small></th>",
-            esc(rt),
-            esc(&latest[*i].machine.hostname)
+            "<h4>{}</h4><div class=\"scroll\"><table class=\"summary fleet\"><thead><tr><th class=\"name\">benchmark</th><th class=\"metric\">metric</th>",
+            esc(rt)
         );
-    }
-    s.push_str("</tr></thead><tbody>");
-    for (bench, m, label) in &rows {
-        let _ = write!(
-            s,
-            "<tr><td class=\"name\">{}</td><td class=\"metric\">{}</td>",
-            esc(bench),
-            esc(label)
-        );
-        for (i, rt) in &cols {
-            let median = latest[*i]
-                .benchmarks
-                .iter()
-                .find(|b| &b.name == bench)
-                .and_then(|b| b.cells.iter().find(|c| &c.runtime == rt))
-                .filter(|c| c.status == CellStatus::Ok)
-                .and_then(|c| c.summaries.get(*m).cloned().flatten())
-                .map(|x| x.median);
-            match median {
-                Some(v) if v.is_finite() => {
-                    let _ = write!(s, "<td>{}</td>", num(v));
-                }
-                _ => s.push_str("<td class=\"na\">·</td>"),
-            }
+        for r in &latest {
+            let _ = write!(
+                s,
+                "<th>{}<br><small>{}</small></th>",
+                esc(&r.machine.hostname),
+                esc(&r.machine.kernel)
+            );
         }
-        s.push_str("</tr>");
+        s.push_str("</tr></thead><tbody>");
+        for (bench, m, label) in &rows {
+            let _ = write!(
+                s,
+                "<tr><td class=\"name\">{}</td><td class=\"metric\">{}</td>",
+                esc(bench),
+                esc(label)
+            );
+            for r in &latest {
+                let median = r
+                    .benchmarks
+                    .iter()
+                    .find(|b| &b.name == bench)
+                    .and_then(|b| b.cells.iter().find(|c| &c.runtime == rt))
+                    .filter(|c| c.status == CellStatus::Ok)
+                    .and_then(|c| c.summaries.get(*m).cloned().flatten())
+                    .map(|x| x.median);
+                match median {
+                    Some(v) if v.is_finite() => {
+                        let _ = write!(s, "<td>{}</td>", num(v));
+                    }
+                    _ => s.push_str("<td class=\"na\">·</td>"),
+                }
+            }
+            s.push_str("</tr>");
+        }
+        s.push_str("</tbody></table></div>");
     }
-    s.push_str("</tbody></table>");
     s
 }
 
@@ -123,7 +129,11 @@ mod tests {
         assert_eq!(render(&[&a, &a]), "", "one machine: no fleet");
         let html = render(&[&a, &b]);
         assert!(html.contains("a 4-core VM"), "{html}");
-        assert!(html.contains("runc<br><small>other</small>"), "{html}");
+        assert!(html.contains("<h4>runc</h4>"), "{html}");
+        assert!(
+            html.contains("<th>other<br><small>6.18</small></th>"),
+            "{html}"
+        );
         assert!(html.contains("<td>41.0</td>"), "{html}");
         let mut newer = a.clone();
         newer.started_unix += 10;
