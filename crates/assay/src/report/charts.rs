@@ -290,7 +290,8 @@ pub fn timeline(s: &mut String, r: &Results) {
         let axes = Axes {
             x_label: "seconds since the start of the run",
             y_label: "ms",
-            x_max: Some(end),
+            // The reference spans the whole run, also when the report shows a few benchmarks.
+            x_max: r.noise.reference.last().map(|p| p[0].max(end)),
             y_max: None,
             x_names: None,
         };
