@@ -19,8 +19,9 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Commands {
-    /// Print assay's version and the version line of every configured runtime
-    Version(RuntimeArgs),
+    /// Print assay's version and the version line of every configured runtime (with --cri:
+    /// what each CRI endpoint reports)
+    Version(VersionArgs),
     /// List the suites and their benchmarks
     List {
         /// Scalability container counts to list
@@ -45,14 +46,23 @@ pub enum Commands {
         /// Markdown tables of the first results file instead of HTML (for a README)
         #[arg(long)]
         markdown: bool,
-        /// With --markdown: benchmarks to include, glob or prefix (repeatable)
+        /// Benchmarks to include, glob or prefix (repeatable; default: all)
         #[arg(long = "suite", value_name = "PATTERN")]
         suites: Vec<String>,
+        /// HTML without the summary tables: the charts only
+        #[arg(long)]
+        no_tables: bool,
     },
-    /// Write DIR/index.html listing every results file in DIR, rendering missing reports
-    Index { dir: PathBuf },
+    /// Write DIR/index.html listing every results file in DIR and the other folders (and
+    /// their subfolders), rendering missing reports; several machines are compared
+    Index {
+        #[arg(required = true, value_name = "DIR")]
+        dirs: Vec<PathBuf>,
+    },
     /// Drive one CRI runtime handler through the kubelet's calls, PASS/FAIL per step
     CriCheck(CriCheckArgs),
+    /// Time --version, create, state and run with assay and with hyperfine, side by side
+    Crosscheck(CrosscheckArgs),
     /// Internal: run one command as the only child and report its resource use
     #[command(name = "__measure", hide = true)]
     Measure {
@@ -112,16 +122,38 @@ pub struct RunArgs {
     /// Also render the results as HTML to this file
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+    /// Exit with 1 when a cell failed (the default when the CI variable is set)
+    #[arg(long, overrides_with = "no_strict")]
+    pub strict: bool,
+    /// Exit with 0 even when cells failed
+    #[arg(long)]
+    pub no_strict: bool,
+    /// Seed of the per-round shuffle of the runtime order (default: from the clock)
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// A line describing this machine, kept in the results for fleet reports
+    #[arg(long, value_name = "TEXT")]
+    pub describe: Option<String>,
     #[command(flatten)]
     pub cri: CriArgs,
 }
 
-/// CRI mode: benchmark runtime handlers through a CRI endpoint instead of runtimes directly.
+#[derive(Args, Debug)]
+pub struct VersionArgs {
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
+    #[command(flatten)]
+    pub cri: CriArgs,
+}
+
+/// CRI mode: benchmark runtime handlers through CRI endpoints instead of runtimes directly.
 #[derive(Args, Debug, Default)]
 pub struct CriArgs {
-    /// CRI endpoint `unix:///path`, or `private` to start a containerd of assay's own
+    /// CRI endpoint (repeatable: endpoints × handlers in one run): `unix:///path`,
+    /// `containerd` (the host's), `crio` (CRI-O's socket), or `private` (a containerd of
+    /// assay's own)
     #[arg(long = "cri", value_name = "ENDPOINT")]
-    pub endpoint: Option<String>,
+    pub endpoints: Vec<String>,
     /// Runtime handler NAME or NAME=PATH (repeatable; a private containerd takes a NAME's
     /// path from --runtime NAME=PATH; none: every configured runtime without a wrapper)
     #[arg(long = "handler", value_name = "NAME[=PATH]")]
@@ -133,6 +165,27 @@ pub struct CriArgs {
         default_value = "scripts/callers/mkimage.py"
     )]
     pub mkimage: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct CrosscheckArgs {
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
+    /// Timed runs per verb, both ways
+    #[arg(long, default_value_t = 20)]
+    pub runs: u32,
+    /// Untimed runs before them
+    #[arg(long, default_value_t = 2)]
+    pub warmup: u32,
+    /// Medians agree when within this % of the larger one ...
+    #[arg(long, value_name = "PCT", default_value_t = 25.0)]
+    pub tolerance: f64,
+    /// ... or within this many ms
+    #[arg(long, value_name = "MS", default_value_t = 1.0)]
+    pub floor_ms: f64,
+    /// Also write the Markdown table to this file
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

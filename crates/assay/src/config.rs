@@ -1,21 +1,18 @@
 //! The run configuration: YAML file, command-line overrides, validation.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::shellwords;
 
-/// The wrapper that hides the hybrid cgroup2 mount at /sys/fs/cgroup/unified in a private
-/// mount namespace: crun 1.8 refuses a hybrid layout otherwise. `$0` is the runtime path.
+/// The wrapper alias that runs a runtime where the hybrid cgroup2 mount at
+/// /sys/fs/cgroup/unified is hidden (crun 1.8 refuses a hybrid layout otherwise). It is not
+/// a command: assay makes that mount namespace once per run and starts the runtime's
+/// processes in it (see `mountns`), so it costs no time per call.
 pub const HIDE_UNIFIED: &str = "hide-unified";
-const HIDE_UNIFIED_ARGV: [&str; 5] = [
-    "unshare",
-    "-m",
-    "sh",
-    "-c",
-    "umount /sys/fs/cgroup/unified 2>/dev/null; exec \"$0\" \"$@\"",
-];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -25,7 +22,8 @@ pub struct RuntimeConfig {
     /// Global flags put before every verb, e.g. `["--debug"]`.
     #[serde(default)]
     pub args: Vec<String>,
-    /// A command the runtime is run through; the runtime path and its arguments follow it.
+    /// A command the runtime is run through (the runtime path and its arguments follow it),
+    /// or `[hide-unified]`, which is no command but a mount namespace entered once per run.
     #[serde(default, deserialize_with = "de_wrapper")]
     pub wrapper: Vec<String>,
 }
@@ -71,7 +69,29 @@ pub struct Config {
     pub seconds: u32,
     /// Where bundles, state and scratch files go; removed afterwards.
     pub work_dir: Option<PathBuf>,
+    /// Exit with 1 when a cell failed; default: on when the `CI` variable is set.
+    pub strict: Option<bool>,
+    /// Seed of the per-round shuffle of the runtime order; default: from the clock.
+    pub seed: Option<u64>,
+    /// Seconds a runtime verb may take before it is killed and its sample fails, by verb
+    /// (`create: 120`); the others keep their defaults (see `Config::time_limit`).
+    pub time_limits: BTreeMap<String, u64>,
+    /// A line about this machine for reports that compare machines ("4-core VM, NVMe").
+    pub description: Option<String>,
 }
+
+/// Verbs with a time limit of their own, and their defaults in seconds; `run` also gets four
+/// times the sysbench `seconds`.
+pub const TIME_LIMITS: [(&str, u64); 8] = [
+    ("version", 10),
+    ("create", 60),
+    ("start", 30),
+    ("state", 30),
+    ("kill", 30),
+    ("delete", 60),
+    ("update", 30),
+    ("run", 60),
+];
 
 impl Default for Config {
     fn default() -> Self {
@@ -88,6 +108,10 @@ impl Default for Config {
             spacing_ms: 20,
             seconds: 5,
             work_dir: None,
+            strict: None,
+            seed: None,
+            time_limits: BTreeMap::new(),
+            description: None,
         }
     }
 }
@@ -122,7 +146,7 @@ fn de_wrapper<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::
 /// A wrapper given as one string: the `hide-unified` alias or a shell-quoted command line.
 pub fn parse_wrapper(line: &str) -> Result<Vec<String>, String> {
     if line.trim() == HIDE_UNIFIED {
-        return Ok(HIDE_UNIFIED_ARGV.iter().map(|s| s.to_string()).collect());
+        return Ok(vec![HIDE_UNIFIED.to_string()]);
     }
     shellwords::split(line)
 }
@@ -165,6 +189,9 @@ pub struct Overrides {
     pub cache: Option<CacheMode>,
     pub spacing_ms: Option<u64>,
     pub seconds: Option<u32>,
+    pub strict: Option<bool>,
+    pub seed: Option<u64>,
+    pub description: Option<String>,
 }
 
 /// A configuration error: one line that names the key.
@@ -226,6 +253,9 @@ impl Config {
         self.cache = o.cache.unwrap_or(self.cache);
         self.spacing_ms = o.spacing_ms.unwrap_or(self.spacing_ms);
         self.seconds = o.seconds.unwrap_or(self.seconds);
+        self.strict = o.strict.or(self.strict);
+        self.seed = o.seed.or(self.seed);
+        self.description = o.description.or(self.description.take());
         Ok(())
     }
 
@@ -273,12 +303,45 @@ impl Config {
         if self.seconds == 0 {
             return err("seconds: must be at least 1".into());
         }
+        for (verb, secs) in &self.time_limits {
+            if !TIME_LIMITS.iter().any(|(v, _)| v == verb) {
+                let known: Vec<&str> = TIME_LIMITS.iter().map(|(v, _)| *v).collect();
+                return err(format!(
+                    "time_limits.{verb}: not a verb with a time limit (one of {})",
+                    known.join(", ")
+                ));
+            }
+            if *secs == 0 {
+                return err(format!("time_limits.{verb}: must be at least 1"));
+            }
+        }
         if let Some(b) = &self.baseline {
             if !self.runtimes.iter().any(|r| &r.name == b) {
                 return err(format!("baseline: `{b}` is not a configured runtime"));
             }
         }
         Ok(())
+    }
+
+    /// How long `verb` may run before it is killed.
+    pub fn time_limit(&self, verb: &str) -> Duration {
+        let default = TIME_LIMITS
+            .iter()
+            .find(|(v, _)| *v == verb)
+            .map_or(120, |(_, s)| *s);
+        let extra = if verb == "run" {
+            4 * u64::from(self.seconds)
+        } else {
+            0
+        };
+        Duration::from_secs(self.time_limits.get(verb).copied().unwrap_or(default) + extra)
+    }
+
+    /// Strict unless told otherwise, when the `CI` variable is set (as CI systems do).
+    pub fn is_strict(&self) -> bool {
+        self.strict.unwrap_or_else(|| {
+            std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
+        })
     }
 
     /// The baseline runtime's name.
@@ -318,7 +381,7 @@ cache: cold
     fn parses_a_full_file() {
         let c = Config::from_yaml(SAMPLE, "t.yaml").unwrap();
         assert_eq!(c.runtimes.len(), 3);
-        assert_eq!(c.runtimes[1].wrapper[0], "unshare");
+        assert_eq!(c.runtimes[1].wrapper, [HIDE_UNIFIED]);
         assert_eq!(c.runtimes[2].wrapper, ["env", "A=1"]);
         assert_eq!(c.runtimes[2].args, ["--log-format", "json"]);
         assert_eq!((c.runs, c.warmup, c.cache), (5, 2, CacheMode::Cold));
@@ -334,7 +397,7 @@ cache: cold
         c.validate().unwrap();
         let names: Vec<&str> = c.runtimes.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(names, ["runc", "crun", "kapsel"]);
-        assert_eq!(c.runtimes[1].wrapper[0], "unshare");
+        assert_eq!(c.runtimes[1].wrapper, [HIDE_UNIFIED]);
     }
 
     #[test]
@@ -376,11 +439,28 @@ cache: cold
     }
 
     #[test]
+    fn time_limits_per_verb() {
+        let mut c = Config::from_yaml("time_limits:\n  create: 5\nseconds: 3\n", "t").unwrap();
+        assert_eq!(c.time_limit("create"), Duration::from_secs(5));
+        assert_eq!(c.time_limit("state"), Duration::from_secs(30));
+        assert_eq!(
+            c.time_limit("run"),
+            Duration::from_secs(72),
+            "run: + 4 x seconds"
+        );
+        c.runtimes.push(parse_runtime_flag("a=/bin/true").unwrap());
+        c.validate().unwrap();
+        c.time_limits.insert("creat".into(), 5);
+        let e = c.validate().unwrap_err().0;
+        assert!(e.starts_with("time_limits.creat: not a verb"), "{e}");
+    }
+
+    #[test]
     fn runtime_flags() {
         let r = parse_runtime_flag("runc=/usr/sbin/runc").unwrap();
         assert_eq!((r.name.as_str(), r.wrapper.len()), ("runc", 0));
         let r = parse_runtime_flag("crun=/usr/bin/crun@hide-unified").unwrap();
-        assert_eq!(r.wrapper[0], "unshare");
+        assert_eq!(r.wrapper, [HIDE_UNIFIED]);
         let r = parse_runtime_flag("x=/bin/x@env 'A=b c'").unwrap();
         assert_eq!(r.wrapper, ["env", "A=b c"]);
         assert!(parse_runtime_flag("nopath").is_err());

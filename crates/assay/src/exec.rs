@@ -2,6 +2,7 @@
 //! in files (a pipe would stay open in a detached container and block the reader).
 
 use std::fs::File;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -82,6 +83,11 @@ impl Exec {
         self.run_with(argv, None)
     }
 
+    /// Like [`Exec::run`] with its own time limit (a runtime verb's).
+    pub fn run_limited(&self, argv: &[String], limit: Duration) -> Result<Outcome, Failure> {
+        self.run_full(argv, None, limit)
+    }
+
     /// Like [`Exec::run`], with stdout kept in `stdout_file` (for a container that goes on
     /// writing after the runtime has returned).
     pub fn run_with(
@@ -89,7 +95,16 @@ impl Exec {
         argv: &[String],
         stdout_file: Option<&Path>,
     ) -> Result<Outcome, Failure> {
-        let out = self.run_unchecked(argv, stdout_file)?;
+        self.run_full(argv, stdout_file, self.time_limit)
+    }
+
+    fn run_full(
+        &self,
+        argv: &[String],
+        stdout_file: Option<&Path>,
+        limit: Duration,
+    ) -> Result<Outcome, Failure> {
+        let out = self.run_unchecked_limited(argv, stdout_file, limit)?;
         if out.exit.success() {
             Ok(out)
         } else {
@@ -107,6 +122,15 @@ impl Exec {
         argv: &[String],
         stdout_file: Option<&Path>,
     ) -> Result<Outcome, Failure> {
+        self.run_unchecked_limited(argv, stdout_file, self.time_limit)
+    }
+
+    fn run_unchecked_limited(
+        &self,
+        argv: &[String],
+        stdout_file: Option<&Path>,
+        limit: Duration,
+    ) -> Result<Outcome, Failure> {
         let fail =
             |what: &str, e: std::io::Error| Failure::new(display(argv), format!("{what}: {e}"));
         let (program, args) = argv
@@ -120,17 +144,18 @@ impl Exec {
             .map_err(|e| fail(&format!("create `{}`", err_path.display()), e))?;
         let mut cmd = Command::new(program);
         cmd.args(args).stdin(Stdio::null()).stdout(out).stderr(err);
+        // A process group of its own: a call past its limit is killed with everything it
+        // started (a helper's hung runtime, a wrapper's child), and a Ctrl-C at the terminal
+        // reaches assay alone, which finishes the sample and cleans up.
+        cmd.process_group(0);
         let started = Instant::now();
         let pid = self.reaper.spawn(&mut cmd).map_err(|e| fail("spawn", e))?;
-        let (exit, killed) = self.reaper.wait_at_most(pid, Some(self.time_limit));
+        let (exit, killed) = self.wait(pid, argv, limit);
         let elapsed = started.elapsed();
         if killed {
             let mut f = Failure::new(
                 display(argv),
-                format!(
-                    "still running after {} s: killed",
-                    self.time_limit.as_secs()
-                ),
+                format!("still running after {} s: killed", limit.as_secs()),
             );
             f.stderr = take_file(&err_path);
             return Err(f);
@@ -138,7 +163,7 @@ impl Exec {
         let stdout = if stdout_file.is_some() {
             String::new()
         } else {
-            take_file(&out_path)
+            take_file_keeping(&out_path, 1 << 20)
         };
         Ok(Outcome {
             exit,
@@ -149,22 +174,70 @@ impl Exec {
     }
 }
 
-/// Reads a capture file and removes it; the tail is kept when it is long.
+impl Exec {
+    /// Waits for `pid` up to `limit`, saying on stderr when the call is slow (after
+    /// [`SLOW`], then every 30 s), and kills it at the limit.
+    fn wait(&self, pid: u32, argv: &[String], limit: Duration) -> (Exit, bool) {
+        let started = Instant::now();
+        let mut next_note = SLOW;
+        loop {
+            let left = limit.saturating_sub(started.elapsed());
+            if left.is_zero() {
+                return self.reaper.wait_at_most(pid, Some(Duration::ZERO));
+            }
+            let slice = left.min(next_note.saturating_sub(started.elapsed()));
+            if let Some(exit) = self.reaper.wait_for(pid, slice) {
+                return (exit, false);
+            }
+            if started.elapsed() >= next_note {
+                crate::progress::status(&format!(
+                    "assay: still waiting for `{}` after {} s (killed at {} s)",
+                    shorten(&display(argv), 100),
+                    started.elapsed().as_secs(),
+                    limit.as_secs()
+                ));
+                next_note += Duration::from_secs(30);
+            }
+        }
+    }
+}
+
+/// When a call counts as slow enough to say so.
+const SLOW: Duration = Duration::from_secs(10);
+
+fn shorten(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => format!("{}...", &text[..i]),
+        None => text.to_string(),
+    }
+}
+
+/// Reads a capture file and removes it; the last 16 KiB are kept when it is long.
 pub fn take_file(path: &Path) -> String {
+    take_file_keeping(path, 16 * 1024)
+}
+
+/// Like [`take_file`], keeping up to `keep` bytes (a stdout that is parsed, e.g. a
+/// sysbench latency histogram, must stay whole).
+pub fn take_file_keeping(path: &Path, keep: usize) -> String {
     let text = std::fs::read(path)
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default();
     let _ = std::fs::remove_file(path);
-    const KEEP: usize = 16 * 1024;
-    if text.len() > KEEP {
-        let cut = text.len() - KEEP;
-        let cut = (cut..text.len())
-            .find(|&i| text.is_char_boundary(i))
-            .unwrap_or(cut);
-        format!("...{}", &text[cut..])
+    if text.len() > keep {
+        format!("...{}", tail(&text, keep))
     } else {
         text
     }
+}
+
+/// The last `max` bytes of `text` or a little less, cut at a character boundary.
+pub fn tail(text: &str, max: usize) -> &str {
+    let from = text.len().saturating_sub(max);
+    let from = (from..=text.len())
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(text.len());
+    &text[from..]
 }
 
 /// An argv as one readable line.
@@ -184,6 +257,33 @@ pub fn display(argv: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_command_past_the_time_limit_is_killed_with_what_it_started() {
+        let dir = std::env::temp_dir().join(format!("assay-exec-group-{}", std::process::id()));
+        let exec = Exec::new(dir.clone())
+            .unwrap()
+            .with_time_limit(Duration::from_millis(300));
+        let pidfile = dir.join("grandchild");
+        let script = format!("sleep 30 & echo $! > {}; wait", pidfile.display());
+        let err = exec.run(&["sh".into(), "-c".into(), script]).unwrap_err();
+        assert!(err.reason.contains("still running after"), "{err}");
+        let pid: i32 = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let alive = |pid: i32| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .is_ok_and(|s| !s.split(") ").nth(1).is_some_and(|r| r.starts_with('Z')))
+        };
+        while alive(pid) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(!alive(pid), "the background sleep died with its group");
+        let _ = std::fs::remove_dir_all(dir);
+    }
 
     #[test]
     fn a_command_past_the_time_limit_is_killed_and_fails() {

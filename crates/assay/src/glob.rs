@@ -35,9 +35,48 @@ pub fn selected(patterns: &[String], name: &str) -> bool {
         })
 }
 
+/// The patterns that select none of `names`: a typo among good patterns must not pass
+/// silently.
+pub fn unmatched<'p>(patterns: &'p [String], names: &[&str]) -> Vec<&'p str> {
+    patterns
+        .iter()
+        .filter(|p| !names.iter().any(|n| selected(std::slice::from_ref(*p), n)))
+        .map(String::as_str)
+        .collect()
+}
+
+/// An error naming every pattern that selects nothing, or `Ok`.
+pub fn check(patterns: &[String], names: &[&str], list_cmd: &str) -> Result<(), String> {
+    let bad = unmatched(patterns, names);
+    if bad.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "suites: `{}` matches no benchmark (see `{list_cmd}`)",
+        bad.join("`, `")
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn patterns_that_select_nothing_are_named() {
+        let names = ["operations.container.create", "scalability.concurrent.n5"];
+        let pats = vec![
+            "operations".to_string(),
+            "scalabilty".to_string(),
+            "*.n5".to_string(),
+        ];
+        assert_eq!(unmatched(&pats, &names), ["scalabilty"]);
+        let e = check(&pats, &names, "assay list").unwrap_err();
+        assert_eq!(
+            e,
+            "suites: `scalabilty` matches no benchmark (see `assay list`)"
+        );
+        assert!(check(&[], &names, "assay list").is_ok());
+    }
 
     #[test]
     fn literal_and_wildcards() {

@@ -1,7 +1,8 @@
 //! Ctrl-C and SIGTERM stop the matrix cleanly: the signals are blocked in every thread and
 //! one thread waits for them (sigwait needs no handler, so no `unsafe`). The runner checks
-//! [`requested`] between samples, so the containers of the current sample are deleted and
-//! the work folder removed before assay exits. A second signal exits at once.
+//! [`requested`] between samples, so the containers of the current sample are deleted, the
+//! results so far are written and the work folder is removed before assay exits. A second
+//! signal exits at once and prints the commands that remove what is left.
 //! Children start with an empty signal mask (std resets it when it spawns).
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,10 +23,21 @@ pub fn install() -> std::io::Result<()> {
         .spawn(move || loop {
             if let Ok(sig) = set.wait() {
                 if REQUESTED.swap(true, Ordering::SeqCst) {
-                    eprintln!("\nassay: {sig} again, exiting without clean-up");
+                    let left = crate::leftovers::commands();
+                    if left.is_empty() {
+                        eprintln!("\nassay: {sig} again, exiting; nothing was left behind");
+                    } else {
+                        eprintln!(
+                            "\nassay: {sig} again, exiting without clean-up; as root, run:\n{}",
+                            left.join("\n")
+                        );
+                    }
                     std::process::exit(130);
                 }
-                eprintln!("\nassay: {sig}: finishing the current sample, then cleaning up");
+                crate::progress::status(&format!(
+                    "\nassay: {sig}: finishing the current sample, writing the results so far, \
+                     cleaning up (again: exit at once)"
+                ));
             }
         })?;
     Ok(())

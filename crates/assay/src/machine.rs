@@ -15,6 +15,9 @@ pub struct Machine {
     pub cgroups: String,
     /// 1, 5 and 15 minute load averages when the run started.
     pub load: [f64; 3],
+    /// What the user said about the machine (`--describe`), for fleet reports.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
 }
 
 impl Machine {
@@ -60,6 +63,7 @@ impl Machine {
             memory_mib: mem_kib / 1024,
             cgroups: cgroups.to_string(),
             load: loadavg(root),
+            description: String::new(),
         }
     }
 }
@@ -75,9 +79,60 @@ pub fn loadavg(root: &Path) -> [f64; 3] {
     ]
 }
 
+/// Jiffies of all CPUs from `/proc/stat`: (stolen, total).
+pub fn cpu_jiffies() -> (u64, u64) {
+    let text = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let fields: Vec<u64> = text
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .skip(1)
+        .take(8)
+        .map(|v| v.parse().unwrap_or(0))
+        .collect();
+    (
+        fields.get(7).copied().unwrap_or(0),
+        fields.iter().sum::<u64>(),
+    )
+}
+
+/// The share of CPU time stolen between two [`cpu_jiffies`] readings, in %.
+pub fn steal_pct(before: (u64, u64), after: (u64, u64)) -> Option<f64> {
+    let total = after.1.checked_sub(before.1)?;
+    let stolen = after.0.checked_sub(before.0)?;
+    (total > 0).then(|| stolen as f64 * 100.0 / total as f64)
+}
+
+/// The host's reference workload: a fixed amount of integer arithmetic on one core, the
+/// best of three, in ms. On a quiet machine it does not move; when it does, something
+/// else was using the CPU.
+pub fn reference_ms() -> f64 {
+    (0..3)
+        .map(|_| {
+            let t = std::time::Instant::now();
+            let mut x: u64 = 1;
+            for i in 0..2_000_000u64 {
+                x = (x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(i)) ^ (x >> 17);
+            }
+            std::hint::black_box(x);
+            t.elapsed().as_secs_f64() * 1000.0
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn steal_is_a_share_of_the_jiffies() {
+        assert_eq!(steal_pct((10, 1000), (20, 1100)), Some(10.0));
+        assert_eq!(steal_pct((10, 1000), (10, 1000)), None);
+        let (_, total) = cpu_jiffies();
+        assert!(total > 0);
+        assert!(reference_ms() > 0.0);
+    }
 
     #[test]
     fn probe_a_fake_root() {

@@ -5,12 +5,15 @@ mod bundle;
 mod cli;
 mod config;
 mod cri;
+mod crosscheck;
 mod exec;
 mod glob;
 mod index;
 mod interrupt;
+mod leftovers;
 mod machine;
 mod measure;
+mod mountns;
 mod progress;
 mod reaper;
 mod report;
@@ -37,22 +40,23 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Commands::Version(args) => version(args),
         Commands::List { scales, cri } => list(&scales, cri),
-        Commands::Run(args) => run(*args),
+        Commands::Run(args) => return exit(run(*args)),
         Commands::Report {
             results,
             output,
             baseline,
             markdown,
             suites,
+            no_tables,
         } => {
             if markdown {
                 markdown_cmd(&results, output.as_deref(), baseline.as_deref(), &suites)
             } else {
                 let output = output.unwrap_or_else(|| "report.html".into());
-                report_cmd(&results, &output, baseline.as_deref())
+                report_cmd(&results, &output, baseline.as_deref(), &suites, !no_tables)
             }
         }
-        Commands::Index { dir } => index::write(&dir).map(|p| println!("{}", p.display())),
+        Commands::Index { dirs } => index::write(&dirs).map(|p| println!("{}", p.display())),
         Commands::CriCheck(args) => {
             let handler = cri::endpoint::parse_handler(&args.handler);
             return match cri::check::run(&args.endpoint, &handler, &args.mkimage) {
@@ -64,6 +68,7 @@ fn main() -> ExitCode {
                 }
             };
         }
+        Commands::Crosscheck(args) => return exit(crosscheck_cmd(args)),
         Commands::Measure { out, cgroup, argv } => {
             return match measure::helper_main(&out, cgroup.as_deref(), &argv) {
                 Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
@@ -94,9 +99,19 @@ fn load_config(args: RuntimeArgs, mut overrides: Overrides) -> Result<Config, St
     Ok(config)
 }
 
-fn version(args: RuntimeArgs) -> Result<(), String> {
-    let config = load_config(args, Overrides::default())?;
+fn exit(outcome: Result<ExitCode, String>) -> ExitCode {
+    outcome.unwrap_or_else(|e| {
+        eprintln!("assay: {e}");
+        ExitCode::from(2)
+    })
+}
+
+fn version(args: cli::VersionArgs) -> Result<(), String> {
+    let config = load_config(args.runtime, Overrides::default())?;
     println!("assay {}", env!("CARGO_PKG_VERSION"));
+    if !args.cri.endpoints.is_empty() {
+        return cri_versions(&config, &args.cri);
+    }
     runner::check_runtimes(&config)?;
     let scratch = std::env::temp_dir().join(format!("assay-version-{}", std::process::id()));
     let exec = exec::Exec::new(scratch.clone())
@@ -106,7 +121,11 @@ fn version(args: RuntimeArgs) -> Result<(), String> {
         .iter()
         .map(|r| runtime::Runtime::new(r, &scratch))
         .collect();
-    for (rt, v) in runtimes.iter().zip(runner::versions(&exec, &runtimes)) {
+    let limit = config.time_limit("version");
+    for (rt, v) in runtimes
+        .iter()
+        .zip(runner::versions(&exec, &runtimes, limit))
+    {
         println!("{}: {v} ({})", rt.name, rt.path.display());
     }
     let _ = std::fs::remove_dir_all(&scratch);
@@ -146,7 +165,102 @@ fn list(scales: &[u32], cri: bool) -> Result<(), String> {
     Ok(())
 }
 
-fn run(args: RunArgs) -> Result<(), String> {
+/// What each CRI endpoint reports: its runtime, version and API, and the handlers asked for.
+fn cri_versions(config: &Config, args: &cli::CriArgs) -> Result<(), String> {
+    for (i, spec) in args.endpoints.iter().enumerate() {
+        let given: Vec<_> = args
+            .handlers
+            .iter()
+            .map(|h| cri::endpoint::parse_handler(h))
+            .collect();
+        let handlers = cri::run::resolve_handlers(config, spec, &given).unwrap_or_default();
+        let tag = format!("assay-{}-v{i}", std::process::id());
+        match cri::endpoint::Endpoint::open(spec, &handlers, &args.mkimage, &tag) {
+            Ok(ep) => {
+                println!("{spec}: {} [{}]", ep.version, ep.short_name());
+                for h in &handlers {
+                    let what = if h.binary.as_os_str().is_empty() {
+                        "configured at the endpoint".to_string()
+                    } else {
+                        format!("{}", h.binary.display())
+                    };
+                    println!("  handler {}: {what}", h.name);
+                }
+                ep.close();
+            }
+            Err(e) => println!("{spec}: unavailable ({e})"),
+        }
+    }
+    Ok(())
+}
+
+fn crosscheck_cmd(args: cli::CrosscheckArgs) -> Result<ExitCode, String> {
+    let overrides = Overrides {
+        runs: Some(args.runs),
+        warmup: Some(args.warmup),
+        ..Overrides::default()
+    };
+    let config = load_config(args.runtime, overrides)?;
+    if let Some(out) = &args.output {
+        check_writable("--output", out)?;
+    }
+    let rows = crosscheck::run(&config)?;
+    let table = crosscheck::table(
+        &rows,
+        config.runs,
+        config.spacing_ms,
+        args.tolerance,
+        args.floor_ms,
+    );
+    print!("{table}");
+    if let Some(out) = &args.output {
+        std::fs::write(out, &table).map_err(|e| format!("write `{}`: {e}", out.display()))?;
+    }
+    let bad: Vec<String> = rows
+        .iter()
+        .filter(|r| r.agrees(args.tolerance, args.floor_ms) != Some(true))
+        .map(|r| format!("{} {}", r.runtime, r.verb))
+        .collect();
+    if bad.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!(
+            "assay crosscheck: assay and hyperfine disagree or lack a number: {}",
+            bad.join(", ")
+        );
+        Ok(ExitCode::from(1))
+    }
+}
+
+/// Fails early when `path` cannot be written: its folder must exist and take a file.
+fn check_writable(key: &str, path: &Path) -> Result<(), String> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(format!(
+            "{key}: folder `{}` does not exist (nothing was run)",
+            dir.display()
+        ));
+    }
+    let probe = dir.join(format!(".assay-write-test-{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(|e| {
+        format!(
+            "{key}: cannot write in `{}`: {e} (nothing was run)",
+            dir.display()
+        )
+    })?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
+fn run(args: RunArgs) -> Result<ExitCode, String> {
+    let strict = match (args.strict, args.no_strict) {
+        (true, _) => Some(true),
+        (_, true) => Some(false),
+        _ => None,
+    };
     let overrides = Overrides {
         suites: args.suites,
         runs: args.runs,
@@ -157,6 +271,9 @@ fn run(args: RunArgs) -> Result<(), String> {
         cache: args.cache,
         spacing_ms: args.spacing_ms,
         seconds: args.seconds,
+        strict,
+        seed: args.seed,
+        description: args.describe,
         ..Overrides::default()
     };
     let mut config = load_config(args.runtime, overrides)?;
@@ -167,24 +284,49 @@ fn run(args: RunArgs) -> Result<(), String> {
             timefmt::compact(timefmt::unix_now())
         ));
     }
+    check_writable("output", &config.output)?;
+    if let Some(html) = &args.html {
+        check_writable("--html", html)?;
+    }
     interrupt::install().map_err(|e| e.to_string())?;
-    let results = match &args.cri.endpoint {
-        Some(endpoint) => {
-            let given: Vec<_> = args
-                .cri
-                .handlers
-                .iter()
-                .map(|h| cri::endpoint::parse_handler(h))
-                .collect();
-            let handlers = cri::run::resolve_handlers(&config, endpoint, &given)?;
-            cri::run::run(&config, endpoint, &handlers, &args.cri.mkimage)?
+    let output = config.output.clone();
+    let mut save = |partial: &Results| {
+        if let Err(e) = partial.save(&output) {
+            progress::status(&format!("assay: saving the results so far: {e}"));
         }
-        None => runner::run(&config)?,
+    };
+    let results = if args.cri.endpoints.is_empty() {
+        runner::run(&config, &mut save)?
+    } else {
+        let given: Vec<_> = args
+            .cri
+            .handlers
+            .iter()
+            .map(|h| cri::endpoint::parse_handler(h))
+            .collect();
+        let first = &args.cri.endpoints[0];
+        let handlers = cri::run::resolve_handlers(&config, first, &given)?;
+        cri::run::run(
+            &config,
+            &args.cri.endpoints,
+            &handlers,
+            &args.cri.mkimage,
+            &mut save,
+        )?
     };
     results.save(&config.output)?;
     println!("{}", config.output.display());
+    eprint!("{}", report::terminal::render(&results));
     if let Some(html) = args.html {
-        report_cmd(std::slice::from_ref(&config.output), &html, None)?;
+        report_cmd(std::slice::from_ref(&config.output), &html, None, &[], true)?;
+    }
+    if !results.complete {
+        eprintln!(
+            "assay: interrupted: the {} benchmarks finished are in `{}`",
+            results.benchmarks.len(),
+            config.output.display()
+        );
+        return Ok(ExitCode::from(130));
     }
     let failed: Vec<String> = results
         .benchmarks
@@ -196,27 +338,37 @@ fn run(args: RunArgs) -> Result<(), String> {
                 .map(move |c| format!("{}/{}", c.runtime, b.name))
         })
         .collect();
-    if !failed.is_empty() {
-        eprintln!(
-            "assay: {} failed cells: {}",
-            failed.len(),
-            failed.join(", ")
-        );
+    if failed.is_empty() {
+        return Ok(ExitCode::SUCCESS);
     }
-    Ok(())
+    eprintln!(
+        "assay: {} failed cells: {}",
+        failed.len(),
+        failed.join(", ")
+    );
+    if config.is_strict() {
+        eprintln!("assay: strict mode (--no-strict to accept failed cells): exit 1");
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn report_cmd(
     files: &[std::path::PathBuf],
     output: &Path,
     baseline: Option<&str>,
+    suites: &[String],
+    tables: bool,
 ) -> Result<(), String> {
-    let results: Vec<Results> = files
+    let mut results: Vec<Results> = files
         .iter()
         .map(|f| Results::load(f))
         .collect::<Result<_, _>>()?;
+    for r in &mut results {
+        r.benchmarks.retain(|b| glob::selected(suites, &b.name));
+    }
     let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
-    let html = report::render(&results, &names, baseline);
+    let html = report::render_with(&results, &names, baseline, tables);
     std::fs::write(output, html).map_err(|e| format!("write `{}`: {e}", output.display()))?;
     println!("{}", output.display());
     Ok(())

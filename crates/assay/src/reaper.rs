@@ -95,40 +95,54 @@ impl Reaper {
     }
 
     /// Blocks until the registered child `pid` has exited. With a `limit`, a child still
-    /// running after it is killed (SIGKILL) and then waited for; the flag says whether
+    /// running after it is killed (SIGKILL, with its process group if it leads one) and
+    /// then waited for; the flag says whether
     /// that happened. A hung runtime (youki 0.7's `run` can wait forever for a container
     /// that already exited) must not stall a benchmark.
     pub fn wait_at_most(&self, pid: u32, limit: Option<Duration>) -> (Exit, bool) {
-        let deadline = limit.map(|l| Instant::now() + l);
-        let mut killed = false;
+        const LONG: Duration = Duration::from_secs(3600);
+        if let Some(exit) = self.wait_for(pid, limit.unwrap_or(LONG)) {
+            return (exit, false);
+        }
+        if limit.is_some() {
+            // Its process group when it leads one (Exec starts every command so), else it.
+            let kill = nix::sys::signal::kill;
+            let sig = nix::sys::signal::Signal::SIGKILL;
+            if kill(Pid::from_raw(-(pid as i32)), sig).is_err() {
+                let _ = kill(Pid::from_raw(pid as i32), sig);
+            }
+        }
+        loop {
+            if let Some(exit) = self.wait_for(pid, LONG) {
+                return (exit, limit.is_some());
+            }
+        }
+    }
+
+    /// Waits up to `within` for the registered child `pid`: its exit, or `None` while it
+    /// still runs (nothing is killed).
+    pub fn wait_for(&self, pid: u32, within: Duration) -> Option<Exit> {
+        let deadline = Instant::now() + within;
         let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
         loop {
             match st.children.get(&(pid as i32)) {
                 Some(Some(exit)) => {
                     let exit = *exit;
                     st.children.remove(&(pid as i32));
-                    return (exit, killed);
+                    return Some(exit);
                 }
-                Some(None) => match deadline.filter(|_| !killed) {
-                    Some(d) => {
-                        let left = d.saturating_duration_since(Instant::now());
-                        if left.is_zero() {
-                            let _ = nix::sys::signal::kill(
-                                Pid::from_raw(pid as i32),
-                                nix::sys::signal::Signal::SIGKILL,
-                            );
-                            killed = true;
-                            continue;
-                        }
-                        st = self
-                            .exited
-                            .wait_timeout(st, left)
-                            .unwrap_or_else(|p| p.into_inner())
-                            .0;
+                Some(None) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return None;
                     }
-                    None => st = self.exited.wait(st).unwrap_or_else(|p| p.into_inner()),
-                },
-                None => return (Exit::Code(-1), killed),
+                    st = self
+                        .exited
+                        .wait_timeout(st, left)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0;
+                }
+                None => return Some(Exit::Code(-1)),
             }
         }
     }

@@ -37,6 +37,23 @@ pub struct Sample {
     pub load1: f64,
     /// Seconds since the run started.
     pub at_s: f64,
+    /// Share of CPU time the hypervisor stole while the sample ran, in %.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steal_pct: Option<f64>,
+    /// A time series the sample recorded: `[seconds, requested, achieved]` (the CPU limits:
+    /// % of one core asked for and used, once a second).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trace: Vec<[f64; 3]>,
+}
+
+/// A timed repetition that failed; the cell goes on with the next one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SampleFailure {
+    /// 1-based timed run (0: a warm-up run).
+    pub run: u32,
+    pub error: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stderr: Option<String>,
 }
 
 /// One runtime's results for one benchmark.
@@ -51,6 +68,13 @@ pub struct Cell {
     pub samples: Vec<Sample>,
     /// One per metric, in the benchmark's metric order; `None` without samples.
     pub summaries: Vec<Option<Summary>>,
+    /// Runs that failed while others succeeded (a cell fails only when too many do).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<SampleFailure>,
+    /// Per metric, the ms of per-call wrapper subtracted from every sample (the runtime's
+    /// wrapper floor times the wrapped calls in the timed part); empty when none was.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub net_of_ms: Vec<f64>,
 }
 
 impl Cell {
@@ -62,7 +86,20 @@ impl Cell {
             stderr: None,
             samples: Vec::new(),
             summaries: Vec::new(),
+            failures: Vec::new(),
+            net_of_ms: Vec::new(),
         }
+    }
+
+    /// Subtracts `per_metric[m]` ms from metric `m` of every sample and summarises again.
+    pub fn subtract(&mut self, per_metric: &[f64]) {
+        for s in &mut self.samples {
+            for (v, d) in s.values.iter_mut().zip(per_metric) {
+                *v -= d;
+            }
+        }
+        self.net_of_ms = per_metric.to_vec();
+        self.summarise(per_metric.len());
     }
 
     /// Computes the summaries from the samples.
@@ -124,9 +161,69 @@ pub struct Results {
     /// Processes assay reaped as subreaper that it had not started (container processes).
     pub orphans_reaped: u64,
     pub benchmarks: Vec<BenchmarkResult>,
+    /// The seed of the per-round shuffle of the runtime order (none in older files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// False while the run is going on, and when it was interrupted: the file then holds
+    /// the benchmarks finished so far.
+    #[serde(default = "finished_run")]
+    pub complete: bool,
+    #[serde(default)]
+    pub noise: Noise,
+}
+
+fn finished_run() -> bool {
+    true
+}
+
+/// What the machine was doing besides the benchmarks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Noise {
+    /// The host's own reference workload (a fixed amount of arithmetic on one core),
+    /// `[seconds since the start, ms]`, timed at the start and after every benchmark: it
+    /// should not move on a quiet machine.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reference: Vec<[f64; 2]>,
+    /// CPU time stolen by the hypervisor over the whole run, in %.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steal_pct: Option<f64>,
+}
+
+/// What a run knows before its first sample; [`Results::of_run`] adds the matrix.
+#[derive(Debug, Clone)]
+pub struct RunHead {
+    pub started_unix: u64,
+    pub machine: Machine,
+    pub config: Config,
+    pub baseline: String,
+    pub runtimes: Vec<RuntimeInfo>,
 }
 
 impl Results {
+    /// The results of a matrix so far (`complete: false`) or at its end.
+    pub fn of_run(
+        head: &RunHead,
+        m: &crate::runner::MatrixRun,
+        complete: bool,
+        orphans_reaped: u64,
+    ) -> Results {
+        Results {
+            assay_version: env!("CARGO_PKG_VERSION").to_string(),
+            started: crate::timefmt::rfc3339(head.started_unix),
+            finished: crate::timefmt::rfc3339(crate::timefmt::unix_now()),
+            started_unix: head.started_unix,
+            machine: head.machine.clone(),
+            config: head.config.clone(),
+            baseline: head.baseline.clone(),
+            runtimes: head.runtimes.clone(),
+            orphans_reaped,
+            benchmarks: m.benchmarks.clone(),
+            seed: Some(m.seed),
+            complete,
+            noise: m.noise.clone(),
+        }
+    }
+
     pub fn load(path: &std::path::Path) -> Result<Results, String> {
         let text =
             std::fs::read_to_string(path).map_err(|e| format!("read `{}`: {e}", path.display()))?;

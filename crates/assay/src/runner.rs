@@ -1,28 +1,72 @@
-//! The matrix: every selected benchmark on every runtime, runs interleaved (A B C A B C ...)
-//! so drift of the machine affects all runtimes alike.
+//! The matrix: every selected benchmark on every runtime, runs interleaved (A B C, C A B,
+//! ...: a new random order every round) so drift of the machine affects all runtimes alike.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::bundle::Bundles;
-use crate::config::Config;
-use crate::exec::Exec;
+use crate::config::{Config, HIDE_UNIFIED};
+use crate::exec::{Exec, Failure};
 use crate::glob;
 use crate::interrupt;
-use crate::machine::{loadavg, Machine};
-use crate::progress::Progress;
+use crate::leftovers;
+use crate::machine::{cpu_jiffies, loadavg, reference_ms, steal_pct, Machine};
+use crate::mountns::{self, View};
+use crate::progress::{self, fmt_duration, Progress};
 use crate::reaper::Reaper;
-use crate::results::{BenchmarkResult, Cell, CellStatus, MetricDef, Results, RuntimeInfo, Sample};
+use crate::results::{
+    BenchmarkResult, Cell, CellStatus, MetricDef, Noise, Results, RunHead, RuntimeInfo, Sample,
+    SampleFailure,
+};
 use crate::runtime::{is_executable, version_line, which, Runtime};
+use crate::stats::Rng;
 use crate::suites::{self, Benchmark, Ctx, RunOutcome, RunResult, Target, Tools};
 use crate::timefmt;
 
-/// The selected benchmarks, in catalogue order.
+/// The selected benchmarks, in catalogue order; with a runtime behind a per-call wrapper
+/// the wrapper floor is measured too, as the results are given net of it.
 pub fn selected(config: &Config) -> Vec<Benchmark> {
-    suites::catalog(&config.scales)
+    let wrapped = config
+        .runtimes
+        .iter()
+        .any(|r| !r.wrapper.is_empty() && r.wrapper != [HIDE_UNIFIED]);
+    let catalog = suites::catalog(&config.scales);
+    let needs_floor = wrapped
+        && catalog.iter().any(|b| {
+            glob::selected(&config.suites, &b.name) && suites::wrapped_calls(&b.kind).is_some()
+        });
+    catalog
         .into_iter()
-        .filter(|b| glob::selected(&config.suites, &b.name))
+        .filter(|b| {
+            glob::selected(&config.suites, &b.name)
+                || (needs_floor && b.kind == suites::Kind::WrapperFloor)
+        })
         .collect()
+}
+
+/// Takes each runtime's per-call wrapper floor (its `runtime.wrapper` median) out of the
+/// benchmarks whose timed part is a known number of calls in a row.
+fn net_of_wrappers(benches: &[Benchmark], out: &mut [BenchmarkResult]) {
+    let Some(floor_row) = out.iter().find(|b| b.name == "operations.runtime.wrapper") else {
+        return;
+    };
+    let floors: Vec<(String, f64)> = floor_row
+        .cells
+        .iter()
+        .filter(|c| c.status == CellStatus::Ok)
+        .filter_map(|c| Some((c.runtime.clone(), c.summaries.first()?.as_ref()?.median)))
+        .collect();
+    for (b, r) in benches.iter().zip(out.iter_mut()) {
+        let Some(calls) = suites::wrapped_calls(&b.kind) else {
+            continue;
+        };
+        for cell in &mut r.cells {
+            if let Some((_, floor)) = floors.iter().find(|(rt, _)| *rt == cell.runtime) {
+                let per_metric: Vec<f64> = calls.iter().map(|k| k * floor).collect();
+                cell.subtract(&per_metric);
+            }
+        }
+    }
 }
 
 /// Checks the runtimes can be started: each error names the key.
@@ -34,7 +78,7 @@ pub fn check_runtimes(config: &Config) -> Result<(), String> {
                 rt.path.display()
             ));
         }
-        if let Some(w) = rt.wrapper.first() {
+        if let Some(w) = rt.wrapper.first().filter(|w| *w != HIDE_UNIFIED) {
             if which(w).is_none() {
                 return Err(format!("runtimes[{i}].wrapper: `{w}` not found in PATH"));
             }
@@ -44,10 +88,10 @@ pub fn check_runtimes(config: &Config) -> Result<(), String> {
 }
 
 /// The `--version` line of each runtime, or why there is none.
-pub fn versions(exec: &Exec, runtimes: &[Runtime]) -> Vec<String> {
+pub fn versions(exec: &Exec, runtimes: &[Runtime], limit: Duration) -> Vec<String> {
     runtimes
         .iter()
-        .map(|rt| match exec.run(&rt.version_argv()) {
+        .map(|rt| match exec.run_limited(&rt.version_argv(), limit) {
             Ok(out) => version_line(&out.stdout),
             Err(e) => format!("unknown ({e})"),
         })
@@ -68,41 +112,96 @@ pub struct Row {
     pub description: String,
     pub metrics: Vec<MetricDef>,
     pub targets: Vec<String>,
+    /// Estimated seconds per sample, set-up included (for the estimate and the ETA).
+    pub estimate_s: f64,
 }
 
 impl Row {
-    pub fn new(name: &str, description: &str, metrics: &[MetricDef], targets: Vec<String>) -> Row {
+    pub fn new(
+        name: &str,
+        description: &str,
+        metrics: &[MetricDef],
+        targets: Vec<String>,
+        estimate_s: f64,
+    ) -> Row {
         Row {
             name: name.into(),
             description: description.into(),
             metrics: metrics.to_vec(),
             targets,
+            estimate_s,
         }
     }
 }
 
+/// What a matrix produced so far.
+#[derive(Debug, Clone, Default)]
+pub struct MatrixRun {
+    pub benchmarks: Vec<BenchmarkResult>,
+    pub interrupted: bool,
+    pub noise: Noise,
+    pub seed: u64,
+}
+
+/// A cell stops after this many failed runs in a row (a runtime that cannot do the
+/// benchmark at all), or when more than half of its runs failed.
+const FAILS_IN_A_ROW: usize = 3;
+
 /// Runs `run(row, target)` for every row and target, `warmup` untimed then `runs` timed
-/// times, interleaved across targets; a target that fails or skips a row is not run again
-/// on it. Stops between samples when an interrupt was requested.
+/// times. Every round takes the targets in a new random order (seeded, and recorded), so
+/// no runtime always follows the same other one's clean-up. A failed run is recorded and
+/// the cell goes on; a target that skips a row, or fails it too often, is not run on it
+/// again. After each benchmark `saved` gets the results so far. Stops between samples
+/// when an interrupt was requested.
 pub fn matrix(
     config: &Config,
     rows: &[Row],
     mut run: impl FnMut(usize, usize) -> RunResult,
-) -> Result<Vec<BenchmarkResult>, String> {
+    mut saved: impl FnMut(&MatrixRun),
+) -> MatrixRun {
     let per_cell = (config.warmup + config.runs) as usize;
-    let total = rows.iter().map(|r| r.targets.len() * per_cell).sum();
-    let mut progress = Progress::new(total);
+    let mut progress = Progress::new(
+        rows.iter()
+            .map(|r| (r.targets.len() * per_cell, r.estimate_s))
+            .collect(),
+    );
+    let columns: usize = rows.iter().map(|r| r.targets.len()).max().unwrap_or(0);
+    progress::status(&format!(
+        "assay: {} benchmarks × up to {columns} columns × ({} runs + {} warm-up), about {} \
+         (estimate); results saved after every benchmark",
+        rows.len(),
+        config.runs,
+        config.warmup,
+        fmt_duration(Duration::from_secs_f64(progress.estimate()))
+    ));
+    let seed = config.seed.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64)
+    });
+    let mut rng = Rng::new(seed);
     let clock = Instant::now();
-    let mut out = Vec::new();
+    let cpu_start = cpu_jiffies();
+    let mut m = MatrixRun {
+        seed,
+        ..MatrixRun::default()
+    };
+    m.noise.reference.push([0.0, reference_ms()]);
     for (bi, row) in rows.iter().enumerate() {
         let mut cells: Vec<Cell> = row.targets.iter().map(|t| Cell::new(t)).collect();
-        progress.begin(row.targets.len() * per_cell);
-        for i in 0..config.warmup + config.runs {
+        let mut in_a_row = vec![0usize; cells.len()];
+        let mut taken = 0;
+        progress.begin(bi);
+        'rounds: for i in 0..config.warmup + config.runs {
             let warm = i < config.warmup;
-            for (ti, cell) in cells.iter_mut().enumerate() {
+            let mut order: Vec<usize> = (0..cells.len()).collect();
+            rng.shuffle(&mut order);
+            for ti in order {
                 if interrupt::requested() {
-                    return Err("interrupted: nothing written".into());
+                    m.interrupted = true;
+                    break 'rounds;
                 }
+                let cell = &mut cells[ti];
                 if cell.status != CellStatus::Ok {
                     continue;
                 }
@@ -112,67 +211,119 @@ pub fn matrix(
                     (i - config.warmup + 1, config.runs)
                 };
                 progress.step(&row.targets[ti], &row.name, n, of, warm);
+                taken += 1;
                 let load1 = loadavg(Path::new("/"))[0];
-                match run(bi, ti) {
-                    Ok(RunOutcome::Values(values)) if !warm => cell.samples.push(Sample {
-                        values,
-                        load1,
-                        at_s: clock.elapsed().as_secs_f64(),
-                    }),
-                    Ok(RunOutcome::Values(_)) => {}
+                let before = cpu_jiffies();
+                let at_s = clock.elapsed().as_secs_f64();
+                let outcome = run(bi, ti);
+                let steal = steal_pct(before, cpu_jiffies());
+                let sample = |values, trace| Sample {
+                    values,
+                    load1,
+                    at_s,
+                    steal_pct: steal,
+                    trace,
+                };
+                match outcome {
+                    Ok(RunOutcome::Values(values)) => {
+                        in_a_row[ti] = 0;
+                        if !warm {
+                            cell.samples.push(sample(values, Vec::new()));
+                        }
+                    }
+                    Ok(RunOutcome::Traced(values, trace)) => {
+                        in_a_row[ti] = 0;
+                        if !warm {
+                            cell.samples.push(sample(values, trace));
+                        }
+                    }
                     Ok(RunOutcome::Skip(reason)) => {
                         cell.status = CellStatus::Skipped;
                         cell.error = Some(reason);
                     }
                     Err(f) => {
-                        progress.note(&format!(
-                            "assay: {} failed {}: {f}",
-                            row.targets[ti], row.name
+                        in_a_row[ti] += 1;
+                        let stderr = Some(f.stderr.trim().to_string()).filter(|s| !s.is_empty());
+                        cell.failures.push(SampleFailure {
+                            run: if warm { 0 } else { n },
+                            error: f.to_string(),
+                            stderr: stderr.clone(),
+                        });
+                        let too_many =
+                            in_a_row[ti] >= FAILS_IN_A_ROW || cell.failures.len() * 2 > per_cell;
+                        progress::status(&format!(
+                            "assay: {} {} {} {n} failed{}: {f}",
+                            row.targets[ti],
+                            row.name,
+                            if warm { "warm-up" } else { "run" },
+                            if too_many { " (cell given up)" } else { "" }
                         ));
-                        cell.status = CellStatus::Failed;
-                        cell.error = Some(f.to_string());
-                        cell.stderr = Some(f.stderr.trim().to_string()).filter(|s| !s.is_empty());
+                        if too_many {
+                            cell.status = CellStatus::Failed;
+                            cell.error = Some(f.to_string());
+                            cell.stderr = stderr;
+                        }
                     }
                 }
             }
         }
+        progress.end(row.targets.len() * per_cell - taken);
         cells
             .iter_mut()
             .for_each(|c| c.summarise(row.metrics.len()));
-        out.push(BenchmarkResult {
+        m.benchmarks.push(BenchmarkResult {
             name: row.name.clone(),
             description: row.description.clone(),
             metrics: row.metrics.clone(),
             cells,
         });
+        m.noise
+            .reference
+            .push([clock.elapsed().as_secs_f64(), reference_ms()]);
+        m.noise.steal_pct = steal_pct(cpu_start, cpu_jiffies());
+        saved(&m);
+        if m.interrupted {
+            break;
+        }
     }
     progress.finish();
-    Ok(out)
+    m
 }
 
-/// Runs the whole matrix and returns the results; the work folder is removed afterwards.
-pub fn run(config: &Config) -> Result<Results, String> {
+/// Runs the whole matrix and returns the results; `saved` gets the results so far after
+/// every benchmark (`complete: false`). The work folder is removed afterwards.
+pub fn run(config: &Config, saved: &mut dyn FnMut(&Results)) -> Result<Results, String> {
     config.validate().map_err(|e| e.0)?;
     check_runtimes(config)?;
+    let catalog = suites::catalog(&config.scales);
+    let names: Vec<&str> = catalog.iter().map(|b| b.name.as_str()).collect();
+    glob::check(&config.suites, &names, "assay list")?;
     let benches = selected(config);
-    if benches.is_empty() {
-        return Err(format!(
-            "suites: no benchmark matches {:?} (see `assay list`)",
-            config.suites
-        ));
-    }
+    let hidden = config.runtimes.iter().any(|r| r.wrapper == [HIDE_UNIFIED]);
+    mountns::prepare(hidden)?;
     let work = work_dir(config);
     std::fs::create_dir_all(&work)
         .map_err(|e| format!("work_dir: create `{}`: {e}", work.display()))?;
-    let result = run_in(config, &benches, &work);
+    leftovers::dir(&work);
+    leftovers::cgroups(&format!("assay-{}-", std::process::id()));
+    leftovers::cgroups(&format!("assay-measure-{}-", std::process::id()));
+    let result = run_in(config, &benches, &work, saved);
     let _ = std::fs::remove_dir_all(&work);
+    leftovers::dir_gone(&work);
     result
 }
 
-fn run_in(config: &Config, benches: &[Benchmark], work: &Path) -> Result<Results, String> {
+fn run_in(
+    config: &Config,
+    benches: &[Benchmark],
+    work: &Path,
+    saved: &mut dyn FnMut(&Results),
+) -> Result<Results, String> {
     let started_unix = timefmt::unix_now();
-    let machine = Machine::probe(Path::new("/"));
-    // A hung runtime command is killed (generously above what any suite asks for).
+    let mut machine = Machine::probe(Path::new("/"));
+    machine.description = config.description.clone().unwrap_or_default();
+    // A hung command other than a runtime verb (which have their own limits) is killed
+    // generously above what any suite asks for.
     let limit = Duration::from_secs(120 + 4 * u64::from(config.seconds));
     let exec = Exec::new(work.join("scratch"))
         .map_err(|e| format!("start: {e}"))?
@@ -182,7 +333,9 @@ fn run_in(config: &Config, benches: &[Benchmark], work: &Path) -> Result<Results
         .iter()
         .map(|r| Runtime::new(r, &work.join("state")))
         .collect();
-    let versions = versions(&exec, &runtimes);
+    progress::status("assay: asking every runtime for its version");
+    let versions = versions(&exec, &runtimes, config.time_limit("version"));
+    progress::status("assay: preparing the bundles");
     let bundles = Bundles::prepare(&config.bundle, work, &exec)?;
     let tools = Tools {
         sysbench: which("sysbench"),
@@ -202,34 +355,126 @@ fn run_in(config: &Config, benches: &[Benchmark], work: &Path) -> Result<Results
         .iter()
         .map(|b| {
             let targets = targets_of(b).iter().map(|t| t.name().to_string()).collect();
-            Row::new(&b.name, &b.description, &b.metrics, targets)
+            Row::new(
+                &b.name,
+                &b.description,
+                &b.metrics,
+                targets,
+                suites::estimate_s(&b.kind, config),
+            )
         })
         .collect();
-    let out = matrix(config, &rows, |bi, ti| {
-        let bench = &benches[bi];
-        suites::run_once(&ctx, targets_of(bench)[ti], bench)
-    })?;
-    let orphans_reaped = Reaper::global().map(|r| r.orphans_reaped()).unwrap_or(0);
-    Ok(Results {
-        assay_version: env!("CARGO_PKG_VERSION").to_string(),
-        started: timefmt::rfc3339(started_unix),
-        finished: timefmt::rfc3339(timefmt::unix_now()),
+    let head = RunHead {
         started_unix,
         machine,
         config: config.clone(),
         baseline: config.baseline_name(),
         runtimes: runtimes
             .iter()
-            .zip(versions)
+            .zip(&versions)
             .map(|(rt, version)| RuntimeInfo {
                 name: rt.name.clone(),
                 path: rt.path.display().to_string(),
                 args: rt.args.clone(),
                 wrapper: rt.wrapper.clone(),
-                version,
+                version: version.clone(),
             })
             .collect(),
-        orphans_reaped,
-        benchmarks: out,
-    })
+    };
+    let orphans = || Reaper::global().map(|r| r.orphans_reaped()).unwrap_or(0);
+    let results = |m: &MatrixRun, complete: bool| {
+        let mut r = Results::of_run(&head, m, complete, orphans());
+        net_of_wrappers(&benches[..r.benchmarks.len()], &mut r.benchmarks);
+        r
+    };
+    let out = matrix(
+        config,
+        &rows,
+        |bi, ti| {
+            let bench = &benches[bi];
+            let target = targets_of(bench)[ti];
+            let view = match target {
+                Target::Runtime(rt) => rt.view(),
+                Target::Host => View::Host,
+            };
+            // Outside the timed part: the runtime's processes inherit this thread's view.
+            mountns::enter(view).map_err(|e| Failure::new("mount namespace", e))?;
+            suites::run_once(&ctx, target, bench)
+        },
+        |m| saved(&results(m, false)),
+    );
+    Ok(results(&out, !out.interrupted))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{parse_runtime_flag, RuntimeConfig};
+
+    #[test]
+    fn a_per_call_wrapper_is_measured_and_taken_out() {
+        let mut config = Config {
+            suites: vec!["operations.container.lifecycle".into()],
+            ..Config::default()
+        };
+        let plain: RuntimeConfig = parse_runtime_flag("a=/bin/a").unwrap();
+        config.runtimes = vec![plain.clone()];
+        let names: Vec<String> = selected(&config).into_iter().map(|b| b.name).collect();
+        assert_eq!(names, ["operations.container.lifecycle"]);
+        config
+            .runtimes
+            .push(parse_runtime_flag("b=/bin/b@env A=1").unwrap());
+        let benches = selected(&config);
+        let names: Vec<&str> = benches.iter().map(|b| b.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "operations.runtime.wrapper",
+                "operations.container.lifecycle"
+            ]
+        );
+        config.runtimes[1] = parse_runtime_flag("b=/bin/b@hide-unified").unwrap();
+        assert_eq!(
+            selected(&config).len(),
+            1,
+            "hide-unified costs nothing per call"
+        );
+
+        let cell = |rt: &str, v: &[f64]| {
+            let mut c = Cell::new(rt);
+            c.samples = v
+                .iter()
+                .map(|x| Sample {
+                    values: vec![*x],
+                    load1: 0.0,
+                    at_s: 0.0,
+                    steal_pct: None,
+                    trace: Vec::new(),
+                })
+                .collect();
+            c.summarise(1);
+            c
+        };
+        let row = |b: &Benchmark, cells| BenchmarkResult {
+            name: b.name.clone(),
+            description: String::new(),
+            metrics: b.metrics.clone(),
+            cells,
+        };
+        let mut out = vec![
+            row(&benches[0], vec![cell("b", &[2.0, 2.0, 2.0])]),
+            row(
+                &benches[1],
+                vec![cell("a", &[20.0]), cell("b", &[26.0, 27.0])],
+            ),
+        ];
+        net_of_wrappers(&benches, &mut out);
+        assert_eq!(out[1].cells[0].values(0), [20.0], "no wrapper, untouched");
+        assert_eq!(
+            out[1].cells[1].values(0),
+            [20.0, 21.0],
+            "3 calls x 2 ms off"
+        );
+        assert_eq!(out[1].cells[1].net_of_ms, [6.0]);
+    }
 }

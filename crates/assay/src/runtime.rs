@@ -2,7 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::config::RuntimeConfig;
+use crate::config::{RuntimeConfig, HIDE_UNIFIED};
+use crate::mountns::View;
 
 #[derive(Debug, Clone)]
 pub struct Runtime {
@@ -25,14 +26,53 @@ impl Runtime {
         }
     }
 
+    /// The mount namespace its processes run in: `hide-unified` is a view, not a command.
+    pub fn view(&self) -> View {
+        if self.wrapper == [HIDE_UNIFIED] {
+            View::HiddenUnified
+        } else {
+            View::Host
+        }
+    }
+
+    /// The per-call wrapper command, if there is one (`hide-unified` is none).
+    pub fn call_wrapper(&self) -> &[String] {
+        match self.view() {
+            View::HiddenUnified => &[],
+            View::Host => &self.wrapper,
+        }
+    }
+
     /// The full argv for one verb: wrapper, binary, global flags, `--root`, the verb's args.
     pub fn argv<S: AsRef<str>>(&self, verb: &[S]) -> Vec<String> {
-        let mut argv = self.wrapper.clone();
+        let mut argv = self.call_wrapper().to_vec();
         argv.push(self.path.display().to_string());
         argv.extend(self.args.iter().cloned());
         argv.push("--root".into());
         argv.push(self.root.display().to_string());
         argv.extend(verb.iter().map(|s| s.as_ref().to_string()));
+        argv
+    }
+
+    /// The argv of `verb` to type in a shell after assay has exited: for the hidden view,
+    /// behind the per-call wrapper that makes the same mount namespace.
+    pub fn cleanup_argv<S: AsRef<str>>(&self, verb: &[S]) -> Vec<String> {
+        let mut argv = Vec::new();
+        if self.view() == View::HiddenUnified {
+            argv.extend(
+                [
+                    "unshare",
+                    "-m",
+                    "--propagation",
+                    "slave",
+                    "sh",
+                    "-c",
+                    "umount /sys/fs/cgroup/unified; exec \"$0\" \"$@\"",
+                ]
+                .map(String::from),
+            );
+        }
+        argv.extend(self.argv(verb));
         argv
     }
 
@@ -97,6 +137,18 @@ mod tests {
             ]
         );
         assert_eq!(rt.version_argv(), ["/usr/bin/crun", "--version"]);
+        assert_eq!(rt.view(), View::Host);
+        let hidden = RuntimeConfig {
+            wrapper: vec![HIDE_UNIFIED.into()],
+            ..cfg
+        };
+        let rt = Runtime::new(&hidden, Path::new("/run/a"));
+        assert_eq!(rt.view(), View::HiddenUnified);
+        assert_eq!(
+            rt.argv(&["state", "c1"])[0],
+            "/usr/bin/crun",
+            "no per-call wrapper"
+        );
     }
 
     #[test]

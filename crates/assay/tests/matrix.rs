@@ -2,68 +2,13 @@
 //! always fails), 3 runs, checked through the results JSON, the HTML report rendered by
 //! headless Chromium, and the index page. Needs root; prints SKIP otherwise.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use serde_json::Value;
 
-const ASSAY: &str = env!("CARGO_BIN_EXE_assay");
+mod common;
 
-/// Prints the skip; with `KAPSEL_TEST_STRICT=1` (as CI runs) a skip is a failure.
-fn skip(name: &str, why: &str) {
-    if std::env::var("KAPSEL_TEST_STRICT").is_ok_and(|v| v == "1") {
-        panic!("SKIP {name}: {why} (KAPSEL_TEST_STRICT=1 makes skips fail)");
-    }
-    println!("SKIP {name}: {why}");
-}
-
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(1) == Some("0"))
-        })
-        .unwrap_or(false)
-}
-
-fn which(p: &str) -> Option<PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|d| d.join(p))
-        .find(|p| p.is_file())
-}
-
-/// kapsel's release binary: `ASSAY_KAPSEL`, else the workspace's target/release/kapsel.
-fn kapsel() -> Option<PathBuf> {
-    let p = std::env::var_os("ASSAY_KAPSEL")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/release/kapsel")
-        });
-    p.is_file().then_some(p)
-}
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let p = std::env::temp_dir().join(format!("assay-test-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn assay(args: &[&str]) -> std::process::Output {
-    Command::new(ASSAY).args(args).output().expect("run assay")
-}
+use common::*;
 
 fn cell<'a>(results: &'a Value, bench: &str, runtime: &str) -> &'a Value {
     let b = results["benchmarks"]
@@ -142,9 +87,18 @@ fn tiny_matrix_writes_json_html_and_index() {
         json.to_str().unwrap(),
         "--html",
         html.to_str().unwrap(),
+        "--no-strict",
     ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "assay run failed: {stderr}");
+    assert!(
+        stderr.contains("(estimate)"),
+        "an estimate up front: {stderr}"
+    );
+    assert!(
+        stderr.contains("assay summary"),
+        "a summary at the end: {stderr}"
+    );
     assert!(stderr.contains("ETA"), "progress shown: {stderr}");
     assert!(!work.exists(), "work folder removed");
 
@@ -243,13 +197,19 @@ fn tiny_matrix_writes_json_html_and_index() {
         "runc version",
         "operations.container.lifecycle",
         "scalability.concurrent.n2",
-        "class=\"best\"",
+        "class=\"lead\"",
         "class=\"failed\"",
         "<svg",
     ] {
         assert!(page.contains(needle), "report lacks {needle}");
     }
-    render_in_chromium(&html, &dir.0);
+    if check_in_chromium(&html, &dir.0, 3) {
+        let png = dir.0.join("report.png");
+        screenshot(&html, &png, 1200, 1600, &dir.0.join("shot-profile"));
+        // A blank page compresses to a few KiB; tables, text and charts do not.
+        let size = std::fs::metadata(&png).unwrap().len();
+        assert!(size > 40_000, "screenshot has content: {size} bytes");
+    }
 
     let out = assay(&["index", results_dir.to_str().unwrap()]);
     assert!(
@@ -273,57 +233,6 @@ fn tiny_matrix_writes_json_html_and_index() {
     assert!(
         leftovers.is_empty(),
         "measuring cgroups left: {leftovers:?}"
-    );
-}
-
-/// Headless Chromium loads the page (the DOM it builds has the charts) and screenshots it.
-fn render_in_chromium(html: &Path, dir: &Path) {
-    let Some(chromium) = which("chromium").or_else(|| which("chromium-browser")) else {
-        return skip(
-            "render_in_chromium",
-            "chromium is not installed (apt-get install chromium)",
-        );
-    };
-    let url = format!("file://{}", html.display());
-    let flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--hide-scrollbars",
-        "--window-size=1200,1600",
-    ];
-    let dom = Command::new("timeout")
-        .arg("120")
-        .arg(&chromium)
-        .args(flags)
-        .arg("--dump-dom")
-        .arg(&url)
-        .output()
-        .unwrap();
-    let dom = String::from_utf8_lossy(&dom.stdout);
-    assert!(
-        dom.contains("<svg") && dom.contains("operations.container.lifecycle"),
-        "chromium built the page: {}",
-        &dom[..dom.len().min(300)]
-    );
-    let png = dir.join("report.png");
-    let shot = format!("--screenshot={}", png.display());
-    let out = Command::new("timeout")
-        .arg("120")
-        .arg(&chromium)
-        .args(flags)
-        .arg(shot)
-        .arg(&url)
-        .output()
-        .unwrap();
-    let bytes = std::fs::read(&png)
-        .unwrap_or_else(|_| panic!("no screenshot: {}", String::from_utf8_lossy(&out.stderr)));
-    assert!(bytes.starts_with(b"\x89PNG"), "a PNG");
-    // A blank 1200x1600 page compresses to a few KiB; tables, text and charts do not.
-    assert!(
-        bytes.len() > 40_000,
-        "screenshot has content: {} bytes",
-        bytes.len()
     );
 }
 

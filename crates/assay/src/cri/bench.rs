@@ -4,7 +4,7 @@
 //! afterwards, untimed; the timed part is the CRI calls named in the description.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::config::Config;
 use crate::exec::Failure;
@@ -14,6 +14,7 @@ use crate::suites::{RunOutcome, RunResult, SysbenchTest};
 use super::api::{LinuxContainerResources, Mount, PodSandboxConfig};
 use super::client::{Cri, CriError, Handle};
 use super::pod;
+use super::sysbench;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Kind {
@@ -26,6 +27,8 @@ pub enum Kind {
     Exec,
     Scale(u32),
     CpuTime,
+    /// sysbench memory or fileio in the container, a host folder mounted at /work.
+    Sysbench(SysbenchTest),
     HardLimit,
     Scaling,
 }
@@ -83,6 +86,32 @@ pub fn catalog(scales: &[u32]) -> Vec<Bench> {
         vec![metric("events", "events/s", Better::Higher)],
         Kind::CpuTime,
     ));
+    for test in CRI_SYSBENCH {
+        let metrics = test
+            .metrics()
+            .into_iter()
+            .map(|(key, unit, higher)| {
+                metric(
+                    key,
+                    unit,
+                    if higher {
+                        Better::Higher
+                    } else {
+                        Better::Lower
+                    },
+                )
+            })
+            .collect();
+        list.push(b(
+            &format!("performance.cri.{}", test.facet().replace('.', "-")),
+            &format!(
+                "{} through ExecSync in a pod (fileio in a host folder mounted at /work)",
+                test.description()
+            ),
+            metrics,
+            Kind::Sysbench(test),
+        ));
+    }
     list.push(b(
         "limits.cri.hardlimit",
         "HardLimit: sysbench cpu in a container capped at 10% of a core (CFS quota via CRI resources)",
@@ -101,6 +130,28 @@ pub fn catalog(scales: &[u32]) -> Vec<Bench> {
     list
 }
 
+/// Estimated seconds per sample of `kind` (pod set-up and removal included).
+pub fn estimate_s(kind: Kind, config: &Config) -> f64 {
+    let secs = f64::from(config.seconds);
+    let each = match kind {
+        Kind::Scale(n) => 0.3 * f64::from(n) + 0.5,
+        Kind::CpuTime | Kind::HardLimit => secs + 1.0,
+        Kind::Sysbench(t) if t.is_fileio() => secs + 3.0,
+        Kind::Sysbench(_) => secs + 1.0,
+        Kind::Scaling => 2.0 * secs.max(2.0) + 1.0,
+        _ => 0.6,
+    };
+    each + config.spacing_ms as f64 / 1000.0
+}
+
+/// The memory and fileio tests that also run through CRI.
+const CRI_SYSBENCH: [SysbenchTest; 4] = [
+    SysbenchTest::Memory,
+    SysbenchTest::MemoryLatency,
+    SysbenchTest::FileSeqWrite,
+    SysbenchTest::FileSeqRewrite,
+];
+
 /// What every sample needs.
 pub struct Ctx<'a> {
     pub cri: &'a Cri,
@@ -109,7 +160,7 @@ pub struct Ctx<'a> {
     pub cgroup_parent: String,
     /// Mounts that make the host's sysbench run in busybox; `None` without sysbench.
     pub sysbench: Option<(String, Vec<Mount>)>,
-    ids: AtomicU64,
+    pub(super) ids: AtomicU64,
 }
 
 impl<'a> Ctx<'a> {
@@ -136,28 +187,28 @@ impl<'a> Ctx<'a> {
     }
 
     /// The direct mode's spacing and cache handling before a timed phase.
-    fn spacing(&self) -> Result<(), Failure> {
+    pub(super) fn spacing(&self) -> Result<(), Failure> {
         crate::suites::before_timed(self.config)
     }
 }
 
-fn fail(e: CriError) -> Failure {
+pub(super) fn fail(e: CriError) -> Failure {
     Failure::new(e.rpc, e.message)
 }
 
-fn ms(since: Instant) -> f64 {
+pub(super) fn ms(since: Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1000.0
 }
 
 /// A pod that is stopped and removed (with its containers) when dropped.
-struct Pod<'a> {
+pub(super) struct Pod<'a> {
     cri: &'a Cri,
     id: String,
     config: PodSandboxConfig,
 }
 
 impl<'a> Pod<'a> {
-    fn run(ctx: &Ctx<'a>, handler: &str) -> Result<Pod<'a>, Failure> {
+    pub(super) fn run(ctx: &Ctx<'a>, handler: &str) -> Result<Pod<'a>, Failure> {
         let config = ctx.sandbox();
         let id = ctx
             .cri
@@ -170,7 +221,7 @@ impl<'a> Pod<'a> {
         })
     }
 
-    fn create(
+    pub(super) fn create(
         &self,
         command: &[&str],
         res: Option<LinuxContainerResources>,
@@ -186,7 +237,7 @@ impl<'a> Pod<'a> {
             .map_err(fail)
     }
 
-    fn start(&self, id: &str) -> Result<(), Failure> {
+    pub(super) fn start(&self, id: &str) -> Result<(), Failure> {
         self.cri
             .block_on(self.cri.h.start_container(id))
             .map_err(fail)
@@ -223,7 +274,7 @@ impl<'a> Pod<'a> {
     }
 
     /// Stops and removes the pod, once; an error is returned, not swallowed.
-    fn destroy(&mut self) -> Result<(), Failure> {
+    pub(super) fn destroy(&mut self) -> Result<(), Failure> {
         if self.id.is_empty() {
             return Ok(());
         }
@@ -246,7 +297,7 @@ fn destroy_pod(cri: &Cri, id: &str) -> Result<(), Failure> {
     .map_err(fail)
 }
 
-const SLEEP: &[&str] = &["sleep", "inf"];
+pub(super) const SLEEP: &[&str] = &["sleep", "inf"];
 
 /// What a sample does to its pod, in order; the steps after the untimed ones are timed.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -299,9 +350,10 @@ pub fn run_once(ctx: &Ctx, bench: &Bench, handler: &str) -> RunResult {
             Ok(RunOutcome::Values(vec![v]))
         }
         Kind::Scale(n) => scale(ctx, handler, n),
-        Kind::CpuTime => sysbench(ctx, handler, None),
-        Kind::HardLimit => sysbench(ctx, handler, Some(10)),
-        Kind::Scaling => scaling(ctx, handler),
+        Kind::CpuTime => sysbench::cpu(ctx, handler, None),
+        Kind::Sysbench(test) => sysbench::test(ctx, handler, test),
+        Kind::HardLimit => sysbench::cpu(ctx, handler, Some(10)),
+        Kind::Scaling => sysbench::scaling(ctx, handler),
         _ => Ok(RunOutcome::Skip(format!(
             "{:?}: not a CRI benchmark",
             bench.kind
@@ -394,110 +446,6 @@ fn scale(ctx: &Ctx, handler: &str, n: u32) -> RunResult {
     ]))
 }
 
-fn sysbench_cmd(sysbench: &str, secs: u32) -> Vec<String> {
-    vec![
-        sysbench.into(),
-        "cpu".into(),
-        "--cpu-max-prime=20000".into(),
-        "--threads=1".into(),
-        format!("--time={secs}"),
-        "run".into(),
-    ]
-}
-
-/// A pod whose container sleeps with sysbench mounted in, under an optional cap (% of a core).
-fn sysbench_pod<'a>(
-    ctx: &Ctx<'a>,
-    handler: &str,
-    cap: Option<i64>,
-) -> Result<Result<(Pod<'a>, String, String), RunOutcome>, Failure> {
-    let Some((sysbench, mounts)) = &ctx.sysbench else {
-        return Ok(Err(RunOutcome::Skip(
-            "sysbench not installed (apt-get install sysbench)".into(),
-        )));
-    };
-    let pod = Pod::run(ctx, handler)?;
-    let c = pod.create(SLEEP, cap.map(pod::cpu_percent), mounts.clone())?;
-    pod.start(&c)?;
-    Ok(Ok((pod, c, sysbench.clone())))
-}
-
-fn events(out: &[u8], what: &str) -> Result<f64, Failure> {
-    let text = String::from_utf8_lossy(out);
-    SysbenchTest::CpuPrimes.parse(&text).ok_or_else(|| Failure {
-        command: what.into(),
-        reason: "no throughput in sysbench output".into(),
-        stderr: text.into(),
-    })
-}
-
-fn sysbench(ctx: &Ctx, handler: &str, cap: Option<i64>) -> RunResult {
-    let (mut pod, c, sysbench) = match sysbench_pod(ctx, handler, cap)? {
-        Ok(p) => p,
-        Err(skip) => return Ok(skip),
-    };
-    let secs = ctx.config.seconds;
-    let cmd = sysbench_cmd(&sysbench, secs);
-    let argv: Vec<&str> = cmd.iter().map(String::as_str).collect();
-    ctx.spacing()?;
-    let r = ctx
-        .cri
-        .block_on(ctx.cri.h.exec_sync(&c, &argv, i64::from(secs) + 60))
-        .map_err(fail)?;
-    let v = events(&r.stdout, "ExecSync sysbench cpu")?;
-    pod.destroy()?;
-    Ok(RunOutcome::Values(vec![v]))
-}
-
-/// sysbench at 50% of a core, raised once a second to reach 100% at the end.
-fn scaling(ctx: &Ctx, handler: &str) -> RunResult {
-    let (mut pod, c, sysbench) = match sysbench_pod(ctx, handler, Some(50))? {
-        Ok(p) => p,
-        Err(skip) => return Ok(skip),
-    };
-    let secs = ctx.config.seconds.max(2) * 2;
-    let cmd = sysbench_cmd(&sysbench, secs);
-    ctx.spacing()?;
-    let h = ctx.cri.h.clone();
-    let (out, updates) = ctx.cri.block_on(async {
-        let (h2, c2, timeout) = (h.clone(), c.clone(), i64::from(secs) + 60);
-        let exec = tokio::spawn(async move {
-            let argv: Vec<&str> = cmd.iter().map(String::as_str).collect();
-            h2.exec_sync(&c2, &argv, timeout).await
-        });
-        let began = tokio::time::Instant::now();
-        let mut took = Vec::new();
-        let mut raised = Ok(());
-        for step in 1..secs {
-            tokio::time::sleep_until(began + Duration::from_secs(u64::from(step))).await;
-            let percent = 50 + 50 * i64::from(step) / i64::from(secs - 1);
-            let t = Instant::now();
-            raised = h
-                .update_container_resources(&c, pod::cpu_percent(percent))
-                .await;
-            if raised.is_err() {
-                break;
-            }
-            took.push(ms(t));
-        }
-        let out = exec.await.unwrap_or_else(|e| {
-            Err(CriError {
-                rpc: "ExecSync task".into(),
-                message: e.to_string(),
-            })
-        });
-        (out, raised.map(|()| took))
-    });
-    let updates = updates.map_err(fail)?;
-    let v = events(
-        &out.map_err(fail)?.stdout,
-        "ExecSync sysbench cpu while raising the cap",
-    )?;
-    pod.destroy()?;
-    let mean = updates.iter().sum::<f64>() / updates.len().max(1) as f64;
-    Ok(RunOutcome::Values(vec![v, mean]))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -517,10 +465,5 @@ mod tests {
         ] {
             assert!(names.iter().any(|n| n == want), "{want} missing");
         }
-    }
-
-    #[test]
-    fn sysbench_runs_for_the_configured_time() {
-        assert!(sysbench_cmd("/usr/bin/sysbench", 3).contains(&"--time=3".to_string()));
     }
 }

@@ -106,6 +106,8 @@ impl Private {
         for dir in [&root.join("cni"), &state] {
             std::fs::create_dir_all(dir).map_err(|e| format!("create `{}`: {e}", dir.display()))?;
         }
+        crate::leftovers::dir(&state);
+        crate::leftovers::dir(&root);
         let write = |path: PathBuf, text: &str| {
             std::fs::write(&path, text).map_err(|e| format!("write `{}`: {e}", path.display()))
         };
@@ -217,6 +219,7 @@ impl Private {
         for dir in [&self.state, &self.root] {
             unmount_below(dir);
             let _ = std::fs::remove_dir_all(dir);
+            crate::leftovers::dir_gone(dir);
         }
     }
 }

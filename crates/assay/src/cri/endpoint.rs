@@ -24,6 +24,17 @@ pub struct Endpoint {
     pub version: String,
 }
 
+/// Well-known endpoint kinds by name: `containerd` (the host's own socket) and `crio`
+/// (CRI-O's default socket: Debian packages no CRI-O, but a node that has it serves there).
+/// Anything else is taken as it is (`unix:///path`, `private`).
+pub fn resolve(spec: &str) -> &str {
+    match spec {
+        "containerd" => "unix:///run/containerd/containerd.sock",
+        "crio" | "cri-o" => "unix:///var/run/crio/crio.sock",
+        other => other,
+    }
+}
+
 /// Parses `--handler NAME[=PATH]`.
 pub fn parse_handler(spec: &str) -> Handler {
     match spec.split_once('=') {
@@ -95,7 +106,7 @@ impl Endpoint {
         };
         let socket = match &private {
             Some(p) => p.socket.clone(),
-            None => socket_path(spec)?,
+            None => socket_path(resolve(spec))?,
         };
         let cri = Cri::connect(&socket, CALL_TIMEOUT)?;
         let v = cri.block_on(cri.h.version()).map_err(|e| e.to_string())?;
@@ -142,5 +153,16 @@ mod tests {
             ("kapsel", PathBuf::from("/opt/kapsel"))
         );
         assert!(parse_handler("runc").binary.as_os_str().is_empty());
+    }
+
+    #[test]
+    fn endpoint_kinds_by_name() {
+        assert_eq!(resolve("crio"), "unix:///var/run/crio/crio.sock");
+        assert_eq!(
+            resolve("containerd"),
+            "unix:///run/containerd/containerd.sock"
+        );
+        assert_eq!(resolve("unix:///x.sock"), "unix:///x.sock");
+        assert_eq!(resolve(PRIVATE), PRIVATE);
     }
 }

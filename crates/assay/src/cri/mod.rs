@@ -9,3 +9,4 @@ pub mod containerd;
 pub mod endpoint;
 pub mod pod;
 pub mod run;
+pub mod sysbench;

@@ -8,8 +8,8 @@ use std::process::Command;
 use crate::config::Config;
 use crate::glob;
 use crate::machine::Machine;
-use crate::results::{Results, RuntimeInfo};
-use crate::runner::{matrix, Row};
+use crate::results::{Results, RunHead, RuntimeInfo};
+use crate::runner::{matrix, MatrixRun, Row};
 use crate::timefmt;
 
 use super::bench::{self, Ctx};
@@ -58,6 +58,15 @@ pub fn resolve_handlers(
     if handlers.is_empty() {
         return Err("--handler: none given (e.g. --handler runc --handler kapsel)".into());
     }
+    // containerd runs the binary from its own working folder: a relative path would not
+    // be found there.
+    for h in &mut handlers {
+        if !h.binary.as_os_str().is_empty() && h.binary.is_relative() {
+            if let Ok(abs) = std::fs::canonicalize(&h.binary) {
+                h.binary = abs;
+            }
+        }
+    }
     Ok(handlers)
 }
 
@@ -68,45 +77,73 @@ fn binary_version(binary: &Path) -> Option<String> {
     )))
 }
 
+/// Column prefixes of the endpoints: `cd`, `crio`, ...; a repeated kind gets a number
+/// (`cd`, `cd2`), so two containerds can be compared in one run.
+pub fn prefixes(short_names: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (i, name) in short_names.iter().enumerate() {
+        let before = short_names[..i].iter().filter(|n| *n == name).count();
+        out.push(if before == 0 {
+            name.clone()
+        } else {
+            format!("{name}{}", before + 1)
+        });
+    }
+    out
+}
+
+/// The CRI benchmarks on every endpoint × handler (TouchStone's `Matrix` of CRI runtimes
+/// and OCI runtimes), interleaved like the direct mode.
 pub fn run(
     config: &Config,
-    endpoint: &str,
+    endpoints: &[String],
     handlers: &[Handler],
     mkimage: &Path,
+    saved: &mut dyn FnMut(&Results),
 ) -> Result<Results, String> {
-    let benches: Vec<bench::Bench> = bench::catalog(&config.scales)
-        .into_iter()
-        .filter(|b| glob::selected(&config.suites, &b.name))
-        .collect();
-    if benches.is_empty() {
-        return Err(format!(
-            "suites: no CRI benchmark matches {:?} (see `assay list --cri`)",
-            config.suites
-        ));
-    }
-    let started_unix = timefmt::unix_now();
-    let tag = format!("assay-{}", std::process::id());
-    let ep = Endpoint::open(endpoint, handlers, mkimage, &tag)?;
-    let prefix = ep.short_name();
-    let columns: Vec<String> = handlers
+    let catalog = bench::catalog(&config.scales);
+    let names: Vec<&str> = catalog.iter().map(|b| b.name.as_str()).collect();
+    glob::check(&config.suites, &names, "assay list --cri")?;
+    let benches: Vec<bench::Bench> = catalog
         .iter()
-        .map(|h| format!("{prefix}/{}", h.name))
+        .filter(|b| glob::selected(&config.suites, &b.name))
+        .cloned()
         .collect();
-    let parent = format!("/assay-cri-{tag}");
-    let ctx = Ctx::new(&ep.cri, config, parent.clone());
+    let started_unix = timefmt::unix_now();
+    let mut opened: Vec<Endpoint> = Vec::new();
+    for (i, spec) in endpoints.iter().enumerate() {
+        let tag = format!("assay-{}-{i}", std::process::id());
+        crate::progress::status(&format!("assay: opening CRI endpoint `{spec}`"));
+        match Endpoint::open(spec, handlers, mkimage, &tag) {
+            Ok(ep) => opened.push(ep),
+            Err(e) => {
+                opened.into_iter().for_each(Endpoint::close);
+                return Err(format!("CRI endpoint `{spec}`: {e}"));
+            }
+        }
+    }
+    let short: Vec<String> = opened.iter().map(Endpoint::short_name).collect();
+    let prefixes = prefixes(&short);
+    // Columns: endpoint-major, so each endpoint's handlers sit side by side.
+    let targets: Vec<(usize, usize)> = (0..opened.len())
+        .flat_map(|e| (0..handlers.len()).map(move |h| (e, h)))
+        .collect();
+    let columns: Vec<String> = targets
+        .iter()
+        .map(|&(e, h)| format!("{}/{}", prefixes[e], handlers[h].name))
+        .collect();
+    let parent = format!("/assay-cri-assay-{}", std::process::id());
+    let ctxs: Vec<Ctx> = opened
+        .iter()
+        .map(|ep| Ctx::new(&ep.cri, config, parent.clone()))
+        .collect();
     let rows: Vec<Row> = benches
         .iter()
-        .map(|b| Row::new(&b.name, &b.description, &b.metrics, columns.clone()))
+        .map(|b| {
+            let est = bench::estimate_s(b.kind, config);
+            Row::new(&b.name, &b.description, &b.metrics, columns.clone(), est)
+        })
         .collect();
-    let out = matrix(config, &rows, |bi, ti| {
-        bench::run_once(&ctx, &benches[bi], &handlers[ti].name)
-    });
-    let version = ep.version.clone();
-    let socket = endpoint.to_string();
-    drop(ctx);
-    ep.close();
-    pod::remove_cgroup_parent(&parent);
-    let benchmarks = out?;
     let baseline = config
         .baseline
         .as_ref()
@@ -118,38 +155,57 @@ pub fn run(
         .or(columns.first())
         .cloned()
         .unwrap_or_default();
-    Ok(Results {
-        assay_version: env!("CARGO_PKG_VERSION").to_string(),
-        started: timefmt::rfc3339(started_unix),
-        finished: timefmt::rfc3339(timefmt::unix_now()),
+    let versions: Vec<String> = opened.iter().map(|ep| ep.version.clone()).collect();
+    let machine = {
+        let mut m = Machine::probe(Path::new("/"));
+        m.description = config.description.clone().unwrap_or_default();
+        m
+    };
+    let head = RunHead {
         started_unix,
-        machine: Machine::probe(Path::new("/")),
+        machine,
         config: config.clone(),
         baseline,
-        runtimes: handlers
+        runtimes: targets
             .iter()
             .zip(&columns)
-            .map(|(h, col)| RuntimeInfo {
-                name: col.clone(),
-                path: if h.binary.as_os_str().is_empty() {
-                    socket.clone()
-                } else {
-                    h.binary.display().to_string()
-                },
-                args: vec![
-                    format!("--cri {socket}"),
-                    format!("runtime_handler={}", h.name),
-                ],
-                wrapper: Vec::new(),
-                version: match binary_version(&h.binary) {
-                    Some(v) => format!("{v} under {version}"),
-                    None => version.clone(),
-                },
+            .map(|(&(e, hi), col)| {
+                let h = &handlers[hi];
+                let socket = &endpoints[e];
+                RuntimeInfo {
+                    name: col.clone(),
+                    path: if h.binary.as_os_str().is_empty() {
+                        socket.clone()
+                    } else {
+                        h.binary.display().to_string()
+                    },
+                    args: vec![
+                        format!("--cri {socket}"),
+                        format!("runtime_handler={}", h.name),
+                    ],
+                    wrapper: Vec::new(),
+                    version: match binary_version(&h.binary) {
+                        Some(v) => format!("{v} under {}", versions[e]),
+                        None => versions[e].clone(),
+                    },
+                }
             })
             .collect(),
-        orphans_reaped: 0,
-        benchmarks,
-    })
+    };
+    let results = |m: &MatrixRun, complete: bool| Results::of_run(&head, m, complete, 0);
+    let out = matrix(
+        config,
+        &rows,
+        |bi, ti| {
+            let (e, h) = targets[ti];
+            bench::run_once(&ctxs[e], &benches[bi], &handlers[h].name)
+        },
+        |m| saved(&results(m, false)),
+    );
+    drop(ctxs);
+    opened.into_iter().for_each(Endpoint::close);
+    pod::remove_cgroup_parent(&parent);
+    Ok(results(&out, !out.interrupted))
 }
 
 #[cfg(test)]
@@ -179,5 +235,11 @@ mod tests {
         assert!(resolve_handlers(&config(), PRIVATE, &unknown).is_err());
         // At an existing endpoint the name is all the CRI runtime needs.
         assert!(resolve_handlers(&config(), "unix:///run/c.sock", &unknown).is_ok());
+    }
+
+    #[test]
+    fn repeated_endpoint_kinds_get_numbered_columns() {
+        let short = ["cd".to_string(), "crio".to_string(), "cd".to_string()];
+        assert_eq!(prefixes(&short), ["cd", "crio", "cd2"]);
     }
 }

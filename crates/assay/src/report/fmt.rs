@@ -48,16 +48,33 @@ pub fn times(r: f64) -> String {
     format!("×{r:.2}")
 }
 
-/// One colour per runtime, in order; the host is grey.
-pub fn colour(index: usize, name: &str) -> &'static str {
-    const PALETTE: [&str; 8] = [
-        "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
+/// A comparison as `×0.42 [0.40–0.45]`, with ` ≈` when it is not significant.
+pub fn ratio_text(c: &super::analysis::Comparison) -> String {
+    let ci =
+        c.ci.map_or(String::new(), |(lo, hi)| format!(" [{lo:.2}–{hi:.2}]"));
+    let same = if c.significant() { "" } else { " ≈" };
+    format!("{}{ci}{same}", times(c.ratio))
+}
+
+/// One fixed colour per runtime name, the same in every report: the usual runtimes have
+/// their own, others one picked by their name; the host is grey. A CRI column
+/// (`cd/kapsel`) takes its handler's colour.
+pub fn colour(name: &str) -> &'static str {
+    const KNOWN: [(&str, &str); 6] = [
+        ("runc", "#1f77b4"),
+        ("crun", "#ff7f0e"),
+        ("kapsel", "#2ca02c"),
+        ("youki", "#9467bd"),
+        ("runsc", "#8c564b"),
+        ("host", "#888888"),
     ];
-    if name == "host" {
-        "#888888"
-    } else {
-        PALETTE[index % PALETTE.len()]
-    }
+    const OTHERS: [&str; 5] = ["#d62728", "#e377c2", "#17becf", "#bcbd22", "#393b79"];
+    let base = name.rsplit('/').next().unwrap_or(name);
+    KNOWN
+        .iter()
+        .find(|(n, _)| *n == base)
+        .map(|(_, c)| *c)
+        .unwrap_or_else(|| OTHERS[(crate::stats::seed_of(base) % OTHERS.len() as u64) as usize])
 }
 
 #[cfg(test)]
@@ -70,6 +87,14 @@ mod tests {
             esc(r#"<a href="x">'&'</a>"#),
             "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
         );
+    }
+
+    #[test]
+    fn colours_follow_the_name_not_the_column() {
+        assert_eq!(colour("kapsel"), "#2ca02c");
+        assert_eq!(colour("cd/kapsel"), colour("kapsel"));
+        assert_eq!(colour("host"), "#888888");
+        assert_eq!(colour("mine"), colour("mine"));
     }
 
     #[test]

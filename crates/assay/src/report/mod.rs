@@ -2,10 +2,16 @@
 //! with machine and runtime information, a summary table, a chart per suite and the
 //! distribution of every latency benchmark.
 
-mod fmt;
+pub mod analysis;
+mod charts;
+pub mod fleet;
+pub mod fmt;
+mod lines;
 pub mod markdown;
-mod svg;
+pub mod noise;
+pub mod svg;
 mod table;
+pub mod terminal;
 
 use std::fmt::Write;
 
@@ -14,7 +20,7 @@ use crate::results::{BenchmarkResult, CellStatus, Results};
 use fmt::{colour, esc, num};
 use svg::{BarRow, Lane, Series};
 
-const STYLE: &str = include_str!("report.css");
+pub const STYLE: &str = include_str!("report.css");
 
 const SUITE_NOTES: [(&str, &str); 5] = [
     ("operations", "Each runtime verb timed on its own, the other verbs as untimed set-up and clean-up. Lower is better."),
@@ -26,6 +32,16 @@ const SUITE_NOTES: [(&str, &str); 5] = [
 
 /// Renders `results` (one section each, titled by `names`) as one HTML page.
 pub fn render(results: &[Results], names: &[String], baseline: Option<&str>) -> String {
+    render_with(results, names, baseline, true)
+}
+
+/// [`render`], with the summary tables or without (charts only).
+pub fn render_with(
+    results: &[Results],
+    names: &[String],
+    baseline: Option<&str>,
+    tables: bool,
+) -> String {
     let mut s = String::new();
     let _ = write!(
         s,
@@ -43,8 +59,21 @@ pub fn render(results: &[Results], names: &[String], baseline: Option<&str>) -> 
         }
         s.push_str("</ol></nav>");
     }
+    let all: Vec<&Results> = results.iter().collect();
+    s.push_str(&fleet::render(&all));
+    // A row every runtime skipped (the wrapper floor without a per-call wrapper) says
+    // nothing: neither a table row nor a bar.
+    let results: Vec<Results> = results
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            r.benchmarks
+                .retain(|b| b.cells.iter().any(|c| c.status != CellStatus::Skipped));
+            r
+        })
+        .collect();
     for (i, (r, n)) in results.iter().zip(names).enumerate() {
-        section(&mut s, i, r, n, baseline.unwrap_or(&r.baseline));
+        section(&mut s, i, r, n, baseline.unwrap_or(&r.baseline), tables);
     }
     let _ = writeln!(
         s,
@@ -54,7 +83,7 @@ pub fn render(results: &[Results], names: &[String], baseline: Option<&str>) -> 
     s
 }
 
-fn section(s: &mut String, i: usize, r: &Results, name: &str, baseline: &str) {
+fn section(s: &mut String, i: usize, r: &Results, name: &str, baseline: &str, tables: bool) {
     let names: Vec<String> = r.runtimes.iter().map(|rt| rt.name.clone()).collect();
     let _ = write!(
         s,
@@ -65,10 +94,42 @@ fn section(s: &mut String, i: usize, r: &Results, name: &str, baseline: &str) {
         esc(name),
         esc(baseline)
     );
+    if !r.complete {
+        s.push_str("<p class=\"banner\">Partial results: the run was interrupted, or is still going; only the benchmarks finished are shown.</p>");
+    }
+    let warnings = noise::warnings(r);
+    if !warnings.is_empty() {
+        let _ = write!(
+            s,
+            "<div class=\"banner noise\"><b>Noisy machine</b>: {}. Read small differences with care.</div>",
+            esc(&warnings.join("; "))
+        );
+    }
     info(s, r);
-    s.push_str("<h3>Summary</h3><p class=\"hint\">Median ± standard deviation over the runs; best median of a row in green; ×ratio against the baseline (performance: against the host). ≈: not significantly different from that reference (Mann–Whitney U, p ≥ 0.05; never with fewer than 4 runs). Hover a cell for n, mean, min, max, p10/p90 and load.</p>");
+    if tables {
+        summary(s, r, &names, baseline);
+    }
     let mut suites: Vec<&str> = r.benchmarks.iter().map(BenchmarkResult::suite).collect();
     suites.dedup();
+    for suite in suites {
+        let benches: Vec<&BenchmarkResult> =
+            r.benchmarks.iter().filter(|b| b.suite() == suite).collect();
+        let _ = write!(s, "<a id=\"run{i}-{}\"></a>", esc(suite));
+        suite_section(s, suite, &benches, &names, baseline);
+    }
+    let _ = write!(s, "<a id=\"run{i}-timeline\"></a>");
+    charts::timeline(s, r);
+    failures(s, r);
+    s.push_str("</section>");
+}
+
+/// The summary tables of every suite, one family of tests for the whole results file.
+fn summary(s: &mut String, r: &Results, names: &[String], baseline: &str) {
+    s.push_str("<h3>Summary</h3><p class=\"hint\">Median ± standard deviation over the runs; ×ratio against the baseline (performance: against the host) with its 95% bootstrap interval in brackets. ≈: not significantly different from that reference (exact rank-sum test, Holm-adjusted over every test on this page, p ≥ 0.05). Green: the best median of a row when it beats the runner-up significantly; outlined: best median, but not significantly. Hover a cell for n, mean, min, max, p10/p90, load and failed runs.</p>");
+    let mut suites: Vec<&str> = r.benchmarks.iter().map(BenchmarkResult::suite).collect();
+    suites.dedup();
+    let all: Vec<&BenchmarkResult> = r.benchmarks.iter().collect();
+    let analysis = analysis::Analysis::of(&all, baseline);
     for suite in &suites {
         let benches: Vec<BenchmarkResult> = r
             .benchmarks
@@ -77,15 +138,8 @@ fn section(s: &mut String, i: usize, r: &Results, name: &str, baseline: &str) {
             .cloned()
             .collect();
         let _ = write!(s, "<h4>{}</h4>", esc(suite));
-        s.push_str(&table::render(&benches, &names, baseline));
+        s.push_str(&table::render(&benches, names, baseline, &analysis));
     }
-    for suite in suites {
-        let benches: Vec<&BenchmarkResult> =
-            r.benchmarks.iter().filter(|b| b.suite() == suite).collect();
-        suite_section(s, suite, &benches, &names);
-    }
-    failures(s, r);
-    s.push_str("</section>");
 }
 
 fn info(s: &mut String, r: &Results) {
@@ -123,7 +177,7 @@ fn info(s: &mut String, r: &Results) {
         esc(&r.assay_version)
     );
     s.push_str("<table class=\"kv runtimes\"><caption>runtimes</caption><tr><th></th><th>version</th><th>binary</th><th>wrapper / args</th></tr>");
-    for (i, rt) in r.runtimes.iter().enumerate() {
+    for rt in &r.runtimes {
         let extra = [rt.wrapper.join(" "), rt.args.join(" ")]
             .into_iter()
             .filter(|t| !t.is_empty())
@@ -132,7 +186,7 @@ fn info(s: &mut String, r: &Results) {
         let _ = write!(
             s,
             "<tr><th><span class=\"swatch\" style=\"background:{}\"></span>{}</th><td>{}</td><td><code>{}</code></td><td><code>{}</code></td></tr>",
-            colour(i, &rt.name),
+            colour(&rt.name),
             esc(&rt.name),
             esc(&rt.version),
             esc(&rt.path),
@@ -142,24 +196,20 @@ fn info(s: &mut String, r: &Results) {
     s.push_str("</table></div>");
 }
 
-fn series_for(b: &BenchmarkResult, runtimes: &[String]) -> Vec<(usize, Series)> {
-    b.cells
-        .iter()
-        .enumerate()
-        .map(|(ci, c)| {
-            let idx = runtimes.iter().position(|n| n == &c.runtime).unwrap_or(0);
-            (
-                ci,
-                Series {
-                    name: c.runtime.clone(),
-                    colour: colour(idx, &c.runtime),
-                },
-            )
-        })
-        .collect()
+fn series_of(name: &str) -> Series {
+    Series {
+        name: name.to_string(),
+        colour: colour(name),
+    }
 }
 
-fn suite_section(s: &mut String, suite: &str, benches: &[&BenchmarkResult], runtimes: &[String]) {
+fn suite_section(
+    s: &mut String,
+    suite: &str,
+    benches: &[&BenchmarkResult],
+    runtimes: &[String],
+    baseline: &str,
+) {
     let note = SUITE_NOTES
         .iter()
         .find(|(n, _)| *n == suite)
@@ -170,26 +220,33 @@ fn suite_section(s: &mut String, suite: &str, benches: &[&BenchmarkResult], runt
         esc(suite),
         esc(note)
     );
-    // Charts need one column order; benchmarks with a host cell put it first.
-    let Some(widest) = benches.iter().max_by_key(|b| b.cells.len()) else {
-        return;
-    };
-    let series: Vec<Series> = series_for(widest, runtimes)
-        .into_iter()
-        .map(|(_, s)| s)
+    // Charts need one column order: the table's (the host first where it ran).
+    let owned: Vec<BenchmarkResult> = benches.iter().map(|b| (*b).clone()).collect();
+    let series: Vec<Series> = table::columns(&owned, runtimes)
+        .iter()
+        .filter(|c| {
+            benches
+                .iter()
+                .any(|b| b.cells.iter().any(|x| &x.runtime == *c))
+        })
+        .map(|c| series_of(c))
         .collect();
     let mut rows = Vec::new();
     for b in benches {
+        let reference = analysis::reference_of(b, baseline);
         for (m, metric) in b.metrics.iter().enumerate() {
-            let values = series
+            let median_of = |name: &str| {
+                let cell = b.cells.iter().find(|c| c.runtime == name)?;
+                let sum = cell.summaries.get(m)?.as_ref()?;
+                (cell.status == CellStatus::Ok && sum.median.is_finite())
+                    .then_some((sum.median, sum.p10, sum.p90))
+            };
+            let values: Vec<_> = series.iter().map(|ser| median_of(&ser.name)).collect();
+            let fallback = values
                 .iter()
-                .map(|ser| {
-                    let cell = b.cells.iter().find(|c| c.runtime == ser.name)?;
-                    let sum = cell.summaries.get(m)?.as_ref()?;
-                    (cell.status == CellStatus::Ok && sum.median.is_finite())
-                        .then_some((sum.median, sum.p10, sum.p90))
-                })
-                .collect();
+                .flatten()
+                .map(|v| v.0)
+                .fold(f64::NAN, f64::min);
             let label = if b.metrics.len() > 1 {
                 format!("{} · {}", short(&b.name), metric.key)
             } else {
@@ -198,46 +255,56 @@ fn suite_section(s: &mut String, suite: &str, benches: &[&BenchmarkResult], runt
             rows.push(BarRow {
                 label,
                 unit: metric.unit.clone(),
+                reference: median_of(reference).map(|v| v.0).or(Some(fallback)),
                 values,
             });
         }
     }
+    // The chart that answers the suite's own question first, then the bars.
+    charts::suite_charts(s, suite, benches);
+    let reference = if suite == "performance" {
+        "the host"
+    } else {
+        baseline
+    };
     s.push_str("<figure>");
     s.push_str(&svg::bar_chart(suite, &rows, &series));
-    s.push_str("<figcaption>Bars: medians; whiskers: p10–p90; each row on its own scale.</figcaption></figure>");
-    let latency: Vec<&&BenchmarkResult> = benches
+    let _ = write!(
+        s,
+        "<figcaption>Bars: medians on one axis, × the median of {} (1 = the same); the label at a bar's end is the median itself; whiskers: p10–p90; » : cut at ×3.</figcaption></figure>",
+        esc(reference)
+    );
+    let strips: Vec<String> = benches
         .iter()
-        .filter(|b| {
-            b.metrics.first().is_some_and(|m| m.unit == "ms")
-                && b.cells.iter().any(|c| c.samples.len() > 1)
+        .flat_map(|b| (0..b.metrics.len()).map(move |m| (b, m)))
+        // A benchmark's first metric, and every throughput-like one (not a time).
+        .filter(|(b, m)| *m == 0 || b.metrics[*m].unit != "ms")
+        .filter(|(b, m)| b.cells.iter().any(|c| c.values(*m).len() > 1))
+        .filter_map(|(b, m)| {
+            let lanes: Vec<Lane> = b
+                .cells
+                .iter()
+                .filter(|c| c.status == CellStatus::Ok)
+                .map(|c| Lane {
+                    series: series_of(&c.runtime),
+                    samples: c.values(m),
+                    median: c.summaries.get(m).cloned().flatten().map(|x| x.median),
+                })
+                .collect();
+            (!lanes.is_empty()).then(|| {
+                svg::strip_plot(
+                    &format!("{} ({})", short(&b.name), b.metrics[m].key),
+                    &b.metrics[m].unit,
+                    &lanes,
+                )
+            })
         })
         .collect();
-    if latency.is_empty() {
-        return;
+    if !strips.is_empty() {
+        s.push_str("<h4>every sample</h4><div class=\"strips\">");
+        strips.iter().for_each(|x| s.push_str(x));
+        s.push_str("</div>");
     }
-    s.push_str("<h4>distributions</h4><div class=\"strips\">");
-    for b in latency {
-        let lanes: Vec<Lane> = series_for(b, runtimes)
-            .into_iter()
-            .filter(|(ci, _)| b.cells[*ci].status == CellStatus::Ok)
-            .map(|(ci, series)| {
-                let cell = &b.cells[ci];
-                Lane {
-                    series,
-                    samples: cell.values(0),
-                    median: cell.summaries.first().cloned().flatten().map(|x| x.median),
-                }
-            })
-            .collect();
-        if !lanes.is_empty() {
-            s.push_str(&svg::strip_plot(
-                &format!("{} ({})", short(&b.name), b.metrics[0].key),
-                &b.metrics[0].unit,
-                &lanes,
-            ));
-        }
-    }
-    s.push_str("</div>");
 }
 
 /// The name without its suite: `container.create`.

@@ -1,50 +1,116 @@
-//! Inline SVG charts: grouped bars with p10–p90 whiskers, and strip plots of raw samples.
+//! Inline SVG charts: bars against the reference and strip plots of raw samples; line and
+//! point charts are in `lines`. Every chart carries a `g.axis` per axis and a `g.legend`,
+//! which the browser test checks.
 
 use std::fmt::Write;
 
 use super::fmt::{esc, num, tick};
 
-/// One benchmark row of a bar chart: per runtime, `(median, p10, p90)` when it has one.
-pub struct BarRow {
-    pub label: String,
-    pub unit: String,
-    pub values: Vec<Option<(f64, f64, f64)>>,
-}
+pub use super::lines::{
+    line_chart, line_chart_sized, runtime_lines, Axes, ByRuntime, LineSeries, Style,
+};
 
 /// A runtime as the charts draw it.
+#[derive(Debug, Clone)]
 pub struct Series {
     pub name: String,
     pub colour: &'static str,
 }
 
+/// One benchmark row of a bar chart: per series `(median, p10, p90)` when it has one, and
+/// the reference median the row is drawn against (1.0 on the axis).
+pub struct BarRow {
+    pub label: String,
+    pub unit: String,
+    pub reference: Option<f64>,
+    pub values: Vec<Option<(f64, f64, f64)>>,
+}
+
 const WIDTH: f64 = 760.0;
-const LABEL_W: f64 = 250.0;
-const VALUE_W: f64 = 90.0;
+const LABEL_W: f64 = 230.0;
+const VALUE_W: f64 = 70.0;
 const BAR_H: f64 = 14.0;
 const GAP: f64 = 12.0;
+/// Bars past this many times the reference are cut (and marked).
+const MAX_RATIO: f64 = 3.0;
 
-/// Horizontal grouped bars; every row has its own scale (its units and ranges differ), so
-/// bars compare runtimes within a row, and the printed value gives the magnitude.
-pub fn bar_chart(title: &str, rows: &[BarRow], series: &[Series]) -> String {
-    let group_h = BAR_H * series.len() as f64 + GAP;
-    let legend_h = 24.0;
-    let height = legend_h + group_h * rows.len() as f64 + 8.0;
-    let plot_w = WIDTH - LABEL_W - VALUE_W;
-    let mut s = String::new();
+pub(super) fn open_svg(s: &mut String, class: &str, w: f64, h: f64, title: &str) {
     let _ = write!(
         s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{}">"#,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" class="{class}" width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img" aria-label="{}">"#,
         esc(title)
     );
+}
+
+/// The anchor of tick label `k` of `n` on an x axis: the last one ends at its tick, so a
+/// long number stays inside the chart.
+pub(super) fn tick_anchor(k: usize, n: usize) -> &'static str {
+    if k + 1 == n && n > 1 {
+        "end"
+    } else {
+        "middle"
+    }
+}
+
+/// Ticks from 0 to a nice maximum at or above `max`: (ticks, top).
+pub(super) fn ticks(max: f64) -> (Vec<f64>, f64) {
+    let step = nice_ceiling(max.max(1e-9) / 4.0);
+    let top = (max / step).ceil().max(1.0) * step;
+    let n = (top / step).round() as usize;
+    ((0..=n).map(|k| k as f64 * step).collect(), top)
+}
+
+/// Horizontal grouped bars on one shared axis, "× the reference median" (the baseline, or
+/// the host), so rows of different units compare; the label at the end of each bar gives
+/// the value itself, whiskers span p10–p90.
+pub fn bar_chart(title: &str, rows: &[BarRow], series: &[Series]) -> String {
+    let group_h = BAR_H * series.len() as f64 + GAP;
+    let (top, legend_h) = (30.0, 24.0);
+    let plot_h = group_h * rows.len() as f64;
+    let height = legend_h + top + plot_h + 8.0;
+    let plot_w = WIDTH - LABEL_W - VALUE_W;
+    let ratio = |row: &BarRow, v: f64| -> f64 {
+        match row.reference {
+            Some(r) if r > 0.0 => v / r,
+            _ => 1.0,
+        }
+    };
+    let widest = rows
+        .iter()
+        .flat_map(|r| {
+            r.values
+                .iter()
+                .flatten()
+                .map(move |v| ratio(r, v.2.max(v.0)))
+        })
+        .fold(1.0_f64, f64::max)
+        .min(MAX_RATIO);
+    let (tks, axis_max) = ticks(widest);
+    let x = |q: f64| LABEL_W + (q / axis_max).clamp(0.0, 1.0) * plot_w;
+    let mut s = String::new();
+    open_svg(&mut s, "chart bars", WIDTH, height, title);
     legend(&mut s, series, LABEL_W, 14.0);
+    let y_axis = legend_h + top - 6.0;
+    s.push_str(r#"<g class="axis x">"#);
+    for t in &tks {
+        let _ = write!(
+            s,
+            r#"<path d="M{0:.1} {y_axis}V{1:.1}" class="{2}"/><text x="{0:.1}" y="{3:.1}" class="tick" text-anchor="middle">×{4}</text>"#,
+            x(*t),
+            legend_h + top + plot_h,
+            if (*t - 1.0).abs() < 1e-9 {
+                "refline"
+            } else {
+                "grid"
+            },
+            y_axis - 4.0,
+            tick(*t)
+        );
+    }
+    s.push_str("</g>");
+    s.push_str(r#"<g class="axis y">"#);
     for (r, row) in rows.iter().enumerate() {
-        let y0 = legend_h + group_h * r as f64;
-        let max = row
-            .values
-            .iter()
-            .flatten()
-            .map(|v| v.2.max(v.0))
-            .fold(0.0_f64, f64::max);
+        let y0 = legend_h + top + group_h * r as f64;
         let _ = write!(
             s,
             r#"<text x="{}" y="{}" class="rowlabel" text-anchor="end">{}</text><text x="{}" y="{}" class="unit" text-anchor="end">{}</text>"#,
@@ -55,6 +121,14 @@ pub fn bar_chart(title: &str, rows: &[BarRow], series: &[Series]) -> String {
             y0 + group_h / 2.0 + 9.0,
             esc(&row.unit)
         );
+    }
+    let _ = write!(
+        s,
+        r#"<path d="M{LABEL_W} {y_axis}V{:.1}" class="axisline"/></g>"#,
+        legend_h + top + plot_h
+    );
+    for (r, row) in rows.iter().enumerate() {
+        let y0 = legend_h + top + group_h * r as f64;
         for (i, (v, ser)) in row.values.iter().zip(series).enumerate() {
             let y = y0 + BAR_H * i as f64;
             let Some((median, p10, p90)) = *v else {
@@ -66,25 +140,21 @@ pub fn bar_chart(title: &str, rows: &[BarRow], series: &[Series]) -> String {
                 );
                 continue;
             };
-            let scale = |x: f64| {
-                if max > 0.0 {
-                    (x / max).clamp(0.0, 1.0) * plot_w
-                } else {
-                    0.0
-                }
-            };
-            let w = scale(median).max(1.0);
+            let end = x(ratio(row, median)).max(LABEL_W + 1.0);
+            let cut = ratio(row, median) > axis_max;
             let _ = write!(
                 s,
-                r#"<rect x="{LABEL_W}" y="{}" width="{w:.1}" height="{}" fill="{}"><title>{}: {} {}</title></rect>"#,
+                r#"<rect x="{LABEL_W}" y="{}" width="{:.1}" height="{}" fill="{}"><title>{}: {} {} (×{:.2})</title></rect>"#,
                 y + 1.0,
+                end - LABEL_W,
                 BAR_H - 2.0,
                 ser.colour,
                 esc(&ser.name),
                 num(median),
-                esc(&row.unit)
+                esc(&row.unit),
+                ratio(row, median)
             );
-            let (a, b) = (LABEL_W + scale(p10), LABEL_W + scale(p90));
+            let (a, b) = (x(ratio(row, p10)), x(ratio(row, p90)));
             let cy = y + BAR_H / 2.0;
             let _ = write!(
                 s,
@@ -94,12 +164,17 @@ pub fn bar_chart(title: &str, rows: &[BarRow], series: &[Series]) -> String {
                 cy - 3.0,
                 cy + 3.0
             );
+            let label = if cut {
+                format!("{} »", num(median))
+            } else {
+                num(median)
+            };
             let _ = write!(
                 s,
                 r#"<text x="{:.1}" y="{:.1}" class="value">{}</text>"#,
-                LABEL_W + w.max(scale(p90)) + 4.0,
+                end + 4.0,
                 y + BAR_H - 3.0,
-                num(median)
+                label
             );
         }
     }
@@ -107,19 +182,21 @@ pub fn bar_chart(title: &str, rows: &[BarRow], series: &[Series]) -> String {
     s
 }
 
-fn legend(s: &mut String, series: &[Series], x0: f64, y: f64) {
+pub(super) fn legend(s: &mut String, series: &[Series], x0: f64, y: f64) {
+    s.push_str(r#"<g class="legend">"#);
     let mut x = x0;
     for ser in series {
         let _ = write!(
             s,
-            r#"<rect x="{x}" y="{}" width="10" height="10" fill="{}"/><text x="{}" y="{y}" class="legend">{}</text>"#,
+            r#"<rect x="{x}" y="{}" width="10" height="10" fill="{}"/><text x="{}" y="{y}" class="legendtext">{}</text>"#,
             y - 9.0,
             ser.colour,
             x + 14.0,
             esc(&ser.name)
         );
-        x += 24.0 + 7.5 * ser.name.chars().count() as f64;
+        x += 24.0 + 7.0 * ser.name.chars().count() as f64;
     }
+    s.push_str("</g>");
 }
 
 /// One lane of a strip plot: a runtime's raw samples and its median.
@@ -131,54 +208,68 @@ pub struct Lane {
 
 const STRIP_W: f64 = 360.0;
 const LANE_H: f64 = 18.0;
-const STRIP_LABEL: f64 = 70.0;
+const STRIP_LABEL: f64 = 80.0;
 
-/// The samples of one benchmark, a lane per runtime on a shared axis from 0.
+/// The samples of one benchmark, a lane per runtime on a shared axis from 0; the lane
+/// labels are the legend.
 pub fn strip_plot(title: &str, unit: &str, lanes: &[Lane]) -> String {
     let max = lanes
         .iter()
         .flat_map(|l| l.samples.iter().copied())
+        .filter(|v| v.is_finite())
         .fold(0.0_f64, f64::max);
-    let max = nice_ceiling(max);
+    let (tks, max) = ticks(max);
     let top = 20.0;
-    let height = top + LANE_H * lanes.len() as f64 + 22.0;
-    let plot_w = STRIP_W - STRIP_LABEL - 12.0;
+    let height = top + LANE_H * lanes.len() as f64 + 24.0;
+    let plot_w = STRIP_W - STRIP_LABEL - 16.0;
     let x = |v: f64| STRIP_LABEL + if max > 0.0 { v / max * plot_w } else { 0.0 };
     let mut s = String::new();
+    open_svg(&mut s, "chart strip", STRIP_W, height, title);
     let _ = write!(
         s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" class="strip" width="{STRIP_W}" height="{height}" viewBox="0 0 {STRIP_W} {height}" role="img" aria-label="{}"><text x="4" y="13" class="striptitle">{}</text>"#,
-        esc(title),
+        r#"<text x="4" y="13" class="striptitle">{}</text>"#,
         esc(title)
     );
     let axis_y = top + LANE_H * lanes.len() as f64;
-    for k in 0..=4 {
-        let v = max * f64::from(k) / 4.0;
+    s.push_str(r#"<g class="axis x">"#);
+    for (k, t) in tks.iter().enumerate() {
         let _ = write!(
             s,
-            r#"<path d="M{0:.1} {top}V{axis_y}" class="grid"/><text x="{0:.1}" y="{1}" class="tick" text-anchor="middle">{2}</text>"#,
-            x(v),
+            r#"<path d="M{0:.1} {top}V{axis_y}" class="grid"/><text x="{0:.1}" y="{1}" class="tick" text-anchor="{2}">{3}</text>"#,
+            x(*t),
             axis_y + 12.0,
-            tick(v)
+            tick_anchor(k, tks.len()),
+            tick(*t)
         );
     }
     let _ = write!(
         s,
-        r#"<text x="{}" y="{}" class="tick" text-anchor="end">{}</text>"#,
-        STRIP_W - 2.0,
-        axis_y + 21.0,
+        r#"<text x="{}" y="{}" class="tick" text-anchor="end">{}</text></g>"#,
+        STRIP_W - 4.0,
+        axis_y + 22.0,
         esc(unit)
     );
+    s.push_str(r#"<g class="axis y legend">"#);
     for (i, lane) in lanes.iter().enumerate() {
         let cy = top + LANE_H * i as f64 + LANE_H / 2.0;
         let _ = write!(
             s,
-            r#"<text x="{}" y="{:.1}" class="lanelabel" text-anchor="end">{}</text>"#,
+            r#"<text x="{}" y="{:.1}" class="lanelabel" text-anchor="end" fill="{}">{}</text>"#,
             STRIP_LABEL - 6.0,
             cy + 4.0,
+            lane.series.colour,
             esc(&lane.series.name)
         );
-        for (k, v) in lane.samples.iter().enumerate() {
+    }
+    s.push_str("</g>");
+    for (i, lane) in lanes.iter().enumerate() {
+        let cy = top + LANE_H * i as f64 + LANE_H / 2.0;
+        for (k, v) in lane
+            .samples
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.is_finite())
+        {
             // A small deterministic vertical jitter keeps equal values apart.
             let jitter = ((k * 7) % 9) as f64 - 4.0;
             let _ = write!(
@@ -217,43 +308,55 @@ pub fn nice_ceiling(v: f64) -> f64 {
         .unwrap_or(10.0 * p)
 }
 
+/// A series for the charts' tests.
+#[cfg(test)]
+pub(super) fn series(n: &str) -> Series {
+    Series {
+        name: n.into(),
+        colour: "#123456",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn series(n: &str) -> Series {
-        Series {
-            name: n.into(),
-            colour: "#123456",
-        }
-    }
-
     #[test]
-    fn nice_ceilings() {
+    fn nice_ceilings_and_ticks() {
         assert_eq!(nice_ceiling(0.0), 1.0);
         assert_eq!(nice_ceiling(3.2), 5.0);
         assert_eq!(nice_ceiling(102.4), 200.0);
         assert_eq!(nice_ceiling(10.0), 10.0);
+        let (t, top) = ticks(2.3);
+        assert_eq!((t.len(), top), (4, 3.0));
+        let (t, top) = ticks(1.1);
+        assert_eq!(t, [0.0, 0.5, 1.0, 1.5]);
+        assert_eq!(top, 1.5);
     }
 
     #[test]
-    fn bars_scale_within_a_row() {
+    fn bars_share_an_axis_against_the_reference_with_labels_at_the_bar_end() {
         let rows = [BarRow {
             label: "create".into(),
             unit: "ms".into(),
+            reference: Some(10.0),
             values: vec![Some((10.0, 9.0, 11.0)), Some((5.0, 5.0, 5.0)), None],
         }];
         let svg = bar_chart("ops", &rows, &[series("a"), series("b<"), series("c")]);
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
         assert!(svg.contains("b&lt;"), "names escaped");
         assert!(svg.contains("no data"));
-        // The largest p90 (11) spans the plot width; the median 10 is 10/11 of it.
+        assert!(svg.contains(r#"class="axis x""#) && svg.contains(r#"class="legend""#));
+        assert!(svg.contains(">×1<"), "the reference tick: {svg}");
+        // The axis ends at ×1.5 (ticks of 0.5 above the widest whisker, 1.1).
         let plot_w = WIDTH - LABEL_W - VALUE_W;
+        let half = 0.5 / 1.5 * plot_w;
+        assert!(svg.contains(&format!(r#"width="{half:.1}""#)), "{svg}");
+        // The label of the 5 ms bar sits right after the bar's end, not at a whisker.
         assert!(
-            svg.contains(&format!(r#"width="{:.1}""#, 10.0 / 11.0 * plot_w)),
+            svg.contains(&format!(r#"<text x="{:.1}""#, LABEL_W + half + 4.0)),
             "{svg}"
         );
-        assert!(svg.contains(&format!(r#"width="{:.1}""#, 5.0 / 11.0 * plot_w)));
     }
 
     #[test]
@@ -273,6 +376,6 @@ mod tests {
         let svg = strip_plot("create", "ms", &lanes);
         assert_eq!(svg.matches("<circle").count(), 4);
         assert_eq!(svg.matches(r#"class="median""#).count(), 2);
-        assert!(svg.contains(">5<"), "axis ends at a nice 5: {svg}");
+        assert!(svg.contains(">4<"), "axis ends at a nice 4: {svg}");
     }
 }

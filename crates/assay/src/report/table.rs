@@ -3,10 +3,10 @@
 
 use std::fmt::Write;
 
-use crate::results::{BenchmarkResult, Better, Cell, CellStatus};
-use crate::stats::{mann_whitney_p, ratio};
+use crate::results::{BenchmarkResult, Cell, CellStatus};
 
-use super::fmt::{esc, num, times};
+use super::analysis::{Analysis, Comparison};
+use super::fmt::{esc, num, ratio_text};
 
 /// The columns of the table: the host first when any benchmark ran on it.
 pub fn columns(benches: &[BenchmarkResult], runtimes: &[String]) -> Vec<String> {
@@ -21,61 +21,28 @@ pub fn columns(benches: &[BenchmarkResult], runtimes: &[String]) -> Vec<String> 
     cols
 }
 
-/// The index of the best runtime cell (never the host) for `metric`, if the metric has a
-/// direction and at least two runtimes have a median.
-pub fn best(bench: &BenchmarkResult, metric: usize) -> Option<usize> {
-    let better = bench.metrics.get(metric)?.better;
-    let medians: Vec<(usize, f64)> = bench
-        .cells
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| c.runtime != "host" && c.status == CellStatus::Ok)
-        .filter_map(|(i, c)| c.summaries.get(metric)?.as_ref().map(|s| (i, s.median)))
-        .filter(|(_, m)| m.is_finite())
-        .collect();
-    if medians.len() < 2 {
-        return None;
-    }
-    let pick = match better {
-        Better::Lower => medians.iter().min_by(|a, b| a.1.total_cmp(&b.1)),
-        Better::Higher => medians.iter().max_by(|a, b| a.1.total_cmp(&b.1)),
-        Better::Neither => None,
+/// The ratio to the reference's median with its 95% interval, marked `≈` when the two
+/// sample sets do not differ significantly (exact rank-sum test, Holm-adjusted).
+fn relative(cell: &Cell, c: &Comparison) -> String {
+    let p_text = match (c.p, c.p_adj) {
+        (Some(p), Some(adj)) => format!("p={p:.4}, Holm-adjusted {adj:.4}"),
+        _ => "no test".to_string(),
     };
-    pick.map(|p| p.0)
-}
-
-/// The ratio to the reference's median, marked `≈` when the two sample sets do not differ
-/// significantly (Mann–Whitney U, p ≥ 0.05).
-fn relative(cell: &Cell, reference: &Cell, m: usize, value: f64) -> String {
-    let Some(r) = median(reference, m).and_then(|rm| ratio(value, rm)) else {
-        return String::new();
-    };
-    let p = mann_whitney_p(&cell.values(m), &reference.values(m));
-    let same = p.is_none_or(|p| p >= 0.05);
-    let host = if reference.runtime == "host" {
-        " host"
-    } else {
-        ""
-    };
-    let p_text = p.map_or("no test".to_string(), |p| format!("p={p:.4}"));
+    let host = if c.reference == "host" { " host" } else { "" };
     format!(
-        r#"<span class="ratio" title="{} vs {}: {p_text}">{}{host}{}</span>"#,
+        r#"<span class="ratio" title="{} vs {}: {p_text}">{}{host}</span>"#,
         esc(&cell.runtime),
-        esc(&reference.runtime),
-        times(r),
-        if same { " ≈" } else { "" }
+        esc(&c.reference),
+        ratio_text(c)
     )
 }
 
-fn median(cell: &Cell, metric: usize) -> Option<f64> {
-    cell.summaries
-        .get(metric)?
-        .as_ref()
-        .map(|s| s.median)
-        .filter(|m| m.is_finite())
-}
-
-pub fn render(benches: &[BenchmarkResult], runtimes: &[String], baseline: &str) -> String {
+pub fn render(
+    benches: &[BenchmarkResult],
+    runtimes: &[String],
+    baseline: &str,
+    analysis: &Analysis,
+) -> String {
     let cols = columns(benches, runtimes);
     let mut s = String::from(
         r#"<table class="summary"><thead><tr><th class="name">benchmark</th><th class="metric">metric</th>"#,
@@ -91,13 +58,8 @@ pub fn render(benches: &[BenchmarkResult], runtimes: &[String], baseline: &str) 
     s.push_str("</tr></thead><tbody>");
     for b in benches {
         for (m, metric) in b.metrics.iter().enumerate() {
-            let best = best(b, m);
-            let reference = if b.cells.iter().any(|c| c.runtime == "host") {
-                "host"
-            } else {
-                baseline
-            };
-            let ref_cell = b.cells.iter().find(|c| c.runtime == reference);
+            let best = analysis.best(&b.name, m);
+            let lead = analysis.leader(&b.name, m).map(|l| l.cell);
             let name = if m == 0 {
                 format!(
                     r#"<td class="name" rowspan="{}" title="{}">{}</td>"#,
@@ -120,7 +82,15 @@ pub fn render(benches: &[BenchmarkResult], runtimes: &[String], baseline: &str) 
                     s.push_str(r#"<td class="na">·</td>"#);
                     continue;
                 };
-                s.push_str(&cell_html(cell, m, best == Some(i), reference, ref_cell));
+                let cmp = analysis.comparison(&b.name, m, &cell.runtime);
+                let mark = if best == Some(i) {
+                    "best"
+                } else if lead == Some(i) {
+                    "lead"
+                } else {
+                    ""
+                };
+                s.push_str(&cell_html(cell, m, mark, cmp));
             }
             s.push_str("</tr>");
         }
@@ -129,13 +99,7 @@ pub fn render(benches: &[BenchmarkResult], runtimes: &[String], baseline: &str) 
     s
 }
 
-fn cell_html(
-    cell: &Cell,
-    m: usize,
-    is_best: bool,
-    reference: &str,
-    ref_cell: Option<&Cell>,
-) -> String {
+fn cell_html(cell: &Cell, m: usize, mark: &str, cmp: Option<&Comparison>) -> String {
     match cell.status {
         CellStatus::Failed => {
             let err = cell.error.as_deref().unwrap_or("failed");
@@ -155,8 +119,22 @@ fn cell_html(
     }
     let loads: Vec<f64> = cell.samples.iter().map(|s| s.load1).collect();
     let mean_load = loads.iter().sum::<f64>() / loads.len().max(1) as f64;
+    let failed = if cell.failures.is_empty() {
+        String::new()
+    } else {
+        let runs: Vec<String> = cell
+            .failures
+            .iter()
+            .map(|f| format!("{}: {}", f.run, f.error))
+            .collect();
+        format!(
+            "; {} failed runs ({})",
+            cell.failures.len(),
+            runs.join("; ")
+        )
+    };
     let title = format!(
-        "n={} mean {} min {} max {} p10 {} p90 {}; mean 1-min load {:.2}",
+        "n={} mean {} min {} max {} p10 {} p90 {}; mean 1-min load {:.2}{failed}",
         sum.n,
         num(sum.mean),
         num(sum.min),
@@ -165,13 +143,30 @@ fn cell_html(
         num(sum.p90),
         mean_load
     );
-    let rel = match ref_cell {
-        Some(rc) if cell.runtime != reference => relative(cell, rc, m, sum.median),
+    let net_note = match cell.net_of_ms.get(m) {
+        Some(d) if *d > 0.0 => format!(
+            r#"<span class="ratio" title="the runtime's per-call wrapper floor, times the calls in the timed part, is subtracted">net of {} ms wrapper</span>"#,
+            num(*d)
+        ),
         _ => String::new(),
     };
-    let class = if is_best { r#" class="best""# } else { "" };
+    let failed_note = if cell.failures.is_empty() {
+        String::new()
+    } else {
+        format!(
+            r#"<span class="ratio failures">{} of {} runs failed</span>"#,
+            cell.failures.len(),
+            cell.failures.len() + sum.n
+        )
+    };
+    let rel = cmp.map_or_else(String::new, |c| relative(cell, c));
+    let class = if mark.is_empty() {
+        String::new()
+    } else {
+        format!(r#" class="{mark}""#)
+    };
     format!(
-        r#"<td{class} title="{}">{} <small>±{}</small>{rel}</td>"#,
+        r#"<td{class} title="{}">{} <small>±{}</small>{rel}{net_note}{failed_note}</td>"#,
         esc(&title),
         num(sum.median),
         num(sum.stddev)

@@ -3,7 +3,7 @@ use crate::config::Config;
 use crate::machine::Machine;
 use crate::results::{Better, Cell, MetricDef, RuntimeInfo, Sample};
 
-fn cell(rt: &str, values: &[f64]) -> Cell {
+pub fn cell(rt: &str, values: &[f64]) -> Cell {
     let mut c = Cell::new(rt);
     c.samples = values
         .iter()
@@ -11,6 +11,8 @@ fn cell(rt: &str, values: &[f64]) -> Cell {
             values: vec![*v],
             load1: 0.5,
             at_s: 1.0,
+            steal_pct: None,
+            trace: Vec::new(),
         })
         .collect();
     c.summarise(1);
@@ -57,6 +59,9 @@ pub fn sample_results() -> Results {
         baseline: "runc".into(),
         runtimes: vec![rt("runc"), rt("crun")],
         orphans_reaped: 3,
+        seed: Some(42),
+        complete: true,
+        noise: crate::results::Noise::default(),
         benchmarks: vec![
             bench(
                 "operations.container.create",
@@ -87,6 +92,16 @@ pub fn sample_results() -> Results {
     }
 }
 
+/// The table row of a benchmark in a rendered page.
+fn row_of<'h>(html: &'h str, bench: &str) -> &'h str {
+    html.split(&format!("{bench}</td>"))
+        .nth(1)
+        .unwrap()
+        .split("</tr>")
+        .next()
+        .unwrap()
+}
+
 #[test]
 fn page_is_self_contained() {
     let html = render(&[sample_results()], &["r.json".into()], None);
@@ -106,34 +121,33 @@ fn page_is_self_contained() {
 
 #[test]
 fn best_cell_is_highlighted() {
-    let html = render(&[sample_results()], &["r.json".into()], None);
-    // crun's create median (25) beats runc's (41); for cpu, crun 397 beats runc 391.
-    let create_row = html
-        .split("operations.container.create</td>")
-        .nth(1)
-        .unwrap()
-        .split("</tr>")
-        .next()
-        .unwrap();
+    let three = render(&[sample_results()], &["r.json".into()], None);
+    let row = row_of(&three, "operations.container.create");
+    assert!(
+        row.contains(r#"class="lead""#) && !row.contains(r#"class="best""#),
+        "3 runs: the lead is outlined, not called best: {row}"
+    );
+    let mut r = sample_results();
+    let runc: Vec<f64> = (0..10).map(|i| 40.0 + f64::from(i) * 0.2).collect();
+    let crun: Vec<f64> = (0..10).map(|i| 24.0 + f64::from(i) * 0.2).collect();
+    r.benchmarks[0].cells = vec![cell("runc", &runc), cell("crun", &crun)];
+    let html = render(&[r], &["r.json".into()], None);
+    // crun's create median (25) beats runc's (41) in 10 runs each; for cpu, crun 397 beats
+    // runc 391.
+    let create_row = row_of(&html, "operations.container.create");
     assert!(create_row.contains(r#"class="best""#), "{create_row}");
     let best_cell = create_row.split(r#"class="best""#).nth(1).unwrap();
-    assert!(best_cell.contains(">25.0 <small>"), "{best_cell}");
+    assert!(best_cell.contains(">24.9 <small>"), "{best_cell}");
     assert!(
-        create_row.contains("×0.61"),
-        "25/41 against the runc baseline: {create_row}"
+        create_row.contains("×0.61 ["),
+        "24.9/40.9 against the runc baseline: {create_row}"
     );
-    let cpu_row = html
-        .split("performance.cpu.primes</td>")
-        .nth(1)
-        .unwrap()
-        .split("</tr>")
-        .next()
-        .unwrap();
+    let cpu_row = row_of(&html, "performance.cpu.primes");
     assert!(
-        cpu_row.contains("×0.99 host"),
+        cpu_row.contains("×0.99 [0.99–0.99] ≈ host"),
         "ratio to the host: {cpu_row}"
     );
-    assert_eq!(cpu_row.matches(r#"class="best""#).count(), 1);
+    assert_eq!(cpu_row.matches(r#"class="best""#).count(), 0, "2 runs each");
 }
 
 #[test]
@@ -147,13 +161,7 @@ fn failures_show_their_stderr_escaped() {
 #[test]
 fn baseline_override_changes_ratios() {
     let html = render(&[sample_results()], &["r.json".into()], Some("crun"));
-    let create_row = html
-        .split("operations.container.create</td>")
-        .nth(1)
-        .unwrap()
-        .split("</tr>")
-        .next()
-        .unwrap();
+    let create_row = row_of(&html, "operations.container.create");
     assert!(
         create_row.contains("×1.64"),
         "41/25 against crun: {create_row}"
@@ -180,23 +188,34 @@ fn digest_lists_lifecycle_medians() {
 fn ratios_say_when_the_difference_is_not_significant() {
     let html = render(&[sample_results()], &["r.json".into()], None);
     assert!(
-        html.contains("×0.61 ≈"),
-        "3 runs each cannot be significant"
+        html.contains("×0.61 [0.57–0.65] ≈"),
+        "3 runs each are not significant in a family of tests"
     );
     let mut r = sample_results();
     let runc: Vec<f64> = (0..10).map(|i| 40.0 + f64::from(i) * 0.1).collect();
     let crun: Vec<f64> = (0..10).map(|i| 25.0 + f64::from(i) * 0.1).collect();
     r.benchmarks[0].cells = vec![cell("runc", &runc), cell("crun", &crun)];
     let html = render(&[r], &["r.json".into()], None);
-    let row = html
-        .split("operations.container.create</td>")
-        .nth(1)
-        .unwrap()
-        .split("</tr>")
-        .next()
-        .unwrap();
+    let row = row_of(&html, "operations.container.create");
     assert!(
-        row.contains("×0.63</span>"),
+        row.contains("×0.63 [") && !row.contains("≈"),
         "10 separated runs are significant: {row}"
     );
+}
+
+#[test]
+fn a_row_every_runtime_skipped_is_left_out() {
+    let mut r = sample_results();
+    let mut skipped = Cell::new("runc");
+    skipped.status = CellStatus::Skipped;
+    r.benchmarks.push(bench(
+        "operations.runtime.wrapper",
+        "ms",
+        Better::Lower,
+        vec![skipped],
+    ));
+    let html = render(&[r.clone()], &["r.json".into()], None);
+    assert!(!html.contains("operations.runtime.wrapper"));
+    let md = markdown::render(&r, &[], None);
+    assert!(!md.contains("runtime.wrapper"), "{md}");
 }

@@ -28,8 +28,14 @@ pub fn bundle(ctx: &Ctx, plan: &ProcessPlan) -> Result<String, Failure> {
         .map_err(|e| Failure::new("prepare bundle", e))
 }
 
+/// Runs one runtime verb under that verb's time limit.
+pub fn verb(ctx: &Ctx, rt: &Runtime, args: &[&str]) -> Result<Outcome, Failure> {
+    let limit = ctx.config.time_limit(args[0]);
+    ctx.exec.run_limited(&rt.argv(args), limit)
+}
+
 pub fn create(ctx: &Ctx, rt: &Runtime, id: &str, bundle: &str) -> Result<Outcome, Failure> {
-    ctx.exec.run(&rt.argv(&["create", "--bundle", bundle, id]))
+    verb(ctx, rt, &["create", "--bundle", bundle, id])
 }
 
 /// `create` whose container writes its stdout to `stdout`.
@@ -45,23 +51,32 @@ pub fn create_logged(
 }
 
 pub fn start(ctx: &Ctx, rt: &Runtime, id: &str) -> Result<Outcome, Failure> {
-    ctx.exec.run(&rt.argv(&["start", id]))
+    verb(ctx, rt, &["start", id])
 }
 
 pub fn delete(ctx: &Ctx, rt: &Runtime, id: &str, force: bool) -> Result<Outcome, Failure> {
-    if force {
-        ctx.exec.run(&rt.argv(&["delete", "--force", id]))
+    let out = if force {
+        verb(ctx, rt, &["delete", "--force", id])
     } else {
-        ctx.exec.run(&rt.argv(&["delete", id]))
-    }
+        verb(ctx, rt, &["delete", id])
+    }?;
+    crate::leftovers::container_gone(id);
+    Ok(out)
 }
 
 pub fn kill(ctx: &Ctx, rt: &Runtime, id: &str, signal: &str) -> Result<Outcome, Failure> {
-    ctx.exec.run(&rt.argv(&["kill", id, signal]))
+    verb(ctx, rt, &["kill", id, signal])
 }
 
 pub fn state(ctx: &Ctx, rt: &Runtime, id: &str) -> Result<Outcome, Failure> {
-    ctx.exec.run(&rt.argv(&["state", id]))
+    verb(ctx, rt, &["state", id])
+}
+
+/// `run` of a bundle to the container's exit (`run` deletes the container afterwards).
+pub fn run(ctx: &Ctx, rt: &Runtime, id: &str, bundle: &str) -> Result<Outcome, Failure> {
+    let out = verb(ctx, rt, &["run", "--bundle", bundle, id])?;
+    crate::leftovers::container_gone(id);
+    Ok(out)
 }
 
 /// The `status` field of `state`.
@@ -115,8 +130,10 @@ pub struct Guard<'c, 'a> {
 
 impl<'c, 'a> Guard<'c, 'a> {
     pub fn new(ctx: &'c Ctx<'a>, rt: &'c Runtime) -> Self {
+        let id = ctx.new_id();
+        crate::leftovers::container(&id, &rt.cleanup_argv(&["delete", "--force", id.as_str()]));
         Guard {
-            id: ctx.new_id(),
+            id,
             ctx,
             rt,
             armed: true,
@@ -126,6 +143,7 @@ impl<'c, 'a> Guard<'c, 'a> {
     /// The container is gone; nothing to clean up.
     pub fn disarm(&mut self) {
         self.armed = false;
+        crate::leftovers::container_gone(&self.id);
     }
 }
 
@@ -134,5 +152,6 @@ impl Drop for Guard<'_, '_> {
         if self.armed {
             let _ = delete(self.ctx, self.rt, &self.id, true);
         }
+        crate::leftovers::container_gone(&self.id);
     }
 }

@@ -24,15 +24,18 @@ pub fn binary_size(ctx: &Ctx, rt: &Runtime) -> RunResult {
     ]))
 }
 
-/// Runs `argv` through the `__measure` helper, inside `cgroup` when there is one.
+/// Runs `verb` of `rt` through the `__measure` helper, inside `cgroup` when there is one,
+/// under the verb's time limit.
 ///
 /// runc and crun put a container without `cgroupsPath` below the caller's cgroup, so the
 /// measuring cgroup must outlive the container: callers create it before the [`Guard`].
 fn measured(
     ctx: &Ctx,
     cgroup: Option<&MeasuringCgroup>,
-    argv: Vec<String>,
+    rt: &Runtime,
+    verb: &[&str],
 ) -> Result<Measurement, Failure> {
+    let argv = rt.argv(verb);
     let out = ctx.exec.scratch_file("measure");
     let mut helper = vec![
         ctx.self_exe.display().to_string(),
@@ -45,7 +48,8 @@ fn measured(
     }
     helper.push("--".into());
     helper.extend(argv);
-    ctx.exec.run(&helper)?;
+    ctx.exec
+        .run_limited(&helper, ctx.config.time_limit(verb[0]))?;
     let text = take_file(&out);
     serde_json::from_str(&text)
         .map_err(|e| Failure::new("__measure", format!("parse measurement: {e}")))
@@ -64,8 +68,7 @@ pub fn create_resources(ctx: &Ctx, rt: &Runtime) -> RunResult {
     let cg = MeasuringCgroup::create(&ctx.new_id());
     let g = Guard::new(ctx, rt);
     ctx.before_timed()?;
-    let argv = rt.argv(&["create", "--bundle", b.as_str(), g.id.as_str()]);
-    let m = measured(ctx, cg.as_ref(), argv)?;
+    let m = measured(ctx, cg.as_ref(), rt, &["create", "--bundle", &b, &g.id])?;
     Ok(resources(&m))
 }
 
@@ -74,8 +77,7 @@ pub fn run_resources(ctx: &Ctx, rt: &Runtime) -> RunResult {
     let cg = MeasuringCgroup::create(&ctx.new_id());
     let mut g = Guard::new(ctx, rt);
     ctx.before_timed()?;
-    let argv = rt.argv(&["run", "--bundle", b.as_str(), g.id.as_str()]);
-    let m = measured(ctx, cg.as_ref(), argv)?;
+    let m = measured(ctx, cg.as_ref(), rt, &["run", "--bundle", &b, &g.id])?;
     g.disarm();
     Ok(resources(&m))
 }
@@ -84,13 +86,9 @@ pub fn lifecycle_cpu(ctx: &Ctx, rt: &Runtime) -> RunResult {
     let b = bundle(ctx, &sleeper())?;
     let mut g = Guard::new(ctx, rt);
     ctx.before_timed()?;
-    let c = measured(
-        ctx,
-        None,
-        rt.argv(&["create", "--bundle", b.as_str(), g.id.as_str()]),
-    )?;
-    let s = measured(ctx, None, rt.argv(&["start", g.id.as_str()]))?;
-    let d = measured(ctx, None, rt.argv(&["delete", "--force", g.id.as_str()]))?;
+    let c = measured(ctx, None, rt, &["create", "--bundle", &b, &g.id])?;
+    let s = measured(ctx, None, rt, &["start", &g.id])?;
+    let d = measured(ctx, None, rt, &["delete", "--force", &g.id])?;
     g.disarm();
     Ok(RunOutcome::Values(vec![c.cpu_ms + s.cpu_ms + d.cpu_ms]))
 }

@@ -17,7 +17,7 @@ use crate::exec::{Exec, Failure};
 use crate::results::{Better, MetricDef};
 use crate::runtime::Runtime;
 
-pub use performance::SysbenchTest;
+pub use performance::{parsed, SysbenchTest};
 
 /// What a benchmark measures, with its parameters.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,6 +41,22 @@ pub enum Kind {
     RunResources,
     LifecycleCpu,
     CreateSyscalls,
+}
+
+impl Kind {
+    /// A benchmark that times one runtime verb of a container (`run` is a verb too).
+    pub fn is_one_verb(&self) -> bool {
+        matches!(
+            self,
+            Kind::Create
+                | Kind::Start
+                | Kind::DeleteStopped
+                | Kind::DeleteRunning
+                | Kind::Kill
+                | Kind::State
+                | Kind::RunTrue
+        )
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -74,6 +90,8 @@ impl Target<'_> {
 #[derive(Debug, Clone, PartialEq)]
 pub enum RunOutcome {
     Values(Vec<f64>),
+    /// Values and a time series (`[seconds, requested, achieved]`) kept with the sample.
+    Traced(Vec<f64>, Vec<[f64; 3]>),
     Skip(String),
 }
 
@@ -256,10 +274,15 @@ pub fn catalog(scales: &[u32]) -> Vec<Benchmark> {
         }
     }
     for test in SysbenchTest::ALL {
+        let metrics = test
+            .metrics()
+            .into_iter()
+            .map(|(key, unit, higher)| metric(key, unit, if higher { Higher } else { Lower }))
+            .collect();
         let mut b = bench(
             &format!("performance.{}", test.facet()),
             test.description(),
-            vec![metric("throughput", test.unit(), Higher)],
+            metrics,
             Kind::Sysbench(test),
         );
         b.on_host = true;
@@ -268,14 +291,14 @@ pub fn catalog(scales: &[u32]) -> Vec<Benchmark> {
     list.extend([
         bench(
             "limits.cpu.hardcap",
-            "sysbench cpu under cpu quota 1000 / period 10000 (10% of one core)",
-            vec![metric("throughput", "events/s", Neither)],
+            "sysbench cpu under cpu quota 1000 / period 10000 (10% of one core); cpu: what it got, read from its cgroup once a second",
+            vec![metric("throughput", "events/s", Neither), metric("cpu", "% of a core", Neither)],
             Kind::CpuHardCap,
         ),
         bench(
             "limits.cpu.scaling",
-            "sysbench cpu while `update --cpu-quota` raises the cap from 50% to 100% over the run",
-            vec![metric("throughput", "events/s", Neither), metric("update", "ms", Lower)],
+            "sysbench cpu while `update --cpu-quota` raises the cap from 50% to 100% over the run; shortfall: cap minus the CPU it got, mean over the seconds",
+            vec![metric("throughput", "events/s", Neither), metric("update", "ms", Lower), metric("shortfall", "% of a core", Neither)],
             Kind::CpuScaling,
         ),
         bench(
@@ -347,6 +370,51 @@ pub fn run_once(ctx: &Ctx, target: Target, bench: &Benchmark) -> RunResult {
         Kind::LifecycleCpu => footprint::lifecycle_cpu(ctx, rt),
         Kind::CreateSyscalls => footprint::create_syscalls(ctx, rt),
     }
+}
+
+/// How many runtime calls lie one after another in the timed part of each metric of
+/// `kind` (a per-call wrapper costs its floor that many times); `None` where the calls
+/// overlap or the metric is not a time.
+pub fn wrapped_calls(kind: &Kind) -> Option<Vec<f64>> {
+    Some(match kind {
+        k if k.is_one_verb() => vec![1.0],
+        Kind::Lifecycle => vec![3.0],
+        // total, per_container, start_all (create + start), destroy_all (delete)
+        Kind::Scale {
+            n,
+            concurrent: false,
+        } => {
+            let n = f64::from(*n);
+            vec![3.0 * n, 3.0, 2.0 * n, n]
+        }
+        _ => return None,
+    })
+}
+
+/// Estimated seconds per sample of `kind`, set-up and spacing included: the run's
+/// estimate and the ETA weigh benchmarks by it.
+pub fn estimate_s(kind: &Kind, config: &Config) -> f64 {
+    let secs = f64::from(config.seconds);
+    let each = match kind {
+        Kind::Version | Kind::WrapperFloor | Kind::BinarySize => 0.02,
+        Kind::RunTrue => 0.08,
+        Kind::Lifecycle => 0.15,
+        Kind::Scale { n, concurrent } => f64::from(*n) * if *concurrent { 0.08 } else { 0.15 },
+        Kind::Sysbench(t) if t.is_fileio() => secs + 2.0,
+        Kind::Sysbench(_) => secs + 0.3,
+        Kind::CpuHardCap => secs + 0.3,
+        Kind::CpuScaling => 2.0 * secs.max(2.0) + 0.5,
+        Kind::CreateResources | Kind::RunResources | Kind::LifecycleCpu => 0.25,
+        Kind::CreateSyscalls => 1.0,
+        // One verb with its untimed set-up and clean-up.
+        _ => 0.15,
+    };
+    let cold = if config.cache == CacheMode::Cold {
+        0.5
+    } else {
+        0.0
+    };
+    each + config.spacing_ms as f64 / 1000.0 + cold
 }
 
 fn ms(d: Duration) -> f64 {

@@ -15,14 +15,20 @@ fn time(d: Duration) -> RunResult {
 
 pub fn version(ctx: &Ctx, rt: &Runtime) -> RunResult {
     ctx.before_timed()?;
-    time(ctx.exec.run(&rt.version_argv())?.elapsed)
+    let limit = ctx.config.time_limit("version");
+    time(ctx.exec.run_limited(&rt.version_argv(), limit)?.elapsed)
 }
 
 pub fn wrapper_floor(ctx: &Ctx, rt: &Runtime) -> RunResult {
-    if rt.wrapper.is_empty() {
-        return Ok(RunOutcome::Skip("no wrapper configured".into()));
+    if rt.call_wrapper().is_empty() {
+        let why = if rt.wrapper.is_empty() {
+            "no wrapper configured"
+        } else {
+            "hide-unified: a mount namespace entered once per run, no per-call wrapper"
+        };
+        return Ok(RunOutcome::Skip(why.into()));
     }
-    let mut argv = rt.wrapper.clone();
+    let mut argv = rt.call_wrapper().to_vec();
     argv.push("/bin/true".into());
     ctx.before_timed()?;
     time(ctx.exec.run(&argv)?.elapsed)
@@ -100,9 +106,7 @@ pub fn run_true(ctx: &Ctx, rt: &Runtime) -> RunResult {
     let b = bundle(ctx, &plan(&["true"]))?;
     let mut g = Guard::new(ctx, rt);
     ctx.before_timed()?;
-    let out = ctx
-        .exec
-        .run(&rt.argv(&["run", "--bundle", b.as_str(), g.id.as_str()]))?;
+    let out = container::run(ctx, rt, &g.id, &b)?;
     // `run` deletes the container when its process exits.
     g.disarm();
     time(out.elapsed)

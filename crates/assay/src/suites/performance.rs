@@ -14,7 +14,11 @@ use super::{Benchmark, Ctx, Kind, RunOutcome, RunResult};
 pub enum SysbenchTest {
     CpuPrimes,
     Memory,
+    /// Latency of 4 KiB random memory writes: min, avg, max (TouchStone's MemoryLatency).
+    MemoryLatency,
     FileSeqWrite,
+    /// Sequential rewrite of the existing files.
+    FileSeqRewrite,
     FileSeqRead,
     FileRandRead,
     FileRandWrite,
@@ -24,10 +28,12 @@ pub enum SysbenchTest {
 const FILE_SET: &str = "--file-total-size=128M --file-num=4";
 
 impl SysbenchTest {
-    pub const ALL: [SysbenchTest; 6] = [
+    pub const ALL: [SysbenchTest; 8] = [
         SysbenchTest::CpuPrimes,
         SysbenchTest::Memory,
+        SysbenchTest::MemoryLatency,
         SysbenchTest::FileSeqWrite,
+        SysbenchTest::FileSeqRewrite,
         SysbenchTest::FileSeqRead,
         SysbenchTest::FileRandRead,
         SysbenchTest::FileRandWrite,
@@ -37,7 +43,9 @@ impl SysbenchTest {
         match self {
             SysbenchTest::CpuPrimes => "cpu.primes",
             SysbenchTest::Memory => "memory.write",
+            SysbenchTest::MemoryLatency => "memory.latency",
             SysbenchTest::FileSeqWrite => "fileio.seqwr",
+            SysbenchTest::FileSeqRewrite => "fileio.seqrewr",
             SysbenchTest::FileSeqRead => "fileio.seqrd",
             SysbenchTest::FileRandRead => "fileio.rndrd",
             SysbenchTest::FileRandWrite => "fileio.rndwr",
@@ -48,22 +56,38 @@ impl SysbenchTest {
         match self {
             SysbenchTest::CpuPrimes => "sysbench cpu (primes up to 20000, one thread)",
             SysbenchTest::Memory => "sysbench memory (1 MiB blocks, writes)",
+            SysbenchTest::MemoryLatency => {
+                "sysbench memory, 4 KiB random writes: latency of one operation (min, avg, max)"
+            }
             SysbenchTest::FileSeqWrite => "sysbench fileio, sequential writes, 128 MiB in 4 files",
+            SysbenchTest::FileSeqRewrite => {
+                "sysbench fileio, sequential rewrites of the files, 128 MiB in 4 files"
+            }
             SysbenchTest::FileSeqRead => "sysbench fileio, sequential reads, 128 MiB in 4 files",
             SysbenchTest::FileRandRead => "sysbench fileio, random reads, 128 MiB in 4 files",
             SysbenchTest::FileRandWrite => "sysbench fileio, random writes, 128 MiB in 4 files",
         }
     }
 
-    pub fn unit(self) -> &'static str {
+    pub fn is_fileio(self) -> bool {
+        self.facet().starts_with("fileio.")
+    }
+
+    /// The metrics: (key, unit, higher is better).
+    pub fn metrics(self) -> Vec<(&'static str, &'static str, bool)> {
         match self {
-            SysbenchTest::CpuPrimes => "events/s",
-            _ => "MiB/s",
+            SysbenchTest::CpuPrimes => vec![("throughput", "events/s", true)],
+            SysbenchTest::MemoryLatency => vec![
+                ("min", "µs", false),
+                ("avg", "µs", false),
+                ("max", "µs", false),
+            ],
+            _ => vec![("throughput", "MiB/s", true)],
         }
     }
 
     /// A `sh -c` script running the test for `secs` seconds in `dir`.
-    fn script(self, sysbench: &str, secs: u32, dir: &str) -> String {
+    pub fn script(self, sysbench: &str, secs: u32, dir: &str) -> String {
         let file_mode = match self {
             SysbenchTest::CpuPrimes => {
                 return format!("{sysbench} cpu --cpu-max-prime=20000 --threads=1 --time={secs} run")
@@ -73,7 +97,13 @@ impl SysbenchTest {
                     "{sysbench} memory --memory-block-size=1M --memory-total-size=1T --memory-oper=write --time={secs} run"
                 )
             }
+            SysbenchTest::MemoryLatency => {
+                return format!(
+                    "{sysbench} memory --memory-block-size=4K --memory-total-size=1T --memory-oper=write --memory-access-mode=rnd --histogram=on --time={secs} run"
+                )
+            }
             SysbenchTest::FileSeqWrite => "seqwr",
+            SysbenchTest::FileSeqRewrite => "seqrewr",
             SysbenchTest::FileSeqRead => "seqrd",
             SysbenchTest::FileRandRead => "rndrd",
             SysbenchTest::FileRandWrite => "rndwr",
@@ -85,25 +115,50 @@ impl SysbenchTest {
         )
     }
 
+    /// The values of [`SysbenchTest::metrics`] from sysbench's report.
+    pub fn values(self, out: &str) -> Option<Vec<f64>> {
+        match self {
+            SysbenchTest::MemoryLatency => memory_latency_us(out),
+            _ => self.parse(out).map(|v| vec![v]),
+        }
+    }
+
     /// The throughput from sysbench's report.
     pub fn parse(self, out: &str) -> Option<f64> {
         match self {
             SysbenchTest::CpuPrimes => value_after(out, "events per second:"),
             // "102400.00 MiB transferred (20479.52 MiB/sec)"
-            SysbenchTest::Memory => out
+            SysbenchTest::Memory | SysbenchTest::MemoryLatency => out
                 .lines()
                 .find(|l| l.contains("MiB transferred"))
                 .and_then(|l| l.split('(').nth(1))
                 .and_then(|v| v.split_whitespace().next())
                 .and_then(|v| v.parse().ok()),
-            SysbenchTest::FileSeqWrite | SysbenchTest::FileRandWrite => {
-                value_after(out, "written, MiB/s:")
-            }
+            SysbenchTest::FileSeqWrite
+            | SysbenchTest::FileSeqRewrite
+            | SysbenchTest::FileRandWrite => value_after(out, "written, MiB/s:"),
             SysbenchTest::FileSeqRead | SysbenchTest::FileRandRead => {
                 value_after(out, "read, MiB/s:")
             }
         }
     }
+}
+
+/// min, avg and max latency in µs: sysbench prints them in ms with two decimals, too
+/// coarse for a memory write, so min is the first bucket of its histogram (three
+/// decimals) and avg the latency sum over the number of events.
+fn memory_latency_us(out: &str) -> Option<Vec<f64>> {
+    let histogram = out.split("Latency histogram").nth(1)?;
+    let min: f64 = histogram.lines().find_map(|l| {
+        let (value, rest) = l.split_once('|')?;
+        let count: u64 = rest.split_whitespace().last()?.parse().ok()?;
+        (count > 0).then(|| value.trim().parse().ok()).flatten()
+    })?;
+    let stats = out.split("Latency (ms):").nth(1)?;
+    let events = value_after(out, "total number of events:")?;
+    let sum = value_after(stats, "sum:")?;
+    let max = value_after(stats, "max:")?;
+    (events > 0.0).then(|| vec![min * 1000.0, sum / events * 1000.0, max * 1000.0])
 }
 
 fn value_after(out: &str, label: &str) -> Option<f64> {
@@ -119,13 +174,13 @@ fn sysbench_path<'c>(ctx: &'c Ctx) -> Result<&'c Path, RunOutcome> {
     })
 }
 
-fn parsed(test: SysbenchTest, what: &str, out: &str) -> RunResult {
-    test.parse(out)
-        .map(|v| RunOutcome::Values(vec![v]))
+pub fn parsed(test: SysbenchTest, what: &str, out: &str) -> RunResult {
+    test.values(out)
+        .map(RunOutcome::Values)
         .ok_or_else(|| Failure {
             command: what.into(),
-            reason: "no throughput in sysbench output".into(),
-            stderr: out.into(),
+            reason: format!("no {} in sysbench output", test.facet()),
+            stderr: crate::exec::tail(out, 4096).into(),
         })
 }
 
@@ -184,9 +239,7 @@ pub fn in_container(ctx: &Ctx, rt: &Runtime, test: SysbenchTest) -> RunResult {
     let bundle = super::container::bundle(ctx, &plan)?;
     let mut g = Guard::new(ctx, rt);
     ctx.before_timed()?;
-    let out = ctx
-        .exec
-        .run(&rt.argv(&["run", "--bundle", bundle.as_str(), g.id.as_str()]))?;
+    let out = super::container::run(ctx, rt, &g.id, &bundle)?;
     g.disarm();
     parsed(test, &format!("sysbench in {}", rt.name), &out.stdout)
 }
@@ -209,6 +262,15 @@ mod tests {
         assert_eq!(FileSeqRead.parse(fileio), Some(812.5));
         assert_eq!(FileRandWrite.parse(fileio), Some(0.0));
         assert_eq!(CpuPrimes.parse("garbage"), None);
+        let latency = "Latency histogram (values are in milliseconds)\n       value  ------------- distribution ------------- count\n       0.001 |**************************************** 436945\n       0.002 |                                         177\n      12.340 |                                         1\n \nGeneral statistics:\n    total time:                          1.0105s\n    total number of events:              400000\n\nLatency (ms):\n         min:                                    0.00\n         avg:                                    0.00\n         max:                                   12.34\n         95th percentile:                        0.00\n         sum:                                  800.00\n";
+        assert_eq!(MemoryLatency.values(latency), Some(vec![1.0, 2.0, 12340.0]));
+        assert_eq!(FileSeqRewrite.values(fileio), Some(vec![0.0]));
+        assert!(FileSeqRewrite
+            .script("s", 3, "/w")
+            .contains("--file-test-mode=seqrewr"));
+        assert!(MemoryLatency
+            .script("s", 3, "/w")
+            .contains("--histogram=on"));
     }
 
     #[test]

@@ -1,0 +1,111 @@
+//! What a run has left on the machine at any moment (containers not yet deleted, its work
+//! folder, cgroup folders), so that a second Ctrl-C, which exits without cleaning up, can
+//! print the exact commands that remove it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use crate::exec::display;
+
+#[derive(Default)]
+struct Registry {
+    /// Container id -> the `delete --force` command line that removes it.
+    containers: BTreeMap<String, String>,
+    /// Folders to remove, in order (mounts below them are unmounted first).
+    dirs: Vec<PathBuf>,
+    /// Name prefixes of cgroup folders the runtimes or assay made.
+    cgroup_prefixes: Vec<String>,
+}
+
+static REGISTRY: Mutex<Option<Registry>> = Mutex::new(None);
+
+fn with<T>(f: impl FnOnce(&mut Registry) -> T) -> T {
+    let mut g = REGISTRY.lock().unwrap_or_else(|p| p.into_inner());
+    f(g.get_or_insert_with(Registry::default))
+}
+
+/// A container exists until [`container_gone`]; `delete` is the argv that removes it.
+pub fn container(id: &str, delete: &[String]) {
+    let line = display(delete);
+    with(|r| r.containers.insert(id.to_string(), line));
+}
+
+pub fn container_gone(id: &str) {
+    with(|r| r.containers.remove(id));
+}
+
+pub fn dir(path: &Path) {
+    with(|r| {
+        if !r.dirs.iter().any(|d| d == path) {
+            r.dirs.push(path.to_path_buf());
+        }
+    });
+}
+
+pub fn dir_gone(path: &Path) {
+    with(|r| r.dirs.retain(|d| d != path));
+}
+
+/// Cgroup folders named `PREFIX*` anywhere under /sys/fs/cgroup.
+pub fn cgroups(prefix: &str) {
+    with(|r| {
+        if !r.cgroup_prefixes.iter().any(|p| p == prefix) {
+            r.cgroup_prefixes.push(prefix.to_string());
+        }
+    });
+}
+
+/// The shell commands that remove what is left, one per line; empty when nothing is.
+pub fn commands() -> Vec<String> {
+    with(|r| {
+        let mut out: Vec<String> = r.containers.values().cloned().collect();
+        for d in &r.dirs {
+            let q = display(&[d.display().to_string()]);
+            out.push(format!(
+                "awk '$5 ~ \"^{}/\" {{print $5}}' /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l; rm -rf {q}",
+                d.display()
+            ));
+        }
+        for p in &r.cgroup_prefixes {
+            out.push(format!(
+                "find /sys/fs/cgroup -depth -type d -name '{p}*' -exec rmdir {{}} +"
+            ));
+        }
+        out
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_name_what_is_left() {
+        container(
+            "assay-1-7",
+            &[
+                "/usr/sbin/runc".into(),
+                "delete".into(),
+                "--force".into(),
+                "assay-1-7".into(),
+            ],
+        );
+        dir(Path::new("/var/tmp/assay-1"));
+        cgroups("assay-1-");
+        let text = commands().join("\n");
+        assert!(
+            text.contains("/usr/sbin/runc delete --force assay-1-7"),
+            "{text}"
+        );
+        assert!(text.contains("rm -rf /var/tmp/assay-1"), "{text}");
+        assert!(text.contains("-name 'assay-1-*'"), "{text}");
+        container_gone("assay-1-7");
+        dir_gone(Path::new("/var/tmp/assay-1"));
+        let text = commands().join("\n");
+        assert!(
+            !text.contains("assay-1-7") && !text.contains("rm -rf"),
+            "{text}"
+        );
+    }
+}
