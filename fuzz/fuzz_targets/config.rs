@@ -32,7 +32,7 @@ fuzz_target!(|data: &[u8]| {
         .and_then(|l| l.sysctl().as_ref())
         .filter(|_| !joins)
     {
-        if let Ok(ns) = libkapsel::namespaces::plan(&spec) {
+        if let Ok(ns) = libkapsel::linux::namespaces::plan(&spec) {
             let _ = libkapsel::security::sysctl::validate(sysctl, &ns);
         }
     }
@@ -40,5 +40,5 @@ fuzz_target!(|data: &[u8]| {
         n.iter()
             .any(|n| n.typ() == oci_spec::runtime::LinuxNamespaceType::User && n.path().is_none())
     });
-    let _ = libkapsel::userns::validate(&spec, new_user);
+    let _ = libkapsel::linux::userns::validate(&spec, new_user);
 });

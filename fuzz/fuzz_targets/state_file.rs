@@ -3,7 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use libkapsel::statedir::{StateRoot, STATE_FILE};
+use libkapsel::state::id::ContainerId;
+use libkapsel::state::dir::{StateRoot, STATE_FILE};
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
@@ -18,11 +19,12 @@ fn root() -> &'static PathBuf {
 
 fuzz_target!(|data: &[u8]| {
     let root = StateRoot::new(root().clone());
-    std::fs::write(root.dir_of("c").join(STATE_FILE), data).expect("write the state file");
-    let Ok(state) = root.read_state("c") else {
+    let id = ContainerId::new("c").expect("a valid id");
+    std::fs::write(root.dir_of(&id).join(STATE_FILE), data).expect("write the state file");
+    let Ok(state) = root.read_state(&id) else {
         return;
     };
-    let status = state.status(&root.dir_of("c"));
+    let status = state.status(&root.dir_of(&id));
     let json = serde_json::to_string(&state.oci(status)).expect("state JSON");
     assert!(json.starts_with('{'));
 });

@@ -11,7 +11,7 @@ use libkapsel::container::{
     create, delete, events, exec, features, kill, pause, ps, query, run, start, update,
 };
 use libkapsel::logging::{self, Format};
-use libkapsel::statedir::StateRoot;
+use libkapsel::state::dir::StateRoot;
 use libkapsel::{Error, Result};
 use std::io::Write;
 use std::path::PathBuf;
@@ -76,7 +76,7 @@ fn dispatch(cli: Cli) -> Result<u8> {
         Some("false") => false,
         _ => unprivileged(),
     };
-    let cgroups = libkapsel::cgroups::CgroupOptions {
+    let cgroups = libkapsel::linux::cgroups::CgroupOptions {
         systemd: cli.systemd_cgroup || cli.cgroup_manager.as_deref() == Some("systemd"),
         rootless,
     };
@@ -88,7 +88,7 @@ fn dispatch(cli: Cli) -> Result<u8> {
         command,
         Command::Create(_) | Command::Run(_) | Command::Exec(_)
     ) {
-        libkapsel::exe_guard::ensure_readonly_exe()?;
+        libkapsel::security::exe_guard::ensure_readonly_exe()?;
     }
     match command {
         Command::Create(a) => {
@@ -100,7 +100,7 @@ fn dispatch(cli: Cli) -> Result<u8> {
             print_json(&state.oci(status), true);
         }
         Command::Kill { all, id, signal } => {
-            let sig = libkapsel::signal::parse(signal.as_deref().unwrap_or("TERM"))
+            let sig = libkapsel::linux::signal::parse(signal.as_deref().unwrap_or("TERM"))
                 .map_err(|e| e.in_container(&id, "kill"))?;
             kill::kill(&root, &id, sig, all)?;
         }
@@ -169,13 +169,13 @@ fn dispatch(cli: Cli) -> Result<u8> {
         }
         Command::Features => print_json(&features::features(), true),
         Command::Checkpoint(a) => {
-            libkapsel::container::id::checked(&a.id, "checkpoint")?;
+            libkapsel::state::id::checked(&a.id, "checkpoint")?;
             return Err(
                 Error::msg(checkpoint_args::NOT_SUPPORTED).in_container(&a.id, "checkpoint")
             );
         }
         Command::Restore(a) => {
-            libkapsel::container::id::checked(&a.id, "restore")?;
+            libkapsel::state::id::checked(&a.id, "restore")?;
             return Err(Error::msg(checkpoint_args::NOT_SUPPORTED).in_container(&a.id, "restore"));
         }
         Command::Spec {
@@ -206,13 +206,13 @@ fn state_root(flag: Option<PathBuf>) -> PathBuf {
 /// /run/kapsel nor, usually, cgroups.
 fn unprivileged() -> bool {
     !nix::unistd::geteuid().is_root()
-        || (!libkapsel::userns::in_initial_userns()
+        || (!libkapsel::linux::userns::in_initial_userns()
             && std::env::var_os("USER").is_none_or(|u| u != "root"))
 }
 
 fn create_options(
     a: &CreateArgs,
-    cgroups: libkapsel::cgroups::CgroupOptions,
+    cgroups: libkapsel::linux::cgroups::CgroupOptions,
 ) -> create::CreateOptions {
     create::CreateOptions {
         bundle: a.bundle.clone(),
@@ -312,9 +312,9 @@ fn write_spec(bundle: Option<PathBuf>, rootless: bool, seccomp: bool) -> Result<
             path.display()
         )));
     }
-    let mut config = libkapsel::default_spec::default_config(rootless);
+    let mut config = libkapsel::spec::default::default_config(rootless);
     if seccomp {
-        config["linux"]["seccomp"] = libkapsel::default_spec::default_seccomp();
+        config["linux"]["seccomp"] = libkapsel::spec::default::default_seccomp();
     }
     let text = serde_json::to_string_pretty(&config).unwrap_or_default();
     std::fs::write(&path, text + "\n").map_err(|e| Error::io("write", &path, e))

@@ -64,11 +64,11 @@ pub fn resources(a: &UpdateArgs) -> Result<LinuxResources> {
             Map::from_iter([("weight".to_string(), Value::from(w))]),
         );
     }
-    libkapsel::json::from_value(&v).map_err(|e| Error::msg(format!("resources: {e}")))
+    libkapsel::spec::json::from_value(&v).map_err(|e| Error::msg(format!("resources: {e}")))
 }
 
 fn parse(text: &str, from: &str) -> Result<Value> {
-    libkapsel::json::from_str(text)
+    libkapsel::spec::json::from_str(text)
         .map_err(|e| Error::msg(format!("resources from {from}: invalid JSON: {e}")))
 }
 

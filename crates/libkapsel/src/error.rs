@@ -44,20 +44,20 @@ pub enum Error {
     /// The container's status forbids the operation (`cannot start an already running
     /// container`, ...).
     #[error("{0}")]
-    Status(#[from] crate::container::StatusError),
+    Status(#[from] StatusError),
     /// The container was made without a cgroup (rootless without delegation), and the
     /// operation needs one.
     #[error("the container has no cgroup to {0}")]
     NoCgroup(&'static str),
     /// Finding or executing the container's program, in runc's words.
     #[error(transparent)]
-    Exec(#[from] crate::process::exec::ExecError),
+    Exec(#[from] ExecError),
     /// A lifecycle hook that failed or overran.
     #[error(transparent)]
-    Hook(#[from] crate::hooks::HookError),
+    Hook(#[from] HookError),
     /// A `mounts` entry or device node that cannot be made.
     #[error(transparent)]
-    Mount(#[from] crate::rootfs::mounts::MountError),
+    Mount(#[from] MountError),
     /// The container process's own failure, carried across the fork as data: its text
     /// and, when it was a failed system call, the errno.
     #[error("{text}")]
@@ -191,4 +191,106 @@ pub fn nix_err(op: &'static str, path: impl AsRef<Path>) -> impl FnOnce(nix::Err
             errno: e as i32,
         })
     }
+}
+
+/// An operation the container's status forbids (runc's wording where it has one).
+#[derive(Debug, thiserror::Error)]
+pub enum StatusError {
+    #[error("cannot start a container that has stopped")]
+    StartStopped,
+    #[error("cannot start an already {0} container")]
+    StartAlready(&'static str),
+    #[error("cannot pause a {0} container")]
+    Pause(&'static str),
+    #[error("cannot resume a {0} container: it is not paused")]
+    Resume(&'static str),
+    #[error("cannot delete container {id} that is not stopped: {status}")]
+    Delete { id: String, status: &'static str },
+    #[error("cannot exec in a stopped container")]
+    ExecStopped,
+    #[error("cannot exec in a {0} container")]
+    Exec(&'static str),
+    #[error("cannot update a stopped container")]
+    UpdateStopped,
+}
+
+/// Finding or executing the program, in runc's words (podman and docker turn "not found"
+/// and "no such file or directory" into 127, "permission denied" into 126).
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    #[error("exec: \"{arg0}\": permission denied")]
+    PermissionDenied { arg0: String },
+    #[error("exec: \"{arg0}\": stat {arg0}: {reason}")]
+    Stat { arg0: String, reason: String },
+    #[error("exec: \"{arg0}\": executable file not found in $PATH")]
+    NotInPath { arg0: String },
+    /// execve itself failed.
+    #[error("exec `{path}`: {}", kapsel_sys::errno_text(*errno))]
+    Execve { path: String, errno: i32 },
+}
+
+/// A hook that failed or overran its timeout.
+#[derive(Debug, thiserror::Error)]
+pub enum HookError {
+    #[error("hook `{}` timed out after {secs}s", path.display())]
+    TimedOut { path: std::path::PathBuf, secs: i64 },
+    /// Its exit status and the last line it printed (stderr, else stdout).
+    #[error("hook `{}` failed: {status}{}", path.display(), output_suffix(output))]
+    Failed {
+        path: std::path::PathBuf,
+        status: std::process::ExitStatus,
+        output: String,
+    },
+}
+
+fn output_suffix(output: &str) -> String {
+    if output.is_empty() {
+        String::new()
+    } else {
+        format!(": {output}")
+    }
+}
+
+impl MountError {
+    /// A failed mount(2) of `what` on `dest`, as an [`Error`].
+    pub fn failed(e: nix::Error, what: &str, dest: &Path) -> Error {
+        MountError::Failed {
+            what: what.to_string(),
+            dest: dest.to_path_buf(),
+            errno: e as i32,
+        }
+        .into()
+    }
+}
+
+/// A mount (or device node) of the container that cannot be made.
+#[derive(Debug, thiserror::Error)]
+pub enum MountError {
+    #[error("mount `{what}` on `{}`: {}", dest.display(), kapsel_sys::errno_text(*errno))]
+    Failed {
+        what: String,
+        dest: std::path::PathBuf,
+        errno: i32,
+    },
+    #[error("`{}` cannot be mounted: only a proc filesystem may be mounted at /proc", dest.display())]
+    NotProcAtProc { dest: std::path::PathBuf },
+    #[error(
+        "`{}` cannot be mounted because it is inside /proc (only the files lxcfs emulates may be)",
+        dest.display()
+    )]
+    InsideProc { dest: std::path::PathBuf },
+    #[error("device `{}`: a file that is not a device node is already there", path.display())]
+    NotADevice { path: std::path::PathBuf },
+    /// A node of another type or other numbers where a `linux.devices` entry asks for one.
+    #[error("device `{}`: {found} is already there, where {wanted} was asked for", path.display())]
+    OtherDevice {
+        path: std::path::PathBuf,
+        found: String,
+        wanted: String,
+    },
+    #[error("device path `{}` has no name", path.display())]
+    DeviceWithoutName { path: std::path::PathBuf },
+    /// An idmapped mount that cannot be made as asked.
+    #[error("{0}")]
+    Idmap(&'static str),
 }

@@ -1,41 +1,26 @@
 //! libkapsel: the OCI runtime as a library. The `kapsel` binary is a thin command
 //! line over [`container`]'s verbs; nothing here knows about the command line.
+//!
+//! - [`container`]: one file per verb, and the plan `create` makes before the clone;
+//! - `process`: starting a process in a container (plan, launch, init, finish, hooks);
+//! - [`rootfs`]: the container's root filesystem; [`security`]: what the process may do;
+//! - [`linux`]: the kernel's other interfaces (namespaces, user namespaces, cgroups,
+//!   procfs, network devices, memory policy, resctrl, signals);
+//! - [`spec`]: config.json in and out; [`state`]: the state root and state files;
+//! - `util`: small helpers; `absent/`: stand-ins for features a device build leaves out.
+//!
+//! docs/architecture.md walks one create and one exec through these.
 
-pub mod cgroups;
 pub mod container;
-pub mod default_spec;
 pub mod error;
-pub mod exe_guard;
-pub mod fault;
-pub mod hooks;
-pub mod idlist;
-pub mod json;
-pub mod json_path;
+pub mod linux;
 pub mod logging;
-pub mod mempolicy;
-pub mod namespaces;
-#[cfg(feature = "net-devices")]
-pub mod netdev;
-#[cfg(not(feature = "net-devices"))]
-#[path = "absent/netdev.rs"]
-pub mod netdev;
-pub mod process;
-pub mod procfs;
-#[cfg(feature = "intel-rdt")]
-pub mod rdt;
-#[cfg(not(feature = "intel-rdt"))]
-#[path = "absent/rdt.rs"]
-pub mod rdt;
+pub(crate) mod process;
 pub mod rootfs;
 pub mod security;
-pub mod signal;
 pub mod spec;
 pub mod state;
-pub mod statedir;
-pub mod time;
-pub mod tty;
-pub mod unixsock;
-pub mod userns;
+pub(crate) mod util;
 
 pub use error::{Error, Result};
 

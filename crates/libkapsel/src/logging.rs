@@ -93,7 +93,7 @@ pub fn error(msg: &str) {
 }
 
 fn write_line(l: &Logger, level: &str, msg: &str) {
-    let line = format_line(l.format, level, msg, &crate::time::now_rfc3339());
+    let line = format_line(l.format, level, msg, &crate::util::time::now_rfc3339());
     match &l.file {
         Some(path) => {
             let file = std::fs::OpenOptions::new()

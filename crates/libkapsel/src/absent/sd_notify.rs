@@ -2,13 +2,9 @@
 //! the device profile drops): `create` or `run` with NOTIFY_SOCKET set fails with one
 //! line while planning, before anything exists; `start` relays nothing.
 
-use crate::container::plan::InitPlan;
 use crate::error::{Error, Result};
+use crate::process::plan::InitPlan;
 use std::path::{Path, PathBuf};
-
-/// The names the full build uses in a container's state dir (statedir.rs reads them).
-pub(crate) const DIR: &str = "notify";
-pub(crate) const SOCKET: &str = "notify.sock";
 
 /// The caller's NOTIFY_SOCKET when it is a path, as the full build reads it.
 pub fn requested() -> Option<PathBuf> {

@@ -2,12 +2,12 @@
 //! into its namespaces and wait until it is ready at the start gate. Either the
 //! container exists afterwards, or nothing of it does.
 
-use super::id::ContainerId;
 use super::plan::{ContainerPlan, PlanOptions};
 use crate::error::{nix_err, Error, Result};
 use crate::process::spawn::{spawn, SpawnArgs};
+use crate::state::dir::{ContainerDir, StateRoot};
+use crate::state::id::ContainerId;
 use crate::state::{read_stat, OciState, State, Status, OCI_VERSION};
-use crate::statedir::{ContainerDir, StateRoot};
 use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
 use std::os::fd::OwnedFd;
@@ -23,7 +23,7 @@ pub struct CreateOptions {
     pub preserve_fds: u32,
     /// `--pidfd-socket`: where to send a pidfd of the container's init.
     pub pidfd_socket: Option<PathBuf>,
-    pub cgroups: crate::cgroups::CgroupOptions,
+    pub cgroups: crate::linux::cgroups::CgroupOptions,
     /// With a terminal and no --console-socket: keep the pty master here (`run` relays it).
     pub relay_console: bool,
 }
@@ -53,9 +53,9 @@ fn create_inner(root: &StateRoot, id: &str, opts: &CreateOptions) -> Result<Crea
     )?;
     let mut relay_end = None;
     let console = match (&opts.console_socket, plan.init.process.terminal) {
-        (Some(path), true) => Some(crate::tty::connect(path)?),
+        (Some(path), true) => Some(crate::process::tty::connect(path)?),
         (None, true) if opts.relay_console => {
-            let (ours, theirs) = crate::tty::console_pair()?;
+            let (ours, theirs) = crate::process::tty::console_pair()?;
             relay_end = Some(ours);
             Some(theirs)
         }
@@ -72,7 +72,7 @@ fn create_inner(root: &StateRoot, id: &str, opts: &CreateOptions) -> Result<Crea
         .as_deref()
         .map(crate::process::pidfd_socket::connect)
         .transpose()?;
-    let planned = crate::cgroups::plan(&plan.spec, id, opts.cgroups)?;
+    let planned = crate::linux::cgroups::plan(&plan.spec, id, opts.cgroups)?;
     let dir = reserve(root, &plan.id)?;
     let prepared =
         super::reservation::record(&dir, id, &plan.bundle, &plan.rootfs, &planned, &plan.extras)
@@ -84,15 +84,15 @@ fn create_inner(root: &StateRoot, id: &str, opts: &CreateOptions) -> Result<Crea
         let _ = dir.remove();
         return Err(e);
     }
-    crate::fault::point("after-reserve");
-    let cgroup = match crate::cgroups::make(planned, &plan.spec) {
+    crate::util::fault::point("after-reserve");
+    let cgroup = match crate::linux::cgroups::make(planned, &plan.spec) {
         Ok(m) => m,
         Err(e) => {
             let _ = dir.remove();
             return Err(e);
         }
     };
-    crate::fault::point("after-cgroup");
+    crate::util::fault::point("after-cgroup");
     let made = build(&dir, &plan, console, &cgroup, pidfd_socket.as_ref(), opts);
     let made = made.map(|c| Created {
         console: relay_end,
@@ -123,7 +123,7 @@ fn poststop_after_failure(plan: &ContainerPlan, id: &str) {
         .unwrap_or_default()
         .into_iter()
         .collect();
-    let created = crate::time::now_rfc3339();
+    let created = crate::util::time::now_rfc3339();
     let state = OciState {
         oci_version: OCI_VERSION,
         id,
@@ -136,7 +136,7 @@ fn poststop_after_failure(plan: &ContainerPlan, id: &str) {
         annotations: &annotations,
     };
     let json = serde_json::to_string(&state).unwrap_or_default();
-    crate::hooks::run_all_warning(
+    crate::process::hooks::run_all_warning(
         "poststop",
         poststop,
         &json,
@@ -178,7 +178,7 @@ fn build(
         pid_start: 0,
         bundle: plan.bundle.clone(),
         rootfs: plan.rootfs.clone(),
-        created: crate::time::now_rfc3339(),
+        created: crate::util::time::now_rfc3339(),
         owner: String::new(),
         annotations,
         poststart: plan.poststart_hooks.clone(),
@@ -200,13 +200,17 @@ fn build(
         serde_json::to_string(&s.oci(Status::Creating)).unwrap_or_default()
     };
     let pid = spawn(SpawnArgs {
-        plan,
+        init: &plan.init,
+        spec: &plan.spec,
+        prestart_hooks: &plan.prestart_hooks,
+        create_runtime_hooks: &plan.create_runtime_hooks,
+        idmapped: &plan.extras.idmapped,
         gate,
         console,
         cgroup,
         hook_state: &hook_state,
     })?;
-    crate::fault::point("before-ready");
+    crate::util::fault::point("before-ready");
     state.pid = pid;
     state.pid_start = read_stat(pid).map(|(_, start)| start).unwrap_or(0);
     let saved = (|| {
@@ -237,28 +241,6 @@ fn build(
         state,
         console: None,
     })
-}
-
-/// `linux.seccomp` compiled to BPF before anything exists, with a NOTIFY listener checked.
-pub(crate) fn compile_seccomp(
-    spec: &oci_spec::runtime::Spec,
-) -> Result<Option<kapsel_seccomp::Filter>> {
-    let Some(cfg) = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) else {
-        return Ok(None);
-    };
-    let filter = kapsel_seccomp::compile(cfg).map_err(|source| Error::Seccomp {
-        field: "linux.seccomp",
-        source,
-    })?;
-    if filter.uses_notify() {
-        if let Some(path) = cfg.listener_path() {
-            kapsel_seccomp::check_listener(path).map_err(|source| Error::Seccomp {
-                field: "linux.seccomp.listenerPath",
-                source,
-            })?;
-        }
-    }
-    Ok(Some(filter))
 }
 
 /// Writes the pid file atomically (temp + rename), as callers read it right away.

@@ -1,12 +1,12 @@
 //! `delete`: remove a stopped (or, with --force, any) container and everything create
 //! made for it, then run poststop hooks.
 
-use super::id::ContainerId;
 use super::signal_init;
 use crate::error::{Error, Result};
-use crate::hooks;
+use crate::process::hooks;
+use crate::state::dir::StateRoot;
+use crate::state::id::ContainerId;
 use crate::state::Status;
-use crate::statedir::StateRoot;
 
 pub fn delete(root: &StateRoot, id: &str, force: bool) -> Result<()> {
     delete_inner(root, id, force).map_err(|e| e.in_container(id, "delete"))
@@ -27,7 +27,7 @@ fn delete_inner(root: &StateRoot, id: &str, force: bool) -> Result<()> {
     };
     if let Some(paths) = &state.cgroup {
         // Checked before anything is signalled through them.
-        crate::cgroups::on_cgroupfs(paths)?;
+        crate::linux::cgroups::on_cgroupfs(paths)?;
     }
     if state.is_reservation() {
         // Its create held this lock until it finished or died, and a finished create
@@ -45,16 +45,16 @@ fn delete_inner(root: &StateRoot, id: &str, force: bool) -> Result<()> {
         Status::Created => kill_and_wait(&state)?,
         _ if force => kill_and_wait(&state)?,
         s => {
-            return Err(super::StatusError::Delete {
+            return Err(crate::error::StatusError::Delete {
                 id: id.to_string(),
-                status: s,
+                status: s.as_str(),
             }
             .into())
         }
     }
     let poststop = state.poststop.clone();
     let json = serde_json::to_string(&state.oci(Status::Stopped)).unwrap_or_default();
-    crate::cgroups::destroy(&state.cgroup)?;
+    crate::linux::cgroups::destroy(&state.cgroup)?;
     super::extras::release_rdt(&state);
     super::extras::release_host_mounts(&state.rootfs, state.host_mounts_before.as_deref());
     crate::rootfs::devices::remove_image_nodes(&state.image_nodes);
@@ -71,7 +71,7 @@ fn kill_and_wait(state: &crate::state::State) -> Result<()> {
     // kill everything in its cgroup first (a frozen cgroup is thawed by kill_all).
     if !state.own_pid_ns {
         kill_cgroup(state)?;
-    } else if let Some(m) = crate::cgroups::manager(&state.cgroup) {
+    } else if let Some(m) = crate::linux::cgroups::manager(&state.cgroup) {
         // SIGKILL reaches a frozen process only once it is thawed.
         let _ = m.thaw();
     }
@@ -83,10 +83,10 @@ fn kill_and_wait(state: &crate::state::State) -> Result<()> {
 
 /// SIGKILL to every process in the container's cgroup, if it still has one.
 fn kill_cgroup(state: &crate::state::State) -> Result<()> {
-    match crate::cgroups::manager(&state.cgroup).filter(|m| m.skipped().is_none()) {
+    match crate::linux::cgroups::manager(&state.cgroup).filter(|m| m.skipped().is_none()) {
         Some(m) if m.paths().dirs().iter().any(|d| d.is_dir()) => m
             .kill_all(nix::sys::signal::Signal::SIGKILL)
-            .map_err(crate::cgroups::map_err),
+            .map_err(crate::linux::cgroups::map_err),
         _ => Ok(()),
     }
 }

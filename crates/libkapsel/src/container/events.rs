@@ -1,10 +1,10 @@
 //! `events`: the container's resource usage as runc's JSON stats, once (`--stats`) or
 //! every interval, with OOM kills reported as they happen.
 
-use super::id::ContainerId;
 use crate::error::{Error, Result};
+use crate::state::dir::StateRoot;
+use crate::state::id::ContainerId;
 use crate::state::Status;
-use crate::statedir::StateRoot;
 use std::io::Write;
 use std::time::Duration;
 
@@ -13,13 +13,13 @@ fn manager(root: &StateRoot, id: &ContainerId) -> Result<kapsel_cgroups::Manager
     if state.status(&root.dir_of(id)) == Status::Stopped {
         return Err(Error::NotRunning);
     }
-    crate::cgroups::manager(&state.cgroup)
+    crate::linux::cgroups::manager(&state.cgroup)
         .filter(|m| m.skipped().is_none())
         .ok_or(Error::NoCgroup("read"))
 }
 
 fn stats_line(id: &str, m: &kapsel_cgroups::Manager) -> Result<String> {
-    let stats = m.stats().map_err(crate::cgroups::map_err)?;
+    let stats = m.stats().map_err(crate::linux::cgroups::map_err)?;
     let event = serde_json::json!({"type": "stats", "id": id, "data": stats});
     Ok(event.to_string())
 }

@@ -7,8 +7,8 @@ use crate::error::{nix_err, Error, Result};
 use crate::process::channel::{self, Message};
 use crate::process::plan::ProcessPlan;
 use crate::process::{finish, launch};
+use crate::state::dir::StateRoot;
 use crate::state::Status;
-use crate::statedir::StateRoot;
 use kapsel_cgroups::SelfJoin;
 use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
@@ -47,13 +47,13 @@ pub fn exec(root: &StateRoot, id: &str, opts: &ExecOptions) -> Result<i32> {
 }
 
 fn exec_inner(root: &StateRoot, id: &str, opts: &ExecOptions) -> Result<i32> {
-    let cid = super::id::ContainerId::new(id)?;
+    let cid = crate::state::id::ContainerId::new(id)?;
     let state = root.read_state(&cid)?;
     match state.status(&root.dir_of(&cid)) {
         Status::Running => {}
         Status::Paused if opts.ignore_paused => {}
-        Status::Stopped => return Err(super::StatusError::ExecStopped.into()),
-        s => return Err(super::StatusError::Exec(s).into()),
+        Status::Stopped => return Err(crate::error::StatusError::ExecStopped.into()),
+        s => return Err(crate::error::StatusError::Exec(s.as_str()).into()),
     }
     let spec = crate::spec::load(&state.bundle)?;
     let process = build_process(&spec, opts)?;
@@ -68,7 +68,7 @@ fn exec_inner(root: &StateRoot, id: &str, opts: &ExecOptions) -> Result<i32> {
         Some(open_root(state.pid)?)
     };
     let console = match (plan.terminal, &opts.console_socket) {
-        (true, Some(path)) => Some(crate::tty::connect(path)?),
+        (true, Some(path)) => Some(crate::process::tty::connect(path)?),
         (true, None) => {
             return Err(Error::Usage(
                 "--tty needs --console-socket to hand its pty to".into(),
@@ -80,10 +80,10 @@ fn exec_inner(root: &StateRoot, id: &str, opts: &ExecOptions) -> Result<i32> {
     if !opts.detach {
         mask.thread_block().map_err(nix_err("sigprocmask", ""))?;
     }
-    let seccomp = super::create::compile_seccomp(&spec)?;
+    let seccomp = super::plan::compile_seccomp(&spec)?;
     let state_json = serde_json::to_string(&state.oci(Status::Running)).unwrap_or_default();
-    let sub_cgroups = crate::cgroups::parse_sub_cgroups(&opts.cgroups)?;
-    let cgroup = crate::cgroups::manager(&state.cgroup).filter(|m| m.skipped().is_none());
+    let sub_cgroups = crate::linux::cgroups::parse_sub_cgroups(&opts.cgroups)?;
+    let cgroup = crate::linux::cgroups::manager(&state.cgroup).filter(|m| m.skipped().is_none());
     if !sub_cgroups.is_empty() && cgroup.is_none() {
         return Err(Error::Usage("--cgroup: the container has no cgroup".into()));
     }
@@ -96,7 +96,7 @@ fn exec_inner(root: &StateRoot, id: &str, opts: &ExecOptions) -> Result<i32> {
         seccomp: seccomp.as_ref(),
         cgroup_join: cgroup
             .as_ref()
-            .map(|m| crate::cgroups::self_join(m.paths(), &sub_cgroups))
+            .map(|m| crate::linux::cgroups::self_join(m.paths(), &sub_cgroups))
             .transpose()?,
         state_json: &state_json,
     };
@@ -129,14 +129,14 @@ fn build_process(spec: &Spec, opts: &ExecOptions) -> Result<Process> {
         let bytes = std::fs::read(path).map_err(|e| Error::io("open process file", path, e))?;
         let mut value: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
         crate::spec::spec_scheduler_flags(&mut value);
-        crate::json::from_value(&value)
+        crate::spec::json::from_value(&value)
             .or_else(|_| serde_json::from_slice(&bytes))
             .map_err(|e| {
                 Error::config(
                     format!(
                         "{}: {}",
                         path.display(),
-                        crate::json_path::of_error(&bytes, &e)
+                        crate::spec::json_path::of_error(&bytes, &e)
                     ),
                     e.to_string(),
                 )
@@ -309,7 +309,7 @@ fn spawn(mut job: Job<'_>, console: Option<OwnedFd>) -> Result<i32> {
     // not go back to its own pid namespace: one owned by an outer user namespace, as when
     // rootless podman runs us inside its own.
     let via_intermediate =
-        userns.is_some() || (pidns.is_some() && !crate::userns::in_initial_userns());
+        userns.is_some() || (pidns.is_some() && !crate::linux::userns::in_initial_userns());
     const PIDNS: &str = "pid namespace of the container";
     let mut join = job.cgroup_join.take();
     let intermediate = via_intermediate.then(|| launch::Intermediate {
@@ -339,7 +339,7 @@ fn spawn(mut job: Job<'_>, console: Option<OwnedFd>) -> Result<i32> {
         match parent.recv()? {
             Some(Message::Warning(w)) => crate::logging::warn(&w),
             Some(Message::SeccompFd(fd)) => {
-                crate::process::notify::hand_over(job.spec, &fd, pid, job.state_json)?;
+                crate::process::seccomp_agent::hand_over(job.spec, &fd, pid, job.state_json)?;
             }
             Some(Message::Failed(w)) => {
                 let _ = waitpid(Pid::from_raw(pid), None);
@@ -377,7 +377,7 @@ fn child_main(
         join_cgroup(join)?;
         if job.root.is_some() {
             // In the host's mount namespace, as the container's init.
-            crate::exe_guard::enter_caller_mount_ns()?;
+            crate::linux::mount_ns::enter_caller_mount_ns()?;
         }
         let mut keep = vec![chan.raw_fd()];
         keep.extend(console.as_ref().map(|c| c.as_raw_fd()));
@@ -385,7 +385,7 @@ fn child_main(
         keep.extend(job.root.as_ref().map(|fd| fd.as_raw_fd()));
         launch::seal(&keep, 3 + job.preserve_fds, false)?;
         // Before the container's mount namespace is joined (see procfs.rs).
-        let proc = crate::procfs::ProcRoot::open()?;
+        let proc = crate::linux::procfs::ProcRoot::open()?;
         launch::join_namespaces(
             job.namespaces
                 .iter()
@@ -398,7 +398,7 @@ fn child_main(
         let slave = match console {
             Some(sock) => {
                 nix::unistd::setsid().map_err(nix_err("setsid", ""))?;
-                Some(crate::tty::setup(sock, plan.console_size, false)?)
+                Some(crate::process::tty::setup(sock, plan.console_size, false)?)
             }
             None => None,
         };
@@ -416,11 +416,11 @@ fn child_main(
 
 /// `CAP_SYS_ADMIN` or `SYS_ADMIN`, as config.json spells them.
 fn parse_cap(name: &str) -> Option<Capability> {
-    crate::json::from_value(&serde_json::Value::String(name.to_string())).ok()
+    crate::spec::json::from_value(&serde_json::Value::String(name.to_string())).ok()
 }
 
 /// Moves the calling process, which has one thread, into the container's cgroup (or the
 /// --cgroup sub-cgroups).
 fn join_cgroup(join: Option<SelfJoin>) -> Result<()> {
-    join.map_or(Ok(()), |j| j.join().map_err(crate::cgroups::map_err))
+    join.map_or(Ok(()), |j| j.join().map_err(crate::linux::cgroups::map_err))
 }

@@ -5,7 +5,7 @@
 //! value fails before anything is made.
 
 use crate::error::Result;
-use crate::netdev::{self, Moved};
+use crate::linux::netdev::{self, Moved};
 use crate::state::State;
 use oci_spec::runtime::{LinuxIntelRdt, Spec};
 use std::path::{Path, PathBuf};
@@ -34,7 +34,7 @@ pub fn plan(
         image_nodes,
         idmapped: crate::rootfs::idmap::prepare(spec, bundle)?,
         net_devices: netdev::plan(spec)?,
-        rdt: crate::rdt::plan(spec)?.map(|(r, root)| (r.clone(), root)),
+        rdt: crate::linux::rdt::plan(spec)?.map(|(r, root)| (r.clone(), root)),
         host_mounts_before: shared_mounts_of
             .map(crate::rootfs::host_mounts::snapshot)
             .transpose()?,
@@ -46,11 +46,11 @@ impl Extras {
     /// namespace, recording both in `state`. Before the user process runs.
     pub fn attach(&self, id: &str, pid: i32, state: &mut State) -> Result<()> {
         if let Some((rdt, root)) = &self.rdt {
-            state.resctrl = Some(crate::rdt::apply(root, id, rdt, pid)?);
+            state.resctrl = Some(crate::linux::rdt::apply(root, id, rdt, pid)?);
         }
         if let Err(e) = netdev::move_in(pid, &self.net_devices) {
             if let Some(joined) = state.resctrl.take() {
-                crate::rdt::remove(&joined);
+                crate::linux::rdt::remove(&joined);
             }
             return Err(e);
         }
@@ -87,6 +87,6 @@ pub fn release_host_mounts(rootfs: &Path, before: Option<&[u64]>) {
 /// Removes the resctrl groups made for the container.
 pub fn release_rdt(state: &State) {
     if let Some(joined) = &state.resctrl {
-        crate::rdt::remove(joined);
+        crate::linux::rdt::remove(joined);
     }
 }

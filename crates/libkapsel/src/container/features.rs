@@ -29,8 +29,8 @@ const NET_DEVICES: bool = cfg!(feature = "net-devices");
 /// `idmap`/`ridmap` mount options and per-mount id mappings.
 const IDMAP_MOUNTS: bool = cfg!(feature = "idmap");
 /// `linux.memoryPolicy` modes and flags (set_mempolicy(2)); empty: not supported.
-const MEMORY_POLICY_MODES: &[&str] = crate::mempolicy::MODES;
-const MEMORY_POLICY_FLAGS: &[&str] = crate::mempolicy::FLAGS;
+const MEMORY_POLICY_MODES: &[&str] = crate::linux::mempolicy::MODES;
+const MEMORY_POLICY_FLAGS: &[&str] = crate::linux::mempolicy::FLAGS;
 
 /// The features document, as `kapsel features` prints it.
 pub fn features() -> Value {
@@ -85,9 +85,9 @@ pub fn mount_options() -> Vec<&'static str> {
 
 /// The namespace types the running kernel has (create refuses the others).
 pub fn namespaces() -> Vec<Value> {
-    crate::namespaces::ALL_TYPES
+    crate::linux::namespaces::ALL_TYPES
         .iter()
-        .filter(|t| crate::namespaces::kernel_has(**t))
+        .filter(|t| crate::linux::namespaces::kernel_has(**t))
         .map(|t| json!(t))
         .collect()
 }

@@ -1,10 +1,10 @@
 //! `kill`: send a signal to the container's init (or, with --all, to every process).
 
-use super::id::ContainerId;
 use super::signal_init;
 use crate::error::{Error, Result};
+use crate::state::dir::StateRoot;
+use crate::state::id::ContainerId;
 use crate::state::Status;
-use crate::statedir::StateRoot;
 
 pub fn kill(root: &StateRoot, id: &str, signal: i32, all: bool) -> Result<()> {
     kill_inner(root, id, signal, all).map_err(|e| e.in_container(id, "kill"))
@@ -27,8 +27,10 @@ fn kill_inner(root: &StateRoot, id: &str, signal: i32, all: bool) -> Result<()> 
     // A frozen process keeps even SIGKILL pending under the v1 freezer: thaw the
     // container so that the kill takes effect (catchable signals wait for `resume`).
     if sent.is_ok() && status == Status::Paused && signal == libc::SIGKILL {
-        if let Some(m) = crate::cgroups::manager(&state.cgroup).filter(|m| m.skipped().is_none()) {
-            m.thaw().map_err(crate::cgroups::map_err)?;
+        if let Some(m) =
+            crate::linux::cgroups::manager(&state.cgroup).filter(|m| m.skipped().is_none())
+        {
+            m.thaw().map_err(crate::linux::cgroups::map_err)?;
         }
     }
     sent
@@ -48,9 +50,10 @@ fn send(state: &crate::state::State, signal: i32, all: bool) -> Result<()> {
 /// one kapsel skipped) and nothing was sent.
 fn signal_cgroup(state: &crate::state::State, signal: i32) -> Result<bool> {
     if let Some(paths) = &state.cgroup {
-        crate::cgroups::on_cgroupfs(paths)?;
+        crate::linux::cgroups::on_cgroupfs(paths)?;
     }
-    let Some(m) = crate::cgroups::manager(&state.cgroup).filter(|m| m.skipped().is_none()) else {
+    let Some(m) = crate::linux::cgroups::manager(&state.cgroup).filter(|m| m.skipped().is_none())
+    else {
         return Ok(false);
     };
     if !m.paths().dirs().iter().any(|d| d.is_dir()) {
@@ -59,6 +62,6 @@ fn signal_cgroup(state: &crate::state::State, signal: i32) -> Result<bool> {
     }
     let sig = nix::sys::signal::Signal::try_from(signal)
         .map_err(|_| Error::Usage(format!("invalid signal {signal}")))?;
-    m.kill_all(sig).map_err(crate::cgroups::map_err)?;
+    m.kill_all(sig).map_err(crate::linux::cgroups::map_err)?;
     Ok(true)
 }

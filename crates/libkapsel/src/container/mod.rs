@@ -7,7 +7,6 @@ pub mod events;
 pub mod exec;
 pub mod extras;
 pub mod features;
-pub mod id;
 pub mod kill;
 pub mod pause;
 pub mod plan;
@@ -19,30 +18,9 @@ pub mod start;
 pub mod update;
 
 use crate::error::{Error, Result};
-use crate::state::{process_alive, State, Status};
+use crate::state::{process_alive, State};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use std::os::fd::AsFd;
-
-/// An operation the container's status forbids (runc's wording where it has one).
-#[derive(Debug, thiserror::Error)]
-pub enum StatusError {
-    #[error("cannot start a container that has stopped")]
-    StartStopped,
-    #[error("cannot start an already {0} container")]
-    StartAlready(Status),
-    #[error("cannot pause a {0} container")]
-    Pause(Status),
-    #[error("cannot resume a {0} container: it is not paused")]
-    Resume(Status),
-    #[error("cannot delete container {id} that is not stopped: {status}")]
-    Delete { id: String, status: Status },
-    #[error("cannot exec in a stopped container")]
-    ExecStopped,
-    #[error("cannot exec in a {0} container")]
-    Exec(Status),
-    #[error("cannot update a stopped container")]
-    UpdateStopped,
-}
 
 /// Sends `signal` to the container's init through a pidfd (immune to pid reuse) and,
 /// when `wait` is set, waits for it to die on the same pidfd — no sleep-polling.

@@ -1,10 +1,10 @@
 //! `pause` and `resume`: freeze and thaw every process of the container's cgroup.
 
-use super::id::ContainerId;
-use super::StatusError;
+use crate::error::StatusError;
 use crate::error::{Error, Result};
+use crate::state::dir::StateRoot;
+use crate::state::id::ContainerId;
 use crate::state::Status;
-use crate::statedir::StateRoot;
 
 pub fn pause(root: &StateRoot, id: &str) -> Result<()> {
     freeze(root, id, true).map_err(|e| e.in_container(id, "pause"))
@@ -20,11 +20,11 @@ fn freeze(root: &StateRoot, id: &str, pause: bool) -> Result<()> {
     let status = state.status(&dir.path);
     match (pause, status) {
         (true, Status::Running) | (false, Status::Paused) => {}
-        (true, s) => return Err(StatusError::Pause(s).into()),
-        (false, s) => return Err(StatusError::Resume(s).into()),
+        (true, s) => return Err(StatusError::Pause(s.as_str()).into()),
+        (false, s) => return Err(StatusError::Resume(s.as_str()).into()),
     }
-    let m = crate::cgroups::manager(&state.cgroup)
+    let m = crate::linux::cgroups::manager(&state.cgroup)
         .filter(|m| m.skipped().is_none())
         .ok_or(Error::NoCgroup("freeze"))?;
-    if pause { m.freeze() } else { m.thaw() }.map_err(crate::cgroups::map_err)
+    if pause { m.freeze() } else { m.thaw() }.map_err(crate::linux::cgroups::map_err)
 }

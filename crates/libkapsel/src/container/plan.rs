@@ -8,39 +8,14 @@
 //! (the cgroups it makes, the hooks of the runtime namespace, what `delete` needs later).
 
 use super::extras::Extras;
-use super::id::ContainerId;
 use crate::error::{Error, Result};
-use crate::hooks;
-use crate::namespaces::NamespacePlan;
-use crate::process::plan::ProcessPlan;
+use crate::process::hooks;
+use crate::process::plan::{InitPlan, ProcessPlan};
 use crate::rootfs::RootfsPlan;
+use crate::state::id::ContainerId;
 use crate::state::StoredHook;
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 use std::path::{Path, PathBuf};
-
-/// What the container process does, and nothing else.
-pub struct InitPlan {
-    pub id: String,
-    pub rootfs: PathBuf,
-    pub ns: NamespacePlan,
-    pub root: RootfsPlan,
-    pub process: ProcessPlan,
-    pub hostname: Option<String>,
-    pub domainname: Option<String>,
-    /// `linux.sysctl`, checked to be scoped by the container's own namespaces.
-    pub sysctl: Vec<(String, String)>,
-    /// `linux.timeOffsets` as /proc/PID/timens_offsets takes it.
-    pub time_offsets: Option<String>,
-    pub mempolicy: Option<crate::mempolicy::MemPolicy>,
-    pub seccomp: Option<kapsel_seccomp::Filter>,
-    pub create_container_hooks: Vec<StoredHook>,
-    pub start_container_hooks: Vec<StoredHook>,
-    /// Some hook at all: the process asks the runtime to run prestart and createRuntime
-    /// and gets the state JSON for the hooks it runs itself.
-    pub any_hooks: bool,
-    pub no_new_keyring: bool,
-    pub preserve_fds: u32,
-}
 
 /// The container, planned.
 pub struct ContainerPlan {
@@ -82,7 +57,7 @@ impl ContainerPlan {
             .unwrap_or_default();
         let rootfs = std::fs::canonicalize(crate::spec::rootfs_path(&bundle, &rootfs_rel))
             .map_err(|e| Error::io("open rootfs", &rootfs_rel, e))?;
-        let ns = crate::namespaces::plan(&spec)?;
+        let ns = crate::linux::namespaces::plan(&spec)?;
         let linux = spec.linux().as_ref();
         let mut sysctl = Vec::new();
         if let Some(map) = linux.and_then(|l| l.sysctl().as_ref()) {
@@ -91,19 +66,22 @@ impl ContainerPlan {
             sysctl.sort();
         }
         crate::security::process_attrs::validate_lsm(&spec)?;
-        crate::userns::validate(&spec, ns.has_new(LinuxNamespaceType::User))?;
+        crate::linux::userns::validate(&spec, ns.has_new(LinuxNamespaceType::User))?;
         let process = spec
             .process()
             .as_ref()
             .ok_or_else(|| Error::config("process", "missing"))?;
         let process = ProcessPlan::new(process, &spec)?
             .with_listen_fds(crate::process::finish::listen_fds())?;
-        crate::process::affinity::check_online(&process)?;
-        let mempolicy = crate::mempolicy::from_spec(&spec)?;
+        crate::process::affinity::check_online(
+            process.affinity_initial.as_deref(),
+            process.affinity_final.as_deref(),
+        )?;
+        let mempolicy = crate::linux::mempolicy::from_spec(&spec)?;
         if let Some(policy) = &mempolicy {
-            crate::mempolicy::check_nodes(policy, Path::new("/sys"))?;
+            crate::linux::mempolicy::check_nodes(policy, Path::new("/sys"))?;
         }
-        let seccomp = super::create::compile_seccomp(&spec)?;
+        let seccomp = compile_seccomp(&spec)?;
         let shares_mounts = ns.shares_mounts();
         let root = RootfsPlan::new(&spec, &bundle, shares_mounts, o.no_pivot)?;
         let image_nodes = crate::rootfs::devices::image_nodes(&rootfs, &root.devices)?;
@@ -142,7 +120,7 @@ impl ContainerPlan {
             hostname: spec.hostname().clone().filter(|h| !h.is_empty()),
             domainname: spec.domainname().clone().filter(|d| !d.is_empty()),
             sysctl,
-            time_offsets: crate::namespaces::time_offsets(&spec)?,
+            time_offsets: crate::linux::namespaces::time_offsets(&spec)?,
             mempolicy,
             seccomp,
             create_container_hooks,
@@ -168,4 +146,26 @@ impl ContainerPlan {
             init,
         })
     }
+}
+
+/// `linux.seccomp` compiled to BPF before anything exists, with a NOTIFY listener checked.
+pub(crate) fn compile_seccomp(
+    spec: &oci_spec::runtime::Spec,
+) -> Result<Option<kapsel_seccomp::Filter>> {
+    let Some(cfg) = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) else {
+        return Ok(None);
+    };
+    let filter = kapsel_seccomp::compile(cfg).map_err(|source| Error::Seccomp {
+        field: "linux.seccomp",
+        source,
+    })?;
+    if filter.uses_notify() {
+        if let Some(path) = cfg.listener_path() {
+            kapsel_seccomp::check_listener(path).map_err(|source| Error::Seccomp {
+                field: "linux.seccomp.listenerPath",
+                source,
+            })?;
+        }
+    }
+    Ok(Some(filter))
 }

@@ -1,12 +1,12 @@
 //! `state` and `list`: read-only views of containers.
 
 use crate::error::Result;
+use crate::state::dir::StateRoot;
 use crate::state::{State, Status};
-use crate::statedir::StateRoot;
 
 /// The state and live status of one container.
 pub fn state(root: &StateRoot, id: &str) -> Result<(State, Status)> {
-    let cid = super::id::checked(id, "state")?;
+    let cid = crate::state::id::checked(id, "state")?;
     let st = root
         .read_state(&cid)
         .map_err(|e| e.in_container(id, "state"))?;

@@ -3,10 +3,10 @@
 //! make). If `create` is killed half-way, `delete` (or the next `create` of the same id)
 //! finds in it everything that may have been left, and removes it.
 
-use super::id::ContainerId;
 use crate::error::Result;
+use crate::state::dir::{ContainerDir, StateRoot};
+use crate::state::id::ContainerId;
 use crate::state::{Creator, State};
-use crate::statedir::{ContainerDir, StateRoot};
 use kapsel_cgroups::{CgroupPaths, Manager};
 use std::path::Path;
 
@@ -23,8 +23,8 @@ pub(super) fn record(
         id: id.to_string(),
         bundle: bundle.to_path_buf(),
         rootfs: rootfs.to_path_buf(),
-        created: crate::time::now_rfc3339(),
-        cgroup: Some(crate::cgroups::reservation_paths(planned)),
+        created: crate::util::time::now_rfc3339(),
+        cgroup: Some(crate::linux::cgroups::reservation_paths(planned)),
         creator: Some(Creator::current()),
         host_mounts_before: extras.host_mounts_before.clone(),
         image_nodes: extras.image_nodes.clone(),
@@ -41,15 +41,15 @@ pub(crate) fn undo(state: &State) -> Result<()> {
     let Some(paths) = state.cgroup.as_ref().map(own_part) else {
         return Ok(());
     };
-    crate::cgroups::on_cgroupfs(&paths)?;
+    crate::linux::cgroups::on_cgroupfs(&paths)?;
     let m = Manager::from_paths(paths);
     let dirs = m.paths().dirs();
     // The process joins only once every directory exists; a partial set holds nothing.
     if !dirs.is_empty() && dirs.iter().all(|d| d.is_dir()) {
         m.kill_all(nix::sys::signal::Signal::SIGKILL)
-            .map_err(crate::cgroups::map_err)?;
+            .map_err(crate::linux::cgroups::map_err)?;
     }
-    m.destroy().map_err(crate::cgroups::map_err)
+    m.destroy().map_err(crate::linux::cgroups::map_err)
 }
 
 /// Only the directories at or below one the create was going to make.

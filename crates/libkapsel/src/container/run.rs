@@ -6,7 +6,7 @@ use super::create::{create, CreateOptions};
 use super::delete::delete;
 use super::start::start;
 use crate::error::{nix_err, Result};
-use crate::statedir::StateRoot;
+use crate::state::dir::StateRoot;
 
 pub struct RunOptions {
     pub create: CreateOptions,
@@ -35,7 +35,7 @@ pub fn run(root: &StateRoot, id: &str, opts: &RunOptions) -> Result<i32> {
         return Ok(0);
     }
     let waited = match &created.console {
-        Some(sock) => crate::tty::receive_master(sock)
+        Some(sock) => crate::process::tty::receive_master(sock)
             .and_then(|master| crate::process::relay::relay_and_wait(created.pid, &mask, master)),
         None => crate::process::wait::wait_forwarding(created.pid, &mask),
     };

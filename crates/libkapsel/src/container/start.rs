@@ -1,12 +1,12 @@
 //! `start`: open the start gate of a created container, wait until its program runs,
 //! then run poststart hooks.
 
-use super::id::ContainerId;
-use super::StatusError;
+use crate::error::StatusError;
 use crate::error::{nix_err, Error, Result};
-use crate::hooks;
+use crate::process::hooks;
+use crate::state::dir::StateRoot;
+use crate::state::id::ContainerId;
 use crate::state::Status;
-use crate::statedir::StateRoot;
 use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
 use std::os::fd::{AsFd, OwnedFd};
@@ -22,7 +22,7 @@ fn start_inner(root: &StateRoot, id: &str) -> Result<()> {
     match state.status(&dir.path) {
         Status::Created => {}
         Status::Stopped => return Err(StatusError::StartStopped.into()),
-        s => return Err(StatusError::StartAlready(s).into()),
+        s => return Err(StatusError::StartAlready(s.as_str()).into()),
     }
     let notify = crate::process::sd_notify::bind(&dir.path)?;
     let fifo = dir.fifo_path();

@@ -1,9 +1,9 @@
 //! `update`: new resource limits for a running (or paused, or created) container.
 
-use super::id::ContainerId;
 use crate::error::{Error, Result};
+use crate::state::dir::StateRoot;
+use crate::state::id::ContainerId;
 use crate::state::Status;
-use crate::statedir::StateRoot;
 use oci_spec::runtime::LinuxResources;
 
 pub fn update(root: &StateRoot, id: &str, resources: &LinuxResources) -> Result<()> {
@@ -11,13 +11,16 @@ pub fn update(root: &StateRoot, id: &str, resources: &LinuxResources) -> Result<
         let dir = root.open(&ContainerId::new(id)?)?;
         let state = dir.read_state()?;
         if state.status(&dir.path) == Status::Stopped {
-            return Err(super::StatusError::UpdateStopped.into());
+            return Err(crate::error::StatusError::UpdateStopped.into());
         }
-        let m = crate::cgroups::manager(&state.cgroup)
+        let m = crate::linux::cgroups::manager(&state.cgroup)
             .filter(|m| m.skipped().is_none())
             .ok_or(Error::NoCgroup("update"))?;
         let resources = with_create_time_checks(resources, &state.bundle);
-        for note in m.update(&resources).map_err(crate::cgroups::map_err)? {
+        for note in m
+            .update(&resources)
+            .map_err(crate::linux::cgroups::map_err)?
+        {
             crate::logging::warn(&note);
         }
         Ok(())

@@ -35,24 +35,22 @@ pub fn cpus(process: &Process, stage: Stage) -> Result<Option<Vec<u32>>> {
     };
     match list.as_deref().map(str::trim) {
         None | Some("") => Ok(None),
-        Some(l) => crate::idlist::parse(l, CpuSet::count() as u32)
+        Some(l) => crate::util::idlist::parse(l, CpuSet::count() as u32)
             .map(Some)
             .map_err(|e| Error::config(stage.field(), e)),
     }
 }
 
 /// Checks the planned sets before anything exists: every cpu is online.
-pub fn check_online(plan: &super::plan::ProcessPlan) -> Result<()> {
+pub fn check_online(initial: Option<&[u32]>, last: Option<&[u32]>) -> Result<()> {
     let online = std::fs::read_to_string("/sys/devices/system/cpu/online").ok();
-    let Some(online) = online.and_then(|t| crate::idlist::parse(&t, CpuSet::count() as u32).ok())
+    let Some(online) =
+        online.and_then(|t| crate::util::idlist::parse(&t, CpuSet::count() as u32).ok())
     else {
         return Ok(());
     };
-    for (stage, list) in [
-        (Stage::Initial, &plan.affinity_initial),
-        (Stage::Final, &plan.affinity_final),
-    ] {
-        if let Some(c) = list.iter().flatten().find(|c| !online.contains(c)) {
+    for (stage, list) in [(Stage::Initial, initial), (Stage::Final, last)] {
+        if let Some(c) = list.iter().copied().flatten().find(|c| !online.contains(c)) {
             return Err(Error::config(
                 stage.field(),
                 format!("cpu {c} is not online"),

@@ -3,7 +3,7 @@
 //! I/O priority, personality, LSM label, umask, no_new_privs, descriptor hygiene,
 //! signals, and capabilities around the uid change. The seccomp filter is loaded last.
 
-use super::exec;
+use super::lookup;
 use super::plan::{ProcessPlan, UserPlan};
 use crate::error::{nix_err, Error, Result};
 use crate::security;
@@ -37,7 +37,7 @@ impl ExecImage {
             }
         }
         let err = nix::unistd::execve(&self.path, &self.argv, &self.envp).unwrap_err();
-        super::exec::ExecError::Execve {
+        crate::error::ExecError::Execve {
             path: self.path.to_string_lossy().into_owned(),
             errno: err as i32,
         }
@@ -50,7 +50,7 @@ pub fn finish(
     console: Option<OwnedFd>,
     preserve_fds: u32,
     seccomp: Option<&Filter>,
-    proc: crate::procfs::ProcRoot,
+    proc: crate::linux::procfs::ProcRoot,
 ) -> Result<ExecImage> {
     set_rlimits(plan)?;
     if let Some(adj) = plan.oom_score_adj {
@@ -64,10 +64,10 @@ pub fn finish(
     }
     enter_cwd(&plan.cwd)?;
     if let Some(slave) = &console {
-        crate::tty::become_stdio(slave)?;
+        crate::process::tty::become_stdio(slave)?;
     }
     drop(console);
-    let path = exec::resolve(&plan.arg0, &plan.env)?;
+    let path = lookup::resolve(&plan.arg0, &plan.env)?;
     security::process_attrs::apply_scheduler(plan.scheduler.as_ref())?;
     security::process_attrs::apply_io_priority(plan.io_priority)?;
     security::process_attrs::apply_personality(plan.personality)?;
@@ -142,7 +142,7 @@ fn set_rlimits(plan: &ProcessPlan) -> Result<()> {
     Ok(())
 }
 
-fn set_user(user: &UserPlan, proc: &crate::procfs::ProcRoot) -> Result<()> {
+fn set_user(user: &UserPlan, proc: &crate::linux::procfs::ProcRoot) -> Result<()> {
     let groups: Vec<Gid> = user.groups.iter().map(|g| Gid::from_raw(*g)).collect();
     match setgroups(&groups) {
         Ok(()) => {}
@@ -216,6 +216,6 @@ pub fn listen_fds() -> u32 {
         .unwrap_or(0)
 }
 
-fn setgroups_denied(proc: &crate::procfs::ProcRoot) -> bool {
+fn setgroups_denied(proc: &crate::linux::procfs::ProcRoot) -> bool {
     proc.read_own("setgroups").is_ok_and(|s| s.trim() == "deny")
 }

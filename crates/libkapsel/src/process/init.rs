@@ -4,9 +4,9 @@
 
 use super::channel::{Channel, Message};
 use super::finish;
-use crate::container::plan::InitPlan;
 use crate::error::{nix_err, Error, Result};
-use crate::hooks;
+use crate::process::hooks;
+use crate::process::plan::InitPlan;
 use crate::rootfs;
 use crate::security;
 use nix::sched::{unshare, CloneFlags};
@@ -40,7 +40,7 @@ struct Prepared {
 }
 
 pub fn run(mut ctx: InitContext<'_>) -> ! {
-    crate::fault::child_panic_point();
+    crate::util::fault::child_panic_point();
     let prepared = match setup(&mut ctx) {
         Ok(p) => p,
         Err(e) => super::launch::fail(&ctx.channel, &e, 1),
@@ -107,13 +107,13 @@ fn setup(ctx: &mut InitContext<'_>) -> Result<Prepared> {
     )?;
     // Into our cgroups before anything else, with the single thread we have.
     if let Some(join) = ctx.cgroup_join.take() {
-        join.join().map_err(crate::cgroups::map_err)?;
+        join.join().map_err(crate::linux::cgroups::map_err)?;
     }
     let shared_mounts = plan.root.shares_mounts;
     if shared_mounts {
         // The runtime may run in a private mount namespace of its own (exe_guard): the
         // container inherits the caller's, as the runtime-spec asks.
-        crate::exe_guard::enter_caller_mount_ns()?;
+        crate::linux::mount_ns::enter_caller_mount_ns()?;
     }
     // An unprivileged parent still has to write our id maps through /proc/PID: then we
     // become non-dumpable once it has (decided before the clone: once the maps exist,
@@ -133,7 +133,7 @@ fn setup(ctx: &mut InitContext<'_>) -> Result<Prepared> {
         // cgroups).
         wait_for_continue(&ctx.channel)?;
         if plan.ns.has_new(LinuxNamespaceType::User) {
-            crate::userns::become_root(plan.ns.root_mapped)?;
+            crate::linux::userns::become_root(plan.ns.root_mapped)?;
         }
     }
     if maps_by_user {
@@ -141,7 +141,7 @@ fn setup(ctx: &mut InitContext<'_>) -> Result<Prepared> {
     }
     // The procfs every /proc write goes through, taken before a joined mount namespace
     // or any mount of the config can change what /proc is (see procfs.rs).
-    let proc = crate::procfs::ProcRoot::open()?;
+    let proc = crate::linux::procfs::ProcRoot::open()?;
     // The user namespace was joined by the intermediate process (see launch).
     super::launch::join_namespaces(
         plan.ns
@@ -190,9 +190,11 @@ fn setup(ctx: &mut InitContext<'_>) -> Result<Prepared> {
         kapsel_sys::process::set_domainname(d)?;
     }
     let console = match ctx.console.take() {
-        Some(sock) if plan.process.terminal => {
-            Some(crate::tty::setup(sock, plan.process.console_size, true)?)
-        }
+        Some(sock) if plan.process.terminal => Some(crate::process::tty::setup(
+            sock,
+            plan.process.console_size,
+            true,
+        )?),
         _ => None,
     };
     rootfs::resolve::ensure_in_root(
@@ -205,7 +207,7 @@ fn setup(ctx: &mut InitContext<'_>) -> Result<Prepared> {
     security::sysctl::apply(&plan.sysctl, &proc)?;
     rootfs::restrict(&plan.root)?;
     if let Some(policy) = &plan.mempolicy {
-        crate::mempolicy::apply(policy)?;
+        crate::linux::mempolicy::apply(policy)?;
     }
     let mut image = finish::finish(
         &plan.process,
@@ -230,7 +232,7 @@ fn setup(ctx: &mut InitContext<'_>) -> Result<Prepared> {
 /// With hooks in the config, ask the parent to run prestart and createRuntime in the
 /// runtime namespace; its reply carries the state JSON for the hooks run in here.
 fn hooks_round_trip(ctx: &InitContext<'_>) -> Result<Option<String>> {
-    if !ctx.plan.any_hooks && !crate::fault::armed_at("after-mounts") {
+    if !ctx.plan.any_hooks && !crate::util::fault::armed_at("after-mounts") {
         return Ok(None);
     }
     ctx.channel.send(&Message::RuntimeHooks)?;
@@ -243,7 +245,7 @@ fn hooks_round_trip(ctx: &InitContext<'_>) -> Result<Option<String>> {
 }
 
 fn with_status(state: &str, status: &str) -> String {
-    match crate::json::from_str::<serde_json::Value>(state) {
+    match crate::spec::json::from_str::<serde_json::Value>(state) {
         Ok(mut v) => {
             v["status"] = serde_json::Value::String(status.into());
             v.to_string()
@@ -255,7 +257,10 @@ fn with_status(state: &str, status: &str) -> String {
 /// CLONE_NEWTIME affects only our children and, since Linux 5.11, this process at
 /// execve; the offsets (planned as the text timens_offsets takes) must be written before
 /// any process lives in it.
-fn enter_time_namespace(offsets: Option<&str>, proc: &crate::procfs::ProcRoot) -> Result<()> {
+fn enter_time_namespace(
+    offsets: Option<&str>,
+    proc: &crate::linux::procfs::ProcRoot,
+) -> Result<()> {
     unshare(CloneFlags::from_bits_retain(
         LinuxNamespaceType::Time as i32,
     ))

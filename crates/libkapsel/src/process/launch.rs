@@ -63,7 +63,8 @@ pub fn launch(mut l: Launch<'_>) -> Result<Launched> {
     if let Some(j) = l.cgroup.as_mut().filter(|_| l.intermediate.is_some()) {
         // The intermediate is what this clone makes: the process it clones joins by
         // writing cgroup.procs.
-        j.without_clone_into().map_err(crate::cgroups::map_err)?;
+        j.without_clone_into()
+            .map_err(crate::linux::cgroups::map_err)?;
     }
     let forked = super::pidns::clone_joining(l.new_namespaces, l.cgroup.as_mut(), l.pidns);
     match forked? {
@@ -115,7 +116,7 @@ fn run_intermediate(chan: &Channel, i: Intermediate<'_>) {
         if let Some((userns, what)) = i.userns {
             super::affinity::apply(i.affinity, super::affinity::Stage::Initial)?;
             if let Some(j) = i.cgroup {
-                j.join().map_err(crate::cgroups::map_err)?;
+                j.join().map_err(crate::linux::cgroups::map_err)?;
             }
             setns(userns.as_fd(), CloneFlags::CLONE_NEWUSER).map_err(nix_err("setns", what))?;
             // Be a mapped id of the namespace (its root, where it has one): files made
@@ -167,7 +168,8 @@ pub fn join_namespaces<'a>(
         if matches!(t, LinuxNamespaceType::User | LinuxNamespaceType::Pid) {
             continue;
         }
-        setns(fd.as_fd(), crate::namespaces::clone_flag(t)).map_err(nix_err("setns", what))?;
+        setns(fd.as_fd(), crate::linux::namespaces::clone_flag(t))
+            .map_err(nix_err("setns", what))?;
     }
     Ok(())
 }

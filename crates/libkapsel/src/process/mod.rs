@@ -1,25 +1,29 @@
-//! Creating the container process: the channel between parent and child, the parent's
-//! side (spawn), the child's side (init) and the final exec.
+//! Starting a process in a container: what it is made of (plan), the one launcher for
+//! create and exec (launch), the channel between the runtime and the new process, the
+//! runtime's side for a container's init (spawn) and the process's own side (init,
+//! finish), the executable lookup, hooks, the terminal, and the waits and relays after.
 
-pub mod affinity;
-pub mod channel;
-pub mod exec;
-pub mod finish;
-pub mod init;
-pub mod launch;
-pub mod notify;
-pub mod pidfd_socket;
-pub mod pidns;
-pub mod plan;
+pub(crate) mod affinity;
+pub(crate) mod channel;
+pub(crate) mod finish;
+pub(crate) mod hooks;
+pub(crate) mod init;
+pub(crate) mod launch;
+pub(crate) mod lookup;
+pub(crate) mod pidfd_socket;
+pub(crate) mod pidns;
+pub(crate) mod plan;
 #[cfg(feature = "pty-relay")]
-pub mod relay;
+pub(crate) mod relay;
 #[cfg(not(feature = "pty-relay"))]
 #[path = "../absent/relay.rs"]
-pub mod relay;
+pub(crate) mod relay;
 #[cfg(feature = "sd-notify")]
-pub mod sd_notify;
+pub(crate) mod sd_notify;
 #[cfg(not(feature = "sd-notify"))]
 #[path = "../absent/sd_notify.rs"]
-pub mod sd_notify;
-pub mod spawn;
-pub mod wait;
+pub(crate) mod sd_notify;
+pub(crate) mod seccomp_agent;
+pub(crate) mod spawn;
+pub(crate) mod tty;
+pub(crate) mod wait;

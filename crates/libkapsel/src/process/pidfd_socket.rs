@@ -9,14 +9,14 @@ use std::path::Path;
 /// Connects to the caller's socket; done before anything is made, so a bad path fails
 /// early and leaves nothing.
 pub fn connect(path: &Path) -> Result<OwnedFd> {
-    crate::unixsock::connect(path, "connect to pidfd socket")
+    crate::util::unixsock::connect(path, "connect to pidfd socket")
 }
 
 /// Opens a pidfd of `pid` (a child of this process, so it cannot have been recycled)
 /// and sends it.
 pub fn send(socket: &OwnedFd, pid: i32) -> Result<()> {
     let pidfd = kapsel_sys::process::pidfd_open(pid)?;
-    crate::unixsock::send_fd(
+    crate::util::unixsock::send_fd(
         socket.as_fd(),
         pidfd.as_fd(),
         "pidfd",

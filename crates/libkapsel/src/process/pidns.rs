@@ -44,7 +44,8 @@ pub fn clone_joining(
     };
     match clone_in(flags, Some(fd), pidns) {
         Err(_) => {
-            join.without_clone_into().map_err(crate::cgroups::map_err)?;
+            join.without_clone_into()
+                .map_err(crate::linux::cgroups::map_err)?;
             clone_in(flags, None, pidns)
         }
         forked => forked,

@@ -1,10 +1,14 @@
 //! One process of a container, decided before it is cloned: `process` of config.json (or
 //! of `exec`) checked and turned into the values the kernel takes, so that a bad value
 //! fails while nothing on the host has changed and the code after the clone only
-//! applies. A container's init and every `exec`'d process are planned here.
+//! applies. A container's init and every `exec`'d process are planned here, and so is
+//! all a container's init gets across the clone ([`InitPlan`], built by container::plan).
 
 use crate::error::{Error, Result};
+use crate::linux::namespaces::NamespacePlan;
+use crate::rootfs::RootfsPlan;
 use crate::security::capabilities::{self, CapSets};
+use crate::state::StoredHook;
 use kapsel_sys::process::SchedAttr;
 use nix::sys::resource::Resource;
 use oci_spec::runtime::{PosixRlimitType, Process, Spec};
@@ -85,8 +89,8 @@ impl ProcessPlan {
         }
         let last = capabilities::last_cap();
         Ok(ProcessPlan {
-            args: super::exec::cstrings(&args, "process.args")?,
-            envp: super::exec::cstrings(&env, "process.env")?,
+            args: super::lookup::cstrings(&args, "process.args")?,
+            envp: super::lookup::cstrings(&env, "process.env")?,
             arg0,
             env,
             cwd: process.cwd().clone(),
@@ -133,7 +137,7 @@ impl ProcessPlan {
             .retain(|e| !e.starts_with("LISTEN_FDS=") && !e.starts_with("LISTEN_PID="));
         self.env.push(format!("LISTEN_FDS={n}"));
         self.env.push("LISTEN_PID=1".to_string());
-        self.envp = super::exec::cstrings(&self.env, "process.env")?;
+        self.envp = super::lookup::cstrings(&self.env, "process.env")?;
         Ok(self)
     }
 }
@@ -178,4 +182,28 @@ fn rlimits(process: &Process) -> Result<Vec<Rlimit>> {
         });
     }
     Ok(out)
+}
+
+/// What the container process does, and nothing else.
+pub struct InitPlan {
+    pub id: String,
+    pub rootfs: PathBuf,
+    pub ns: NamespacePlan,
+    pub root: RootfsPlan,
+    pub process: ProcessPlan,
+    pub hostname: Option<String>,
+    pub domainname: Option<String>,
+    /// `linux.sysctl`, checked to be scoped by the container's own namespaces.
+    pub sysctl: Vec<(String, String)>,
+    /// `linux.timeOffsets` as /proc/PID/timens_offsets takes it.
+    pub time_offsets: Option<String>,
+    pub mempolicy: Option<crate::linux::mempolicy::MemPolicy>,
+    pub seccomp: Option<kapsel_seccomp::Filter>,
+    pub create_container_hooks: Vec<StoredHook>,
+    pub start_container_hooks: Vec<StoredHook>,
+    /// Some hook at all: the process asks the runtime to run prestart and createRuntime
+    /// and gets the state JSON for the hooks it runs itself.
+    pub any_hooks: bool,
+    pub no_new_keyring: bool,
+    pub preserve_fds: u32,
 }

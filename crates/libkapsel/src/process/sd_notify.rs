@@ -7,8 +7,8 @@
 //!
 //! Not to be confused with `notify.rs`, the seccomp user-notification hand-over.
 
-use crate::container::plan::InitPlan;
 use crate::error::{Error, Result};
+use crate::process::plan::InitPlan;
 use crate::rootfs::options::MountOptions;
 use crate::rootfs::MountPlan;
 use std::os::unix::fs::PermissionsExt;
@@ -16,9 +16,7 @@ use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// The directory of a container's state dir that holds its notify socket.
-pub(crate) const DIR: &str = "notify";
-pub(crate) const SOCKET: &str = "notify.sock";
+use crate::state::dir::{NOTIFY_DIR as DIR, NOTIFY_SOCKET as SOCKET};
 
 /// The caller's NOTIFY_SOCKET when it is a path (abstract `@` sockets cannot be
 /// bind-mounted into a container, so they are left alone, as runc does).
@@ -66,7 +64,7 @@ pub fn prepare(plan: &mut InitPlan, state_dir: &Path, host_socket: &Path) -> Res
     process
         .env
         .push(format!("NOTIFY_SOCKET={}", host_socket.display()));
-    process.envp = super::exec::cstrings(&process.env, "process.env")?;
+    process.envp = super::lookup::cstrings(&process.env, "process.env")?;
     Ok(())
 }
 

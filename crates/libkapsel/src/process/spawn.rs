@@ -4,17 +4,25 @@
 use super::channel::{self, Message};
 use super::init::{self, InitContext};
 use super::launch;
-use crate::container::plan::ContainerPlan;
 use crate::error::{Error, Result};
-use crate::hooks;
-use crate::namespaces::NamespacePlan;
+use crate::linux::namespaces::NamespacePlan;
+use crate::process::hooks;
+use crate::process::plan::InitPlan;
+use crate::state::StoredHook;
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::Pid;
 use oci_spec::runtime::LinuxNamespaceType;
+use oci_spec::runtime::Spec;
 use std::os::fd::OwnedFd;
 
 pub struct SpawnArgs<'a> {
-    pub plan: &'a ContainerPlan,
+    /// All the container process gets.
+    pub init: &'a InitPlan,
+    /// config.json, for the runtime's own part (id maps, the seccomp listener).
+    pub spec: &'a Spec,
+    pub prestart_hooks: &'a [StoredHook],
+    pub create_runtime_hooks: &'a [StoredHook],
+    pub idmapped: &'a crate::rootfs::idmap::Idmapped,
     pub gate: OwnedFd,
     pub console: Option<OwnedFd>,
     pub cgroup: &'a kapsel_cgroups::Manager,
@@ -25,7 +33,7 @@ pub struct SpawnArgs<'a> {
 /// Clones the container process and waits until it is ready at the start gate.
 /// On failure the child has been killed and reaped.
 pub fn spawn(a: SpawnArgs<'_>) -> Result<i32> {
-    let ns = &a.plan.init.ns;
+    let ns = &a.init.ns;
     let joined_user = ns
         .join
         .iter()
@@ -37,13 +45,17 @@ pub fn spawn(a: SpawnArgs<'_>) -> Result<i32> {
     // lock that moving it from here would take. The container process of a joined user
     // namespace is cloned by an intermediate: the parent moves that one.
     let self_join = match joined_user {
-        None => Some(a.cgroup.self_join().map_err(crate::cgroups::map_err)?),
+        None => Some(
+            a.cgroup
+                .self_join()
+                .map_err(crate::linux::cgroups::map_err)?,
+        ),
         Some(_) => None,
     };
     let joins_itself = self_join.is_some();
     let wait_for_parent = needs_parent(ns, a.cgroup, joins_itself);
     let unprivileged_parent =
-        !(nix::unistd::geteuid().is_root() && crate::userns::in_initial_userns());
+        !(nix::unistd::geteuid().is_root() && crate::linux::userns::in_initial_userns());
     let user_path = joined_user.map(|(_, path, _)| path.display().to_string());
     let pid_path = ns
         .join_pid
@@ -70,36 +82,44 @@ pub fn spawn(a: SpawnArgs<'_>) -> Result<i32> {
     })?;
     let (pid, parent) = match launched {
         launch::Launched::Child { channel, cgroup } => init::run(InitContext {
-            plan: &a.plan.init,
+            plan: a.init,
             channel,
             gate: a.gate,
             console: a.console,
-            idmapped: &a.plan.extras.idmapped,
+            idmapped: a.idmapped,
             cgroup_join: cgroup,
             wait_for_parent,
             unprivileged_parent,
         }),
         launch::Launched::Parent { pid, channel } => (pid, channel),
     };
-    crate::fault::point("after-clone");
+    crate::util::fault::point("after-clone");
     drop(a.gate);
     drop(a.console);
     let result = (|| {
         if !joins_itself {
-            a.cgroup.add_pid(pid).map_err(crate::cgroups::map_err)?;
+            a.cgroup
+                .add_pid(pid)
+                .map_err(crate::linux::cgroups::map_err)?;
         }
         // The container is in its cgroups, or born in the systemd scope the runtime
         // started and is in: the runtime leaves it.
-        a.cgroup.leave().map_err(crate::cgroups::map_err)?;
+        a.cgroup.leave().map_err(crate::linux::cgroups::map_err)?;
         if ns.has_new(LinuxNamespaceType::User) {
-            crate::userns::write_maps(pid, &a.plan.spec)?;
+            crate::linux::userns::write_maps(pid, a.spec)?;
         }
         if wait_for_parent {
             parent.send(&Message::Continue(String::new()))?;
         }
         Ok(())
     })();
-    match result.and_then(|()| serve(&parent, a.plan, pid, a.hook_state)) {
+    let hooks = RuntimeHooks {
+        spec: a.spec,
+        prestart: a.prestart_hooks,
+        create_runtime: a.create_runtime_hooks,
+        state: a.hook_state,
+    };
+    match result.and_then(|()| serve(&parent, &hooks, pid)) {
         Ok(()) => Ok(pid),
         // The container process works on its own meanwhile: when it failed first (and our
         // maps, move or word then found it gone), its reason is the one to report.
@@ -112,25 +132,30 @@ fn needs_parent(ns: &NamespacePlan, cgroup: &kapsel_cgroups::Manager, joins_itse
     ns.has_new(LinuxNamespaceType::User) || (!joins_itself && cgroup.skipped().is_none())
 }
 
-fn serve(
-    chan: &channel::Channel,
-    plan: &ContainerPlan,
-    pid: i32,
-    hook_state: &dyn Fn(i32) -> String,
-) -> Result<()> {
+/// What the runtime does for the container process while it sets up: the hooks of the
+/// runtime namespace, and the seccomp listener's hand-over.
+struct RuntimeHooks<'a> {
+    spec: &'a Spec,
+    prestart: &'a [StoredHook],
+    create_runtime: &'a [StoredHook],
+    state: &'a dyn Fn(i32) -> String,
+}
+
+fn serve(chan: &channel::Channel, a: &RuntimeHooks<'_>, pid: i32) -> Result<()> {
+    let hook_state = a.state;
     loop {
         match chan.recv()? {
             Some(Message::Ready) => return Ok(()),
             Some(Message::Failed(w)) => return Err(w.into()),
             Some(Message::Warning(text)) => crate::logging::warn(&text),
             Some(Message::SeccompFd(fd)) => {
-                super::notify::hand_over(&plan.spec, &fd, pid, &hook_state(pid))?
+                super::seccomp_agent::hand_over(a.spec, &fd, pid, &hook_state(pid))?
             }
             Some(Message::RuntimeHooks) => {
-                crate::fault::point("after-mounts");
+                crate::util::fault::point("after-mounts");
                 let state = hook_state(pid);
-                hooks::run_all("prestart", &plan.prestart_hooks, &state)?;
-                hooks::run_all("createRuntime", &plan.create_runtime_hooks, &state)?;
+                hooks::run_all("prestart", a.prestart, &state)?;
+                hooks::run_all("createRuntime", a.create_runtime, &state)?;
                 chan.send(&Message::Continue(state))?;
             }
             Some(other) => {

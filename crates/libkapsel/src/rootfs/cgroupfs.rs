@@ -3,7 +3,6 @@
 //! out), read-only when asked. Inside a new cgroup namespace each hierarchy shows the
 //! container's own cgroup as its root.
 
-use super::mounts::mount_error;
 use super::options::MountOptions;
 use super::resolve::{ensure_in_root, fd_path, open_in_root, Kind};
 use crate::error::Result;
@@ -39,7 +38,7 @@ pub fn mount_cgroup_tree(
             opts.flags,
             None::<&str>,
         )
-        .map_err(|e| mount_error(e, "cgroup2", dest));
+        .map_err(|e| crate::error::MountError::failed(e, "cgroup2", dest));
     }
     let target = ensure_in_root(root, dest, Kind::Dir)?;
     mount(
@@ -49,7 +48,7 @@ pub fn mount_cgroup_tree(
         flags,
         Some("mode=755"),
     )
-    .map_err(|e| mount_error(e, "tmpfs", dest))?;
+    .map_err(|e| crate::error::MountError::failed(e, "tmpfs", dest))?;
     let own = own_cgroups();
     for h in &hierarchies {
         let sub: PathBuf = dest.join(&h.name);
@@ -77,7 +76,7 @@ pub fn mount_cgroup_tree(
             Ok(()) => {}
             // A user namespace may not mount v1 hierarchies: bind the host's instead.
             Err(nix::Error::EPERM) => bind_host(root, &host, &t, &sub, opts)?,
-            Err(e) => return Err(mount_error(e, typ, &sub)),
+            Err(e) => return Err(crate::error::MountError::failed(e, typ, &sub)),
         }
     }
     if opts.flags.contains(MsFlags::MS_RDONLY) {
@@ -89,7 +88,7 @@ pub fn mount_cgroup_tree(
             MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | flags,
             Some("mode=755"),
         )
-        .map_err(|e| mount_error(e, "remount read-only", dest))?;
+        .map_err(|e| crate::error::MountError::failed(e, "remount read-only", dest))?;
     }
     Ok(())
 }
@@ -102,7 +101,7 @@ fn bind_host(
     sub: &Path,
     opts: &MountOptions,
 ) -> Result<()> {
-    let err = |e| mount_error(e, &host.to_string_lossy(), sub);
+    let err = |e| crate::error::MountError::failed(e, &host.to_string_lossy(), sub);
     mount(
         Some(host),
         &fd_path(target),

@@ -98,7 +98,7 @@ fn create_node(root: BorrowedFd<'_>, n: &DeviceNode) -> Result<()> {
     let name = n
         .path
         .file_name()
-        .ok_or_else(|| super::mounts::MountError::DeviceWithoutName {
+        .ok_or_else(|| crate::error::MountError::DeviceWithoutName {
             path: n.path.clone(),
         })?;
     let parent = ensure_in_root(root, parent_path, Kind::Dir)?;
@@ -144,7 +144,7 @@ fn refuse_non_device(parent: BorrowedFd<'_>, name: &std::ffi::OsStr, path: &Path
     if [SFlag::S_IFCHR, SFlag::S_IFBLK, SFlag::S_IFIFO].contains(&kind) {
         return Ok(());
     }
-    Err(super::mounts::MountError::NotADevice {
+    Err(crate::error::MountError::NotADevice {
         path: path.to_path_buf(),
     }
     .into())
@@ -173,7 +173,7 @@ fn refuse_other_device(
         SFlag::S_IFBLK => format!("a block device {major}:{minor}"),
         _ => format!("a character device {major}:{minor}"),
     };
-    Err(super::mounts::MountError::OtherDevice {
+    Err(crate::error::MountError::OtherDevice {
         path: n.path.clone(),
         found: describe(kind, numbers(st.st_rdev)),
         wanted: describe(n.kind, (n.major, n.minor)),

@@ -28,14 +28,14 @@ fn under(rootfs: &Path) -> Result<Vec<MountLine>> {
 
 /// The ids of the mounts at or below `rootfs` now: what `delete` must leave alone.
 pub fn snapshot(rootfs: &Path) -> Result<Vec<u64>> {
-    crate::exe_guard::in_caller_mount_ns(|| Ok(under(rootfs)?.iter().map(|m| m.id).collect()))
+    crate::linux::mount_ns::in_caller_mount_ns(|| Ok(under(rootfs)?.iter().map(|m| m.id).collect()))
 }
 
 /// Detaches every mount at or below `rootfs` that is not in `before`, newest first. A
 /// mount is detached only while the mount at its path is that very mount (statx's mount
 /// id), so one already gone with its parent never sends the unmount to an older mount.
 pub fn remove_new(rootfs: &Path, before: &[u64]) -> Result<()> {
-    crate::exe_guard::in_caller_mount_ns(|| {
+    crate::linux::mount_ns::in_caller_mount_ns(|| {
         let ours: Vec<MountLine> = under(rootfs)?
             .into_iter()
             .filter(|m| !before.contains(&m.id))

@@ -61,13 +61,13 @@ pub fn prepare(spec: &Spec, bundle: &Path) -> Result<Idmapped> {
 
 fn prepare_one(spec: &Spec, bundle: &Path, m: &Mount, opts: &MountOptions) -> Result<OwnedFd> {
     if !opts.is_bind() {
-        return Err(super::mounts::MountError::Idmap(
+        return Err(crate::error::MountError::Idmap(
             "an idmapped mount must be a bind mount (`bind` or `rbind`)",
         )
         .into());
     }
-    if !(nix::unistd::geteuid().is_root() && crate::userns::in_initial_userns()) {
-        return Err(super::mounts::MountError::Idmap(
+    if !(nix::unistd::geteuid().is_root() && crate::linux::userns::in_initial_userns()) {
+        return Err(crate::error::MountError::Idmap(
             "idmapped mounts need root in the initial user namespace",
         )
         .into());
@@ -98,7 +98,7 @@ fn mapping_userns(spec: &Spec, m: &Mount) -> Result<OwnedFd> {
         (Some(u), Some(g)) if !u.is_empty() && !g.is_empty() => return userns_with(u, g),
         (None, None) => {}
         _ => {
-            return Err(super::mounts::MountError::Idmap(
+            return Err(crate::error::MountError::Idmap(
                 "uidMappings and gidMappings must be given together and not be empty",
             )
             .into())
@@ -117,7 +117,7 @@ fn mapping_userns(spec: &Spec, m: &Mount) -> Result<OwnedFd> {
     let g = linux.and_then(|l| l.gid_mappings().clone());
     match (u, g) {
         (Some(u), Some(g)) if !u.is_empty() && !g.is_empty() => userns_with(&u, &g),
-        _ => Err(super::mounts::MountError::Idmap(
+        _ => Err(crate::error::MountError::Idmap(
             "idmap needs uidMappings and gidMappings on the mount or a user \
              namespace with linux.uidMappings and linux.gidMappings",
         )
@@ -139,7 +139,7 @@ fn userns_with(uid: &[LinuxIdMapping], gid: &[LinuxIdMapping]) -> Result<OwnedFd
             let opened = (|| {
                 for (file, maps) in [("uid_map", uid), ("gid_map", gid)] {
                     let path = format!("/proc/{pid}/{file}");
-                    std::fs::write(&path, crate::userns::lines(maps))
+                    std::fs::write(&path, crate::linux::userns::lines(maps))
                         .map_err(|e| Error::io("write", &path, e))?;
                 }
                 let path = format!("/proc/{pid}/ns/user");

@@ -63,7 +63,7 @@ fn mount_one(
                 flags,
                 None::<&str>,
             )
-            .map_err(|e| mount_error(e, &src.to_string_lossy(), dest))?,
+            .map_err(|e| crate::error::MountError::failed(e, &src.to_string_lossy(), dest))?,
         }
         let remount = opts.remount_flags();
         if !remount.is_empty()
@@ -83,7 +83,7 @@ fn mount_one(
                     flags,
                     None::<&str>,
                 )
-                .map_err(|e| mount_error(e, "remount", dest))?;
+                .map_err(|e| crate::error::MountError::failed(e, "remount", dest))?;
             }
             finish(&mounted, opts, dest)?;
         }
@@ -97,7 +97,7 @@ fn mount_one(
     let source = source.as_deref().unwrap_or(typ);
     let data = (!opts.data.is_empty()).then_some(opts.data.as_str());
     mount(Some(source), &fd_path(&target), Some(typ), opts.flags, data)
-        .map_err(|e| mount_error(e, typ, dest))?;
+        .map_err(|e| crate::error::MountError::failed(e, typ, dest))?;
     if opts.propagation != MsFlags::empty() || opts.attr_set | opts.attr_clr != 0 {
         let mounted = open_in_root(root, dest)?;
         finish(&mounted, opts, dest)?;
@@ -115,7 +115,7 @@ fn finish(mounted: &OwnedFd, opts: &MountOptions, dest: &Path) -> Result<()> {
             opts.propagation,
             None::<&str>,
         )
-        .map_err(|e| mount_error(e, "set propagation", dest))?;
+        .map_err(|e| crate::error::MountError::failed(e, "set propagation", dest))?;
     }
     if opts.attr_set | opts.attr_clr != 0 {
         mount_setattr(mounted.as_fd(), true, opts.attr_set, opts.attr_clr).map_err(|mut e| {
@@ -124,15 +124,6 @@ fn finish(mounted: &OwnedFd, opts: &MountOptions, dest: &Path) -> Result<()> {
         })?;
     }
     Ok(())
-}
-
-pub fn mount_error(e: nix::Error, what: &str, dest: &Path) -> Error {
-    MountError::Failed {
-        what: what.to_string(),
-        dest: dest.to_path_buf(),
-        errno: e as i32,
-    }
-    .into()
 }
 
 /// Bind-mounts `src` (a host path) onto `dest` inside the root, creating the target.
@@ -145,7 +136,7 @@ pub fn bind_into(root: BorrowedFd<'_>, src: &Path, dest: &Path, kind: Kind) -> R
         MsFlags::MS_BIND,
         None::<&str>,
     )
-    .map_err(|e| mount_error(e, &src.to_string_lossy(), dest))
+    .map_err(|e| crate::error::MountError::failed(e, &src.to_string_lossy(), dest))
 }
 
 /// The files under /proc that lxcfs emulates (and callers bind over): the only mounts
@@ -174,14 +165,14 @@ pub fn proc_rule(dest: &Path, typ: &str, bind: bool, source: Option<&Path>) -> R
     };
     if inside.as_os_str().is_empty() {
         let procfs = if bind {
-            source.is_some_and(crate::procfs::is_procfs)
+            source.is_some_and(crate::linux::procfs::is_procfs)
         } else {
             typ == "proc"
         };
         if procfs {
             return Ok(());
         }
-        return Err(MountError::NotProcAtProc {
+        return Err(crate::error::MountError::NotProcAtProc {
             dest: dest.to_path_buf(),
         }
         .into());
@@ -189,40 +180,8 @@ pub fn proc_rule(dest: &Path, typ: &str, bind: bool, source: Option<&Path>) -> R
     if LXCFS_FILES.iter().any(|f| Path::new(f) == dest) {
         return Ok(());
     }
-    Err(MountError::InsideProc {
+    Err(crate::error::MountError::InsideProc {
         dest: dest.to_path_buf(),
     }
     .into())
-}
-
-/// A mount (or device node) of the container that cannot be made.
-#[derive(Debug, thiserror::Error)]
-pub enum MountError {
-    #[error("mount `{what}` on `{}`: {}", dest.display(), kapsel_sys::errno_text(*errno))]
-    Failed {
-        what: String,
-        dest: std::path::PathBuf,
-        errno: i32,
-    },
-    #[error("`{}` cannot be mounted: only a proc filesystem may be mounted at /proc", dest.display())]
-    NotProcAtProc { dest: std::path::PathBuf },
-    #[error(
-        "`{}` cannot be mounted because it is inside /proc (only the files lxcfs emulates may be)",
-        dest.display()
-    )]
-    InsideProc { dest: std::path::PathBuf },
-    #[error("device `{}`: a file that is not a device node is already there", path.display())]
-    NotADevice { path: std::path::PathBuf },
-    /// A node of another type or other numbers where a `linux.devices` entry asks for one.
-    #[error("device `{}`: {found} is already there, where {wanted} was asked for", path.display())]
-    OtherDevice {
-        path: std::path::PathBuf,
-        found: String,
-        wanted: String,
-    },
-    #[error("device path `{}` has no name", path.display())]
-    DeviceWithoutName { path: std::path::PathBuf },
-    /// An idmapped mount that cannot be made as asked.
-    #[error("{0}")]
-    Idmap(&'static str),
 }

@@ -1,7 +1,9 @@
 //! What the container process may do: capabilities, sysctls, scheduler, I/O priority,
-//! personality and LSM labels (seccomp comes from kapsel-seccomp). Applied last,
-//! just before exec.
+//! personality and LSM labels (seccomp comes from kapsel-seccomp), applied last, just
+//! before exec; and the guard that keeps the runtime binary out of the container's
+//! reach (CVE-2019-5736).
 
-pub mod capabilities;
-pub mod process_attrs;
+pub(crate) mod capabilities;
+pub mod exe_guard;
+pub(crate) mod process_attrs;
 pub mod sysctl;

@@ -156,7 +156,7 @@ pub fn validate_lsm(spec: &Spec) -> Result<()> {
 pub fn apply_lsm(
     apparmor: Option<&str>,
     selinux: Option<&str>,
-    proc: &crate::procfs::ProcRoot,
+    proc: &crate::linux::procfs::ProcRoot,
 ) -> Result<()> {
     if let Some(profile) = apparmor {
         let rel = if proc.read_own("attr/apparmor/exec").is_ok() {

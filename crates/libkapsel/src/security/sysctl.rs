@@ -2,7 +2,7 @@
 //! be set; anything else would change the host and is refused before create starts.
 
 use crate::error::{Error, Result};
-use crate::namespaces::NamespacePlan;
+use crate::linux::namespaces::NamespacePlan;
 use oci_spec::runtime::LinuxNamespaceType as Ns;
 use std::collections::HashMap;
 
@@ -57,7 +57,7 @@ pub fn validate(sysctl: &HashMap<String, String>, ns: &NamespacePlan) -> Result<
 
 /// Writes the values under /proc/sys (inside the container, before /proc/sys turns
 /// read-only), through the verified procfs `proc`, never the container's /proc tree.
-pub fn apply(sysctl: &[(String, String)], proc: &crate::procfs::ProcRoot) -> Result<()> {
+pub fn apply(sysctl: &[(String, String)], proc: &crate::linux::procfs::ProcRoot) -> Result<()> {
     for (key, value) in sysctl {
         let rel = format!("sys/{}", key.replace('.', "/"));
         let path = format!("/proc/{rel}");

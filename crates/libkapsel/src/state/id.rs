@@ -1,6 +1,6 @@
 //! Container ids, validated like runc's: an id becomes a directory name under the state
 //! root, so it may not be empty, `.` or `..`, or hold a path separator. [`ContainerId`] is
-//! the only way into a container's directory ([`crate::statedir::StateRoot`] takes nothing
+//! the only way into a container's directory (the state root's `StateRoot` takes nothing
 //! else), so every verb validates its id before any path is built from it.
 
 use crate::error::{Error, Result};

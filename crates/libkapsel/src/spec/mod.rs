@@ -1,6 +1,10 @@
 //! Load config.json from a bundle and check every value kapsel uses, naming the field
 //! of anything it refuses. Nothing here touches the system beyond reading files.
 
+pub mod default;
+pub mod json;
+pub(crate) mod json_path;
+
 use crate::error::{io_text, Error, Result};
 use crate::rootfs::options::MountOptions;
 use oci_spec::runtime::{LinuxNamespaceType, Mount, Spec};
@@ -31,13 +35,13 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<Spec> {
             ),
         });
     }
-    let field = crate::json_path::of_error(bytes, &inner);
+    let field = crate::spec::json_path::of_error(bytes, &inner);
     if field.starts_with("process.scheduler.flags") {
         let mut v: serde_json::Value = serde_json::from_slice(bytes).unwrap_or_default();
         if let Some(process) = v.get_mut("process") {
             spec_scheduler_flags(process);
         }
-        if let Ok(spec) = crate::json::from_value(&v) {
+        if let Ok(spec) = crate::spec::json::from_value(&v) {
             return no_nul_bytes(bytes).map(|()| spec);
         }
     }
@@ -133,7 +137,8 @@ fn without_unknown_caps(bytes: &[u8]) -> Option<Spec> {
     for (set, list) in caps.iter_mut() {
         if let Some(names) = list.as_array_mut() {
             names.retain(|n| {
-                let known = crate::json::from_value::<oci_spec::runtime::Capability>(n).is_ok();
+                let known =
+                    crate::spec::json::from_value::<oci_spec::runtime::Capability>(n).is_ok();
                 if !known {
                     crate::logging::warn(&format!(
                         "process.capabilities.{set}: unknown capability {n}: skipped"

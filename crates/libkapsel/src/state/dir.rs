@@ -2,8 +2,8 @@
 //! mkdir, locked with flock, written with temp file + rename so readers never see a
 //! torn state.
 
-use crate::container::id::ContainerId;
 use crate::error::{nix_err, Error, Result};
+use crate::state::id::ContainerId;
 use crate::state::State;
 use nix::fcntl::{Flock, FlockArg, OFlag};
 use nix::sys::stat::Mode;
@@ -12,17 +12,14 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 pub const STATE_FILE: &str = "state.json";
-/// The start gate: the container process blocks reading it until `start` writes.
-pub const EXEC_FIFO: &str = "exec.fifo";
+pub use super::EXEC_FIFO;
+/// The directory of a container's state dir that holds its sd_notify socket, and the socket.
+pub const NOTIFY_DIR: &str = "notify";
+pub const NOTIFY_SOCKET: &str = "notify.sock";
 /// The temporary file a state is written to before the rename.
 const STATE_TMP: &str = ".state.json.tmp";
 /// Everything kapsel puts in a container's directory; `remove` removes these and no more.
-const OWN_ENTRIES: [&str; 4] = [
-    STATE_FILE,
-    STATE_TMP,
-    EXEC_FIFO,
-    crate::process::sd_notify::DIR,
-];
+const OWN_ENTRIES: [&str; 4] = [STATE_FILE, STATE_TMP, EXEC_FIFO, NOTIFY_DIR];
 
 #[derive(Debug, Clone)]
 pub struct StateRoot {
@@ -202,7 +199,7 @@ impl ContainerDir {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 // A directory of kapsel's (the notify socket's) holds only its socket.
                 Err(_) if path.is_dir() && !path.is_symlink() => {
-                    let _ = std::fs::remove_file(path.join(crate::process::sd_notify::SOCKET));
+                    let _ = std::fs::remove_file(path.join(NOTIFY_SOCKET));
                     std::fs::remove_dir(&path).map_err(|e| Error::io("rmdir", &path, e))?;
                 }
                 Err(e) => return Err(Error::io("remove", &path, e)),

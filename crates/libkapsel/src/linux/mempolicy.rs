@@ -69,7 +69,7 @@ fn parse(p: &LinuxMemoryPolicy) -> Result<MemPolicy> {
     };
     let nodes = match p.nodes().as_deref().map(str::trim) {
         None | Some("") => Vec::new(),
-        Some(list) => crate::idlist::parse(list, MAX_NODES)
+        Some(list) => crate::util::idlist::parse(list, MAX_NODES)
             .map_err(|e| Error::config("linux.memoryPolicy.nodes", e))?,
     };
     match needs_nodes {
@@ -114,7 +114,7 @@ pub fn check_nodes(policy: &MemPolicy, sysfs: &Path) -> Result<()> {
             None => Ok(()),
         };
     };
-    let online = crate::idlist::parse(&text, MAX_NODES).unwrap_or_default();
+    let online = crate::util::idlist::parse(&text, MAX_NODES).unwrap_or_default();
     match policy.nodes.iter().find(|n| !online.contains(n)) {
         Some(n) => Err(Error::config(
             "linux.memoryPolicy.nodes",

@@ -1,7 +1,7 @@
 //! Lifecycle hooks: each gets the container's state JSON on stdin, its own args and
 //! env, and is killed when it overruns its timeout.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, HookError, Result};
 use crate::state::StoredHook;
 use std::io::{Read, Write};
 use std::os::fd::AsFd;
@@ -69,7 +69,7 @@ fn in_namespace_of(
         kind,
         "prestart" | "createRuntime" | "poststart" | "poststop"
     ) {
-        crate::exe_guard::in_caller_mount_ns(run)
+        crate::linux::mount_ns::in_caller_mount_ns(run)
     } else {
         run()
     }
@@ -129,28 +129,6 @@ fn run_one(h: &StoredHook, state_json: &str) -> Result<()> {
         output: last.chars().take(300).collect(),
     }
     .into())
-}
-
-/// A hook that failed or overran its timeout.
-#[derive(Debug, thiserror::Error)]
-pub enum HookError {
-    #[error("hook `{}` timed out after {secs}s", path.display())]
-    TimedOut { path: std::path::PathBuf, secs: i64 },
-    /// Its exit status and the last line it printed (stderr, else stdout).
-    #[error("hook `{}` failed: {status}{}", path.display(), output_suffix(output))]
-    Failed {
-        path: std::path::PathBuf,
-        status: std::process::ExitStatus,
-        output: String,
-    },
-}
-
-fn output_suffix(output: &str) -> String {
-    if output.is_empty() {
-        String::new()
-    } else {
-        format!(": {output}")
-    }
 }
 
 /// Waits up to `secs` for the child to exit, on its pidfd (no polling loop).

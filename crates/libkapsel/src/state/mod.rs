@@ -1,11 +1,18 @@
 //! What kapsel remembers about a container between commands, its live status, and
 //! the OCI state JSON printed by `state`, `list` and given to hooks.
 
+pub mod dir;
+pub mod id;
+
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub const OCI_VERSION: &str = "1.2.0";
+
+/// The start gate in a container's state dir: the container process blocks reading it
+/// until `start` writes; its existence is what "created" means.
+pub const EXEC_FIFO: &str = "exec.fifo";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -87,7 +94,7 @@ pub struct State {
     pub creator: Option<Creator>,
     /// `linux.netDevices` moved into the container, to move back on delete.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub net_devices: Vec<crate::netdev::Moved>,
+    pub net_devices: Vec<crate::linux::netdev::Moved>,
     /// A container in the host's mount namespace: the ids of the mounts under its rootfs
     /// before create, which delete leaves alone while it detaches every newer one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -97,7 +104,7 @@ pub struct State {
     pub image_nodes: Vec<crate::rootfs::devices::ImageNode>,
     /// The resctrl groups made for `linux.intelRdt`, to remove on delete.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resctrl: Option<crate::rdt::Joined>,
+    pub resctrl: Option<crate::linux::rdt::Joined>,
 }
 
 /// The process that is creating a container (pid + start time, immune to pid reuse).
@@ -153,10 +160,10 @@ impl State {
         if !process_alive(self.pid, self.pid_start) {
             return Status::Stopped;
         }
-        if dir.join(crate::statedir::EXEC_FIFO).exists() {
+        if dir.join(EXEC_FIFO).exists() {
             return Status::Created;
         }
-        if let Some(m) = crate::cgroups::manager(&self.cgroup) {
+        if let Some(m) = crate::linux::cgroups::manager(&self.cgroup) {
             if matches!(m.freezer_state(), Ok(kapsel_cgroups::FreezerState::Frozen)) {
                 return Status::Paused;
             }

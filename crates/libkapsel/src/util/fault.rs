@@ -32,6 +32,7 @@ fn armed() -> Option<&'static str> {
 
 /// In the runtime process: dies here when `KAPSEL_FAULT` names `point`.
 pub fn point(point: &str) {
+    debug_assert!(POINTS.contains(&point), "`{point}` is not a crash point");
     if armed() == Some(point) {
         let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
     }

@@ -15,7 +15,7 @@ pub fn hand_over(spec: &Spec, fd: &OwnedFd, pid: i32, state_json: &str) -> Resul
         ));
     };
     let metadata = seccomp.and_then(|s| s.listener_metadata().as_deref());
-    let state: State = crate::json::from_str(state_json)
+    let state: State = crate::spec::json::from_str(state_json)
         .map_err(|e| Error::msg(format!("state for the seccomp agent: {e}")))?;
     let msg = kapsel_seccomp::process_state(pid, metadata, state);
     kapsel_seccomp::send_notify_fd(path, fd.as_fd(), &msg).map_err(|source| Error::Seccomp {

@@ -63,7 +63,7 @@ pub fn plan(spec: &Spec) -> Result<NamespacePlan> {
         new_cgroup: false,
         join: Vec::new(),
         join_pid: None,
-        root_mapped: crate::userns::root_mapped(spec),
+        root_mapped: crate::linux::userns::root_mapped(spec),
     };
     let Some(namespaces) = spec.linux().as_ref().and_then(|l| l.namespaces().as_ref()) else {
         return Ok(p);

@@ -2,7 +2,7 @@
 //! the final execve. The wording of "not found" errors is runc's, because podman and
 //! docker turn it into exit code 127.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ExecError, Result};
 use std::ffi::CString;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -42,21 +42,6 @@ pub fn resolve(arg0: &str, env: &[String]) -> Result<PathBuf> {
         arg0: arg0.to_string(),
     }
     .into())
-}
-
-/// Finding or executing the program, in runc's words (podman and docker turn "not found"
-/// and "no such file or directory" into 127, "permission denied" into 126).
-#[derive(Debug, thiserror::Error)]
-pub enum ExecError {
-    #[error("exec: \"{arg0}\": permission denied")]
-    PermissionDenied { arg0: String },
-    #[error("exec: \"{arg0}\": stat {arg0}: {reason}")]
-    Stat { arg0: String, reason: String },
-    #[error("exec: \"{arg0}\": executable file not found in $PATH")]
-    NotInPath { arg0: String },
-    /// execve itself failed.
-    #[error("exec `{path}`: {}", kapsel_sys::errno_text(*errno))]
-    Execve { path: String, errno: i32 },
 }
 
 /// `no such file or directory`, lower-case like Go's syscall errors.

@@ -11,7 +11,7 @@ use std::path::Path;
 
 /// Connects to the caller's console socket; done by the parent before clone.
 pub fn connect(path: &Path) -> Result<OwnedFd> {
-    crate::unixsock::connect(path, "connect to console socket")
+    crate::util::unixsock::connect(path, "connect to console socket")
 }
 
 /// A connected pair standing in for a console socket: (ours, the container's).
@@ -74,7 +74,7 @@ pub fn setup(socket: OwnedFd, size: Option<(u16, u16)>, bind_console: bool) -> R
     if let Some((rows, cols)) = size {
         kapsel_sys::tty::set_window_size(slave.as_raw_fd(), rows, cols)?;
     }
-    crate::unixsock::send_fd(
+    crate::util::unixsock::send_fd(
         socket.as_fd(),
         master.as_fd(),
         &name,
