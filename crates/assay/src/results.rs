@@ -199,14 +199,18 @@ pub struct RunHead {
     pub runtimes: Vec<RuntimeInfo>,
 }
 
+/// What a matrix produced so far.
+#[derive(Debug, Clone, Default)]
+pub struct MatrixRun {
+    pub benchmarks: Vec<BenchmarkResult>,
+    pub interrupted: bool,
+    pub noise: Noise,
+    pub seed: u64,
+}
+
 impl Results {
     /// The results of a matrix so far (`complete: false`) or at its end.
-    pub fn of_run(
-        head: &RunHead,
-        m: &crate::runner::MatrixRun,
-        complete: bool,
-        orphans_reaped: u64,
-    ) -> Results {
+    pub fn of_run(head: &RunHead, m: &MatrixRun, complete: bool, orphans_reaped: u64) -> Results {
         Results {
             assay_version: env!("CARGO_PKG_VERSION").to_string(),
             started: crate::timefmt::rfc3339(head.started_unix),

@@ -15,7 +15,7 @@ use crate::mountns::{self, View};
 use crate::progress::{self, fmt_duration, Progress};
 use crate::reaper::Reaper;
 use crate::results::{
-    BenchmarkResult, Cell, CellStatus, MetricDef, Noise, Results, RunHead, RuntimeInfo, Sample,
+    BenchmarkResult, Cell, CellStatus, MatrixRun, MetricDef, Results, RunHead, RuntimeInfo, Sample,
     SampleFailure,
 };
 use crate::runtime::{is_executable, version_line, which, Runtime};
@@ -132,15 +132,6 @@ impl Row {
             estimate_s,
         }
     }
-}
-
-/// What a matrix produced so far.
-#[derive(Debug, Clone, Default)]
-pub struct MatrixRun {
-    pub benchmarks: Vec<BenchmarkResult>,
-    pub interrupted: bool,
-    pub noise: Noise,
-    pub seed: u64,
 }
 
 /// A cell stops after this many failed runs in a row (a runtime that cannot do the

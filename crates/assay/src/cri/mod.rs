@@ -9,4 +9,5 @@ pub mod containerd;
 pub mod endpoint;
 pub mod pod;
 pub mod run;
+pub mod session;
 pub mod sysbench;

@@ -8,14 +8,16 @@ use std::process::Command;
 use crate::config::Config;
 use crate::glob;
 use crate::machine::Machine;
+use crate::results::MatrixRun;
 use crate::results::{Results, RunHead, RuntimeInfo};
-use crate::runner::{matrix, MatrixRun, Row};
+use crate::runner::{matrix, Row};
 use crate::timefmt;
 
-use super::bench::{self, Ctx};
+use super::bench;
 use super::containerd::Handler;
 use super::endpoint::{Endpoint, PRIVATE};
 use super::pod;
+use super::session::Ctx;
 
 /// The handlers to run: those given, with a private containerd's binaries taken from the
 /// configured runtimes when only a name is given; none given means every configured runtime

@@ -9,9 +9,9 @@ use crate::exec::Failure;
 use crate::suites::{parsed, RunOutcome, RunResult, SysbenchTest};
 
 use super::api::Mount;
-use super::bench::{fail, ms, Ctx, Pod, SLEEP};
 use super::client::CriError;
 use super::pod;
+use super::session::{fail, ms, Ctx, Pod, SLEEP};
 
 fn sysbench_cmd(sysbench: &str, secs: u32) -> Vec<String> {
     vec![
