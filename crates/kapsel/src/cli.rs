@@ -272,3 +272,30 @@ pub struct UpdateArgs {
     pub pids_limit: Option<i64>,
     pub id: String,
 }
+
+/// `5s`, `500ms`, `1m`, `2`: an interval (plain numbers are seconds).
+pub fn parse_interval(text: &str) -> libkapsel::Result<std::time::Duration> {
+    let t = text.trim();
+    let (num, unit) = t
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or((t, "s"), |i| t.split_at(i));
+    let n: u64 = num.parse().map_err(|_| {
+        libkapsel::Error::Usage(format!(
+            "--interval: `{text}` is not a duration (e.g. 5s, 500ms)"
+        ))
+    })?;
+    let d = match unit {
+        "ms" => std::time::Duration::from_millis(n),
+        "s" => std::time::Duration::from_secs(n),
+        "m" => std::time::Duration::from_secs(n * 60),
+        _ => {
+            return Err(libkapsel::Error::Usage(format!(
+                "--interval: unknown unit in `{text}` (ms, s, m)"
+            )))
+        }
+    };
+    if d.is_zero() {
+        return Err(libkapsel::Error::Usage("--interval must be greater than zero".into()));
+    }
+    Ok(d)
+}

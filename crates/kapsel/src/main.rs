@@ -3,17 +3,17 @@
 
 mod checkpoint_args;
 mod cli;
+mod present;
 mod update_args;
 
 use clap::Parser;
 use cli::{Cli, Command, CreateArgs};
 use libkapsel::container::{
-    create, delete, events, exec, features, kill, pause, ps, query, run, start, update,
+    create, delete, events, exec, features, kill, pause, query, run, start, update,
 };
 use libkapsel::logging::{self, Format};
 use libkapsel::state::dir::StateRoot;
 use libkapsel::{Error, Result};
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -52,7 +52,7 @@ fn main() -> ExitCode {
 
 fn dispatch(cli: Cli) -> Result<u8> {
     if cli.version {
-        out(&format!(
+        present::out(&format!(
             "kapsel version {}\nspec: {}{}",
             env!("CARGO_PKG_VERSION"),
             libkapsel::state::OCI_VERSION,
@@ -97,7 +97,7 @@ fn dispatch(cli: Cli) -> Result<u8> {
         Command::Start { id } => start::start(&root, &id)?,
         Command::State { id } => {
             let (state, status) = query::state(&root, &id)?;
-            print_json(&state.oci(status), true);
+            present::print_json(&state.oci(status), true);
         }
         Command::Kill { all, id, signal } => {
             let sig = libkapsel::linux::signal::parse(signal.as_deref().unwrap_or("TERM"))
@@ -105,7 +105,7 @@ fn dispatch(cli: Cli) -> Result<u8> {
             kill::kill(&root, &id, sig, all)?;
         }
         Command::Delete { force, id } => delete::delete(&root, &id, force)?,
-        Command::List { format, quiet } => list(&root, &format, quiet)?,
+        Command::List { format, quiet } => present::list(&root, &format, quiet)?,
         Command::Run(a) => {
             let mut create = create_options(&a.create, cgroups);
             create.relay_console = !a.detach;
@@ -149,7 +149,7 @@ fn dispatch(cli: Cli) -> Result<u8> {
             format,
             id,
             ps_args,
-        } => print_ps(&root, &id, &format, &ps_args)?,
+        } => present::print_ps(&root, &id, &format, &ps_args)?,
         Command::Update(a) => {
             let resources =
                 update_args::resources(&a).map_err(|e| e.in_container(&a.id, "update"))?;
@@ -161,13 +161,14 @@ fn dispatch(cli: Cli) -> Result<u8> {
             id,
         } => {
             if stats {
-                out(&events::stats(&root, &id)?);
+                present::out(&events::stats(&root, &id)?);
             } else {
-                let every = parse_interval(&interval).map_err(|e| e.in_container(&id, "events"))?;
+                let every =
+                    cli::parse_interval(&interval).map_err(|e| e.in_container(&id, "events"))?;
                 events::stream(&root, &id, every, &mut std::io::stdout().lock())?;
             }
         }
-        Command::Features => print_json(&features::features(), true),
+        Command::Features => present::print_json(&features::features(), true),
         Command::Checkpoint(a) => {
             libkapsel::state::id::checked(&a.id, "checkpoint")?;
             return Err(
@@ -182,7 +183,7 @@ fn dispatch(cli: Cli) -> Result<u8> {
             bundle,
             rootless,
             seccomp,
-        } => write_spec(bundle, rootless, seccomp)?,
+        } => libkapsel::spec::default::write(bundle, rootless, seccomp)?,
     }
     Ok(0)
 }
@@ -225,177 +226,4 @@ fn create_options(
         cgroups,
         relay_console: false,
     }
-}
-
-fn print_json<T: serde::Serialize>(value: &T, pretty: bool) {
-    let text = if pretty {
-        serde_json::to_string_pretty(value)
-    } else {
-        serde_json::to_string(value)
-    };
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{}", text.unwrap_or_default());
-}
-
-fn list(root: &StateRoot, format: &str, quiet: bool) -> Result<()> {
-    let all = query::list(root)?;
-    let mut out = std::io::stdout().lock();
-    if quiet {
-        for (s, _) in &all {
-            let _ = writeln!(out, "{}", s.id);
-        }
-        return Ok(());
-    }
-    match format {
-        "json" => {
-            let items: Vec<_> = all.iter().map(|(s, st)| s.oci(*st)).collect();
-            let _ = writeln!(out, "{}", serde_json::to_string(&items).unwrap_or_default());
-        }
-        "table" => {
-            let mut rows = vec![["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"]
-                .map(String::from)
-                .to_vec()];
-            for (s, st) in &all {
-                let o = s.oci(*st);
-                rows.push(vec![
-                    s.id.clone(),
-                    o.pid.to_string(),
-                    st.to_string(),
-                    s.bundle.display().to_string(),
-                    s.created.clone(),
-                    s.owner.clone(),
-                ]);
-            }
-            let _ = out.write_all(table(&rows).as_bytes());
-        }
-        other => {
-            return Err(Error::msg(format!(
-                "list: unknown format `{other}` (table or json)"
-            )))
-        }
-    }
-    Ok(())
-}
-
-/// Columns padded like runc's tabwriter (minimum width 12, 3 spaces of padding).
-fn table(rows: &[Vec<String>]) -> String {
-    let cols = rows[0].len();
-    let widths: Vec<usize> = (0..cols)
-        .map(|c| {
-            rows.iter()
-                .map(|r| r[c].len() + 3)
-                .max()
-                .unwrap_or(0)
-                .max(12)
-        })
-        .collect();
-    let mut s = String::new();
-    for r in rows {
-        for (c, cell) in r.iter().enumerate() {
-            if c + 1 == cols {
-                s.push_str(cell);
-            } else {
-                s.push_str(&format!("{cell:<w$}", w = widths[c]));
-            }
-        }
-        s.push('\n');
-    }
-    s
-}
-
-fn write_spec(bundle: Option<PathBuf>, rootless: bool, seccomp: bool) -> Result<()> {
-    let dir = bundle.unwrap_or_else(|| PathBuf::from("."));
-    let path = dir.join(libkapsel::spec::CONFIG_FILE);
-    if path.exists() {
-        return Err(Error::msg(format!(
-            "spec: `{}` exists: remove it first",
-            path.display()
-        )));
-    }
-    let mut config = libkapsel::spec::default::default_config(rootless);
-    if seccomp {
-        config["linux"]["seccomp"] = libkapsel::spec::default::default_seccomp();
-    }
-    let text = serde_json::to_string_pretty(&config).unwrap_or_default();
-    std::fs::write(&path, text + "\n").map_err(|e| Error::io("write", &path, e))
-}
-
-fn print_ps(root: &StateRoot, id: &str, format: &str, ps_args: &[String]) -> Result<()> {
-    let pids = ps::pids(root, id)?;
-    match format {
-        "json" => {
-            out(&serde_json::to_string(&pids).unwrap_or_default());
-            Ok(())
-        }
-        "table" => {
-            let args: Vec<String> = if ps_args.is_empty() {
-                vec!["-ef".into()]
-            } else {
-                ps_args.to_vec()
-            };
-            let ps = ["/bin/ps", "/usr/bin/ps"]
-                .into_iter()
-                .find(|p| std::path::Path::new(p).exists())
-                .unwrap_or("ps");
-            let listing = std::process::Command::new(ps)
-                .args(&args)
-                .output()
-                .map_err(|e| Error::io("run", ps, e).in_container(id, "ps"))?;
-            let text = String::from_utf8_lossy(&listing.stdout);
-            let mut lines = text.lines();
-            let header = lines.next().unwrap_or("");
-            let col = header
-                .split_whitespace()
-                .position(|h| h == "PID")
-                .unwrap_or(1);
-            let wanted = pids.unwrap_or_default();
-            out(header);
-            for line in lines {
-                let pid = line
-                    .split_whitespace()
-                    .nth(col)
-                    .and_then(|p| p.parse::<i32>().ok());
-                if pid.is_some_and(|p| wanted.contains(&p)) {
-                    out(line);
-                }
-            }
-            Ok(())
-        }
-        other => Err(
-            Error::msg(format!("ps: unknown format `{other}` (table or json)"))
-                .in_container(id, "ps"),
-        ),
-    }
-}
-
-/// `5s`, `500ms`, `1m`, `2`: an interval (plain numbers are seconds).
-fn parse_interval(text: &str) -> Result<std::time::Duration> {
-    let t = text.trim();
-    let (num, unit) = t
-        .find(|c: char| !c.is_ascii_digit())
-        .map_or((t, "s"), |i| t.split_at(i));
-    let n: u64 = num.parse().map_err(|_| {
-        Error::msg(format!(
-            "--interval: `{text}` is not a duration (e.g. 5s, 500ms)"
-        ))
-    })?;
-    let d = match unit {
-        "ms" => std::time::Duration::from_millis(n),
-        "s" => std::time::Duration::from_secs(n),
-        "m" => std::time::Duration::from_secs(n * 60),
-        _ => {
-            return Err(Error::msg(format!(
-                "--interval: unknown unit in `{text}` (ms, s, m)"
-            )))
-        }
-    };
-    if d.is_zero() {
-        return Err(Error::msg("--interval must be greater than zero"));
-    }
-    Ok(d)
-}
-
-/// One line on stdout; a closed stdout (a pipe into `head`) is not an error worth a panic.
-fn out(line: &str) {
-    let _ = writeln!(std::io::stdout().lock(), "{line}");
 }

@@ -2,7 +2,9 @@
 //! writes (a shell on a terminal, a small capability set, the usual mounts, masked
 //! and read-only paths), with a cgroup namespace added.
 
+use crate::error::{Error, Result};
 use serde_json::{json, Value};
+use std::path::PathBuf;
 
 pub fn default_config(rootless: bool) -> Value {
     let caps = json!(["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]);
@@ -124,6 +126,25 @@ pub fn default_config(rootless: bool) -> Value {
 /// The default seccomp profile (docker's and podman's) as config.json's `linux.seccomp`.
 pub fn default_seccomp() -> Value {
     serde_json::to_value(kapsel_seccomp::default_profile()).unwrap_or(Value::Null)
+}
+
+/// `kapsel spec`: writes the default config.json into `bundle` (the current directory when
+/// none), with the default seccomp profile when asked; refuses to overwrite one.
+pub fn write(bundle: Option<PathBuf>, rootless: bool, seccomp: bool) -> Result<()> {
+    let dir = bundle.unwrap_or_else(|| PathBuf::from("."));
+    let path = dir.join(super::CONFIG_FILE);
+    if path.exists() {
+        return Err(Error::msg(format!(
+            "spec: `{}` exists: remove it first",
+            path.display()
+        )));
+    }
+    let mut config = default_config(rootless);
+    if seccomp {
+        config["linux"]["seccomp"] = default_seccomp();
+    }
+    let text = serde_json::to_string_pretty(&config).unwrap_or_default();
+    std::fs::write(&path, text + "\n").map_err(|e| Error::io("write", &path, e))
 }
 
 #[cfg(test)]
