@@ -118,16 +118,6 @@ pub fn ambient_raise(cap: u32) -> Result<(), SysError> {
     )
 }
 
-/// prctl(PR_SET_KEEPCAPS): keep the permitted set across a change away from uid 0.
-pub fn set_keepcaps(on: bool) -> Result<(), SysError> {
-    prctl(
-        "prctl(PR_SET_KEEPCAPS)",
-        libc::PR_SET_KEEPCAPS,
-        on as libc::c_ulong,
-        0,
-    )
-}
-
 fn prctl(
     op: &'static str,
     option: libc::c_int,

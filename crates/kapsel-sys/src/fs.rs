@@ -6,68 +6,6 @@ use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-/// Resolve symlinks and `..` as if `root` were `/`: nothing can escape it.
-pub const RESOLVE_IN_ROOT: u64 = 0x10;
-/// Refuse /proc/PID/fd style "magic" links while resolving.
-pub const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
-/// Refuse to cross a mount point while resolving.
-pub const RESOLVE_NO_XDEV: u64 = 0x01;
-/// Refuse every symlink while resolving.
-pub const RESOLVE_NO_SYMLINKS: u64 = 0x04;
-/// Refuse to resolve outside the starting directory (no absolute paths, no `..` above it).
-pub const RESOLVE_BENEATH: u64 = 0x08;
-
-/// openat2(2): open `path` relative to `dirfd` with `flags` (O_*) and `resolve` (RESOLVE_*).
-pub fn openat2(
-    dirfd: BorrowedFd<'_>,
-    path: &Path,
-    flags: i32,
-    mode: u32,
-    resolve: u64,
-) -> Result<OwnedFd, SysError> {
-    #[repr(C)]
-    struct OpenHow {
-        flags: u64,
-        mode: u64,
-        resolve: u64,
-    }
-    let cpath = CString::new(path.as_os_str().as_bytes()).map_err(|_| SysError {
-        op: "openat2",
-        path: Some(path.to_path_buf()),
-        errno: libc::EINVAL,
-    })?;
-    let how = OpenHow {
-        flags: (flags | libc::O_CLOEXEC) as u64,
-        mode: mode as u64,
-        resolve,
-    };
-    // A `..` resolved while any rename or mount happens on the system makes the kernel
-    // answer EAGAIN rather than risk an escape; it asks the caller to retry.
-    let mut attempts = 0;
-    let fd = loop {
-        // SAFETY: `cpath` is NUL-terminated and `how` is a valid open_how of the size passed.
-        let fd = unsafe {
-            libc::syscall(
-                libc::SYS_openat2,
-                dirfd.as_raw_fd(),
-                cpath.as_ptr(),
-                &how as *const OpenHow,
-                std::mem::size_of::<OpenHow>(),
-            )
-        };
-        if fd >= 0 {
-            break fd;
-        }
-        let err = SysError::last("openat2", Some(path.to_path_buf()));
-        attempts += 1;
-        if err.errno != libc::EAGAIN || attempts >= 64 {
-            return Err(err);
-        }
-    };
-    // SAFETY: the kernel returned a new descriptor that nothing else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
-}
-
 /// mount_setattr(2) on the mount `fd` refers to (AT_EMPTY_PATH), optionally recursive.
 pub fn mount_setattr(
     fd: BorrowedFd<'_>,

@@ -206,26 +206,6 @@ pub fn set_domainname(name: &str) -> Result<(), SysError> {
     Ok(())
 }
 
-/// prctl(PR_SET_CHILD_SUBREAPER, 1).
-pub fn set_child_subreaper() -> Result<(), SysError> {
-    // SAFETY: prctl with integer arguments only.
-    let ret = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
-    if ret < 0 {
-        return Err(SysError::last("prctl(PR_SET_CHILD_SUBREAPER)", None));
-    }
-    Ok(())
-}
-
-/// prctl(PR_SET_PDEATHSIG, sig): the kernel sends `sig` to us when our parent exits.
-pub fn set_parent_death_signal(sig: i32) -> Result<(), SysError> {
-    // SAFETY: prctl with integer arguments only.
-    let ret = unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, sig, 0, 0, 0) };
-    if ret < 0 {
-        return Err(SysError::last("prctl(PR_SET_PDEATHSIG)", None));
-    }
-    Ok(())
-}
-
 /// keyctl(KEYCTL_JOIN_SESSION_KEYRING, name): a fresh session keyring for the container.
 pub fn join_session_keyring(name: &str) -> Result<(), SysError> {
     const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
@@ -317,28 +297,6 @@ pub fn ioprio_set(class: u32, level: u32) -> Result<(), SysError> {
     let ret = unsafe { libc::syscall(libc::SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, prio) };
     if ret < 0 {
         return Err(SysError::last("ioprio_set", None));
-    }
-    Ok(())
-}
-
-/// personality(2): set the execution domain and flags.
-pub fn set_personality(persona: u64) -> Result<(), SysError> {
-    // SAFETY: plain syscall with an integer argument.
-    let ret = unsafe { libc::personality(persona as libc::c_ulong) };
-    if ret < 0 {
-        return Err(SysError::last("personality", None));
-    }
-    Ok(())
-}
-
-/// prctl(PR_SET_DUMPABLE): a non-dumpable process cannot be ptrace-accessed (nor its
-/// /proc/PID/exe, fd/, mem opened) by processes without CAP_SYS_PTRACE. execve of an
-/// ordinary binary makes the process dumpable again.
-pub fn set_dumpable(on: bool) -> Result<(), SysError> {
-    // SAFETY: prctl with integer arguments only.
-    let ret = unsafe { libc::prctl(libc::PR_SET_DUMPABLE, on as libc::c_ulong, 0, 0, 0) };
-    if ret < 0 {
-        return Err(SysError::last("prctl(PR_SET_DUMPABLE)", None));
     }
     Ok(())
 }

@@ -29,16 +29,6 @@ pub fn set_window_size(fd: RawFd, rows: u16, cols: u16) -> Result<(), SysError> 
     Ok(())
 }
 
-/// dup2(2) onto a fixed descriptor number (0, 1, 2), which OwnedFd cannot express.
-pub fn dup_onto(fd: RawFd, target: RawFd) -> Result<(), SysError> {
-    // SAFETY: dup2 only manipulates the descriptor table; `target` is replaced atomically.
-    let ret = unsafe { libc::dup2(fd, target) };
-    if ret < 0 {
-        return Err(SysError::last("dup2", None));
-    }
-    Ok(())
-}
-
 /// TIOCGWINSZ: the terminal's size as (rows, cols), or None when `fd` is no terminal.
 pub fn window_size(fd: RawFd) -> Option<(u16, u16)> {
     let mut ws = libc::winsize {

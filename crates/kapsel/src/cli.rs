@@ -295,7 +295,9 @@ pub fn parse_interval(text: &str) -> libkapsel::Result<std::time::Duration> {
         }
     };
     if d.is_zero() {
-        return Err(libkapsel::Error::Usage("--interval must be greater than zero".into()));
+        return Err(libkapsel::Error::Usage(
+            "--interval must be greater than zero".into(),
+        ));
     }
     Ok(d)
 }

@@ -365,7 +365,8 @@ fn child_main(
 ) -> Error {
     let plan = job.plan;
     let run = || -> Result<finish::ExecImage> {
-        kapsel_sys::process::set_parent_death_signal(libc::SIGKILL)?;
+        nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
+            .map_err(crate::error::nix_err("prctl(PR_SET_PDEATHSIG)", ""))?;
         let _ = crate::logging::take_warnings();
         if !via_intermediate {
             crate::process::affinity::apply(

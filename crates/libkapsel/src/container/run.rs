@@ -23,7 +23,7 @@ pub fn run(root: &StateRoot, id: &str, opts: &RunOptions) -> Result<i32> {
     if !opts.detach {
         mask.thread_block().map_err(nix_err("sigprocmask", ""))?;
         if !opts.no_subreaper {
-            let _ = kapsel_sys::process::set_child_subreaper();
+            let _ = nix::sys::prctl::set_child_subreaper(true);
         }
     }
     let created = create(root, id, &opts.create)?;

@@ -19,3 +19,23 @@ pub(crate) mod rdt;
 pub(crate) mod rdt;
 pub mod signal;
 pub mod userns;
+
+pub(crate) use nix::fcntl::ResolveFlag;
+
+/// openat2(2) (nix's), its failure as a `SysError` naming `path`, like every other
+/// system call error of kapsel's.
+pub(crate) fn openat2(
+    dir: std::os::fd::BorrowedFd<'_>,
+    path: &std::path::Path,
+    flags: i32,
+    resolve: ResolveFlag,
+) -> std::result::Result<std::os::fd::OwnedFd, kapsel_sys::SysError> {
+    let how = nix::fcntl::OpenHow::new()
+        .flags(nix::fcntl::OFlag::from_bits_retain(flags) | nix::fcntl::OFlag::O_CLOEXEC)
+        .resolve(resolve);
+    nix::fcntl::openat2(dir, path, how).map_err(|e| kapsel_sys::SysError {
+        op: "openat2",
+        path: Some(path.to_path_buf()),
+        errno: e as i32,
+    })
+}

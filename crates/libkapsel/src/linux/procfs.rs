@@ -9,10 +9,8 @@
 //! symlink, no magic link, no mount crossing and no escape, never created, and the opened
 //! file checked to be procfs again (as runc 1.2.8 and crun do).
 
+use super::{openat2, ResolveFlag};
 use crate::error::{Error, Result};
-use kapsel_sys::fs::{
-    openat2, RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS, RESOLVE_NO_XDEV,
-};
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::Path;
@@ -91,9 +89,11 @@ impl ProcRoot {
         let fd = openat2(
             self.fd.as_fd(),
             Path::new(rel),
-            access | libc::O_NOFOLLOW | libc::O_CLOEXEC,
-            0,
-            RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
+            access | libc::O_NOFOLLOW,
+            ResolveFlag::RESOLVE_BENEATH
+                | ResolveFlag::RESOLVE_NO_SYMLINKS
+                | ResolveFlag::RESOLVE_NO_MAGICLINKS
+                | ResolveFlag::RESOLVE_NO_XDEV,
         )
         .map_err(|e| e.io_error())?;
         if !fd_is_procfs(&fd) {

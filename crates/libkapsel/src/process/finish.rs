@@ -84,7 +84,7 @@ pub fn finish(
     // Nothing the caller leaked reaches the process: only stdio and preserved fds stay.
     kapsel_sys::process::cloexec_from(3 + preserve_fds + listen_fds())?;
     // Set up by the runtime for its own crash; the process must outlive `create`.
-    kapsel_sys::process::set_parent_death_signal(0)?;
+    nix::sys::prctl::set_pdeathsig(None).map_err(nix_err("prctl(PR_SET_PDEATHSIG)", ""))?;
     kapsel_sys::process::reset_signals();
     // Without no_new_privs, loading the filter needs CAP_SYS_ADMIN, so it is loaded
     // before the process gives up its capabilities (as runc does); a NOTIFY filter is
@@ -176,7 +176,7 @@ fn set_user(user: &UserPlan, proc: &crate::linux::procfs::ProcRoot) -> Result<()
 /// so that `/proc/self/fd/N` or a symlink cannot put the process in a host directory
 /// (CVE-2024-21626).
 fn enter_cwd(cwd: &std::path::Path) -> Result<()> {
-    use kapsel_sys::fs::{openat2, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS};
+    use crate::linux::{openat2, ResolveFlag};
     let root = std::fs::File::open("/").map_err(|e| Error::io("open", "/", e))?;
     let rel = cwd.strip_prefix("/").unwrap_or(cwd);
     let rel = if rel.as_os_str().is_empty() {
@@ -188,8 +188,7 @@ fn enter_cwd(cwd: &std::path::Path) -> Result<()> {
         std::os::fd::AsFd::as_fd(&root),
         rel,
         libc::O_PATH | libc::O_DIRECTORY,
-        0,
-        RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+        ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS,
     )
     .map_err(|e| {
         Error::config(

@@ -100,7 +100,8 @@ fn setup(ctx: &mut InitContext<'_>) -> Result<Prepared> {
     // Warnings the parent held when it cloned us are its own to print.
     let _ = crate::logging::take_warnings();
     // If `create` dies before we are ready, do not linger.
-    kapsel_sys::process::set_parent_death_signal(libc::SIGKILL)?;
+    nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
+        .map_err(crate::error::nix_err("prctl(PR_SET_PDEATHSIG)", ""))?;
     super::affinity::apply(
         plan.process.affinity_initial.as_deref(),
         super::affinity::Stage::Initial,
@@ -137,7 +138,8 @@ fn setup(ctx: &mut InitContext<'_>) -> Result<Prepared> {
         }
     }
     if maps_by_user {
-        kapsel_sys::process::set_dumpable(false)?;
+        nix::sys::prctl::set_dumpable(false)
+            .map_err(crate::error::nix_err("prctl(PR_SET_DUMPABLE)", ""))?;
     }
     // The procfs every /proc write goes through, taken before a joined mount namespace
     // or any mount of the config can change what /proc is (see procfs.rs).

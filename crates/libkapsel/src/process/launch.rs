@@ -154,7 +154,7 @@ fn run_intermediate(chan: &Channel, i: Intermediate<'_>) {
 pub fn seal(keep: &[RawFd], first_closed: u32, dumpable_for_maps: bool) -> Result<()> {
     kapsel_sys::process::close_all_except(first_closed, keep)?;
     if !dumpable_for_maps {
-        kapsel_sys::process::set_dumpable(false)?;
+        nix::sys::prctl::set_dumpable(false).map_err(nix_err("prctl(PR_SET_DUMPABLE)", ""))?;
     }
     Ok(())
 }

@@ -103,8 +103,8 @@ pub fn setup(socket: OwnedFd, size: Option<(u16, u16)>, bind_console: bool) -> R
 /// Makes `slave` the controlling terminal and stdin/stdout/stderr.
 pub fn become_stdio(slave: &OwnedFd) -> Result<()> {
     kapsel_sys::tty::set_controlling(slave.as_raw_fd())?;
-    for target in 0..3 {
-        kapsel_sys::tty::dup_onto(slave.as_raw_fd(), target)?;
-    }
-    Ok(())
+    let dup = |e| crate::error::nix_err("dup2", "the terminal")(e);
+    nix::unistd::dup2_stdin(slave).map_err(dup)?;
+    nix::unistd::dup2_stdout(slave).map_err(dup)?;
+    nix::unistd::dup2_stderr(slave).map_err(dup)
 }

@@ -130,7 +130,7 @@ fn mapping_userns(spec: &Spec, m: &Mount) -> Result<OwnedFd> {
 fn userns_with(uid: &[LinuxIdMapping], gid: &[LinuxIdMapping]) -> Result<OwnedFd> {
     match clone_fork(libc::CLONE_NEWUSER as u64, None)? {
         Forked::Child => {
-            let _ = kapsel_sys::process::set_parent_death_signal(libc::SIGKILL);
+            let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
             loop {
                 nix::unistd::pause();
             }

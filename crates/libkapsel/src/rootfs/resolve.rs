@@ -5,7 +5,7 @@
 //! through /proc/self/fd, never the path again.
 
 use crate::error::{nix_err, Error, Result};
-use kapsel_sys::fs::{openat2, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS};
+use crate::linux::{openat2, ResolveFlag};
 use nix::sys::stat::Mode;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Component, Path, PathBuf};
@@ -23,8 +23,7 @@ pub fn open_in_root(root: BorrowedFd<'_>, path: &Path) -> Result<OwnedFd> {
         root,
         &relative(path),
         libc::O_PATH,
-        0,
-        RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+        ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS,
     )
     .map_err(|e| with_path(e, path))
 }

@@ -190,7 +190,7 @@ impl CapChange {
             }
         }
         if self.sets.is_some() || self.admin_to_keep() {
-            kapsel_sys::caps::set_keepcaps(true)?;
+            keepcaps(true)?;
         }
         Ok(())
     }
@@ -205,7 +205,7 @@ impl CapChange {
                 // capability the filter needs stays for now.
                 kapsel_sys::caps::capset(admin, admin, 0)
                     .map_err(|e| Error::from(e).in_field("process.capabilities"))?;
-                kapsel_sys::caps::set_keepcaps(false)?;
+                keepcaps(false)?;
             }
             return Ok(());
         };
@@ -232,7 +232,7 @@ impl CapChange {
                 Err(e) => return Err(field_err("ambient", cap, e)),
             }
         }
-        kapsel_sys::caps::set_keepcaps(false)?;
+        keepcaps(false)?;
         Ok(())
     }
 
@@ -266,6 +266,11 @@ impl CapChange {
                 None => !self.root,
             }
     }
+}
+
+/// prctl(PR_SET_KEEPCAPS): keep the permitted set across a change away from uid 0.
+fn keepcaps(on: bool) -> Result<()> {
+    nix::sys::prctl::set_keepcaps(on).map_err(crate::error::nix_err("prctl(PR_SET_KEEPCAPS)", ""))
 }
 
 fn field_err(set: &str, cap: u32, e: kapsel_sys::SysError) -> Error {

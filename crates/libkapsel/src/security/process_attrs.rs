@@ -113,8 +113,9 @@ pub fn apply_personality(value: Option<u64>) -> Result<()> {
     let Some(v) = value else {
         return Ok(());
     };
-    kapsel_sys::process::set_personality(v)
-        .map_err(|e| Error::from(e).in_field("linux.personality"))
+    nix::sys::personality::set(nix::sys::personality::Persona::from_bits_retain(v as i32))
+        .map(drop)
+        .map_err(|e| crate::error::nix_err("personality", "")(e).in_field("linux.personality"))
 }
 
 pub(crate) fn apparmor_enabled() -> bool {
