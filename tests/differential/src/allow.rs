@@ -2,17 +2,25 @@
 //! deliberately differs from runc, and carries the machine-readable rules in fenced blocks.
 //! A block ```` ```allowed ```` holds deliberate differences; a block ```` ```open ````
 //! holds known defects still to fix (reported as such, so that only new differences fail
-//! the run). One rule per line, tab-separated:
+//! the run). One rule per line, tab-separated (the reference is runc, or crun, below):
 //!
 //! ```text
-//! name  fact-glob  kapsel-glob  runc-glob  when
+//! name  fact-glob  kapsel-glob  reference-glob  when
+//! ```
+//!
+//! A block ```` ```crun-reference ```` names configs runc cannot serve as the reference
+//! (a feature runc 1.1 lacks or gets wrong); kapsel is compared with crun on them:
+//!
+//! ```text
+//! name  when
 //! ```
 //!
 //! Globs use `*` for any text. `when` is `*` or comma-separated conditions, all of which must
 //! hold: on the config, `POINTER` (present, not null/false/empty), `!POINTER` (absent) and
-//! `POINTER=VALUE`, where a pointer segment `*` matches any array element or member (e.g.
+//! `POINTER=GLOB`, where a pointer segment `*` matches any array element or member (e.g.
 //! `!/linux/namespaces/*/type=mount`: no mount namespace); `origin~TEXT` (the case's origin
-//! contains TEXT); and on a run's facts, `kapsel:KEY=GLOB` or `runc:KEY=GLOB`.
+//! contains TEXT); `against=crun` (crun is the reference); and on a run's facts,
+//! `kapsel:KEY=GLOB` or `runc:KEY=GLOB`.
 
 use serde_json::Value;
 
@@ -37,7 +45,15 @@ pub struct Rule {
     pub kind: Kind,
     fact: String,
     kapsel: String,
-    runc: String,
+    reference: String,
+    when: Vec<String>,
+}
+
+/// A kind of config on which crun is the reference.
+#[derive(Debug, Clone)]
+pub struct CrunReference {
+    /// Its name.
+    pub name: String,
     when: Vec<String>,
 }
 
@@ -46,51 +62,72 @@ pub struct Rule {
 pub struct AllowList {
     /// The rules in document order.
     pub rules: Vec<Rule>,
+    /// Configs on which crun is the reference.
+    pub crun_reference: Vec<CrunReference>,
 }
 
 impl AllowList {
-    /// Parses the fenced `allowed` and `open` blocks of `text`.
+    /// Parses the fenced `allowed`, `open` and `crun-reference` blocks of `text`.
     pub fn parse(text: &str) -> Result<AllowList, String> {
-        let mut rules = Vec::new();
-        let mut kind = None;
+        let mut list = AllowList::default();
+        let mut block: Option<&str> = None;
         for (n, line) in text.lines().enumerate() {
             let trimmed = line.trim();
             if let Some(info) = trimmed.strip_prefix("```") {
-                kind = match (kind, info.trim()) {
-                    (None, "allowed") => Some(Kind::Allowed),
-                    (None, "open") => Some(Kind::Open),
+                block = match (block, info.trim()) {
+                    (None, b @ ("allowed" | "open" | "crun-reference")) => Some(b),
                     _ => None,
                 };
                 continue;
             }
-            let Some(k) = kind else {
+            let Some(b) = block else {
                 continue;
             };
             if trimmed.is_empty() || trimmed.starts_with('#') {
                 continue;
             }
             let cols: Vec<&str> = line.split('\t').map(str::trim).collect();
-            let [name, fact, kapsel, runc, when] = cols[..] else {
-                return Err(format!(
-                    "line {}: want 5 tab-separated columns (name fact kapsel runc when), got {}",
-                    n + 1,
-                    cols.len()
-                ));
-            };
-            rules.push(Rule {
-                name: name.into(),
-                kind: k,
-                fact: fact.into(),
-                kapsel: kapsel.into(),
-                runc: runc.into(),
-                when: if when == "*" {
-                    Vec::new()
-                } else {
-                    when.split(',').map(|c| c.trim().to_string()).collect()
-                },
-            });
+            match (b, &cols[..]) {
+                ("crun-reference", [name, when]) => list.crun_reference.push(CrunReference {
+                    name: name.to_string(),
+                    when: conditions(when),
+                }),
+                ("allowed" | "open", [name, fact, kapsel, reference, when]) => {
+                    list.rules.push(Rule {
+                        name: name.to_string(),
+                        kind: if b == "open" {
+                            Kind::Open
+                        } else {
+                            Kind::Allowed
+                        },
+                        fact: fact.to_string(),
+                        kapsel: kapsel.to_string(),
+                        reference: reference.to_string(),
+                        when: conditions(when),
+                    })
+                }
+                _ => {
+                    return Err(format!(
+                        "line {}: a `{b}` rule has {} tab-separated columns, want {}",
+                        n + 1,
+                        cols.len(),
+                        if b == "crun-reference" {
+                            "2 (name when)"
+                        } else {
+                            "5 (name fact kapsel reference when)"
+                        }
+                    ))
+                }
+            }
         }
-        Ok(AllowList { rules })
+        Ok(list)
+    }
+
+    /// The crun-reference entry that covers a case, if any.
+    pub fn crun_reference(&self, case: &Context) -> Option<&CrunReference> {
+        self.crun_reference
+            .iter()
+            .find(|r| r.when.iter().all(|c| condition(c, case)))
     }
 
     /// The first rule that explains `d` in a case with `config` and `origin`, whose runs had
@@ -99,9 +136,17 @@ impl AllowList {
         self.rules.iter().find(|r| {
             glob(&r.fact, &d.key)
                 && glob(&r.kapsel, &d.kapsel)
-                && glob(&r.runc, &d.runc)
+                && glob(&r.reference, d.reference())
                 && r.when.iter().all(|c| condition(c, case))
         })
+    }
+}
+
+fn conditions(when: &str) -> Vec<String> {
+    if when == "*" {
+        Vec::new()
+    } else {
+        when.split(',').map(|c| c.trim().to_string()).collect()
     }
 }
 
@@ -116,6 +161,8 @@ pub struct Context<'a> {
     pub kapsel: &'a Facts,
     /// runc's facts.
     pub runc: &'a Facts,
+    /// Whom kapsel is compared with.
+    pub against: crate::compare::Against,
 }
 
 /// `*` matches any text (also none); everything else literally.
@@ -142,6 +189,9 @@ fn condition(c: &str, case: &Context) -> bool {
     if let Some(text) = c.strip_prefix("origin~") {
         return case.origin.contains(text);
     }
+    if let Some(name) = c.strip_prefix("against=") {
+        return format!("{:?}", case.against).eq_ignore_ascii_case(name);
+    }
     for (prefix, facts) in [("kapsel:", case.kapsel), ("runc:", case.runc)] {
         if let Some(rest) = c.strip_prefix(prefix) {
             let (key, want) = rest.split_once('=').unwrap_or((rest, "*"));
@@ -161,9 +211,7 @@ fn condition(c: &str, case: &Context) -> bool {
     let found = values_at(config, &segments)
         .into_iter()
         .any(|v| match want {
-            Some(w) => v
-                .as_str()
-                .map_or_else(|| v.to_string().as_str() == w, |s| s == w),
+            Some(w) => glob(w, &v.as_str().map_or_else(|| v.to_string(), str::to_string)),
             None => {
                 !matches!(v, Value::Null | Value::Bool(false))
                     && v.as_array().is_none_or(|a| !a.is_empty())
@@ -198,6 +246,7 @@ fn values_at<'a>(v: &'a Value, segments: &[&str]) -> Vec<&'a Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::compare::Against;
     use serde_json::json;
 
     #[test]
@@ -217,6 +266,7 @@ mod tests {
             origin,
             kapsel: k,
             runc: r,
+            against: Against::Runc,
         }
     }
 
@@ -232,6 +282,7 @@ mod tests {
             kapsel: "nothing".into(),
             runc: "+/x".into(),
             crun: "n/a".into(),
+            against: Against::Runc,
         };
         let with_mnt = json!({ "linux": { "namespaces": [{ "type": "mount" }] } });
         let without = json!({ "linux": { "namespaces": [{ "type": "pid" }] } });
@@ -249,6 +300,7 @@ mod tests {
             kapsel: "8".into(),
             runc: "73".into(),
             crun: "73".into(),
+            against: Against::Runc,
         };
         let net = json!({ "linux": { "namespaces": [{ "type": "network" }] } });
         let rule = list.explain(&lo, &ctx(&net, "", &none, &none)).unwrap();
@@ -256,6 +308,24 @@ mod tests {
         assert!(list
             .explain(&lo, &ctx(&without, "", &none, &none))
             .is_none());
+    }
+
+    #[test]
+    fn crun_reference_blocks() {
+        let doc = "```crun-reference\ntime-ns\t/linux/namespaces/*/type=time\n```\n";
+        let list = AllowList::parse(doc).unwrap();
+        let none = Facts::new();
+        let time = json!({ "linux": { "namespaces": [{ "type": "time" }] } });
+        assert_eq!(
+            list.crun_reference(&ctx(&time, "", &none, &none))
+                .unwrap()
+                .name,
+            "time-ns"
+        );
+        assert!(list
+            .crun_reference(&ctx(&json!({}), "", &none, &none))
+            .is_none());
+        assert!(AllowList::parse("```crun-reference\na\tb\tc\n```\n").is_err());
     }
 
     #[test]
@@ -285,6 +355,15 @@ mod tests {
             )
         ));
         assert!(condition("!/linux/seccomp", &ctx(&c, "", &none, &none)));
+        let m = json!({ "mounts": [{ "destination": "/proc/sys/net" }] });
+        assert!(condition(
+            "/mounts/*/destination=/proc/*",
+            &ctx(&m, "", &none, &none)
+        ));
+        assert!(!condition(
+            "!/mounts/*/destination=/proc/*",
+            &ctx(&m, "", &none, &none)
+        ));
         let runc: Facts = [("exit.create".to_string(), "1".to_string())].into();
         assert!(condition("runc:exit.create=1", &ctx(&c, "", &none, &runc)));
         assert!(!condition(

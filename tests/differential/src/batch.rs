@@ -11,7 +11,7 @@ use std::sync::Mutex;
 use serde_json::{json, Value};
 
 use crate::allow::{AllowList, Context, Kind};
-use crate::compare::{compare, Difference};
+use crate::compare::{compare, Against, Difference};
 use crate::facts::{self, Facts};
 use crate::gen::{self, Case, Sources};
 use crate::lifecycle;
@@ -60,14 +60,21 @@ pub struct CaseResult {
     pub notes: Vec<String>,
     /// A problem of the harness itself (the run could not be set up).
     pub error: Option<String>,
+    /// Why crun was the reference, when it was.
+    pub crun_reference: Option<String>,
 }
 
 /// The facts of `config` under `rt`, and notes on failed steps.
-pub fn run_one(env: &Env, rt: &Runtime, config: &Value) -> Result<(Facts, Vec<String>), String> {
+pub fn run_one(
+    env: &Env,
+    rt: &Runtime,
+    config: &Value,
+    hostile: &[(String, String)],
+) -> Result<(Facts, Vec<String>), String> {
     let seq = NEXT.fetch_add(1, Ordering::Relaxed);
     let id = format!("df{}-{seq}-{}", std::process::id(), rt.name);
     let world = World::new(&env.work, &id, rt, config, &env.rootfs, &env.probe)?;
-    let rec = lifecycle::run(&world);
+    let rec = lifecycle::run(&world, hostile);
     let facts = facts::of(&rec, &world);
     let norm = facts::Norm::of(&world);
     let mut notes: Vec<String> = rec
@@ -116,7 +123,7 @@ pub fn run_case(env: &Env, case: &Case) -> CaseResult {
     let mut all = Vec::new();
     let mut notes = Vec::new();
     for rt in &env.runtimes {
-        match run_one(env, rt, &case.config) {
+        match run_one(env, rt, &case.config, &case.hostile) {
             Ok((f, n)) => {
                 all.push(f);
                 notes.extend(n);
@@ -127,17 +134,24 @@ pub fn run_case(env: &Env, case: &Case) -> CaseResult {
                     diffs: Vec::new(),
                     notes,
                     error: Some(format!("{}: {e}", rt.name)),
+                    crun_reference: None,
                 }
             }
         }
     }
-    let context = Context {
+    let mut context = Context {
         config: &case.config,
         origin: &case.origin,
         kapsel: &all[0],
         runc: &all[1],
+        against: Against::Runc,
     };
-    let diffs = compare(&all[0], &all[1], all.get(2))
+    let crun_reference = env.allow.crun_reference(&context).filter(|_| all.len() > 2);
+    if crun_reference.is_some() {
+        context.against = Against::Crun;
+    }
+    let against = context.against;
+    let diffs = compare(&all[0], &all[1], all.get(2), against)
         .into_iter()
         .map(|diff| {
             let rule = env
@@ -152,6 +166,7 @@ pub fn run_case(env: &Env, case: &Case) -> CaseResult {
         diffs,
         notes,
         error: None,
+        crun_reference: crun_reference.map(|r| r.name.clone()),
     }
 }
 
@@ -168,7 +183,7 @@ pub struct Summary {
     pub open: usize,
     /// Cases the harness could not run.
     pub errors: usize,
-    /// (key, kapsel, runc) -> (rule, seeds).
+    /// (key, kapsel, reference) -> (rule, seeds).
     pub groups: BTreeMap<(String, String, String), (String, Vec<u64>)>,
     /// How often each rule matched.
     pub rule_hits: BTreeMap<String, usize>,
@@ -218,7 +233,7 @@ impl Summary {
             let key = (
                 j.diff.key.clone(),
                 j.diff.kapsel.clone(),
-                j.diff.runc.clone(),
+                j.diff.reference().to_string(),
             );
             let entry = self.groups.entry(key).or_insert_with(|| (rule, Vec::new()));
             entry.1.push(r.case.seed);
@@ -260,9 +275,13 @@ pub fn print_case(out: &mut impl Write, r: &CaseResult, v: Verbosity) {
             Some((name, Kind::Open)) => format!("open: {name}"),
             None => "NEW".into(),
         };
+        let against = match &r.crun_reference {
+            Some(why) => format!("against crun ({why}), "),
+            None => String::new(),
+        };
         let _ = writeln!(
             out,
-            "DIFF {seed} {}: kapsel `{}` runc `{}` crun `{}` ({}) [{verdict}]",
+            "DIFF {seed} {}: kapsel `{}` runc `{}` crun `{}` ({against}{}) [{verdict}]",
             j.diff.key,
             j.diff.kapsel,
             j.diff.runc,
@@ -284,7 +303,7 @@ pub fn save_finding(dir: &Path, r: &CaseResult) -> Result<(), String> {
         .diffs
         .iter()
         .filter(|j| !matches!(j.rule, Some((_, Kind::Allowed))))
-        .map(|j| json!({ "fact": j.diff.key, "kapsel": j.diff.kapsel, "runc": j.diff.runc, "crun": j.diff.crun,
+        .map(|j| json!({ "fact": j.diff.key, "kapsel": j.diff.kapsel, "runc": j.diff.runc, "crun": j.diff.crun, "against": format!("{:?}", j.diff.against).to_lowercase(),
             "rule": j.rule.as_ref().map(|(n, _)| n) }))
         .collect();
     if diffs.is_empty() {

@@ -1,13 +1,24 @@
-//! Facts of kapsel against runc's (the reference), with crun's beside them: every key whose
-//! value differs is a difference. When the runtimes already disagree on whether create or
-//! start works, the facts that follow from it (what the probe saw, the state, the cgroup)
-//! are left out: the disagreement is one difference, not fifty.
+//! Facts of kapsel against a reference's, with the third runtime's beside them: every key
+//! whose value differs is a difference. The reference is runc (the runtime-spec is the law,
+//! runc the tie-breaker), or crun for configs runc cannot serve (a feature runc 1.1 lacks or
+//! gets wrong, listed in docs/differences.md). When the runtimes already disagree on whether
+//! create or start works, the facts that follow from it (what the probe saw, the state, the
+//! cgroup, the hooks that ran) are left out: the disagreement is one difference, not fifty.
 
 use std::collections::BTreeSet;
 
 use crate::facts::Facts;
 
-/// One fact on which kapsel and runc disagree.
+/// The runtime kapsel is compared with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Against {
+    /// runc, the default.
+    Runc,
+    /// crun, for configs runc cannot serve.
+    Crun,
+}
+
+/// One fact on which kapsel and the reference disagree.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Difference {
     /// The fact's key (`exit.create`, `probe.net.lo`, `left.mounts`...).
@@ -18,30 +29,50 @@ pub struct Difference {
     pub runc: String,
     /// crun's value, or `n/a` when crun was not run.
     pub crun: String,
+    /// Which of the two is the reference.
+    pub against: Against,
 }
 
 impl Difference {
-    /// Whom crun sides with: `crun=kapsel`, `crun=runc` or `all differ`.
+    /// The reference's value.
+    pub fn reference(&self) -> &str {
+        match self.against {
+            Against::Runc => &self.runc,
+            Against::Crun => &self.crun,
+        }
+    }
+
+    /// Whom the third runtime sides with.
     pub fn side(&self) -> &'static str {
-        if self.crun == self.kapsel {
-            "crun agrees with kapsel"
-        } else if self.crun == self.runc {
-            "crun agrees with runc"
-        } else if self.crun == "n/a" {
-            "crun not run"
-        } else {
-            "all three differ"
+        let (third, name) = match self.against {
+            Against::Runc => (&self.crun, "crun"),
+            Against::Crun => (&self.runc, "runc"),
+        };
+        match (
+            third == &self.kapsel,
+            third.as_str() == self.reference(),
+            third == "n/a",
+            name,
+        ) {
+            (_, _, true, _) => "crun not run",
+            (true, _, _, "crun") => "crun agrees with kapsel",
+            (true, _, _, _) => "runc agrees with kapsel",
+            (_, true, _, "crun") => "crun agrees with runc",
+            (_, true, _, _) => "runc agrees with crun",
+            _ => "all three differ",
         }
     }
 }
 
 /// Keys still compared when create or start already went differently: what is left on the
-/// host (but not in the rootfs: how far a failed create got is not compared).
-const AFTER_LIFECYCLE_SPLIT: [&str; 4] = [
+/// host (but not in the rootfs: how far a failed create got is not compared) and what the
+/// commands with hostile ids did.
+const AFTER_LIFECYCLE_SPLIT: [&str; 5] = [
     "left.state",
     "left.mounts",
     "left.cgroups",
     "left.processes",
+    "left.hostile",
 ];
 
 /// The path through the lifecycle in one value: `create 0, start 0, container exit 0`.
@@ -57,36 +88,65 @@ fn lifecycle(f: &Facts) -> String {
     .join(", ")
 }
 
-/// The differences between kapsel's and runc's facts.
-pub fn compare(kapsel: &Facts, runc: &Facts, crun: Option<&Facts>) -> Vec<Difference> {
+/// The differences between kapsel's facts and the reference's (`against`).
+pub fn compare(
+    kapsel: &Facts,
+    runc: &Facts,
+    crun: Option<&Facts>,
+    against: Against,
+) -> Vec<Difference> {
+    let reference = match (against, crun) {
+        (Against::Crun, Some(c)) => c,
+        _ => runc,
+    };
+    let against = if std::ptr::eq(reference, runc) {
+        Against::Runc
+    } else {
+        Against::Crun
+    };
     let get = |f: &Facts, k: &str| f.get(k).cloned().unwrap_or_else(|| "<absent>".into());
+    let value = |f: &Facts, k: &str| {
+        if k == "lifecycle" {
+            lifecycle(f)
+        } else {
+            get(f, k)
+        }
+    };
+    let difference = |k: &str| Difference {
+        key: k.to_string(),
+        kapsel: value(kapsel, k),
+        runc: value(runc, k),
+        crun: crun.map_or_else(|| "n/a".into(), |c| value(c, k)),
+        against,
+    };
     let split = ["exit.create", "exit.start"]
         .iter()
-        .any(|k| get(kapsel, k) != get(runc, k));
-    let failed = [kapsel, runc].iter().any(|f| get(f, "exit.create") != "0");
-    let probe_split = get(kapsel, "probe.reported") != get(runc, "probe.reported");
-    let keys: BTreeSet<&String> = kapsel.keys().chain(runc.keys()).collect();
+        .any(|k| get(kapsel, k) != get(reference, k));
+    let failed = [kapsel, reference]
+        .iter()
+        .any(|f| get(f, "exit.create") != "0");
+    let probe_split = get(kapsel, "probe.reported") != get(reference, "probe.reported");
+    // With crun as the reference, a fact runc judged (it created the container) and on which
+    // it agrees with kapsel is no difference; crun's view of the hybrid cgroup2 mount is
+    // hidden, so facts about it are not compared.
+    let runc_judged = get(runc, "exit.create") == "0";
+    let judged_by_crun = |k: &str| {
+        against == Against::Crun
+            && (k.contains("unified") || (runc_judged && get(runc, k) == get(kapsel, k)))
+    };
+    let keys: BTreeSet<&String> = kapsel.keys().chain(reference.keys()).collect();
     let mut out: Vec<Difference> = Vec::new();
     if split {
-        out.push(Difference {
-            key: "lifecycle".into(),
-            kapsel: lifecycle(kapsel),
-            runc: lifecycle(runc),
-            crun: crun.map_or_else(|| "n/a".into(), lifecycle),
-        });
+        out.push(difference("lifecycle"));
     }
     out.extend(
         keys.into_iter()
-            .filter(|k| !split || AFTER_LIFECYCLE_SPLIT.contains(&k.as_str()))
-            .filter(|k| !failed || !k.starts_with("left.rootfs"))
+            .filter(|k| !split || AFTER_LIFECYCLE_SPLIT.iter().any(|p| k.starts_with(p)))
+            // How far a failed create got (its mount points, the hooks it ran) is not compared.
+            .filter(|k| !failed || !(k.starts_with("left.rootfs") || k.starts_with("hooks.")))
             .filter(|k| !probe_split || !k.starts_with("probe.") || *k == "probe.reported")
-            .filter(|k| get(kapsel, k) != get(runc, k))
-            .map(|k| Difference {
-                key: k.clone(),
-                kapsel: get(kapsel, k),
-                runc: get(runc, k),
-                crun: crun.map_or_else(|| "n/a".into(), |c| get(c, k)),
-            }),
+            .filter(|k| get(kapsel, k) != get(reference, k) && !judged_by_crun(k))
+            .map(|k| difference(k)),
     );
     out
 }
@@ -105,7 +165,7 @@ mod tests {
     #[test]
     fn equal_facts_have_no_difference() {
         let f = facts(&[("exit.create", "0"), ("probe.hostname", "box")]);
-        assert!(compare(&f, &f, Some(&f)).is_empty());
+        assert!(compare(&f, &f, Some(&f), Against::Runc).is_empty());
     }
 
     #[test]
@@ -116,7 +176,7 @@ mod tests {
             ("probe.net.lo", "73"),
             ("probe.fd.3", "x"),
         ]);
-        let d = compare(&k, &r, Some(&r));
+        let d = compare(&k, &r, Some(&r), Against::Runc);
         assert_eq!(d.len(), 2);
         assert_eq!(d[0].key, "probe.fd.3");
         assert_eq!(d[0].kapsel, "<absent>");
@@ -139,10 +199,34 @@ mod tests {
             ("left.state", "ID"),
             ("left.rootfs", "nothing"),
         ]);
-        let d = compare(&k, &r, None);
+        let d = compare(&k, &r, None, Against::Runc);
         let keys: Vec<&str> = d.iter().map(|d| d.key.as_str()).collect();
         assert_eq!(keys, ["lifecycle", "left.state"]);
         assert_eq!(d[0].kapsel, "create 1");
         assert_eq!(d[0].runc, "create 0, start 0, container exit 0");
+    }
+
+    #[test]
+    fn with_crun_as_reference_runc_agreeing_with_kapsel_settles_a_fact() {
+        let k = facts(&[("exit.create", "0"), ("probe.a", "1"), ("probe.b", "1")]);
+        let r = facts(&[("exit.create", "0"), ("probe.a", "1"), ("probe.b", "3")]);
+        let c = facts(&[("exit.create", "0"), ("probe.a", "2"), ("probe.b", "2")]);
+        let keys: Vec<String> = compare(&k, &r, Some(&c), Against::Crun)
+            .into_iter()
+            .map(|d| d.key)
+            .collect();
+        assert_eq!(keys, ["probe.b"]);
+    }
+
+    #[test]
+    fn crun_can_be_the_reference() {
+        let k = facts(&[("exit.create", "0"), ("probe.uid", "0")]);
+        let r = facts(&[("exit.create", "1")]);
+        let c = facts(&[("exit.create", "0"), ("probe.uid", "1")]);
+        let d = compare(&k, &r, Some(&c), Against::Crun);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].key, "probe.uid");
+        assert_eq!(d[0].reference(), "1");
+        assert_eq!(d[0].side(), "all three differ");
     }
 }

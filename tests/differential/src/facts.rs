@@ -74,9 +74,9 @@ pub fn of(rec: &Record, w: &World) -> Facts {
         f.insert(format!("cgroup.{k}"), n.apply(v));
     }
     for (name, (place, state)) in &rec.hooks {
-        f.insert(format!("hooks.{name}.ran"), place.clone());
+        f.insert(format!("hooks.{name}"), place.clone());
         if let Some(s) = state {
-            state_facts(&mut f, &format!("hooks.{name}.state"), s, &n);
+            hook_state(&mut f, &format!("hooks.{name}"), s, &n);
         }
     }
     for (place, order) in &rec.hook_order {
@@ -132,6 +132,51 @@ fn state_facts(f: &mut Facts, prefix: &str, state: &Value, n: &Norm) {
     }
 }
 
+/// The state a hook got: its status and pid, the spec's other members as one value, and the
+/// names of members beyond the spec's.
+fn hook_state(f: &mut Facts, prefix: &str, state: &Value, n: &Norm) {
+    const SPEC: [&str; 6] = ["ociVersion", "id", "status", "pid", "bundle", "annotations"];
+    let Some(obj) = state.as_object() else {
+        f.insert(format!("{prefix}.state"), n.apply(&state.to_string()));
+        return;
+    };
+    f.insert(
+        format!("{prefix}.status"),
+        obj.get("status")
+            .map_or("<absent>".into(), |v| v.to_string()),
+    );
+    let pid = match obj.get("pid").map(|p| p.as_i64()) {
+        None => "<absent>".to_string(),
+        Some(Some(p)) if p > 0 => "positive".into(),
+        Some(other) => format!("{other:?}"),
+    };
+    f.insert(format!("{prefix}.pid"), pid);
+    let spec: serde_json::Map<String, Value> = obj
+        .iter()
+        .filter(|(k, _)| {
+            SPEC.contains(&k.as_str()) && !["status", "pid", "ociVersion"].contains(&k.as_str())
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    f.insert(
+        format!("{prefix}.state"),
+        n.apply(&Value::Object(spec).to_string()),
+    );
+    let extra: Vec<&str> = obj
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !SPEC.contains(k))
+        .collect();
+    f.insert(
+        format!("{prefix}.extra"),
+        if extra.is_empty() {
+            "none".into()
+        } else {
+            extra.join(",")
+        },
+    );
+}
+
 fn probe_facts(f: &mut Facts, p: &Value, rec: &Record, n: &Norm, hide_unified: bool) {
     let s = |v: &Value| {
         n.apply(
@@ -184,9 +229,15 @@ fn probe_facts(f: &mut Facts, p: &Value, rec: &Record, n: &Norm, hide_unified: b
         .into_iter()
         .flatten()
         .map(s)
-        .filter(|l| !(hide_unified && l.starts_with("0::")))
         .collect();
     cg.sort();
+    // The cgroup2 line of a hybrid host is a fact of its own (crun runs where it is hidden).
+    if let Some(i) = cg.iter().position(|l| l.starts_with("0::")) {
+        let line = cg.remove(i);
+        if !hide_unified {
+            f.insert("probe.cgroup.unified".into(), line);
+        }
+    }
     f.insert("probe.cgroup".into(), cg.join(" "));
     let lines: Vec<String> = p["mountinfo"]
         .as_array()
@@ -200,6 +251,12 @@ fn probe_facts(f: &mut Facts, p: &Value, rec: &Record, n: &Norm, hide_unified: b
         if hide_unified && point == "/sys/fs/cgroup/unified" {
             continue;
         }
+        // Which name a runtime gives a cgroup mount's source is its own choice.
+        let source = if m.fstype.starts_with("cgroup") || point.starts_with("/sys/fs/cgroup") {
+            "-".to_string()
+        } else {
+            m.source.clone()
+        };
         let nth = seen.entry(point.clone()).or_default();
         *nth += 1;
         let key = if *nth == 1 {
@@ -217,7 +274,7 @@ fn probe_facts(f: &mut Facts, p: &Value, rec: &Record, n: &Norm, hide_unified: b
             format!(
                 "{} {} root={} {} [{}] {}",
                 m.fstype,
-                m.source,
+                source,
                 m.root.display(),
                 m.options.join(","),
                 propagation.join(","),

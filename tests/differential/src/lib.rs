@@ -35,32 +35,47 @@ pub fn workspace() -> PathBuf {
 /// probe, the live `spec` outputs and the allow-list; `with_crun` false compares kapsel and
 /// runc only.
 pub fn setup(work: &Path, allow_list: &Path, with_crun: bool) -> Result<Env, String> {
-    if !nix::unistd::Uid::effective().is_root() {
-        return Err("needs root (it runs real containers)".into());
-    }
-    kapsel_integration::procfs::become_subreaper();
     let [kapsel, runc, crun] = runtimes::locate()?;
-    std::fs::create_dir_all(work).map_err(|e| format!("mkdir `{}`: {e}", work.display()))?;
-    let work = std::fs::canonicalize(work).map_err(|e| format!("`{}`: {e}", work.display()))?;
-    let it_rt = kapsel_integration::runtime::Runtime {
-        path: kapsel.path.clone(),
-        is_kapsel: true,
-    };
-    let base = kapsel_integration::bundle::base(&work, &it_rt)?;
-    let probe = kapsel_integration::probe::binary(&work)?.to_path_buf();
-    let sources = gen::Sources::live(&kapsel.path, &runc.path, &crun.path, &work.join("specs"))?;
     let text = std::fs::read_to_string(allow_list)
         .map_err(|e| format!("read `{}`: {e}", allow_list.display()))?;
     let allow =
         allow::AllowList::parse(&text).map_err(|e| format!("`{}`: {e}", allow_list.display()))?;
+    let sources = {
+        std::fs::create_dir_all(work).map_err(|e| format!("mkdir `{}`: {e}", work.display()))?;
+        gen::Sources::live(&kapsel.path, &runc.path, &crun.path, &work.join("specs"))?
+    };
     let mut rts = vec![kapsel, runc];
     if with_crun {
         rts.push(crun);
     }
+    prepare(work, rts, sources, allow)
+}
+
+/// An environment for `runtimes` (kapsel's column first, then the reference, then
+/// optionally crun's), e.g. a runtime made to differ, for the harness's own tests.
+pub fn prepare(
+    work: &Path,
+    runtimes: Vec<runtimes::Runtime>,
+    sources: gen::Sources,
+    allow: allow::AllowList,
+) -> Result<Env, String> {
+    if !nix::unistd::Uid::effective().is_root() {
+        return Err("needs root (it runs real containers)".into());
+    }
+    kapsel_integration::procfs::become_subreaper();
+    std::fs::create_dir_all(work).map_err(|e| format!("mkdir `{}`: {e}", work.display()))?;
+    let work = std::fs::canonicalize(work).map_err(|e| format!("`{}`: {e}", work.display()))?;
+    let first = runtimes.first().ok_or("no runtime")?;
+    let it_rt = kapsel_integration::runtime::Runtime {
+        path: first.path.clone(),
+        is_kapsel: true,
+    };
+    let base = kapsel_integration::bundle::base(&work, &it_rt)?;
+    let probe = kapsel_integration::probe::binary(&work)?.to_path_buf();
     let runs = work.join(format!("runs-{}", std::process::id()));
     std::fs::create_dir_all(&runs).map_err(|e| format!("mkdir `{}`: {e}", runs.display()))?;
     Ok(Env {
-        runtimes: rts,
+        runtimes,
         sources,
         rootfs: base.rootfs.clone(),
         probe,

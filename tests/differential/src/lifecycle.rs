@@ -60,8 +60,8 @@ pub struct Record {
 
 const KINDS: [&str; 8] = ["cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts"];
 
-/// Runs the lifecycle in `w`.
-pub fn run(w: &World) -> Record {
+/// Runs the lifecycle in `w`, then the commands with hostile ids.
+pub fn run(w: &World, hostile: &[(String, String)]) -> Record {
     let mut rec = Record::default();
     let holder = w.holder_pid();
     for kind in KINDS {
@@ -154,8 +154,55 @@ pub fn run(w: &World) -> Record {
         &rootfs,
         &recorded_dirs,
     );
+    for (verb, hostile_id) in hostile {
+        hostile_command(&mut rec, w, verb, hostile_id);
+    }
     cleanup(w, pid, &recorded_dirs);
     rec
+}
+
+/// Runs `verb` with a hostile id next to a victim directory and records the exit status and
+/// what of the run's dirs survived (nothing outside the run dir is ever named).
+fn hostile_command(rec: &mut Record, w: &World, verb: &str, id: &str) {
+    let victim = w.dir.join("victim");
+    let run_marker = w.dir.join("run-marker");
+    let made = std::fs::create_dir_all(&victim)
+        .and_then(|()| std::fs::write(victim.join("keep"), "keep\n"))
+        .and_then(|()| std::fs::write(&run_marker, "keep\n"))
+        .and_then(|()| std::fs::create_dir_all(&w.root));
+    if let Err(e) = made {
+        rec.left.insert(
+            format!("hostile.{verb} {id:?}"),
+            format!("set-up failed: {e}"),
+        );
+        return;
+    }
+    let id_arg = id.replace("@RUN@", &w.dir.to_string_lossy());
+    let mut args: Vec<String> = verb.split(' ').map(str::to_string).collect();
+    if args[0] == "create" {
+        args.extend(["--bundle".into(), w.bundle.display().to_string()]);
+    }
+    args.push(id_arg);
+    match args[0].as_str() {
+        "kill" => args.push("KILL".into()),
+        "exec" => args.push("/probe".into()),
+        _ => {}
+    }
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let code = match w.rt_cmd(&argv).timeout(Duration::from_secs(10)).try_run() {
+        Ok(o) => o.code.map_or("signal".into(), |c| c.to_string()),
+        Err(_) => "timeout".into(),
+    };
+    let kept = |p: &Path| if p.exists() { "kept" } else { "GONE" };
+    rec.left.insert(
+        format!("hostile.{verb} {id:?}"),
+        format!(
+            "exit {code}; victim {}, state root {}, run dir {}",
+            kept(&victim.join("keep")),
+            kept(&w.root),
+            kept(&run_marker)
+        ),
+    );
 }
 
 fn inode(link: &Path) -> String {
@@ -273,13 +320,17 @@ fn cgroup_facts(pid: i32, out: &mut BTreeMap<String, String>) -> Vec<PathBuf> {
         );
         for file in files {
             if let Some(v) = theirs.read_v1(controller, file) {
+                if *file == "devices.list" {
+                    // A set, one fact per rule (the kernel keeps the order rules came in).
+                    for rule in v.lines() {
+                        out.insert(format!("devices.rule {rule}"), "listed".into());
+                    }
+                    continue;
+                }
                 let v = if *file == "memory.oom_control" {
                     v.lines().next().unwrap_or("").to_string()
                 } else {
-                    // devices.list is a set; the kernel keeps the order rules came in.
-                    let mut lines: Vec<&str> = v.lines().collect();
-                    lines.sort_unstable();
-                    lines.join(";")
+                    v.lines().collect::<Vec<_>>().join(";")
                 };
                 out.insert(format!("{controller}.{file}"), v);
             }
@@ -383,14 +434,20 @@ fn leftovers(
 ) {
     let state: Vec<String> = tree(&w.root).keys().cloned().collect();
     rec.left.insert("state".into(), state.join(" "));
+    // Only mounts in the run's own dirs: the holder's copy of the host's other mounts may
+    // change under it (other users of this machine), which says nothing about the runtime.
+    let run_dir = w.dir.display().to_string();
+    let ours = |m: &&String| m.starts_with(&run_dir);
     let after = holder_mounts(w.holder_pid());
     let new: Vec<&String> = after
         .iter()
         .filter(|m| !mounts_before.contains(m))
+        .filter(ours)
         .collect();
     let gone: Vec<&String> = mounts_before
         .iter()
         .filter(|m| !after.contains(m))
+        .filter(ours)
         .collect();
     let mounts = new
         .iter()

@@ -32,6 +32,9 @@ struct Args {
     /// Run only these case seeds (hex `0x...` or decimal), showing every difference.
     #[arg(long = "case", value_parser = parse_seed)]
     cases: Vec<u64>,
+    /// List the batch's case seeds with the parts each varies, without running anything.
+    #[arg(long)]
+    list: bool,
     /// Print the config of a case seed and exit.
     #[arg(long, value_parser = parse_seed)]
     show: Option<u64>,
@@ -115,6 +118,14 @@ fn main() -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
+    if args.list {
+        let sources = gen::Sources::live_or_fixed();
+        for i in 0..args.count {
+            let case = gen::generate(rng::case_seed(args.seed, i), &sources);
+            println!("{:#018x} {}", case.seed, case.origin);
+        }
+        return ExitCode::SUCCESS;
+    }
     let work = args
         .work
         .clone()
@@ -174,7 +185,7 @@ fn main() -> ExitCode {
         args.findings.as_deref(),
     );
     let _ = std::fs::remove_dir_all(&env.work);
-    println!("groups of differences (fact: kapsel vs runc; verdict; cases):");
+    println!("groups of differences (fact: kapsel vs the reference; verdict; cases):");
     for ((key, k, r), (verdict, seeds)) in &summary.groups {
         println!(
             "  {key}: `{k}` vs `{r}` [{verdict}] {} case(s), e.g. {:#018x}",

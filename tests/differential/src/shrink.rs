@@ -19,9 +19,9 @@ const KEEP: [&str; 5] = [
 
 /// True when `fact` differs between kapsel and runc on `config`.
 pub fn differs(env: &Env, config: &Value, fact: &str) -> Result<bool, String> {
-    let (k, _) = run_one(env, &env.runtimes[0], config)?;
-    let (r, _) = run_one(env, &env.runtimes[1], config)?;
-    Ok(compare(&k, &r, None)
+    let (k, _) = run_one(env, &env.runtimes[0], config, &[])?;
+    let (r, _) = run_one(env, &env.runtimes[1], config, &[])?;
+    Ok(compare(&k, &r, None, crate::compare::Against::Runc)
         .iter()
         .any(|d| crate::allow::glob(fact, &d.key)))
 }

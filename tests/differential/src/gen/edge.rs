@@ -9,7 +9,7 @@ use crate::rng::Rng;
 
 /// Applies one edge; returns its name for the case's origin.
 pub fn vary(r: &mut Rng, config: &mut Value) -> &'static str {
-    const EDGES: [&str; 30] = [
+    const EDGES: [&str; 33] = [
         "hook-timeout-0",
         "device-outside-dev",
         "args-directory",
@@ -40,6 +40,9 @@ pub fn vary(r: &mut Rng, config: &mut Value) -> &'static str {
         "masked-relative",
         "env-without-equals",
         "uid-unmapped",
+        "cwd-file",
+        "rlimit-above-hard",
+        "hostname-in-joined-uts",
     ];
     let edge = *r.pick(&EDGES);
     match edge {
@@ -119,6 +122,19 @@ pub fn vary(r: &mut Rng, config: &mut Value) -> &'static str {
             list.push(json!({ "path": "/dev/dup", "type": "c", "major": 1, "minor": 5 }));
         }
         "masked-relative" => array(config, "/linux/maskedPaths").push(json!("proc/kcore")),
+        "cwd-file" => config["process"]["cwd"] = json!("/etc/hostname"),
+        "rlimit-above-hard" => {
+            let kind = *r.pick(&["RLIMIT_NICE", "RLIMIT_RTPRIO", "RLIMIT_MEMLOCK", "RLIMIT_NOFILE"]);
+            let list = array(config, "/process/rlimits");
+            list.retain(|l| l["type"] != kind);
+            list.push(json!({ "type": kind, "soft": 1, "hard": u64::MAX }));
+        }
+        "hostname-in-joined-uts" => {
+            let list = array(config, "/linux/namespaces");
+            list.retain(|ns| ns["type"] != "uts");
+            list.push(json!({ "type": "uts", "path": "@NS:uts@" }));
+            config["hostname"] = json!("joined");
+        }
         "env-without-equals" => array(config, "/process/env").push(json!("NOEQUALS")),
         _ => {
             // "uid-unmapped": a user namespace whose mappings do not cover the user.
@@ -132,4 +148,43 @@ pub fn vary(r: &mut Rng, config: &mut Value) -> &'static str {
         }
     }
     edge
+}
+
+/// Verbs that take a container id, each as a runtime's callers write it.
+const VERBS: [&str; 12] = [
+    "create",
+    "state",
+    "start",
+    "kill",
+    "delete",
+    "delete --force",
+    "pause",
+    "resume",
+    "ps",
+    "events --stats",
+    "update --pids-limit 10",
+    "exec",
+];
+
+/// Ids a runtime must refuse before it builds a path from them (runc: `invalid container ID
+/// format`): empty, dot and dot-dot, a path with a slash, a relative and an absolute path
+/// to a directory of the run.
+const IDS: [&str; 7] = [
+    "",
+    ".",
+    "..",
+    "../victim",
+    "a/b",
+    "@RUN@/victim",
+    "victim/..",
+];
+
+/// With a chance of one in five, two commands with a hostile id.
+pub fn hostile_ids(r: &mut Rng) -> Vec<(String, String)> {
+    if !r.chance(20) {
+        return Vec::new();
+    }
+    (0..2)
+        .map(|_| (r.pick(&VERBS).to_string(), r.pick(&IDS).to_string()))
+        .collect()
 }

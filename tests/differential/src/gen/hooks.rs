@@ -42,7 +42,7 @@ pub fn vary(r: &mut Rng, config: &mut Value, _: &Sources) {
             let fails = if after_run {
                 i == 0 && count > 1 && r.chance(70)
             } else {
-                r.chance(12)
+                r.chance(5)
             };
             let mut hook = recorder(kind, index, if fails { *r.pick(&[1, 3]) } else { 0 });
             if r.chance(20) {

@@ -9,8 +9,11 @@ use serde_json::{json, Value};
 use super::{array, at, Sources};
 use crate::rng::Rng;
 
-/// hostname and domainname.
+/// hostname and domainname (only with a uts namespace: edge.rs sets them without one).
 pub fn uts(r: &mut Rng, config: &mut Value, _: &Sources) {
+    if !super::has_ns(config, "uts") {
+        return;
+    }
     match r.below(4) {
         0 => {
             if let Some(o) = config.as_object_mut() {
@@ -45,14 +48,22 @@ const SYSCTLS: [(&str, &str, &[&str]); 8] = [
     ("kernel.domainname", "uts", &["sysctl.example"]),
 ];
 
-/// One to three namespaced sysctls.
+/// One to three sysctls the config's own namespaces scope (edge.rs sets others).
 pub fn sysctl(r: &mut Rng, config: &mut Value, _: &Sources) {
+    let scoped: Vec<(&str, &[&str])> = SYSCTLS
+        .iter()
+        .filter(|(_, ns, _)| super::has_ns(config, ns))
+        .map(|(k, _, v)| (*k, *v))
+        .collect();
+    if scoped.is_empty() {
+        return;
+    }
     let map = at(config, "/linux/sysctl");
     if !map.is_object() {
         *map = json!({});
     }
     for _ in 0..r.range(1, 3) {
-        let (key, _, values) = *r.pick(&SYSCTLS);
+        let (key, values) = *r.pick(&scoped);
         map[key] = json!(*r.pick(values));
     }
 }
@@ -177,7 +188,8 @@ pub fn resources(r: &mut Rng, config: &mut Value, _: &Sources) {
     if r.chance(40) {
         res["pids"] = json!({ "limit": *r.pick(&[-1i64, 0, 32, 1024]) });
     }
-    if r.chance(20) {
+    if r.chance(5) {
+        // Needs blkio.weight or blkio.bfq.weight, which many hosts lack.
         res["blockIO"] = json!({ "weight": *r.pick(&[10u64, 500, 1000]) });
     }
     if r.chance(30) {

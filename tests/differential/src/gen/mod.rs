@@ -30,6 +30,9 @@ pub struct Case {
     pub origin: String,
     /// config.json with placeholders.
     pub config: Value,
+    /// Commands run after the lifecycle with a hostile container id: (verb, id), where the
+    /// id may name `@RUN@` (the run's own dir, the only place such an id may reach).
+    pub hostile: Vec<(String, String)>,
 }
 
 /// The config of `seed`.
@@ -42,7 +45,7 @@ pub fn generate(seed: u64, sources: &Sources) -> Case {
     let table: [(&str, u64, Part); 12] = [
         ("namespaces", 45, namespaces::vary),
         ("mounts", 55, mounts::vary),
-        ("seccomp", 35, seccomp::vary),
+        ("seccomp", 45, seccomp::vary),
         ("caps", 40, process::capabilities),
         ("rlimits", 35, process::rlimits),
         ("user", 40, process::user),
@@ -71,14 +74,19 @@ pub fn generate(seed: u64, sources: &Sources) -> Case {
         }
     }
     process::probe_args(&mut rng.fork("probe"), &mut config);
+    let hostile = edge::hostile_ids(&mut rng.fork("hostile"));
     let mut r = rng.fork("edge");
     if r.chance(12) {
         parts.push(format!("edge:{}", edge::vary(&mut r, &mut config)));
+    }
+    if !hostile.is_empty() {
+        parts.push("hostile-id".into());
     }
     Case {
         seed,
         origin: parts.join("+"),
         config,
+        hostile,
     }
 }
 

@@ -189,6 +189,13 @@ fn reoption(r: &mut Rng, m: &mut Value) {
     let options: Vec<&str> = match kind.as_str() {
         "proc" => r.subset(&["nosuid", "noexec", "nodev"], 50),
         "sysfs" => r.subset(&["nosuid", "noexec", "nodev", "ro"], 50),
+        // Not nodev on /dev: its device nodes would be unusable (runc and crun then fail to
+        // reopen /dev/null for the process, kapsel does not reopen it).
+        "tmpfs" if m["destination"] == "/dev" => {
+            let mut o = r.subset(&["nosuid", "noexec", "strictatime"], 50);
+            o.push(*r.pick(&["mode=755", "size=65536k", "size=2m"]));
+            o
+        }
         "tmpfs" => {
             let mut o = r.subset(&["nosuid", "noexec", "nodev", "strictatime"], 50);
             o.push(*r.pick(&["mode=755", "mode=1777", "size=65536k", "size=2m"]));

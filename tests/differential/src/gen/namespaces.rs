@@ -48,6 +48,19 @@ pub fn vary(r: &mut Rng, config: &mut Value, _: &Sources) {
         })
         .collect::<Vec<_>>());
     let has = |k: &str| list.iter().any(|(kind, _)| kind == k);
+    if !has("uts") {
+        // A caller sharing the host's uts namespace sets no names (edge.rs tries it).
+        if let Some(o) = config.as_object_mut() {
+            o.remove("hostname");
+            o.remove("domainname");
+        }
+    }
+    if let Some(sysctl) = config["linux"]["sysctl"].as_object_mut() {
+        // docker's sysctls need its network namespace.
+        if !has("network") {
+            sysctl.retain(|k, _| !k.starts_with("net."));
+        }
+    }
     if has("user") {
         if !config["linux"]["uidMappings"].is_array() {
             let host = *r.pick(&[0u64, 100_000, 200_000]);

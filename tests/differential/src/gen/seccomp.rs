@@ -101,7 +101,7 @@ fn deny_list(r: &mut Rng) -> Value {
 }
 
 fn rule(r: &mut Rng) -> Value {
-    let pool: &[&str] = if r.chance(25) { &RUNTIME_PATH } else { &TRY };
+    let pool: &[&str] = if r.chance(35) { &RUNTIME_PATH } else { &TRY };
     let mut names = vec![*r.pick(pool)];
     if r.chance(30) {
         names.push(*r.pick(&TRY));
