@@ -17,7 +17,7 @@
 //!
 //! Globs use `*` for any text. `when` is `*` or comma-separated conditions, all of which must
 //! hold: on the config, `POINTER` (present, not null/false/empty), `!POINTER` (absent) and
-//! `POINTER=GLOB`, where a pointer segment `*` matches any array element or member (e.g.
+//! `POINTER=GLOB` (or `GLOB|GLOB...`), where a pointer segment `*` matches any array element or member (e.g.
 //! `!/linux/namespaces/*/type=mount`: no mount namespace); `origin~TEXT` (the case's origin
 //! contains TEXT); `against=crun` (crun is the reference); and on a run's facts,
 //! `kapsel:KEY=GLOB` or `runc:KEY=GLOB`.
@@ -211,7 +211,10 @@ fn condition(c: &str, case: &Context) -> bool {
     let found = values_at(config, &segments)
         .into_iter()
         .any(|v| match want {
-            Some(w) => glob(w, &v.as_str().map_or_else(|| v.to_string(), str::to_string)),
+            Some(w) => {
+                let text = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+                w.split('|').any(|alt| glob(alt, &text))
+            }
             None => {
                 !matches!(v, Value::Null | Value::Bool(false))
                     && v.as_array().is_none_or(|a| !a.is_empty())

@@ -91,6 +91,11 @@ pub fn run_one(
             format!("{} {verb} exit {}: {}", rt.name, s.code, norm.apply(last))
         })
         .collect();
+    for (verb, s) in &rec.steps {
+        if s.took > std::time::Duration::from_secs(3) {
+            notes.push(format!("{} {verb} took {:.1} s", rt.name, s.took.as_secs_f64()));
+        }
+    }
     if rec.probe.is_none() && rec.steps.get("start").is_some_and(|s| s.code == "0") {
         let last = rec
             .output
@@ -183,8 +188,8 @@ pub struct Summary {
     pub open: usize,
     /// Cases the harness could not run.
     pub errors: usize,
-    /// (key, kapsel, reference) -> (rule, seeds).
-    pub groups: BTreeMap<(String, String, String), (String, Vec<u64>)>,
+    /// (key, kapsel, reference, verdict) -> seeds.
+    pub groups: BTreeMap<(String, String, String, String), Vec<u64>>,
     /// How often each rule matched.
     pub rule_hits: BTreeMap<String, usize>,
 }
@@ -234,9 +239,9 @@ impl Summary {
                 j.diff.key.clone(),
                 j.diff.kapsel.clone(),
                 j.diff.reference().to_string(),
+                rule,
             );
-            let entry = self.groups.entry(key).or_insert_with(|| (rule, Vec::new()));
-            entry.1.push(r.case.seed);
+            self.groups.entry(key).or_default().push(r.case.seed);
         }
     }
 }
@@ -248,8 +253,8 @@ pub struct Verbosity {
     pub all: bool,
 }
 
-/// Prints one case's result: every unexplained or open difference with the seed, then the
-/// config once, then the failed steps' messages.
+/// Prints one case's result: every unexplained or open difference with the seed; for a new
+/// one also the config and the failed steps' messages.
 pub fn print_case(out: &mut impl Write, r: &CaseResult, v: Verbosity) {
     let seed = format!("{:#018x}", r.case.seed);
     if let Some(e) = &r.error {
@@ -289,7 +294,9 @@ pub fn print_case(out: &mut impl Write, r: &CaseResult, v: Verbosity) {
             j.diff.side()
         );
     }
-    if !shown.is_empty() || v.all {
+    // The config of every case with a new difference (a known one is reproduced from its seed:
+    // `--show SEED`), and the runtimes' messages.
+    if shown.iter().any(|j| j.rule.is_none()) || v.all {
         let _ = writeln!(out, "CONFIG {seed} [{}]: {}", r.case.origin, r.case.config);
         for n in &r.notes {
             let _ = writeln!(out, "NOTE {seed} {n}");

@@ -282,7 +282,12 @@ fn probe_facts(f: &mut Facts, p: &Value, rec: &Record, n: &Norm, hide_unified: b
             ),
         );
     }
-    for section in ["sysctl", "stat", "read", "try", "dev", "net"] {
+    // Only the loopback of the network: in the host's namespace the other interfaces are the
+    // machine's, and come and go with its other users.
+    if let Some(lo) = p["net"].get("lo") {
+        f.insert("probe.net.lo".into(), s(lo));
+    }
+    for section in ["sysctl", "stat", "read", "try", "dev"] {
         for (k, v) in p[section].as_object().into_iter().flatten() {
             f.insert(format!("probe.{section}.{k}"), s(v));
         }

@@ -25,6 +25,8 @@ pub struct Step {
     pub code: String,
     /// The runtime's stderr.
     pub stderr: String,
+    /// How long it took.
+    pub took: Duration,
 }
 
 /// Everything observed in one run.
@@ -75,9 +77,12 @@ pub fn run(w: &World, hostile: &[(String, String)]) -> Record {
             rec.ns_helper.insert(kind.into(), inode(&h));
         }
     }
-    let mounts_before = holder_mounts(holder);
     let rootfs = w.rootfs();
-    let tree_before = tree(&rootfs);
+    let before = Before {
+        mounts: holder_mounts(holder),
+        supers: superblocks(holder),
+        tree: tree(&rootfs),
+    };
     let stdout = w.dir.join("container.out");
     let pid_file = w.dir.join("container.pid");
     let terminal = w.config["process"]["terminal"] == true;
@@ -134,7 +139,9 @@ pub fn run(w: &World, hostile: &[(String, String)]) -> Record {
         step(&mut rec, "delete", w.rt_cmd(&["delete", id]), 30);
         rec.output = match received.take() {
             Some(r) => r.output_within(Duration::from_secs(2)),
-            None => std::fs::read_to_string(&stdout).unwrap_or_default(),
+            None => {
+                String::from_utf8_lossy(&std::fs::read(&stdout).unwrap_or_default()).into_owned()
+            }
         };
     } else {
         step(
@@ -146,14 +153,7 @@ pub fn run(w: &World, hostile: &[(String, String)]) -> Record {
     }
     hooks(&mut rec, w, &rootfs);
     joined(&mut rec, w);
-    leftovers(
-        &mut rec,
-        w,
-        &mounts_before,
-        &tree_before,
-        &rootfs,
-        &recorded_dirs,
-    );
+    leftovers(&mut rec, w, &before, &rootfs, &recorded_dirs);
     for (verb, hostile_id) in hostile {
         hostile_command(&mut rec, w, verb, hostile_id);
     }
@@ -211,14 +211,17 @@ fn inode(link: &Path) -> String {
 
 /// Runs `cmd`, records it under `verb`, returns true on exit 0.
 fn step(rec: &mut Record, verb: &str, cmd: Cmd, timeout_s: u64) -> bool {
+    let started = Instant::now();
     let s = match cmd.timeout(Duration::from_secs(timeout_s)).try_run() {
         Ok(out) => Step {
             code: out.code.map_or_else(|| "signal".into(), |c| c.to_string()),
             stderr: out.stderr,
+            took: started.elapsed(),
         },
         Err(e) => Step {
             code: "timeout".into(),
             stderr: e,
+            took: started.elapsed(),
         },
     };
     let ok = s.code == "0";
@@ -248,7 +251,7 @@ fn state(rec: &mut Record, w: &World, when: &str) {
 fn wait_report(path: &Path, pid: Option<i32>) -> Option<Value> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let text = String::from_utf8_lossy(&std::fs::read(path).unwrap_or_default()).into_owned();
         for line in text.lines().rev() {
             let line = line.trim_end_matches('\r');
             if line.starts_with('{') && line.ends_with('}') {
@@ -424,14 +427,31 @@ fn holder_mounts(pid: i32) -> Vec<String> {
     out
 }
 
-fn leftovers(
-    rec: &mut Record,
-    w: &World,
-    mounts_before: &[String],
-    tree_before: &BTreeMap<String, String>,
-    rootfs: &Path,
-    dirs: &[PathBuf],
-) {
+/// What the host looked like before a run.
+struct Before {
+    /// The holder's mounts (point, type, options).
+    mounts: Vec<String>,
+    /// Each mount point's superblock options.
+    supers: BTreeMap<String, String>,
+    /// The rootfs tree.
+    tree: BTreeMap<String, String>,
+}
+
+/// Each mount point of `pid`'s namespace with its superblock options.
+fn superblocks(pid: i32) -> BTreeMap<String, String> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/mountinfo")).unwrap_or_default();
+    mountinfo::parse(&text)
+        .into_iter()
+        .map(|m| {
+            (
+                m.mount_point.display().to_string(),
+                m.super_options.join(","),
+            )
+        })
+        .collect()
+}
+
+fn leftovers(rec: &mut Record, w: &World, before: &Before, rootfs: &Path, dirs: &[PathBuf]) {
     let state: Vec<String> = tree(&w.root).keys().cloned().collect();
     rec.left.insert("state".into(), state.join(" "));
     // Only mounts in the run's own dirs: the holder's copy of the host's other mounts may
@@ -441,10 +461,11 @@ fn leftovers(
     let after = holder_mounts(w.holder_pid());
     let new: Vec<&String> = after
         .iter()
-        .filter(|m| !mounts_before.contains(m))
+        .filter(|m| !before.mounts.contains(m))
         .filter(ours)
         .collect();
-    let gone: Vec<&String> = mounts_before
+    let gone: Vec<&String> = before
+        .mounts
         .iter()
         .filter(|m| !after.contains(m))
         .filter(ours)
@@ -455,6 +476,18 @@ fn leftovers(
         .chain(gone.iter().map(|m| format!("-{m}")))
         .collect::<Vec<_>>();
     rec.left.insert("mounts".into(), mounts.join("; "));
+    // A filesystem a runtime remounted (read-only, say) changes for every mount of it, the
+    // host's included.
+    let mut now = superblocks(w.holder_pid());
+    let changed: Vec<String> = before
+        .supers
+        .iter()
+        .filter_map(|(point, was)| {
+            let is = now.remove(point)?;
+            (is != *was).then(|| format!("{point}: {was} -> {is}"))
+        })
+        .collect();
+    rec.left.insert("superblocks".into(), changed.join("; "));
     let tree_after = tree(rootfs);
     let mut changes = Vec::new();
     let mut mount_points = Vec::new();
@@ -462,7 +495,7 @@ fn leftovers(
         if path.starts_with("/.hook-") {
             continue;
         }
-        match tree_before.get(path) {
+        match before.tree.get(path) {
             // Directories and empty files made as mount points: every runtime makes them
             // (with modes of its own choosing), so only their paths count.
             None if what.starts_with("d ") || what.starts_with("f ") => {
@@ -476,7 +509,8 @@ fn leftovers(
     rec.left
         .insert("rootfs.mountpoints".into(), mount_points.join(" "));
     changes.extend(
-        tree_before
+        before
+            .tree
             .keys()
             .filter(|p| !tree_after.contains_key(*p))
             .map(|p| format!("-{p}")),

@@ -5,6 +5,7 @@
 //!     differential --case 0x1f2e...              one case, every difference shown
 //!     differential --show 0x1f2e...              print a case's config
 //!     differential --shrink 0x1f2e... --fact K   the smallest config still differing on K
+//!     differential --config FILE [--fact K]      one config (or saved finding), or shrink it
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -35,6 +36,10 @@ struct Args {
     /// List the batch's case seeds with the parts each varies, without running anything.
     #[arg(long)]
     list: bool,
+    /// Run one config file (with the generator's placeholders `@BUNDLE@`, `@ID@`...), or the
+    /// `config` of a saved finding, showing every difference; with --shrink-fact, shrink it.
+    #[arg(long)]
+    config: Option<PathBuf>,
     /// Print the config of a case seed and exit.
     #[arg(long, value_parser = parse_seed)]
     show: Option<u64>,
@@ -58,6 +63,10 @@ struct Args {
     /// Work dir (bundles, state roots, the probe).
     #[arg(long)]
     work: Option<PathBuf>,
+    /// Run this binary in kapsel's column (e.g. runc, to see that runc against itself shows
+    /// no difference: what differs per run is normalised).
+    #[arg(long)]
+    as_kapsel: Option<PathBuf>,
     /// Compare kapsel and runc only.
     #[arg(long)]
     no_crun: bool,
@@ -75,6 +84,18 @@ fn parse_seed(s: &str) -> Result<u64, String> {
         None => s.parse(),
     }
     .map_err(|e| format!("seed `{s}`: {e}"))
+}
+
+/// A config file, or the `config` member of a saved finding.
+fn read_config(path: &std::path::Path) -> Result<serde_json::Value, String> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("read `{}`: {e}", path.display()))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("`{}`: {e}", path.display()))?;
+    Ok(match value.get("config") {
+        Some(c) if value.get("finding").is_some() => c.clone(),
+        _ => value,
+    })
 }
 
 /// A runnable bundle of `config` in `dir`, with the rootfs and probe a batch uses.
@@ -142,12 +163,32 @@ fn main() -> ExitCode {
         }
     };
     env.show_facts = args.facts;
-    if let Some(seed) = args.shrink {
+    if let Some(path) = &args.as_kapsel {
+        env.runtimes[0].path = path.clone();
+    }
+    let from_file = match &args.config {
+        Some(path) => match read_config(path) {
+            Ok(config) => Some(gen::Case {
+                seed: 0,
+                origin: path.display().to_string(),
+                config,
+                hostile: Vec::new(),
+            }),
+            Err(e) => {
+                eprintln!("differential: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+        None => None,
+    };
+    if args.shrink.is_some() || (from_file.is_some() && args.fact.is_some()) {
         let Some(fact) = &args.fact else {
             eprintln!("differential: --shrink needs --fact");
             return ExitCode::FAILURE;
         };
-        let case = gen::generate(seed, &env.sources);
+        let case = from_file
+            .clone()
+            .unwrap_or_else(|| gen::generate(args.shrink.unwrap_or_default(), &env.sources));
         let result = shrink::shrink(&env, &case.config, fact, |p| {
             eprintln!("shrink: removed {p}")
         });
@@ -164,6 +205,16 @@ fn main() -> ExitCode {
                 eprintln!("differential: {e}");
                 ExitCode::FAILURE
             }
+        };
+    }
+    if let Some(case) = from_file {
+        let r = batch::run_case(&env, &case);
+        batch::print_case(&mut std::io::stdout().lock(), &r, Verbosity { all: true });
+        let _ = std::fs::remove_dir_all(&env.work);
+        return if r.diffs.iter().any(|j| j.rule.is_none()) || r.error.is_some() {
+            ExitCode::FAILURE
+        } else {
+            ExitCode::SUCCESS
         };
     }
     let (seeds, verbose): (Vec<u64>, bool) = if args.cases.is_empty() {
@@ -186,7 +237,7 @@ fn main() -> ExitCode {
     );
     let _ = std::fs::remove_dir_all(&env.work);
     println!("groups of differences (fact: kapsel vs the reference; verdict; cases):");
-    for ((key, k, r), (verdict, seeds)) in &summary.groups {
+    for ((key, k, r, verdict), seeds) in &summary.groups {
         println!(
             "  {key}: `{k}` vs `{r}` [{verdict}] {} case(s), e.g. {:#018x}",
             seeds.len(),

@@ -1,13 +1,13 @@
 //! Shrinking a case to a minimal config that still shows a difference: greedily removes
 //! members and array elements (whole subtrees first), keeping each removal after which
-//! kapsel and runc still disagree on the fact. The probe's own arguments that make it
+//! kapsel still differs from the reference on the fact. The probe's own arguments that make it
 //! report and exit (the binary, the id token, `wait:term`) and the config's required
 //! fields stay.
 
 use serde_json::Value;
 
-use crate::batch::{run_one, Env};
-use crate::compare::compare;
+use crate::batch::{run_case, Env};
+use crate::gen::Case;
 
 const KEEP: [&str; 5] = [
     "/ociVersion",
@@ -17,13 +17,22 @@ const KEEP: [&str; 5] = [
     "/process/args",
 ];
 
-/// True when `fact` differs between kapsel and runc on `config`.
+/// True when `fact` is a difference on `config`, judged as a batch judges it (crun as the
+/// reference where the allow-list says so).
 pub fn differs(env: &Env, config: &Value, fact: &str) -> Result<bool, String> {
-    let (k, _) = run_one(env, &env.runtimes[0], config, &[])?;
-    let (r, _) = run_one(env, &env.runtimes[1], config, &[])?;
-    Ok(compare(&k, &r, None, crate::compare::Against::Runc)
+    let case = Case {
+        seed: 0,
+        origin: "shrink".into(),
+        config: config.clone(),
+        hostile: Vec::new(),
+    };
+    let r = run_case(env, &case);
+    if let Some(e) = r.error {
+        return Err(e);
+    }
+    Ok(r.diffs
         .iter()
-        .any(|d| crate::allow::glob(fact, &d.key)))
+        .any(|j| crate::allow::glob(fact, &j.diff.key)))
 }
 
 /// The smallest config found that still shows `fact`; `progress` hears each kept removal.

@@ -101,8 +101,8 @@ fn a_runtime_that_differs_is_caught_and_an_explained_difference_is_not() {
     let env_diffs: usize = summary
         .groups
         .iter()
-        .filter(|((key, kapsel, _), _)| key == "probe.env" && kapsel.contains("TAMPERED=1"))
-        .map(|(_, (_, seeds))| seeds.len())
+        .filter(|((key, kapsel, _, _), _)| key == "probe.env" && kapsel.contains("TAMPERED=1"))
+        .map(|(_, seeds)| seeds.len())
         .sum();
     assert_eq!(
         env_diffs as u64,

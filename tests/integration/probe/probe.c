@@ -42,7 +42,9 @@ static void str(const char *s) {
     for (; s && *s; s++) {
         unsigned char c = (unsigned char)*s;
         if (c == '"' || c == '\\') printf("\\%c", c);
-        else if (c < 0x20) printf("\\u%04x", c);
+        /* Control bytes and bytes above ASCII (a binary file's first bytes) as escapes, so
+         * the line is valid JSON whatever it quotes. */
+        else if (c < 0x20 || c >= 0x7f) printf("\\u%04x", c);
         else putchar(c);
     }
     putchar('"');

@@ -122,8 +122,12 @@ const READONLY: [&str; 9] = [
     "/proc/asound",
 ];
 
-/// Replaces or extends maskedPaths and readonlyPaths.
+/// Replaces or extends maskedPaths and readonlyPaths (none without a mount namespace of the
+/// container's own: runc refuses to mask in the runtime's namespace; edge.rs does not try).
 pub fn masked_readonly(r: &mut Rng, config: &mut Value, _: &Sources) {
+    if !super::has_ns(config, "mount") {
+        return;
+    }
     for (key, pool) in [
         ("maskedPaths", &MASKED[..]),
         ("readonlyPaths", &READONLY[..]),

@@ -76,7 +76,7 @@ pub fn generate(seed: u64, sources: &Sources) -> Case {
     process::probe_args(&mut rng.fork("probe"), &mut config);
     let hostile = edge::hostile_ids(&mut rng.fork("hostile"));
     let mut r = rng.fork("edge");
-    if r.chance(12) {
+    if r.chance(20) {
         parts.push(format!("edge:{}", edge::vary(&mut r, &mut config)));
     }
     if !hostile.is_empty() {

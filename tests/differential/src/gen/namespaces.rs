@@ -48,6 +48,13 @@ pub fn vary(r: &mut Rng, config: &mut Value, _: &Sources) {
         })
         .collect::<Vec<_>>());
     let has = |k: &str| list.iter().any(|(kind, _)| kind == k);
+    if !has("mount") {
+        // Without a mount namespace of its own a container cannot mask paths (runc refuses).
+        if let Some(linux) = config["linux"].as_object_mut() {
+            linux.remove("maskedPaths");
+            linux.remove("readonlyPaths");
+        }
+    }
     if !has("uts") {
         // A caller sharing the host's uts namespace sets no names (edge.rs tries it).
         if let Some(o) = config.as_object_mut() {
