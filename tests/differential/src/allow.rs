@@ -34,6 +34,8 @@ pub enum Kind {
     Allowed,
     /// A known defect, to be fixed.
     Open,
+    /// Not a rule: a new difference that a second run of the case did not show again.
+    Unstable,
 }
 
 /// One rule.

@@ -93,7 +93,11 @@ pub fn run_one(
         .collect();
     for (verb, s) in &rec.steps {
         if s.took > std::time::Duration::from_secs(3) {
-            notes.push(format!("{} {verb} took {:.1} s", rt.name, s.took.as_secs_f64()));
+            notes.push(format!(
+                "{} {verb} took {:.1} s",
+                rt.name,
+                s.took.as_secs_f64()
+            ));
         }
     }
     if rec.probe.is_none() && rec.steps.get("start").is_some_and(|s| s.code == "0") {
@@ -186,6 +190,8 @@ pub struct Summary {
     pub allowed: usize,
     /// Of which known defects.
     pub open: usize,
+    /// New differences a second run did not show again.
+    pub unstable: usize,
     /// Cases the harness could not run.
     pub errors: usize,
     /// (key, kapsel, reference, verdict) -> seeds.
@@ -195,21 +201,27 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// Differences no rule explains.
+    /// Differences no rule explains, shown by both runs of their case.
     pub fn unexplained(&self) -> usize {
-        self.differences - self.allowed - self.open
+        self.differences - self.allowed - self.open - self.unstable
     }
 
     /// The one-line summary scripts/test.sh prints.
     pub fn line(&self) -> String {
+        let mut extra = String::new();
+        if self.unstable > 0 {
+            extra.push_str(&format!(", {} unstable", self.unstable));
+        }
+        if self.errors > 0 {
+            extra.push_str(&format!(", {} harness errors", self.errors));
+        }
         format!(
-            "differential: {} configs compared, {} differences, {} allowed, {} open (known defects), {} new{}",
+            "differential: {} configs compared, {} differences, {} allowed, {} open (known defects), {} new{extra}",
             self.configs,
             self.differences,
             self.allowed,
             self.open,
             self.unexplained(),
-            if self.errors > 0 { format!(", {} harness errors", self.errors) } else { String::new() }
         )
     }
 
@@ -230,9 +242,13 @@ impl Summary {
                     self.open += 1;
                     format!("open: {name}")
                 }
+                Some((_, Kind::Unstable)) => {
+                    self.unstable += 1;
+                    "UNSTABLE".into()
+                }
                 None => "NEW".into(),
             };
-            if let Some((name, _)) = &j.rule {
+            if let Some((name, Kind::Allowed | Kind::Open)) = &j.rule {
                 *self.rule_hits.entry(name.clone()).or_default() += 1;
             }
             let key = (
@@ -278,6 +294,7 @@ pub fn print_case(out: &mut impl Write, r: &CaseResult, v: Verbosity) {
         let verdict = match &j.rule {
             Some((name, Kind::Allowed)) => format!("allowed: {name}"),
             Some((name, Kind::Open)) => format!("open: {name}"),
+            Some((_, Kind::Unstable)) => "UNSTABLE: not seen again in a second run".into(),
             None => "NEW".into(),
         };
         let against = match &r.crun_reference {
@@ -296,7 +313,8 @@ pub fn print_case(out: &mut impl Write, r: &CaseResult, v: Verbosity) {
     }
     // The config of every case with a new difference (a known one is reproduced from its seed:
     // `--show SEED`), and the runtimes' messages.
-    if shown.iter().any(|j| j.rule.is_none()) || v.all {
+    let unexplained = |j: &&Judged| !matches!(j.rule, Some((_, Kind::Allowed | Kind::Open)));
+    if shown.iter().any(unexplained) || v.all {
         let _ = writeln!(out, "CONFIG {seed} [{}]: {}", r.case.origin, r.case.config);
         for n in &r.notes {
             let _ = writeln!(out, "NOTE {seed} {n}");
@@ -327,6 +345,23 @@ pub fn save_finding(dir: &Path, r: &CaseResult) -> Result<(), String> {
     .map_err(|e| format!("write `{}`: {e}", path.display()))
 }
 
+/// Runs `case`, and once more when it shows a new difference: a new difference the second
+/// run does not show again (same fact, same values) is marked unstable, not new — a busy
+/// host can make a runtime miss a deadline once.
+pub fn confirmed(env: &Env, case: &Case) -> CaseResult {
+    let mut r = run_case(env, case);
+    if r.error.is_some() || r.diffs.iter().all(|j| j.rule.is_some()) {
+        return r;
+    }
+    let again = run_case(env, case);
+    for j in r.diffs.iter_mut().filter(|j| j.rule.is_none()) {
+        if !again.diffs.iter().any(|k| k.diff == j.diff) {
+            j.rule = Some(("unstable".into(), Kind::Unstable));
+        }
+    }
+    r
+}
+
 /// Runs every seed on `jobs` threads, printing each case as it finishes.
 pub fn run_batch(
     env: &Env,
@@ -346,7 +381,7 @@ pub fn run_batch(
                     break;
                 };
                 let case = gen::generate(*seed, &env.sources);
-                let r = run_case(env, &case);
+                let r = confirmed(env, &case);
                 let mut sum = summary.lock().unwrap_or_else(|e| e.into_inner());
                 sum.add(&r);
                 print_case(&mut std::io::stdout().lock(), &r, v);

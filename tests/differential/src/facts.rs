@@ -67,6 +67,27 @@ pub fn of(rec: &Record, w: &World) -> Facts {
     if let Some(p) = &rec.probe {
         probe_facts(&mut f, p, rec, &n, w.rt.hide_unified);
     }
+    if let Some(p) = &rec.exec_probe {
+        // What an exec'd process gets that may differ from the container's first process.
+        const EXEC: [&str; 9] = [
+            "probe.status.",
+            "probe.rlimit.",
+            "probe.env",
+            "probe.cwd",
+            "probe.umask",
+            "probe.ns.",
+            "probe.cgroup",
+            "probe.fd.",
+            "probe.oom_score_adj",
+        ];
+        let mut e = Facts::new();
+        probe_facts(&mut e, p, rec, &n, w.rt.hide_unified);
+        for (k, v) in e {
+            if EXEC.iter().any(|p| k.starts_with(p)) {
+                f.insert(format!("exec.{k}"), v);
+            }
+        }
+    }
     for (k, v) in &rec.cgroups {
         if w.rt.hide_unified && k.starts_with("unified.") {
             continue;

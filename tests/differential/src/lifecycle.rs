@@ -38,6 +38,8 @@ pub struct Record {
     pub states: BTreeMap<String, Value>,
     /// The probe's report.
     pub probe: Option<Value>,
+    /// The report of the probe run by `exec` in the running container.
+    pub exec_probe: Option<Value>,
     /// The container's stdout (or terminal), for findings.
     pub output: String,
     /// How the container process ended (`exit 0`, `signal SIGSYS`...).
@@ -129,6 +131,9 @@ pub fn run(w: &World, hostile: &[(String, String)]) -> Record {
                 Ok(o) => format!("exit {:?}", o.code),
                 Err(_) => "timeout".into(),
             };
+        }
+        if rec.probe.is_some() {
+            exec_probe(&mut rec, w);
         }
         step(&mut rec, "kill", w.rt_cmd(&["kill", id, "TERM"]), 10);
         rec.container_exit = match pid {
@@ -247,6 +252,37 @@ fn state(rec: &mut Record, w: &World, when: &str) {
     rec.states.insert(when.to_string(), value);
 }
 
+/// `exec ID /probe fds` in the running container: a second process, which callers start
+/// with `exec` (podman exec, kubectl exec, docker exec), and its own view.
+fn exec_probe(rec: &mut Record, w: &World) {
+    let token = format!("token:{}", w.id);
+    let out = w
+        .rt_cmd(&["exec", &w.id, "/probe", &token, "fds"])
+        .timeout(Duration::from_secs(15))
+        .try_run();
+    let (code, stdout, stderr) = match out {
+        Ok(o) => (
+            o.code.map_or("signal".into(), |c| c.to_string()),
+            o.stdout,
+            o.stderr,
+        ),
+        Err(e) => ("timeout".into(), String::new(), e),
+    };
+    rec.exec_probe = stdout
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .and_then(|l| serde_json::from_str(l).ok());
+    rec.steps.insert(
+        "exec".into(),
+        Step {
+            code,
+            stderr,
+            took: Duration::ZERO,
+        },
+    );
+}
+
 /// Polls the container's output for the probe's JSON line until the process dies or 10 s.
 fn wait_report(path: &Path, pid: Option<i32>) -> Option<Value> {
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -290,11 +326,19 @@ const CGROUP_FILES: [(&str, &[&str]); 8] = [
             "memory.soft_limit_in_bytes",
             "memory.swappiness",
             "memory.oom_control",
+            "memory.kmem.limit_in_bytes",
+            "memory.kmem.tcp.limit_in_bytes",
         ],
     ),
     (
         "cpu",
-        &["cpu.shares", "cpu.cfs_quota_us", "cpu.cfs_period_us"],
+        &[
+            "cpu.shares",
+            "cpu.cfs_quota_us",
+            "cpu.cfs_period_us",
+            "cpu.cfs_burst_us",
+            "cpu.idle",
+        ],
     ),
     ("cpuset", &["cpuset.cpus", "cpuset.mems"]),
     ("pids", &["pids.max"]),
@@ -341,6 +385,12 @@ fn cgroup_facts(pid: i32, out: &mut BTreeMap<String, String>) -> Vec<PathBuf> {
     }
     if let Some(dir) = theirs.unified() {
         out.insert("unified.path".into(), relative(dir, ours.unified()));
+        if let Ok(v) = std::fs::read_to_string(dir.join("cgroup.max.descendants")) {
+            out.insert(
+                "unified.cgroup.max.descendants".into(),
+                v.trim().to_string(),
+            );
+        }
     }
     let own: Vec<&Path> = ours.all();
     theirs

@@ -172,6 +172,13 @@ pub fn resources(r: &mut Rng, config: &mut Value, _: &Sources) {
         if r.chance(15) {
             m["disableOOMKiller"] = json!(r.chance(50));
         }
+        if r.chance(10) {
+            m["kernelTCP"] = json!(64u64 << 20);
+        }
+        if r.chance(5) {
+            // Deprecated (runtime-spec 1.2): Linux 5.4+ ignores kernel memory limits.
+            m["kernel"] = json!(128u64 << 20);
+        }
         res["memory"] = m;
     }
     if r.chance(50) {
@@ -186,6 +193,12 @@ pub fn resources(r: &mut Rng, config: &mut Value, _: &Sources) {
         if r.chance(30) {
             c["cpus"] = json!(*r.pick(&["0", "0-1", "1"]));
             c["mems"] = json!("0");
+        }
+        if r.chance(10) {
+            c["burst"] = json!(10_000u64);
+        }
+        if r.chance(5) {
+            c["idle"] = json!(1);
         }
         res["cpu"] = c;
     }
@@ -207,6 +220,10 @@ pub fn resources(r: &mut Rng, config: &mut Value, _: &Sources) {
                 json!({ "allow": false, "type": "c", "major": 10, "minor": 229, "access": "rwm" }),
             );
         }
+    }
+    if r.chance(8) {
+        // On a hybrid host: a file of the container's cgroup2 directory.
+        res["unified"] = json!({ "cgroup.max.descendants": "100" });
     }
     if r.chance(8) {
         res["hugepageLimits"] = json!([{ "pageSize": "2MB", "limit": 1u64 << 21 }]);
