@@ -75,11 +75,13 @@ const AFTER_LIFECYCLE_SPLIT: [&str; 5] = [
     "left.hostile",
 ];
 
-/// The path through the lifecycle in one value: `create 0, start 0, container exit 0`.
+/// The path through the lifecycle in one value: `create 0, start 0, reported true, container
+/// exit 0`.
 fn lifecycle(f: &Facts) -> String {
     [
         ("exit.create", "create"),
         ("exit.start", "start"),
+        ("probe.reported", "reported"),
         ("container.exit", "container"),
     ]
     .iter()
@@ -119,13 +121,14 @@ pub fn compare(
         crun: crun.map_or_else(|| "n/a".into(), |c| value(c, k)),
         against,
     };
-    let split = ["exit.create", "exit.start"]
+    // Whether the probe ran and reported is part of the lifecycle: a container whose program
+    // did not run has no view to compare.
+    let split = ["exit.create", "exit.start", "probe.reported"]
         .iter()
         .any(|k| get(kapsel, k) != get(reference, k));
     let failed = [kapsel, reference]
         .iter()
         .any(|f| get(f, "exit.create") != "0");
-    let probe_split = get(kapsel, "probe.reported") != get(reference, "probe.reported");
     // With crun as the reference, a fact runc judged (it created the container) and on which
     // it agrees with kapsel is no difference; crun's view of the hybrid cgroup2 mount is
     // hidden, so facts about it are not compared.
@@ -152,7 +155,6 @@ pub fn compare(
                         .iter()
                         .any(|p| k.starts_with(p))
             })
-            .filter(|k| !probe_split || !k.starts_with("probe.") || *k == "probe.reported")
             .filter(|k| get(kapsel, k) != get(reference, k) && !judged_by_crun(k))
             .map(|k| difference(k)),
     );

@@ -411,7 +411,7 @@ fn relative(dir: &Path, own: Option<&Path>) -> String {
 fn hooks(rec: &mut Record, w: &World, rootfs: &Path) {
     for (place, dir, prefix) in [
         ("host", w.bundle.join("hooks"), ""),
-        ("container", rootfs.to_path_buf(), ".hook-"),
+        ("container", rootfs.join(".hooks"), ""),
     ] {
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
@@ -542,7 +542,7 @@ fn leftovers(rec: &mut Record, w: &World, before: &Before, rootfs: &Path, dirs: 
     let mut changes = Vec::new();
     let mut mount_points = Vec::new();
     for (path, what) in &tree_after {
-        if path.starts_with("/.hook-") {
+        if path.starts_with("/.hooks") {
             continue;
         }
         match before.tree.get(path) {

@@ -154,6 +154,8 @@ pub fn make_bundle(
         return Err(format!("cp -al `{}` failed", rootfs.display()));
     }
     cprog::install(probe, &bundle.join("rootfs"), "probe")?;
+    let hooks = bundle.join("rootfs/.hooks");
+    std::fs::create_dir_all(&hooks).map_err(|e| format!("mkdir `{}`: {e}", hooks.display()))?;
     make_host_files(&config.to_string(), &bundle.join("host"))
 }
 

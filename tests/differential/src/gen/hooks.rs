@@ -1,6 +1,6 @@
 //! Hooks of every kind, some failing. Each hook is `/bin/sh -c` with a script that saves the
 //! state it got on stdin and appends its name to an order file, in the bundle when the bundle
-//! is reachable from where it runs, else in the container's root (`/.hook-*`), and exits
+//! is reachable from where it runs, else in the container's root (`/.hooks/`), and exits
 //! with its code. poststart and poststop lists often start with a failing hook, followed by
 //! one that records it ran (the spec: the remaining hooks MUST still run).
 
@@ -21,9 +21,11 @@ const KINDS: [&str; 6] = [
 /// A hook named `<kind>-<index>` that records its state and exits `code`.
 pub fn recorder(kind: &str, index: usize, code: u8) -> Value {
     let name = format!("{kind}-{index}");
+    // `/.hooks` exists only in the container's rootfs (world.rs makes it): a hook that runs
+    // where the bundle is not reachable records there, and nowhere on the host.
     let script = format!(
-        "(cat > @BUNDLE@/hooks/{name}.json || cat > /.hook-{name}.json) 2>/dev/null; \
-         (echo {name} >> @BUNDLE@/hooks/order || echo {name} >> /.hook-order) 2>/dev/null; \
+        "(cat > @BUNDLE@/hooks/{name}.json || cat > /.hooks/{name}.json) 2>/dev/null; \
+         (echo {name} >> @BUNDLE@/hooks/order || echo {name} >> /.hooks/order) 2>/dev/null; \
          exit {code}"
     );
     json!({ "path": "/bin/sh", "args": ["sh", "-c", script] })
