@@ -112,7 +112,7 @@ fn a_runtime_that_differs_is_caught_and_an_explained_difference_is_not() {
         summary.groups
     );
     assert!(summary.unexplained() >= env_diffs, "{}", summary.line());
-    let rule = "```allowed\ntampered\tprobe.env\t*TAMPERED=1*\t*\t*\n```\n";
+    let rule = "```allowed\ntampered\t*probe.env\t*TAMPERED=1*\t*\t*\n```\n";
     let Some(env) = make_env("explained", tampered, &runc, rule) else {
         return;
     };
