@@ -45,6 +45,15 @@ if [ "${KAPSEL_CALLERS:-1}" = 1 ]; then
     bash scripts/callers/all.sh 2>&1 | tee target/callers-output.txt
     callers_status=${PIPESTATUS[0]}
 fi
+# The differential harness (tests/differential): a fixed-seed batch of generated configs run
+# under kapsel, runc and crun; a difference that docs/differences.md does not explain fails.
+# KAPSEL_DIFFERENTIAL=0 leaves it out.
+differential_status=0
+: > target/differential-output.txt
+if [ "${KAPSEL_DIFFERENTIAL:-1}" = 1 ]; then
+    bash scripts/differential.sh 2>&1 | tee target/differential-output.txt
+    differential_status=${PIPESTATUS[0]}
+fi
 set -e
 # One summary line for humans and CI readers.
 passed=$(grep -Eo '[0-9]+ passed' target/test-output.txt | awk '{s+=$1} END {print s+0}')
@@ -52,4 +61,6 @@ failed=$(grep -Eo '[0-9]+ failed' target/test-output.txt | awk '{s+=$1} END {pri
 steps_passed=$(grep -c '^PASS ' target/callers-output.txt || true)
 steps_failed=$(grep -c '^FAIL ' target/callers-output.txt || true)
 echo "kapsel tests: $passed passed, $failed failed; caller steps: $steps_passed passed, $steps_failed failed"
+grep -E '^differential: ' target/differential-output.txt || true
+[ "$differential_status" -eq 0 ] || exit "$differential_status"
 [ "$cargo_status" -eq 0 ] && [ "$failed" -eq 0 ] && [ "$callers_status" -eq 0 ]

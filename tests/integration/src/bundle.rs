@@ -55,6 +55,21 @@ fn build_base(tmp: &Path, rt: &Runtime) -> Result<Base, String> {
     })
 }
 
+/// The value at a JSON pointer in `config`, made (null, with objects on the way) when missing.
+pub fn entry<'a>(config: &'a mut Value, pointer: &str) -> &'a mut Value {
+    let mut node = config;
+    for key in pointer.split('/').skip(1) {
+        if !node.is_object() {
+            *node = json!({});
+        }
+        node = node
+            .as_object_mut()
+            .map(|o| o.entry(key.to_string()).or_insert(Value::Null))
+            .unwrap_or_else(|| unreachable!("made an object above"));
+    }
+    node
+}
+
 /// A per-test bundle: `dir/rootfs` (hard-linked copy of the base) and a config edited in memory
 /// and written by [`Bundle::write`] (the context writes it before create/run).
 #[derive(Debug, Clone)]
@@ -104,17 +119,7 @@ impl Bundle {
 
     /// Sets the value at a JSON pointer, creating missing objects on the way.
     pub fn set(&mut self, pointer: &str, value: Value) -> &mut Self {
-        let mut node = &mut self.config;
-        for key in pointer.split('/').skip(1) {
-            if !node.is_object() {
-                *node = json!({});
-            }
-            node = node
-                .as_object_mut()
-                .map(|o| o.entry(key.to_string()).or_insert(Value::Null))
-                .unwrap_or_else(|| unreachable!("made an object above"));
-        }
-        *node = value;
+        *entry(&mut self.config, pointer) = value;
         self
     }
 

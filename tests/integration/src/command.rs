@@ -129,6 +129,7 @@ pub struct Cmd {
     stdout: Option<PathBuf>,
     out_dir: PathBuf,
     timeout: Duration,
+    fork_exec: bool,
 }
 
 impl Cmd {
@@ -144,6 +145,7 @@ impl Cmd {
             stdout: None,
             out_dir: out_dir.to_path_buf(),
             timeout: Duration::from_secs(30),
+            fork_exec: false,
         }
     }
 
@@ -194,15 +196,30 @@ impl Cmd {
         self
     }
 
+    /// Starts the command with fork and exec, as a runtime's real callers do (conmon, the
+    /// containerd shim), instead of glibc's posix_spawn, which leaves its two internal
+    /// signals (32 and 33) ignored in the child, so that a runtime would pass them on to the
+    /// container process.
+    pub fn fork_exec(mut self) -> Cmd {
+        self.fork_exec = true;
+        self
+    }
+
     /// Fails the test when the command runs longer than `timeout` (default 30 s).
     pub fn timeout(mut self, timeout: Duration) -> Cmd {
         self.timeout = timeout;
         self
     }
 
-    /// Runs the command to completion.
+    /// Runs the command to completion; panics when it cannot start or outlives its timeout.
     #[track_caller]
     pub fn run(self) -> Output {
+        self.try_run().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Runs the command to completion, or says why it could not start or was killed at its
+    /// deadline (for harnesses that record a hung runtime instead of failing).
+    pub fn try_run(self) -> Result<Output, String> {
         let seq = NEXT.fetch_add(1, Ordering::Relaxed);
         let out_path = self
             .stdout
@@ -234,6 +251,10 @@ impl Cmd {
         if self.clear_env {
             command.env_clear();
         }
+        if self.fork_exec {
+            // Setting the (unchanged) group id makes std fork and exec instead of spawning.
+            std::os::unix::process::CommandExt::gid(&mut command, nix::unistd::getgid().as_raw());
+        }
         for (k, v) in &self.env {
             command.env(k, v);
         }
@@ -243,7 +264,7 @@ impl Cmd {
         command.stdout(create(&out_path)).stderr(create(&err_path));
         let mut child = command
             .spawn()
-            .unwrap_or_else(|e| panic!("spawn `{argv}`: {e}"));
+            .map_err(|e| format!("spawn `{argv}`: {e}"))?;
         let deadline = Instant::now() + self.timeout;
         let status = loop {
             match child.try_wait() {
@@ -254,9 +275,9 @@ impl Cmd {
                 Ok(None) => {
                     let _ = child.kill();
                     let _ = child.wait();
-                    panic!("`{argv}` still running after {:?}", self.timeout);
+                    return Err(format!("`{argv}` still running after {:?}", self.timeout));
                 }
-                Err(e) => panic!("wait for `{argv}`: {e}"),
+                Err(e) => return Err(format!("wait for `{argv}`: {e}")),
             }
         };
         let read =
@@ -271,6 +292,6 @@ impl Cmd {
             let _ = std::fs::remove_file(&out_path);
         }
         let _ = std::fs::remove_file(&err_path);
-        output
+        Ok(output)
     }
 }

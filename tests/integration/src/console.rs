@@ -27,6 +27,21 @@ pub struct Received {
 }
 
 impl Received {
+    /// The file the terminal's output is copied to, as it grows.
+    pub fn output_path(&self) -> &Path {
+        &self.output
+    }
+
+    /// Waits up to `timeout` for the terminal to close, then ends the copying `cat` either
+    /// way (a leaked terminal must not hang a harness) and returns what was printed.
+    pub fn output_within(self, timeout: std::time::Duration) -> String {
+        if crate::procfs::reap(self.reader.as_raw(), timeout).is_none() {
+            let _ = nix::sys::signal::kill(self.reader, nix::sys::signal::Signal::SIGKILL);
+            let _ = crate::procfs::reap(self.reader.as_raw(), timeout);
+        }
+        std::fs::read_to_string(&self.output).unwrap_or_default()
+    }
+
     /// Waits for the terminal to close (the container exited) and returns what it printed.
     pub fn output(self) -> String {
         let status = waitpid(self.reader, None);

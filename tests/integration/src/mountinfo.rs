@@ -5,6 +5,9 @@ use std::path::PathBuf;
 /// One line of mountinfo.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mount {
+    /// The directory of the filesystem that the mount shows (field 4: `/` for a whole
+    /// filesystem, the source's path for a bind mount).
+    pub root: PathBuf,
     /// Mount point, relative to the reader's root.
     pub mount_point: PathBuf,
     /// Per-mount options (field 6): ro, nosuid, nodev, noexec, relatime...
@@ -84,6 +87,7 @@ fn parse_line(line: &str) -> Option<Mount> {
     }
     let mut rest = right.split(' ');
     Some(Mount {
+        root: PathBuf::from(unescape(fields[3])),
         mount_point: PathBuf::from(unescape(fields[4])),
         options: split_commas(fields[5]),
         optional: fields[6..].iter().map(|s| s.to_string()).collect(),
