@@ -34,6 +34,9 @@ struct Rule {
     action: u32,
     conds: Vec<Cond>,
     names: Vec<usize>,
+    /// The action is the default one: the rule decides nothing (runc and crun leave it
+    /// out of the filter), but its names still count for the ENOSYS fallback.
+    inert: bool,
 }
 
 struct Cond {
@@ -48,7 +51,9 @@ struct Cond {
 enum Leaf {
     Ret(u32),
     /// Indices into the rules, in config order; the first whose conditions hold wins.
-    Rules(Vec<usize>),
+    /// With the ABI the conditions read the arguments of (x86_64 and x32 share a group
+    /// but not the width of their arguments).
+    Rules(Vec<usize>, Target),
 }
 
 /// Validates `cfg` and compiles it for the native architecture plus every one listed.
@@ -66,7 +71,7 @@ pub fn compile(cfg: &LinuxSeccomp) -> Result<Filter, Error> {
         "linux.seccomp.defaultErrnoRet",
     )?;
     let targets = targets(cfg)?;
-    let (rules, uses_notify) = rules(cfg)?;
+    let (rules, uses_notify) = rules(cfg, default)?;
     let flag_bits = filter_flags(cfg, uses_notify);
 
     let mut groups: Vec<(u32, Vec<Target>)> = Vec::new();
@@ -89,7 +94,7 @@ pub fn compile(cfg: &LinuxSeccomp) -> Result<Filter, Error> {
         asm.place(*entry);
         asm.load(0); // seccomp_data.nr
         let intervals = intervals(*audit, members, &rules, default, stub);
-        search(&mut asm, &intervals, &rules, members[0], default);
+        search(&mut asm, &intervals, &rules, default);
     }
     Ok(Filter {
         instructions: asm.finish()?,
@@ -112,7 +117,10 @@ fn targets(cfg: &LinuxSeccomp) -> Result<Vec<Target>, Error> {
     Ok(out)
 }
 
-fn rules(cfg: &LinuxSeccomp) -> Result<(Vec<Rule>, bool), Error> {
+/// The rules in config order, as runc and crun hand them to libseccomp: a rule whose
+/// conditions test one argument twice becomes one rule per condition (so they are ORed,
+/// not ANDed).
+fn rules(cfg: &LinuxSeccomp, default: u32) -> Result<(Vec<Rule>, bool), Error> {
     let mut uses_notify = false;
     let mut out = Vec::new();
     for (i, sc) in cfg.syscalls().iter().flatten().enumerate() {
@@ -146,16 +154,25 @@ fn rules(cfg: &LinuxSeccomp) -> Result<(Vec<Rule>, bool), Error> {
             });
         }
         // Names no ABI knows are skipped, as libseccomp does for the running arch.
-        let names = sc
+        let names: Vec<usize> = sc
             .names()
             .iter()
             .filter_map(|n| tables::name_index(n))
             .collect();
-        out.push(Rule {
-            action,
-            conds,
-            names,
-        });
+        let repeats = (0..6).any(|i| conds.iter().filter(|c| c.index == i).count() > 1);
+        let groups: Vec<Vec<Cond>> = if repeats {
+            conds.into_iter().map(|c| vec![c]).collect()
+        } else {
+            vec![conds]
+        };
+        for conds in groups {
+            out.push(Rule {
+                action,
+                conds,
+                names: names.clone(),
+                inert: action == default,
+            });
+        }
     }
     if let Some(path) = cfg.listener_path() {
         if !path.is_absolute() {
@@ -209,20 +226,26 @@ fn intervals(
         out.push((start, leaf));
     };
     // On x86_64 one AUDIT_ARCH value carries two ABIs, told apart by the x32 bit.
-    let regions: Vec<(u32, u32, Option<Abi>)> = if audit == AUDIT_ARCH_X86_64 {
-        let has = |abi| members.iter().any(|t| t.abi == abi).then_some(abi);
+    let regions: Vec<(u32, u32, Option<Target>)> = if audit == AUDIT_ARCH_X86_64 {
+        let has = |abi| members.iter().find(|t| t.abi == abi).copied();
         vec![
             (0, X32_SYSCALL_BIT - 1, has(Abi::X86_64)),
             (X32_SYSCALL_BIT, u32::MAX, has(Abi::X32)),
         ]
     } else {
-        vec![(0, u32::MAX, Some(members[0].abi))]
+        vec![(0, u32::MAX, Some(members[0]))]
     };
-    for (lo, hi, abi) in regions {
-        let Some(abi) = abi else {
+    for (lo, hi, target) in regions {
+        let Some(target) = target else {
             push(lo, Leaf::Ret(BAD_ARCH));
+            if hi == u32::MAX {
+                // Number -1 is no x32 call: ptrace uses it to skip a call and the kernel
+                // answers ENOSYS. libseccomp lets it reach the default action, not kill.
+                push(u32::MAX, Leaf::Ret(default));
+            }
             continue;
         };
+        let abi = target.abi;
         let mut numbered: Vec<(u32, usize)> = Vec::new();
         for (r, rule) in rules.iter().enumerate() {
             for &name in &rule.names {
@@ -245,7 +268,7 @@ fn intervals(
             if nr > cursor {
                 push(cursor, Leaf::Ret(default));
             }
-            push(nr, leaf_for(same, rules));
+            push(nr, leaf_for(same, rules, target, default));
             cursor = nr.saturating_add(1);
         }
         if cursor <= hi && !(cursor == hi && numbered.last().map(|n| n.0) == Some(hi)) {
@@ -260,41 +283,54 @@ fn intervals(
     out
 }
 
-/// The leaf of one number from its `(nr, rule)` pairs in config order: a plain return
-/// when the first rule has no conditions, else the rules up to and including the
-/// first unconditional one (later ones cannot match).
-fn leaf_for(same: &[(u32, usize)], rules: &[Rule]) -> Leaf {
-    let first = same[0].1;
-    if rules[first].conds.is_empty() {
-        return Leaf::Ret(rules[first].action);
+/// The leaf of one number from its `(nr, rule)` pairs in config order. As with
+/// libseccomp, a rule without conditions decides the call whatever the conditional rules
+/// before or after it say (the first such rule, if there are several); otherwise the
+/// conditional rules are tried in config order.
+fn leaf_for(same: &[(u32, usize)], rules: &[Rule], target: Target, default: u32) -> Leaf {
+    let live = || same.iter().map(|&(_, r)| r).filter(|&r| !rules[r].inert);
+    if let Some(r) = live().find(|&r| always_holds(&rules[r].conds, target)) {
+        return Leaf::Ret(rules[r].action);
     }
-    let mut list = Vec::new();
-    for &(_, r) in same {
-        list.push(r);
-        if rules[r].conds.is_empty() {
-            break;
-        }
+    let list: Vec<usize> = live().collect();
+    if list.is_empty() {
+        return Leaf::Ret(default);
     }
-    Leaf::Rules(list)
+    Leaf::Rules(list, target)
+}
+
+/// Whether `conds` hold for every call of `target`: none at all, or only masked
+/// comparisons whose mask is zero in the bits the ABI passes. libseccomp drops such
+/// conditions, which makes the rule unconditional there (found against it on x32).
+fn always_holds(conds: &[Cond], target: Target) -> bool {
+    let width = if target.wide_args() {
+        u64::MAX
+    } else {
+        u64::from(u32::MAX)
+    };
+    conds
+        .iter()
+        .all(|c| c.op == Op::ScmpCmpMaskedEq && c.value & width == 0)
 }
 
 /// Binary search over `intervals` on the number in A.
-fn search(asm: &mut Asm, intervals: &[(u32, Leaf)], rules: &[Rule], t: Target, default: u32) {
+fn search(asm: &mut Asm, intervals: &[(u32, Leaf)], rules: &[Rule], default: u32) {
     if intervals.len() == 1 {
-        return leaf(asm, &intervals[0].1, rules, t, default);
+        return leaf(asm, &intervals[0].1, rules, default);
     }
     let mid = intervals.len() / 2;
     let right = asm.label();
     asm.jump(JGE_K, intervals[mid].0, To::L(right), To::Next);
-    search(asm, &intervals[..mid], rules, t, default);
+    search(asm, &intervals[..mid], rules, default);
     asm.place(right);
-    search(asm, &intervals[mid..], rules, t, default);
+    search(asm, &intervals[mid..], rules, default);
 }
 
-fn leaf(asm: &mut Asm, leaf: &Leaf, rules: &[Rule], t: Target, default: u32) {
+fn leaf(asm: &mut Asm, leaf: &Leaf, rules: &[Rule], default: u32) {
     match leaf {
         Leaf::Ret(action) => asm.ret(*action),
-        Leaf::Rules(list) => {
+        Leaf::Rules(list, t) => {
+            let t = *t;
             for &r in list {
                 let fail = asm.label();
                 for c in &rules[r].conds {
@@ -303,9 +339,7 @@ fn leaf(asm: &mut Asm, leaf: &Leaf, rules: &[Rule], t: Target, default: u32) {
                 asm.ret(rules[r].action);
                 asm.place(fail);
             }
-            if list.last().is_none_or(|&r| !rules[r].conds.is_empty()) {
-                asm.ret(default);
-            }
+            asm.ret(default);
         }
     }
 }

@@ -101,11 +101,22 @@ fn bad_flag_and_types() {
 }
 
 #[test]
-fn errno_must_fit_in_sixteen_bits() {
+fn errno_must_be_a_real_errno_and_trace_data_fit_in_sixteen_bits() {
+    // libseccomp refuses ERRNO above MAX_ERRNO, so runc and crun fail on it (found against
+    // libseccomp: kapsel took 5000 and the kernel would have returned -4095).
     assert_eq!(
         compile_err(json!({"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 70000})),
-        "linux.seccomp.defaultErrnoRet: errno 70000 does not fit in the 16 bits seccomp returns"
+        "linux.seccomp.defaultErrnoRet: errno 70000 is above 4095, the largest errno a call returns"
     );
+    assert_eq!(
+        compile_err(json!({"defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ERRNO", "errnoRet": 4096}]})),
+        "linux.seccomp.syscalls[0].errnoRet: errno 4096 is above 4095, the largest errno a call returns"
+    );
+    compile(&config(json!({"defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ERRNO", "errnoRet": 4095},
+                     {"names": ["write"], "action": "SCMP_ACT_TRACE", "errnoRet": 65535}]})))
+    .expect("4095 and a 16-bit trace message compile");
     assert_eq!(
         compile_err(json!({"defaultAction": "SCMP_ACT_ALLOW",
             "syscalls": [{"names": ["read"], "action": "SCMP_ACT_TRACE", "errnoRet": 65536}]})),
