@@ -188,19 +188,17 @@ fn listener_path_must_be_an_existing_socket() {
 #[test]
 fn send_to_a_dead_agent_names_the_path_and_errno() {
     use std::os::fd::AsFd;
-    let dir = std::env::temp_dir().join(format!("kapsel-seccomp-dead-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let socket = dir.join("agent.sock");
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("agent.sock");
     drop(std::os::unix::net::UnixListener::bind(&socket).unwrap());
     let fd = std::fs::File::open("/dev/null").unwrap();
     let state = crate::process_state(1, None, crate::State::default());
     let refused = crate::send_notify_fd(&socket, fd.as_fd(), &state)
         .unwrap_err()
         .to_string();
-    let missing = crate::send_notify_fd(&dir.join("none"), fd.as_fd(), &state)
+    let missing = crate::send_notify_fd(&dir.path().join("none"), fd.as_fd(), &state)
         .unwrap_err()
         .to_string();
-    std::fs::remove_dir_all(&dir).unwrap();
     let shown = socket.display();
     assert_eq!(
         refused,
