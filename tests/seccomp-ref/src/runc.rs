@@ -129,7 +129,8 @@ struct Stub {
     audit: u32,
     x32: bool,
     s390: bool,
-    max: u32,
+    /// The largest number of the profile on this architecture; None: runc adds no stub.
+    max: Option<u32>,
     /// The largest number counting the direct socket and IPC calls libseccomp leaves to
     /// the multiplexers (see `multiplexed`): kapsel counts them.
     max_direct: u32,
@@ -255,13 +256,13 @@ fn stubs(archs: &[Arch], cfg: &LinuxSeccomp) -> Vec<Stub> {
                 max_direct = max_direct.max(direct);
             }
         }
-        if let Some(max) = max {
+        if let Some(max_direct) = max_direct {
             out.push(Stub {
                 audit: a.audit,
                 x32: a.x32,
                 s390: a.s390(),
                 max,
-                max_direct: max_direct.unwrap_or(max),
+                max_direct,
             });
         }
     }
@@ -278,8 +279,8 @@ fn oci_of(a: Arch) -> Option<OciArch> {
 impl Reference {
     /// The verdict runc's filter (stub, then libseccomp's program) gives `data`.
     pub fn verdict(&self, data: &Data) -> Result<u32, String> {
-        if let Some(s) = self.stub_for(data) {
-            if data.nr > s.max || (s.s390 && data.nr == 0) {
+        if let Some((s, max)) = self.stub_for(data).and_then(|s| Some((s, s.max?))) {
+            if data.nr > max || (s.s390 && data.nr == 0) {
                 return Ok(ENOSYS);
             }
         }
@@ -290,19 +291,23 @@ impl Reference {
     /// kapsel's gives because the profile names direct socket or IPC calls of a
     /// multiplexing ABI (which libseccomp does not number).
     pub fn multiplexed_bound(&self, data: &Data) -> bool {
-        self.stub_for(data)
-            .is_some_and(|s| data.nr > s.max && data.nr <= s.max_direct)
+        self.stub_for(data).is_some_and(|s| match s.max {
+            Some(max) => data.nr > max && data.nr <= s.max_direct,
+            // runc has no stub here, kapsel has one from the direct numbers.
+            None => data.nr > s.max_direct || (s.s390 && data.nr == 0),
+        })
     }
 
     /// The number of instructions runc loads: libseccomp's program plus its stub.
     pub fn runc_len(&self) -> usize {
-        if self.stubs.is_empty() {
+        let stubs: Vec<&Stub> = self.stubs.iter().filter(|s| s.max.is_some()).collect();
+        if stubs.is_empty() {
             return self.program.len();
         }
         // ld arch; per AUDIT_ARCH jeq; ja filter; ...sections...; ja 1; ret ENOSYS
         let mut n = 1 + 1 + 2;
         let mut seen: Vec<u32> = Vec::new();
-        for s in &self.stubs {
+        for s in stubs {
             if seen.contains(&s.audit) {
                 // x86_64 with x32: jset, jgt, jgt instead of jset, jgt, ja
                 n += 1;
@@ -342,8 +347,8 @@ impl Reference {
         if !self.archs.contains(&arch) {
             return None;
         }
-        if let Some(s) = self.stub_for(data) {
-            if data.nr > s.max || (s.s390 && data.nr == 0) {
+        if let Some((s, max)) = self.stub_for(data).and_then(|s| Some((s, s.max?))) {
+            if data.nr > max || (s.s390 && data.nr == 0) {
                 return Some(ENOSYS);
             }
         }
