@@ -94,7 +94,7 @@ pub fn compile(cfg: &LinuxSeccomp) -> Result<Filter, Error> {
         asm.place(*entry);
         asm.load(0); // seccomp_data.nr
         let intervals = intervals(*audit, members, &rules, default, stub);
-        search(&mut asm, &intervals, &rules, default);
+        search(&mut asm, &intervals, u32::MAX, &rules, default);
     }
     Ok(Filter {
         instructions: asm.finish()?,
@@ -313,17 +313,106 @@ fn always_holds(conds: &[Cond], target: Target) -> bool {
         .all(|c| c.op == Op::ScmpCmpMaskedEq && c.value & width == 0)
 }
 
-/// Binary search over `intervals` on the number in A.
-fn search(asm: &mut Asm, intervals: &[(u32, Leaf)], rules: &[Rule], default: u32) {
+/// At most this many numbers are told apart by a row of `jeq`s rather than by binary
+/// search: as short a program for a short profile (libseccomp's shape), and as few
+/// compares for a call as the search would need.
+const ROW: u32 = 16;
+/// Runs this short are tested number by number in a row.
+const SHORT: u32 = 4;
+
+/// The number in A decides among `intervals`, which cover `..=hi` (each up to the next's
+/// start): a binary search, in which a stretch of few numbers on one background action
+/// becomes a row of `jeq`s.
+fn search(asm: &mut Asm, intervals: &[(u32, Leaf)], hi: u32, rules: &[Rule], default: u32) {
     if intervals.len() == 1 {
         return leaf(asm, &intervals[0].1, rules, default);
     }
-    let mid = intervals.len() / 2;
-    let right = asm.label();
-    asm.jump(JGE_K, intervals[mid].0, To::L(right), To::Next);
-    search(asm, &intervals[..mid], rules, default);
-    asm.place(right);
-    search(asm, &intervals[mid..], rules, default);
+    match leading_row(intervals, hi) {
+        Some((k, background)) if k == intervals.len() => {
+            row(asm, intervals, hi, background, rules, default);
+        }
+        Some((k, background)) if k >= 2 => {
+            // The leading stretch is a row, the rest searched after one `jge`.
+            let split = intervals[k].0;
+            let rest = asm.label();
+            asm.jump(JGE_K, split, To::L(rest), To::Next);
+            row(asm, &intervals[..k], split - 1, background, rules, default);
+            asm.place(rest);
+            search(asm, &intervals[k..], hi, rules, default);
+        }
+        _ => {
+            let mid = intervals.len() / 2;
+            let right = asm.label();
+            asm.jump(JGE_K, intervals[mid].0, To::L(right), To::Next);
+            search(asm, &intervals[..mid], intervals[mid].0 - 1, rules, default);
+            asm.place(right);
+            search(asm, &intervals[mid..], hi, rules, default);
+        }
+    }
+}
+
+/// The last number of `intervals[i]`.
+fn end(intervals: &[(u32, Leaf)], i: usize, hi: u32) -> u32 {
+    intervals.get(i + 1).map_or(hi, |next| next.0 - 1)
+}
+
+/// The longest leading stretch of `intervals` that makes a row, and its background: the
+/// action of its long runs, every other run being short and all of them holding at most
+/// `ROW` numbers. One pass.
+fn leading_row(intervals: &[(u32, Leaf)], hi: u32) -> Option<(usize, u32)> {
+    let (mut background, mut numbers, mut fit) = (None, 0, None);
+    for (i, (first, l)) in intervals.iter().enumerate() {
+        let span = end(intervals, i, hi) - first;
+        match (l, background) {
+            (Leaf::Ret(a), Some(b)) if *a == b => {}
+            (Leaf::Ret(a), None) if span >= SHORT => background = Some(*a),
+            _ if span >= SHORT => break,
+            _ => {
+                numbers += span + 1;
+                if numbers > ROW {
+                    break;
+                }
+            }
+        }
+        if let Some(b) = background {
+            fit = Some((i + 1, b));
+        }
+    }
+    fit
+}
+
+/// `jeq` each number of the short runs to its leaf, else return `background`.
+fn row(
+    asm: &mut Asm,
+    intervals: &[(u32, Leaf)],
+    hi: u32,
+    background: u32,
+    rules: &[Rule],
+    default: u32,
+) {
+    let mut targets: Vec<(Label, &Leaf)> = Vec::new();
+    for (i, (first, l)) in intervals.iter().enumerate() {
+        if *l == Leaf::Ret(background) {
+            continue;
+        }
+        // Runs with the same leaf (one action, or the same rules) share its code.
+        let label = match targets.iter().find(|(_, t)| *t == l) {
+            Some((label, _)) => *label,
+            None => {
+                let label = asm.label();
+                targets.push((label, l));
+                label
+            }
+        };
+        for nr in *first..=end(intervals, i, hi) {
+            asm.jump(JEQ_K, nr, To::L(label), To::Next);
+        }
+    }
+    asm.ret(background);
+    for (label, l) in targets {
+        asm.place(label);
+        leaf(asm, l, rules, default);
+    }
 }
 
 fn leaf(asm: &mut Asm, leaf: &Leaf, rules: &[Rule], default: u32) {

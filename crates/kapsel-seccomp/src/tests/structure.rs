@@ -356,3 +356,23 @@ fn bytes_round_trip_and_reject_garbage() {
     );
     assert_eq!(msg(&bytes[..6]), "cached seccomp filter: truncated header");
 }
+
+/// A short profile is a row of `jeq`s (libseccomp's shape), not a binary search over every
+/// gap between the numbers it names.
+#[test]
+fn a_short_profile_compiles_to_a_row() {
+    let f = build(json!({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+        {"names": ["read", "write", "close"], "action": "SCMP_ACT_ALLOW"},
+        {"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}], "listenerPath": "/run/a.sock"}));
+    // ld arch; jeq; ret KILL; ld nr; jge ENOSYS-tail; 4 x jeq; 3 x ret; the tail: 5.
+    assert_eq!(f.instructions().len(), 17);
+    for (name, want) in [
+        ("read", ALLOW),
+        ("close", ALLOW),
+        ("mkdir", ret::USER_NOTIF),
+        ("getpid", errno(libc::EPERM)),
+        ("clone3", errno(libc::ENOSYS)),
+    ] {
+        assert_eq!(verdict(&f, X86_64, name, [0; 6]), want, "{name}");
+    }
+}
