@@ -5,6 +5,7 @@
 //! ```text
 //!   ld arch; jeq AUDIT_ARCH_a -> A; jeq AUDIT_ARCH_b -> B; ...; ret KILL_PROCESS
 //! A: ld nr; binary search over intervals of syscall numbers -> leaf
+//!      (a stretch of few numbers on one background action: jeq nr -> leaf; ...; ret BG)
 //!   leaf: ret ACTION            (a run of numbers with one unconditional action)
 //!      |  rule; rule; ...; ret DEFAULT   (a number with argument conditions)
 //! ```
