@@ -295,5 +295,15 @@ pub fn arg_sets(values: &[u64], src: &mut impl Source) -> Vec<[u64; 6]> {
     }
     out.sort_unstable();
     out.dedup();
+    // A profile with many conditions would otherwise make millions of samples.
+    while out.len() > MAX_ARG_SETS {
+        let i = src.below(out.len() as u32) as usize;
+        if out[i] != [0; 6] && out[i] != [u64::MAX; 6] {
+            out.swap_remove(i);
+        }
+    }
     out
 }
+
+/// Argument vectors per conditional call at most (the all-zero and all-one ones kept).
+const MAX_ARG_SETS: usize = 256;

@@ -226,7 +226,7 @@ fn generated_profiles() {
     let count: u64 = std::env::var("KAPSEL_SECCOMP_PROFILES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(400);
+        .unwrap_or(800);
     let (mut samples, mut order_dependent, mut multiplexed, mut refused) = (0, 0, 0, Vec::new());
     let (mut miscompiled, mut miscompiled_profiles) = (0, Vec::new());
     let (mut kapsel_len, mut libseccomp_len, mut runc_len) = (0, 0, 0);
