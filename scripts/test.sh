@@ -21,8 +21,9 @@ if [ "${KAPSEL_BOARDS:-1}" = 1 ]; then
     BOARDS_RUNS="${BOARDS_RUNS:-5}" bash scripts/test-boards.sh aarch64
 fi
 # libseccomp serves only the tests (tests/seccomp-ref): the release binary must not link it.
-if readelf -d target/release/kapsel | grep -q 'NEEDED.*seccomp' \
-    || cargo tree -q -p kapsel -e normal,build --prefix none | grep -q '^seccomp-ref '; then
+# (grep reads all its input: with pipefail an early exit would fail the pipeline instead.)
+if readelf -d target/release/kapsel | grep 'NEEDED.*seccomp' >/dev/null \
+    || cargo tree -q -p kapsel -e normal,build --prefix none | grep '^seccomp-ref ' >/dev/null; then
     echo "test.sh: target/release/kapsel depends on libseccomp" >&2
     exit 1
 fi
