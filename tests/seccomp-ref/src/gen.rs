@@ -297,10 +297,12 @@ pub fn arg_sets(values: &[u64], src: &mut impl Source) -> Vec<[u64; 6]> {
     out.dedup();
     // A profile with many conditions would otherwise make millions of samples.
     while out.len() > MAX_ARG_SETS {
-        let i = src.below(out.len() as u32) as usize;
-        if out[i] != [0; 6] && out[i] != [u64::MAX; 6] {
-            out.swap_remove(i);
+        // (Not drawing again for a kept one: the fuzzer's bytes may have run out.)
+        let mut i = src.below(out.len() as u32) as usize;
+        while out[i] == [0; 6] || out[i] == [u64::MAX; 6] {
+            i = (i + 1) % out.len();
         }
+        out.swap_remove(i);
     }
     out
 }
