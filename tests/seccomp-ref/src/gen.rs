@@ -171,8 +171,11 @@ pub fn archs() -> Vec<OciArch> {
 pub fn profile(src: &mut impl Source) -> Value {
     let mut default_actions: Vec<&str> = ACTIONS.to_vec();
     default_actions.retain(|a| *a != "SCMP_ACT_NOTIFY");
-    let mut p = json!({ "defaultAction": *src.pick(&default_actions) });
-    if src.chance(30) {
+    let default = *src.pick(&default_actions);
+    let mut p = json!({ "defaultAction": default });
+    // Only ERRNO and TRACE take an errno (kapsel and crun refuse it on the others).
+    let takes_errno = |a: &str| matches!(a, "SCMP_ACT_ERRNO" | "SCMP_ACT_TRACE");
+    if takes_errno(default) && src.chance(30) {
         p["defaultErrnoRet"] = json!(errno(src));
     }
     let all = archs();
@@ -186,7 +189,7 @@ pub fn profile(src: &mut impl Source) -> Value {
         let names: Vec<&str> = (0..1 + src.below(4)).map(|_| *src.pick(NAMES)).collect();
         let action = *src.pick(ACTIONS);
         let mut rule = json!({ "names": names, "action": action });
-        if src.chance(40) {
+        if takes_errno(action) && src.chance(40) {
             rule["errnoRet"] = json!(errno(src));
         }
         let n_args = [0, 0, 1, 1, 1, 2, 2, 3][src.below(8) as usize];
