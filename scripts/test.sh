@@ -20,6 +20,13 @@ if [ "${KAPSEL_BOARDS:-1}" = 1 ]; then
     bash scripts/device-features.sh
     BOARDS_RUNS="${BOARDS_RUNS:-5}" bash scripts/test-boards.sh aarch64
 fi
+# libseccomp serves only the tests (tests/seccomp-ref): the release binary must not link it.
+# (grep reads all its input: with pipefail an early exit would fail the pipeline instead.)
+if readelf -d target/release/kapsel | grep 'NEEDED.*seccomp' >/dev/null \
+    || cargo tree -q -p kapsel -e normal,build --prefix none | grep '^seccomp-ref ' >/dev/null; then
+    echo "test.sh: target/release/kapsel depends on libseccomp" >&2
+    exit 1
+fi
 # The rootless tests run kapsel and their bundles as an unprivileged user, so every
 # directory above the checkout must let others pass through (x). A `mktemp -d` clone
 # does not; add only the traverse bit where it is missing, and say so.

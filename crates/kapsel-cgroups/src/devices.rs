@@ -164,37 +164,98 @@ pub fn default_allowed() -> Vec<DeviceRule> {
     ]
 }
 
-/// Decides like the kernel's v1 devices controller would after `rules` were written in order to
-/// a cgroup reset to "deny all" (runc starts from there too): the last matching rule wins. The
-/// v2 filter compiles exactly this.
-pub fn decide(rules: &[DeviceRule], kind: DeviceKind, major: u32, minor: u32, access: u32) -> bool {
-    for rule in rules.iter().rev() {
-        if rule_matches(rule, kind, major, minor, access) {
-            return rule.allow;
-        }
-    }
-    false
+/// What a v1 devices cgroup holds after `rules` were written to it in order, starting from
+/// the "deny all" reset (where runc starts too): a default and the exceptions to it
+/// (security/device_cgroup.c). The v2 filter compiles exactly this.
+///
+/// Any rule of type `a` resets both, whatever numbers and access it names, as the kernel
+/// does with any line that starts with `a`. A `b`/`c` rule against the default adds an
+/// exception, merging its access into an exception for the same type and numbers; one
+/// with the default takes its access away from exactly such an exception (never from a
+/// wider one: see `check_expressible`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct V1State {
+    pub allow_all: bool,
+    /// Rules of type `b` or `c`, `allow` set opposite to `allow_all`, one per (type,
+    /// major, minor).
+    pub exceptions: Vec<DeviceRule>,
 }
 
-/// An allow rule matches when it grants every requested access bit; a deny rule matches when it
-/// refuses any of them.
-pub(crate) fn rule_matches(
-    rule: &DeviceRule,
-    kind: DeviceKind,
-    major: u32,
-    minor: u32,
-    access: u32,
-) -> bool {
-    let kind_ok = rule.kind == DeviceKind::All || rule.kind == kind;
-    let access_ok = if rule.allow {
-        access & !rule.access == 0
-    } else {
-        access & rule.access != 0
-    };
-    kind_ok
-        && access_ok
-        && rule.major.is_none_or(|m| m == major)
-        && rule.minor.is_none_or(|m| m == minor)
+impl V1State {
+    pub fn after(rules: &[DeviceRule]) -> V1State {
+        let mut state = V1State::default();
+        for rule in rules {
+            state.write(rule);
+        }
+        state
+    }
+
+    fn write(&mut self, rule: &DeviceRule) {
+        if rule.kind == DeviceKind::All {
+            *self = V1State {
+                allow_all: rule.allow,
+                exceptions: Vec::new(),
+            };
+            return;
+        }
+        let same = |e: &DeviceRule| same_device(e, rule);
+        if rule.allow != self.allow_all {
+            match self.exceptions.iter_mut().find(|e| same(e)) {
+                Some(e) => e.access |= rule.access,
+                None => self.exceptions.push(*rule),
+            }
+            return;
+        }
+        for e in self.exceptions.iter_mut().filter(|e| same(e)) {
+            e.access &= !rule.access;
+        }
+        self.exceptions.retain(|e| e.access != 0);
+    }
+
+    /// The earlier exception of wider numbers that `rule` would take access from, if
+    /// cgroup v1 could: it cannot, and ignores the rule.
+    fn hole_in(&self, rule: &DeviceRule) -> Option<&DeviceRule> {
+        if rule.kind == DeviceKind::All || rule.allow != self.allow_all {
+            return None;
+        }
+        self.exceptions.iter().find(|e| {
+            e.kind == rule.kind
+                && !same_device(e, rule)
+                && e.major.is_none_or(|m| Some(m) == rule.major)
+                && e.minor.is_none_or(|m| Some(m) == rule.minor)
+                && e.access & rule.access != 0
+        })
+    }
+}
+
+fn same_device(a: &DeviceRule, b: &DeviceRule) -> bool {
+    a.kind == b.kind && a.major == b.major && a.minor == b.minor
+}
+
+/// Refuses rules cgroup v1 would silently ignore, as runc does ("cannot punch hole in
+/// existing wildcard rule"): one that denies (or, after an allow-all, allows) part of what
+/// an earlier rule with wider numbers set. Rules from `spec_len` on are the runtime's
+/// defaults.
+pub fn check_expressible(rules: &[DeviceRule], spec_len: usize) -> Result<()> {
+    let mut state = V1State::default();
+    for (i, rule) in rules.iter().enumerate() {
+        if let Some(wider) = state.hole_in(rule) {
+            let verb = if rule.allow { "allow" } else { "deny" };
+            let what = format!(
+                "`{verb} {}` takes access from the earlier `{}`, which cgroup v1 cannot do (it \
+                 would ignore the rule; runc refuses it too)",
+                rule.v1_line(),
+                wider.v1_line()
+            );
+            return Err(if i < spec_len {
+                CgroupError::invalid(format!("linux.resources.devices[{i}]"), what)
+            } else {
+                CgroupError::invalid("linux.resources.devices", format!("a default rule: {what}"))
+            });
+        }
+        state.write(rule);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -219,28 +280,44 @@ mod tests {
     }
 
     #[test]
-    fn last_matching_rule_wins() {
-        let mut rules = spec(
-            r#"[{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":1,"minor":3,"access":"rw"},
-            {"allow":false,"type":"c","major":1,"minor":3,"access":"w"}]"#,
+    fn the_v1_state_merges_resets_and_removes_exactly() {
+        let rules = spec(
+            r#"[{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":1,"minor":3,"access":"r"},
+            {"allow":true,"type":"c","major":1,"minor":3,"access":"w"},{"allow":false,"type":"c","major":1,"minor":3,"access":"r"},
+            {"allow":true,"type":"b","major":8,"access":"m"}]"#,
         );
-        assert!(decide(&rules, DeviceKind::Char, 1, 3, ACC_READ));
-        assert!(!decide(&rules, DeviceKind::Char, 1, 3, ACC_WRITE));
-        assert!(!decide(
-            &rules,
-            DeviceKind::Char,
-            1,
-            3,
-            ACC_READ | ACC_WRITE
-        ));
-        assert!(!decide(&rules, DeviceKind::Char, 1, 5, ACC_READ));
-        assert!(!decide(&rules, DeviceKind::Block, 8, 0, ACC_READ));
-        rules.extend(default_allowed());
-        assert!(decide(&rules, DeviceKind::Char, 1, 5, ACC_READ | ACC_WRITE));
-        assert!(decide(&rules, DeviceKind::Block, 8, 0, ACC_MKNOD));
-        assert!(!decide(&rules, DeviceKind::Block, 8, 0, ACC_READ));
-        assert!(decide(&rules, DeviceKind::Char, 136, 7, ACC_WRITE));
-        // no rules at all: nothing is allowed, as with runc
-        assert!(!decide(&[], DeviceKind::Block, 8, 0, ACC_ALL));
+        let state = V1State::after(&rules);
+        assert!(!state.allow_all);
+        let lines: Vec<String> = state.exceptions.iter().map(DeviceRule::v1_line).collect();
+        assert_eq!(lines, ["c 1:3 w", "b 8:* m"]);
+        // any `a` line resets, whatever it names
+        let reset = spec(
+            r#"[{"allow":true,"type":"c","major":1,"access":"r"},{"allow":true,"type":"a","major":5,"access":"r"}]"#,
+        );
+        assert_eq!(
+            V1State::after(&reset),
+            V1State {
+                allow_all: true,
+                exceptions: vec![]
+            }
+        );
+    }
+
+    #[test]
+    fn a_hole_in_a_wider_rule_is_refused_naming_the_field() {
+        let rules = spec(
+            r#"[{"allow":true,"type":"c","major":1,"access":"rw"},{"allow":false,"type":"c","major":1,"minor":3,"access":"w"}]"#,
+        );
+        assert_eq!(
+            check_expressible(&rules, 2).unwrap_err().to_string(),
+            "linux.resources.devices[1]: `deny c 1:3 w` takes access from the earlier `c 1:* rw`, \
+             which cgroup v1 cannot do (it would ignore the rule; runc refuses it too)"
+        );
+        // the same device exactly, or access the wider rule does not grant: fine
+        let fine = spec(
+            r#"[{"allow":true,"type":"c","major":1,"access":"r"},{"allow":false,"type":"c","major":1,"minor":3,"access":"w"},
+            {"allow":false,"type":"c","major":1,"access":"r"}]"#,
+        );
+        check_expressible(&fine, 3).unwrap();
     }
 }

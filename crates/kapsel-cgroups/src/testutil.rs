@@ -1,28 +1,23 @@
 //! Helpers for the unit tests: a temporary directory that mimics cgroupfs.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-static NEXT: AtomicUsize = AtomicUsize::new(0);
 
 /// A temporary directory removed on drop.
 pub(crate) struct TempTree {
-    root: PathBuf,
+    dir: tempfile::TempDir,
 }
 
 impl TempTree {
     pub(crate) fn new(name: &str) -> Self {
-        let root = std::env::temp_dir().join(format!(
-            "kapsel-cgroups-{name}-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&root).unwrap();
-        TempTree { root }
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("kapsel-cgroups-{name}-"))
+            .tempdir()
+            .unwrap();
+        TempTree { dir }
     }
 
     pub(crate) fn path(&self) -> &Path {
-        &self.root
+        self.dir.path()
     }
 
     /// Creates `rel` (and its parents) holding `content`.
@@ -31,7 +26,7 @@ impl TempTree {
             !rel.starts_with('/'),
             "`{rel}` would escape the temporary tree"
         );
-        let path = self.root.join(rel);
+        let path = self.path().join(rel);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, content).unwrap();
         path
@@ -54,12 +49,6 @@ impl TempTree {
             !rel.starts_with('/'),
             "`{rel}` would escape the temporary tree"
         );
-        std::fs::read_to_string(self.root.join(rel)).unwrap()
-    }
-}
-
-impl Drop for TempTree {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.root);
+        std::fs::read_to_string(self.path().join(rel)).unwrap()
     }
 }

@@ -1,7 +1,6 @@
 //! Checks every `linux.resources` value before anything is written, naming the spec field.
 //! Zero means "unset" (as docker sends it); -1 means "unlimited" where the kernel has that notion.
 
-use crate::devices::DeviceRule;
 use crate::error::{CgroupError, Result};
 use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxMemory, LinuxResources};
 
@@ -54,8 +53,11 @@ pub fn validate(resources: &LinuxResources, v2: bool) -> Result<()> {
             ));
         }
     }
-    for (i, rule) in resources.devices().iter().flatten().enumerate() {
-        DeviceRule::from_spec(rule, i)?;
+    if let Some(list) = resources.devices().as_ref().filter(|l| !l.is_empty()) {
+        let mut rules = crate::devices::rules_from_spec(list)?;
+        // As applied: the runtime's defaults after the spec's rules.
+        rules.extend(crate::devices::default_allowed());
+        crate::devices::check_expressible(&rules, list.len())?;
     }
     if v2 {
         without_v2_equivalent(resources)?;

@@ -13,6 +13,8 @@ pub const RET_LOG: u32 = 0x7ffc_0000;
 pub const RET_ALLOW: u32 = 0x7fff_0000;
 /// SECCOMP_RET_DATA: the bits an action carries for ERRNO and TRACE.
 pub const RET_DATA: u32 = 0x0000_ffff;
+/// The largest errno (include/linux/err.h).
+const MAX_ERRNO: u32 = 4095;
 
 /// The return value of `action`; `errno_ret` (default EPERM, as runc) is the errno of
 /// SCMP_ACT_ERRNO and the message of SCMP_ACT_TRACE. Any other action given one is an error
@@ -29,13 +31,10 @@ pub fn encode(action: Action, errno_ret: Option<u32>, field: &str) -> Result<u32
             format!("{name} returns no errno: only SCMP_ACT_ERRNO and SCMP_ACT_TRACE take one"),
         ));
     }
-    let data = || -> Result<u32, Error> {
+    let data = |limit: u32, what: &str| -> Result<u32, Error> {
         let value = errno_ret.unwrap_or(libc::EPERM as u32);
-        if value > RET_DATA {
-            return Err(Error::invalid(
-                field,
-                format!("errno {value} does not fit in the 16 bits seccomp returns"),
-            ));
+        if value > limit {
+            return Err(Error::invalid(field, format!("errno {value} {what}")));
         }
         Ok(value)
     };
@@ -43,8 +42,14 @@ pub fn encode(action: Action, errno_ret: Option<u32>, field: &str) -> Result<u32
         Action::ScmpActKill | Action::ScmpActKillThread => RET_KILL_THREAD,
         Action::ScmpActKillProcess => RET_KILL_PROCESS,
         Action::ScmpActTrap => RET_TRAP,
-        Action::ScmpActErrno => RET_ERRNO | data()?,
-        Action::ScmpActTrace => RET_TRACE | data()?,
+        // The kernel returns at most -MAX_ERRNO, and libseccomp refuses a larger errno
+        // (so runc and crun fail on it): refused here too, not silently clamped.
+        Action::ScmpActErrno => {
+            RET_ERRNO | data(MAX_ERRNO, "is above 4095, the largest errno a call returns")?
+        }
+        Action::ScmpActTrace => {
+            RET_TRACE | data(RET_DATA, "does not fit in the 16 bits seccomp returns")?
+        }
         Action::ScmpActNotify => RET_USER_NOTIF,
         Action::ScmpActLog => RET_LOG,
         Action::ScmpActAllow => RET_ALLOW,

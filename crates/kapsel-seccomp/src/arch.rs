@@ -22,9 +22,12 @@ pub struct Target {
 }
 
 impl Target {
-    /// Whether `seccomp_data.args[i]` holds 64 meaningful bits.
+    /// Whether `seccomp_data.args[i]` holds 64 meaningful bits. Not on x32 and MIPS n32:
+    /// their calls arrive with a 64-bit AUDIT_ARCH, but their arguments are 32-bit C
+    /// types, so a value with high bits set reaches the kernel as its low half (as
+    /// libseccomp, which compares only the low halves there).
     pub fn wide_args(self) -> bool {
-        self.audit_arch & AUDIT_64BIT != 0
+        self.audit_arch & AUDIT_64BIT != 0 && !matches!(self.abi, Abi::X32 | Abi::MipsN32)
     }
 
     pub fn little_endian(self) -> bool {

@@ -5,6 +5,7 @@
 //! ```text
 //!   ld arch; jeq AUDIT_ARCH_a -> A; jeq AUDIT_ARCH_b -> B; ...; ret KILL_PROCESS
 //! A: ld nr; binary search over intervals of syscall numbers -> leaf
+//!      (a stretch of few numbers on one background action: jeq nr -> leaf; ...; ret BG)
 //!   leaf: ret ACTION            (a run of numbers with one unconditional action)
 //!      |  rule; rule; ...; ret DEFAULT   (a number with argument conditions)
 //! ```
@@ -34,6 +35,9 @@ struct Rule {
     action: u32,
     conds: Vec<Cond>,
     names: Vec<usize>,
+    /// The action is the default one: the rule decides nothing (runc and crun leave it
+    /// out of the filter), but its names still count for the ENOSYS fallback.
+    inert: bool,
 }
 
 struct Cond {
@@ -48,7 +52,9 @@ struct Cond {
 enum Leaf {
     Ret(u32),
     /// Indices into the rules, in config order; the first whose conditions hold wins.
-    Rules(Vec<usize>),
+    /// With the ABI the conditions read the arguments of (x86_64 and x32 share a group
+    /// but not the width of their arguments).
+    Rules(Vec<usize>, Target),
 }
 
 /// Validates `cfg` and compiles it for the native architecture plus every one listed.
@@ -66,7 +72,7 @@ pub fn compile(cfg: &LinuxSeccomp) -> Result<Filter, Error> {
         "linux.seccomp.defaultErrnoRet",
     )?;
     let targets = targets(cfg)?;
-    let (rules, uses_notify) = rules(cfg)?;
+    let (rules, uses_notify) = rules(cfg, default)?;
     let flag_bits = filter_flags(cfg, uses_notify);
 
     let mut groups: Vec<(u32, Vec<Target>)> = Vec::new();
@@ -89,7 +95,7 @@ pub fn compile(cfg: &LinuxSeccomp) -> Result<Filter, Error> {
         asm.place(*entry);
         asm.load(0); // seccomp_data.nr
         let intervals = intervals(*audit, members, &rules, default, stub);
-        search(&mut asm, &intervals, &rules, members[0], default);
+        search(&mut asm, &intervals, u32::MAX, &rules, default);
     }
     Ok(Filter {
         instructions: asm.finish()?,
@@ -112,7 +118,10 @@ fn targets(cfg: &LinuxSeccomp) -> Result<Vec<Target>, Error> {
     Ok(out)
 }
 
-fn rules(cfg: &LinuxSeccomp) -> Result<(Vec<Rule>, bool), Error> {
+/// The rules in config order, as runc and crun hand them to libseccomp: a rule whose
+/// conditions test one argument twice becomes one rule per condition (so they are ORed,
+/// not ANDed).
+fn rules(cfg: &LinuxSeccomp, default: u32) -> Result<(Vec<Rule>, bool), Error> {
     let mut uses_notify = false;
     let mut out = Vec::new();
     for (i, sc) in cfg.syscalls().iter().flatten().enumerate() {
@@ -146,16 +155,25 @@ fn rules(cfg: &LinuxSeccomp) -> Result<(Vec<Rule>, bool), Error> {
             });
         }
         // Names no ABI knows are skipped, as libseccomp does for the running arch.
-        let names = sc
+        let names: Vec<usize> = sc
             .names()
             .iter()
             .filter_map(|n| tables::name_index(n))
             .collect();
-        out.push(Rule {
-            action,
-            conds,
-            names,
-        });
+        let repeats = (0..6).any(|i| conds.iter().filter(|c| c.index == i).count() > 1);
+        let groups: Vec<Vec<Cond>> = if repeats {
+            conds.into_iter().map(|c| vec![c]).collect()
+        } else {
+            vec![conds]
+        };
+        for conds in groups {
+            out.push(Rule {
+                action,
+                conds,
+                names: names.clone(),
+                inert: action == default,
+            });
+        }
     }
     if let Some(path) = cfg.listener_path() {
         if !path.is_absolute() {
@@ -209,20 +227,26 @@ fn intervals(
         out.push((start, leaf));
     };
     // On x86_64 one AUDIT_ARCH value carries two ABIs, told apart by the x32 bit.
-    let regions: Vec<(u32, u32, Option<Abi>)> = if audit == AUDIT_ARCH_X86_64 {
-        let has = |abi| members.iter().any(|t| t.abi == abi).then_some(abi);
+    let regions: Vec<(u32, u32, Option<Target>)> = if audit == AUDIT_ARCH_X86_64 {
+        let has = |abi| members.iter().find(|t| t.abi == abi).copied();
         vec![
             (0, X32_SYSCALL_BIT - 1, has(Abi::X86_64)),
             (X32_SYSCALL_BIT, u32::MAX, has(Abi::X32)),
         ]
     } else {
-        vec![(0, u32::MAX, Some(members[0].abi))]
+        vec![(0, u32::MAX, Some(members[0]))]
     };
-    for (lo, hi, abi) in regions {
-        let Some(abi) = abi else {
+    for (lo, hi, target) in regions {
+        let Some(target) = target else {
             push(lo, Leaf::Ret(BAD_ARCH));
+            if hi == u32::MAX {
+                // Number -1 is no x32 call: ptrace uses it to skip a call and the kernel
+                // answers ENOSYS. libseccomp lets it reach the default action, not kill.
+                push(u32::MAX, Leaf::Ret(default));
+            }
             continue;
         };
+        let abi = target.abi;
         let mut numbered: Vec<(u32, usize)> = Vec::new();
         for (r, rule) in rules.iter().enumerate() {
             for &name in &rule.names {
@@ -245,7 +269,7 @@ fn intervals(
             if nr > cursor {
                 push(cursor, Leaf::Ret(default));
             }
-            push(nr, leaf_for(same, rules));
+            push(nr, leaf_for(same, rules, target, default));
             cursor = nr.saturating_add(1);
         }
         if cursor <= hi && !(cursor == hi && numbered.last().map(|n| n.0) == Some(hi)) {
@@ -260,41 +284,143 @@ fn intervals(
     out
 }
 
-/// The leaf of one number from its `(nr, rule)` pairs in config order: a plain return
-/// when the first rule has no conditions, else the rules up to and including the
-/// first unconditional one (later ones cannot match).
-fn leaf_for(same: &[(u32, usize)], rules: &[Rule]) -> Leaf {
-    let first = same[0].1;
-    if rules[first].conds.is_empty() {
-        return Leaf::Ret(rules[first].action);
+/// The leaf of one number from its `(nr, rule)` pairs in config order. As with
+/// libseccomp, a rule without conditions decides the call whatever the conditional rules
+/// before or after it say (the first such rule, if there are several); otherwise the
+/// conditional rules are tried in config order.
+fn leaf_for(same: &[(u32, usize)], rules: &[Rule], target: Target, default: u32) -> Leaf {
+    let live = || same.iter().map(|&(_, r)| r).filter(|&r| !rules[r].inert);
+    if let Some(r) = live().find(|&r| always_holds(&rules[r].conds, target)) {
+        return Leaf::Ret(rules[r].action);
     }
-    let mut list = Vec::new();
-    for &(_, r) in same {
-        list.push(r);
-        if rules[r].conds.is_empty() {
-            break;
+    let list: Vec<usize> = live().collect();
+    if list.is_empty() {
+        return Leaf::Ret(default);
+    }
+    Leaf::Rules(list, target)
+}
+
+/// Whether `conds` hold for every call of `target`: none at all, or only masked
+/// comparisons whose mask is zero in the bits the ABI passes. libseccomp drops such
+/// conditions, which makes the rule unconditional there (found against it on x32).
+fn always_holds(conds: &[Cond], target: Target) -> bool {
+    let width = if target.wide_args() {
+        u64::MAX
+    } else {
+        u64::from(u32::MAX)
+    };
+    conds
+        .iter()
+        .all(|c| c.op == Op::ScmpCmpMaskedEq && c.value & width == 0)
+}
+
+/// At most this many numbers are told apart by a row of `jeq`s rather than by binary
+/// search: as short a program for a short profile (libseccomp's shape), and as few
+/// compares for a call as the search would need.
+const ROW: u32 = 16;
+/// Runs this short are tested number by number in a row.
+const SHORT: u32 = 4;
+
+/// The number in A decides among `intervals`, which cover `..=hi` (each up to the next's
+/// start): a binary search, in which a stretch of few numbers on one background action
+/// becomes a row of `jeq`s.
+fn search(asm: &mut Asm, intervals: &[(u32, Leaf)], hi: u32, rules: &[Rule], default: u32) {
+    if intervals.len() == 1 {
+        return leaf(asm, &intervals[0].1, rules, default);
+    }
+    match leading_row(intervals, hi) {
+        Some((k, background)) if k == intervals.len() => {
+            row(asm, intervals, hi, background, rules, default);
+        }
+        Some((k, background)) if k >= 2 => {
+            // The leading stretch is a row, the rest searched after one `jge`.
+            let split = intervals[k].0;
+            let rest = asm.label();
+            asm.jump(JGE_K, split, To::L(rest), To::Next);
+            row(asm, &intervals[..k], split - 1, background, rules, default);
+            asm.place(rest);
+            search(asm, &intervals[k..], hi, rules, default);
+        }
+        _ => {
+            let mid = intervals.len() / 2;
+            let right = asm.label();
+            asm.jump(JGE_K, intervals[mid].0, To::L(right), To::Next);
+            search(asm, &intervals[..mid], intervals[mid].0 - 1, rules, default);
+            asm.place(right);
+            search(asm, &intervals[mid..], hi, rules, default);
         }
     }
-    Leaf::Rules(list)
 }
 
-/// Binary search over `intervals` on the number in A.
-fn search(asm: &mut Asm, intervals: &[(u32, Leaf)], rules: &[Rule], t: Target, default: u32) {
-    if intervals.len() == 1 {
-        return leaf(asm, &intervals[0].1, rules, t, default);
+/// The last number of `intervals[i]`.
+fn end(intervals: &[(u32, Leaf)], i: usize, hi: u32) -> u32 {
+    intervals.get(i + 1).map_or(hi, |next| next.0 - 1)
+}
+
+/// The longest leading stretch of `intervals` that makes a row, and its background: the
+/// action of its long runs, every other run being short and all of them holding at most
+/// `ROW` numbers. One pass.
+fn leading_row(intervals: &[(u32, Leaf)], hi: u32) -> Option<(usize, u32)> {
+    let (mut background, mut numbers, mut fit) = (None, 0, None);
+    for (i, (first, l)) in intervals.iter().enumerate() {
+        let span = end(intervals, i, hi) - first;
+        match (l, background) {
+            (Leaf::Ret(a), Some(b)) if *a == b => {}
+            (Leaf::Ret(a), None) if span >= SHORT => background = Some(*a),
+            _ if span >= SHORT => break,
+            _ => {
+                numbers += span + 1;
+                if numbers > ROW {
+                    break;
+                }
+            }
+        }
+        if let Some(b) = background {
+            fit = Some((i + 1, b));
+        }
     }
-    let mid = intervals.len() / 2;
-    let right = asm.label();
-    asm.jump(JGE_K, intervals[mid].0, To::L(right), To::Next);
-    search(asm, &intervals[..mid], rules, t, default);
-    asm.place(right);
-    search(asm, &intervals[mid..], rules, t, default);
+    fit
 }
 
-fn leaf(asm: &mut Asm, leaf: &Leaf, rules: &[Rule], t: Target, default: u32) {
+/// `jeq` each number of the short runs to its leaf, else return `background`.
+fn row(
+    asm: &mut Asm,
+    intervals: &[(u32, Leaf)],
+    hi: u32,
+    background: u32,
+    rules: &[Rule],
+    default: u32,
+) {
+    let mut targets: Vec<(Label, &Leaf)> = Vec::new();
+    for (i, (first, l)) in intervals.iter().enumerate() {
+        if *l == Leaf::Ret(background) {
+            continue;
+        }
+        // Runs with the same leaf (one action, or the same rules) share its code.
+        let label = match targets.iter().find(|(_, t)| *t == l) {
+            Some((label, _)) => *label,
+            None => {
+                let label = asm.label();
+                targets.push((label, l));
+                label
+            }
+        };
+        for nr in *first..=end(intervals, i, hi) {
+            asm.jump(JEQ_K, nr, To::L(label), To::Next);
+        }
+    }
+    asm.ret(background);
+    for (label, l) in targets {
+        asm.place(label);
+        leaf(asm, l, rules, default);
+    }
+}
+
+fn leaf(asm: &mut Asm, leaf: &Leaf, rules: &[Rule], default: u32) {
     match leaf {
         Leaf::Ret(action) => asm.ret(*action),
-        Leaf::Rules(list) => {
+        Leaf::Rules(list, t) => {
+            let t = *t;
             for &r in list {
                 let fail = asm.label();
                 for c in &rules[r].conds {
@@ -303,9 +429,7 @@ fn leaf(asm: &mut Asm, leaf: &Leaf, rules: &[Rule], t: Target, default: u32) {
                 asm.ret(rules[r].action);
                 asm.place(fail);
             }
-            if list.last().is_none_or(|&r| !rules[r].conds.is_empty()) {
-                asm.ret(default);
-            }
+            asm.ret(default);
         }
     }
 }

@@ -60,22 +60,27 @@ pub fn emit(asm: &mut Asm, index: u32, op: Op, value: u64, value_two: u64, t: Ta
             asm.jump(code, vl, f, To::Next);
         }
         Op::ScmpCmpMaskedEq => {
-            // runc's convention: value is the mask, valueTwo the expected result.
+            // runc's convention: value is the mask, valueTwo the expected result. As in
+            // libseccomp, the expected result is masked too: bits of valueTwo outside the
+            // mask are ignored (found against libseccomp: kapsel never matched them).
+            let expected = value_two & value;
             let (mh, ml) = ((value >> 32) as u32, value as u32);
-            let (eh, el) = ((value_two >> 32) as u32, value_two as u32);
-            // With a zero high mask the high half matches exactly when eh is zero.
-            if wide && (mh != 0 || eh != 0) {
+            let (eh, el) = ((expected >> 32) as u32, expected as u32);
+            // A half whose mask is zero always matches.
+            if wide && mh != 0 {
                 asm.load(hi_off);
                 if mh != u32::MAX {
                     asm.and(mh);
                 }
                 asm.jump(JEQ_K, eh, To::Next, f);
             }
-            asm.load(lo_off);
-            if ml != u32::MAX {
-                asm.and(ml);
+            if ml != 0 {
+                asm.load(lo_off);
+                if ml != u32::MAX {
+                    asm.and(ml);
+                }
+                asm.jump(JEQ_K, el, To::Next, f);
             }
-            asm.jump(JEQ_K, el, To::Next, f);
         }
     }
     asm.place(pass);

@@ -18,12 +18,17 @@
 //!   sees the host's `listenerPath`, and call `send_notify_fd` there with
 //!   `process_state(pid, listenerMetadata, state)`.
 //!
-//! Semantics, as runc with libseccomp: names unknown to an architecture are skipped for
-//! it; rules for one call are tried in config order, the first whose conditions all
-//! hold wins; calls from architectures outside the filter kill the process; when the
-//! default action blocks, calls numbered above the profile's highest get ENOSYS so a
-//! libc falls back from system calls newer than the profile (clone3 -> clone).
-//! On 32-bit ABIs only the low 32 bits of arguments and values are compared.
+//! Semantics, as runc and crun with libseccomp (held to it by tests/seccomp-ref): names
+//! unknown to an architecture are skipped for it; a rule with the default action is left
+//! out; a rule without conditions decides its call alone (the first such rule); else the
+//! conditional rules for one call are tried in config order, the first whose conditions
+//! all hold wins, two conditions on one argument counting as two rules (ORed); masked
+//! equality ignores valueTwo's bits outside the mask; calls from architectures outside
+//! the filter kill the process; when the default action blocks, calls numbered above the
+//! profile's highest get ENOSYS so a libc falls back from system calls newer than the
+//! profile (clone3 -> clone). On 32-bit ABIs, x32 and MIPS n32 only the low 32 bits of
+//! arguments and values are compared. Unlike libseccomp, socket and SysV IPC calls are
+//! filtered by their direct numbers only, not also through socketcall(2) and ipc(2).
 
 mod action;
 mod arch;
@@ -62,9 +67,19 @@ pub mod ret {
 
 /// System call numbers of the native ABI by name, for tests and diagnostics.
 pub fn native_syscall_number(name: &str) -> Option<u32> {
-    let arch = native_arch()?;
+    syscall_number(native_arch()?, name)
+}
+
+/// The number of system call `name` on `arch` as a filter sees it (x32 numbers carry the
+/// x32 bit), or None when that ABI lacks the call or kapsel has no table for `arch`.
+pub fn syscall_number(arch: oci_spec::runtime::Arch, name: &str) -> Option<u32> {
     let target = arch::target(arch, "").ok()?;
     target.abi.syscall_number(name)
+}
+
+/// Every system call name the tables know, on at least one architecture.
+pub fn syscall_names() -> impl Iterator<Item = &'static str> {
+    tables::names()
 }
 
 #[cfg(test)]

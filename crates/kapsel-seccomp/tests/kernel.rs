@@ -83,10 +83,12 @@ fn errno_of(r: std::io::Result<()>) -> i32 {
     }
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("kapsel-seccomp-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
+/// A scratch directory, removed when dropped.
+fn scratch(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("kapsel-seccomp-{name}-"))
+        .tempdir()
+        .expect("scratch dir")
 }
 
 const ALL_ARCHES: [&str; 17] = [
@@ -194,11 +196,10 @@ fn default_profile_runs_a_shell_and_refuses_escapes() {
     if !is_child(T) && !seccomp_available(T) {
         return;
     }
-    let work = if is_child(T) {
-        PathBuf::new()
-    } else {
-        scratch("sh")
-    };
+    let scratch = (!is_child(T)).then(|| scratch("sh"));
+    let work = scratch
+        .as_ref()
+        .map_or_else(PathBuf::new, |d| d.path().to_path_buf());
     let out = in_child(T, &work, |work| {
         install(&compile(&kapsel_seccomp::default_profile()).expect("default profile"));
         use nix::sched::{unshare, CloneFlags};
@@ -249,7 +250,6 @@ fn default_profile_runs_a_shell_and_refuses_escapes() {
         }
         0
     });
-    let _ = std::fs::remove_dir_all(&work);
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
 }
 
@@ -288,7 +288,7 @@ fn notify_fd_and_state_reach_the_agent() {
         return;
     }
     let dir = scratch("notify");
-    let socket = dir.join("agent.sock");
+    let socket = dir.path().join("agent.sock");
     let listener = UnixListener::bind(&socket).expect("bind agent socket");
     listener.set_nonblocking(true).unwrap();
     kapsel_seccomp::check_listener(&socket).expect("a socket passes the check");
@@ -341,7 +341,7 @@ fn notify_fd_and_state_reach_the_agent() {
     let link = std::fs::read_link(format!("/proc/self/fd/{}", fds[0])).unwrap();
     nix::unistd::close(fds[0]).unwrap();
     let status = child.wait().unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(dir);
 
     assert_eq!(link.to_string_lossy(), "anon_inode:seccomp notify");
     assert_eq!(state["fds"], json!(["seccompFd"]));

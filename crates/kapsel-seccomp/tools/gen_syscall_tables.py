@@ -47,8 +47,11 @@ ABIS = [
     ("MIPS_N32", MIPS, "#define __NR_Linux 6000\n#include <asm/unistd_n32.h>", [], 6000),
 ]
 
-# Macros that look like system calls but are table bookkeeping.
-NOT_SYSCALLS = {"syscalls", "arch_specific_syscall", "Linux", "Linux_syscalls", "SYSCALL_BASE"}
+# Macros that look like system calls but are table bookkeeping (ARM's OABI base and mask
+# among them), and MIPS's numbered placeholders (__NR_unused18, __NR_reserved82).
+NOT_SYSCALLS = {"syscalls", "arch_specific_syscall", "Linux", "Linux_syscalls", "SYSCALL_BASE",
+                "OABI_SYSCALL_BASE", "SYSCALL_MASK"}
+PLACEHOLDER = re.compile(r"(unused|reserved)[0-9]+")
 
 
 def macros(incdir, snippet, defines):
@@ -87,7 +90,8 @@ def abi_table(incdir, snippet, defines):
         for prefix in ("__NR_", "__ARM_NR_"):
             if macro.startswith(prefix):
                 sysname = macro[len(prefix):]
-                if sysname in NOT_SYSCALLS or sysname == "BASE" or sysname.startswith("3264_"):
+                if (sysname in NOT_SYSCALLS or sysname == "BASE" or sysname.startswith("3264_")
+                        or PLACEHOLDER.fullmatch(sysname)):
                     continue
                 try:
                     numbers[sysname] = evaluate(macro, table)

@@ -7,7 +7,7 @@ mod other;
 
 pub(crate) use other::{apply_pids as apply_pids_file, apply_rdma as apply_rdma_file};
 
-use crate::devices::DeviceRule;
+use crate::devices::{DeviceKind, DeviceRule};
 use crate::error::{CgroupError, Result};
 use crate::files;
 use oci_spec::runtime::LinuxResources;
@@ -93,9 +93,12 @@ pub(crate) fn apply(
 
 /// devices.allow / devices.deny, one rule per write, in spec order. A fresh cgroup inherits
 /// the parent's list, so it is first reset to "deny all" (where runc starts too) unless the
-/// first rule does exactly that.
+/// first rule does exactly that (any `a` deny is that reset).
 pub(crate) fn apply_devices(dir: &Path, rules: &[DeviceRule]) -> Result<()> {
-    if !rules.first().is_some_and(|r| r.is_wildcard() && !r.allow) {
+    if !rules
+        .first()
+        .is_some_and(|r| r.kind == DeviceKind::All && !r.allow)
+    {
         files::write(dir, "devices.deny", "a")?;
     }
     for rule in rules {

@@ -90,6 +90,11 @@ fn fnv1a(name: &str) -> u32 {
         .fold(0x811c_9dc5, |h, b| (h ^ b as u32).wrapping_mul(0x0100_0193))
 }
 
+/// Every name of the tables, sorted.
+pub fn names() -> impl Iterator<Item = &'static str> {
+    generated::NAMES.iter().copied()
+}
+
 /// The number of `NAMES[index]` in `abi`.
 pub fn number_at(abi: Abi, index: usize) -> Option<u32> {
     let nr = *abi.numbers().get(index)?;
@@ -145,13 +150,5 @@ mod tests {
         assert_eq!(Abi::Arm.syscall_number("set_tls"), Some(0x0f_0005));
         assert_eq!(Abi::Riscv64.syscall_number("riscv_flush_icache"), Some(259));
         assert_eq!(Abi::X86_64.syscall_number("no_such_call"), None);
-    }
-}
-
-#[cfg(test)]
-pub mod tests_support {
-    /// Every name of the generated tables.
-    pub fn names() -> impl Iterator<Item = &'static str> {
-        super::generated::NAMES.iter().copied()
     }
 }

@@ -58,22 +58,101 @@ fn default_action_and_errno() {
     assert_eq!(verdict(&f, X86_64, "read", [0; 6]), errno(libc::EPERM));
 }
 
+/// Semantics as runc and crun get them from libseccomp (each checked against it by
+/// tests/seccomp-ref): conditional rules for one call are tried in config order, the
+/// conditions of one rule ANDed.
 #[test]
-fn rules_for_one_call_are_tried_in_order_and_args_are_anded() {
+fn conditional_rules_for_one_call_are_tried_in_order_and_args_are_anded() {
     let f = build(json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
         {"names": ["ioctl"], "action": "SCMP_ACT_ERRNO", "errnoRet": 5,
          "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"},
                   {"index": 1, "value": 2, "op": "SCMP_CMP_EQ"}]},
         {"names": ["ioctl"], "action": "SCMP_ACT_ERRNO", "errnoRet": 6,
-         "args": [{"index": 1, "value": 2, "op": "SCMP_CMP_EQ"}]},
-        {"names": ["ioctl"], "action": "SCMP_ACT_ERRNO", "errnoRet": 7},
-        {"names": ["ioctl"], "action": "SCMP_ACT_ERRNO", "errnoRet": 8}
+         "args": [{"index": 1, "value": 2, "op": "SCMP_CMP_EQ"}]}
     ]}));
     let v = |a0, a1| verdict(&f, X86_64, "ioctl", [a0, a1, 0, 0, 0, 0]);
     assert_eq!(v(1, 2), errno(5));
     assert_eq!(v(0, 2), errno(6));
-    assert_eq!(v(1, 3), errno(7));
-    assert_eq!(v(9, 9), errno(7));
+    assert_eq!(v(1, 3), ALLOW);
+}
+
+/// A rule without conditions decides its call alone, before or after conditional ones
+/// (libseccomp drops the conditional ones; the first unconditional rule wins). Found
+/// against libseccomp: kapsel used to try the conditional rules before it first.
+#[test]
+fn an_unconditional_rule_decides_its_call_alone() {
+    let cond = json!({"names": ["ioctl"], "action": "SCMP_ACT_ERRNO", "errnoRet": 5,
+        "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}]});
+    let plain = |e: u32| json!({"names": ["ioctl"], "action": "SCMP_ACT_ERRNO", "errnoRet": e});
+    for rules in [
+        json!([cond, plain(7), plain(8)]),
+        json!([plain(7), cond, plain(8)]),
+    ] {
+        let f = build(json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": rules}));
+        for a0 in [0, 1, 2] {
+            assert_eq!(
+                verdict(&f, X86_64, "ioctl", [a0, 0, 0, 0, 0, 0]),
+                errno(7),
+                "{rules}"
+            );
+        }
+    }
+}
+
+/// A rule whose only conditions are masked with zero (in the bits the ABI passes) is
+/// unconditional there, as libseccomp makes it: on x32 the mask 1 << 32 is zero.
+#[test]
+fn a_rule_whose_conditions_always_hold_is_unconditional() {
+    let f = build(json!({"defaultAction": "SCMP_ACT_ALLOW",
+        "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X32"], "syscalls": [
+        {"names": ["write"], "action": "SCMP_ACT_ERRNO", "errnoRet": 82,
+         "args": [{"index": 2, "value": 0x1_0000_0000u64, "op": "SCMP_CMP_MASKED_EQ"}]},
+        {"names": ["write"], "action": "SCMP_ACT_ERRNO", "errnoRet": 3}
+    ]}));
+    assert_eq!(
+        verdict(&f, Arch::ScmpArchX32, "write", [0, 0, 7, 0, 0, 0]),
+        errno(82)
+    );
+    assert_eq!(verdict(&f, X86_64, "write", [0, 0, 7, 0, 0, 0]), errno(3));
+}
+
+/// Two conditions on one argument in one rule are ORed: runc and crun add each as a rule
+/// of its own (libseccomp refuses them in one). Found against libseccomp: kapsel ANDed
+/// them, so `a0 == 1, a0 == 2` never matched.
+#[test]
+fn conditions_on_one_argument_are_ored() {
+    let f = build(json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+        {"names": ["read"], "action": "SCMP_ACT_ERRNO", "errnoRet": 9,
+         "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"},
+                  {"index": 0, "value": 2, "op": "SCMP_CMP_EQ"},
+                  {"index": 1, "value": 3, "op": "SCMP_CMP_EQ"}]}
+    ]}));
+    let v = |a0, a1| verdict(&f, X86_64, "read", [a0, a1, 0, 0, 0, 0]);
+    assert_eq!(v(1, 0), errno(9));
+    assert_eq!(v(2, 0), errno(9));
+    assert_eq!(v(0, 3), errno(9));
+    assert_eq!(v(0, 0), ALLOW);
+}
+
+/// A rule whose action is the default one is left out (runc and crun skip it), so it
+/// does not shadow a later conditional rule; its names still count for ENOSYS. Found
+/// against libseccomp.
+#[test]
+fn a_rule_with_the_default_action_is_left_out() {
+    let f = build(json!({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+        {"names": ["ioctl"], "action": "SCMP_ACT_ERRNO",
+         "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}]},
+        {"names": ["ioctl"], "action": "SCMP_ACT_ALLOW",
+         "args": [{"index": 1, "value": 2, "op": "SCMP_CMP_EQ"}]},
+        {"names": ["mseal"], "action": "SCMP_ACT_ERRNO"}
+    ]}));
+    assert_eq!(verdict(&f, X86_64, "ioctl", [1, 2, 0, 0, 0, 0]), ALLOW);
+    assert_eq!(
+        verdict(&f, X86_64, "ioctl", [1, 0, 0, 0, 0, 0]),
+        errno(libc::EPERM)
+    );
+    assert_eq!(verdict(&f, X86_64, "mseal", [0; 6]), errno(libc::EPERM));
+    assert_eq!(verdict_nr(&f, X86_64, 463, [0; 6]), errno(libc::ENOSYS));
 }
 
 #[test]
@@ -112,6 +191,15 @@ fn calls_from_unlisted_architectures_kill_the_process() {
         ret::KILL_PROCESS
     );
     assert_eq!(verdict(&f, X86_64, "read", [0; 6]), ALLOW);
+    // Except number -1, which ptrace uses to skip a call: it is no x32 call and gets the
+    // default action, as with libseccomp (found against it).
+    let f = build(json!({"defaultAction": "SCMP_ACT_ERRNO",
+        "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"}]}));
+    assert_eq!(verdict_nr(&f, X86_64, u32::MAX, [0; 6]), errno(libc::EPERM));
+    assert_eq!(
+        verdict_nr(&f, X86_64, u32::MAX - 1, [0; 6]),
+        ret::KILL_PROCESS
+    );
 }
 
 #[test]
@@ -193,7 +281,7 @@ fn numbers_beyond_the_profile_get_enosys_when_the_default_blocks() {
 fn far_jumps_go_through_trampolines() {
     // ~300 conditional rules put most targets more than 255 instructions away.
     let t = target(X86_64);
-    let names: Vec<&str> = crate::tables::tests_support::names()
+    let names: Vec<&str> = crate::tables::names()
         .filter(|n| t.abi.syscall_number(n).is_some())
         .take(300)
         .collect();
@@ -267,4 +355,24 @@ fn bytes_round_trip_and_reject_garbage() {
         "cached seccomp filter: instruction count does not match the length"
     );
     assert_eq!(msg(&bytes[..6]), "cached seccomp filter: truncated header");
+}
+
+/// A short profile is a row of `jeq`s (libseccomp's shape), not a binary search over every
+/// gap between the numbers it names.
+#[test]
+fn a_short_profile_compiles_to_a_row() {
+    let f = build(json!({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+        {"names": ["read", "write", "close"], "action": "SCMP_ACT_ALLOW"},
+        {"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}], "listenerPath": "/run/a.sock"}));
+    // ld arch; jeq; ret KILL; ld nr; jge ENOSYS-tail; 4 x jeq; 3 x ret; the tail: 5.
+    assert_eq!(f.instructions().len(), 17);
+    for (name, want) in [
+        ("read", ALLOW),
+        ("close", ALLOW),
+        ("mkdir", ret::USER_NOTIF),
+        ("getpid", errno(libc::EPERM)),
+        ("clone3", errno(libc::ENOSYS)),
+    ] {
+        assert_eq!(verdict(&f, X86_64, name, [0; 6]), want, "{name}");
+    }
 }

@@ -101,11 +101,22 @@ fn bad_flag_and_types() {
 }
 
 #[test]
-fn errno_must_fit_in_sixteen_bits() {
+fn errno_must_be_a_real_errno_and_trace_data_fit_in_sixteen_bits() {
+    // libseccomp refuses ERRNO above MAX_ERRNO, so runc and crun fail on it (found against
+    // libseccomp: kapsel took 5000 and the kernel would have returned -4095).
     assert_eq!(
         compile_err(json!({"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 70000})),
-        "linux.seccomp.defaultErrnoRet: errno 70000 does not fit in the 16 bits seccomp returns"
+        "linux.seccomp.defaultErrnoRet: errno 70000 is above 4095, the largest errno a call returns"
     );
+    assert_eq!(
+        compile_err(json!({"defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ERRNO", "errnoRet": 4096}]})),
+        "linux.seccomp.syscalls[0].errnoRet: errno 4096 is above 4095, the largest errno a call returns"
+    );
+    compile(&config(json!({"defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ERRNO", "errnoRet": 4095},
+                     {"names": ["write"], "action": "SCMP_ACT_TRACE", "errnoRet": 65535}]})))
+    .expect("4095 and a 16-bit trace message compile");
     assert_eq!(
         compile_err(json!({"defaultAction": "SCMP_ACT_ALLOW",
             "syscalls": [{"names": ["read"], "action": "SCMP_ACT_TRACE", "errnoRet": 65536}]})),
@@ -177,19 +188,17 @@ fn listener_path_must_be_an_existing_socket() {
 #[test]
 fn send_to_a_dead_agent_names_the_path_and_errno() {
     use std::os::fd::AsFd;
-    let dir = std::env::temp_dir().join(format!("kapsel-seccomp-dead-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let socket = dir.join("agent.sock");
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("agent.sock");
     drop(std::os::unix::net::UnixListener::bind(&socket).unwrap());
     let fd = std::fs::File::open("/dev/null").unwrap();
     let state = crate::process_state(1, None, crate::State::default());
     let refused = crate::send_notify_fd(&socket, fd.as_fd(), &state)
         .unwrap_err()
         .to_string();
-    let missing = crate::send_notify_fd(&dir.join("none"), fd.as_fd(), &state)
+    let missing = crate::send_notify_fd(&dir.path().join("none"), fd.as_fd(), &state)
         .unwrap_err()
         .to_string();
-    std::fs::remove_dir_all(&dir).unwrap();
     let shown = socket.display();
     assert_eq!(
         refused,
