@@ -351,6 +351,39 @@ fn exec_joins_the_user_namespace_first() {
     assert!(rest.starts_with("0\n"), "{}", out.describe());
     assert_eq!(map_lines(rest), UID_MAPS, "{}", out.describe());
 
+    // In every cgroup of the container, the cgroup2 one too (it stayed in the hybrid
+    // hierarchy's root: the intermediate took its own join for a birth in the directory).
+    let init_cgroups = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).expect("cgroup");
+    let exec_pid = t.spawn_helper({
+        let mut c = std::process::Command::new(&t.rt.path);
+        c.arg("--root")
+            .arg(t.root())
+            .args(["exec", &id, "sleep", "1000"]);
+        c
+    });
+    let deadline = std::time::Instant::now() + EXEC_TIMEOUT;
+    let exec_cgroups = loop {
+        // The helper is the runtime; the process it starts is its child.
+        let child = std::fs::read_to_string(format!("/proc/{exec_pid}/task/{exec_pid}/children"))
+            .unwrap_or_default();
+        if let Some(c) = child.split_whitespace().next() {
+            let text = std::fs::read_to_string(format!("/proc/{c}/cgroup")).unwrap_or_default();
+            let cmd = std::fs::read(format!("/proc/{c}/cmdline")).unwrap_or_default();
+            if cmd.starts_with(b"sleep") {
+                break text;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the exec'd sleep never ran"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(
+        exec_cgroups, init_cgroups,
+        "the exec'd process is not in the container's cgroups"
+    );
+
     let out = t
         .rt()
         .args([

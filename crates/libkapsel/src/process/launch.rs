@@ -115,7 +115,11 @@ fn run_intermediate(chan: &Channel, i: Intermediate<'_>) {
     let joined = (|| -> Result<Forked> {
         if let Some((userns, what)) = i.userns {
             super::affinity::apply(i.affinity, super::affinity::Stage::Initial)?;
-            if let Some(j) = i.cgroup {
+            if let Some(mut j) = i.cgroup {
+                // The intermediate was not born in the cgroup2 directory (its clone
+                // carried no CLONE_INTO_CGROUP of this join): it writes cgroup.procs.
+                j.without_clone_into()
+                    .map_err(crate::linux::cgroups::map_err)?;
                 j.join().map_err(crate::linux::cgroups::map_err)?;
             }
             setns(userns.as_fd(), CloneFlags::CLONE_NEWUSER).map_err(nix_err("setns", what))?;
