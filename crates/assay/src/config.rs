@@ -6,8 +6,6 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::shellwords;
-
 /// The wrapper alias that runs a runtime where the hybrid cgroup2 mount at
 /// /sys/fs/cgroup/unified is hidden (crun 1.8 refuses a hybrid layout otherwise). It is not
 /// a command: assay makes that mount namespace once per run and starts the runtime's
@@ -148,7 +146,7 @@ pub fn parse_wrapper(line: &str) -> Result<Vec<String>, String> {
     if line.trim() == HIDE_UNIFIED {
         return Ok(vec![HIDE_UNIFIED.to_string()]);
     }
-    shellwords::split(line)
+    shell_words::split(line).map_err(|e| format!("{e} in `{line}`"))
 }
 
 /// Parses `NAME=PATH` or `NAME=PATH@WRAPPER` from `--runtime`.
@@ -463,6 +461,14 @@ cache: cold
         assert_eq!(r.wrapper, [HIDE_UNIFIED]);
         let r = parse_runtime_flag("x=/bin/x@env 'A=b c'").unwrap();
         assert_eq!(r.wrapper, ["env", "A=b c"]);
+        let r =
+            parse_runtime_flag(r#"x=/bin/x@unshare -m sh -c 'umount /u; exec "$0" "$@"'"#).unwrap();
+        assert_eq!(
+            r.wrapper,
+            ["unshare", "-m", "sh", "-c", r#"umount /u; exec "$0" "$@""#]
+        );
+        let e = parse_runtime_flag("x=/bin/x@sh -c 'oops").unwrap_err();
+        assert!(e.contains("missing closing quote in `sh -c 'oops`"), "{e}");
         assert!(parse_runtime_flag("nopath").is_err());
         assert!(parse_runtime_flag("=/x").is_err());
     }

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use crate::bundle::Bundles;
 use crate::config::Config;
-use crate::exec::{display, Exec};
+use crate::exec::Exec;
 use crate::mountns;
 use crate::progress;
 use crate::results::CellStatus;
@@ -187,7 +187,7 @@ fn hyperfine_side(
         let time = |name: &str, argv: Vec<String>, before: Option<Vec<String>>| {
             let json = work.join(format!("{}-{name}.json", rt.name));
             let mut prepare = before.map_or(String::new(), |b| {
-                format!("{} >/dev/null 2>&1; ", display(&b))
+                format!("{} >/dev/null 2>&1; ", shell_words::join(&b))
             });
             prepare.push_str(&spacing);
             let cmd = vec![
@@ -202,8 +202,8 @@ fn hyperfine_side(
                 "--export-json".into(),
                 json.display().to_string(),
                 "--prepare".into(),
-                display(&["sh".into(), "-c".into(), prepare]),
-                display(&argv),
+                shell_words::join(["sh", "-c", &prepare]),
+                shell_words::join(&argv),
             ];
             exec.run(&cmd).map_err(|e| e.to_string())?;
             let text = std::fs::read_to_string(&json)

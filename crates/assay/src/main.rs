@@ -20,7 +20,6 @@ mod report;
 mod results;
 mod runner;
 mod runtime;
-mod shellwords;
 mod spec;
 mod stats;
 mod suites;
