@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use crate::bundle::Bundles;
 use crate::config::{Config, HIDE_UNIFIED};
-use crate::exec::{Exec, Failure};
+use crate::error::{Context, Error, Failure};
+use crate::exec::Exec;
 use crate::glob;
 use crate::interrupt;
 use crate::leftovers;
@@ -70,17 +71,18 @@ fn net_of_wrappers(benches: &[Benchmark], out: &mut [BenchmarkResult]) {
 }
 
 /// Checks the runtimes can be started: each error names the key.
-pub fn check_runtimes(config: &Config) -> Result<(), String> {
+pub fn check_runtimes(config: &Config) -> Result<(), Error> {
     for (i, rt) in config.runtimes.iter().enumerate() {
         if !is_executable(&rt.path) {
-            return Err(format!(
-                "runtimes[{i}].path: `{}` is not an executable file",
-                rt.path.display()
-            ));
+            return Err(Error::NotExecutable {
+                field: format!("runtimes[{i}].path"),
+                path: rt.path.clone(),
+            });
         }
         if let Some(w) = rt.wrapper.first().filter(|w| *w != HIDE_UNIFIED) {
             if which(w).is_none() {
-                return Err(format!("runtimes[{i}].wrapper: `{w}` not found in PATH"));
+                let field = format!("runtimes[{i}].wrapper");
+                return Err(Error::config(field, format!("`{w}` not found in PATH")));
             }
         }
     }
@@ -283,8 +285,8 @@ pub fn matrix(
 
 /// Runs the whole matrix and returns the results; `saved` gets the results so far after
 /// every benchmark (`complete: false`). The work folder is removed afterwards.
-pub fn run(config: &Config, saved: &mut dyn FnMut(&Results)) -> Result<Results, String> {
-    config.validate().map_err(|e| e.0)?;
+pub fn run(config: &Config, saved: &mut dyn FnMut(&Results)) -> Result<Results, Error> {
+    config.validate()?;
     check_runtimes(config)?;
     let catalog = suites::catalog(&config.scales);
     let names: Vec<&str> = catalog.iter().map(|b| b.name.as_str()).collect();
@@ -294,7 +296,8 @@ pub fn run(config: &Config, saved: &mut dyn FnMut(&Results)) -> Result<Results, 
     mountns::prepare(hidden)?;
     let work = work_dir(config);
     std::fs::create_dir_all(&work)
-        .map_err(|e| format!("work_dir: create `{}`: {e}", work.display()))?;
+        .map_err(Error::io("create", &work))
+        .context("work_dir")?;
     leftovers::dir(&work);
     leftovers::cgroups(&format!("assay-{}-", std::process::id()));
     leftovers::cgroups(&format!("assay-measure-{}-", std::process::id()));
@@ -309,16 +312,14 @@ fn run_in(
     benches: &[Benchmark],
     work: &Path,
     saved: &mut dyn FnMut(&Results),
-) -> Result<Results, String> {
+) -> Result<Results, Error> {
     let started_unix = timefmt::unix_now();
     let mut machine = Machine::probe(Path::new("/"));
     machine.description = config.description.clone().unwrap_or_default();
     // A hung command other than a runtime verb (which have their own limits) is killed
     // generously above what any suite asks for.
     let limit = Duration::from_secs(120 + 4 * u64::from(config.seconds));
-    let exec = Exec::new(work.join("scratch"))
-        .map_err(|e| format!("start: {e}"))?
-        .with_time_limit(limit);
+    let exec = Exec::new(work.join("scratch"))?.with_time_limit(limit);
     let runtimes: Vec<Runtime> = config
         .runtimes
         .iter()
@@ -332,7 +333,7 @@ fn run_in(
         sysbench: which("sysbench"),
         strace: which("strace"),
     };
-    let self_exe = std::env::current_exe().map_err(|e| format!("locate the assay binary: {e}"))?;
+    let self_exe = std::env::current_exe().map_err(Error::os("locate the assay binary"))?;
     let ctx = Ctx::new(&exec, &bundles, config, tools, self_exe);
 
     let targets_of = |b: &Benchmark| {

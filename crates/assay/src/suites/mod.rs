@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use crate::bundle::Bundles;
 use crate::config::{CacheMode, Config};
-use crate::exec::{Exec, Failure};
+use crate::error::{Error, Failure};
+use crate::exec::Exec;
 use crate::results::{Better, MetricDef};
 use crate::runtime::Runtime;
 
@@ -154,12 +155,9 @@ pub fn before_timed(config: &Config) -> Result<(), Failure> {
     std::thread::sleep(Duration::from_millis(config.spacing_ms));
     if config.cache == CacheMode::Cold {
         nix::unistd::sync();
-        std::fs::write("/proc/sys/vm/drop_caches", "3").map_err(|e| {
-            Failure::new(
-                "drop caches",
-                format!("write `/proc/sys/vm/drop_caches`: {e}"),
-            )
-        })?;
+        let path = "/proc/sys/vm/drop_caches";
+        std::fs::write(path, "3")
+            .map_err(|e| Failure::new("drop caches", Error::io("write", path)(e)))?;
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::exec::Failure;
+use crate::error::{Error, Failure};
 use crate::runtime::Runtime;
 use crate::spec::ProcessPlan;
 
@@ -175,13 +175,10 @@ fn sysbench_path<'c>(ctx: &'c Ctx) -> Result<&'c Path, RunOutcome> {
 }
 
 pub fn parsed(test: SysbenchTest, what: &str, out: &str) -> RunResult {
-    test.values(out)
-        .map(RunOutcome::Values)
-        .ok_or_else(|| Failure {
-            command: what.into(),
-            reason: format!("no {} in sysbench output", test.facet()),
-            stderr: crate::exec::tail(out, 4096).into(),
-        })
+    test.values(out).map(RunOutcome::Values).ok_or_else(|| {
+        Failure::new(what, format!("no {} in sysbench output", test.facet()))
+            .with_stderr(crate::exec::tail(out, 4096))
+    })
 }
 
 pub fn run_on_host(ctx: &Ctx, bench: &Benchmark) -> RunResult {
@@ -194,7 +191,7 @@ pub fn run_on_host(ctx: &Ctx, bench: &Benchmark) -> RunResult {
     };
     let dir = ctx.exec.scratch().join("fileio-host");
     std::fs::create_dir_all(&dir)
-        .map_err(|e| Failure::new("host fileio", format!("create `{}`: {e}", dir.display())))?;
+        .map_err(|e| Failure::new("host fileio", Error::io("create", &dir)(e)))?;
     let script = test.script(&sysbench, ctx.config.seconds, &dir.display().to_string());
     ctx.before_timed()?;
     let out = ctx.exec.run(&["sh".into(), "-c".into(), script])?;
@@ -204,12 +201,8 @@ pub fn run_on_host(ctx: &Ctx, bench: &Benchmark) -> RunResult {
 /// The bundle plan of a sysbench script, with `/work` bind-mounted for fileio.
 pub fn plan_for(ctx: &Ctx, script: String) -> Result<ProcessPlan, Failure> {
     let work = ctx.exec.scratch().join("fileio-container");
-    std::fs::create_dir_all(&work).map_err(|e| {
-        Failure::new(
-            "container fileio",
-            format!("create `{}`: {e}", work.display()),
-        )
-    })?;
+    std::fs::create_dir_all(&work)
+        .map_err(|e| Failure::new("container fileio", Error::io("create", &work)(e)))?;
     Ok(ProcessPlan {
         args: vec!["sh".into(), "-c".into(), script],
         cwd: Some("/work".into()),

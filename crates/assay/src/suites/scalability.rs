@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use crate::exec::Failure;
+use crate::error::Failure;
 use crate::runtime::Runtime;
 
 use super::container::{self, bundle, sleeper, Guard};
