@@ -13,6 +13,7 @@ mod index;
 mod interrupt;
 mod leftovers;
 mod machine;
+mod matrix;
 mod measure;
 mod mountns;
 mod progress;

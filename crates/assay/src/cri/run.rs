@@ -9,9 +9,9 @@ use crate::config::Config;
 use crate::error::{Context, Error};
 use crate::glob;
 use crate::machine::Machine;
+use crate::matrix::{matrix, Row};
 use crate::results::MatrixRun;
 use crate::results::{Results, RunHead, RuntimeInfo};
-use crate::runner::{matrix, Row};
 use crate::timefmt;
 
 use super::bench;
