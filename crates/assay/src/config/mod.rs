@@ -1,4 +1,5 @@
-//! The run configuration: YAML file, command-line overrides, validation.
+//! The run configuration: YAML file, command-line overrides, validation. One `runtimes:`
+//! entry, its `--runtime`/`--wrapper` syntax and its checks are in `runtimes`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -8,25 +9,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Context, Error};
 
-/// The wrapper alias that runs a runtime where the hybrid cgroup2 mount at
-/// /sys/fs/cgroup/unified is hidden (crun 1.8 refuses a hybrid layout otherwise). It is not
-/// a command: assay makes that mount namespace once per run and starts the runtime's
-/// processes in it (see `mountns`), so it costs no time per call.
-pub const HIDE_UNIFIED: &str = "hide-unified";
+mod runtimes;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RuntimeConfig {
-    pub name: String,
-    pub path: PathBuf,
-    /// Global flags put before every verb, e.g. `["--debug"]`.
-    #[serde(default)]
-    pub args: Vec<String>,
-    /// A command the runtime is run through (the runtime path and its arguments follow it),
-    /// or `[hide-unified]`, which is no command but a mount namespace entered once per run.
-    #[serde(default, deserialize_with = "de_wrapper")]
-    pub wrapper: Vec<String>,
-}
+use runtimes::{check_entries, parse_wrapper};
+pub use runtimes::{parse_runtime_flag, RuntimeConfig, HIDE_UNIFIED};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -129,51 +115,6 @@ impl Default for BundleConfig {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum WrapperForm {
-    Line(String),
-    Argv(Vec<String>),
-}
-
-fn de_wrapper<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    match WrapperForm::deserialize(d)? {
-        WrapperForm::Line(line) => parse_wrapper(&line).map_err(serde::de::Error::custom),
-        WrapperForm::Argv(argv) => Ok(argv),
-    }
-}
-
-/// A wrapper given as one string: the `hide-unified` alias or a shell-quoted command line.
-pub fn parse_wrapper(line: &str) -> Result<Vec<String>, Error> {
-    if line.trim() == HIDE_UNIFIED {
-        return Ok(vec![HIDE_UNIFIED.to_string()]);
-    }
-    shell_words::split(line).map_err(|source| Error::Quoting {
-        line: line.into(),
-        source,
-    })
-}
-
-/// Parses `NAME=PATH` or `NAME=PATH@WRAPPER` from `--runtime`.
-pub fn parse_runtime_flag(flag: &str) -> Result<RuntimeConfig, Error> {
-    let field = || format!("--runtime `{flag}`");
-    let malformed = || Error::config(field(), "expected NAME=PATH[@WRAPPER]");
-    let (name, rest) = flag.split_once('=').ok_or_else(malformed)?;
-    let (path, wrapper) = match rest.split_once('@') {
-        Some((p, w)) => (p, parse_wrapper(w).context(field())?),
-        None => (rest, Vec::new()),
-    };
-    if name.is_empty() || path.is_empty() {
-        return Err(malformed());
-    }
-    Ok(RuntimeConfig {
-        name: name.into(),
-        path: path.into(),
-        args: Vec::new(),
-        wrapper,
-    })
-}
-
 /// Values from the command line that replace those of the file.
 #[derive(Debug, Default)]
 pub struct Overrides {
@@ -257,29 +198,7 @@ impl Config {
                 "none configured (use --runtime NAME=PATH or a config file)".into(),
             );
         }
-        for (i, rt) in self.runtimes.iter().enumerate() {
-            let valid = !rt.name.is_empty()
-                && rt
-                    .name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
-            let name = format!("runtimes[{i}].name");
-            if !valid {
-                return err(
-                    name,
-                    format!("`{}` must be letters, digits, - _ .", rt.name),
-                );
-            }
-            if rt.name == "host" {
-                return err(name, "`host` is reserved for the host baseline".into());
-            }
-            if self.runtimes[..i].iter().any(|r| r.name == rt.name) {
-                return err(name, format!("`{}` is configured twice", rt.name));
-            }
-            if rt.path.as_os_str().is_empty() {
-                return err(format!("runtimes[{i}].path"), "empty".into());
-            }
-        }
+        check_entries(&self.runtimes)?;
         let at_least_1 = || "must be at least 1".to_string();
         if self.runs == 0 {
             return err("runs".into(), at_least_1());
@@ -385,7 +304,7 @@ cache: cold
 
     #[test]
     fn the_shipped_config_is_valid() {
-        let c = Config::from_yaml(include_str!("../assay.yaml"), "assay.yaml").unwrap();
+        let c = Config::from_yaml(include_str!("../../assay.yaml"), "assay.yaml").unwrap();
         c.validate().unwrap();
         let names: Vec<&str> = c.runtimes.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(names, ["runc", "crun", "kapsel"]);
@@ -444,28 +363,6 @@ cache: cold
         c.time_limits.insert("creat".into(), 5);
         let e = c.validate().unwrap_err().to_string();
         assert!(e.starts_with("time_limits.creat: not a verb"), "{e}");
-    }
-
-    #[test]
-    fn runtime_flags() {
-        let r = parse_runtime_flag("runc=/usr/sbin/runc").unwrap();
-        assert_eq!((r.name.as_str(), r.wrapper.len()), ("runc", 0));
-        let r = parse_runtime_flag("crun=/usr/bin/crun@hide-unified").unwrap();
-        assert_eq!(r.wrapper, [HIDE_UNIFIED]);
-        let r = parse_runtime_flag("x=/bin/x@env 'A=b c'").unwrap();
-        assert_eq!(r.wrapper, ["env", "A=b c"]);
-        let r =
-            parse_runtime_flag(r#"x=/bin/x@unshare -m sh -c 'umount /u; exec "$0" "$@"'"#).unwrap();
-        assert_eq!(
-            r.wrapper,
-            ["unshare", "-m", "sh", "-c", r#"umount /u; exec "$0" "$@""#]
-        );
-        let e = parse_runtime_flag("x=/bin/x@sh -c 'oops")
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("missing closing quote in `sh -c 'oops`"), "{e}");
-        assert!(parse_runtime_flag("nopath").is_err());
-        assert!(parse_runtime_flag("=/x").is_err());
     }
 
     #[test]
