@@ -8,7 +8,7 @@ use crate::exec::Outcome;
 use crate::runtime::Runtime;
 use crate::spec::ProcessPlan;
 
-use super::Ctx;
+use super::ctx::Ctx;
 
 pub fn plan(args: &[&str]) -> ProcessPlan {
     ProcessPlan {

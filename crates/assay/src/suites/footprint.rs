@@ -10,7 +10,7 @@ use crate::measure::{Measurement, MeasuringCgroup};
 use crate::runtime::Runtime;
 
 use super::container::{self, bundle, plan, sleeper, Guard};
-use super::{Ctx, RunOutcome, RunResult};
+use super::ctx::{Ctx, RunOutcome, RunResult};
 
 pub fn binary_size(ctx: &Ctx, rt: &Runtime) -> RunResult {
     let size = std::fs::metadata(&rt.path)

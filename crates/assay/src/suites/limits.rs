@@ -9,8 +9,8 @@ use crate::exec::take_file;
 use crate::runtime::Runtime;
 
 use super::container::{self, Guard};
+use super::ctx::{ms, Ctx, RunOutcome, RunResult};
 use super::performance::{ensure_sysbench, plan_for, SysbenchTest};
-use super::{ms, Ctx, RunOutcome, RunResult};
 
 const PERIOD: u64 = 10_000;
 

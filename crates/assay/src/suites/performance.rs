@@ -8,7 +8,7 @@ use crate::runtime::Runtime;
 use crate::spec::ProcessPlan;
 
 use super::container::Guard;
-use super::{Benchmark, Ctx, Kind, RunOutcome, RunResult};
+use super::ctx::{Ctx, RunOutcome, RunResult};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SysbenchTest {
@@ -181,10 +181,8 @@ pub fn parsed(test: SysbenchTest, what: &str, out: &str) -> RunResult {
     })
 }
 
-pub fn run_on_host(ctx: &Ctx, bench: &Benchmark) -> RunResult {
-    let Kind::Sysbench(test) = bench.kind else {
-        return Ok(RunOutcome::Skip("not a host benchmark".into()));
-    };
+/// `test` on the host, as the reference for the same test in a container.
+pub fn run_on_host(ctx: &Ctx, test: SysbenchTest) -> RunResult {
     let sysbench = match sysbench_path(ctx) {
         Ok(p) => p.display().to_string(),
         Err(skip) => return Ok(skip),
