@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::Error;
 use crate::report::fleet::{self, machine_key};
-use crate::report::svg::{self, Axes, ByRuntime, Style};
+use crate::report::lines::{line_chart_sized, runtime_lines, Axes, ByRuntime, Style};
 use crate::report::{self, digest};
 use crate::results::{CellStatus, Results};
 
@@ -199,7 +199,7 @@ fn trends(s: &mut String, machine: &str, runs: &[&Results]) {
         .into_iter()
         .filter(|(_, rts)| rts.values().any(|p| p.len() > 1))
         .map(|((bench, _, label), rts)| {
-            let lines = svg::runtime_lines(rts, Style::Line);
+            let lines = runtime_lines(rts, Style::Line);
             let axes = Axes {
                 x_label: "run",
                 y_label: &label,
@@ -207,7 +207,7 @@ fn trends(s: &mut String, machine: &str, runs: &[&Results]) {
                 y_max: None,
                 x_names: Some(&names),
             };
-            svg::line_chart_sized(&bench, &axes, &lines, 360.0, 230.0)
+            line_chart_sized(&bench, &axes, &lines, 360.0, 230.0)
         })
         .collect();
     if charts.is_empty() {
