@@ -9,6 +9,7 @@ use std::sync::Mutex;
 use serde_json::Value;
 
 use crate::config::BundleConfig;
+use crate::error::{Context, Error};
 use crate::exec::Exec;
 use crate::spec::{default_spec, specialise, ProcessPlan};
 
@@ -23,23 +24,23 @@ pub struct Bundles {
 
 impl Bundles {
     /// Prepares the rootfs under `work/rootfs` (or adopts the configured bundle).
-    pub fn prepare(config: &BundleConfig, work: &Path, exec: &Exec) -> Result<Bundles, String> {
+    pub fn prepare(config: &BundleConfig, work: &Path, exec: &Exec) -> Result<Bundles, Error> {
         let dir = work.join("bundles");
-        std::fs::create_dir_all(&dir).map_err(|e| format!("create `{}`: {e}", dir.display()))?;
+        std::fs::create_dir_all(&dir).map_err(Error::io("create", &dir))?;
         let made = Mutex::default();
         if let Some(user) = &config.dir {
             let cfg_path = user.join("config.json");
             let text = std::fs::read_to_string(&cfg_path)
-                .map_err(|e| format!("bundle.dir: read `{}`: {e}", cfg_path.display()))?;
+                .map_err(Error::io("read", &cfg_path))
+                .context("bundle.dir")?;
             let base: Value = serde_json::from_str(&text)
-                .map_err(|e| format!("bundle.dir: parse `{}`: {e}", cfg_path.display()))?;
+                .map_err(Error::parse("parse", &cfg_path))
+                .context("bundle.dir")?;
             let root = base["root"]["path"].as_str().unwrap_or("rootfs");
             let rootfs = user.join(root);
             if !rootfs.is_dir() {
-                return Err(format!(
-                    "bundle.dir: rootfs `{}` is not a directory",
-                    rootfs.display()
-                ));
+                let problem = format!("rootfs `{}` is not a directory", rootfs.display());
+                return Err(Error::config("bundle.dir", problem));
             }
             return Ok(Bundles {
                 rootfs,
@@ -61,26 +62,25 @@ impl Bundles {
     }
 
     /// The bundle folder for `plan`, written on first use.
-    pub fn for_plan(&self, plan: &ProcessPlan) -> Result<PathBuf, String> {
+    pub fn for_plan(&self, plan: &ProcessPlan) -> Result<PathBuf, Error> {
         let key = format!("{plan:?}");
         let mut made = self.made.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(p) = made.get(&key) {
             return Ok(p.clone());
         }
         let path = self.dir.join(format!("b{}", made.len()));
-        std::fs::create_dir_all(&path).map_err(|e| format!("create `{}`: {e}", path.display()))?;
+        std::fs::create_dir_all(&path).map_err(Error::io("create", &path))?;
         let spec = specialise(&self.base, &self.rootfs, plan);
         let file = path.join("config.json");
-        let text =
-            serde_json::to_string_pretty(&spec).map_err(|e| format!("encode config.json: {e}"))?;
-        std::fs::write(&file, text).map_err(|e| format!("write `{}`: {e}", file.display()))?;
+        let text = serde_json::to_string_pretty(&spec).map_err(Error::encode("config.json"))?;
+        std::fs::write(&file, text).map_err(Error::io("write", &file))?;
         made.insert(key, path.clone());
         Ok(path)
     }
 
     /// Makes `program` (a host binary) and the shared libraries it links runnable inside the
     /// rootfs at the same paths; only in a rootfs assay built.
-    pub fn add_host_program(&self, program: &Path, exec: &Exec) -> Result<(), String> {
+    pub fn add_host_program(&self, program: &Path, exec: &Exec) -> Result<(), Error> {
         let inside = self
             .rootfs
             .join(program.strip_prefix("/").unwrap_or(program));
@@ -88,10 +88,11 @@ impl Bundles {
             return Ok(());
         }
         if !self.owned_rootfs {
-            return Err(format!(
+            let problem = format!(
                 "`{}` is not in the configured bundle's rootfs",
                 program.display()
-            ));
+            );
+            return Err(Error::config("bundle.dir", problem));
         }
         let mut files = vec![program.to_path_buf()];
         files.extend(
@@ -108,10 +109,8 @@ impl Bundles {
 
 /// The shared libraries `binary` loads, with their sizes, as `ldd` lists them; empty for a
 /// static binary.
-pub fn linked_libraries(binary: &Path, exec: &Exec) -> Result<Vec<(PathBuf, u64)>, String> {
-    let out = exec
-        .run_unchecked(&["ldd".to_string(), binary.display().to_string()], None)
-        .map_err(|e| e.to_string())?;
+pub fn linked_libraries(binary: &Path, exec: &Exec) -> Result<Vec<(PathBuf, u64)>, Error> {
+    let out = exec.run_unchecked(&["ldd".to_string(), binary.display().to_string()], None)?;
     Ok(parse_ldd(&out.stdout)
         .into_iter()
         .map(|p| {
@@ -133,57 +132,58 @@ pub fn parse_ldd(text: &str) -> Vec<PathBuf> {
         .collect()
 }
 
-fn copy_into(file: &Path, rootfs: &Path) -> Result<(), String> {
+fn copy_into(file: &Path, rootfs: &Path) -> Result<(), Error> {
     let dest = rootfs.join(file.strip_prefix("/").unwrap_or(file));
     if let Some(parent) = dest.parent() {
-        std::fs::create_dir_all(parent)
-            .map_err(|e| format!("create `{}`: {e}", parent.display()))?;
+        std::fs::create_dir_all(parent).map_err(Error::io("create", parent))?;
     }
-    std::fs::copy(file, &dest)
-        .map(drop)
-        .map_err(|e| format!("copy `{}` to `{}`: {e}", file.display(), dest.display()))
+    copy_into_as(file, &dest)
 }
 
-fn build_busybox_rootfs(busybox: &Path, rootfs: &Path, exec: &Exec) -> Result<(), String> {
+fn build_busybox_rootfs(busybox: &Path, rootfs: &Path, exec: &Exec) -> Result<(), Error> {
     let libs = linked_libraries(busybox, exec)?;
-    if !busybox.is_file() {
-        return Err(format!(
-            "bundle.busybox: `{}` not found (apt-get install busybox-static)",
+    let wrong = |what: &str| {
+        let problem = format!(
+            "`{}` {what} (apt-get install busybox-static)",
             busybox.display()
-        ));
+        );
+        Err(Error::config("bundle.busybox", problem))
+    };
+    if !busybox.is_file() {
+        return wrong("not found");
     }
     if !libs.is_empty() {
-        return Err(format!(
-            "bundle.busybox: `{}` is dynamically linked (apt-get install busybox-static)",
-            busybox.display()
-        ));
+        return wrong("is dynamically linked");
     }
     for d in [
         "bin", "sbin", "usr/bin", "usr/sbin", "proc", "sys", "dev", "tmp", "etc", "root", "work",
     ] {
         let p = rootfs.join(d);
-        std::fs::create_dir_all(&p).map_err(|e| format!("create `{}`: {e}", p.display()))?;
+        std::fs::create_dir_all(&p).map_err(Error::io("create", &p))?;
     }
     copy_into_as(busybox, &rootfs.join("bin/busybox"))?;
     let list = exec
         .run(&[busybox.display().to_string(), "--list-full".into()])
-        .map_err(|e| format!("list busybox applets: {e}"))?;
+        .context("list busybox applets")?;
     for applet in list.stdout.lines().map(str::trim).filter(|l| !l.is_empty()) {
         let link = rootfs.join(applet);
         if link.symlink_metadata().is_err() {
-            symlink("/bin/busybox", &link)
-                .map_err(|e| format!("symlink `{}`: {e}", link.display()))?;
+            symlink("/bin/busybox", &link).map_err(Error::io("symlink", &link))?;
         }
     }
     std::fs::write(rootfs.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n")
         .and_then(|_| std::fs::write(rootfs.join("etc/group"), "root:x:0:\n"))
-        .map_err(|e| format!("write `{}/etc`: {e}", rootfs.display()))
+        .map_err(Error::io("write", rootfs.join("etc")))
 }
 
-fn copy_into_as(src: &Path, dest: &Path) -> Result<(), String> {
+fn copy_into_as(src: &Path, dest: &Path) -> Result<(), Error> {
     std::fs::copy(src, dest)
         .map(drop)
-        .map_err(|e| format!("copy `{}` to `{}`: {e}", src.display(), dest.display()))
+        .map_err(|source| Error::Copy {
+            from: src.into(),
+            to: dest.into(),
+            source,
+        })
 }
 
 #[cfg(test)]
@@ -226,12 +226,16 @@ mod tests {
             serde_json::from_str(&std::fs::read_to_string(b.join("config.json")).unwrap()).unwrap();
         let refused = bundles
             .add_host_program(Path::new("/bin/sh"), &exec)
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         let missing = BundleConfig {
             dir: Some(dir.join("nope")),
             ..BundleConfig::default()
         };
-        let missing = Bundles::prepare(&missing, &dir, &exec).err().unwrap();
+        let missing = Bundles::prepare(&missing, &dir, &exec)
+            .err()
+            .unwrap()
+            .to_string();
         std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!(
             spec["root"]["path"],

@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use crate::bundle::Bundles;
 use crate::config::Config;
-use crate::exec::{display, Exec};
+use crate::error::Error;
+use crate::exec::Exec;
 use crate::mountns;
 use crate::progress;
 use crate::results::CellStatus;
@@ -94,15 +95,17 @@ const ROUNDS: u32 = 4;
 type Samples = std::collections::BTreeMap<(String, String), Vec<f64>>;
 
 /// Runs both sides in alternating rounds and returns a row per runtime and verb.
-pub fn run(config: &Config) -> Result<Vec<Row>, String> {
-    let hyperfine =
-        which("hyperfine").ok_or("hyperfine is not installed (apt-get install hyperfine)")?;
+pub fn run(config: &Config) -> Result<Vec<Row>, Error> {
+    let hyperfine = which("hyperfine").ok_or(Error::NotInstalled {
+        program: "hyperfine",
+        package: "hyperfine",
+    })?;
     let mut config = config.clone();
     config.suites = VERBS.iter().map(|(b, _)| b.to_string()).collect();
     let total = config.runs;
     config.runs = total.div_ceil(ROUNDS).max(1);
     let work = std::env::temp_dir().join(format!("assay-crosscheck-{}", std::process::id()));
-    std::fs::create_dir_all(&work).map_err(|e| format!("create `{}`: {e}", work.display()))?;
+    std::fs::create_dir_all(&work).map_err(Error::io("create", &work))?;
     crate::leftovers::dir(&work);
     let (mut ours, mut theirs) = (Samples::new(), Samples::new());
     let outcome = (|| {
@@ -131,7 +134,7 @@ pub fn run(config: &Config) -> Result<Vec<Row>, String> {
             ));
             hyperfine_side(&config, &hyperfine, &work, &mut theirs)?;
         }
-        Ok::<(), String>(())
+        Ok::<(), Error>(())
     })();
     let _ = std::fs::remove_dir_all(&work);
     crate::leftovers::dir_gone(&work);
@@ -160,11 +163,9 @@ fn hyperfine_side(
     hyperfine: &Path,
     work: &Path,
     out: &mut Samples,
-) -> Result<(), String> {
+) -> Result<(), Error> {
     let _ = std::fs::remove_dir_all(work.join("bundles"));
-    let exec = Exec::new(work.join("scratch"))
-        .map_err(|e| format!("start: {e}"))?
-        .with_time_limit(Duration::from_secs(600));
+    let exec = Exec::new(work.join("scratch"))?.with_time_limit(Duration::from_secs(600));
     let bundles = Bundles::prepare(&config.bundle, work, &exec)?;
     let plan = |args: &[&str]| ProcessPlan {
         args: args.iter().map(|s| s.to_string()).collect(),
@@ -187,7 +188,7 @@ fn hyperfine_side(
         let time = |name: &str, argv: Vec<String>, before: Option<Vec<String>>| {
             let json = work.join(format!("{}-{name}.json", rt.name));
             let mut prepare = before.map_or(String::new(), |b| {
-                format!("{} >/dev/null 2>&1; ", display(&b))
+                format!("{} >/dev/null 2>&1; ", shell_words::join(&b))
             });
             prepare.push_str(&spacing);
             let cmd = vec![
@@ -202,15 +203,18 @@ fn hyperfine_side(
                 "--export-json".into(),
                 json.display().to_string(),
                 "--prepare".into(),
-                display(&["sh".into(), "-c".into(), prepare]),
-                display(&argv),
+                shell_words::join(["sh", "-c", &prepare]),
+                shell_words::join(&argv),
             ];
-            exec.run(&cmd).map_err(|e| e.to_string())?;
-            let text = std::fs::read_to_string(&json)
-                .map_err(|e| format!("read `{}`: {e}", json.display()))?;
-            hyperfine_times(&text).ok_or_else(|| format!("no times in `{}`", json.display()))
+            exec.run(&cmd)?;
+            let text = std::fs::read_to_string(&json).map_err(Error::io("read", &json))?;
+            hyperfine_times(&text).ok_or_else(|| Error::Parse {
+                op: "parse hyperfine's",
+                path: json.clone(),
+                source: "no results[0].times array".into(),
+            })
         };
-        let mut measured: Vec<(&str, Result<Vec<f64>, String>)> = Vec::new();
+        let mut measured: Vec<(&str, Result<Vec<f64>, Error>)> = Vec::new();
         measured.push(("--version", time("version", rt.version_argv(), None)));
         // create: each timed create follows the untimed delete of the one before.
         let id = ids[0].as_str();
@@ -223,7 +227,7 @@ fn hyperfine_side(
         let state = exec
             .run(&rt.argv(&["create", "--bundle", sleeper.as_str(), id]))
             .and_then(|_| exec.run(&rt.argv(&["start", id])))
-            .map_err(|e| e.to_string())
+            .map_err(Error::from)
             .and_then(|_| time("state", rt.argv(&["state", id]), None));
         kill(id);
         measured.push(("state", state));

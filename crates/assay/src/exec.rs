@@ -8,6 +8,7 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::error::{display, Error, Failure, Reason};
 use crate::reaper::{Exit, Reaper};
 
 /// What a finished command left behind.
@@ -22,25 +23,6 @@ pub struct Outcome {
 /// How long one command may run, by default, before assay kills it and records a failure.
 const DEFAULT_TIME_LIMIT: Duration = Duration::from_secs(120);
 
-/// A command that did not succeed: what was run, how it ended, its stderr.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("`{command}`: {reason}")]
-pub struct Failure {
-    pub command: String,
-    pub reason: String,
-    pub stderr: String,
-}
-
-impl Failure {
-    pub fn new(command: impl Into<String>, reason: impl Into<String>) -> Failure {
-        Failure {
-            command: command.into(),
-            reason: reason.into(),
-            stderr: String::new(),
-        }
-    }
-}
-
 /// Starts commands; owns the folder where their output files go.
 pub struct Exec {
     scratch: PathBuf,
@@ -50,12 +32,13 @@ pub struct Exec {
 }
 
 impl Exec {
-    pub fn new(scratch: PathBuf) -> std::io::Result<Exec> {
-        std::fs::create_dir_all(&scratch)?;
+    /// Makes the `scratch` folder, and assay the subreaper of its children (once).
+    pub fn new(scratch: PathBuf) -> Result<Exec, Error> {
+        std::fs::create_dir_all(&scratch).map_err(Error::io("create", &scratch))?;
         Ok(Exec {
             scratch,
             next: AtomicU64::new(0),
-            reaper: Reaper::global()?,
+            reaper: Reaper::global().map_err(Error::os("start the reaper"))?,
             time_limit: DEFAULT_TIME_LIMIT,
         })
     }
@@ -108,11 +91,7 @@ impl Exec {
         if out.exit.success() {
             Ok(out)
         } else {
-            Err(Failure {
-                command: display(argv),
-                reason: out.exit.to_string(),
-                stderr: out.stderr,
-            })
+            Err(Failure::new(display(argv), Reason::Exit(out.exit)).with_stderr(out.stderr))
         }
     }
 
@@ -131,17 +110,14 @@ impl Exec {
         stdout_file: Option<&Path>,
         limit: Duration,
     ) -> Result<Outcome, Failure> {
-        let fail =
-            |what: &str, e: std::io::Error| Failure::new(display(argv), format!("{what}: {e}"));
+        let fail = |e: Error| Failure::new(display(argv), e);
         let (program, args) = argv
             .split_first()
             .ok_or_else(|| Failure::new("", "empty command"))?;
         let out_path = stdout_file.map_or_else(|| self.scratch_file("out"), Path::to_path_buf);
         let err_path = self.scratch_file("err");
-        let out = File::create(&out_path)
-            .map_err(|e| fail(&format!("create `{}`", out_path.display()), e))?;
-        let err = File::create(&err_path)
-            .map_err(|e| fail(&format!("create `{}`", err_path.display()), e))?;
+        let out = File::create(&out_path).map_err(|e| fail(Error::io("create", &out_path)(e)))?;
+        let err = File::create(&err_path).map_err(|e| fail(Error::io("create", &err_path)(e)))?;
         let mut cmd = Command::new(program);
         cmd.args(args).stdin(Stdio::null()).stdout(out).stderr(err);
         // A process group of its own: a call past its limit is killed with everything it
@@ -149,16 +125,15 @@ impl Exec {
         // reaches assay alone, which finishes the sample and cleans up.
         cmd.process_group(0);
         let started = Instant::now();
-        let pid = self.reaper.spawn(&mut cmd).map_err(|e| fail("spawn", e))?;
+        let pid = self
+            .reaper
+            .spawn(&mut cmd)
+            .map_err(|e| fail(Error::os("spawn")(e)))?;
         let (exit, killed) = self.wait(pid, argv, limit);
         let elapsed = started.elapsed();
         if killed {
-            let mut f = Failure::new(
-                display(argv),
-                format!("still running after {} s: killed", limit.as_secs()),
-            );
-            f.stderr = take_file(&err_path);
-            return Err(f);
+            return Err(Failure::new(display(argv), Reason::Killed(limit))
+                .with_stderr(take_file(&err_path)));
         }
         let stdout = if stdout_file.is_some() {
             String::new()
@@ -240,20 +215,6 @@ pub fn tail(text: &str, max: usize) -> &str {
     &text[from..]
 }
 
-/// An argv as one readable line.
-pub fn display(argv: &[String]) -> String {
-    argv.iter()
-        .map(|a| {
-            if a.is_empty() || a.contains([' ', '"', '\'', ';']) {
-                format!("'{a}'")
-            } else {
-                a.clone()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,7 +228,7 @@ mod tests {
         let pidfile = dir.join("grandchild");
         let script = format!("sleep 30 & echo $! > {}; wait", pidfile.display());
         let err = exec.run(&["sh".into(), "-c".into(), script]).unwrap_err();
-        assert!(err.reason.contains("still running after"), "{err}");
+        assert!(matches!(err.reason, Reason::Killed(_)), "{err}");
         let pid: i32 = std::fs::read_to_string(&pidfile)
             .unwrap()
             .trim()
@@ -300,7 +261,7 @@ mod tests {
             ])
             .unwrap_err();
         assert!(started.elapsed() < Duration::from_secs(10));
-        assert!(err.reason.contains("still running after"), "{err}");
+        assert!(matches!(err.reason, Reason::Killed(_)), "{err}");
         assert!(err.stderr.contains("waiting"), "{err:?}");
         assert!(exec.run(&["true".into()]).is_ok());
         let _ = std::fs::remove_dir_all(dir);

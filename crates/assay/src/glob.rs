@@ -1,6 +1,8 @@
 //! Glob patterns on benchmark names: `*` matches any run of characters (dots included),
 //! `?` any one character; everything else matches itself.
 
+use crate::error::Error;
+
 /// Whether `name` matches `pattern` as a whole.
 pub fn matches(pattern: &str, name: &str) -> bool {
     let p: Vec<char> = pattern.chars().collect();
@@ -46,15 +48,15 @@ pub fn unmatched<'p>(patterns: &'p [String], names: &[&str]) -> Vec<&'p str> {
 }
 
 /// An error naming every pattern that selects nothing, or `Ok`.
-pub fn check(patterns: &[String], names: &[&str], list_cmd: &str) -> Result<(), String> {
+pub fn check(patterns: &[String], names: &[&str], list_cmd: &'static str) -> Result<(), Error> {
     let bad = unmatched(patterns, names);
     if bad.is_empty() {
         return Ok(());
     }
-    Err(format!(
-        "suites: `{}` matches no benchmark (see `{list_cmd}`)",
-        bad.join("`, `")
-    ))
+    Err(Error::Unmatched {
+        patterns: bad.iter().map(|p| p.to_string()).collect(),
+        list_cmd,
+    })
 }
 
 #[cfg(test)]
@@ -70,7 +72,7 @@ mod tests {
             "*.n5".to_string(),
         ];
         assert_eq!(unmatched(&pats, &names), ["scalabilty"]);
-        let e = check(&pats, &names, "assay list").unwrap_err();
+        let e = check(&pats, &names, "assay list").unwrap_err().to_string();
         assert_eq!(
             e,
             "suites: `scalabilty` matches no benchmark (see `assay list`)"

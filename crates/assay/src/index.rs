@@ -9,14 +9,14 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
+use crate::error::Error;
 use crate::report::fleet::{self, machine_key};
-use crate::report::svg::{self, Axes, ByRuntime, Style};
+use crate::report::lines::{line_chart_sized, runtime_lines, Axes, ByRuntime, Style};
 use crate::report::{self, digest};
 use crate::results::{CellStatus, Results};
 
-fn json_files(dir: &Path, depth: u32, out: &mut Vec<PathBuf>) -> Result<(), String> {
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| format!("read folder `{}`: {e}", dir.display()))?;
+fn json_files(dir: &Path, depth: u32, out: &mut Vec<PathBuf>) -> Result<(), Error> {
+    let entries = std::fs::read_dir(dir).map_err(Error::io("read folder", dir))?;
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() && depth > 0 {
@@ -29,8 +29,10 @@ fn json_files(dir: &Path, depth: u32, out: &mut Vec<PathBuf>) -> Result<(), Stri
 }
 
 /// Writes `dirs[0]/index.html` over the results files of every folder; returns its path.
-pub fn write(dirs: &[PathBuf]) -> Result<PathBuf, String> {
-    let home = dirs.first().ok_or("index: no folder given")?;
+pub fn write(dirs: &[PathBuf]) -> Result<PathBuf, Error> {
+    let home = dirs
+        .first()
+        .ok_or_else(|| Error::config("index", "no folder given"))?;
     let mut files = Vec::new();
     for dir in dirs {
         json_files(dir, 1, &mut files)?;
@@ -40,7 +42,7 @@ pub fn write(dirs: &[PathBuf]) -> Result<PathBuf, String> {
     for path in files {
         match Results::load(&path) {
             Ok(r) => runs.push((path, r)),
-            Err(e) => skipped.push(e),
+            Err(e) => skipped.push(e.to_string()),
         }
     }
     runs.sort_by(|a, b| b.1.started_unix.cmp(&a.1.started_unix).then(a.0.cmp(&b.0)));
@@ -48,12 +50,11 @@ pub fn write(dirs: &[PathBuf]) -> Result<PathBuf, String> {
         let html = path.with_extension("html");
         if is_stale(&html, path) {
             let page = report::render(std::slice::from_ref(results), &[file_name(path)], None);
-            std::fs::write(&html, page).map_err(|e| format!("write `{}`: {e}", html.display()))?;
+            std::fs::write(&html, page).map_err(Error::io("write", &html))?;
         }
     }
     let index = home.join("index.html");
-    std::fs::write(&index, page(home, &runs, &skipped))
-        .map_err(|e| format!("write `{}`: {e}", index.display()))?;
+    std::fs::write(&index, page(home, &runs, &skipped)).map_err(Error::io("write", &index))?;
     Ok(index)
 }
 
@@ -198,7 +199,7 @@ fn trends(s: &mut String, machine: &str, runs: &[&Results]) {
         .into_iter()
         .filter(|(_, rts)| rts.values().any(|p| p.len() > 1))
         .map(|((bench, _, label), rts)| {
-            let lines = svg::runtime_lines(rts, Style::Line);
+            let lines = runtime_lines(rts, Style::Line);
             let axes = Axes {
                 x_label: "run",
                 y_label: &label,
@@ -206,7 +207,7 @@ fn trends(s: &mut String, machine: &str, runs: &[&Results]) {
                 y_max: None,
                 x_names: Some(&names),
             };
-            svg::line_chart_sized(&bench, &axes, &lines, 360.0, 230.0)
+            line_chart_sized(&bench, &axes, &lines, 360.0, 230.0)
         })
         .collect();
     if charts.is_empty() {

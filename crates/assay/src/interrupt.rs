@@ -9,15 +9,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use nix::sys::signal::{SigSet, Signal};
 
+use crate::error::Error;
+
 static REQUESTED: AtomicBool = AtomicBool::new(false);
 
 /// Blocks SIGINT and SIGTERM and starts the waiting thread; call before any other thread.
-pub fn install() -> std::io::Result<()> {
+pub fn install() -> Result<(), Error> {
     let mut set = SigSet::empty();
     set.add(Signal::SIGINT);
     set.add(Signal::SIGTERM);
     set.thread_block()
-        .map_err(|e| std::io::Error::other(format!("block SIGINT/SIGTERM: {e}")))?;
+        .map_err(Error::sys("pthread_sigmask(SIG_BLOCK, SIGINT|SIGTERM)"))?;
     std::thread::Builder::new()
         .name("signals".into())
         .spawn(move || loop {
@@ -39,7 +41,8 @@ pub fn install() -> std::io::Result<()> {
                      cleaning up (again: exit at once)"
                 ));
             }
-        })?;
+        })
+        .map_err(Error::os("start the signal thread"))?;
     Ok(())
 }
 

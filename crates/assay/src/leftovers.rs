@@ -6,8 +6,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use crate::exec::display;
-
 #[derive(Default)]
 struct Registry {
     /// Container id -> the `delete --force` command line that removes it.
@@ -27,7 +25,7 @@ fn with<T>(f: impl FnOnce(&mut Registry) -> T) -> T {
 
 /// A container exists until [`container_gone`]; `delete` is the argv that removes it.
 pub fn container(id: &str, delete: &[String]) {
-    let line = display(delete);
+    let line = shell_words::join(delete);
     with(|r| r.containers.insert(id.to_string(), line));
 }
 
@@ -61,7 +59,7 @@ pub fn commands() -> Vec<String> {
     with(|r| {
         let mut out: Vec<String> = r.containers.values().cloned().collect();
         for d in &r.dirs {
-            let q = display(&[d.display().to_string()]);
+            let q = shell_words::quote(&d.display().to_string()).into_owned();
             out.push(format!(
                 "awk '$5 ~ \"^{}/\" {{print $5}}' /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l; rm -rf {q}",
                 d.display()

@@ -6,12 +6,14 @@ mod cli;
 mod config;
 mod cri;
 mod crosscheck;
+mod error;
 mod exec;
 mod glob;
 mod index;
 mod interrupt;
 mod leftovers;
 mod machine;
+mod matrix;
 mod measure;
 mod mountns;
 mod progress;
@@ -20,7 +22,6 @@ mod report;
 mod results;
 mod runner;
 mod runtime;
-mod shellwords;
 mod spec;
 mod stats;
 mod suites;
@@ -33,13 +34,17 @@ use clap::Parser;
 
 use cli::{Cli, Commands, RunArgs, RuntimeArgs};
 use config::{Config, Overrides};
+use error::Error;
 use results::Results;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Commands::Version(args) => version(args),
-        Commands::List { scales, cri } => list(&scales, cri),
+        Commands::List { scales, cri } => {
+            list(&scales, cri);
+            Ok(())
+        }
         Commands::Run(args) => return exit(run(*args)),
         Commands::Report {
             results,
@@ -59,13 +64,10 @@ fn main() -> ExitCode {
         Commands::Index { dirs } => index::write(&dirs).map(|p| println!("{}", p.display())),
         Commands::CriCheck(args) => {
             let handler = cri::endpoint::parse_handler(&args.handler);
-            return match cri::check::run(&args.endpoint, &handler, &args.mkimage) {
-                Ok(true) => ExitCode::SUCCESS,
-                Ok(false) => ExitCode::from(1),
-                Err(e) => {
-                    eprintln!("assay: {e}");
-                    ExitCode::from(2)
-                }
+            return if cri::check::run(&args.endpoint, &handler, &args.mkimage) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
             };
         }
         Commands::Crosscheck(args) => return exit(crosscheck_cmd(args)),
@@ -88,34 +90,34 @@ fn main() -> ExitCode {
     }
 }
 
-fn load_config(args: RuntimeArgs, mut overrides: Overrides) -> Result<Config, String> {
+fn load_config(args: RuntimeArgs, mut overrides: Overrides) -> Result<Config, Error> {
     let mut config = match &args.config {
-        Some(path) => Config::load(path).map_err(|e| e.0)?,
+        Some(path) => Config::load(path)?,
         None => Config::default(),
     };
     overrides.runtimes = args.runtimes;
     overrides.wrappers = args.wrappers;
-    config.apply(overrides).map_err(|e| e.0)?;
+    config.apply(overrides)?;
     Ok(config)
 }
 
-fn exit(outcome: Result<ExitCode, String>) -> ExitCode {
+fn exit(outcome: Result<ExitCode, Error>) -> ExitCode {
     outcome.unwrap_or_else(|e| {
         eprintln!("assay: {e}");
         ExitCode::from(2)
     })
 }
 
-fn version(args: cli::VersionArgs) -> Result<(), String> {
+fn version(args: cli::VersionArgs) -> Result<(), Error> {
     let config = load_config(args.runtime, Overrides::default())?;
     println!("assay {}", env!("CARGO_PKG_VERSION"));
     if !args.cri.endpoints.is_empty() {
-        return cri_versions(&config, &args.cri);
+        cri_versions(&config, &args.cri);
+        return Ok(());
     }
     runner::check_runtimes(&config)?;
     let scratch = std::env::temp_dir().join(format!("assay-version-{}", std::process::id()));
-    let exec = exec::Exec::new(scratch.clone())
-        .map_err(|e| format!("create `{}`: {e}", scratch.display()))?;
+    let exec = exec::Exec::new(scratch.clone())?;
     let runtimes: Vec<_> = config
         .runtimes
         .iter()
@@ -132,7 +134,7 @@ fn version(args: cli::VersionArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn list(scales: &[u32], cri: bool) -> Result<(), String> {
+fn list(scales: &[u32], cri: bool) {
     let scales = if scales.is_empty() {
         Config::default().scales
     } else {
@@ -162,11 +164,10 @@ fn list(scales: &[u32], cri: bool) -> Result<(), String> {
             .collect();
         println!("  {:<36} {}  -> {}", name, description, units.join(", "));
     }
-    Ok(())
 }
 
 /// What each CRI endpoint reports: its runtime, version and API, and the handlers asked for.
-fn cri_versions(config: &Config, args: &cli::CriArgs) -> Result<(), String> {
+fn cri_versions(config: &Config, args: &cli::CriArgs) {
     for (i, spec) in args.endpoints.iter().enumerate() {
         let given: Vec<_> = args
             .handlers
@@ -191,10 +192,9 @@ fn cri_versions(config: &Config, args: &cli::CriArgs) -> Result<(), String> {
             Err(e) => println!("{spec}: unavailable ({e})"),
         }
     }
-    Ok(())
 }
 
-fn crosscheck_cmd(args: cli::CrosscheckArgs) -> Result<ExitCode, String> {
+fn crosscheck_cmd(args: cli::CrosscheckArgs) -> Result<ExitCode, Error> {
     let overrides = Overrides {
         runs: Some(args.runs),
         warmup: Some(args.warmup),
@@ -214,7 +214,7 @@ fn crosscheck_cmd(args: cli::CrosscheckArgs) -> Result<ExitCode, String> {
     );
     print!("{table}");
     if let Some(out) = &args.output {
-        std::fs::write(out, &table).map_err(|e| format!("write `{}`: {e}", out.display()))?;
+        std::fs::write(out, &table).map_err(Error::io("write", out))?;
     }
     let bad: Vec<String> = rows
         .iter()
@@ -233,29 +233,28 @@ fn crosscheck_cmd(args: cli::CrosscheckArgs) -> Result<ExitCode, String> {
 }
 
 /// Fails early when `path` cannot be written: its folder must exist and take a file.
-fn check_writable(key: &str, path: &Path) -> Result<(), String> {
+fn check_writable(key: &str, path: &Path) -> Result<(), Error> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
     if !dir.is_dir() {
-        return Err(format!(
-            "{key}: folder `{}` does not exist (nothing was run)",
-            dir.display()
-        ));
+        return Err(Error::NoFolder {
+            field: key.into(),
+            dir: dir.into(),
+        });
     }
     let probe = dir.join(format!(".assay-write-test-{}", std::process::id()));
-    std::fs::write(&probe, b"").map_err(|e| {
-        format!(
-            "{key}: cannot write in `{}`: {e} (nothing was run)",
-            dir.display()
-        )
+    std::fs::write(&probe, b"").map_err(|source| Error::Unwritable {
+        field: key.into(),
+        dir: dir.into(),
+        source,
     })?;
     let _ = std::fs::remove_file(&probe);
     Ok(())
 }
 
-fn run(args: RunArgs) -> Result<ExitCode, String> {
+fn run(args: RunArgs) -> Result<ExitCode, Error> {
     let strict = match (args.strict, args.no_strict) {
         (true, _) => Some(true),
         (_, true) => Some(false),
@@ -288,7 +287,7 @@ fn run(args: RunArgs) -> Result<ExitCode, String> {
     if let Some(html) = &args.html {
         check_writable("--html", html)?;
     }
-    interrupt::install().map_err(|e| e.to_string())?;
+    interrupt::install()?;
     let output = config.output.clone();
     let mut save = |partial: &Results| {
         if let Err(e) = partial.save(&output) {
@@ -359,7 +358,7 @@ fn report_cmd(
     baseline: Option<&str>,
     suites: &[String],
     tables: bool,
-) -> Result<(), String> {
+) -> Result<(), Error> {
     let mut results: Vec<Results> = files
         .iter()
         .map(|f| Results::load(f))
@@ -369,7 +368,7 @@ fn report_cmd(
     }
     let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
     let html = report::render_with(&results, &names, baseline, tables);
-    std::fs::write(output, html).map_err(|e| format!("write `{}`: {e}", output.display()))?;
+    std::fs::write(output, html).map_err(Error::io("write", output))?;
     println!("{}", output.display());
     Ok(())
 }
@@ -379,13 +378,13 @@ fn markdown_cmd(
     output: Option<&Path>,
     baseline: Option<&str>,
     suites: &[String],
-) -> Result<(), String> {
-    let first = files.first().ok_or("report: no results file")?;
+) -> Result<(), Error> {
+    let first = files
+        .first()
+        .ok_or_else(|| Error::config("report", "no results file"))?;
     let text = report::markdown::render(&Results::load(first)?, suites, baseline);
     match output {
-        Some(path) => {
-            std::fs::write(path, text).map_err(|e| format!("write `{}`: {e}", path.display()))
-        }
+        Some(path) => std::fs::write(path, text).map_err(Error::io("write", path)),
         None => {
             print!("{text}");
             Ok(())

@@ -8,6 +8,8 @@ use std::process::Command;
 use nix::sys::resource::{getrusage, UsageWho};
 use serde::{Deserialize, Serialize};
 
+use crate::error::Error;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Measurement {
     pub exit_code: i32,
@@ -18,13 +20,15 @@ pub struct Measurement {
 }
 
 /// Runs `argv` in the current process's place as described above; writes the JSON to `out`.
-pub fn helper_main(out: &Path, cgroup: Option<&Path>, argv: &[String]) -> Result<i32, String> {
-    let (program, args) = argv.split_first().ok_or("__measure: no command")?;
+pub fn helper_main(out: &Path, cgroup: Option<&Path>, argv: &[String]) -> Result<i32, Error> {
+    let (program, args) = argv
+        .split_first()
+        .ok_or_else(|| Error::config("__measure", "no command"))?;
     let usage_before = match cgroup {
         Some(dir) => {
             let procs = dir.join("cgroup.procs");
             std::fs::write(&procs, std::process::id().to_string())
-                .map_err(|e| format!("write `{}`: {e}", procs.display()))?;
+                .map_err(Error::io("write", &procs))?;
             Some(read_u64(&dir.join("memory.usage_in_bytes"))?)
         }
         None => None,
@@ -32,8 +36,9 @@ pub fn helper_main(out: &Path, cgroup: Option<&Path>, argv: &[String]) -> Result
     let status = Command::new(program)
         .args(args)
         .status()
-        .map_err(|e| format!("spawn `{program}`: {e}"))?;
-    let usage = getrusage(UsageWho::RUSAGE_CHILDREN).map_err(|e| format!("getrusage: {e}"))?;
+        .map_err(Error::spawn(argv))?;
+    let usage =
+        getrusage(UsageWho::RUSAGE_CHILDREN).map_err(Error::sys("getrusage(RUSAGE_CHILDREN)"))?;
     let cpu = usage.user_time() + usage.system_time();
     let charged_kib = match (cgroup, usage_before) {
         (Some(dir), Some(before)) => {
@@ -47,17 +52,14 @@ pub fn helper_main(out: &Path, cgroup: Option<&Path>, argv: &[String]) -> Result
         cpu_ms: cpu.tv_sec() as f64 * 1000.0 + cpu.tv_usec() as f64 / 1000.0,
         charged_kib,
     };
-    let text = serde_json::to_string(&m).map_err(|e| format!("encode measurement: {e}"))?;
-    std::fs::write(out, text).map_err(|e| format!("write `{}`: {e}", out.display()))?;
+    let text = serde_json::to_string(&m).map_err(Error::encode("measurement"))?;
+    std::fs::write(out, text).map_err(Error::io("write", out))?;
     Ok(m.exit_code)
 }
 
-fn read_u64(path: &Path) -> Result<u64, String> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| format!("read `{}`: {e}", path.display()))?;
-    text.trim()
-        .parse()
-        .map_err(|e| format!("parse `{}`: {e}", path.display()))
+fn read_u64(path: &Path) -> Result<u64, Error> {
+    let text = std::fs::read_to_string(path).map_err(Error::io("read", path))?;
+    text.trim().parse().map_err(Error::parse("parse", path))
 }
 
 /// A v1 memory cgroup made for one measurement and removed when dropped.

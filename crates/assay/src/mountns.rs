@@ -23,6 +23,8 @@ use std::sync::OnceLock;
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::sched::{setns, unshare, CloneFlags};
 
+use crate::error::Error;
+
 /// The hybrid cgroup2 folder crun 1.8 must not see.
 pub const UNIFIED: &str = "/sys/fs/cgroup/unified";
 
@@ -47,17 +49,19 @@ thread_local! {
     static CURRENT: Cell<Option<View>> = const { Cell::new(None) };
 }
 
-fn ns_file() -> Result<File, String> {
-    File::open("/proc/thread-self/ns/mnt")
-        .map_err(|e| format!("open `/proc/thread-self/ns/mnt`: {e}"))
+fn ns_file() -> Result<File, Error> {
+    let path = "/proc/thread-self/ns/mnt";
+    File::open(path).map_err(Error::io("open", path))
 }
 
 /// Makes the namespaces the run needs, once per process; call from the main thread before
 /// any sample. Without `hidden` only the host view exists.
-pub fn prepare(hidden: bool) -> Result<(), String> {
+pub fn prepare(hidden: bool) -> Result<(), Error> {
     if let Some(ns) = NAMESPACES.get() {
         if hidden && ns.hidden.is_none() {
-            return Err("mount namespaces: prepared without the hidden view".into());
+            return Err(Error::Internal(
+                "mount namespaces: prepared without the hidden view",
+            ));
         }
         return Ok(());
     }
@@ -66,7 +70,7 @@ pub fn prepare(hidden: bool) -> Result<(), String> {
         Some(
             std::thread::spawn(make_hidden)
                 .join()
-                .map_err(|_| "mount namespace thread panicked".to_string())??,
+                .map_err(|_| Error::Internal("mount namespace thread panicked"))??,
         )
     } else {
         None
@@ -77,8 +81,8 @@ pub fn prepare(hidden: bool) -> Result<(), String> {
 }
 
 /// Runs on a thread of its own, which ends once the namespace is made.
-fn make_hidden() -> Result<File, String> {
-    unshare(CloneFlags::CLONE_NEWNS).map_err(|e| format!("unshare(CLONE_NEWNS): {e}"))?;
+fn make_hidden() -> Result<File, Error> {
+    unshare(CloneFlags::CLONE_NEWNS).map_err(Error::sys("unshare(CLONE_NEWNS)"))?;
     // Slave, not private: our unmount must not propagate back to the host's mounts.
     mount(
         None::<&str>,
@@ -87,32 +91,35 @@ fn make_hidden() -> Result<File, String> {
         MsFlags::MS_REC | MsFlags::MS_SLAVE,
         None::<&str>,
     )
-    .map_err(|e| format!("mount --make-rslave `/`: {e}"))?;
+    .map_err(Error::sys("mount --make-rslave `/`"))?;
     // Without a hybrid cgroup2 there is nothing to hide.
     if is_mounted(UNIFIED) {
-        umount2(UNIFIED, MntFlags::MNT_DETACH).map_err(|e| format!("umount `{UNIFIED}`: {e}"))?;
+        umount2(UNIFIED, MntFlags::MNT_DETACH)
+            .map_err(Error::sys(format!("umount `{UNIFIED}`")))?;
     }
     ns_file()
 }
 
 /// Switches the calling thread to `view`; cheap when it is already there.
-pub fn enter(view: View) -> Result<(), String> {
+pub fn enter(view: View) -> Result<(), Error> {
     if CURRENT.with(Cell::get) == Some(view) {
         return Ok(());
     }
-    let ns = NAMESPACES.get().ok_or("mount namespaces: not prepared")?;
+    let ns = NAMESPACES
+        .get()
+        .ok_or(Error::Internal("mount namespaces: not prepared"))?;
     let target = match view {
         View::Host => &ns.host,
-        View::HiddenUnified => ns
-            .hidden
-            .as_ref()
-            .ok_or("mount namespaces: no hidden-unified view was prepared")?,
+        View::HiddenUnified => ns.hidden.as_ref().ok_or(Error::Internal(
+            "mount namespaces: no hidden-unified view was prepared",
+        ))?,
     };
-    let cwd = File::open(".").map_err(|e| format!("open the working folder: {e}"))?;
-    unshare(CloneFlags::CLONE_FS).map_err(|e| format!("unshare(CLONE_FS): {e}"))?;
-    setns(target.as_fd(), CloneFlags::CLONE_NEWNS)
-        .map_err(|e| format!("setns(CLONE_NEWNS) into the {view:?} view: {e}"))?;
-    nix::unistd::fchdir(&cwd).map_err(|e| format!("fchdir back to the working folder: {e}"))?;
+    let cwd = File::open(".").map_err(Error::os("open the working folder"))?;
+    unshare(CloneFlags::CLONE_FS).map_err(Error::sys("unshare(CLONE_FS)"))?;
+    setns(target.as_fd(), CloneFlags::CLONE_NEWNS).map_err(Error::sys(format!(
+        "setns(CLONE_NEWNS) into the {view:?} view"
+    )))?;
+    nix::unistd::fchdir(&cwd).map_err(Error::sys("fchdir back to the working folder"))?;
     CURRENT.with(|c| c.set(Some(view)));
     Ok(())
 }

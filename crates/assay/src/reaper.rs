@@ -66,8 +66,8 @@ impl Reaper {
         if let Some(r) = REAPER.get() {
             return Ok(r);
         }
-        nix::sys::prctl::set_child_subreaper(true)
-            .map_err(|e| io::Error::other(format!("prctl PR_SET_CHILD_SUBREAPER: {e}")))?;
+        // PR_SET_CHILD_SUBREAPER
+        nix::sys::prctl::set_child_subreaper(true).map_err(io::Error::from)?;
         let reaper = Arc::new(Reaper {
             state: Mutex::default(),
             spawned: Condvar::new(),

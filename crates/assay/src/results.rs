@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
+use crate::error::Error;
 use crate::machine::Machine;
 use crate::stats::Summary;
 
@@ -228,18 +229,16 @@ impl Results {
         }
     }
 
-    pub fn load(path: &std::path::Path) -> Result<Results, String> {
-        let text =
-            std::fs::read_to_string(path).map_err(|e| format!("read `{}`: {e}", path.display()))?;
-        serde_json::from_str(&text).map_err(|e| format!("parse results `{}`: {e}", path.display()))
+    pub fn load(path: &std::path::Path) -> Result<Results, Error> {
+        let text = std::fs::read_to_string(path).map_err(Error::io("read", path))?;
+        serde_json::from_str(&text).map_err(Error::parse("parse results", path))
     }
 
-    pub fn save(&self, path: &std::path::Path) -> Result<(), String> {
-        let text =
-            serde_json::to_string_pretty(self).map_err(|e| format!("encode results: {e}"))?;
+    pub fn save(&self, path: &std::path::Path) -> Result<(), Error> {
+        let text = serde_json::to_string_pretty(self).map_err(Error::encode("results"))?;
         let tmp = path.with_extension("json.tmp");
         std::fs::write(&tmp, text + "\n")
             .and_then(|_| std::fs::rename(&tmp, path))
-            .map_err(|e| format!("write `{}`: {e}", path.display()))
+            .map_err(Error::io("write", path))
     }
 }

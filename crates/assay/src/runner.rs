@@ -1,26 +1,24 @@
-//! The matrix: every selected benchmark on every runtime, runs interleaved (A B C, C A B,
-//! ...: a new random order every round) so drift of the machine affects all runtimes alike.
+//! The direct mode: the selected benchmarks on every runtime through runc's command line,
+//! run as one [`matrix`] (with the host as a column where a benchmark has a host reference),
+//! and the per-call wrapper floor taken out of the results.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::bundle::Bundles;
 use crate::config::{Config, HIDE_UNIFIED};
-use crate::exec::{Exec, Failure};
+use crate::error::{Context, Error, Failure};
+use crate::exec::Exec;
 use crate::glob;
-use crate::interrupt;
 use crate::leftovers;
-use crate::machine::{cpu_jiffies, loadavg, reference_ms, steal_pct, Machine};
+use crate::machine::Machine;
+use crate::matrix::{matrix, Row};
 use crate::mountns::{self, View};
-use crate::progress::{self, fmt_duration, Progress};
+use crate::progress;
 use crate::reaper::Reaper;
-use crate::results::{
-    BenchmarkResult, Cell, CellStatus, MatrixRun, MetricDef, Results, RunHead, RuntimeInfo, Sample,
-    SampleFailure,
-};
+use crate::results::{BenchmarkResult, CellStatus, MatrixRun, Results, RunHead, RuntimeInfo};
 use crate::runtime::{is_executable, version_line, which, Runtime};
-use crate::stats::Rng;
-use crate::suites::{self, Benchmark, Ctx, RunOutcome, RunResult, Target, Tools};
+use crate::suites::{self, Benchmark, Ctx, Target, Tools};
 use crate::timefmt;
 
 /// The selected benchmarks, in catalogue order; with a runtime behind a per-call wrapper
@@ -70,17 +68,18 @@ fn net_of_wrappers(benches: &[Benchmark], out: &mut [BenchmarkResult]) {
 }
 
 /// Checks the runtimes can be started: each error names the key.
-pub fn check_runtimes(config: &Config) -> Result<(), String> {
+pub fn check_runtimes(config: &Config) -> Result<(), Error> {
     for (i, rt) in config.runtimes.iter().enumerate() {
         if !is_executable(&rt.path) {
-            return Err(format!(
-                "runtimes[{i}].path: `{}` is not an executable file",
-                rt.path.display()
-            ));
+            return Err(Error::NotExecutable {
+                field: format!("runtimes[{i}].path"),
+                path: rt.path.clone(),
+            });
         }
         if let Some(w) = rt.wrapper.first().filter(|w| *w != HIDE_UNIFIED) {
             if which(w).is_none() {
-                return Err(format!("runtimes[{i}].wrapper: `{w}` not found in PATH"));
+                let field = format!("runtimes[{i}].wrapper");
+                return Err(Error::config(field, format!("`{w}` not found in PATH")));
             }
         }
     }
@@ -106,185 +105,10 @@ fn work_dir(config: &Config) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(format!("/var/tmp/assay-{}", std::process::id())))
 }
 
-/// One benchmark of a matrix: its description, and the names of the columns it runs on.
-pub struct Row {
-    pub name: String,
-    pub description: String,
-    pub metrics: Vec<MetricDef>,
-    pub targets: Vec<String>,
-    /// Estimated seconds per sample, set-up included (for the estimate and the ETA).
-    pub estimate_s: f64,
-}
-
-impl Row {
-    pub fn new(
-        name: &str,
-        description: &str,
-        metrics: &[MetricDef],
-        targets: Vec<String>,
-        estimate_s: f64,
-    ) -> Row {
-        Row {
-            name: name.into(),
-            description: description.into(),
-            metrics: metrics.to_vec(),
-            targets,
-            estimate_s,
-        }
-    }
-}
-
-/// A cell stops after this many failed runs in a row (a runtime that cannot do the
-/// benchmark at all), or when more than half of its runs failed.
-const FAILS_IN_A_ROW: usize = 3;
-
-/// Runs `run(row, target)` for every row and target, `warmup` untimed then `runs` timed
-/// times. Every round takes the targets in a new random order (seeded, and recorded), so
-/// no runtime always follows the same other one's clean-up. A failed run is recorded and
-/// the cell goes on; a target that skips a row, or fails it too often, is not run on it
-/// again. After each benchmark `saved` gets the results so far. Stops between samples
-/// when an interrupt was requested.
-pub fn matrix(
-    config: &Config,
-    rows: &[Row],
-    mut run: impl FnMut(usize, usize) -> RunResult,
-    mut saved: impl FnMut(&MatrixRun),
-) -> MatrixRun {
-    let per_cell = (config.warmup + config.runs) as usize;
-    let mut progress = Progress::new(
-        rows.iter()
-            .map(|r| (r.targets.len() * per_cell, r.estimate_s))
-            .collect(),
-    );
-    let columns: usize = rows.iter().map(|r| r.targets.len()).max().unwrap_or(0);
-    progress::status(&format!(
-        "assay: {} benchmarks × up to {columns} columns × ({} runs + {} warm-up), about {} \
-         (estimate); results saved after every benchmark",
-        rows.len(),
-        config.runs,
-        config.warmup,
-        fmt_duration(Duration::from_secs_f64(progress.estimate()))
-    ));
-    let seed = config.seed.unwrap_or_else(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64)
-    });
-    let mut rng = Rng::new(seed);
-    let clock = Instant::now();
-    let cpu_start = cpu_jiffies();
-    let mut m = MatrixRun {
-        seed,
-        ..MatrixRun::default()
-    };
-    m.noise.reference.push([0.0, reference_ms()]);
-    for (bi, row) in rows.iter().enumerate() {
-        let mut cells: Vec<Cell> = row.targets.iter().map(|t| Cell::new(t)).collect();
-        let mut in_a_row = vec![0usize; cells.len()];
-        let mut taken = 0;
-        progress.begin(bi);
-        'rounds: for i in 0..config.warmup + config.runs {
-            let warm = i < config.warmup;
-            let mut order: Vec<usize> = (0..cells.len()).collect();
-            rng.shuffle(&mut order);
-            for ti in order {
-                if interrupt::requested() {
-                    m.interrupted = true;
-                    break 'rounds;
-                }
-                let cell = &mut cells[ti];
-                if cell.status != CellStatus::Ok {
-                    continue;
-                }
-                let (n, of) = if warm {
-                    (i + 1, config.warmup)
-                } else {
-                    (i - config.warmup + 1, config.runs)
-                };
-                progress.step(&row.targets[ti], &row.name, n, of, warm);
-                taken += 1;
-                let load1 = loadavg(Path::new("/"))[0];
-                let before = cpu_jiffies();
-                let at_s = clock.elapsed().as_secs_f64();
-                let outcome = run(bi, ti);
-                let steal = steal_pct(before, cpu_jiffies());
-                let sample = |values, trace| Sample {
-                    values,
-                    load1,
-                    at_s,
-                    steal_pct: steal,
-                    trace,
-                };
-                match outcome {
-                    Ok(RunOutcome::Values(values)) => {
-                        in_a_row[ti] = 0;
-                        if !warm {
-                            cell.samples.push(sample(values, Vec::new()));
-                        }
-                    }
-                    Ok(RunOutcome::Traced(values, trace)) => {
-                        in_a_row[ti] = 0;
-                        if !warm {
-                            cell.samples.push(sample(values, trace));
-                        }
-                    }
-                    Ok(RunOutcome::Skip(reason)) => {
-                        cell.status = CellStatus::Skipped;
-                        cell.error = Some(reason);
-                    }
-                    Err(f) => {
-                        in_a_row[ti] += 1;
-                        let stderr = Some(f.stderr.trim().to_string()).filter(|s| !s.is_empty());
-                        cell.failures.push(SampleFailure {
-                            run: if warm { 0 } else { n },
-                            error: f.to_string(),
-                            stderr: stderr.clone(),
-                        });
-                        let too_many =
-                            in_a_row[ti] >= FAILS_IN_A_ROW || cell.failures.len() * 2 > per_cell;
-                        progress::status(&format!(
-                            "assay: {} {} {} {n} failed{}: {f}",
-                            row.targets[ti],
-                            row.name,
-                            if warm { "warm-up" } else { "run" },
-                            if too_many { " (cell given up)" } else { "" }
-                        ));
-                        if too_many {
-                            cell.status = CellStatus::Failed;
-                            cell.error = Some(f.to_string());
-                            cell.stderr = stderr;
-                        }
-                    }
-                }
-            }
-        }
-        progress.end(row.targets.len() * per_cell - taken);
-        cells
-            .iter_mut()
-            .for_each(|c| c.summarise(row.metrics.len()));
-        m.benchmarks.push(BenchmarkResult {
-            name: row.name.clone(),
-            description: row.description.clone(),
-            metrics: row.metrics.clone(),
-            cells,
-        });
-        m.noise
-            .reference
-            .push([clock.elapsed().as_secs_f64(), reference_ms()]);
-        m.noise.steal_pct = steal_pct(cpu_start, cpu_jiffies());
-        saved(&m);
-        if m.interrupted {
-            break;
-        }
-    }
-    progress.finish();
-    m
-}
-
 /// Runs the whole matrix and returns the results; `saved` gets the results so far after
 /// every benchmark (`complete: false`). The work folder is removed afterwards.
-pub fn run(config: &Config, saved: &mut dyn FnMut(&Results)) -> Result<Results, String> {
-    config.validate().map_err(|e| e.0)?;
+pub fn run(config: &Config, saved: &mut dyn FnMut(&Results)) -> Result<Results, Error> {
+    config.validate()?;
     check_runtimes(config)?;
     let catalog = suites::catalog(&config.scales);
     let names: Vec<&str> = catalog.iter().map(|b| b.name.as_str()).collect();
@@ -294,7 +118,8 @@ pub fn run(config: &Config, saved: &mut dyn FnMut(&Results)) -> Result<Results, 
     mountns::prepare(hidden)?;
     let work = work_dir(config);
     std::fs::create_dir_all(&work)
-        .map_err(|e| format!("work_dir: create `{}`: {e}", work.display()))?;
+        .map_err(Error::io("create", &work))
+        .context("work_dir")?;
     leftovers::dir(&work);
     leftovers::cgroups(&format!("assay-{}-", std::process::id()));
     leftovers::cgroups(&format!("assay-measure-{}-", std::process::id()));
@@ -309,16 +134,14 @@ fn run_in(
     benches: &[Benchmark],
     work: &Path,
     saved: &mut dyn FnMut(&Results),
-) -> Result<Results, String> {
+) -> Result<Results, Error> {
     let started_unix = timefmt::unix_now();
     let mut machine = Machine::probe(Path::new("/"));
     machine.description = config.description.clone().unwrap_or_default();
     // A hung command other than a runtime verb (which have their own limits) is killed
     // generously above what any suite asks for.
     let limit = Duration::from_secs(120 + 4 * u64::from(config.seconds));
-    let exec = Exec::new(work.join("scratch"))
-        .map_err(|e| format!("start: {e}"))?
-        .with_time_limit(limit);
+    let exec = Exec::new(work.join("scratch"))?.with_time_limit(limit);
     let runtimes: Vec<Runtime> = config
         .runtimes
         .iter()
@@ -332,7 +155,7 @@ fn run_in(
         sysbench: which("sysbench"),
         strace: which("strace"),
     };
-    let self_exe = std::env::current_exe().map_err(|e| format!("locate the assay binary: {e}"))?;
+    let self_exe = std::env::current_exe().map_err(Error::os("locate the assay binary"))?;
     let ctx = Ctx::new(&exec, &bundles, config, tools, self_exe);
 
     let targets_of = |b: &Benchmark| {
@@ -401,6 +224,7 @@ fn run_in(
 mod tests {
     use super::*;
     use crate::config::{parse_runtime_flag, RuntimeConfig};
+    use crate::results::{Cell, Sample};
 
     #[test]
     fn a_per_call_wrapper_is_measured_and_taken_out() {

@@ -11,9 +11,9 @@ use crate::results::{Better, MetricDef};
 use crate::suites::{RunOutcome, RunResult, SysbenchTest};
 
 use super::api::PodSandboxConfig;
-use super::client::{CriError, Handle};
+use super::client::{CallError, CriError, Handle};
 use super::pod;
-use super::session::{fail, ms, Ctx, Pod, Step, SLEEP};
+use super::session::{ms, Ctx, Pod, Step, SLEEP};
 use super::sysbench;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -236,8 +236,8 @@ fn scale(ctx: &Ctx, handler: &str, n: u32) -> RunResult {
                 Err((
                     None,
                     CriError {
-                        rpc: "scale task".into(),
-                        message: e.to_string(),
+                        rpc: "scale task",
+                        why: CallError::Task(e),
                     },
                 ))
             }));
@@ -266,8 +266,8 @@ fn scale(ctx: &Ctx, handler: &str, n: u32) -> RunResult {
         while let Some(r) = set.join_next().await {
             all.push(r.unwrap_or_else(|e| {
                 Err(CriError {
-                    rpc: "scale task".into(),
-                    message: e.to_string(),
+                    rpc: "scale task",
+                    why: CallError::Task(e),
                 })
             }));
         }
@@ -275,10 +275,10 @@ fn scale(ctx: &Ctx, handler: &str, n: u32) -> RunResult {
     });
     let destroy_all = ms(t);
     if let Some(Err((_, e))) = started.into_iter().find(Result::is_err) {
-        return Err(fail(e));
+        return Err(e.into());
     }
     if let Some(Err(e)) = destroyed.into_iter().find(Result::is_err) {
-        return Err(fail(e));
+        return Err(e.into());
     }
     let total = start_all + destroy_all;
     Ok(RunOutcome::Values(vec![

@@ -5,6 +5,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use crate::error::Error;
+
 use super::api::{ContainerState, LinuxContainerResources};
 use super::client::Cri;
 use super::containerd::Handler;
@@ -18,7 +20,7 @@ struct Steps {
 }
 
 impl Steps {
-    fn record(&mut self, name: &str, outcome: Result<String, String>) -> bool {
+    fn record(&mut self, name: &str, outcome: Result<String, Error>) -> bool {
         match outcome {
             Ok(detail) => {
                 self.passed += 1;
@@ -38,7 +40,7 @@ impl Steps {
 const MIB: i64 = 1024 * 1024;
 
 /// Runs the steps; returns whether all passed.
-pub fn run(spec: &str, handler: &Handler, mkimage: &Path) -> Result<bool, String> {
+pub fn run(spec: &str, handler: &Handler, mkimage: &Path) -> bool {
     let mut s = Steps {
         label: format!("cri[{}]", handler.name),
         passed: 0,
@@ -55,7 +57,7 @@ pub fn run(spec: &str, handler: &Handler, mkimage: &Path) -> Result<bool, String
         Ok(ep) => ep,
         Err(e) => {
             s.record(first, Err(e));
-            return Ok(summary(&s));
+            return summary(&s);
         }
     };
     s.record(first, Ok(ep.version.clone()));
@@ -68,7 +70,7 @@ pub fn run(spec: &str, handler: &Handler, mkimage: &Path) -> Result<bool, String
         let left = leftovers(&socket, &parent);
         s.record("private containerd stopped, nothing left", left);
     }
-    Ok(summary(&s))
+    summary(&s)
 }
 
 fn summary(s: &Steps) -> bool {
@@ -84,20 +86,20 @@ fn summary(s: &Steps) -> bool {
     s.failed.is_empty()
 }
 
-fn leftovers(socket: &Path, parent: &str) -> Result<String, String> {
+fn leftovers(socket: &Path, parent: &str) -> Result<String, Error> {
     let dir = socket.parent().unwrap_or(socket);
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
     let tag = dir.file_name().and_then(|n| n.to_str()).unwrap_or("?");
     let left: Vec<&str> = mounts.lines().filter(|l| l.contains(tag)).collect();
     if !left.is_empty() {
-        return Err(format!("mounts left: {}", left.join(" | ")));
+        return Err(Error::Check(format!("mounts left: {}", left.join(" | "))));
     }
     if dir.exists() {
-        return Err(format!("`{}` left", dir.display()));
+        return Err(Error::Check(format!("`{}` left", dir.display())));
     }
     let cg = Path::new("/sys/fs/cgroup/memory").join(parent.trim_start_matches('/'));
     if cg.exists() {
-        return Err(format!("cgroup `{}` left", cg.display()));
+        return Err(Error::Check(format!("cgroup `{}` left", cg.display())));
     }
     Ok(String::new())
 }
@@ -105,7 +107,7 @@ fn leftovers(socket: &Path, parent: &str) -> Result<String, String> {
 fn steps(s: &mut Steps, cri: &Cri, handler: &str, parent: &str) {
     let image = e(cri.block_on(cri.h.image_status(pod::BUSYBOX_IMAGE))).and_then(|i| {
         i.map(|i| format!("{} bytes", i.size))
-            .ok_or_else(|| format!("image `{}` not present", pod::BUSYBOX_IMAGE))
+            .ok_or_else(|| Error::Check(format!("image `{}` not present", pod::BUSYBOX_IMAGE)))
     });
     if !s.record("ImageStatus busybox", image) {
         return;
@@ -133,8 +135,8 @@ fn steps(s: &mut Steps, cri: &Cri, handler: &str, parent: &str) {
     );
 }
 
-fn e<T>(r: Result<T, super::client::CriError>) -> Result<T, String> {
-    r.map_err(|e| e.to_string())
+fn e<T>(r: Result<T, super::client::CriError>) -> Result<T, Error> {
+    r.map_err(Error::from)
 }
 
 fn ms(since: Instant) -> f64 {
@@ -170,21 +172,21 @@ fn container_steps(s: &mut Steps, cri: &Cri, pod_id: &str, sandbox: super::api::
             let out = String::from_utf8_lossy(&r.stdout);
             (r.exit_code == 0 && out.trim() == "hello")
                 .then(String::new)
-                .ok_or_else(|| format!("exit {} stdout {out:?}", r.exit_code))
+                .ok_or_else(|| Error::Check(format!("exit {} stdout {out:?}", r.exit_code)))
         });
         s.record("ExecSync echo hello", hello);
         let code =
             e(cri.block_on(cri.h.exec_sync(&id, &["sh", "-c", "exit 3"], 10))).and_then(|r| {
                 (r.exit_code == 3)
                     .then(String::new)
-                    .ok_or_else(|| format!("exit code {}, wanted 3", r.exit_code))
+                    .ok_or_else(|| Error::Check(format!("exit code {}, wanted 3", r.exit_code)))
             });
         s.record("ExecSync exit code 3", code);
         let stats = e(cri.block_on(cri.h.container_stats(&id))).and_then(|st| {
             let mem = st.memory.and_then(|m| m.working_set_bytes).map(|v| v.value);
             mem.filter(|m| *m > 0)
                 .map(|m| format!("working set {} KiB", m / 1024))
-                .ok_or_else(|| "no memory working set".to_string())
+                .ok_or(Error::Check("no memory working set".into()))
         });
         s.record("ContainerStats", stats);
         s.record(
@@ -197,30 +199,29 @@ fn container_steps(s: &mut Steps, cri: &Cri, pod_id: &str, sandbox: super::api::
     }
     let removed = e(cri.block_on(cri.h.remove_container(&id))).and_then(|_| {
         match cri.block_on(cri.h.container_status(&id, false)) {
-            Err(err) if err.message.starts_with("NotFound") => Ok(String::new()),
-            Err(err) => Err(err.to_string()),
-            Ok(_) => Err("still listed after RemoveContainer".into()),
+            Err(err) if err.why.is_not_found() => Ok(String::new()),
+            Err(err) => Err(err.into()),
+            Ok(_) => Err(Error::Check("still listed after RemoveContainer".into())),
         }
     });
     s.record("RemoveContainer", removed);
 }
 
-fn state_is(cri: &Cri, id: &str, want: ContainerState) -> Result<String, String> {
+fn state_is(cri: &Cri, id: &str, want: ContainerState) -> Result<String, Error> {
     let began = Instant::now();
     loop {
         let st = cri
-            .block_on(cri.h.container_status(id, false))
-            .map_err(|e| e.to_string())?
+            .block_on(cri.h.container_status(id, false))?
             .status
-            .ok_or("ContainerStatus without status")?;
+            .ok_or(Error::Check("ContainerStatus without status".into()))?;
         if st.state == want as i32 {
             return Ok(String::new());
         }
         if began.elapsed() > Duration::from_secs(10) {
-            return Err(format!(
+            return Err(Error::Check(format!(
                 "state {:?}, wanted {want:?}",
                 ContainerState::try_from(st.state)
-            ));
+            )));
         }
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -228,33 +229,30 @@ fn state_is(cri: &Cri, id: &str, want: ContainerState) -> Result<String, String>
 
 /// Raises memory to 128 MiB and caps cpu at 50%, then reads both back from the container's
 /// cgroup on the host.
-fn update(cri: &Cri, id: &str) -> Result<String, String> {
+fn update(cri: &Cri, id: &str) -> Result<String, Error> {
     let res = LinuxContainerResources {
         memory_limit_in_bytes: 128 * MIB,
         ..pod::cpu_percent(50)
     };
-    cri.block_on(cri.h.update_container_resources(id, res))
-        .map_err(|e| e.to_string())?;
-    let info = cri
-        .block_on(cri.h.container_status(id, true))
-        .map_err(|e| e.to_string())?
-        .info;
-    let pid = pod::pid_from_info(&info).ok_or("no pid in the verbose ContainerStatus")?;
-    let read = |controller: &str, file: &str| -> Result<String, String> {
+    cri.block_on(cri.h.update_container_resources(id, res))?;
+    let info = cri.block_on(cri.h.container_status(id, true))?.info;
+    let pid = pod::pid_from_info(&info)
+        .ok_or(Error::Check("no pid in the verbose ContainerStatus".into()))?;
+    let read = |controller: &str, file: &str| -> Result<String, Error> {
         let dir = pod::v1_cgroup_dir(pid, controller)
-            .ok_or_else(|| format!("pid {pid}: no v1 {controller} cgroup"))?;
+            .ok_or_else(|| Error::Check(format!("pid {pid}: no v1 {controller} cgroup")))?;
         let path = dir.join(file);
         std::fs::read_to_string(&path)
             .map(|s| s.trim().to_string())
-            .map_err(|e| format!("read `{}`: {e}", path.display()))
+            .map_err(Error::io("read", &path))
     };
     let mem = read("memory", "memory.limit_in_bytes")?;
     let quota = read("cpu", "cpu.cfs_quota_us")?;
     if mem != (128 * MIB).to_string() || quota != "50000" {
-        return Err(format!(
+        return Err(Error::Check(format!(
             "cgroup has memory.limit_in_bytes {mem}, cpu.cfs_quota_us {quota}; wanted {} and 50000",
             128 * MIB
-        ));
+        )));
     }
     Ok(format!(
         "memory.limit_in_bytes {mem}, cpu.cfs_quota_us {quota}"

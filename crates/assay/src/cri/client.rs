@@ -17,28 +17,51 @@ use super::api::*;
 const RUNTIME: &str = "/runtime.v1.RuntimeService/";
 const IMAGE: &str = "/runtime.v1.ImageService/";
 
-/// An RPC that failed: which one, and the gRPC status or transport error.
-#[derive(Debug, Clone, PartialEq)]
+/// An RPC that failed: which one, and why.
+#[derive(Debug, thiserror::Error)]
+#[error("{rpc}: {why}")]
 pub struct CriError {
-    pub rpc: String,
-    pub message: String,
+    pub rpc: &'static str,
+    pub why: CallError,
 }
 
-impl std::fmt::Display for CriError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.rpc, self.message)
+/// Why a CRI call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// The runtime answered with an error status.
+    #[error("{:?}: {}", .0.code(), .0.message())]
+    Status(Box<tonic::Status>),
+    #[error("connection not ready: {0}")]
+    NotReady(tonic::transport::Error),
+    #[error("no answer within {} s", .0.as_secs())]
+    Timeout(Duration),
+    /// An answer without a field assay needs.
+    #[error("answer without {0}")]
+    Incomplete(&'static str),
+    #[error("{0}")]
+    Path(tonic::codegen::http::uri::InvalidUri),
+    /// A task that made calls concurrently panicked or was cancelled.
+    #[error("{0}")]
+    Task(tokio::task::JoinError),
+}
+
+impl CallError {
+    /// Whether the runtime answered NotFound (e.g. for a container already removed).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, CallError::Status(s) if s.code() == tonic::Code::NotFound)
     }
 }
 
-/// The socket path of an endpoint given as `unix:///path` or `/path`.
-pub fn socket_path(endpoint: &str) -> Result<PathBuf, String> {
-    let path = endpoint.strip_prefix("unix://").unwrap_or(endpoint);
-    if !path.starts_with('/') {
-        return Err(format!(
-            "CRI endpoint `{endpoint}`: want unix:///absolute/path"
-        ));
-    }
-    Ok(PathBuf::from(path))
+/// The client could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("CRI client: start tokio: {0}")]
+    Runtime(std::io::Error),
+    #[error("CRI connect `{}`: {source}", socket.display())]
+    Socket {
+        socket: PathBuf,
+        source: tonic::transport::Error,
+    },
 }
 
 /// A connected CRI client; [`Cri::block_on`] runs [`Handle`] calls on its own runtime.
@@ -56,12 +79,12 @@ pub struct Handle {
 
 impl Cri {
     /// Connects to the CRI socket; `timeout` bounds every call made later.
-    pub fn connect(socket: &Path, timeout: Duration) -> Result<Cri, String> {
+    pub fn connect(socket: &Path, timeout: Duration) -> Result<Cri, ConnectError> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_io()
             .enable_time()
             .build()
-            .map_err(|e| format!("CRI client: start tokio: {e}"))?;
+            .map_err(ConnectError::Runtime)?;
         let path = socket.to_path_buf();
         let channel = rt
             .block_on(async {
@@ -74,7 +97,10 @@ impl Cri {
                     }))
                     .await
             })
-            .map_err(|e| format!("CRI connect `{}`: {e}", socket.display()))?;
+            .map_err(|source| ConnectError::Socket {
+                socket: socket.to_path_buf(),
+                source,
+            })?;
         Ok(Cri {
             rt,
             h: Handle {
@@ -102,25 +128,22 @@ impl Handle {
         Req: prost::Message + Send + Sync + 'static,
         Resp: prost::Message + Default + Send + Sync + 'static,
     {
-        let err = |message: String| CriError {
-            rpc: method.to_string(),
-            message,
-        };
-        let path =
-            PathAndQuery::try_from(format!("{service}{method}")).map_err(|e| err(e.to_string()))?;
+        let err = |why: CallError| CriError { rpc: method, why };
+        let path = PathAndQuery::try_from(format!("{service}{method}"))
+            .map_err(|e| err(CallError::Path(e)))?;
         let mut grpc = self.grpc.clone();
         let call = async {
             grpc.ready()
                 .await
-                .map_err(|e| err(format!("connection not ready: {e}")))?;
+                .map_err(|e| err(CallError::NotReady(e)))?;
             grpc.unary(tonic::Request::new(req), path, ProstCodec::default())
                 .await
                 .map(|r| r.into_inner())
-                .map_err(|s| err(format!("{:?}: {}", s.code(), s.message())))
+                .map_err(|s| err(CallError::Status(Box::new(s))))
         };
         tokio::time::timeout(self.timeout, call)
             .await
-            .map_err(|_| err(format!("no answer within {} s", self.timeout.as_secs())))?
+            .map_err(|_| err(CallError::Timeout(self.timeout)))?
     }
 
     pub async fn version(&self) -> Result<VersionResponse, CriError> {
@@ -259,9 +282,9 @@ impl Handle {
             container_id: id.into(),
         };
         let resp: ContainerStatsResponse = self.unary(RUNTIME, "ContainerStats", req).await?;
-        resp.stats.ok_or_else(|| CriError {
-            rpc: "ContainerStats".into(),
-            message: "answer without stats".into(),
+        resp.stats.ok_or(CriError {
+            rpc: "ContainerStats",
+            why: CallError::Incomplete("stats"),
         })
     }
 }
@@ -271,23 +294,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn endpoints() {
-        assert_eq!(
-            socket_path("unix:///run/x.sock").unwrap(),
-            PathBuf::from("/run/x.sock")
-        );
-        assert_eq!(
-            socket_path("/run/x.sock").unwrap(),
-            PathBuf::from("/run/x.sock")
-        );
-        assert!(socket_path("tcp://1.2.3.4:5").is_err());
-    }
-
-    #[test]
     fn a_missing_socket_is_one_error_naming_it() {
         let e = Cri::connect(Path::new("/nonexistent/cri.sock"), Duration::from_secs(1))
             .err()
-            .unwrap();
+            .unwrap()
+            .to_string();
         assert!(e.contains("/nonexistent/cri.sock"), "{e}");
     }
 }

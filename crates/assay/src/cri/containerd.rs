@@ -5,11 +5,13 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
+
+use crate::error::Error;
 
 use super::client::Cri;
 
@@ -88,28 +90,29 @@ const LOOPBACK_CONFLIST: &str =
 impl Private {
     /// Starts containerd with the folders `/var/lib/kapsel-cri-TAG` and `/run/kapsel-cri-TAG`
     /// and waits until its CRI plugin answers.
-    pub fn start(tag: &str, handlers: &[Handler]) -> Result<Private, String> {
+    pub fn start(tag: &str, handlers: &[Handler]) -> Result<Private, Error> {
         for h in handlers {
             if !crate::runtime::is_executable(&h.binary) {
-                return Err(format!(
-                    "handler `{}`: `{}` is not an executable file",
-                    h.name,
-                    h.binary.display()
-                ));
+                return Err(Error::NotExecutable {
+                    field: format!("handler `{}`", h.name),
+                    path: h.binary.clone(),
+                });
             }
         }
-        let bin = crate::runtime::which("containerd")
-            .ok_or("containerd not found in PATH (apt-get install containerd)")?;
+        let bin = crate::runtime::which("containerd").ok_or(Error::NotInstalled {
+            program: "containerd",
+            package: "containerd",
+        })?;
         let root = PathBuf::from(format!("/var/lib/kapsel-cri-{tag}"));
         let state = PathBuf::from(format!("/run/kapsel-cri-{tag}"));
         let socket = state.join("containerd.sock");
         for dir in [&root.join("cni"), &state] {
-            std::fs::create_dir_all(dir).map_err(|e| format!("create `{}`: {e}", dir.display()))?;
+            std::fs::create_dir_all(dir).map_err(Error::io("create", dir))?;
         }
         crate::leftovers::dir(&state);
         crate::leftovers::dir(&root);
         let write = |path: PathBuf, text: &str| {
-            std::fs::write(&path, text).map_err(|e| format!("write `{}`: {e}", path.display()))
+            std::fs::write(&path, text).map_err(Error::io("write", &path))
         };
         write(root.join("cni/10-assay-lo.conflist"), LOOPBACK_CONFLIST)?;
         let config = root.join("config.toml");
@@ -118,19 +121,20 @@ impl Private {
             &config_toml(&root, &state, &socket, handlers),
         )?;
         let log_path = root.join("containerd.log");
-        let log = std::fs::File::create(&log_path)
-            .map_err(|e| format!("create `{}`: {e}", log_path.display()))?;
-        let err = log
-            .try_clone()
-            .map_err(|e| format!("dup `{}`: {e}", log_path.display()))?;
-        let child = Command::new(&bin)
-            .arg("--config")
-            .arg(&config)
+        let log = std::fs::File::create(&log_path).map_err(Error::io("create", &log_path))?;
+        let err = log.try_clone().map_err(Error::io("dup", &log_path))?;
+        let argv = [
+            bin.display().to_string(),
+            "--config".into(),
+            config.display().to_string(),
+        ];
+        let child = Command::new(&argv[0])
+            .args(&argv[1..])
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(err)
             .spawn()
-            .map_err(|e| format!("spawn `{}`: {e}", bin.display()))?;
+            .map_err(Error::spawn(&argv))?;
         let mut private = Private {
             root,
             state,
@@ -138,58 +142,58 @@ impl Private {
             child: Some(child),
         };
         if let Err(e) = private.wait_ready(Duration::from_secs(30)) {
-            let tail = log_tail(&log_path, 5);
+            let log = log_tail(&log_path, 5);
             private.stop();
-            return Err(format!("{e}; containerd log: {tail}"));
+            return Err(Error::ContainerdLog {
+                source: Box::new(e),
+                log,
+            });
         }
         Ok(private)
     }
 
-    fn wait_ready(&mut self, within: Duration) -> Result<(), String> {
+    fn wait_ready(&mut self, within: Duration) -> Result<(), Error> {
         let began = Instant::now();
-        let mut last = String::from("no socket yet");
+        let mut last = None;
         while began.elapsed() < within {
             if let Some(child) = self.child.as_mut() {
                 if let Ok(Some(status)) = child.try_wait() {
-                    return Err(format!("containerd exited early ({status})"));
+                    return Err(Error::ContainerdExited(status));
                 }
             }
             if self.socket.exists() {
-                match Cri::connect(&self.socket, Duration::from_secs(5))
-                    .and_then(|c| c.block_on(c.h.version()).map_err(|e| e.to_string()))
-                {
+                let answer = Cri::connect(&self.socket, Duration::from_secs(5))
+                    .map_err(Error::from)
+                    .and_then(|c| c.block_on(c.h.version()).map_err(Error::from));
+                match answer {
                     Ok(_) => return Ok(()),
-                    Err(e) => last = e,
+                    Err(e) => last = Some(Box::new(e)),
                 }
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        Err(format!(
-            "containerd `{}` not answering CRI Version within {} s: {last}",
-            self.socket.display(),
-            within.as_secs()
-        ))
+        Err(Error::ContainerdSilent {
+            socket: self.socket.clone(),
+            within,
+            last,
+        })
     }
 
     /// `ctr images import` of an image tar into the CRI plugin's namespace.
-    pub fn import(&self, tar: &Path) -> Result<(), String> {
-        let out = Command::new("ctr")
-            .arg("--address")
-            .arg(&self.socket)
-            .args(["-n", "k8s.io", "images", "import"])
-            .arg(tar)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| format!("spawn ctr: {e}"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "ctr images import `{}`: {}: {}",
-                tar.display(),
-                out.status,
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
-        }
-        Ok(())
+    pub fn import(&self, tar: &Path) -> Result<(), Error> {
+        let argv: Vec<String> = [
+            "ctr",
+            "--address",
+            &self.socket.display().to_string(),
+            "-n",
+            "k8s.io",
+            "images",
+            "import",
+            &tar.display().to_string(),
+        ]
+        .map(String::from)
+        .into();
+        run_helper(&argv).map(drop)
     }
 
     /// Stops containerd (SIGTERM, SIGKILL after 10 s), then the shims it started, unmounts
@@ -228,6 +232,23 @@ impl Drop for Private {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Runs a helper program (ctr, the image builder) to its end; an error unless it exits 0.
+pub fn run_helper(argv: &[String]) -> Result<Output, Error> {
+    let out = Command::new(&argv[0])
+        .args(&argv[1..])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(Error::spawn(argv))?;
+    if !out.status.success() {
+        return Err(Error::Command {
+            argv: argv.to_vec(),
+            status: out.status,
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        });
+    }
+    Ok(out)
 }
 
 fn log_tail(path: &Path, lines: usize) -> String {

@@ -3,11 +3,12 @@
 //! builds without a registry.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
-use super::client::{socket_path, Cri};
-use super::containerd::{Handler, Private, PAUSE_IMAGE};
+use crate::error::Error;
+
+use super::client::Cri;
+use super::containerd::{run_helper, Handler, Private, PAUSE_IMAGE};
 use super::pod::BUSYBOX_IMAGE;
 
 /// `--cri` value that asks for a private containerd.
@@ -35,6 +36,16 @@ pub fn resolve(spec: &str) -> &str {
     }
 }
 
+/// The socket path of an endpoint given as `unix:///path` or `/path`.
+pub fn socket_path(endpoint: &str) -> Result<PathBuf, Error> {
+    let path = endpoint.strip_prefix("unix://").unwrap_or(endpoint);
+    if !path.starts_with('/') {
+        let field = format!("CRI endpoint `{endpoint}`");
+        return Err(Error::config(field, "want unix:///absolute/path"));
+    }
+    Ok(PathBuf::from(path))
+}
+
 /// Parses `--handler NAME[=PATH]`.
 pub fn parse_handler(spec: &str) -> Handler {
     match spec.split_once('=') {
@@ -58,21 +69,21 @@ impl Endpoint {
         handlers: &[Handler],
         mkimage: &Path,
         tag: &str,
-    ) -> Result<Endpoint, String> {
+    ) -> Result<Endpoint, Error> {
         let private = if spec == PRIVATE {
             for h in handlers {
                 if h.binary.as_os_str().is_empty() {
-                    return Err(format!(
-                        "--handler {}: a private containerd needs NAME=PATH (the OCI runtime binary)",
-                        h.name
+                    return Err(Error::config(
+                        format!("--handler {}", h.name),
+                        "a private containerd needs NAME=PATH (the OCI runtime binary)",
                     ));
                 }
             }
             if !mkimage.is_file() {
-                return Err(format!(
-                    "--mkimage: `{}` not found (run from the repository root, or pass the path of scripts/callers/mkimage.py)",
+                return Err(Error::config("--mkimage", format!(
+                    "`{}` not found (run from the repository root, or pass the path of scripts/callers/mkimage.py)",
                     mkimage.display()
-                ));
+                )));
             }
             let p = Private::start(tag, handlers)?;
             let images = [
@@ -83,21 +94,15 @@ impl Endpoint {
                 let tar = p
                     .root
                     .join(format!("{}.tar", name.replace(['/', ':'], "_")));
-                let out = Command::new("python3")
-                    .arg(mkimage)
-                    .arg(&tar)
-                    .args(["--name", name])
-                    .args(args)
-                    .output()
-                    .map_err(|e| format!("spawn python3 `{}`: {e}", mkimage.display()))?;
-                if !out.status.success() {
-                    return Err(format!(
-                        "`{}` {name}: {}: {}",
-                        mkimage.display(),
-                        out.status,
-                        String::from_utf8_lossy(&out.stderr).trim()
-                    ));
-                }
+                let mut argv = vec![
+                    "python3".to_string(),
+                    mkimage.display().to_string(),
+                    tar.display().to_string(),
+                    "--name".into(),
+                    name.into(),
+                ];
+                argv.extend(args.iter().map(|a| a.to_string()));
+                run_helper(&argv)?;
                 p.import(&tar)?;
             }
             Some(p)
@@ -109,7 +114,7 @@ impl Endpoint {
             None => socket_path(resolve(spec))?,
         };
         let cri = Cri::connect(&socket, CALL_TIMEOUT)?;
-        let v = cri.block_on(cri.h.version()).map_err(|e| e.to_string())?;
+        let v = cri.block_on(cri.h.version())?;
         let version = format!(
             "{} {} (CRI {})",
             v.runtime_name, v.runtime_version, v.runtime_api_version
@@ -153,6 +158,18 @@ mod tests {
             ("kapsel", PathBuf::from("/opt/kapsel"))
         );
         assert!(parse_handler("runc").binary.as_os_str().is_empty());
+    }
+
+    #[test]
+    fn socket_paths() {
+        let path = |e| socket_path(e).unwrap();
+        assert_eq!(path("unix:///run/x.sock"), PathBuf::from("/run/x.sock"));
+        assert_eq!(path("/run/x.sock"), PathBuf::from("/run/x.sock"));
+        let e = socket_path("tcp://1.2.3.4:5").unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "CRI endpoint `tcp://1.2.3.4:5`: want unix:///absolute/path"
+        );
     }
 
     #[test]

@@ -4,6 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::error::Error;
+
 use super::api::*;
 
 /// The busybox image the containers run (imported from scripts/callers/mkimage.py's tar).
@@ -78,11 +80,12 @@ pub fn cpu_percent(percent: i64) -> LinuxContainerResources {
 
 /// Read-only bind mounts that make a dynamically linked host program run in a busybox
 /// container: the program itself and the folder of each library `ldd` lists.
-pub fn host_program_mounts(program: &Path) -> Result<Vec<Mount>, String> {
-    let out = std::process::Command::new("ldd")
+pub fn host_program_mounts(program: &Path) -> Result<Vec<Mount>, Error> {
+    let argv = ["ldd".to_string(), program.display().to_string()];
+    let out = std::process::Command::new(&argv[0])
         .arg(program)
         .output()
-        .map_err(|e| format!("spawn ldd: {e}"))?;
+        .map_err(Error::spawn(&argv))?;
     let libs = crate::bundle::parse_ldd(&String::from_utf8_lossy(&out.stdout));
     let mut dirs: Vec<PathBuf> = libs
         .iter()

@@ -6,11 +6,12 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::config::Config;
+use crate::error::{Context, Error};
 use crate::glob;
 use crate::machine::Machine;
+use crate::matrix::{matrix, Row};
 use crate::results::MatrixRun;
 use crate::results::{Results, RunHead, RuntimeInfo};
-use crate::runner::{matrix, Row};
 use crate::timefmt;
 
 use super::bench;
@@ -26,7 +27,7 @@ pub fn resolve_handlers(
     config: &Config,
     endpoint: &str,
     given: &[Handler],
-) -> Result<Vec<Handler>, String> {
+) -> Result<Vec<Handler>, Error> {
     let mut handlers: Vec<Handler> = if given.is_empty() {
         config
             .runtimes
@@ -48,9 +49,9 @@ pub fn resolve_handlers(
                     .iter()
                     .find(|r| r.name == h.name)
                     .ok_or_else(|| {
-                        format!(
-                            "--handler {}: no path, and no runtime of that name is configured",
-                            h.name
+                        Error::config(
+                            format!("--handler {}", h.name),
+                            "no path, and no runtime of that name is configured",
                         )
                     })?;
                 h.binary = rt.path.clone();
@@ -58,7 +59,10 @@ pub fn resolve_handlers(
         }
     }
     if handlers.is_empty() {
-        return Err("--handler: none given (e.g. --handler runc --handler kapsel)".into());
+        return Err(Error::config(
+            "--handler",
+            "none given (e.g. --handler runc --handler kapsel)",
+        ));
     }
     // containerd runs the binary from its own working folder: a relative path would not
     // be found there.
@@ -102,7 +106,7 @@ pub fn run(
     handlers: &[Handler],
     mkimage: &Path,
     saved: &mut dyn FnMut(&Results),
-) -> Result<Results, String> {
+) -> Result<Results, Error> {
     let catalog = bench::catalog(&config.scales);
     let names: Vec<&str> = catalog.iter().map(|b| b.name.as_str()).collect();
     glob::check(&config.suites, &names, "assay list --cri")?;
@@ -116,11 +120,13 @@ pub fn run(
     for (i, spec) in endpoints.iter().enumerate() {
         let tag = format!("assay-{}-{i}", std::process::id());
         crate::progress::status(&format!("assay: opening CRI endpoint `{spec}`"));
-        match Endpoint::open(spec, handlers, mkimage, &tag) {
+        match Endpoint::open(spec, handlers, mkimage, &tag)
+            .context(format!("CRI endpoint `{spec}`"))
+        {
             Ok(ep) => opened.push(ep),
             Err(e) => {
                 opened.into_iter().for_each(Endpoint::close);
-                return Err(format!("CRI endpoint `{spec}`: {e}"));
+                return Err(e);
             }
         }
     }

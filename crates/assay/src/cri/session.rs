@@ -6,10 +6,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use crate::config::Config;
-use crate::exec::Failure;
+use crate::error::Failure;
 
 use super::api::{LinuxContainerResources, Mount, PodSandboxConfig};
-use super::client::{Cri, CriError};
+use super::client::Cri;
 use super::pod;
 
 /// What a sample does to its pod, in order; the steps after the untimed ones are timed.
@@ -62,10 +62,6 @@ impl<'a> Ctx<'a> {
     }
 }
 
-pub(super) fn fail(e: CriError) -> Failure {
-    Failure::new(e.rpc, e.message)
-}
-
 pub(super) fn ms(since: Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1000.0
 }
@@ -82,8 +78,7 @@ impl<'a> Pod<'a> {
         let config = ctx.sandbox();
         let id = ctx
             .cri
-            .block_on(ctx.cri.h.run_pod_sandbox(config.clone(), handler))
-            .map_err(fail)?;
+            .block_on(ctx.cri.h.run_pod_sandbox(config.clone(), handler))?;
         Ok(Pod {
             cri: ctx.cri,
             id,
@@ -104,13 +99,13 @@ impl<'a> Pod<'a> {
                     .h
                     .create_container(&self.id, c, self.config.clone()),
             )
-            .map_err(fail)
+            .map_err(Failure::from)
     }
 
     pub(super) fn start(&self, id: &str) -> Result<(), Failure> {
         self.cri
             .block_on(self.cri.h.start_container(id))
-            .map_err(fail)
+            .map_err(Failure::from)
     }
 
     /// Runs one step on this pod's container (`Create` sets `container`).
@@ -120,24 +115,16 @@ impl<'a> Pod<'a> {
             Step::Create => *container = self.create(SLEEP, None, Vec::new())?,
             Step::Start => self.start(container)?,
             Step::Exec => {
-                let r = self
-                    .cri
-                    .block_on(h.exec_sync(container, &["true"], 30))
-                    .map_err(fail)?;
+                let r = self.cri.block_on(h.exec_sync(container, &["true"], 30))?;
                 if r.exit_code != 0 {
-                    return Err(Failure::new(
-                        "ExecSync true",
-                        format!("exit code {}", r.exit_code),
-                    ));
+                    let why = format!("exit code {}", r.exit_code);
+                    return Err(Failure::new("ExecSync true", why));
                 }
             }
-            Step::StopRemove => self
-                .cri
-                .block_on(async {
-                    h.stop_container(container, 0).await?;
-                    h.remove_container(container).await
-                })
-                .map_err(fail)?,
+            Step::StopRemove => self.cri.block_on(async {
+                h.stop_container(container, 0).await?;
+                h.remove_container(container).await
+            })?,
             Step::DestroyPod => self.destroy()?,
         }
         Ok(())
@@ -164,7 +151,7 @@ fn destroy_pod(cri: &Cri, id: &str) -> Result<(), Failure> {
         cri.h.stop_pod_sandbox(id).await?;
         cri.h.remove_pod_sandbox(id).await
     })
-    .map_err(fail)
+    .map_err(Failure::from)
 }
 
 pub(super) const SLEEP: &[&str] = &["sleep", "inf"];

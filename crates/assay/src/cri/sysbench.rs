@@ -5,13 +5,13 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use crate::exec::Failure;
+use crate::error::{Error, Failure};
 use crate::suites::{parsed, RunOutcome, RunResult, SysbenchTest};
 
 use super::api::Mount;
-use super::client::CriError;
+use super::client::{CallError, CriError};
 use super::pod;
-use super::session::{fail, ms, Ctx, Pod, SLEEP};
+use super::session::{ms, Ctx, Pod, SLEEP};
 
 fn sysbench_cmd(sysbench: &str, secs: u32) -> Vec<String> {
     vec![
@@ -54,11 +54,9 @@ fn sysbench_pod_with<'a>(
 
 fn events(out: &[u8], what: &str) -> Result<f64, Failure> {
     let text = String::from_utf8_lossy(out);
-    SysbenchTest::CpuPrimes.parse(&text).ok_or_else(|| Failure {
-        command: what.into(),
-        reason: "no throughput in sysbench output".into(),
-        stderr: text.into(),
-    })
+    SysbenchTest::CpuPrimes
+        .parse(&text)
+        .ok_or_else(|| Failure::new(what, "no throughput in sysbench output").with_stderr(text))
 }
 
 /// sysbench cpu through ExecSync, under a cap (% of a core) or none.
@@ -73,8 +71,7 @@ pub(super) fn cpu(ctx: &Ctx, handler: &str, cap: Option<i64>) -> RunResult {
     ctx.spacing()?;
     let r = ctx
         .cri
-        .block_on(ctx.cri.h.exec_sync(&c, &argv, i64::from(secs) + 60))
-        .map_err(fail)?;
+        .block_on(ctx.cri.h.exec_sync(&c, &argv, i64::from(secs) + 60))?;
     let v = events(&r.stdout, "ExecSync sysbench cpu")?;
     pod.destroy()?;
     Ok(RunOutcome::Values(vec![v]))
@@ -88,7 +85,7 @@ pub(super) fn test(ctx: &Ctx, handler: &str, test: SysbenchTest) -> RunResult {
         ctx.ids.fetch_add(1, Ordering::Relaxed)
     ));
     std::fs::create_dir_all(&folder)
-        .map_err(|e| Failure::new("CRI fileio", format!("create `{}`: {e}", folder.display())))?;
+        .map_err(|e| Failure::new("CRI fileio", Error::io("create", &folder)(e)))?;
     crate::leftovers::dir(&folder);
     let work = Mount {
         container_path: "/work".into(),
@@ -103,14 +100,11 @@ pub(super) fn test(ctx: &Ctx, handler: &str, test: SysbenchTest) -> RunResult {
         let secs = ctx.config.seconds;
         let script = test.script(&sysbench, secs, "/work");
         ctx.spacing()?;
-        let r = ctx
-            .cri
-            .block_on(
-                ctx.cri
-                    .h
-                    .exec_sync(&c, &["sh", "-c", &script], i64::from(secs) + 120),
-            )
-            .map_err(fail)?;
+        let r = ctx.cri.block_on(ctx.cri.h.exec_sync(
+            &c,
+            &["sh", "-c", &script],
+            i64::from(secs) + 120,
+        ))?;
         let out = String::from_utf8_lossy(&r.stdout).into_owned();
         let values = parsed(test, &format!("ExecSync sysbench {}", test.facet()), &out)?;
         pod.destroy()?;
@@ -154,17 +148,14 @@ pub(super) fn scaling(ctx: &Ctx, handler: &str) -> RunResult {
         }
         let out = exec.await.unwrap_or_else(|e| {
             Err(CriError {
-                rpc: "ExecSync task".into(),
-                message: e.to_string(),
+                rpc: "ExecSync task",
+                why: CallError::Task(e),
             })
         });
         (out, raised.map(|()| took))
     });
-    let updates = updates.map_err(fail)?;
-    let v = events(
-        &out.map_err(fail)?.stdout,
-        "ExecSync sysbench cpu while raising the cap",
-    )?;
+    let updates = updates?;
+    let v = events(&out?.stdout, "ExecSync sysbench cpu while raising the cap")?;
     pod.destroy()?;
     let mean = updates.iter().sum::<f64>() / updates.len().max(1) as f64;
     Ok(RunOutcome::Values(vec![v, mean]))

@@ -9,7 +9,10 @@ use crate::results::{BenchmarkResult, CellStatus, Results};
 use crate::stats::percentile;
 
 use super::fmt::colour;
-use super::svg::{self, Axes, ByRuntime, LineSeries, Series, Style};
+use super::lines::{
+    line_chart, line_chart_sized, runtime_lines, Axes, ByRuntime, LineSeries, Style,
+};
+use super::svg::Series;
 
 fn series(name: &str) -> Series {
     Series {
@@ -67,7 +70,7 @@ fn scalability(benches: &[&BenchmarkResult]) -> Vec<String> {
         .into_iter()
         .filter(|(_, rts)| rts.values().any(|p| p.len() > 1))
         .map(|(mode, rts)| {
-            let lines = svg::runtime_lines(rts, Style::Line);
+            let lines = runtime_lines(rts, Style::Line);
             let axes = Axes {
                 x_label: "containers started, then deleted (N)",
                 y_label: "ms per container (median, p10–p90)",
@@ -75,7 +78,7 @@ fn scalability(benches: &[&BenchmarkResult]) -> Vec<String> {
                 y_max: None,
                 x_names: None,
             };
-            svg::line_chart(
+            line_chart(
                 &format!("{mode}: time per container against N"),
                 &axes,
                 &lines,
@@ -154,7 +157,7 @@ fn limits(benches: &[&BenchmarkResult]) -> Vec<String> {
                 y_max: Some(top),
                 x_names: None,
             };
-            out.push(svg::line_chart(
+            out.push(line_chart(
                 &format!("{}: CPU over time", b.name),
                 &axes,
                 &lines,
@@ -162,7 +165,7 @@ fn limits(benches: &[&BenchmarkResult]) -> Vec<String> {
         }
     }
     if !scatter.is_empty() {
-        let mut lines = svg::runtime_lines(scatter, Style::Points);
+        let mut lines = runtime_lines(scatter, Style::Points);
         lines.push(LineSeries {
             series: Series {
                 name: "achieved = requested".into(),
@@ -178,7 +181,7 @@ fn limits(benches: &[&BenchmarkResult]) -> Vec<String> {
             y_max: Some(top),
             x_names: None,
         };
-        out.push(svg::line_chart(
+        out.push(line_chart(
             "achieved against requested, every second of every limit",
             &axes,
             &lines,
@@ -223,7 +226,7 @@ pub fn timeline(s: &mut String, r: &Results) {
         .map(|p| p.1)
         .fold(2.0_f64, f64::max)
         .min(4.0);
-    let points = svg::runtime_lines(by_runtime, Style::Points);
+    let points = runtime_lines(by_runtime, Style::Points);
     let axes = Axes {
         x_label: "seconds since the start of the run",
         y_label: "sample ÷ median of its cell",
@@ -232,7 +235,7 @@ pub fn timeline(s: &mut String, r: &Results) {
         x_names: None,
     };
     s.push_str("<h3>the run over time</h3><p class=\"hint\">Left: every sample, divided by the median of its benchmark and runtime (1 = typical; above 4 is drawn at 4). Right: the 1-minute load of the machine (the dashed line is its number of cores) and the host's reference workload, timed at the start and after every benchmark: on a quiet machine both stay flat.</p><div class=\"charts\">");
-    s.push_str(&svg::line_chart_sized(
+    s.push_str(&line_chart_sized(
         "samples over time",
         &axes,
         &points,
@@ -265,13 +268,7 @@ pub fn timeline(s: &mut String, r: &Results) {
         y_max: None,
         x_names: None,
     };
-    s.push_str(&svg::line_chart_sized(
-        "host load",
-        &axes,
-        &beside,
-        300.0,
-        260.0,
-    ));
+    s.push_str(&line_chart_sized("host load", &axes, &beside, 300.0, 260.0));
     if r.noise.reference.len() > 1 {
         beside.clear();
         beside.push(LineSeries {
@@ -295,7 +292,7 @@ pub fn timeline(s: &mut String, r: &Results) {
             y_max: None,
             x_names: None,
         };
-        s.push_str(&svg::line_chart_sized(
+        s.push_str(&line_chart_sized(
             "host reference",
             &axes,
             &beside,

@@ -6,7 +6,7 @@ pub mod analysis;
 mod charts;
 pub mod fleet;
 pub mod fmt;
-mod lines;
+pub mod lines;
 pub mod markdown;
 pub mod noise;
 pub mod svg;

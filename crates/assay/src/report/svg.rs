@@ -6,10 +6,6 @@ use std::fmt::Write;
 
 use super::fmt::{esc, num, tick};
 
-pub use super::lines::{
-    line_chart, line_chart_sized, runtime_lines, Axes, ByRuntime, LineSeries, Style,
-};
-
 /// A runtime as the charts draw it.
 #[derive(Debug, Clone)]
 pub struct Series {

@@ -3,11 +3,12 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::exec::{Failure, Outcome};
+use crate::error::{Error, Failure};
+use crate::exec::Outcome;
 use crate::runtime::Runtime;
 use crate::spec::ProcessPlan;
 
-use super::Ctx;
+use super::ctx::Ctx;
 
 pub fn plan(args: &[&str]) -> ProcessPlan {
     ProcessPlan {
@@ -85,7 +86,7 @@ pub fn status(ctx: &Ctx, rt: &Runtime, id: &str) -> Result<String, Failure> {
     let v: serde_json::Value = serde_json::from_str(&out.stdout).map_err(|e| {
         Failure::new(
             format!("{} state {id}", rt.name),
-            format!("parse state json: {e}"),
+            Error::json("state json")(e),
         )
     })?;
     Ok(v["status"].as_str().unwrap_or("").to_string())

@@ -4,16 +4,17 @@
 use std::time::Duration;
 
 use crate::bundle::linked_libraries;
-use crate::exec::{take_file, Failure};
+use crate::error::{Error, Failure};
+use crate::exec::take_file;
 use crate::measure::{Measurement, MeasuringCgroup};
 use crate::runtime::Runtime;
 
 use super::container::{self, bundle, plan, sleeper, Guard};
-use super::{Ctx, RunOutcome, RunResult};
+use super::ctx::{Ctx, RunOutcome, RunResult};
 
 pub fn binary_size(ctx: &Ctx, rt: &Runtime) -> RunResult {
     let size = std::fs::metadata(&rt.path)
-        .map_err(|e| Failure::new("footprint", format!("stat `{}`: {e}", rt.path.display())))?
+        .map_err(|e| Failure::new("footprint", Error::io("stat", &rt.path)(e)))?
         .len();
     let libs = linked_libraries(&rt.path, ctx.exec).map_err(|e| Failure::new("ldd", e))?;
     let libs_size: u64 = libs.iter().map(|(_, s)| s).sum();
@@ -52,7 +53,7 @@ fn measured(
         .run_limited(&helper, ctx.config.time_limit(verb[0]))?;
     let text = take_file(&out);
     serde_json::from_str(&text)
-        .map_err(|e| Failure::new("__measure", format!("parse measurement: {e}")))
+        .map_err(|e| Failure::new("__measure", Error::json("measurement")(e)))
 }
 
 fn resources(m: &Measurement) -> RunOutcome {
@@ -127,10 +128,8 @@ pub fn create_syscalls(ctx: &Ctx, rt: &Runtime) -> RunResult {
     });
     let text = take_file(&report);
     traced?;
-    let calls = strace_total(&text).ok_or_else(|| Failure {
-        command: "strace -c".into(),
-        reason: "no total line in its report".into(),
-        stderr: text.clone(),
+    let calls = strace_total(&text).ok_or_else(|| {
+        Failure::new("strace -c", "no total line in its report").with_stderr(text.clone())
     })?;
     Ok(RunOutcome::Values(vec![calls]))
 }

@@ -4,12 +4,13 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::exec::{take_file, Failure};
+use crate::error::{Error, Failure};
+use crate::exec::take_file;
 use crate::runtime::Runtime;
 
 use super::container::{self, Guard};
+use super::ctx::{ms, Ctx, RunOutcome, RunResult};
 use super::performance::{ensure_sysbench, plan_for, SysbenchTest};
-use super::{ms, Ctx, RunOutcome, RunResult};
 
 const PERIOD: u64 = 10_000;
 
@@ -18,18 +19,16 @@ fn cpu_script(sysbench: &str, secs: u32) -> String {
 }
 
 fn events(out: &str, what: &str) -> Result<f64, Failure> {
-    SysbenchTest::CpuPrimes.parse(out).ok_or_else(|| Failure {
-        command: what.into(),
-        reason: "no throughput in sysbench output".into(),
-        stderr: out.into(),
-    })
+    SysbenchTest::CpuPrimes
+        .parse(out)
+        .ok_or_else(|| Failure::new(what, "no throughput in sysbench output").with_stderr(out))
 }
 
 /// A container's `pid` from `state`.
 fn pid_of(ctx: &Ctx, rt: &Runtime, id: &str) -> Result<i32, Failure> {
     let out = container::state(ctx, rt, id)?;
     let v: serde_json::Value = serde_json::from_str(&out.stdout)
-        .map_err(|e| Failure::new(format!("{} state {id}", rt.name), format!("parse: {e}")))?;
+        .map_err(|e| Failure::new(format!("{} state {id}", rt.name), Error::json("state")(e)))?;
     v["pid"]
         .as_i64()
         .and_then(|p| i32::try_from(p).ok())

@@ -5,7 +5,7 @@ use std::time::Duration;
 use crate::runtime::Runtime;
 
 use super::container::{self, bundle, plan, sleeper, Guard};
-use super::{ms, Ctx, RunOutcome, RunResult};
+use super::ctx::{ms, Ctx, RunOutcome, RunResult};
 
 const SETTLE: Duration = Duration::from_secs(10);
 

@@ -3,12 +3,12 @@
 
 use std::path::Path;
 
-use crate::exec::Failure;
+use crate::error::{Error, Failure};
 use crate::runtime::Runtime;
 use crate::spec::ProcessPlan;
 
 use super::container::Guard;
-use super::{Benchmark, Ctx, Kind, RunOutcome, RunResult};
+use super::ctx::{Ctx, RunOutcome, RunResult};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SysbenchTest {
@@ -175,26 +175,21 @@ fn sysbench_path<'c>(ctx: &'c Ctx) -> Result<&'c Path, RunOutcome> {
 }
 
 pub fn parsed(test: SysbenchTest, what: &str, out: &str) -> RunResult {
-    test.values(out)
-        .map(RunOutcome::Values)
-        .ok_or_else(|| Failure {
-            command: what.into(),
-            reason: format!("no {} in sysbench output", test.facet()),
-            stderr: crate::exec::tail(out, 4096).into(),
-        })
+    test.values(out).map(RunOutcome::Values).ok_or_else(|| {
+        Failure::new(what, format!("no {} in sysbench output", test.facet()))
+            .with_stderr(crate::exec::tail(out, 4096))
+    })
 }
 
-pub fn run_on_host(ctx: &Ctx, bench: &Benchmark) -> RunResult {
-    let Kind::Sysbench(test) = bench.kind else {
-        return Ok(RunOutcome::Skip("not a host benchmark".into()));
-    };
+/// `test` on the host, as the reference for the same test in a container.
+pub fn run_on_host(ctx: &Ctx, test: SysbenchTest) -> RunResult {
     let sysbench = match sysbench_path(ctx) {
         Ok(p) => p.display().to_string(),
         Err(skip) => return Ok(skip),
     };
     let dir = ctx.exec.scratch().join("fileio-host");
     std::fs::create_dir_all(&dir)
-        .map_err(|e| Failure::new("host fileio", format!("create `{}`: {e}", dir.display())))?;
+        .map_err(|e| Failure::new("host fileio", Error::io("create", &dir)(e)))?;
     let script = test.script(&sysbench, ctx.config.seconds, &dir.display().to_string());
     ctx.before_timed()?;
     let out = ctx.exec.run(&["sh".into(), "-c".into(), script])?;
@@ -204,12 +199,8 @@ pub fn run_on_host(ctx: &Ctx, bench: &Benchmark) -> RunResult {
 /// The bundle plan of a sysbench script, with `/work` bind-mounted for fileio.
 pub fn plan_for(ctx: &Ctx, script: String) -> Result<ProcessPlan, Failure> {
     let work = ctx.exec.scratch().join("fileio-container");
-    std::fs::create_dir_all(&work).map_err(|e| {
-        Failure::new(
-            "container fileio",
-            format!("create `{}`: {e}", work.display()),
-        )
-    })?;
+    std::fs::create_dir_all(&work)
+        .map_err(|e| Failure::new("container fileio", Error::io("create", &work)(e)))?;
     Ok(ProcessPlan {
         args: vec!["sh".into(), "-c".into(), script],
         cwd: Some("/work".into()),

@@ -3,11 +3,11 @@
 
 use std::time::Instant;
 
-use crate::exec::Failure;
+use crate::error::Failure;
 use crate::runtime::Runtime;
 
 use super::container::{self, bundle, sleeper, Guard};
-use super::{ms, Ctx, RunOutcome, RunResult};
+use super::ctx::{ms, Ctx, RunOutcome, RunResult};
 
 pub fn scale(ctx: &Ctx, rt: &Runtime, n: u32, concurrent: bool) -> RunResult {
     let b = bundle(ctx, &sleeper())?;

@@ -1,4 +1,5 @@
-//! The run configuration: YAML file, command-line overrides, validation.
+//! The run configuration: YAML file, command-line overrides, validation. One `runtimes:`
+//! entry, its `--runtime`/`--wrapper` syntax and its checks are in `runtimes`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -6,27 +7,12 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::shellwords;
+use crate::error::{Context, Error};
 
-/// The wrapper alias that runs a runtime where the hybrid cgroup2 mount at
-/// /sys/fs/cgroup/unified is hidden (crun 1.8 refuses a hybrid layout otherwise). It is not
-/// a command: assay makes that mount namespace once per run and starts the runtime's
-/// processes in it (see `mountns`), so it costs no time per call.
-pub const HIDE_UNIFIED: &str = "hide-unified";
+mod runtimes;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RuntimeConfig {
-    pub name: String,
-    pub path: PathBuf,
-    /// Global flags put before every verb, e.g. `["--debug"]`.
-    #[serde(default)]
-    pub args: Vec<String>,
-    /// A command the runtime is run through (the runtime path and its arguments follow it),
-    /// or `[hide-unified]`, which is no command but a mount namespace entered once per run.
-    #[serde(default, deserialize_with = "de_wrapper")]
-    pub wrapper: Vec<String>,
-}
+use runtimes::{check_entries, parse_wrapper};
+pub use runtimes::{parse_runtime_flag, RuntimeConfig, HIDE_UNIFIED};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -129,51 +115,6 @@ impl Default for BundleConfig {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum WrapperForm {
-    Line(String),
-    Argv(Vec<String>),
-}
-
-fn de_wrapper<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    match WrapperForm::deserialize(d)? {
-        WrapperForm::Line(line) => parse_wrapper(&line).map_err(serde::de::Error::custom),
-        WrapperForm::Argv(argv) => Ok(argv),
-    }
-}
-
-/// A wrapper given as one string: the `hide-unified` alias or a shell-quoted command line.
-pub fn parse_wrapper(line: &str) -> Result<Vec<String>, String> {
-    if line.trim() == HIDE_UNIFIED {
-        return Ok(vec![HIDE_UNIFIED.to_string()]);
-    }
-    shellwords::split(line)
-}
-
-/// Parses `NAME=PATH` or `NAME=PATH@WRAPPER` from `--runtime`.
-pub fn parse_runtime_flag(flag: &str) -> Result<RuntimeConfig, String> {
-    let (name, rest) = flag
-        .split_once('=')
-        .ok_or_else(|| format!("--runtime `{flag}`: expected NAME=PATH[@WRAPPER]"))?;
-    let (path, wrapper) = match rest.split_once('@') {
-        Some((p, w)) => (
-            p,
-            parse_wrapper(w).map_err(|e| format!("--runtime `{flag}`: {e}"))?,
-        ),
-        None => (rest, Vec::new()),
-    };
-    if name.is_empty() || path.is_empty() {
-        return Err(format!("--runtime `{flag}`: expected NAME=PATH[@WRAPPER]"));
-    }
-    Ok(RuntimeConfig {
-        name: name.into(),
-        path: path.into(),
-        args: Vec::new(),
-        wrapper,
-    })
-}
-
 /// Values from the command line that replace those of the file.
 #[derive(Debug, Default)]
 pub struct Overrides {
@@ -194,32 +135,23 @@ pub struct Overrides {
     pub description: Option<String>,
 }
 
-/// A configuration error: one line that names the key.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct ConfigError(pub String);
-
 impl Config {
     /// Parses YAML text; `origin` names the file in errors.
-    pub fn from_yaml(text: &str, origin: &str) -> Result<Config, ConfigError> {
-        let config: Config = serde_yaml_ng::from_str(text).map_err(|e| {
-            ConfigError(format!(
-                "config `{origin}`: {}",
-                e.to_string().replace('\n', " ")
-            ))
-        })?;
-        Ok(config)
+    pub fn from_yaml(text: &str, origin: &str) -> Result<Config, Error> {
+        serde_yaml_ng::from_str(text).map_err(|source| Error::Yaml {
+            origin: origin.into(),
+            source,
+        })
     }
 
-    pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ConfigError(format!("read config `{}`: {e}", path.display())))?;
+    pub fn load(path: &Path) -> Result<Config, Error> {
+        let text = std::fs::read_to_string(path).map_err(Error::io("read config", path))?;
         Config::from_yaml(&text, &path.display().to_string())
     }
 
     /// Applies command-line values: runtimes replace those of the same name (or are added),
     /// the other flags replace the file's value.
-    pub fn apply(&mut self, o: Overrides) -> Result<(), ConfigError> {
+    pub fn apply(&mut self, o: Overrides) -> Result<(), Error> {
         for rt in o.runtimes {
             match self.runtimes.iter_mut().find(|r| r.name == rt.name) {
                 Some(existing) => *existing = rt,
@@ -227,18 +159,16 @@ impl Config {
             }
         }
         for w in &o.wrappers {
+            let field = || format!("--wrapper `{w}`");
             let (name, line) = w
                 .split_once('=')
-                .ok_or_else(|| ConfigError(format!("--wrapper `{w}`: expected NAME=COMMAND")))?;
+                .ok_or_else(|| Error::config(field(), "expected NAME=COMMAND"))?;
             let rt = self
                 .runtimes
                 .iter_mut()
                 .find(|r| r.name == name)
-                .ok_or_else(|| {
-                    ConfigError(format!("--wrapper `{w}`: no runtime named `{name}`"))
-                })?;
-            rt.wrapper =
-                parse_wrapper(line).map_err(|e| ConfigError(format!("--wrapper `{w}`: {e}")))?;
+                .ok_or_else(|| Error::config(field(), format!("no runtime named `{name}`")))?;
+            rt.wrapper = parse_wrapper(line).context(field())?;
         }
         if !o.suites.is_empty() {
             self.suites = o.suites;
@@ -260,64 +190,45 @@ impl Config {
     }
 
     /// Checks what serde cannot: each error names the key.
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        let err = |s: String| Err(ConfigError(s));
+    pub fn validate(&self) -> Result<(), Error> {
+        let err = |field: String, problem: String| Err(Error::config(field, problem));
         if self.runtimes.is_empty() {
             return err(
-                "runtimes: none configured (use --runtime NAME=PATH or a config file)".into(),
+                "runtimes".into(),
+                "none configured (use --runtime NAME=PATH or a config file)".into(),
             );
         }
-        for (i, rt) in self.runtimes.iter().enumerate() {
-            let valid = !rt.name.is_empty()
-                && rt
-                    .name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
-            if !valid {
-                return err(format!(
-                    "runtimes[{i}].name: `{}` must be letters, digits, - _ .",
-                    rt.name
-                ));
-            }
-            if rt.name == "host" {
-                return err(format!(
-                    "runtimes[{i}].name: `host` is reserved for the host baseline"
-                ));
-            }
-            if self.runtimes[..i].iter().any(|r| r.name == rt.name) {
-                return err(format!(
-                    "runtimes[{i}].name: `{}` is configured twice",
-                    rt.name
-                ));
-            }
-            if rt.path.as_os_str().is_empty() {
-                return err(format!("runtimes[{i}].path: empty"));
-            }
-        }
+        check_entries(&self.runtimes)?;
+        let at_least_1 = || "must be at least 1".to_string();
         if self.runs == 0 {
-            return err("runs: must be at least 1".into());
+            return err("runs".into(), at_least_1());
         }
         if self.scales.contains(&0) {
-            return err("scales: container counts must be at least 1".into());
+            return err(
+                "scales".into(),
+                "container counts must be at least 1".into(),
+            );
         }
         if self.seconds == 0 {
-            return err("seconds: must be at least 1".into());
+            return err("seconds".into(), at_least_1());
         }
         for (verb, secs) in &self.time_limits {
+            let field = format!("time_limits.{verb}");
             if !TIME_LIMITS.iter().any(|(v, _)| v == verb) {
                 let known: Vec<&str> = TIME_LIMITS.iter().map(|(v, _)| *v).collect();
-                return err(format!(
-                    "time_limits.{verb}: not a verb with a time limit (one of {})",
-                    known.join(", ")
-                ));
+                let problem = format!("not a verb with a time limit (one of {})", known.join(", "));
+                return err(field, problem);
             }
             if *secs == 0 {
-                return err(format!("time_limits.{verb}: must be at least 1"));
+                return err(field, at_least_1());
             }
         }
         if let Some(b) = &self.baseline {
             if !self.runtimes.iter().any(|r| &r.name == b) {
-                return err(format!("baseline: `{b}` is not a configured runtime"));
+                return err(
+                    "baseline".into(),
+                    format!("`{b}` is not a configured runtime"),
+                );
             }
         }
         Ok(())
@@ -393,7 +304,7 @@ cache: cold
 
     #[test]
     fn the_shipped_config_is_valid() {
-        let c = Config::from_yaml(include_str!("../assay.yaml"), "assay.yaml").unwrap();
+        let c = Config::from_yaml(include_str!("../../assay.yaml"), "assay.yaml").unwrap();
         c.validate().unwrap();
         let names: Vec<&str> = c.runtimes.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(names, ["runc", "crun", "kapsel"]);
@@ -404,19 +315,21 @@ cache: cold
     fn unknown_key_is_named_on_one_line() {
         let e = Config::from_yaml("runtimes: []\nrunz: 3\n", "bad.yaml")
             .unwrap_err()
-            .0;
+            .to_string();
         assert!(e.contains("runz"), "{e}");
         assert!(e.contains("bad.yaml"), "{e}");
         assert!(!e.contains('\n'));
         let e = Config::from_yaml("runtimes:\n  - name: a\n    pth: /x\n", "b")
             .unwrap_err()
-            .0;
+            .to_string();
         assert!(e.contains("pth"), "{e}");
     }
 
     #[test]
     fn wrong_type_is_named() {
-        let e = Config::from_yaml("runs: many\n", "c").unwrap_err().0;
+        let e = Config::from_yaml("runs: many\n", "c")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("runs"), "{e}");
     }
 
@@ -424,18 +337,15 @@ cache: cold
     fn validation_names_the_key() {
         let mut c = Config::from_yaml(SAMPLE, "t").unwrap();
         c.baseline = Some("nosuch".into());
-        assert!(c.validate().unwrap_err().0.starts_with("baseline:"));
+        let e = |c: &Config| c.validate().unwrap_err().to_string();
+        assert!(e(&c).starts_with("baseline:"));
         let mut c = Config::from_yaml(SAMPLE, "t").unwrap();
         c.runtimes[2].name = "runc".into();
-        assert!(c.validate().unwrap_err().0.starts_with("runtimes[2].name"));
+        assert!(e(&c).starts_with("runtimes[2].name"));
         let mut c = Config::from_yaml(SAMPLE, "t").unwrap();
         c.runs = 0;
-        assert!(c.validate().unwrap_err().0.starts_with("runs:"));
-        assert!(Config::default()
-            .validate()
-            .unwrap_err()
-            .0
-            .starts_with("runtimes:"));
+        assert!(e(&c).starts_with("runs:"));
+        assert!(e(&Config::default()).starts_with("runtimes:"));
     }
 
     #[test]
@@ -451,20 +361,8 @@ cache: cold
         c.runtimes.push(parse_runtime_flag("a=/bin/true").unwrap());
         c.validate().unwrap();
         c.time_limits.insert("creat".into(), 5);
-        let e = c.validate().unwrap_err().0;
+        let e = c.validate().unwrap_err().to_string();
         assert!(e.starts_with("time_limits.creat: not a verb"), "{e}");
-    }
-
-    #[test]
-    fn runtime_flags() {
-        let r = parse_runtime_flag("runc=/usr/sbin/runc").unwrap();
-        assert_eq!((r.name.as_str(), r.wrapper.len()), ("runc", 0));
-        let r = parse_runtime_flag("crun=/usr/bin/crun@hide-unified").unwrap();
-        assert_eq!(r.wrapper, [HIDE_UNIFIED]);
-        let r = parse_runtime_flag("x=/bin/x@env 'A=b c'").unwrap();
-        assert_eq!(r.wrapper, ["env", "A=b c"]);
-        assert!(parse_runtime_flag("nopath").is_err());
-        assert!(parse_runtime_flag("=/x").is_err());
     }
 
     #[test]
@@ -495,7 +393,7 @@ cache: cold
         assert!(c
             .apply(bad)
             .unwrap_err()
-            .0
+            .to_string()
             .contains("no runtime named `nosuch`"));
     }
 }
