@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 target=aarch64-unknown-linux-musl
 limit=${KAPSEL_DEVICE_LIMIT:-1048576}
-features=(systemd idmap intel-rdt net-devices pty-relay sd-notify foreign-seccomp)
+features=(systemd idmap intel-rdt net-devices pty-relay sd-notify foreign-seccomp cli-help)
 
 size_with() {
     rm -f "target/static/$target/kapsel-device"
@@ -25,7 +25,7 @@ if [ "${1:-}" = --table ]; then
 |---|---|---:|"
     for f in "${features[@]}"; do
         with=$(size_with "$f")
-        what=$(sed -n "/^# /{h;d}; /^$f = /{x;s/^# //;p}" crates/libkapsel/Cargo.toml)
+        what=$(sed -n "/^# /{h;d}; /^$f = /{x;s/^# //;p}" crates/libkapsel/Cargo.toml crates/kapsel/Cargo.toml | head -1)
         rows="$rows
 | \`$f\` | $what | $((with - base)) |"
     done

@@ -24,6 +24,8 @@ fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => e.exit(),
+        #[cfg(not(feature = "cli-help"))]
+        Err(_) if asks_for_help() => return brief_help(),
         Err(e) => {
             // One line, like every other kapsel error: clap's first, without its prefix.
             let text = e.render().to_string();
@@ -48,6 +50,29 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// Whether the command line asks for help (`-h`, `--help` or `help`), in a build without
+/// clap's help texts.
+#[cfg(not(feature = "cli-help"))]
+fn asks_for_help() -> bool {
+    std::env::args()
+        .skip(1)
+        .any(|a| matches!(a.as_str(), "-h" | "--help" | "help"))
+}
+
+/// What a build without clap's help texts (the device profile) answers `--help` with:
+/// one line naming the verbs, and success, so a script that probes `--help` goes on.
+#[cfg(not(feature = "cli-help"))]
+fn brief_help() -> ExitCode {
+    use clap::CommandFactory;
+    let command = Cli::command();
+    let verbs: Vec<&str> = command.get_subcommands().map(|c| c.get_name()).collect();
+    println!(
+        "kapsel (help texts left out of this build, feature `cli-help`): kapsel [global options] {{{}}} [options] [args]",
+        verbs.join("|")
+    );
+    ExitCode::SUCCESS
 }
 
 fn dispatch(cli: Cli) -> Result<u8> {
