@@ -40,6 +40,12 @@ fn main() -> ExitCode {
         Format::Text
     };
     logging::init(cli.log.clone(), format, cli.debug);
+    // A failed `exec` exits 255, as runc's does: the codes below are the process's own.
+    let failure = if matches!(cli.command, Some(Command::Exec(_))) {
+        255
+    } else {
+        1
+    };
     match dispatch(cli) {
         Ok(code) => {
             logging::flush();
@@ -47,7 +53,7 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             logging::error(&e.to_string());
-            ExitCode::from(1)
+            ExitCode::from(failure)
         }
     }
 }

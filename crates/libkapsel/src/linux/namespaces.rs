@@ -13,6 +13,10 @@ pub struct NamespacePlan {
     /// A new time namespace: unshared by the child so that offsets can be written first.
     pub new_time: bool,
     pub new_cgroup: bool,
+    /// A new IPC namespace beside a new user namespace: unshared by the child once it is
+    /// the user namespace's root, so that the namespace's mqueue filesystem (made with
+    /// the namespace) belongs to the container's root, not to an unmapped host uid.
+    pub late_ipc: bool,
     /// Namespaces to join with setns, in the order they must be joined.
     pub join: Vec<(LinuxNamespaceType, PathBuf, OwnedFd)>,
     /// A pid namespace to join: entered by the parent around clone3.
@@ -37,6 +41,7 @@ impl NamespacePlan {
         match t {
             LinuxNamespaceType::Time => self.new_time,
             LinuxNamespaceType::Cgroup => self.new_cgroup,
+            LinuxNamespaceType::Ipc if self.late_ipc => true,
             t => self.clone_flags & (t as u64) != 0,
         }
     }
@@ -61,6 +66,7 @@ pub fn plan(spec: &Spec) -> Result<NamespacePlan> {
         clone_flags: 0,
         new_time: false,
         new_cgroup: false,
+        late_ipc: false,
         join: Vec::new(),
         join_pid: None,
         root_mapped: crate::linux::userns::root_mapped(spec),
@@ -94,6 +100,14 @@ pub fn plan(spec: &Spec) -> Result<NamespacePlan> {
         }
     }
     p.join.sort_by_key(|(t, _, _)| join_rank(*t));
+    let (user, ipc) = (
+        LinuxNamespaceType::User as u64,
+        LinuxNamespaceType::Ipc as u64,
+    );
+    if p.clone_flags & user != 0 && p.clone_flags & ipc != 0 {
+        p.clone_flags &= !ipc;
+        p.late_ipc = true;
+    }
     Ok(p)
 }
 

@@ -64,7 +64,7 @@ pub fn finish(
     }
     enter_cwd(&plan.cwd)?;
     if let Some(slave) = &console {
-        crate::process::tty::become_stdio(slave)?;
+        crate::process::tty::become_stdio(slave, plan.user.uid)?;
     }
     drop(console);
     let path = lookup::resolve(&plan.arg0, &plan.env)?;
@@ -100,7 +100,16 @@ pub fn finish(
         path: CString::new(path.as_os_str().as_encoded_bytes())
             .map_err(|_| Error::config("process.args[0]", "contains a NUL byte"))?,
         argv: plan.args.clone(),
-        envp: plan.envp.clone(),
+        envp: if plan.env.iter().any(|e| e.starts_with("HOME=")) {
+            plan.envp.clone()
+        } else {
+            let mut envp = plan.envp.clone();
+            envp.extend(lookup::cstrings(
+                &[format!("HOME={}", lookup::home_of(plan.user.uid))],
+                "HOME",
+            )?);
+            envp
+        },
         late_seccomp: if early.is_none() {
             seccomp.cloned()
         } else {

@@ -137,6 +137,9 @@ fn setup(ctx: &mut InitContext<'_>) -> Result<Prepared> {
             crate::linux::userns::become_root(plan.ns.root_mapped)?;
         }
     }
+    if plan.ns.late_ipc {
+        unshare(CloneFlags::CLONE_NEWIPC).map_err(nix_err("unshare(CLONE_NEWIPC)", ""))?;
+    }
     if maps_by_user {
         nix::sys::prctl::set_dumpable(false)
             .map_err(crate::error::nix_err("prctl(PR_SET_DUMPABLE)", ""))?;

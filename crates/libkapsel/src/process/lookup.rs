@@ -44,6 +44,25 @@ pub fn resolve(arg0: &str, env: &[String]) -> Result<PathBuf> {
     .into())
 }
 
+/// `HOME` for a process whose environment has none: the home directory of `uid` in the
+/// container's `/etc/passwd` (read after pivot_root, before the uid change), `/` when
+/// the file or the entry is missing, as runc and crun do.
+pub fn home_of(uid: u32) -> String {
+    use std::io::BufRead;
+    let Ok(file) = std::fs::File::open("/etc/passwd") else {
+        return "/".to_string();
+    };
+    std::io::BufReader::new(file)
+        .lines()
+        .map_while(std::result::Result::ok)
+        .find_map(|line| {
+            let fields: Vec<&str> = line.split(':').collect();
+            (fields.len() >= 6 && fields[2].parse() == Ok(uid) && !fields[5].is_empty())
+                .then(|| fields[5].to_string())
+        })
+        .unwrap_or_else(|| "/".to_string())
+}
+
 /// `no such file or directory`, lower-case like Go's syscall errors.
 fn lower_errno(e: &std::io::Error) -> String {
     let mut s = e.to_string();

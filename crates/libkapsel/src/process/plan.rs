@@ -79,7 +79,7 @@ impl ProcessPlan {
                 format!("`{}` is not an absolute path", process.cwd().display()),
             ));
         }
-        let env = process.env().clone().unwrap_or_default();
+        let env = environment(process.env().as_deref().unwrap_or_default())?;
         let user = process.user();
         let mut groups = Vec::new();
         for g in user.additional_gids().iter().flatten() {
@@ -140,6 +140,30 @@ impl ProcessPlan {
         self.envp = super::lookup::cstrings(&self.env, "process.env")?;
         Ok(self)
     }
+}
+
+/// `process.env` as the process gets it: every entry `name=value` with a name (runc
+/// refuses the config otherwise), and a name given twice kept once, with its last value
+/// in its first place (as runc and crun do).
+fn environment(env: &[String]) -> Result<Vec<String>> {
+    let mut out: Vec<String> = Vec::with_capacity(env.len());
+    for (i, entry) in env.iter().enumerate() {
+        let Some((name, _)) = entry.split_once('=').filter(|(name, _)| !name.is_empty()) else {
+            return Err(Error::config(
+                format!("process.env[{i}]"),
+                format!("`{}` is not name=value", entry.escape_debug()),
+            ));
+        };
+        let prefix = name.len() + 1;
+        match out
+            .iter_mut()
+            .find(|e| e.len() >= prefix && e[..prefix] == entry[..prefix])
+        {
+            Some(first) => first.clone_from(entry),
+            None => out.push(entry.clone()),
+        }
+    }
+    Ok(out)
 }
 
 fn rlimits(process: &Process) -> Result<Vec<Rlimit>> {
@@ -206,4 +230,26 @@ pub struct InitPlan {
     pub any_hooks: bool,
     pub no_new_keyring: bool,
     pub preserve_fds: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_keeps_one_entry_per_name_and_refuses_entries_without_a_name() {
+        let env = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            environment(&env(&["A=1", "TERM=xterm", "B=", "TERM=dumb", "AB=2"])).unwrap(),
+            env(&["A=1", "TERM=dumb", "B=", "AB=2"])
+        );
+        let e = environment(&env(&["A=1", "NOEQUALS"]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("process.env[1]") && e.contains("NOEQUALS"),
+            "{e}"
+        );
+        assert!(environment(&env(&["=x"])).is_err());
+    }
 }

@@ -100,8 +100,12 @@ pub fn setup(socket: OwnedFd, size: Option<(u16, u16)>, bind_console: bool) -> R
     Ok(slave)
 }
 
-/// Makes `slave` the controlling terminal and stdin/stdout/stderr.
-pub fn become_stdio(slave: &OwnedFd) -> Result<()> {
+/// The terminal becomes the controlling terminal and stdio of the process, owned by the
+/// process's user (its group stays devpts's `tty`), so a non-root user can reopen it, as
+/// under runc and crun.
+pub fn become_stdio(slave: &OwnedFd, uid: u32) -> Result<()> {
+    nix::unistd::fchown(slave, Some(nix::unistd::Uid::from_raw(uid)), None)
+        .map_err(crate::error::nix_err("fchown", "the terminal"))?;
     kapsel_sys::tty::set_controlling(slave.as_raw_fd())?;
     let dup = |e| crate::error::nix_err("dup2", "the terminal")(e);
     nix::unistd::dup2_stdin(slave).map_err(dup)?;

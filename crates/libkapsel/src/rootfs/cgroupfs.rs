@@ -93,7 +93,15 @@ pub fn mount_cgroup_tree(
     Ok(())
 }
 
-/// Binds a host cgroup directory on `target`, read-only when the mount asks for it.
+/// The flags of the `cgroup` mount that each hierarchy gets too, bound or mounted (as runc
+/// and crun give them).
+const HIERARCHY_FLAGS: MsFlags = MsFlags::MS_NOSUID
+    .union(MsFlags::MS_NODEV)
+    .union(MsFlags::MS_NOEXEC)
+    .union(MsFlags::MS_RDONLY);
+
+/// Binds a host cgroup directory on `target` with the mount's nosuid, nodev, noexec and
+/// read-only.
 fn bind_host(
     root: BorrowedFd<'_>,
     host: &Path,
@@ -110,19 +118,17 @@ fn bind_host(
         None::<&str>,
     )
     .map_err(err)?;
-    if opts.flags.contains(MsFlags::MS_RDONLY) {
-        let keep = opts.flags & (MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC);
-        // The fd opened before the bind names the directory under it: reopen the mount.
-        let mounted = open_in_root(root, sub)?;
-        mount(
-            None::<&str>,
-            &fd_path(&mounted),
-            None::<&str>,
-            MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | keep,
-            None::<&str>,
-        )
-        .map_err(err)?;
-    }
+    // A bind keeps the source's flags: the remount sets the hierarchy's. The fd opened
+    // before the bind names the directory under it: reopen the mount.
+    let mounted = open_in_root(root, sub)?;
+    mount(
+        None::<&str>,
+        &fd_path(&mounted),
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REMOUNT | (opts.flags & HIERARCHY_FLAGS),
+        None::<&str>,
+    )
+    .map_err(err)?;
     Ok(())
 }
 

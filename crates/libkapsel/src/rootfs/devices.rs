@@ -181,20 +181,19 @@ fn refuse_other_device(
     .into())
 }
 
-/// /dev/fd, /dev/std{in,out,err}, /dev/core and /dev/ptmx -> pts/ptmx.
-pub fn create_symlinks(root: BorrowedFd<'_>, ptmx: bool) -> Result<()> {
+/// /dev/fd, /dev/std{in,out,err}, /dev/core and /dev/ptmx -> pts/ptmx (always, as runc
+/// and crun make it, whether or not the config mounts a devpts at /dev/pts).
+pub fn create_symlinks(root: BorrowedFd<'_>) -> Result<()> {
     let dev = ensure_in_root(root, Path::new("/dev"), Kind::Dir)?;
-    let mut links = vec![
+    let links = [
         ("/proc/self/fd", "fd"),
         ("/proc/self/fd/0", "stdin"),
         ("/proc/self/fd/1", "stdout"),
         ("/proc/self/fd/2", "stderr"),
         ("/proc/kcore", "core"),
+        ("pts/ptmx", "ptmx"),
     ];
-    if ptmx {
-        let _ = nix::unistd::unlinkat(dev.as_fd(), "ptmx", nix::unistd::UnlinkatFlags::NoRemoveDir);
-        links.push(("pts/ptmx", "ptmx"));
-    }
+    let _ = nix::unistd::unlinkat(dev.as_fd(), "ptmx", nix::unistd::UnlinkatFlags::NoRemoveDir);
     for (target, name) in links {
         match symlinkat(target, dev.as_fd(), name) {
             Ok(()) | Err(nix::Error::EEXIST) => {}

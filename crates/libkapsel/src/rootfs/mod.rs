@@ -43,11 +43,11 @@ pub struct RootfsPlan {
     pub propagation: MsFlags,
     pub readonly: bool,
     pub mounts: Vec<MountPlan>,
-    /// The default nodes, then `linux.devices` (a path given twice: the config's wins).
+    /// The default nodes, then `linux.devices` (a default's path: the config's entry wins;
+    /// a path the config gives twice: its first entry).
     pub devices: Vec<devices::DeviceNode>,
     /// /dev is a bind mount of the host's: no node is made.
     pub dev_is_host_bind: bool,
-    pub has_devpts: bool,
     pub masked: Vec<PathBuf>,
     pub readonly_paths: Vec<PathBuf>,
     /// No mount namespace of its own: mounts land in the caller's (see host_mounts).
@@ -90,10 +90,8 @@ impl RootfsPlan {
         let dev_is_host_bind = mounts
             .iter()
             .any(|m| m.destination == Path::new("/dev") && m.options.is_bind());
-        let has_devpts = mounts
-            .iter()
-            .any(|m| m.destination == Path::new("/dev/pts"));
         let mut nodes = devices::default_nodes();
+        let mut config_paths = Vec::new();
         let linux = spec.linux().as_ref();
         for (i, d) in linux
             .and_then(|l| l.devices().as_ref())
@@ -103,6 +101,11 @@ impl RootfsPlan {
             .enumerate()
         {
             let node = devices::node_from_spec(i, d)?;
+            // A path the config names twice: its first entry, as runc and crun make it.
+            if config_paths.contains(&node.path) {
+                continue;
+            }
+            config_paths.push(node.path.clone());
             nodes.retain(|n| n.path != node.path);
             nodes.push(node);
         }
@@ -119,7 +122,6 @@ impl RootfsPlan {
             mounts,
             devices: nodes,
             dev_is_host_bind,
-            has_devpts,
             masked: paths(linux.and_then(|l| l.masked_paths().as_ref())),
             readonly_paths: paths(linux.and_then(|l| l.readonly_paths().as_ref())),
             shares_mounts,
@@ -216,7 +218,7 @@ pub fn mount_and_populate(
         return Ok(());
     }
     devices::create_nodes(root.as_fd(), &plan.devices)?;
-    devices::create_symlinks(root.as_fd(), plan.has_devpts)
+    devices::create_symlinks(root.as_fd())
 }
 
 /// pivot_root (or move + chroot), then the propagation asked for `/`. In the host's
