@@ -82,9 +82,13 @@ pub enum CgroupError {
         source: kapsel_sys::SysError,
     },
 
-    /// The systemd driver: a D-Bus call about `unit` failed.
-    #[error("systemd unit `{unit}`: {reason}")]
-    Systemd { unit: String, reason: String },
+    /// The systemd driver: a D-Bus call (`what`) about `unit` failed.
+    #[error("systemd unit `{unit}`: {what}: {source}")]
+    Systemd {
+        unit: String,
+        what: &'static str,
+        source: DbusError,
+    },
 
     #[error("device filter of `{path}`: {}: verifier: {log}", errno_text(*errno))]
     BpfLoad {
@@ -127,4 +131,77 @@ impl CgroupError {
 
 pub(crate) fn errno_of(err: &std::io::Error) -> i32 {
     err.raw_os_error().unwrap_or(libc::EIO)
+}
+
+/// What went wrong talking to systemd over D-Bus (the systemd driver).
+#[derive(Debug, thiserror::Error)]
+pub enum DbusError {
+    /// The socket: connecting, a timeout, reading or writing (`what` says which).
+    #[error("{what} systemd at `{address}`: {}", io_text(source))]
+    Io {
+        what: &'static str,
+        address: String,
+        source: std::io::Error,
+    },
+    #[error("systemd at `{address}` refused authentication as uid {uid}: {line}")]
+    AuthRefused {
+        address: String,
+        uid: u32,
+        line: String,
+    },
+    #[error("D-Bus authentication line too long")]
+    AuthLineTooLong,
+    /// A message kapsel cannot read.
+    #[error(transparent)]
+    Wire(#[from] WireError),
+    /// An error reply: its D-Bus error name and text.
+    #[error("{text} ({name})")]
+    Reply { name: String, text: String },
+    #[error("reply without a job")]
+    NoJob,
+    /// The unit's job ended other than `done`.
+    #[error("job result `{0}`")]
+    JobResult(String),
+}
+
+impl DbusError {
+    /// The error name of a reply (`org.freedesktop.systemd1.NoSuchUnit`...), if it is one.
+    pub fn reply_name(&self) -> Option<&str> {
+        match self {
+            DbusError::Reply { name, .. } => Some(name),
+            _ => None,
+        }
+    }
+}
+
+/// A D-Bus message that does not parse.
+#[derive(Debug, thiserror::Error)]
+pub enum WireError {
+    #[error("truncated D-Bus message")]
+    Truncated,
+    #[error("D-Bus {0} is not UTF-8")]
+    NotUtf8(&'static str),
+    #[error("D-Bus message in byte order `{0}` (only little-endian is read)")]
+    ByteOrder(char),
+    #[error("D-Bus message too large")]
+    TooLarge,
+    #[error("unexpected D-Bus header field type `{0}`")]
+    FieldType(String),
+}
+
+/// How long systemd may take to answer or finish a job.
+pub const DBUS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+fn io_text(e: &std::io::Error) -> String {
+    if matches!(
+        e.kind(),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+    ) {
+        return format!("no answer within {}s", DBUS_TIMEOUT.as_secs());
+    }
+    match e.raw_os_error() {
+        Some(errno) => errno_text(errno),
+        None if e.kind() == std::io::ErrorKind::UnexpectedEof => "connection closed".to_string(),
+        None => e.to_string(),
+    }
 }

@@ -102,24 +102,6 @@ pub(crate) fn clean(path: &str) -> PathBuf {
     out
 }
 
-/// Splits the systemd form `slice:prefix:name` and checks each part.
-#[cfg(feature = "systemd")]
-pub(crate) fn parse_systemd_path(
-    spec: &str,
-) -> std::result::Result<(String, String, String), String> {
-    let parts: Vec<&str> = spec.split(':').collect();
-    let [slice, prefix, name] = parts[..] else {
-        return Err("expected the systemd form `slice:prefix:name`".to_string());
-    };
-    if !slice.is_empty() && (!slice.ends_with(".slice") || slice.contains('/')) {
-        return Err(format!("`{slice}` is not a systemd slice name (`*.slice`)"));
-    }
-    if name.is_empty() || name.contains('/') || prefix.contains('/') {
-        return Err("prefix and name must be non-empty and contain no `/`".to_string());
-    }
-    Ok((slice.to_string(), prefix.to_string(), name.to_string()))
-}
-
 /// The runtime's own cgroups (`/proc/self/cgroup`), read once on first use.
 pub(crate) struct OwnCgroups<'a> {
     path: &'a Path,
@@ -305,16 +287,5 @@ mod tests {
             ok,
             InnerPath::Absolute(PathBuf::from("system.slice/kapsel-c1.scope"))
         );
-    }
-
-    #[test]
-    #[cfg(feature = "systemd")]
-    fn systemd_form_parts_are_checked() {
-        assert_eq!(
-            parse_systemd_path("machine.slice:kapsel:c1").unwrap(),
-            ("machine.slice".into(), "kapsel".into(), "c1".into())
-        );
-        assert!(parse_systemd_path("machine:kapsel:c1").is_err());
-        assert!(parse_systemd_path("a.slice:p:").is_err());
     }
 }

@@ -6,24 +6,15 @@
 //! a bus daemon says `Hello` first.
 
 use super::wire::{self, Call, Message};
+use crate::error::{DbusError, DBUS_TIMEOUT as TIMEOUT};
 use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
-use std::time::Duration;
 
 pub const PRIVATE_SOCKET: &str = "/run/systemd/private";
 const MANAGER_PATH: &str = "/org/freedesktop/systemd1";
 const MANAGER_IFACE: &str = "org.freedesktop.systemd1.Manager";
 const SYSTEMD: &str = "org.freedesktop.systemd1";
-/// How long systemd may take to answer or finish a job.
-const TIMEOUT: Duration = Duration::from_secs(10);
-
-/// A systemd error reply: its D-Bus error name and text.
-#[derive(Debug)]
-pub struct BusError {
-    pub name: String,
-    pub text: String,
-}
 
 pub struct Connection {
     stream: UnixStream,
@@ -37,7 +28,7 @@ pub struct Connection {
 
 impl Connection {
     /// Connects and authenticates as the effective uid.
-    pub fn open() -> Result<Self, String> {
+    pub fn open() -> Result<Self, DbusError> {
         let from_env = std::env::var("DBUS_SYSTEM_BUS_ADDRESS")
             .ok()
             .and_then(|a| a.strip_prefix("unix:path=").map(|p| p.to_string()));
@@ -48,12 +39,16 @@ impl Connection {
             }
             None => (PRIVATE_SOCKET.to_string(), false),
         };
-        let stream = UnixStream::connect(&path)
-            .map_err(|e| format!("connect to systemd at `{path}`: {}", io_text(&e)))?;
+        let io = |what, source| DbusError::Io {
+            what,
+            address: path.clone(),
+            source,
+        };
+        let stream = UnixStream::connect(&path).map_err(|e| io("connect to", e))?;
         stream
             .set_read_timeout(Some(TIMEOUT))
             .and_then(|()| stream.set_write_timeout(Some(TIMEOUT)))
-            .map_err(|e| format!("set timeouts on `{path}`: {}", io_text(&e)))?;
+            .map_err(|e| io("set timeouts on the socket of", e))?;
         let mut conn = Connection {
             stream,
             serial: 0,
@@ -70,78 +65,83 @@ impl Connection {
                 member: "Hello",
                 signature: "",
                 body: Vec::new(),
-            })
-            .map_err(|e| format!("D-Bus Hello: {}: {}", e.name, e.text))?;
+            })?;
         }
         Ok(conn)
     }
 
-    fn authenticate(&mut self) -> Result<(), String> {
-        let uid = nix::unistd::geteuid().as_raw().to_string();
-        let hex: String = uid.bytes().map(|b| format!("{b:02x}")).collect();
+    fn authenticate(&mut self) -> Result<(), DbusError> {
+        let uid = nix::unistd::geteuid().as_raw();
+        let hex: String = uid
+            .to_string()
+            .bytes()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         // BEGIN goes in the same write as AUTH: systemd's server side does not answer
         // calls on a connection whose BEGIN came after it had replied OK.
         self.send_bytes(format!("\0AUTH EXTERNAL {hex}\r\nBEGIN\r\n").as_bytes())?;
         let line = self.read_line()?;
         if !line.starts_with("OK ") {
-            return Err(format!(
-                "systemd at `{}` refused authentication as uid {uid}: {line}",
-                self.address
-            ));
+            return Err(DbusError::AuthRefused {
+                address: self.address.clone(),
+                uid,
+                line,
+            });
         }
         Ok(())
     }
 
-    fn read_line(&mut self) -> Result<String, String> {
+    fn read_line(&mut self) -> Result<String, DbusError> {
         let mut line = Vec::new();
         let mut byte = [0u8; 1];
         while !line.ends_with(b"\r\n") {
             self.read_exact(&mut byte)?;
             line.push(byte[0]);
             if line.len() > 512 {
-                return Err("D-Bus authentication line too long".to_string());
+                return Err(DbusError::AuthLineTooLong);
             }
         }
         Ok(String::from_utf8_lossy(&line[..line.len() - 2]).into_owned())
     }
 
-    fn send_bytes(&mut self, bytes: &[u8]) -> Result<(), String> {
+    fn send_bytes(&mut self, bytes: &[u8]) -> Result<(), DbusError> {
         self.stream
             .write_all(bytes)
-            .map_err(|e| format!("write to systemd at `{}`: {}", self.address, io_text(&e)))
+            .map_err(|source| DbusError::Io {
+                what: "write to",
+                address: self.address.clone(),
+                source,
+            })
     }
 
-    fn read_exact(&mut self, buf: &mut [u8]) -> Result<(), String> {
-        self.stream
-            .read_exact(buf)
-            .map_err(|e| format!("read from systemd at `{}`: {}", self.address, io_text(&e)))
+    fn read_exact(&mut self, buf: &mut [u8]) -> Result<(), DbusError> {
+        self.stream.read_exact(buf).map_err(|source| DbusError::Io {
+            what: "read from",
+            address: self.address.clone(),
+            source,
+        })
     }
 
-    fn read_message(&mut self) -> Result<Message, String> {
+    fn read_message(&mut self) -> Result<Message, DbusError> {
         let mut fixed = [0u8; 16];
         self.read_exact(&mut fixed)?;
         let mut bytes = vec![0u8; 16 + wire::remaining_len(&fixed)?];
         bytes[..16].copy_from_slice(&fixed);
         self.read_exact(&mut bytes[16..])?;
-        wire::decode(&bytes)
+        Ok(wire::decode(&bytes)?)
     }
 
     /// Sends a call and reads until its reply; signals seen meanwhile are kept.
-    fn call_raw(&mut self, call: Call) -> Result<Message, BusError> {
+    fn call_raw(&mut self, call: Call) -> Result<Message, DbusError> {
         self.serial += 1;
         let serial = self.serial;
-        let transport = |text: String| BusError {
-            name: "transport".to_string(),
-            text,
-        };
-        self.send_bytes(&wire::encode_call(&call, serial))
-            .map_err(transport)?;
+        self.send_bytes(&wire::encode_call(&call, serial))?;
         loop {
-            let msg = self.read_message().map_err(transport)?;
+            let msg = self.read_message()?;
             match msg.kind {
                 wire::METHOD_RETURN if msg.reply_serial == Some(serial) => return Ok(msg),
                 wire::ERROR if msg.reply_serial == Some(serial) => {
-                    return Err(BusError {
+                    return Err(DbusError::Reply {
                         name: msg.error_name.clone().unwrap_or_default(),
                         text: msg.first_string().unwrap_or_default(),
                     })
@@ -158,7 +158,7 @@ impl Connection {
         member: &str,
         signature: &str,
         body: Vec<u8>,
-    ) -> Result<Message, BusError> {
+    ) -> Result<Message, DbusError> {
         let destination = self.via_bus.then_some(SYSTEMD);
         self.call_raw(Call {
             destination,
@@ -172,7 +172,7 @@ impl Connection {
 
     /// Asks systemd to send this connection its job signals (and, through a bus daemon,
     /// lets them through).
-    pub fn subscribe(&mut self) -> Result<(), BusError> {
+    pub fn subscribe(&mut self) -> Result<(), DbusError> {
         if self.via_bus {
             let mut rule = wire::Encoder::default();
             rule.str(
@@ -192,7 +192,7 @@ impl Connection {
 
     /// Waits for `JobRemoved` of `job` (an object path) and returns its result
     /// (`done`, `failed`, `canceled`, `timeout`, `dependency`, `skipped`).
-    pub fn wait_job(&mut self, job: &str) -> Result<String, String> {
+    pub fn wait_job(&mut self, job: &str) -> Result<String, DbusError> {
         loop {
             let msg = match self.pending.pop_front() {
                 Some(m) => m,
@@ -208,22 +208,8 @@ impl Connection {
             let _id = d.u32()?;
             if d.str()? == job {
                 let _unit = d.str()?;
-                return d.str();
+                return Ok(d.str()?);
             }
         }
-    }
-}
-
-fn io_text(e: &std::io::Error) -> String {
-    if matches!(
-        e.kind(),
-        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-    ) {
-        return format!("no answer within {}s", TIMEOUT.as_secs());
-    }
-    match e.raw_os_error() {
-        Some(errno) => kapsel_sys::errno_text(errno),
-        None if e.kind() == std::io::ErrorKind::UnexpectedEof => "connection closed".to_string(),
-        None => e.to_string(),
     }
 }

@@ -9,7 +9,7 @@
 mod bus;
 mod wire;
 
-use crate::error::{CgroupError, Result};
+use crate::error::{CgroupError, DbusError, Result};
 use oci_spec::runtime::LinuxResources;
 use std::path::PathBuf;
 use wire::{Encoder, Value};
@@ -33,7 +33,7 @@ pub(crate) fn unit_for(cgroups_path: Option<&str>, container_id: &str) -> Result
         path: spec.clone(),
         reason,
     };
-    let (slice, prefix, name) = crate::path::parse_systemd_path(&spec).map_err(&bad)?;
+    let (slice, prefix, name) = parse_systemd_path(&spec).map_err(&bad)?;
     if name.ends_with(".slice") {
         return Err(bad(
             "a slice as the container's unit is not supported; name a scope".to_string(),
@@ -142,22 +142,19 @@ pub(crate) fn split_resources(r: &LinuxResources) -> (Vec<(&'static str, Value)>
     (props, rest)
 }
 
-fn dbus_err(unit: &str, what: &str, e: impl std::fmt::Display) -> CgroupError {
+fn dbus_err(unit: &str, what: &'static str, source: DbusError) -> CgroupError {
     CgroupError::Systemd {
         unit: unit.to_string(),
-        reason: format!("{what}: {e}"),
+        what,
+        source,
     }
-}
-
-fn bus_err(unit: &str, what: &str, e: bus::BusError) -> CgroupError {
-    dbus_err(unit, what, format!("{} ({})", e.text, e.name))
 }
 
 /// Starts the scope with `pids` in it and waits until systemd has made its cgroup.
 pub(crate) fn start(unit: &Unit, pids: &[u32], props: Vec<(&'static str, Value)>) -> Result<()> {
     let mut conn = bus::Connection::open().map_err(|e| dbus_err(&unit.name, "connect", e))?;
     conn.subscribe()
-        .map_err(|e| bus_err(&unit.name, "Subscribe", e))?;
+        .map_err(|e| dbus_err(&unit.name, "Subscribe", e))?;
     let mut all: Vec<(&str, Value)> = vec![
         (
             "Description",
@@ -179,16 +176,16 @@ pub(crate) fn start(unit: &Unit, pids: &[u32], props: Vec<(&'static str, Value)>
     body.array(8, |_| {});
     let reply = conn
         .manager_call("StartTransientUnit", "ssa(sv)a(sa(sv))", body.buf)
-        .map_err(|e| bus_err(&unit.name, "StartTransientUnit", e))?;
+        .map_err(|e| dbus_err(&unit.name, "StartTransientUnit", e))?;
     let job = reply
         .first_string()
-        .ok_or_else(|| dbus_err(&unit.name, "StartTransientUnit", "reply without a job"))?;
+        .ok_or_else(|| dbus_err(&unit.name, "StartTransientUnit", DbusError::NoJob))?;
     match conn.wait_job(&job) {
         Ok(result) if result == "done" => Ok(()),
         Ok(result) => Err(dbus_err(
             &unit.name,
             "start job",
-            format!("result `{result}`"),
+            DbusError::JobResult(result),
         )),
         Err(e) => Err(dbus_err(&unit.name, "start job", e)),
     }
@@ -205,7 +202,7 @@ pub(crate) fn set_properties(unit: &str, props: Vec<(&'static str, Value)>) -> R
     body.bool(true);
     body.properties(&props);
     conn.manager_call("SetUnitProperties", "sba(sv)", body.buf)
-        .map_err(|e| bus_err(unit, "SetUnitProperties", e))?;
+        .map_err(|e| dbus_err(unit, "SetUnitProperties", e))?;
     Ok(())
 }
 
@@ -214,21 +211,36 @@ pub(crate) fn set_properties(unit: &str, props: Vec<(&'static str, Value)>) -> R
 pub(crate) fn stop(unit: &str) -> Result<()> {
     let mut conn = bus::Connection::open().map_err(|e| dbus_err(unit, "connect", e))?;
     conn.subscribe()
-        .map_err(|e| bus_err(unit, "Subscribe", e))?;
+        .map_err(|e| dbus_err(unit, "Subscribe", e))?;
     let mut body = Encoder::default();
     body.str(unit);
     body.str("replace");
     let reply = match conn.manager_call("StopUnit", "ss", body.buf) {
         Ok(r) => r,
-        Err(e) if e.name == "org.freedesktop.systemd1.NoSuchUnit" => return Ok(()),
-        Err(e) => return Err(bus_err(unit, "StopUnit", e)),
+        Err(e) if e.reply_name() == Some("org.freedesktop.systemd1.NoSuchUnit") => return Ok(()),
+        Err(e) => return Err(dbus_err(unit, "StopUnit", e)),
     };
     let job = reply
         .first_string()
-        .ok_or_else(|| dbus_err(unit, "StopUnit", "reply without a job"))?;
+        .ok_or_else(|| dbus_err(unit, "StopUnit", DbusError::NoJob))?;
     conn.wait_job(&job)
         .map(|_| ())
         .map_err(|e| dbus_err(unit, "stop job", e))
+}
+
+/// Splits the systemd form `slice:prefix:name` and checks each part.
+fn parse_systemd_path(spec: &str) -> std::result::Result<(String, String, String), String> {
+    let parts: Vec<&str> = spec.split(':').collect();
+    let [slice, prefix, name] = parts[..] else {
+        return Err("expected the systemd form `slice:prefix:name`".to_string());
+    };
+    if !slice.is_empty() && (!slice.ends_with(".slice") || slice.contains('/')) {
+        return Err(format!("`{slice}` is not a systemd slice name (`*.slice`)"));
+    }
+    if name.is_empty() || name.contains('/') || prefix.contains('/') {
+        return Err("prefix and name must be non-empty and contain no `/`".to_string());
+    }
+    Ok((slice.to_string(), prefix.to_string(), name.to_string()))
 }
 
 #[cfg(test)]
@@ -236,6 +248,16 @@ mod tests {
     use super::*;
     use oci_spec::runtime::LinuxResourcesBuilder;
     use oci_spec::runtime::{LinuxCpuBuilder, LinuxMemoryBuilder, LinuxPidsBuilder};
+
+    #[test]
+    fn systemd_form_parts_are_checked() {
+        assert_eq!(
+            parse_systemd_path("machine.slice:kapsel:c1").unwrap(),
+            ("machine.slice".into(), "kapsel".into(), "c1".into())
+        );
+        assert!(parse_systemd_path("machine:kapsel:c1").is_err());
+        assert!(parse_systemd_path("a.slice:p:").is_err());
+    }
 
     #[test]
     fn units_and_their_cgroups_follow_systemds_naming() {

@@ -3,6 +3,8 @@
 //! message header. Alignment is counted from the start of the buffer, which is how D-Bus
 //! counts it for both the header and the body (the body starts 8-aligned).
 
+use crate::error::WireError;
+
 /// Message types (D-Bus specification, "Message Format").
 pub const METHOD_CALL: u8 = 1;
 pub const METHOD_RETURN: u8 = 2;
@@ -137,34 +139,34 @@ impl<'a> Decoder<'a> {
         self.pos = self.pos.div_ceil(n) * n;
     }
 
-    fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], WireError> {
         let end = self.pos.checked_add(n).filter(|e| *e <= self.buf.len());
-        let end = end.ok_or_else(|| "truncated D-Bus message".to_string())?;
+        let end = end.ok_or(WireError::Truncated)?;
         let out = &self.buf[self.pos..end];
         self.pos = end;
         Ok(out)
     }
 
-    pub fn byte(&mut self) -> Result<u8, String> {
+    pub fn byte(&mut self) -> Result<u8, WireError> {
         Ok(self.take(1)?[0])
     }
 
-    pub fn u32(&mut self) -> Result<u32, String> {
+    pub fn u32(&mut self) -> Result<u32, WireError> {
         self.align(4);
         let b = self.take(4)?;
         Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     }
 
-    pub fn str(&mut self) -> Result<String, String> {
+    pub fn str(&mut self) -> Result<String, WireError> {
         let len = self.u32()? as usize;
         let bytes = self.take(len + 1)?;
-        String::from_utf8(bytes[..len].to_vec()).map_err(|_| "string is not UTF-8".to_string())
+        String::from_utf8(bytes[..len].to_vec()).map_err(|_| WireError::NotUtf8("string"))
     }
 
-    pub fn signature(&mut self) -> Result<String, String> {
+    pub fn signature(&mut self) -> Result<String, WireError> {
         let len = self.byte()? as usize;
         let bytes = self.take(len + 1)?;
-        String::from_utf8(bytes[..len].to_vec()).map_err(|_| "signature is not UTF-8".to_string())
+        String::from_utf8(bytes[..len].to_vec()).map_err(|_| WireError::NotUtf8("signature"))
     }
 }
 
@@ -235,23 +237,20 @@ pub fn encode_call(call: &Call, serial: u32) -> Vec<u8> {
 }
 
 /// The fixed part of a header: how many more bytes the message has after these 16.
-pub fn remaining_len(fixed: &[u8; 16]) -> Result<usize, String> {
+pub fn remaining_len(fixed: &[u8; 16]) -> Result<usize, WireError> {
     if fixed[0] != b'l' {
-        return Err(format!(
-            "D-Bus message in byte order `{}` (only little-endian is read)",
-            fixed[0] as char
-        ));
+        return Err(WireError::ByteOrder(fixed[0] as char));
     }
     let body = u32::from_le_bytes([fixed[4], fixed[5], fixed[6], fixed[7]]) as usize;
     let fields = u32::from_le_bytes([fixed[12], fixed[13], fixed[14], fixed[15]]) as usize;
     if body > 1 << 27 || fields > 1 << 26 {
-        return Err("D-Bus message too large".to_string());
+        return Err(WireError::TooLarge);
     }
     Ok((16 + fields).div_ceil(8) * 8 - 16 + body)
 }
 
 /// Parses a whole message (fixed header included).
-pub fn decode(bytes: &[u8]) -> Result<Message, String> {
+pub fn decode(bytes: &[u8]) -> Result<Message, WireError> {
     let mut d = Decoder::new(bytes);
     let _order = d.byte()?;
     let kind = d.byte()?;
@@ -290,7 +289,7 @@ pub fn decode(bytes: &[u8]) -> Result<Message, String> {
                     msg.signature = v;
                 }
             }
-            other => return Err(format!("unexpected D-Bus header field type `{other}`")),
+            other => return Err(WireError::FieldType(other.to_string())),
         }
     }
     d.pos = fields_end;
@@ -354,6 +353,6 @@ mod tests {
         assert!(decode(&[b'l', 2, 0, 1, 9, 0, 0, 0]).is_err());
         let mut fixed = [0u8; 16];
         fixed[0] = b'B';
-        assert!(remaining_len(&fixed).unwrap_err().contains("byte order"));
+        assert!(remaining_len(&fixed).unwrap_err().to_string().contains("byte order"));
     }
 }
