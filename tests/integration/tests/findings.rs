@@ -194,6 +194,41 @@ fn every_cgroup_hierarchy_gets_the_mounts_nosuid_nodev_noexec() {
 }
 
 #[test]
+fn fresh_cgroup_hierarchies_are_nosuid_nodev_noexec_whatever_the_options() {
+    let Some(mut t) = ctx!("fresh_cgroup_hierarchies_are_nosuid_nodev_noexec_whatever_the_options")
+    else {
+        return;
+    };
+    // In a cgroup namespace of its own each hierarchy is a fresh mount: runc adds the
+    // three flags to it though the config asks only for nosuid and noexec.
+    let mut b = t.bundle();
+    b.namespace("cgroup", None);
+    let mounts: Vec<Value> = b.config["mounts"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|mut m| {
+            if m["destination"] == "/sys/fs/cgroup" {
+                m["options"] = json!(["nosuid", "noexec", "relatime"]);
+            }
+            m
+        })
+        .collect();
+    b.set("/mounts", Value::Array(mounts));
+    let hierarchies = cgroup_hierarchy_mounts(&mut t, &mut b);
+    assert!(!hierarchies.is_empty(), "no cgroup hierarchy mounted");
+    for (point, opts) in hierarchies {
+        for flag in ["nosuid", "nodev", "noexec"] {
+            assert!(
+                opts.split(',').any(|o| o == flag),
+                "{point} lacks {flag}: {opts}"
+            );
+        }
+    }
+}
+
+#[test]
 fn dev_mqueue_belongs_to_the_containers_root_in_a_user_namespace() {
     let Some(mut t) = ctx!("dev_mqueue_belongs_to_the_containers_root_in_a_user_namespace") else {
         return;

@@ -353,6 +353,9 @@ mod tests {
         assert!(decode(&[b'l', 2, 0, 1, 9, 0, 0, 0]).is_err());
         let mut fixed = [0u8; 16];
         fixed[0] = b'B';
-        assert!(remaining_len(&fixed).unwrap_err().to_string().contains("byte order"));
+        assert!(remaining_len(&fixed)
+            .unwrap_err()
+            .to_string()
+            .contains("byte order"));
     }
 }

@@ -72,7 +72,10 @@ pub fn mount_cgroup_tree(
             Some(o) => ("cgroup", Some(o.as_str())),
             None => ("cgroup2", None),
         };
-        match mount(Some("cgroup"), &fd_path(&t), Some(typ), opts.flags, data) {
+        // A fresh hierarchy is always nosuid,nodev,noexec (as runc mounts it); a bound one
+        // gets the mount's own flags (below, as runc binds it).
+        let fresh = opts.flags | (HIERARCHY_FLAGS - MsFlags::MS_RDONLY);
+        match mount(Some("cgroup"), &fd_path(&t), Some(typ), fresh, data) {
             Ok(()) => {}
             // A user namespace may not mount v1 hierarchies: bind the host's instead.
             Err(nix::Error::EPERM) => bind_host(root, &host, &t, &sub, opts)?,
