@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# kapsel on pure cgroup v2 with systemd as PID 1: boots the Debian 12 VM of tests/vm
+# (QEMU, TCG) and runs the VM suite (tests/vm/guest-tests/suite.sh) inside it.
+#
+#   scripts/test-vm.sh              the short set that CI runs
+#   scripts/test-vm.sh --full       every check (several times longer under TCG)
+#   scripts/test-vm.sh -- COMMAND   boot and run COMMAND (sh, in /vm) instead
+#
+# The image is built once and cached under target/vm/image (rebuilt when its inputs
+# change); kapsel's release binary is built here and handed to each boot. Each check
+# prints PASS, FAIL or SKIP; the exit status is non-zero when one failed. VM_TIMEOUT
+# (seconds) bounds the suite inside the guest (default 420, --full 1800).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+set_name=quick
+limit=${VM_TIMEOUT:-420}
+case "${1:-}" in
+--full) set_name=full; limit=${VM_TIMEOUT:-1800} ;;
+--)
+    shift
+    nice cargo build --release -q -p kapsel
+    exec bash tests/vm/run.sh -t "$limit" "$*" ;;
+"") ;;
+*) echo "usage: scripts/test-vm.sh [--full | -- COMMAND]" >&2; exit 2 ;;
+esac
+nice cargo build --release -q -p kapsel
+start=$(date +%s)
+set +e
+bash tests/vm/run.sh -t "$limit" -n suite "sh tests/suite.sh $set_name"
+status=$?
+set -e
+out=target/vm/suite/output.log
+echo "vm suite ($set_name): $(grep -c '^PASS ' "$out" || true) passed, $(grep -c '^FAIL ' "$out" || true) failed, $(grep -c '^SKIP ' "$out" || true) skipped; boot $(cat target/vm/suite/boot-seconds 2>/dev/null || echo ?) s, $(($(date +%s) - start)) s of wall time in all"
+exit $status
