@@ -130,6 +130,12 @@ impl Manager {
                         &[],
                     )?);
                 }
+                // Pure v2 takes runc's fs2 rule for relative paths (`on_pure_v2`).
+                let inner = if layout.kind == LayoutKind::V2 {
+                    inner.on_pure_v2()
+                } else {
+                    inner
+                };
                 Some(path::hierarchy_dir(
                     &own,
                     &inner,

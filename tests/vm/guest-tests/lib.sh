@@ -28,7 +28,8 @@ bundle() {
     cp -a $BUSYBOX_ROOT "$d/rootfs"
     (cd "$d" && kapsel spec)
     [ $# -gt 0 ] || set -- sleep 1000
-    args=$(jq -cn '$ARGS.positional' --args "$@")
+    # (jq would read options among `--args` values: one string at a time instead.)
+    args=$(for a; do jq -n --arg a "$a" '$a'; done | jq -cs .)
     cfg "$d" ".process.terminal = false | .process.args = $args"
 }
 

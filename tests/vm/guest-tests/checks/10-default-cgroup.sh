@@ -1,14 +1,17 @@
-# The bug of issue 18: the bundle `kapsel spec` writes (no cgroupsPath) run from a system
-# service and from a `systemd-run --scope` (what a login session is), with and without a
-# memory limit; each runtime (kapsel, runc, crun) must run it, and kapsel's cgroup must be
-# where runc's v2 cgroupfs driver puts it.
+# Issue 18: the bundle `kapsel spec` writes (no cgroupsPath) run from a plain system service
+# (this suite's) and from a `systemd-run --scope` (what a login session is), without and with
+# a memory limit. kapsel failed both with EOPNOTSUPP (it made the container's cgroup a child
+# of the caller's own, which holds processes). runc's v2 driver puts a relative or absent
+# cgroupsPath below the parent of the caller's cgroup; kapsel must run the bundle and put it
+# where runc does. crun (root of the hierarchy) is listed for comparison.
 . ./lib.sh
+own_parent=$(dirname "$(sed -n 's/^0:://p' /proc/self/cgroup)")
 for rt in kapsel runc crun; do
     b=/tmp/default-$rt
-    bundle $b sh -c 'cat /proc/self/cgroup; cat /sys/fs/cgroup/memory.max 2>/dev/null || echo none'
+    bundle $b sh -c 'sed -n "s/^0:://p" /proc/self/cgroup; cat /sys/fs/cgroup/memory.max 2>/dev/null || echo none'
     out=$($rt run -b $b d-$rt 2>&1)
     st=$?
-    if [ $st -eq 0 ]; then pass "default-cgroup-$rt: $(echo $out | tr '\n' ' ')"; else fail "default-cgroup-$rt" "exit $st: $out"; fi
+    if [ $st -eq 0 ]; then pass "default-cgroup-$rt"; else fail "default-cgroup-$rt" "exit $st: $out"; fi
     cleanup $rt d-$rt
     cfg $b '.linux.resources.memory = {"limit": 67108864}'
     out=$($rt run -b $b m-$rt 2>&1)
@@ -25,13 +28,27 @@ for rt in kapsel runc crun; do
     *) fail "scope-memory-limit-$rt" "exit $st: $out" ;;
     esac
     cleanup $rt s-$rt
+    # Where a running container's cgroup is, absent and relative cgroupsPath.
+    for cp in absent rel/x; do
+        bundle $b
+        [ $cp = absent ] || cfg $b ".linux.cgroupsPath = \"$cp/w-$rt\""
+        if $rt run -d -b $b w-$rt </dev/null >/tmp/err 2>&1 && wait_status $rt w-$rt running; then
+            where=$(cg_of w-$rt $rt)
+            echo "info: $rt, cgroupsPath $cp: $where"
+            [ $rt = kapsel ] && echo "$where" >/tmp/where-kapsel-${cp%%/*}
+            [ $rt = runc ] && echo "$where" >/tmp/where-runc-${cp%%/*}
+        else
+            fail "where-$cp-$rt" "$(cat /tmp/err)"
+        fi
+        cleanup $rt w-$rt
+    done
 done
-# Where the long-running container's cgroup is, per runtime.
-for rt in kapsel runc crun; do
-    b=/tmp/where-$rt
-    bundle $b
-    $rt run -d -b $b w-$rt </dev/null >/dev/null 2>&1
-    wait_status $rt w-$rt running
-    echo "info: $rt puts a container without cgroupsPath at $(cg_of w-$rt $rt)"
-    cleanup $rt w-$rt
+for cp in absent rel/x; do
+    k=$(sed 's/w-kapsel$/ID/' /tmp/where-kapsel-${cp%%/*} 2>/dev/null)
+    r=$(sed 's/w-runc$/ID/' /tmp/where-runc-${cp%%/*} 2>/dev/null)
+    if [ -n "$k" ] && [ "$k" = "$r" ] && [ "$k" != "${k#/sys/fs/cgroup$own_parent/}" ]; then
+        pass "cgroup-path-$cp-as-runc ($k)"
+    else
+        fail "cgroup-path-$cp-as-runc" "kapsel $k, runc $r"
+    fi
 done
