@@ -43,11 +43,11 @@ cg_of() {
 }
 
 wait_status() {
-    n=0
-    while [ $n -lt 50 ]; do
+    _w=0
+    while [ $_w -lt 50 ]; do
         [ "$($1 state "$2" 2>/dev/null | jq -r .status)" = "$3" ] && return 0
         sleep 0.1
-        n=$((n + 1))
+        _w=$((_w + 1))
     done
     return 1
 }

@@ -5,6 +5,7 @@ cd "$(dirname "$0")"
 export RESULTS=/tmp/vm-results
 : >$RESULTS
 set_name=${1:-quick}
+export VM_SET=$set_name
 echo "vm: kernel $(uname -r), PID 1 $(cat /proc/1/comm), cgroup2 controllers: $(cat /sys/fs/cgroup/cgroup.controllers)"
 echo "vm: this shell's cgroup $(sed -n 's/^0:://p' /proc/self/cgroup); kapsel $(kapsel --version | head -1), $(runc --version | head -1), $(crun --version | head -1)"
 for f in checks/*.sh; do
