@@ -49,7 +49,7 @@ since() { local t=$((($(date +%s%N) - start) / 100000000)); echo "$((t / 10)).$(
 set +e
 # The guest's ttyS1 is QEMU's stdout: each line is shown and kept; the first says the
 # guest has booted.
-timeout -k 10 $((limit + 300)) qemu-system-x86_64 -machine pc -accel tcg -cpu max \
+timeout -k 10 $((limit + 300)) qemu-system-x86_64 -machine pc -accel tcg -cpu "${VM_CPU_MODEL:-max}" \
     -smp "${VM_CPUS:-2}" -m "${VM_MEMORY:-2048}" -display none -monitor none -no-reboot -nic none \
     -kernel "$img/vmlinuz" -initrd "$img/initrd.gz" \
     -append "console=ttyS0 panic=-1 quiet loglevel=3 systemd.show_status=0 systemd.unified_cgroup_hierarchy=1" \

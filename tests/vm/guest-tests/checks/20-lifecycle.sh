@@ -9,8 +9,9 @@ lifecycle() { # NAME RUNTIME... (the runtime command with its global flags)
     rt="$*"
     id=lc-$n
     b=/tmp/$id
-    bundle $b
-    [ "$n" = kapsel-systemd-nested ] && cfg $b '.linux.cgroupsPath = "kapsel-test-nested.slice:kt:'$id'"'
+    filter=.
+    [ "$n" = kapsel-systemd-nested ] && filter='.linux.cgroupsPath = "kapsel-test-nested.slice:kt:'$id'"'
+    bundle $b "$filter"
     if ! $rt create -b $b $id >/tmp/err 2>&1; then
         fail "$n-create" "$(cat /tmp/err)"
         cleanup "$rt" $id

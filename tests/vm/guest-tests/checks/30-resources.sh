@@ -12,8 +12,7 @@ resources() { # NAME RUNTIME...
     # memory.max: `dd` with a 200 MB block touches 200 MB; the limit is 100 MB, no swap.
     id=oom-$n
     b=/tmp/$id
-    bundle $b sh -c 'cat /sys/fs/cgroup/memory.max; dd if=/dev/zero of=/dev/null bs=200M count=1'
-    cfg $b '.linux.resources.memory = {"limit": 104857600, "swap": 104857600}'
+    bundle $b '.linux.resources.memory = {"limit": 104857600, "swap": 104857600}' sh -c 'cat /sys/fs/cgroup/memory.max; dd if=/dev/zero of=/dev/null bs=200M count=1'
     if $rt create -b $b $id >/tmp/err 2>&1; then
         cg=$(cg_of $id "$rt")
         max=$(cat $cg/memory.max)
@@ -40,8 +39,7 @@ resources() { # NAME RUNTIME...
     # pids.max: a fork bomb in a container limited to 32 pids.
     id=pids-$n
     b=/tmp/$id
-    bundle $b sh -c 'f() { f | f & }; f; sleep 999'
-    cfg $b '.linux.resources.pids = {"limit": 32}'
+    bundle $b '.linux.resources.pids = {"limit": 32}' sh -c 'f() { f | f & }; f; sleep 999'
     if $rt run -d -b $b $id </dev/null >/tmp/err 2>&1; then
         cg=$(cg_of $id "$rt")
         sleep 4
@@ -67,8 +65,7 @@ resources() { # NAME RUNTIME...
     # cpu.max: a busy loop at 10% of a CPU, then 50% after update; measured from cpu.stat.
     id=cpu-$n
     b=/tmp/$id
-    bundle $b sh -c 'while :; do :; done'
-    cfg $b '.linux.resources.cpu = {"quota": 10000, "period": 100000}'
+    bundle $b '.linux.resources.cpu = {"quota": 10000, "period": 100000}' sh -c 'while :; do :; done'
     if $rt run -d -b $b $id </dev/null >/tmp/err 2>&1; then
         cg=$(cg_of $id "$rt")
         sleep 1
