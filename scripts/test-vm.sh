@@ -25,8 +25,34 @@ case "${1:-}" in
 esac
 nice cargo build --release -q -p kapsel
 start=$(date +%s)
+extra=()
+if [ $set_name = full ]; then
+    # The integration suite's cgroup tests run in the VM too: their executables, the
+    # checkout's paths they were built with (mkbundle.sh, the target tmp dir) and the small
+    # C programs an earlier host run compiled there (the guest has no gcc).
+    it=target/vm/itest
+    rm -rf "$it"
+    mkdir -p "$it/bins" "$it/repo/scripts" "$it/repo/tests/integration" "$it/repo/target/tmp"
+    nice cargo test -q -p kapsel-integration --no-run --message-format=json 2>/dev/null |
+        python3 -c '
+import json, sys, shutil
+for line in sys.stdin:
+    m = json.loads(line)
+    name = m.get("target", {}).get("name")
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and name in sys.argv[2:]:
+        shutil.copy(m["executable"], sys.argv[1] + "/" + name)
+' "$it/bins" resources cgroup_cmds devices lifecycle
+    strip "$it"/bins/*
+    cp scripts/mkbundle.sh "$it/repo/scripts/"
+    for d in target/tmp/*/; do
+        case "$d" in *kapsel-itest-base*) continue ;; esac
+        find "$d" -maxdepth 1 -type f -perm -u+x -exec install -D -t "$it/repo/$d" {} +
+    done
+    echo "$PWD" >"$it/checkout"
+    extra=(-f "$it")
+fi
 set +e
-bash tests/vm/run.sh -t "$limit" -n suite "sh tests/suite.sh $set_name"
+bash tests/vm/run.sh -t "$limit" -n suite "${extra[@]}" "sh tests/suite.sh $set_name"
 status=$?
 set -e
 out=target/vm/suite/output.log

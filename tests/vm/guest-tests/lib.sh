@@ -44,6 +44,10 @@ bundle() {
         --args "$@" >"$_d/config.json"
 }
 
+cfg() {
+    jq "$2" "$1/config.json" >"$1/config.json.new" && mv "$1/config.json.new" "$1/config.json"
+}
+
 cg_of() {
     pid=$($2 state "$1" | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')
     echo "/sys/fs/cgroup$(sed -n 's/^0:://p' /proc/$pid/cgroup)"
