@@ -18,7 +18,13 @@ resources() { # NAME RUNTIME...
         max=$(cat $cg/memory.max)
         $rt events $id >/tmp/events-$id 2>&1 &
         ev=$!
-        sleep 1
+        # `events` reports the kills that happen while it watches: wait for its first line
+        # (printed once it watches), which under TCG on a loaded host can take seconds.
+        _t=0
+        while [ ! -s /tmp/events-$id ] && [ $_t -lt 100 ]; do
+            sleep 0.1
+            _t=$((_t + 1))
+        done
         $rt start $id
         wait_status "$rt" $id stopped || sleep 5
         sleep 1
