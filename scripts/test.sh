@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test of the workspace: format and lint checks, unit tests, the root-only
-# integration tests that run real containers through the kapsel release binary, and the
-# caller scenarios (scripts/callers/) that run podman, buildah, containerd and docker on it.
+# integration tests that run real containers through the kapsel release binary, the
+# caller scenarios (scripts/callers/) that run podman, buildah, containerd and docker on it,
+# and the VM of tests/vm (pure cgroup v2 with systemd as PID 1).
 # KAPSEL_TEST_STRICT=1 (the default here) turns any skipped test into a failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -61,6 +62,17 @@ if [ "${KAPSEL_DIFFERENTIAL:-1}" = 1 ]; then
     bash scripts/differential.sh 2>&1 | tee target/differential-output.txt
     differential_status=${PIPESTATUS[0]}
 fi
+# kapsel on pure cgroup v2 with systemd as PID 1 (tests/vm, README "Hosts"): a Debian 12 VM
+# under QEMU (TCG) runs the short VM set (about 4-6 minutes on a 2-core machine: the image
+# is cached under target/vm/image); `scripts/test-vm.sh --full` runs every check.
+# KAPSEL_VM=0 leaves it out.
+vm_status=0
+: > target/vm-output.txt
+if [ "${KAPSEL_VM:-1}" = 1 ]; then
+    echo "test.sh: the VM's short set (scripts/test-vm.sh; --full for every check)"
+    bash scripts/test-vm.sh 2>&1 | tee target/vm-output.txt
+    vm_status=${PIPESTATUS[0]}
+fi
 set -e
 # One summary line for humans and CI readers.
 passed=$(grep -Eo '[0-9]+ passed' target/test-output.txt | awk '{s+=$1} END {print s+0}')
@@ -69,5 +81,7 @@ steps_passed=$(grep -c '^PASS ' target/callers-output.txt || true)
 steps_failed=$(grep -c '^FAIL ' target/callers-output.txt || true)
 echo "kapsel tests: $passed passed, $failed failed; caller steps: $steps_passed passed, $steps_failed failed"
 grep -E '^differential: ' target/differential-output.txt || true
+grep -E '^vm suite ' target/vm-output.txt || true
 [ "$differential_status" -eq 0 ] || exit "$differential_status"
+[ "$vm_status" -eq 0 ] || exit "$vm_status"
 [ "$cargo_status" -eq 0 ] && [ "$failed" -eq 0 ] && [ "$callers_status" -eq 0 ]

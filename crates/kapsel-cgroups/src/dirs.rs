@@ -75,35 +75,46 @@ pub(crate) fn inherit_cpuset(leaf: &Path) -> Result<()> {
 }
 
 /// v2 controllers must be enabled in every parent's cgroup.subtree_control before the child
-/// has their files; done for each level `create` made (and the one above the top).
-pub(crate) fn enable_controllers(leaf: &Path, created: &[PathBuf]) -> Result<()> {
-    let Some(top) = created.iter().find(|t| leaf.starts_with(t)) else {
-        return Ok(());
-    };
-    let above = top.parent().unwrap_or(top);
+/// has their files: in each level from `from` down to the leaf's parent, the controllers
+/// its cgroup.controllers offers and its subtree_control lacks (only those are written).
+/// From the hierarchy's root, as runc's fs2 driver does (`CreateCgroupPath`): systemd
+/// enables at the root and in system.slice only what its own units use (no cpu or io
+/// without accounting, never hugetlb, rdma or misc), so a level kapsel did not make may lack
+/// a controller the container's limits need (cpu.weight, hugetlb.*.max: ENOENT).
+pub(crate) fn enable_controllers(leaf: &Path, from: &Path) -> Result<()> {
     let parents: Vec<&Path> = leaf
         .ancestors()
         .skip(1)
-        .take_while(|a| a.starts_with(above))
+        .take_while(|a| a.starts_with(from))
         .collect();
     for dir in parents.into_iter().rev() {
         let available = files::read_optional(dir, "cgroup.controllers")?.unwrap_or_default();
+        let enabled = files::read_optional(dir, "cgroup.subtree_control")?.unwrap_or_default();
         let wanted: Vec<String> = available
             .split_whitespace()
+            .filter(|c| !enabled.split_whitespace().any(|e| e == *c))
             .map(|c| format!("+{c}"))
             .collect();
         if wanted.is_empty() {
             continue;
         }
         if files::write(dir, "cgroup.subtree_control", wanted.join(" ")).is_err() {
-            // One refused controller (e.g. cpu with realtime tasks in the parent) must not cost
-            // the others: retry one by one and keep what the kernel accepts.
+            // One refused controller (e.g. cpu with realtime tasks in the parent, or a
+            // domain controller in a cgroup with processes) must not cost the others: retry
+            // one by one and keep what the kernel accepts.
             for c in &wanted {
                 let _ = files::write(dir, "cgroup.subtree_control", c);
             }
         }
     }
     Ok(())
+}
+
+/// Where `enable_controllers` starts when the hierarchy's root is not known: the level above
+/// the top directory `create` made for `leaf` (None: it made none).
+pub(crate) fn above_created<'a>(leaf: &Path, created: &'a [PathBuf]) -> Option<&'a Path> {
+    let top = created.iter().find(|t| leaf.starts_with(t))?;
+    Some(top.parent().unwrap_or(top))
 }
 
 /// rmdir(2), retried while the cgroup is busy (tasks still exiting after a SIGKILL);

@@ -7,7 +7,9 @@
 //! cgroup.freeze) otherwise; `kill_all(SIGKILL)` uses v2's atomic cgroup.kill when present.
 
 use crate::devices::{self, DeviceRule};
-use crate::dirs::{create_dir_all, enable_controllers, inherit_cpuset, rmdir_retrying};
+use crate::dirs::{
+    above_created, create_dir_all, enable_controllers, inherit_cpuset, rmdir_retrying,
+};
 use crate::error::{CgroupError, Result};
 use crate::files;
 use crate::freezer::{Freezer, FreezerState};
@@ -73,6 +75,9 @@ pub struct Manager {
     /// The calling process's own cgroups, to go back to after the systemd scope started
     /// with it inside (see `start_unit` and `leave`).
     home: Vec<PathBuf>,
+    /// The cgroup2 mount point, where `create` starts enabling controllers on pure v2
+    /// (None when rebuilt from a state file).
+    unified_root: Option<PathBuf>,
 }
 
 impl Manager {
@@ -130,6 +135,12 @@ impl Manager {
                         &[],
                     )?);
                 }
+                // Pure v2 takes runc's fs2 rule for relative paths (`on_pure_v2`).
+                let inner = if layout.kind == LayoutKind::V2 {
+                    inner.on_pure_v2()
+                } else {
+                    inner
+                };
                 Some(path::hierarchy_dir(
                     &own,
                     &inner,
@@ -152,6 +163,7 @@ impl Manager {
             rootless,
             unit,
             home,
+            unified_root: layout.unified.clone(),
         })
     }
 
@@ -196,6 +208,7 @@ impl Manager {
             rootless: false,
             unit: None,
             home: Vec::new(),
+            unified_root: None,
         }
     }
 
@@ -257,9 +270,16 @@ impl Manager {
         if let Some(cpuset) = self.paths.v1.get("cpuset") {
             inherit_cpuset(cpuset)?;
         }
-        if self.paths.kind == LayoutKind::V2 {
+        if self.paths.kind == LayoutKind::V2 && self.paths.skipped.is_none() {
             if let Some(dir) = &self.paths.unified {
-                enable_controllers(dir, &self.paths.created)?;
+                // From the root (also for a systemd scope, which systemd made), as runc.
+                let from = self
+                    .unified_root
+                    .as_deref()
+                    .or_else(|| above_created(dir, &self.paths.created));
+                if let Some(from) = from {
+                    enable_controllers(dir, from)?;
+                }
             }
         }
         Ok(())
@@ -340,7 +360,9 @@ impl Manager {
                     };
                     // The runtime-spec: the controllers the keys need are enabled (in the
                     // levels this runtime made; on pure v2 `create` already did).
-                    enable_controllers(dir, &self.paths.created)?;
+                    if let Some(from) = above_created(dir, &self.paths.created) {
+                        enable_controllers(dir, from)?;
+                    }
                     v2::check_unified_keys(dir, unified)?;
                 }
                 let v1_rules = rules
@@ -662,5 +684,33 @@ mod tests {
         assert!(!root.join("k").exists());
         assert!(root.is_dir());
         m.destroy().unwrap();
+    }
+
+    #[test]
+    fn v2_create_enables_what_levels_it_did_not_make_lack_from_the_root() {
+        // systemd enabled memory and pids at the root and in system.slice; the container
+        // also needs cpu and hugetlb (issue 18: cpu.weight and hugetlb.2MB.max were ENOENT)
+        let tree = TempTree::new("manager-v2-levels");
+        tree.file("cg/cgroup.controllers", "cpu memory pids hugetlb\n");
+        tree.file("cg/cgroup.subtree_control", "memory pids\n");
+        tree.file("cg/system.slice/cgroup.controllers", "memory pids\n");
+        tree.file("cg/system.slice/cgroup.subtree_control", "memory pids\n");
+        let root = tree.path().join("cg");
+        let layout = Layout {
+            kind: LayoutKind::V2,
+            v1: Vec::new(),
+            unified: Some(root.clone()),
+            unified_mount_root: PathBuf::from("/"),
+        };
+        let path = Some("/system.slice/c1");
+        let mut m = Manager::new(&host(&tree), &layout, path, "c1", false, false).unwrap();
+        m.create().unwrap();
+        // only the missing ones are written (a real cgroupfs would then offer them below)
+        assert_eq!(tree.read("cg/cgroup.subtree_control"), "+cpu +hugetlb");
+        assert_eq!(
+            tree.read("cg/system.slice/cgroup.subtree_control"),
+            "memory pids\n"
+        );
+        assert_eq!(m.paths().created, [root.join("system.slice/c1")]);
     }
 }

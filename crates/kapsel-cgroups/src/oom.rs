@@ -4,7 +4,10 @@
 //!   (Documentation/admin-guide/cgroup-v1/memory.rst, "OOM Control"); the kernel also signals
 //!   it when the cgroup is removed. The `oom_kill` counter in memory.oom_control gives the count.
 //! - v2: inotify on `memory.events`, which the kernel marks modified on every change
-//!   (cgroup-v2.rst, "memory.events"); its `oom_kill` counter gives the count.
+//!   (cgroup-v2.rst, "memory.events"); its `oom_kill` counter gives the count. A systemd
+//!   scope's cgroup is removed as soon as its last process exits, often before the watcher
+//!   has read the counter of the kill that emptied it: the parent's `memory.events`, which
+//!   counts the events of its whole subtree, then tells the kills since the last read.
 
 use crate::error::{errno_of, CgroupError, Result};
 use crate::files;
@@ -30,6 +33,9 @@ pub struct OomWatcher {
     dir: PathBuf,
     counter_file: &'static str,
     seen: u64,
+    /// v2: the parent's directory and its subtree's `oom_kill` at the last read (none when
+    /// the parent is the root, which has no memory.events).
+    parent: Option<(PathBuf, u64)>,
 }
 
 impl OomWatcher {
@@ -56,6 +62,7 @@ impl OomWatcher {
             dir: dir.to_path_buf(),
             counter_file: "memory.oom_control",
             seen,
+            parent: None,
         })
     }
 
@@ -76,11 +83,16 @@ impl OomWatcher {
                 errno: e as i32,
             })?;
         let seen = files::read_keyed(dir, "memory.events", "oom_kill")?;
+        let parent = dir.parent().and_then(|p| {
+            let kills = files::read_keyed(p, "memory.events", "oom_kill").ok()?;
+            Some((p.to_path_buf(), kills))
+        });
         Ok(OomWatcher {
             source: Source::Inotify(inotify),
             dir: dir.to_path_buf(),
             counter_file: "memory.events",
             seen,
+            parent,
         })
     }
 
@@ -113,18 +125,33 @@ impl OomWatcher {
         self.new_kills()
     }
 
-    /// OOM kills since the previous call, without waiting.
+    /// OOM kills since the previous call, without waiting. Returns an error once the
+    /// cgroup is gone (after reporting, from the parent's count, kills its removal hid).
     pub fn new_kills(&mut self) -> Result<u64> {
-        let now = files::read_keyed(&self.dir, self.counter_file, "oom_kill")?;
-        if !self.dir.exists() {
-            return Err(CgroupError::Read {
-                path: self.dir.join(self.counter_file),
-                errno: libc::ENOENT,
-            });
+        match kills_in(&self.dir, self.counter_file) {
+            Ok(now) => {
+                let new = now.saturating_sub(self.seen);
+                self.seen = now;
+                if let Some((dir, seen)) = self.parent.as_mut() {
+                    if let Ok(kills) = files::read_keyed(dir, "memory.events", "oom_kill") {
+                        *seen = kills;
+                    }
+                }
+                Ok(new)
+            }
+            Err(e) => {
+                // Gone: kills in the parent's subtree since our last read were ours unless a
+                // sibling was OOM-killed in that same short window.
+                if let Some((dir, seen)) = self.parent.take() {
+                    if let Ok(kills) = files::read_keyed(&dir, "memory.events", "oom_kill") {
+                        if kills > seen {
+                            return Ok(kills - seen);
+                        }
+                    }
+                }
+                Err(e)
+            }
         }
-        let new = now.saturating_sub(self.seen);
-        self.seen = now;
-        Ok(new)
     }
 
     fn drain(&self) {
@@ -137,6 +164,17 @@ impl OomWatcher {
             }
         }
     }
+}
+
+/// The `oom_kill` counter of `dir/file`; an error when the cgroup is gone (where
+/// `files::read_keyed` reads a missing file as 0).
+fn kills_in(dir: &Path, file: &str) -> Result<u64> {
+    let path = dir.join(file);
+    let text = files::read_path(&path)?;
+    Ok(files::parse_flat_keyed(&path, &text)?
+        .into_iter()
+        .find(|(k, _)| k == "oom_kill")
+        .map_or(0, |(_, v)| v))
 }
 
 #[cfg(test)]
@@ -167,5 +205,20 @@ mod tests {
         // woken by inotify, not by the timeout
         assert!(start.elapsed() < Duration::from_secs(5));
         assert_eq!(watcher.new_kills().unwrap(), 0);
+    }
+
+    #[test]
+    fn v2_kills_hidden_by_the_cgroups_removal_are_read_from_the_parent() {
+        let tree = TempTree::new("oom-v2-gone");
+        tree.file("memory.events", "oom 0\noom_kill 2\n");
+        let dir = tree.path().join("scope");
+        tree.file("scope/memory.events", "oom 0\noom_kill 0\n");
+        let mut watcher = OomWatcher::v2(&dir).unwrap();
+        assert_eq!(watcher.new_kills().unwrap(), 0);
+        // the kill, then systemd removes the emptied scope before the watcher reads
+        tree.file("memory.events", "oom 1\noom_kill 3\n");
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(watcher.new_kills().unwrap(), 1);
+        assert!(watcher.new_kills().is_err());
     }
 }

@@ -1,6 +1,7 @@
 //! Where a container's cgroup lives, following runc's rules for `linux.cgroupsPath`:
 //! - absolute (`/a/b`): relative to the root of every hierarchy;
 //! - relative (`a/b`): relative to the runtime's own cgroup in each hierarchy (/proc/self/cgroup);
+//!   on a pure cgroup v2 host, relative to the PARENT of that cgroup (see `InnerPath::on_pure_v2`);
 //! - absent: the container id, relative as above;
 //! - with the systemd driver: `slice:prefix:name`, a transient scope that systemd creates
 //!   (see `systemd`); its cgroup is absolute.
@@ -40,6 +41,25 @@ pub(crate) enum InnerPath {
     Absolute(PathBuf),
     /// Relative to the runtime's own cgroup.
     Relative(PathBuf),
+    /// Relative to the parent of the runtime's own cgroup (pure cgroup v2).
+    RelativeToParent(PathBuf),
+}
+
+impl InnerPath {
+    /// The rule of runc's cgroup v2 driver (libcontainer/cgroups/fs2, `_defaultDirPath`): a
+    /// relative path, and so the default (the container id), hangs below the parent of the
+    /// runtime's own cgroup. The own cgroup holds processes (the caller itself, e.g. a
+    /// systemd service or a login session's scope), and cgroup v2's "no internal processes"
+    /// rule keeps a cgroup with processes from handing domain controllers to children:
+    /// moving the container into a child of it fails with EOPNOTSUPP (cgroup-v2.rst,
+    /// "No Internal Process Constraint"). Its parent (system.slice, a user's slice) has no
+    /// processes of its own. Hybrid and v1 hosts keep the own cgroup, as runc's v1 driver does.
+    pub(crate) fn on_pure_v2(self) -> Self {
+        match self {
+            InnerPath::Relative(p) => InnerPath::RelativeToParent(p),
+            other => other,
+        }
+    }
 }
 
 /// Resolves `cgroups_path` (or the default derived from `container_id`) to an inner path.
@@ -155,11 +175,15 @@ pub(crate) fn hierarchy_dir(
 ) -> Result<PathBuf> {
     match inner {
         InnerPath::Absolute(p) => Ok(mount_point.join(p)),
-        InnerPath::Relative(p) => {
+        InnerPath::Relative(p) | InnerPath::RelativeToParent(p) => {
             let own = own.find(controllers)?;
             // The mount shows `mount_root`; our own cgroup is below it.
             let below = own.strip_prefix(mount_root).unwrap_or(&own);
-            let below = clean(&below.to_string_lossy());
+            let mut below = clean(&below.to_string_lossy());
+            if matches!(inner, InnerPath::RelativeToParent(_)) {
+                // The root's parent is the root.
+                below.pop();
+            }
             Ok(mount_point.join(below).join(p))
         }
     }
@@ -243,6 +267,18 @@ mod tests {
         assert_eq!(cpu, Path::new("/cg/cpu/c1"));
         let v2 = hierarchy_dir(&h, &inner, Path::new("/cg/unified"), Path::new("/"), &[]).unwrap();
         assert_eq!(v2, Path::new("/cg/unified/user.slice/c1"));
+        // pure v2: below the parent of our own cgroup, as runc's fs2 driver
+        let parent = InnerPath::Relative("c1".into()).on_pure_v2();
+        let pure = hierarchy_dir(&h, &parent, Path::new("/cg"), Path::new("/"), &[]).unwrap();
+        assert_eq!(pure, Path::new("/cg/c1"));
+        let service = tree.file("service_cgroup", "0::/system.slice/kapsel.service\n");
+        let service = OwnCgroups::new(&service);
+        let nested = InnerPath::Relative("a/c1".into()).on_pure_v2();
+        let dir = hierarchy_dir(&service, &nested, Path::new("/cg"), Path::new("/"), &[]).unwrap();
+        assert_eq!(dir, Path::new("/cg/system.slice/a/c1"));
+        let abs = InnerPath::Absolute("k/c1".into()).on_pure_v2();
+        let dir = hierarchy_dir(&service, &abs, Path::new("/cg"), Path::new("/"), &[]).unwrap();
+        assert_eq!(dir, Path::new("/cg/k/c1"));
         // a bind mount of a sub-tree: the mount root is stripped from our own path
         let bind = hierarchy_dir(
             &h,

@@ -75,6 +75,29 @@ impl CgroupDirs {
         CgroupDirs::of(std::process::id() as i32)
     }
 
+    /// Where a runtime puts a relative `cgroupsPath` and the default (the id): below the
+    /// caller's own cgroup on v1 and hybrid hosts; on pure cgroup v2 below its parent (runc's
+    /// fs2 rule: the caller's own cgroup holds processes, so it cannot have children with
+    /// controllers).
+    pub fn relative_base() -> CgroupDirs {
+        let mut own = CgroupDirs::of_self();
+        if own.pure_v2() {
+            if let Some(dir) = own.unified.take() {
+                let parent = match dir.parent() {
+                    Some(p) if dir != Path::new("/sys/fs/cgroup") => p.to_path_buf(),
+                    _ => dir,
+                };
+                own.unified = Some(parent);
+            }
+        }
+        own
+    }
+
+    /// Only the cgroup2 hierarchy (no v1 controller mounted).
+    pub fn pure_v2(&self) -> bool {
+        self.v1.is_empty() && self.unified.is_some()
+    }
+
     /// The same hierarchies with `rel` appended to every directory.
     pub fn join(&self, rel: impl AsRef<Path>) -> CgroupDirs {
         let rel = rel.as_ref();

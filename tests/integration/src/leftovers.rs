@@ -162,8 +162,9 @@ fn processes_inside(dir: &Path) -> Vec<String> {
 }
 
 fn cgroup_dirs(id: &str) -> Vec<String> {
-    // A runtime's default cgroup for `id` is below the caller's own cgroup (runc's rule).
-    CgroupDirs::of_self()
+    // A runtime's default cgroup for `id` is below the caller's own cgroup (runc's rule;
+    // below its parent on pure v2).
+    CgroupDirs::relative_base()
         .join(id)
         .remaining()
         .into_iter()

@@ -105,16 +105,20 @@ fn create_puts_the_init_in_its_cgroups_before_start() {
     let id = t.id("join");
     t.create(&b, &id).ok();
     let (pid, dirs) = init_and_dirs(&t, &id);
-    let own = CgroupDirs::of_self().join(&id);
+    let own = CgroupDirs::relative_base().join(&id);
     let mut want: Vec<PathBuf> = own.all().iter().map(|d| d.to_path_buf()).collect();
     let mut theirs: Vec<PathBuf> = dirs.all().iter().map(|d| d.to_path_buf()).collect();
     theirs.sort();
     want.sort();
     assert_eq!(
         theirs, want,
-        "the default cgroup is the id below the runtime's own cgroup in every hierarchy"
+        "the default cgroup is the id below the runtime's own cgroup in every hierarchy (its parent on pure v2)"
     );
-    for controller in ["memory", "pids", "cpu", "freezer", "devices"] {
+    // (pure v2 has no v1 controller: the unified directory below is the one)
+    for controller in ["memory", "pids", "cpu", "freezer", "devices"]
+        .into_iter()
+        .filter(|_| !dirs.pure_v2())
+    {
         assert!(
             dirs.procs(controller).contains(&pid),
             "created init {pid} is not in its {controller} cgroup yet"
@@ -151,17 +155,20 @@ fn cgroups_path_absolute_and_relative() {
     let Some(mut t) = ctx!("cgroups_path_absolute_and_relative") else {
         return;
     };
-    let own = CgroupDirs::of_self();
+    let own = CgroupDirs::relative_base();
     // Hierarchy roots: the mount points (our v1 cgroups may be nested, e.g. memory).
-    let roots: Vec<PathBuf> = own
-        .all()
-        .iter()
-        .filter_map(|d| {
-            d.ancestors()
-                .find(|a| a.parent() == Some(Path::new("/sys/fs/cgroup")))
-                .map(Path::to_path_buf)
-        })
-        .collect();
+    let roots: Vec<PathBuf> = if own.pure_v2() {
+        vec![PathBuf::from("/sys/fs/cgroup")]
+    } else {
+        own.all()
+            .iter()
+            .filter_map(|d| {
+                d.ancestors()
+                    .find(|a| a.parent() == Some(Path::new("/sys/fs/cgroup")))
+                    .map(Path::to_path_buf)
+            })
+            .collect()
+    };
     for (tag, absolute) in [("abs", true), ("rel", false)] {
         let mut b = t.bundle();
         b.args(&["sleep", "1000"]);

@@ -36,8 +36,18 @@ pub fn stream(root: &StateRoot, id: &str, interval: Duration, out: &mut dyn Writ
         let cid = ContainerId::new(id)?;
         let m = manager(root, &cid)?;
         let mut oom = m.oom_watcher().ok();
+        let stopped = || -> Result<bool> {
+            let state = root.read_state(&cid)?;
+            Ok(state.status(&root.dir_of(&cid)) == Status::Stopped)
+        };
         loop {
-            let line = stats_line(id, &m)?;
+            // A systemd scope's cgroup goes with its last process: unreadable stats of a
+            // container that just stopped end the stream, as its stop does.
+            let line = match stats_line(id, &m) {
+                Ok(line) => line,
+                Err(_) if stopped()? => return Ok(()),
+                Err(e) => return Err(e),
+            };
             if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
                 return Ok(());
             }
@@ -51,8 +61,7 @@ pub fn stream(root: &StateRoot, id: &str, interval: Duration, out: &mut dyn Writ
             for _ in 0..kills {
                 let _ = writeln!(out, "{}", serde_json::json!({"type": "oom", "id": id}));
             }
-            let state = root.read_state(&cid)?;
-            if state.status(&root.dir_of(&cid)) == Status::Stopped {
+            if stopped()? {
                 return Ok(());
             }
         }
