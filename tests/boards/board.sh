@@ -17,15 +17,13 @@ cd "$(dirname "$0")/../.."
 arch=${1:?usage: tests/boards/board.sh aarch64|armv7|riscv64}
 
 # Debian 12 ships no riscv64; its board runs Debian 13's kernel, busybox and crun.
-# Debian's armmp kernel is built without LPAE: highmem=off keeps the armv7 board's
-# devices and RAM below 4 GiB, where a 32-bit kernel without LPAE can reach them.
 case "$arch" in
 aarch64)
     deb=arm64 target=aarch64-unknown-linux-musl qemu=qemu-system-aarch64 qpkg=qemu-system-arm
     machine=(-M virt -cpu cortex-a57) mem=256 console=ttyAMA0 kpkg=linux-image-arm64 ;;
 armv7)
     deb=armhf target=armv7-unknown-linux-musleabihf qemu=qemu-system-arm qpkg=qemu-system-arm
-    machine=(-M virt,highmem=off -cpu cortex-a15) mem=128 console=ttyAMA0 kpkg=linux-image-armmp ;;
+    machine=(-M virt -cpu cortex-a15) mem=128 console=ttyAMA0 kpkg=linux-image-armmp ;;
 riscv64)
     deb=riscv64 target=riscv64gc-unknown-linux-musl qemu=qemu-system-riscv64 qpkg=qemu-system-misc
     machine=(-M virt -bios default) mem=256 console=ttyS0 kpkg=linux-image-riscv64 ;;
