@@ -67,8 +67,11 @@ vmlinuz=$(ls "$debs"/boot/vmlinu[xz]-* | head -1)
 root=$work/initramfs
 rm -rf "$root"
 mkdir -p "$root"/{bin,usr/bin,boards/bin,boards/rootfs/bin,boards/rootfs/proc,boards/rootfs/dev,boards/rootfs/sys,boards/rootfs/tmp,boards/rootfs/etc}
-cp "$debs/bin/busybox" "$root/bin/busybox"
-cp "$debs/bin/busybox" "$root/boards/rootfs/bin/busybox"
+# A file of the unpacked packages by its path on a system: Debian 13's packages ship /bin
+# and /lib below /usr only (merged /usr, whose links come from base-files).
+unpacked() { if [ -e "$debs$1" ]; then echo "$debs$1"; else echo "$debs/usr$1"; fi; }
+cp "$(unpacked /bin/busybox)" "$root/bin/busybox"
+cp "$(unpacked /bin/busybox)" "$root/boards/rootfs/bin/busybox"
 cp "$static/kapsel" "$static/board-meter" "$root/boards/bin/"
 mv "$root/boards/bin/board-meter" "$root/boards/bin/meter"
 [ -x "$static/kapsel-device" ] && cp "$static/kapsel-device" "$root/boards/bin/"
@@ -94,7 +97,7 @@ done
 : >"$root/boards/libs-crun"
 for lib in "${found[@]}"; do
     mkdir -p "$root$(dirname "$lib")"
-    cp -L "$debs$lib" "$root$lib"
+    cp -L "$(unpacked "$lib")" "$root$lib"
     echo "$lib" >>"$root/boards/libs-crun"
 done
 # Debian's /lib is a link to /usr/lib.

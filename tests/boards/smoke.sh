@@ -24,8 +24,9 @@ wait_status() {
 }
 # `kapsel spec` made on the board, with the shared root and no terminal: the container's
 # `sh` reads its commands from our stdin.
+# Made afresh by each pass, so the device build's pass checks its own `spec`.
 board_spec() {
-    mkdir -p "$1" && $K spec --bundle "$1" $2 && sed -i \
+    rm -rf "$1" && mkdir -p "$1" && $K spec --bundle "$1" $2 && sed -i \
         -e 's/"terminal": true/"terminal": false/' \
         -e 's|"path": "rootfs"|"path": "/boards/rootfs"|' "$1/config.json"
 }

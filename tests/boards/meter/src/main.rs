@@ -7,6 +7,9 @@
 //!
 //! `meter uptime` prints the seconds since boot (CLOCK_BOOTTIME) with millisecond digits.
 
+// The riscv64 musl build links its _dl_find_object (kapsel_sys::link_compat).
+#[cfg(all(target_env = "musl", target_arch = "riscv64"))]
+use kapsel_sys as _;
 use nix::sys::resource::{getrusage, UsageWho};
 use nix::time::{clock_gettime, ClockId};
 use std::process::{Command, ExitCode, Stdio};
