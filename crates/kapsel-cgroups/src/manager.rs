@@ -662,18 +662,23 @@ mod tests {
         assert_eq!(rootless.freezer_state().unwrap(), FreezerState::Thawed);
     }
 
+    /// A pure cgroup v2 layout with its hierarchy at `root`.
+    fn v2_layout(root: &std::path::Path) -> Layout {
+        Layout {
+            kind: LayoutKind::V2,
+            v1: Vec::new(),
+            unified: Some(root.to_path_buf()),
+            unified_mount_root: PathBuf::from("/"),
+        }
+    }
+
     #[test]
     fn v2_create_enables_the_parents_controllers_and_destroy_removes_what_it_made() {
         let tree = TempTree::new("manager-v2");
         tree.file("cg/cgroup.controllers", "cpu memory pids\n");
         tree.file("cg/cgroup.subtree_control", "\n");
         let root = tree.path().join("cg");
-        let layout = Layout {
-            kind: LayoutKind::V2,
-            v1: Vec::new(),
-            unified: Some(root.clone()),
-            unified_mount_root: PathBuf::from("/"),
-        };
+        let layout = v2_layout(&root);
         let mut m = Manager::new(&host(&tree), &layout, Some("/k/c1"), "c1", false, false).unwrap();
         m.create().unwrap();
         assert_eq!(m.paths().created, [root.join("k")]);
@@ -696,12 +701,7 @@ mod tests {
         tree.file("cg/system.slice/cgroup.controllers", "memory pids\n");
         tree.file("cg/system.slice/cgroup.subtree_control", "memory pids\n");
         let root = tree.path().join("cg");
-        let layout = Layout {
-            kind: LayoutKind::V2,
-            v1: Vec::new(),
-            unified: Some(root.clone()),
-            unified_mount_root: PathBuf::from("/"),
-        };
+        let layout = v2_layout(&root);
         let path = Some("/system.slice/c1");
         let mut m = Manager::new(&host(&tree), &layout, path, "c1", false, false).unwrap();
         m.create().unwrap();
