@@ -5,7 +5,8 @@
 #   initrd.gz    busybox-static and the modules that reach the root disk (virtio, ext4);
 #                its /init (guest/init) mounts /dev/vda and switch_root's to systemd
 #   rootfs.img   ext4, made with `mke2fs -d` from an mmdebstrap minbase tree: systemd as
-#                PID 1, runc, crun, busybox-static, uidmap, jq, the kernel's modules (depmod),
+#                PID 1, runc, crun, podman, containerd, docker.io, criu, busybox-static,
+#                uidmap, jq, logind and a user bus, the kernel's modules (depmod),
 #                and the unit that runs the test command (guest/kapsel-vm.service)
 #
 # The image holds no kapsel: tests/vm/run.sh hands each boot its binary and tests on a
@@ -14,7 +15,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=$PWD/target/vm/image
-packages="systemd,systemd-sysv,dbus,kmod,procps,runc,crun,busybox-static,uidmap,jq${VM_PACKAGES:+,$VM_PACKAGES}"
+# The callers (podman + conmon, containerd, docker.io), criu, and what a rootless user
+# with a `systemd --user` manager needs (logind through libpam-systemd, a session bus).
+packages="systemd,systemd-sysv,dbus,kmod,procps,runc,crun,busybox-static,uidmap,jq"
+packages+=",podman,conmon,containerd,docker.io,criu,iptables,nftables,slirp4netns,fuse-overlayfs"
+packages+=",containernetworking-plugins,libpam-systemd,dbus-user-session,systemd-container"
+packages+="${VM_PACKAGES:+,$VM_PACKAGES}"
 
 need=()
 command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
@@ -77,6 +83,9 @@ for u in getty@tty1.service serial-getty@ttyS0.service serial-getty@ttyS1.servic
     systemd-timesyncd.service apt-daily.timer apt-daily-upgrade.timer; do
     ln -sf /dev/null "$r/etc/systemd/system/$u"
 done
+# The callers' daemons start only when a check starts them (systemctl start).
+rm -f "$r"/etc/systemd/system/multi-user.target.wants/{docker,containerd}.service \
+    "$r"/etc/systemd/system/sockets.target.wants/docker.socket
 rm -rf "$r/var/cache/apt"/*.bin "$r/var/lib/apt/lists"/*_Packages
 size=$(du -sm "$r" | cut -f1)
 mke2fs -q -F -t ext4 -d "$r" -L kapsel-vm "$out/rootfs.img" "$((size * 13 / 10 + 256))M"
