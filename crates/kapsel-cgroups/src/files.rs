@@ -28,13 +28,50 @@ pub(crate) fn write_path(path: &Path, value: &str) -> Result<()> {
     file.write_all(value.as_bytes()).map_err(fail)
 }
 
+/// A control file opened once for several writes, each parsed by the kernel on its own
+/// (the v1 device lists take one rule per write; the file offset means nothing to them).
+pub(crate) struct ControlFile {
+    path: PathBuf,
+    file: Option<std::fs::File>,
+}
+
+impl ControlFile {
+    /// `dir/file`, opened at the first write.
+    pub(crate) fn new(dir: &Path, file: &str) -> ControlFile {
+        ControlFile {
+            path: dir.join(file),
+            file: None,
+        }
+    }
+
+    /// One write(2) of `value`.
+    pub(crate) fn write(&mut self, value: &str) -> Result<()> {
+        let fail = |e: std::io::Error| CgroupError::Write {
+            path: self.path.clone(),
+            value: value.to_string(),
+            errno: errno_of(&e),
+        };
+        let file = match &mut self.file {
+            Some(f) => f,
+            None => self.file.insert(
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .truncate(true)
+                    .open(&self.path)
+                    .map_err(fail)?,
+            ),
+        };
+        file.write_all(value.as_bytes()).map_err(fail)
+    }
+}
+
 /// Reads `dir/file` as text.
 pub(crate) fn read(dir: &Path, file: &str) -> Result<String> {
     read_path(&dir.join(file))
 }
 
 pub(crate) fn read_path(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|e| CgroupError::Read {
+    kapsel_sys::kernfile::read_to_string(path).map_err(|e| CgroupError::Read {
         path: path.to_path_buf(),
         errno: errno_of(&e),
     })

@@ -14,7 +14,8 @@
 //! - `seccomp`: loading a filter (with flags and a user-notification listener);
 //! - `bpf`: the cgroup device program (load, attach, detach, query);
 //! - `netlink`: the RTM_NEWLINK requests that move a link or set it up;
-//! - `numa`: set_mempolicy; `tty`: the controlling terminal and window size.
+//! - `numa`: set_mempolicy; `tty`: the controlling terminal and window size;
+//! - `kernfile`: procfs/sysfs/cgroupfs files read in one go (no size probe; safe code).
 //!
 //! Everything nix has (prctl's PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_KEEPCAPS,
 //! PR_SET_CHILD_SUBREAPER and PR_SET_NO_NEW_PRIVS, personality, dup2, openat2, errno
@@ -25,6 +26,7 @@ pub mod bpf;
 pub mod caps;
 pub mod error;
 pub mod fs;
+pub mod kernfile;
 pub mod netlink;
 pub mod numa;
 pub mod process;

@@ -95,19 +95,17 @@ pub(crate) fn apply(
 /// the parent's list, so it is first reset to "deny all" (where runc starts too) unless the
 /// first rule does exactly that (any `a` deny is that reset).
 pub(crate) fn apply_devices(dir: &Path, rules: &[DeviceRule]) -> Result<()> {
+    let mut allow = files::ControlFile::new(dir, "devices.allow");
+    let mut deny = files::ControlFile::new(dir, "devices.deny");
     if !rules
         .first()
         .is_some_and(|r| r.kind == DeviceKind::All && !r.allow)
     {
-        files::write(dir, "devices.deny", "a")?;
+        deny.write("a")?;
     }
     for rule in rules {
-        let file = if rule.allow {
-            "devices.allow"
-        } else {
-            "devices.deny"
-        };
-        files::write(dir, file, rule.v1_line())?;
+        let file = if rule.allow { &mut allow } else { &mut deny };
+        file.write(&rule.v1_line())?;
     }
     Ok(())
 }

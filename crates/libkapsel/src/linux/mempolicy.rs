@@ -104,7 +104,7 @@ fn parse(p: &LinuxMemoryPolicy) -> Result<MemPolicy> {
 /// Every node of the policy must be online on this host (`sysfs` is normally /sys).
 pub fn check_nodes(policy: &MemPolicy, sysfs: &Path) -> Result<()> {
     let path = sysfs.join("devices/system/node/online");
-    let Ok(text) = std::fs::read_to_string(&path) else {
+    let Ok(text) = kapsel_sys::kernfile::read_to_string(&path) else {
         // No NUMA support compiled in: only node 0 exists.
         return match policy.nodes.iter().find(|n| **n != 0) {
             Some(n) => Err(Error::config(

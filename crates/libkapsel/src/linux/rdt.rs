@@ -24,7 +24,7 @@ pub fn plan(spec: &Spec) -> Result<Option<(&LinuxIntelRdt, PathBuf)>> {
         return Ok(None);
     };
     check(rdt)?;
-    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo")
+    let mountinfo = kapsel_sys::kernfile::read_to_string(Path::new("/proc/self/mountinfo"))
         .map_err(|e| Error::io("read", "/proc/self/mountinfo", e))?;
     let root = resctrl_mount(&mountinfo).ok_or_else(|| {
         Error::config(

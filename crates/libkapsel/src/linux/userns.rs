@@ -181,7 +181,7 @@ fn helper(tool: &str, pid: i32, maps: &[LinuxIdMapping], field: &str) -> Result<
 
 /// True when this process runs in the initial user namespace (uid_map is the identity).
 pub fn in_initial_userns() -> bool {
-    std::fs::read_to_string("/proc/self/uid_map")
+    kapsel_sys::kernfile::read_to_string(std::path::Path::new("/proc/self/uid_map"))
         .map(|s| s.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"])
         .unwrap_or(true)
 }

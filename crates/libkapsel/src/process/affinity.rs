@@ -43,7 +43,10 @@ pub fn cpus(process: &Process, stage: Stage) -> Result<Option<Vec<u32>>> {
 
 /// Checks the planned sets before anything exists: every cpu is online.
 pub fn check_online(initial: Option<&[u32]>, last: Option<&[u32]>) -> Result<()> {
-    let online = std::fs::read_to_string("/sys/devices/system/cpu/online").ok();
+    let online = kapsel_sys::kernfile::read_to_string(std::path::Path::new(
+        "/sys/devices/system/cpu/online",
+    ))
+    .ok();
     let Some(online) =
         online.and_then(|t| crate::util::idlist::parse(&t, CpuSet::count() as u32).ok())
     else {

@@ -138,7 +138,8 @@ fn bind_host(
 /// This process's cgroup in each hierarchy, from /proc/self/cgroup: (controllers, path),
 /// the controllers empty for the v2 hierarchy.
 fn own_cgroups() -> Vec<(String, String)> {
-    let text = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    let text =
+        kapsel_sys::kernfile::read_to_string(Path::new("/proc/self/cgroup")).unwrap_or_default();
     parse_own_cgroups(&text)
 }
 
@@ -165,7 +166,8 @@ fn own_path<'a>(own: &'a [(String, String)], h: &Hierarchy) -> Option<&'a str> {
 
 /// The cgroup hierarchies mounted under /sys/fs/cgroup, from /proc/self/mountinfo.
 fn host_hierarchies() -> Vec<Hierarchy> {
-    let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let text =
+        kapsel_sys::kernfile::read_to_string(Path::new("/proc/self/mountinfo")).unwrap_or_default();
     parse_hierarchies(&text)
 }
 

@@ -33,7 +33,7 @@ pub fn is_known(typ: &str) -> bool {
     if COMMON.contains(&typ) {
         return true;
     }
-    match std::fs::read_to_string("/proc/filesystems") {
+    match kapsel_sys::kernfile::read_to_string(std::path::Path::new("/proc/filesystems")) {
         Ok(list) => list
             .lines()
             .filter_map(|l| l.split_whitespace().last())

@@ -18,7 +18,7 @@ struct MountLine {
 
 /// The mounts at or below `rootfs` in this process's mount namespace, in mount order.
 fn under(rootfs: &Path) -> Result<Vec<MountLine>> {
-    let text = std::fs::read_to_string("/proc/self/mountinfo")
+    let text = kapsel_sys::kernfile::read_to_string(std::path::Path::new("/proc/self/mountinfo"))
         .map_err(|e| Error::io("read", "/proc/self/mountinfo", e))?;
     Ok(parse(&text)
         .into_iter()

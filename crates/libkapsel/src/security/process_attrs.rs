@@ -119,8 +119,10 @@ pub fn apply_personality(value: Option<u64>) -> Result<()> {
 }
 
 pub(crate) fn apparmor_enabled() -> bool {
-    std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
-        .is_ok_and(|s| s.starts_with('Y'))
+    kapsel_sys::kernfile::read_to_string(std::path::Path::new(
+        "/sys/module/apparmor/parameters/enabled",
+    ))
+    .is_ok_and(|s| s.starts_with('Y'))
 }
 
 pub(crate) fn selinux_enabled() -> bool {

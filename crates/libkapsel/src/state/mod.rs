@@ -205,14 +205,18 @@ pub fn process_alive(pid: i32, start: u64) -> bool {
 
 /// The kernel's PF_* flags of a process (/proc/PID/stat field 9).
 pub fn read_flags(pid: i32) -> Option<u64> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let text =
+        kapsel_sys::kernfile::read_to_string(std::path::Path::new(&format!("/proc/{pid}/stat")))
+            .ok()?;
     let rest = &text[text.rfind(')')? + 1..];
     rest.split_ascii_whitespace().nth(6)?.parse().ok()
 }
 
 /// (state letter, start time) from /proc/PID/stat.
 pub fn read_stat(pid: i32) -> Option<(char, u64)> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let text =
+        kapsel_sys::kernfile::read_to_string(std::path::Path::new(&format!("/proc/{pid}/stat")))
+            .ok()?;
     parse_stat(&text)
 }
 
