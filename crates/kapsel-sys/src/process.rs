@@ -228,15 +228,32 @@ pub fn join_session_keyring(name: &str) -> Result<(), SysError> {
     Ok(())
 }
 
-/// Restore SIGPIPE (Rust ignores it at start-up) and every other signal to its default
-/// disposition, and unblock all signals, so the container starts with a clean slate.
-pub fn reset_signals() {
+/// Restore the signals in `ignored` (bit n-1 for signal n, as /proc/PID/status's SigIgn;
+/// `u64::MAX` for all) to their default disposition, and unblock all signals, so the
+/// container starts with a clean slate. Ignored signals are the only dispositions execve
+/// keeps (handlers fall back to the default by themselves): SIGPIPE, which Rust ignores at
+/// start-up, and whatever the caller left ignored.
+pub fn reset_signals(ignored: u64) {
     for sig in 1..=SIGRTMAX {
-        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+        if sig == libc::SIGKILL || sig == libc::SIGSTOP || ignored & (1 << (sig - 1)) == 0 {
             continue;
         }
-        // SAFETY: installing SIG_DFL is always sound; invalid numbers just return EINVAL.
-        unsafe { libc::signal(sig, libc::SIG_DFL) };
+        // The system call itself: musl's signal() refuses 32-34 (its own signals) without
+        // asking the kernel, so a caller's SIG_IGN of those would reach the container.
+        // A zeroed kernel `struct sigaction` is SIG_DFL with no flags and an empty mask on
+        // every layout (with or without sa_restorer); 8 is the kernel's sigset size.
+        let act = [0u64; 4];
+        // SAFETY: `act` is a readable buffer larger than the kernel's struct sigaction, the
+        // old action is not asked for (null), and SIG_DFL is always sound to install.
+        unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                sig,
+                act.as_ptr(),
+                std::ptr::null_mut::<u64>(),
+                8usize,
+            )
+        };
     }
     // SAFETY: an empty, initialised set passed to sigprocmask; the old mask is not read.
     unsafe {

@@ -128,3 +128,54 @@ fn a_closed_stdout_leaves_no_state() {
     procfs::reap(fp.pid, SECS10);
     t.assert_no_leftovers(&id, &b, Some(&fp));
 }
+
+/// Signals the caller ignores (a shell's `trap '' SIG`, nohup's SIGHUP) are the only
+/// dispositions execve passes on: the container's process and an exec'd one must start
+/// with none ignored and none blocked, as under runc.
+#[test]
+fn signals_the_caller_ignores_are_not_ignored_in_the_container() {
+    let Some(mut t) = ctx!("signals_the_caller_ignores_are_not_ignored_in_the_container") else {
+        return;
+    };
+    // runc 1.1.5 leaves signal 32 ignored when its caller ignored it (the Go runtime's
+    // own); every runtime must reset the standard signals 1-31.
+    let all = t.checks_kapsel_only("signals 32-64 the caller ignored are reset too");
+    let checked: u64 = if all { u64::MAX } else { 0x7fff_ffff };
+    let status_masks = |out: &str| -> (u64, u64) {
+        let field = |name: &str| {
+            out.lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+                .unwrap_or_else(|| panic!("no {name} in {out}"))
+        };
+        (field("SigIgn:") & checked, field("SigBlk:") & checked)
+    };
+    let none = (0, 0);
+
+    let mut b = t.bundle();
+    b.args(&["cat", "/proc/self/status"]);
+    b.write();
+    let id = t.id("ign");
+    let out = t
+        .rt()
+        .args(["run", "--bundle"])
+        .arg(&b.dir)
+        .arg(&id)
+        .shell_setup("trap '' HUP INT QUIT USR1 USR2 TERM")
+        .run();
+    out.ok();
+    assert_eq!(status_masks(&out.stdout), none, "run: {}", out.stdout);
+
+    let mut b = t.bundle();
+    b.args(&["sleep", "1000"]);
+    let id = t.id("ign-exec");
+    t.create_and_start(&b, &id);
+    let out = t
+        .rt()
+        .args(["exec", &id, "cat", "/proc/self/status"])
+        .shell_setup("trap '' HUP INT USR1 PIPE")
+        .run();
+    out.ok();
+    assert_eq!(status_masks(&out.stdout), none, "exec: {}", out.stdout);
+    t.cmd(&["delete", "--force", &id]).ok();
+}

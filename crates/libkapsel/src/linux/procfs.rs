@@ -11,7 +11,7 @@
 
 use super::{openat2, ResolveFlag};
 use crate::error::{Error, Result};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::Path;
 
@@ -24,6 +24,30 @@ pub fn is_procfs(path: &Path) -> bool {
 fn fd_is_procfs(fd: &OwnedFd) -> bool {
     nix::sys::statfs::fstatfs(fd)
         .is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::PROC_SUPER_MAGIC)
+}
+
+/// Masks from /proc/PID/status: bit n-1 stands for signal n, bit n for capability n.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusMasks {
+    /// `SigIgn`: the signals this process ignores (the only dispositions execve keeps).
+    pub ignored_signals: u64,
+    /// `CapPrm`: the permitted capabilities.
+    pub permitted: u64,
+    /// `CapBnd`: the bounding set.
+    pub bounding: u64,
+}
+
+fn parse_status_masks(text: &str) -> Option<StatusMasks> {
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+    };
+    Some(StatusMasks {
+        ignored_signals: field("SigIgn:")?,
+        permitted: field("CapPrm:")?,
+        bounding: field("CapBnd:")?,
+    })
 }
 
 /// A verified procfs root, opened before the container's mounts.
@@ -77,12 +101,15 @@ impl ProcRoot {
 
     /// Reads `rel` under this process's own directory.
     pub fn read_own(&self, rel: &str) -> std::io::Result<String> {
-        let mut f = std::fs::File::from(
+        kapsel_sys::kernfile::read_all(std::fs::File::from(
             self.open_file(&format!("{}/{rel}", self.own_pid), libc::O_RDONLY)?,
-        );
-        let mut s = String::new();
-        f.read_to_string(&mut s)?;
-        Ok(s)
+        ))
+    }
+
+    /// The signal and capability masks of this process's `status` (one read instead of a
+    /// query per signal or capability); None when the file cannot be read or parsed.
+    pub fn status_masks(&self) -> Option<StatusMasks> {
+        parse_status_masks(&self.read_own("status").ok()?)
     }
 
     fn open_file(&self, rel: &str, access: i32) -> std::io::Result<OwnedFd> {
@@ -100,5 +127,39 @@ impl ProcRoot {
             return Err(std::io::Error::from_raw_os_error(libc::EXDEV));
         }
         Ok(fd)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_masks_are_read_from_their_lines() {
+        let text = "Name:\tsh\nSigIgn:\t0000000000001000\nSigCgt:\t0000000000010002\n\
+                    CapInh:\t0000000000000000\nCapPrm:\t000001ffffffffff\n\
+                    CapEff:\t000001ffffffffff\nCapBnd:\t00000000a80425fb\n";
+        assert_eq!(
+            parse_status_masks(text),
+            Some(StatusMasks {
+                ignored_signals: 1 << (libc::SIGPIPE - 1),
+                permitted: 0x1ff_ffff_ffff,
+                bounding: 0xa804_25fb,
+            })
+        );
+        assert_eq!(parse_status_masks("Name:\tsh\nSigIgn:\tzz\n"), None);
+    }
+
+    #[test]
+    fn this_process_reads_as_the_kernel_answers() {
+        let masks = ProcRoot::open().unwrap().status_masks().unwrap();
+        // Rust's runtime ignores SIGPIPE in every test binary.
+        assert_ne!(masks.ignored_signals & 1 << (libc::SIGPIPE - 1), 0);
+        assert_eq!(masks.ignored_signals & 1 << (libc::SIGTERM - 1), 0);
+        assert_eq!(masks.permitted, kapsel_sys::caps::permitted().unwrap());
+        for cap in 0..=crate::security::capabilities::last_cap() {
+            let has = kapsel_sys::caps::bounding_has(cap).unwrap();
+            assert_eq!(masks.bounding & 1 << cap != 0, has, "capability {cap}");
+        }
     }
 }

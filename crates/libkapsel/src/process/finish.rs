@@ -85,7 +85,10 @@ pub fn finish(
     kapsel_sys::process::cloexec_from(3 + preserve_fds + listen_fds())?;
     // Set up by the runtime for its own crash; the process must outlive `create`.
     nix::sys::prctl::set_pdeathsig(None).map_err(nix_err("prctl(PR_SET_PDEATHSIG)", ""))?;
-    kapsel_sys::process::reset_signals();
+    // One read of the process's status tells the ignored signals and the capabilities
+    // held, instead of a query per signal and per capability.
+    let masks = proc.status_masks();
+    kapsel_sys::process::reset_signals(masks.map_or(u64::MAX, |m| m.ignored_signals));
     // Without no_new_privs, loading the filter needs CAP_SYS_ADMIN, so it is loaded
     // before the process gives up its capabilities (as runc does); a NOTIFY filter is
     // loaded here too, so its fd reaches the runtime while the runtime still listens.
@@ -118,7 +121,13 @@ pub fn finish(
         notify_fd: None,
     };
     let keep_admin = early.is_some() && !nnp;
-    let caps = security::capabilities::CapChange::new(plan.caps, plan.user.uid, keep_admin);
+    let caps = security::capabilities::CapChange::new(
+        plan.caps,
+        plan.user.uid,
+        keep_admin,
+        plan.cap_last,
+        masks.map(|m| (m.permitted, m.bounding)),
+    );
     caps.before_user_change()?;
     set_user(&plan.user, &proc)?;
     drop(proc);

@@ -48,6 +48,9 @@ pub struct ProcessPlan {
     pub user: UserPlan,
     /// The five sets, None when the config names none (the uid change alone decides).
     pub caps: Option<CapSets>,
+    /// The highest capability this kernel knows (/proc/sys/kernel/cap_last_cap), read
+    /// once by the runtime.
+    pub cap_last: u32,
     pub rlimits: Vec<Rlimit>,
     pub oom_score_adj: Option<i32>,
     pub no_new_privileges: bool,
@@ -109,6 +112,7 @@ impl ProcessPlan {
                 .capabilities()
                 .as_ref()
                 .map(|c| capabilities::plan(c, last)),
+            cap_last: last,
             rlimits: rlimits(process)?,
             oom_score_adj: process.oom_score_adj(),
             no_new_privileges: process.no_new_privileges().unwrap_or(false),

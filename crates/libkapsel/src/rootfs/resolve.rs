@@ -36,6 +36,9 @@ pub fn ensure_in_root(root: BorrowedFd<'_>, path: &Path, kind: Kind) -> Result<O
         Err(Error::Sys(e)) if e.errno == libc::ENOENT => {}
         Err(e) => return Err(e),
     }
+    if let Some(fd) = create_last(root, path, kind) {
+        return Ok(fd);
+    }
     let rel = relative(&secure_join(root, path)?);
     let mut parent: OwnedFd = open_in_root(root, Path::new("/"))?;
     let mut so_far = PathBuf::from("/");
@@ -78,6 +81,42 @@ pub fn ensure_in_root(root: BorrowedFd<'_>, path: &Path, kind: Kind) -> Result<O
         parent = open_in_root(root, &so_far)?;
     }
     Ok(parent)
+}
+
+/// The common case of `ensure_in_root`: only the last component is missing. Its parent
+/// is resolved in the root, the component made there, and opened with no symlink
+/// followed. None whenever anything else is the case (a missing parent, a dangling
+/// symlink as the last component, an error): the caller then takes the general path,
+/// which also reports the errors.
+fn create_last(root: BorrowedFd<'_>, path: &Path, kind: Kind) -> Option<OwnedFd> {
+    let name = path.file_name()?;
+    let parent = open_in_root(root, path.parent()?).ok()?;
+    // One component, and neither call follows a final symlink (O_EXCL, mkdirat).
+    let made = if kind == Kind::File {
+        nix::fcntl::openat(
+            parent.as_fd(),
+            name,
+            nix::fcntl::OFlag::O_CREAT
+                | nix::fcntl::OFlag::O_EXCL
+                | nix::fcntl::OFlag::O_WRONLY
+                | nix::fcntl::OFlag::O_CLOEXEC
+                | nix::fcntl::OFlag::O_NOFOLLOW,
+            Mode::from_bits_truncate(0o644),
+        )
+        .map(drop)
+    } else {
+        nix::sys::stat::mkdirat(parent.as_fd(), name, Mode::from_bits_truncate(0o755))
+    };
+    made.ok()?;
+    openat2(
+        parent.as_fd(),
+        Path::new(name),
+        libc::O_PATH,
+        ResolveFlag::RESOLVE_BENEATH
+            | ResolveFlag::RESOLVE_NO_SYMLINKS
+            | ResolveFlag::RESOLVE_NO_MAGICLINKS,
+    )
+    .ok()
 }
 
 /// Expands every symlink of `path` as if `root` were `/` (like filepath-securejoin),
@@ -187,6 +226,39 @@ mod tests {
         let inside = root.join(outside.strip_prefix("/").unwrap());
         assert!(inside.join("x").is_dir());
         assert!(root.join("outside/y").is_file());
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn a_dangling_symlink_as_the_last_component_is_created_inside_the_root() {
+        let base = tmpdir("dangling-last");
+        let root = base.join("rootfs");
+        std::fs::create_dir_all(root.join("dev")).unwrap();
+        std::fs::create_dir_all(base.join("host")).unwrap();
+        symlink("../../host/made", root.join("dev/link")).unwrap();
+        symlink("../../host/file", root.join("dev/flink")).unwrap();
+        let rootfd = OwnedFd::from(std::fs::File::open(&root).unwrap());
+        ensure_in_root(rootfd.as_fd(), Path::new("/dev/link"), Kind::Dir).unwrap();
+        ensure_in_root(rootfd.as_fd(), Path::new("/dev/flink"), Kind::File).unwrap();
+        assert!(!base.join("host/made").exists(), "created outside the root");
+        assert!(!base.join("host/file").exists(), "created outside the root");
+        assert!(root.join("host/made").is_dir());
+        assert!(root.join("host/file").is_file());
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn a_missing_last_component_is_made_in_its_parent() {
+        let base = tmpdir("last");
+        std::fs::create_dir_all(base.join("a")).unwrap();
+        let rootfd = OwnedFd::from(std::fs::File::open(&base).unwrap());
+        let dir = ensure_in_root(rootfd.as_fd(), Path::new("/a/d"), Kind::Dir).unwrap();
+        ensure_in_root(rootfd.as_fd(), Path::new("/a/f"), Kind::File).unwrap();
+        assert!(base.join("a/d").is_dir());
+        assert!(base.join("a/f").is_file());
+        let st = nix::sys::stat::fstat(&dir).unwrap();
+        let want = std::fs::metadata(base.join("a/d")).unwrap();
+        assert_eq!(st.st_ino, std::os::unix::fs::MetadataExt::ino(&want));
         std::fs::remove_dir_all(&base).unwrap();
     }
 

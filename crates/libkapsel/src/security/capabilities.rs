@@ -81,7 +81,7 @@ pub fn known_names(last: u32) -> impl Iterator<Item = &'static str> {
 
 /// The highest capability number of the running kernel.
 pub fn last_cap() -> u32 {
-    std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+    kapsel_sys::kernfile::read_to_string(std::path::Path::new("/proc/sys/kernel/cap_last_cap"))
         .ok()
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(40)
@@ -113,7 +113,13 @@ pub fn plan(caps: &LinuxCapabilities, last: u32) -> CapSets {
 
 /// What this process can hand on: a capability missing from its bounding or permitted set
 /// cannot be kept in any set (a caller in a restricted environment dropped it).
-fn grantable(last: u32) -> u64 {
+/// `held`: the permitted and bounding sets when known (from /proc/PID/status), else
+/// they are asked of the kernel (capget, and one PR_CAPBSET_READ per capability).
+fn grantable(last: u32, held: Option<(u64, u64)>) -> u64 {
+    let known = (0..=last).fold(0u64, |mask, cap| mask | 1 << cap);
+    if let Some((permitted, bounding)) = held {
+        return permitted & bounding & known;
+    }
     let permitted = kapsel_sys::caps::permitted().unwrap_or(u64::MAX);
     (0..=last)
         .filter(|&cap| {
@@ -169,10 +175,17 @@ impl CapChange {
     /// The change to the planned `sets` for a process becoming `uid`; `keep_admin` when a
     /// filter is still to be loaded without no_new_privs after the change.
     /// Capabilities this process does not hold are left out here, where they are granted.
-    pub fn new(sets: Option<CapSets>, uid: u32, keep_admin: bool) -> CapChange {
-        let last = last_cap();
+    /// `last` is the kernel's highest capability; `held` the process's permitted and
+    /// bounding sets when already known.
+    pub fn new(
+        sets: Option<CapSets>,
+        uid: u32,
+        keep_admin: bool,
+        last: u32,
+        held: Option<(u64, u64)>,
+    ) -> CapChange {
         CapChange {
-            sets: sets.map(|s| within(s, grantable(last))),
+            sets: sets.map(|s| within(s, grantable(last, held))),
             last,
             keep_admin,
             root: uid == 0,
@@ -222,15 +235,15 @@ impl CapChange {
             // The kernel raises an ambient capability only if it is both permitted and
             // inheritable; configs written by `runc spec` list ambient without
             // inheritable, and runc lets them run, so this is a warning, not an error.
-            let both = sets.permitted & sets.inheritable & (1 << cap) != 0;
-            match kapsel_sys::caps::ambient_raise(cap) {
-                Ok(()) => {}
-                Err(e) if !both && e.errno == libc::EPERM => crate::logging::debug(&format!(
+            // The kernel would refuse it (EPERM): no call is made.
+            if sets.permitted & sets.inheritable & (1 << cap) == 0 {
+                crate::logging::debug(&format!(
                     "process.capabilities.ambient: {} is not in both permitted and inheritable: not raised",
                     name(cap)
-                )),
-                Err(e) => return Err(field_err("ambient", cap, e)),
+                ));
+                continue;
             }
+            kapsel_sys::caps::ambient_raise(cap).map_err(|e| field_err("ambient", cap, e))?;
         }
         keepcaps(false)?;
         Ok(())
