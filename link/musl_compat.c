@@ -8,7 +8,9 @@
  * functions whose behaviour differs in a way kapsel can reach.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <link.h>
 #include <stdarg.h>
 #include <signal.h>
@@ -139,4 +141,24 @@ _Noreturn void abort(void)
 	syscall(SYS_exit_group, 127);
 	for (;;)
 		;
+}
+
+/*
+ * std (gnu target) asks pthread_getattr_np for the main thread's stack at start-up,
+ * to name a stack overflow in its SIGSEGV handler. musl answers for the main thread
+ * by probing the stack downwards with one failing mremap(2) per mapped page (about
+ * 32 system calls in every kapsel process image, 64 in a create), and the answer is
+ * the stack's current size, not where the kernel's guard will be: std built for
+ * musl skips the query for that reason (install_main_guard_linux_musl). The link
+ * wraps the function (-Wl,--wrap=pthread_getattr_np): for the main thread the
+ * answer is "not available", as on the musl target, so a stack overflow ends in a
+ * plain SIGSEGV; any other thread gets musl's own answer.
+ */
+int __real_pthread_getattr_np(pthread_t thread, pthread_attr_t *attr);
+
+int __wrap_pthread_getattr_np(pthread_t thread, pthread_attr_t *attr)
+{
+	if (pthread_equal(thread, pthread_self()) && syscall(SYS_gettid) == getpid())
+		return ENOSYS;
+	return __real_pthread_getattr_np(thread, attr);
 }
