@@ -1034,3 +1034,81 @@ fn sysctl_writes_go_to_a_verified_procfs_not_the_images_proc() {
         );
     }
 }
+
+/// An immutable runtime binary (`chattr +i`) is not a reason to skip the guard: a
+/// container granted CAP_LINUX_IMMUTABLE (without a user namespace) could clear the flag
+/// through /proc/<pid>/exe of a process still running the runtime's code, and then open
+/// the binary for writing. Only a read-only mount stops that; the guard must run. Here
+/// the host's root plays the container with that capability, against the init of a
+/// created container (runtime code until `start`).
+#[test]
+fn an_immutable_runtime_binary_is_still_guarded() {
+    let Some(mut t) = ctx!("an_immutable_runtime_binary_is_still_guarded") else {
+        return;
+    };
+    let original = t.rt.path.clone();
+    let copy = runtime_copy(&t);
+    let chattr = |flag: &str, path: &Path| {
+        Command::new("chattr")
+            .arg(flag)
+            .arg(path)
+            .stderr(Stdio::piped())
+            .output()
+    };
+    match chattr("+i", &copy) {
+        Ok(o) if o.status.success() => {}
+        Ok(o) => {
+            t.skip(&format!(
+                "chattr +i on {}: {}",
+                copy.display(),
+                String::from_utf8_lossy(&o.stderr).trim()
+            ));
+            return;
+        }
+        Err(e) => {
+            t.skip(&format!("chattr (e2fsprogs) cannot run: {e}"));
+            return;
+        }
+    }
+    t.rt.path = copy.clone();
+    let mut victim = t.bundle();
+    victim.args(&["sleep", "1000"]);
+    let id = t.id("immutable");
+    let created = t.create(&victim, &id);
+    let pid = t.state(&id).ok().and_then(|s| s["pid"].as_i64());
+    let exe = pid.map(|p| PathBuf::from(format!("/proc/{p}/exe")));
+    // chattr does not follow the magic link: clear FS_IMMUTABLE_FL with the ioctls.
+    let clear = "import fcntl, os, struct, sys\n\
+                 fd = os.open(sys.argv[1], os.O_RDONLY)\n\
+                 buf = bytearray(8)\n\
+                 fcntl.ioctl(fd, 0x80086601, buf)\n\
+                 flags = struct.unpack_from('i', buf)[0] & ~0x10\n\
+                 fcntl.ioctl(fd, 0x40086602, struct.pack('i', flags) + bytes(4))\n";
+    let cleared = exe.as_ref().map(|e| {
+        Command::new("python3")
+            .args(["-c", clear])
+            .arg(e)
+            .stderr(Stdio::piped())
+            .output()
+    });
+    let reopened = exe
+        .as_ref()
+        .map(|e| std::fs::OpenOptions::new().append(true).open(e).is_ok());
+    let _ = t.cmd(&["delete", "--force", &id]);
+    t.rt.path = original;
+    let _ = chattr("-i", &copy);
+    created.ok();
+    let cleared = cleared
+        .expect("the created container has a pid")
+        .expect("python3 runs");
+    assert!(
+        !cleared.status.success(),
+        "the immutable flag of the runtime binary was cleared through /proc/<pid>/exe of a \
+         created container: the binary was not re-executed from a read-only mount"
+    );
+    assert_eq!(
+        reopened,
+        Some(false),
+        "the runtime binary re-opened for writing"
+    );
+}

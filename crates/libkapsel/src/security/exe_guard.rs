@@ -12,7 +12,8 @@
 //! the caller's mount namespace. Where that is not permitted (a caller inside a user
 //! namespace does not own the mount), a private mount namespace with a read-only bind
 //! mount of the binary, as before (docs/performance.md compares them). Skipped when
-//! the binary is not writable by us anyway (a read-only mount, rootless).
+//! the binary is not writable by us anyway (a read-only mount, rootless), but not for
+//! an immutable binary (see `writable`).
 
 use crate::error::{nix_err, Error, Result};
 use nix::mount::{mount, MsFlags};
@@ -144,8 +145,15 @@ fn exec_args(marker: &str) -> Result<(Vec<CString>, Vec<CString>)> {
 
 /// Whether we could open the binary for writing (root can unless the mount is
 /// read-only or the file immutable).
+/// Whether the binary needs the guard: only a read-only mount (EROFS) and file
+/// permissions that deny us (EACCES: rootless) keep a container out. An immutable or
+/// append-only binary (EPERM) does not: a container granted CAP_LINUX_IMMUTABLE could
+/// clear the flag through /proc/PID/exe and then write (escapes.rs attacks it).
 fn writable(path: &std::path::Path) -> bool {
-    nix::unistd::access(path, nix::unistd::AccessFlags::W_OK).is_ok()
+    !matches!(
+        nix::unistd::access(path, nix::unistd::AccessFlags::W_OK),
+        Err(nix::Error::EROFS | nix::Error::EACCES)
+    )
 }
 
 fn cstring(s: OsString) -> Result<CString> {
