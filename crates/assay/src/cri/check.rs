@@ -240,9 +240,8 @@ fn container_steps(
         }
     });
     s.record("RemoveContainer", removed);
-    if slice.is_some() {
-        let scope = pod::slice_dir(slice.unwrap_or_default())
-            .join(format!("cri-containerd-{id}.scope"));
+    if let Some(slice) = slice {
+        let scope = pod::slice_dir(slice).join(format!("cri-containerd-{id}.scope"));
         let began = Instant::now();
         while scope.exists() && began.elapsed() < Duration::from_secs(5) {
             std::thread::sleep(Duration::from_millis(50));
@@ -260,7 +259,10 @@ fn container_steps(
 /// the systemd driver the cgroup is the scope `cri-containerd-ID.scope` in the pod's slice.
 fn v2_cgroup(cri: &Cri, id: &str, slice: Option<&str>) -> Result<String, Error> {
     let want = (64 * MIB).to_string();
-    let r = cri.block_on(cri.h.exec_sync(id, &["cat", "/sys/fs/cgroup/memory.max"], 10))?;
+    let r = cri.block_on(
+        cri.h
+            .exec_sync(id, &["cat", "/sys/fs/cgroup/memory.max"], 10),
+    )?;
     let inside = String::from_utf8_lossy(&r.stdout).trim().to_string();
     let dir = host_cgroup(cri, id)?;
     let path = dir.join("memory.max");
