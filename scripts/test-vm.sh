@@ -49,7 +49,16 @@ for line in sys.stdin:
         find "$d" -maxdepth 1 -type f -perm -u+x -exec install -D -t "$it/repo/$d" {} +
     done
     echo "$PWD" >"$it/checkout"
-    extra=(-f "$it")
+    # The CRI check (72-cri.full.sh): assay and the busybox and pause image tars it imports
+    # into its private containerd (the guest has no python3 for mkimage.py).
+    nice cargo build --release -q -p assay
+    img=target/vm/cri-images
+    rm -rf "$img"
+    mkdir -p "$img"
+    python3 scripts/callers/mkimage.py "$img/kapsel.local_busybox_1.tar" --name kapsel.local/busybox:1 --cmd sh
+    python3 scripts/callers/mkimage.py "$img/kapsel.local_pause_1.tar" --name kapsel.local/pause:1 \
+        --entrypoint /bin/sleep inf
+    extra=(-f "$it" -f target/release/assay -f "$img")
 fi
 set +e
 bash tests/vm/run.sh -t "$limit" -n suite "${extra[@]}" "sh tests/suite.sh $set_name"

@@ -196,11 +196,16 @@ pub struct CriCheckArgs {
     /// Runtime handler: NAME (configured at the endpoint) or NAME=PATH (private containerd)
     #[arg(long, value_name = "NAME[=PATH]")]
     pub handler: String,
-    /// The image builder used for a private containerd
+    /// The image builder used for a private containerd, or a folder of the tars it made
     #[arg(
         long,
         value_name = "FILE",
         default_value = "scripts/callers/mkimage.py"
     )]
     pub mkimage: PathBuf,
+    /// The private containerd's handler gets `SystemdCgroup = true` and the pod a kubelet-style
+    /// slice as its cgroup parent (the Kubernetes default on systemd hosts); the container's
+    /// scope, its cgroup v2 files and their removal are checked too
+    #[arg(long)]
+    pub systemd_cgroup: bool,
 }

@@ -63,7 +63,8 @@ fn main() -> ExitCode {
         }
         Commands::Index { dirs } => index::write(&dirs).map(|p| println!("{}", p.display())),
         Commands::CriCheck(args) => {
-            let handler = cri::endpoint::parse_handler(&args.handler);
+            let mut handler = cri::endpoint::parse_handler(&args.handler);
+            handler.systemd_cgroup = args.systemd_cgroup;
             return if cri::check::run(&args.endpoint, &handler, &args.mkimage) {
                 ExitCode::SUCCESS
             } else {

@@ -61,11 +61,22 @@ pub fn run(spec: &str, handler: &Handler, mkimage: &Path) -> bool {
         }
     };
     s.record(first, Ok(ep.version.clone()));
-    let parent = format!("/assay-cri-{tag}");
-    steps(&mut s, &ep.cri, &handler.name, &parent);
+    // Under the systemd driver the pod's cgroup parent is a slice, as the kubelet names it.
+    let parent = if handler.systemd_cgroup {
+        pod::pod_slice(&tag)
+    } else {
+        format!("/assay-cri-{tag}")
+    };
+    steps(&mut s, &ep.cri, handler, &parent);
     let private = ep.private.as_ref().map(|p| p.socket.clone());
     ep.close();
-    pod::remove_cgroup_parent(&parent);
+    if handler.systemd_cgroup {
+        // The kubelet stops the pod's slice once the pod is gone; so does this check.
+        let stopped = stop_slice(&parent);
+        s.record("pod slice stopped, its cgroup gone", stopped);
+    } else {
+        pod::remove_cgroup_parent(&parent);
+    }
     if let Some(socket) = private {
         let left = leftovers(&socket, &parent);
         s.record("private containerd stopped, nothing left", left);
@@ -104,7 +115,17 @@ fn leftovers(socket: &Path, parent: &str) -> Result<String, Error> {
     Ok(String::new())
 }
 
-fn steps(s: &mut Steps, cri: &Cri, handler: &str, parent: &str) {
+fn stop_slice(slice: &str) -> Result<String, Error> {
+    let argv: Vec<String> = ["systemctl", "stop", slice].map(String::from).into();
+    super::containerd::run_helper(&argv)?;
+    let dir = pod::slice_dir(slice);
+    if dir.exists() {
+        return Err(Error::Check(format!("`{}` left", dir.display())));
+    }
+    Ok(String::new())
+}
+
+fn steps(s: &mut Steps, cri: &Cri, handler: &super::containerd::Handler, parent: &str) {
     let image = e(cri.block_on(cri.h.image_status(pod::BUSYBOX_IMAGE))).and_then(|i| {
         i.map(|i| format!("{} bytes", i.size))
             .ok_or_else(|| Error::Check(format!("image `{}` not present", pod::BUSYBOX_IMAGE)))
@@ -114,7 +135,7 @@ fn steps(s: &mut Steps, cri: &Cri, handler: &str, parent: &str) {
     }
     let sandbox = pod::sandbox(&format!("check-{}", std::process::id()), parent);
     let began = Instant::now();
-    let pod_id = match e(cri.block_on(cri.h.run_pod_sandbox(sandbox.clone(), handler))) {
+    let pod_id = match e(cri.block_on(cri.h.run_pod_sandbox(sandbox.clone(), &handler.name))) {
         Ok(id) => {
             s.record("RunPodSandbox", Ok(format!("{:.0} ms", ms(began))));
             id
@@ -124,7 +145,8 @@ fn steps(s: &mut Steps, cri: &Cri, handler: &str, parent: &str) {
             return;
         }
     };
-    container_steps(s, cri, &pod_id, sandbox);
+    let systemd = handler.systemd_cgroup.then_some(parent);
+    container_steps(s, cri, &pod_id, sandbox, systemd);
     s.record(
         "StopPodSandbox",
         e(cri.block_on(cri.h.stop_pod_sandbox(&pod_id))).map(|_| String::new()),
@@ -143,7 +165,14 @@ fn ms(since: Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1000.0
 }
 
-fn container_steps(s: &mut Steps, cri: &Cri, pod_id: &str, sandbox: super::api::PodSandboxConfig) {
+/// `slice`: the pod's slice when the handler uses the systemd driver.
+fn container_steps(
+    s: &mut Steps,
+    cri: &Cri,
+    pod_id: &str,
+    sandbox: super::api::PodSandboxConfig,
+    slice: Option<&str>,
+) {
     let resources = LinuxContainerResources {
         memory_limit_in_bytes: 64 * MIB,
         cpu_shares: 512,
@@ -182,6 +211,12 @@ fn container_steps(s: &mut Steps, cri: &Cri, pod_id: &str, sandbox: super::api::
                     .ok_or_else(|| Error::Check(format!("exit code {}, wanted 3", r.exit_code)))
             });
         s.record("ExecSync exit code 3", code);
+        if pod::pure_v2() {
+            s.record(
+                "memory.max 64 MiB inside and on the host",
+                v2_cgroup(cri, &id, slice),
+            );
+        }
         let stats = e(cri.block_on(cri.h.container_stats(&id))).and_then(|st| {
             let mem = st.memory.and_then(|m| m.working_set_bytes).map(|v| v.value);
             mem.filter(|m| *m > 0)
@@ -205,6 +240,59 @@ fn container_steps(s: &mut Steps, cri: &Cri, pod_id: &str, sandbox: super::api::
         }
     });
     s.record("RemoveContainer", removed);
+    if let Some(slice) = slice {
+        let scope = pod::slice_dir(slice).join(format!("cri-containerd-{id}.scope"));
+        let began = Instant::now();
+        while scope.exists() && began.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let gone = if scope.exists() {
+            Err(Error::Check(format!("`{}` left", scope.display())))
+        } else {
+            Ok(String::new())
+        };
+        s.record("container scope gone", gone);
+    }
+}
+
+/// The container's cgroup v2 from inside (`memory.max`) and on the host: the same 64 MiB; with
+/// the systemd driver the cgroup is the scope `cri-containerd-ID.scope` in the pod's slice.
+fn v2_cgroup(cri: &Cri, id: &str, slice: Option<&str>) -> Result<String, Error> {
+    let want = (64 * MIB).to_string();
+    let r = cri.block_on(
+        cri.h
+            .exec_sync(id, &["cat", "/sys/fs/cgroup/memory.max"], 10),
+    )?;
+    let inside = String::from_utf8_lossy(&r.stdout).trim().to_string();
+    let dir = host_cgroup(cri, id)?;
+    let path = dir.join("memory.max");
+    let outside = std::fs::read_to_string(&path)
+        .map(|s| s.trim().to_string())
+        .map_err(Error::io("read", &path))?;
+    if inside != want || outside != want {
+        return Err(Error::Check(format!(
+            "memory.max {inside:?} inside, {outside:?} in `{}`; wanted {want}",
+            path.display()
+        )));
+    }
+    if let Some(slice) = slice {
+        let scope = pod::slice_dir(slice).join(format!("cri-containerd-{id}.scope"));
+        if dir != scope {
+            return Err(Error::Check(format!(
+                "cgroup `{}`, wanted `{}`",
+                dir.display(),
+                scope.display()
+            )));
+        }
+    }
+    Ok(format!("{}", dir.display()))
+}
+
+fn host_cgroup(cri: &Cri, id: &str) -> Result<std::path::PathBuf, Error> {
+    let info = cri.block_on(cri.h.container_status(id, true))?.info;
+    let pid = pod::pid_from_info(&info)
+        .ok_or(Error::Check("no pid in the verbose ContainerStatus".into()))?;
+    pod::v2_cgroup_dir(pid).ok_or_else(|| Error::Check(format!("pid {pid}: no cgroup v2")))
 }
 
 fn state_is(cri: &Cri, id: &str, want: ContainerState) -> Result<String, Error> {
@@ -235,6 +323,23 @@ fn update(cri: &Cri, id: &str) -> Result<String, Error> {
         ..pod::cpu_percent(50)
     };
     cri.block_on(cri.h.update_container_resources(id, res))?;
+    if pod::pure_v2() {
+        let dir = host_cgroup(cri, id)?;
+        let read = |file: &str| {
+            let path = dir.join(file);
+            std::fs::read_to_string(&path)
+                .map(|s| s.trim().to_string())
+                .map_err(Error::io("read", &path))
+        };
+        let (mem, cpu) = (read("memory.max")?, read("cpu.max")?);
+        if mem != (128 * MIB).to_string() || cpu != "50000 100000" {
+            return Err(Error::Check(format!(
+                "cgroup has memory.max {mem}, cpu.max {cpu}; wanted {} and 50000 100000",
+                128 * MIB
+            )));
+        }
+        return Ok(format!("memory.max {mem}, cpu.max {cpu}"));
+    }
     let info = cri.block_on(cri.h.container_status(id, true))?.info;
     let pid = pod::pid_from_info(&info)
         .ok_or(Error::Check("no pid in the verbose ContainerStatus".into()))?;

@@ -20,6 +20,9 @@ use super::client::Cri;
 pub struct Handler {
     pub name: String,
     pub binary: PathBuf,
+    /// containerd's `SystemdCgroup` option for this handler: the runtime gets `--systemd-cgroup`
+    /// and a `slice:cri-containerd:ID` cgroupsPath (Kubernetes' default on systemd hosts).
+    pub systemd_cgroup: bool,
 }
 
 /// The image pod sandboxes run: busybox sleeping forever, standing in for `pause`.
@@ -74,9 +77,10 @@ pub fn config_toml(root: &Path, state: &Path, socket: &Path, handlers: &[Handler
         let _ = writeln!(
             t,
             "[{key}]\n  runtime_type = \"io.containerd.runc.v2\"\n[{key}.options]\n  \
-             BinaryName = {}\n  Root = {}\n  SystemdCgroup = false",
+             BinaryName = {}\n  Root = {}\n  SystemdCgroup = {}",
             d(&h.binary),
-            d(&state.join("runtime").join(&h.name))
+            d(&state.join("runtime").join(&h.name)),
+            h.systemd_cgroup
         );
     }
     t
@@ -302,10 +306,12 @@ mod tests {
             Handler {
                 name: "runc".into(),
                 binary: "/usr/sbin/runc".into(),
+                systemd_cgroup: false,
             },
             Handler {
                 name: "kapsel".into(),
                 binary: "/opt/kapsel".into(),
+                systemd_cgroup: true,
             },
         ];
         let t = config_toml(
@@ -317,6 +323,8 @@ mod tests {
         assert!(t.contains("runtimes.\"kapsel\"]\n  runtime_type = \"io.containerd.runc.v2\""));
         assert!(t.contains("BinaryName = \"/opt/kapsel\"\n  Root = \"/run/x/runtime/kapsel\""));
         assert!(t.contains("default_runtime_name = \"runc\""));
+        assert!(t.contains("Root = \"/run/x/runtime/runc\"\n  SystemdCgroup = false"));
+        assert!(t.contains("Root = \"/run/x/runtime/kapsel\"\n  SystemdCgroup = true"));
         assert!(t.contains("address = \"/run/x/c.sock\""));
         assert!(t.contains("restrict_oom_score_adj = true"));
     }

@@ -52,12 +52,19 @@ pub fn parse_handler(spec: &str) -> Handler {
         Some((name, path)) => Handler {
             name: name.into(),
             binary: PathBuf::from(path),
+            systemd_cgroup: false,
         },
         None => Handler {
             name: spec.into(),
             binary: PathBuf::new(),
+            systemd_cgroup: false,
         },
     }
+}
+
+/// The file name of an image's tar: `kapsel.local/busybox:1` -> `kapsel.local_busybox_1.tar`.
+pub fn image_tar_name(image: &str) -> String {
+    format!("{}.tar", image.replace(['/', ':'], "_"))
 }
 
 impl Endpoint {
@@ -79,9 +86,9 @@ impl Endpoint {
                     ));
                 }
             }
-            if !mkimage.is_file() {
+            if !mkimage.exists() {
                 return Err(Error::config("--mkimage", format!(
-                    "`{}` not found (run from the repository root, or pass the path of scripts/callers/mkimage.py)",
+                    "`{}` not found (run from the repository root, or pass the path of scripts/callers/mkimage.py or of a folder of its tars)",
                     mkimage.display()
                 )));
             }
@@ -91,9 +98,13 @@ impl Endpoint {
                 (PAUSE_IMAGE, vec!["--entrypoint", "/bin/sleep", "inf"]),
             ];
             for (name, args) in images {
-                let tar = p
-                    .root
-                    .join(format!("{}.tar", name.replace(['/', ':'], "_")));
+                let file = image_tar_name(name);
+                // A folder holds the tars mkimage.py made elsewhere (a host without python3).
+                if mkimage.is_dir() {
+                    p.import(&mkimage.join(&file))?;
+                    continue;
+                }
+                let tar = p.root.join(file);
                 let mut argv = vec![
                     "python3".to_string(),
                     mkimage.display().to_string(),
@@ -158,6 +169,14 @@ mod tests {
             ("kapsel", PathBuf::from("/opt/kapsel"))
         );
         assert!(parse_handler("runc").binary.as_os_str().is_empty());
+    }
+
+    #[test]
+    fn image_tar_names() {
+        assert_eq!(
+            image_tar_name("kapsel.local/busybox:1"),
+            "kapsel.local_busybox_1.tar"
+        );
     }
 
     #[test]

@@ -124,6 +124,41 @@ pub fn v1_cgroup_dir(pid: i32, controller: &str) -> Option<PathBuf> {
     })
 }
 
+/// Whether this host has the unified cgroup v2 hierarchy alone (at /sys/fs/cgroup).
+pub fn pure_v2() -> bool {
+    Path::new("/sys/fs/cgroup/cgroup.controllers").exists()
+}
+
+/// The host folder of a process's cgroup v2 (its `0::` line).
+pub fn v2_cgroup_dir(pid: i32) -> Option<PathBuf> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("0::"))
+        .map(|p| Path::new("/sys/fs/cgroup").join(p.trim_start_matches('/')))
+}
+
+/// The kubelet's pod slice for a pod uid under the systemd cgroup driver (a burstable pod):
+/// dashes in the uid become underscores, as systemd reads a dash as a level.
+pub fn pod_slice(uid: &str) -> String {
+    format!("kubepods-burstable-pod{}.slice", uid.replace('-', "_"))
+}
+
+/// The cgroup folder systemd gives the slice NAME: one level per dash-separated prefix
+/// (`a-b-c.slice` is `a.slice/a-b.slice/a-b-c.slice`).
+pub fn slice_dir(name: &str) -> PathBuf {
+    let stem = name.trim_end_matches(".slice");
+    let mut dir = PathBuf::from("/sys/fs/cgroup");
+    let mut prefix = String::new();
+    for part in stem.split('-') {
+        if !prefix.is_empty() {
+            prefix.push('-');
+        }
+        prefix.push_str(part);
+        dir.push(format!("{prefix}.slice"));
+    }
+    dir
+}
+
 /// Removes the cgroup folders `/sys/fs/cgroup/*/PARENT` (assay's pods' parent), deepest
 /// first; a folder still in use stays.
 pub fn remove_cgroup_parent(parent: &str) {
@@ -165,6 +200,16 @@ mod tests {
             .namespace_options
             .unwrap();
         assert_eq!(ns.network, NamespaceMode::Node as i32);
+    }
+
+    #[test]
+    fn kubelet_pod_slices() {
+        let s = pod_slice("check-42");
+        assert_eq!(s, "kubepods-burstable-podcheck_42.slice");
+        assert_eq!(
+            slice_dir(&s),
+            Path::new("/sys/fs/cgroup/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-podcheck_42.slice")
+        );
     }
 
     #[test]

@@ -36,6 +36,7 @@ pub fn resolve_handlers(
             .map(|r| Handler {
                 name: r.name.clone(),
                 binary: r.path.clone(),
+                systemd_cgroup: false,
             })
             .collect()
     } else {
