@@ -14,7 +14,7 @@ pub(crate) enum Instance {
 }
 
 /// A unit property; none can exist without the driver.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) enum Value {}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
