@@ -151,6 +151,11 @@ pub enum DbusError {
     },
     #[error("D-Bus authentication line too long")]
     AuthLineTooLong,
+    /// Rootless: no session bus to reach the user's systemd through.
+    #[error("no user D-Bus: neither DBUS_SESSION_BUS_ADDRESS nor XDG_RUNTIME_DIR is set")]
+    NoUserBus,
+    #[error("D-Bus address `{address}`: {reason}")]
+    Address { address: String, reason: String },
     /// A message kapsel cannot read.
     #[error(transparent)]
     Wire(#[from] WireError),
@@ -170,6 +175,22 @@ impl DbusError {
         match self {
             DbusError::Reply { name, .. } => Some(name),
             _ => None,
+        }
+    }
+
+    /// There is no bus to talk to at all (no address, no socket, nobody listening), as
+    /// opposed to a bus that answered with an error.
+    pub fn bus_absent(&self) -> bool {
+        match self {
+            DbusError::NoUserBus => true,
+            DbusError::Io { what, source, .. } => {
+                *what == "connect to"
+                    && matches!(
+                        source.kind(),
+                        std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+                    )
+            }
+            _ => false,
         }
     }
 }

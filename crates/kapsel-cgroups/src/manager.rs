@@ -45,6 +45,9 @@ pub struct CgroupPaths {
     /// With the systemd driver: the transient scope unit that owns these cgroups.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub systemd_unit: Option<String>,
+    /// The unit belongs to the caller's `systemd --user` (rootless), not to PID 1.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub systemd_user: bool,
 }
 
 impl CgroupPaths {
@@ -78,6 +81,19 @@ pub struct Manager {
     /// The cgroup2 mount point, where `create` starts enabling controllers on pure v2
     /// (None when rebuilt from a state file).
     unified_root: Option<PathBuf>,
+    /// Rootless with the systemd driver: the unit to start with the container's init in
+    /// it, once that process exists (`add_init`), and the resources to write then.
+    pending: std::cell::RefCell<Option<PendingUnit>>,
+    /// Why the systemd driver was asked for and not used (rootless without a user bus).
+    fallback: Option<String>,
+}
+
+/// A user unit waiting for the container's init (see `Manager::add_init`).
+#[derive(Debug)]
+struct PendingUnit {
+    unit: crate::systemd::Unit,
+    props: Vec<(&'static str, crate::systemd::Value)>,
+    rest: Option<LinuxResources>,
 }
 
 impl Manager {
@@ -91,12 +107,43 @@ impl Manager {
         systemd: bool,
         rootless: bool,
     ) -> Result<Self> {
-        let inner = path::inner_path(host, cgroups_path, container_id, systemd)?;
-        let unit = if systemd {
-            Some(crate::systemd::unit_for(cgroups_path, container_id)?)
+        use crate::systemd::Instance;
+        let instance = systemd.then_some(if rootless {
+            Instance::User
         } else {
-            None
+            Instance::System
+        });
+        let mut inner = path::inner_path(host, cgroups_path, container_id, instance)?;
+        let mut unit = match instance {
+            Some(i) => Some(crate::systemd::unit_for(cgroups_path, container_id, i)?),
+            None => None,
         };
+        let user = instance == Some(Instance::User);
+        if let Some(u) = unit.as_mut().filter(|_| user) {
+            // The user manager's units are below its own cgroup.
+            match crate::systemd::user_manager_cgroup() {
+                Ok(base) => {
+                    u.cgroup = base.join(&u.cgroup);
+                    inner = path::InnerPath::Absolute(u.cgroup.clone());
+                }
+                Err(e) if e.bus_absent() => {
+                    // As without the systemd driver (a delegated cgroup of the caller's,
+                    // else no cgroups at all), saying why once.
+                    let mut m = Self::new(host, layout, None, container_id, false, true)?;
+                    m.fallback = Some(format!(
+                        "rootless: the systemd cgroup driver needs the user's systemd ({e})"
+                    ));
+                    return Ok(m);
+                }
+                Err(source) => {
+                    return Err(CgroupError::Systemd {
+                        unit: u.name.clone(),
+                        what: "ControlGroup of the user's systemd",
+                        source,
+                    })
+                }
+            }
+        }
         let here = path::InnerPath::Relative(PathBuf::new());
         let own = path::OwnCgroups::new(&host.self_cgroup);
         let mut home = Vec::new();
@@ -110,7 +157,7 @@ impl Manager {
                     &h.mount_root,
                     &h.controllers,
                 )?;
-                if unit.is_some() {
+                if unit.is_some() && !user {
                     home.push(path::hierarchy_dir(
                         &own,
                         &here,
@@ -126,7 +173,7 @@ impl Manager {
         }
         let unified = match &layout.unified {
             Some(mount) => {
-                if unit.is_some() {
+                if unit.is_some() && !user {
                     home.push(path::hierarchy_dir(
                         &own,
                         &here,
@@ -159,11 +206,14 @@ impl Manager {
                 created: Vec::new(),
                 skipped: None,
                 systemd_unit: unit.as_ref().map(|u| u.name.clone()),
+                systemd_user: user,
             },
             rootless,
             unit,
             home,
             unified_root: layout.unified.clone(),
+            pending: Default::default(),
+            fallback: None,
         })
     }
 
@@ -185,8 +235,58 @@ impl Manager {
             }
             None => (Vec::new(), None),
         };
-        crate::systemd::start(&unit, &[std::process::id()], props)?;
+        if self.paths.systemd_user {
+            // Started by `add_init` with the container's init in it; nothing to write now.
+            *self.pending.borrow_mut() = Some(PendingUnit { unit, props, rest });
+            return Ok(None);
+        }
+        crate::systemd::start(self.instance(), &unit, &[std::process::id()], props)?;
         Ok(rest)
+    }
+
+    fn instance(&self) -> crate::systemd::Instance {
+        if self.paths.systemd_user {
+            crate::systemd::Instance::User
+        } else {
+            crate::systemd::Instance::System
+        }
+    }
+
+    /// Rootless with the systemd driver, between `start_unit` and `add_init`: the container's
+    /// init must not join the cgroup itself (its scope does not exist yet, and a process
+    /// outside the user's delegated cgroups could not move into it): systemd moves it.
+    pub fn systemd_adopts_init(&self) -> bool {
+        self.pending.borrow().is_some()
+    }
+
+    /// Puts the container's init (`pid`, waiting for its parent) into the cgroup: with a
+    /// pending user unit, starts the unit with it inside and writes the resources systemd
+    /// left to kapsel (returning notes, as `apply`); otherwise `add_pid`.
+    pub fn add_init(&self, pid: i32) -> Result<Vec<String>> {
+        let Some(p) = self.pending.borrow_mut().take() else {
+            self.add_pid(pid)?;
+            return Ok(Vec::new());
+        };
+        if let Err(e) =
+            crate::systemd::start(self.instance(), &p.unit, &[pid as u32], p.props.clone())
+        {
+            // Never started: `destroy` must not stop a unit of that name (someone else's,
+            // when systemd refused it as existing).
+            *self.pending.borrow_mut() = Some(p);
+            return Err(e);
+        }
+        match &p.rest {
+            // No device filter: loading one takes privileges a rootless caller lacks (the
+            // user namespace already keeps it from making device nodes).
+            Some(rest) => self.set(rest, false),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Why the systemd driver asked for was not used (rootless without a user bus), for
+    /// the caller to print once.
+    pub fn fallback(&self) -> Option<&str> {
+        self.fallback.as_deref()
     }
 
     /// Moves the calling process back to its own cgroups after `start_unit` (a no-op
@@ -206,6 +306,8 @@ impl Manager {
         Manager {
             paths,
             rootless: false,
+            pending: Default::default(),
+            fallback: None,
             unit: None,
             home: Vec::new(),
             unified_root: None,
@@ -224,6 +326,10 @@ impl Manager {
     /// Creates every directory. In rootless mode a hierarchy we may not write makes the whole
     /// manager a no-op (see `skipped`) instead of an error.
     pub fn create(&mut self) -> Result<()> {
+        if self.paths.systemd_user {
+            // systemd makes the scope's cgroup when it starts the unit (`add_init`).
+            return Ok(());
+        }
         let dirs: Vec<PathBuf> = self
             .paths
             .dirs()
@@ -321,7 +427,7 @@ impl Manager {
     pub fn update(&self, resources: &LinuxResources) -> Result<Vec<String>> {
         if let Some(unit) = &self.paths.systemd_unit {
             let (props, rest) = crate::systemd::split_resources(resources);
-            crate::systemd::set_properties(unit, props)?;
+            crate::systemd::set_properties(self.instance(), unit, props)?;
             return self.set(&rest, false);
         }
         self.set(resources, false)
@@ -534,13 +640,17 @@ impl Manager {
         if self.paths.skipped.is_some() {
             return Ok(());
         }
+        // A user unit that was never started: nothing of it is ours (`add_init`).
+        if self.pending.borrow().is_some() {
+            return Ok(());
+        }
         let mut first_error = None;
         if let Some(unit) = &self.paths.systemd_unit {
             // Never inside the scope systemd is about to empty.
             if let Err(e) = self.leave() {
                 first_error.get_or_insert(e);
             }
-            if let Err(e) = crate::systemd::stop(unit) {
+            if let Err(e) = crate::systemd::stop(self.instance(), unit) {
                 first_error.get_or_insert(e);
             }
         }

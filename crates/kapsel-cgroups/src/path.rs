@@ -67,10 +67,10 @@ pub(crate) fn inner_path(
     host: &Host,
     cgroups_path: Option<&str>,
     container_id: &str,
-    systemd: bool,
+    systemd: Option<crate::systemd::Instance>,
 ) -> Result<InnerPath> {
-    if systemd {
-        let unit = crate::systemd::unit_for(cgroups_path, container_id)?;
+    if let Some(instance) = systemd {
+        let unit = crate::systemd::unit_for(cgroups_path, container_id, instance)?;
         if !host.systemd_marker.exists() {
             return Err(CgroupError::CgroupsPath {
                 path: cgroups_path.unwrap_or("").to_string(),
@@ -212,27 +212,27 @@ mod tests {
         let tree = TempTree::new("path-rules");
         let h = host(&tree);
         assert_eq!(
-            inner_path(&h, Some("/a/../b/c"), "id", false).unwrap(),
+            inner_path(&h, Some("/a/../b/c"), "id", None).unwrap(),
             InnerPath::Absolute("b/c".into())
         );
         assert_eq!(
-            inner_path(&h, Some("x/y"), "id", false).unwrap(),
+            inner_path(&h, Some("x/y"), "id", None).unwrap(),
             InnerPath::Relative("x/y".into())
         );
         assert_eq!(
-            inner_path(&h, None, "c1", false).unwrap(),
+            inner_path(&h, None, "c1", None).unwrap(),
             InnerPath::Relative("c1".into())
         );
         assert_eq!(
-            inner_path(&h, Some(""), "c1", false).unwrap(),
+            inner_path(&h, Some(""), "c1", None).unwrap(),
             InnerPath::Relative("c1".into())
         );
         // `..` cannot climb out of the hierarchy
         assert_eq!(
-            inner_path(&h, Some("../../etc"), "id", false).unwrap(),
+            inner_path(&h, Some("../../etc"), "id", None).unwrap(),
             InnerPath::Relative("etc".into())
         );
-        let err = inner_path(&h, Some("/.."), "id", false)
+        let err = inner_path(&h, Some("/.."), "id", None)
             .unwrap_err()
             .to_string();
         assert_eq!(
@@ -305,20 +305,36 @@ mod tests {
     fn systemd_driver_without_systemd_is_a_clear_error() {
         let tree = TempTree::new("path-systemd");
         let h = host(&tree);
-        let err = inner_path(&h, Some("system.slice:kapsel:c1"), "c1", true)
-            .unwrap_err()
-            .to_string();
+        let err = inner_path(
+            &h,
+            Some("system.slice:kapsel:c1"),
+            "c1",
+            Some(crate::systemd::Instance::System),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("systemd is not running"), "{err}");
         assert!(err.contains("run-systemd-system` is missing"), "{err}");
-        let bad = inner_path(&h, Some("/not/systemd"), "c1", true)
-            .unwrap_err()
-            .to_string();
+        let bad = inner_path(
+            &h,
+            Some("/not/systemd"),
+            "c1",
+            Some(crate::systemd::Instance::System),
+        )
+        .unwrap_err()
+        .to_string();
         assert_eq!(
             bad,
             "linux.cgroupsPath `/not/systemd`: expected the systemd form `slice:prefix:name`"
         );
         tree.file("run-systemd-system/x", "");
-        let ok = inner_path(&h, Some("system.slice:kapsel:c1"), "c1", true).unwrap();
+        let ok = inner_path(
+            &h,
+            Some("system.slice:kapsel:c1"),
+            "c1",
+            Some(crate::systemd::Instance::System),
+        )
+        .unwrap();
         assert_eq!(
             ok,
             InnerPath::Absolute(PathBuf::from("system.slice/kapsel-c1.scope"))

@@ -6,7 +6,15 @@ use crate::error::{CgroupError, Result};
 use oci_spec::runtime::LinuxResources;
 use std::path::PathBuf;
 
+/// Which systemd instance a call goes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Instance {
+    System,
+    User,
+}
+
 /// A unit property; none can exist without the driver.
+#[derive(Clone, Debug)]
 pub(crate) enum Value {}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,7 +33,11 @@ fn absent() -> CgroupError {
     }
 }
 
-pub(crate) fn unit_for(_cgroups_path: Option<&str>, _container_id: &str) -> Result<Unit> {
+pub(crate) fn unit_for(
+    _cgroups_path: Option<&str>,
+    _container_id: &str,
+    _instance: Instance,
+) -> Result<Unit> {
     Err(absent())
 }
 
@@ -33,15 +45,28 @@ pub(crate) fn split_resources(r: &LinuxResources) -> (Vec<(&'static str, Value)>
     (Vec::new(), r.clone())
 }
 
-pub(crate) fn start(_unit: &Unit, _pids: &[u32], _props: Vec<(&'static str, Value)>) -> Result<()> {
+pub(crate) fn user_manager_cgroup() -> std::result::Result<PathBuf, crate::error::DbusError> {
+    Err(crate::error::DbusError::NoUserBus)
+}
+
+pub(crate) fn start(
+    _instance: Instance,
+    _unit: &Unit,
+    _pids: &[u32],
+    _props: Vec<(&'static str, Value)>,
+) -> Result<()> {
     Err(absent())
 }
 
-pub(crate) fn set_properties(_unit: &str, _props: Vec<(&'static str, Value)>) -> Result<()> {
+pub(crate) fn set_properties(
+    _instance: Instance,
+    _unit: &str,
+    _props: Vec<(&'static str, Value)>,
+) -> Result<()> {
     Err(absent())
 }
 
-pub(crate) fn stop(_unit: &str) -> Result<()> {
+pub(crate) fn stop(_instance: Instance, _unit: &str) -> Result<()> {
     Err(absent())
 }
 
@@ -49,7 +74,9 @@ pub(crate) fn stop(_unit: &str) -> Result<()> {
 mod tests {
     #[test]
     fn the_driver_is_refused_with_one_line() {
-        let e = super::unit_for(None, "c1").unwrap_err().to_string();
+        let e = super::unit_for(None, "c1", super::Instance::System)
+            .unwrap_err()
+            .to_string();
         assert_eq!(
             e,
             "--systemd-cgroup: the systemd cgroup driver is not built into this kapsel \

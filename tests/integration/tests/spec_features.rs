@@ -60,7 +60,7 @@ fn features_document_names_this_build() {
     let caps = strings(&f["linux"]["capabilities"]);
     assert_eq!(caps.len(), (last + 1).min(41), "{caps:?}");
     assert_eq!(f["linux"]["cgroup"]["systemd"], true);
-    assert_eq!(f["linux"]["cgroup"]["systemdUser"], false);
+    assert_eq!(f["linux"]["cgroup"]["systemdUser"], true);
     let apparmor = std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
         .is_ok_and(|s| s.starts_with('Y'));
     assert_eq!(f["linux"]["apparmor"]["enabled"], apparmor);

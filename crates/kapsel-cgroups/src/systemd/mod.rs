@@ -5,14 +5,25 @@
 //! `linux.cgroupsPath` is `slice:prefix:name` (as with runc): the unit is `prefix-name.scope`
 //! in `slice` (default `system.slice`), and its cgroup is the slice's path joined with the
 //! unit name, e.g. `machine-libpod.slice` -> `/machine.slice/machine-libpod.slice`.
+//!
+//! Rootless, the scope belongs to the caller's own `systemd --user` (reached over its
+//! session bus, see `bus`): the default slice is `user.slice`, and the unit's cgroup is
+//! below the user manager's own (`ControlGroup`, e.g.
+//! `/user.slice/user-1500.slice/user@1500.service`), which systemd delegates to the user.
+//! That manager may not move processes out of cgroups the user does not own (a login
+//! session's scope): it asks PID 1 to, so the container's init is handed to it by pid
+//! (see `Manager::add_init`) rather than born in the scope.
 
 mod bus;
 mod wire;
 
+pub(crate) use bus::Instance;
+
 use crate::error::{CgroupError, DbusError, Result};
 use oci_spec::runtime::LinuxResources;
 use std::path::PathBuf;
-use wire::{Encoder, Value};
+use wire::Encoder;
+pub(crate) use wire::Value;
 
 /// The unit and where its cgroup sits in every hierarchy.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,11 +34,26 @@ pub(crate) struct Unit {
     pub cgroup: PathBuf,
 }
 
-/// Parses `slice:prefix:name` (empty: `system.slice:kapsel:<id>`) into the unit.
-pub(crate) fn unit_for(cgroups_path: Option<&str>, container_id: &str) -> Result<Unit> {
+/// The slice a unit goes to when `linux.cgroupsPath` names none.
+fn default_slice(instance: Instance) -> &'static str {
+    match instance {
+        Instance::System => "system.slice",
+        Instance::User => "user.slice",
+    }
+}
+
+/// Parses `slice:prefix:name` (empty: `system.slice:kapsel:<id>`, rootless
+/// `user.slice:kapsel:<id>`) into the unit. A user unit's cgroup is still relative to its
+/// manager's (see `user_manager_cgroup`).
+pub(crate) fn unit_for(
+    cgroups_path: Option<&str>,
+    container_id: &str,
+    instance: Instance,
+) -> Result<Unit> {
+    let fallback = default_slice(instance);
     let spec = match cgroups_path {
         Some(p) if !p.is_empty() => p.to_string(),
-        _ => format!("system.slice:kapsel:{container_id}"),
+        _ => format!("{fallback}:kapsel:{container_id}"),
     };
     let bad = |reason: String| CgroupError::CgroupsPath {
         path: spec.clone(),
@@ -40,7 +66,7 @@ pub(crate) fn unit_for(cgroups_path: Option<&str>, container_id: &str) -> Result
         ));
     }
     let slice = if slice.is_empty() {
-        "system.slice".to_string()
+        fallback.to_string()
     } else {
         slice
     };
@@ -150,9 +176,23 @@ fn dbus_err(unit: &str, what: &'static str, source: DbusError) -> CgroupError {
     }
 }
 
+/// The cgroup of the caller's `systemd --user` (its `ControlGroup` property), below which
+/// its units' cgroups are. `bus_absent` on the error says there is no user bus at all.
+pub(crate) fn user_manager_cgroup() -> std::result::Result<PathBuf, DbusError> {
+    let mut conn = bus::Connection::open(Instance::User)?;
+    let cg = conn.manager_string("ControlGroup")?;
+    Ok(PathBuf::from(cg.trim_start_matches('/')))
+}
+
 /// Starts the scope with `pids` in it and waits until systemd has made its cgroup.
-pub(crate) fn start(unit: &Unit, pids: &[u32], props: Vec<(&'static str, Value)>) -> Result<()> {
-    let mut conn = bus::Connection::open().map_err(|e| dbus_err(&unit.name, "connect", e))?;
+pub(crate) fn start(
+    instance: Instance,
+    unit: &Unit,
+    pids: &[u32],
+    props: Vec<(&'static str, Value)>,
+) -> Result<()> {
+    let mut conn =
+        bus::Connection::open(instance).map_err(|e| dbus_err(&unit.name, "connect", e))?;
     conn.subscribe()
         .map_err(|e| dbus_err(&unit.name, "Subscribe", e))?;
     let mut all: Vec<(&str, Value)> = vec![
@@ -192,11 +232,15 @@ pub(crate) fn start(unit: &Unit, pids: &[u32], props: Vec<(&'static str, Value)>
 }
 
 /// Changes the unit's properties at run time (`kapsel update`).
-pub(crate) fn set_properties(unit: &str, props: Vec<(&'static str, Value)>) -> Result<()> {
+pub(crate) fn set_properties(
+    instance: Instance,
+    unit: &str,
+    props: Vec<(&'static str, Value)>,
+) -> Result<()> {
     if props.is_empty() {
         return Ok(());
     }
-    let mut conn = bus::Connection::open().map_err(|e| dbus_err(unit, "connect", e))?;
+    let mut conn = bus::Connection::open(instance).map_err(|e| dbus_err(unit, "connect", e))?;
     let mut body = Encoder::default();
     body.str(unit);
     body.bool(true);
@@ -208,8 +252,8 @@ pub(crate) fn set_properties(unit: &str, props: Vec<(&'static str, Value)>) -> R
 
 /// Stops the unit (systemd kills what is left and removes its cgroup) and waits for it.
 /// A unit systemd no longer knows (it stops scopes whose processes all exited) is fine.
-pub(crate) fn stop(unit: &str) -> Result<()> {
-    let mut conn = bus::Connection::open().map_err(|e| dbus_err(unit, "connect", e))?;
+pub(crate) fn stop(instance: Instance, unit: &str) -> Result<()> {
+    let mut conn = bus::Connection::open(instance).map_err(|e| dbus_err(unit, "connect", e))?;
     conn.subscribe()
         .map_err(|e| dbus_err(unit, "Subscribe", e))?;
     let mut body = Encoder::default();
@@ -261,20 +305,42 @@ mod tests {
 
     #[test]
     fn units_and_their_cgroups_follow_systemds_naming() {
-        let u = unit_for(Some("machine-libpod.slice:libpod:abc"), "x").unwrap();
+        let u = unit_for(
+            Some("machine-libpod.slice:libpod:abc"),
+            "x",
+            Instance::System,
+        )
+        .unwrap();
         assert_eq!(u.name, "libpod-abc.scope");
         assert_eq!(u.slice, "machine-libpod.slice");
         assert_eq!(
             u.cgroup,
             PathBuf::from("machine.slice/machine-libpod.slice/libpod-abc.scope")
         );
-        let d = unit_for(None, "c1").unwrap();
+        let d = unit_for(None, "c1", Instance::System).unwrap();
         assert_eq!(d.name, "kapsel-c1.scope");
         assert_eq!(d.cgroup, PathBuf::from("system.slice/kapsel-c1.scope"));
-        let root = unit_for(Some("-.slice::c2"), "c2").unwrap();
+        let root = unit_for(Some("-.slice::c2"), "c2", Instance::System).unwrap();
         assert_eq!(root.cgroup, PathBuf::from("c2.scope"));
-        let bare = unit_for(Some(":p:c3"), "c3").unwrap();
+        let bare = unit_for(Some(":p:c3"), "c3", Instance::System).unwrap();
         assert_eq!(bare.slice, "system.slice");
+    }
+
+    #[test]
+    fn rootless_units_default_to_the_user_managers_user_slice() {
+        let d = unit_for(None, "c1", Instance::User).unwrap();
+        assert_eq!(
+            (d.name.as_str(), d.slice.as_str()),
+            ("kapsel-c1.scope", "user.slice")
+        );
+        assert_eq!(d.cgroup, PathBuf::from("user.slice/kapsel-c1.scope"));
+        let bare = unit_for(Some(":libpod:abc"), "abc", Instance::User).unwrap();
+        assert_eq!(bare.cgroup, PathBuf::from("user.slice/libpod-abc.scope"));
+        let nested = unit_for(Some("user-app.slice:p:n"), "n", Instance::User).unwrap();
+        assert_eq!(
+            nested.cgroup,
+            PathBuf::from("user.slice/user-app.slice/p-n.scope")
+        );
     }
 
     #[test]
@@ -286,7 +352,9 @@ mod tests {
             ("system.slice:p:bad name", "not a valid systemd unit name"),
             ("/plain/path", "slice:prefix:name"),
         ] {
-            let err = unit_for(Some(spec), "c").unwrap_err().to_string();
+            let err = unit_for(Some(spec), "c", Instance::System)
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(want), "{spec}: {err}");
         }
     }

@@ -41,10 +41,10 @@ pub fn features() -> Value {
         "cgroup": {
             "v1": true,
             "v2": true,
-            // --systemd-cgroup: transient scopes over D-Bus (kapsel-cgroups/src/systemd);
-            // not for a user's systemd instance.
+            // --systemd-cgroup: transient scopes over D-Bus (kapsel-cgroups/src/systemd),
+            // rootless in the user's own systemd instance.
             "systemd": cfg!(feature = "systemd"),
-            "systemdUser": false,
+            "systemdUser": cfg!(feature = "systemd"),
             "rdma": true,
         },
         "seccomp": seccomp(),

@@ -99,6 +99,7 @@ mod tests {
             created: vec![PathBuf::from("/cg/memory/c1")],
             skipped: None,
             systemd_unit: None,
+            systemd_user: false,
         };
         paths
             .v1

@@ -61,8 +61,18 @@ pub fn make(mut m: Manager, spec: &Spec) -> Result<Manager> {
         let _ = m.destroy();
         return Err(err(e));
     }
-    if let Some(why) = m.skipped() {
-        crate::logging::warn(&format!("cgroups not used: {why}"));
+    // One line: the systemd driver's fallback (rootless without a user bus), and what the
+    // cgroupfs driver then did.
+    match (m.fallback(), m.skipped()) {
+        (Some(why), Some(skip)) => crate::logging::warn(&format!(
+            "cgroups not used: {why}; {}",
+            skip.trim_start_matches("rootless: ")
+        )),
+        (Some(why), None) => {
+            crate::logging::warn(&format!("{why}; using the cgroupfs driver instead"))
+        }
+        (None, Some(why)) => crate::logging::warn(&format!("cgroups not used: {why}")),
+        (None, None) => {}
     }
     if let Some(resources) = &rest {
         match m.apply(resources) {

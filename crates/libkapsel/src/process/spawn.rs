@@ -44,13 +44,14 @@ pub fn spawn(a: SpawnArgs<'_>) -> Result<i32> {
     // moving its only thread into each v1 one), which avoids the kernel's global cgroup
     // lock that moving it from here would take. The container process of a joined user
     // namespace is cloned by an intermediate: the parent moves that one.
+    // Rootless with the systemd driver, systemd moves the process instead (`add_init`).
     let self_join = match joined_user {
-        None => Some(
+        None if !a.cgroup.systemd_adopts_init() => Some(
             a.cgroup
                 .self_join()
                 .map_err(crate::linux::cgroups::map_err)?,
         ),
-        Some(_) => None,
+        _ => None,
     };
     let joins_itself = self_join.is_some();
     let wait_for_parent = needs_parent(ns, a.cgroup, joins_itself);
@@ -98,9 +99,13 @@ pub fn spawn(a: SpawnArgs<'_>) -> Result<i32> {
     drop(a.console);
     let result = (|| {
         if !joins_itself {
-            a.cgroup
-                .add_pid(pid)
+            let notes = a
+                .cgroup
+                .add_init(pid)
                 .map_err(crate::linux::cgroups::map_err)?;
+            for n in notes {
+                crate::logging::warn(&n);
+            }
         }
         // The container is in its cgroups, or born in the systemd scope the runtime
         // started and is in: the runtime leaves it.
