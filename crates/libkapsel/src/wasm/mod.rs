@@ -5,8 +5,8 @@
 //! the measurement against wasmtime); WASI preview 1 is ours ([`wasi`]), over the
 //! container's root only.
 //!
-//! The module's exit status is the container's; a trap exits 134 (as wasmtime's CLI,
-//! 128 + SIGABRT) after one line on stderr. Signals end the process as they end any
+//! The module's exit status is the container's; a trap exits 1 after one line on stderr
+//! (as crun's handlers: EXIT_FAILURE). Signals end the process as they end any
 //! program (dispositions were reset); its memory is this process's, so the container's
 //! memory and pids limits apply as to any process.
 
@@ -93,7 +93,7 @@ pub fn run(loaded: Loaded, argv: &[CString], envp: &[CString], cwd: &Path) -> ! 
 }
 
 /// Runs the module and returns the exit status it asked for (0 when `_start` returns,
-/// 134 on a trap or a failed instantiation, after one line on stderr).
+/// 1 on a trap or a failed instantiation, after one line on stderr).
 pub fn run_status(loaded: Loaded, argv: &[CString], envp: &[CString], cwd: &Path) -> i32 {
     let Loaded {
         engine,
@@ -132,5 +132,5 @@ fn status_of(path: &str, e: wasmi::Error) -> i32 {
 
 fn report(path: &str, what: impl std::fmt::Display) -> i32 {
     eprintln!("wasm `{path}`: {what}");
-    134
+    1
 }

@@ -1,7 +1,7 @@
 //! WASI preview 1 (`wasi_snapshot_preview1`) for the wasm handler, over wasmi's host
 //! functions: what a module built for `wasm32-wasip1` calls — args, environment, clocks,
 //! random, stdio, files and directories under the preopened `/` (the container's root)
-//! and `.` (process.cwd), poll on clocks, exit. Sockets and anything else the module
+//! and `.` (process.cwd, when it is not `/`), poll on clocks, exit. Sockets and anything else the module
 //! imports from the WASI module answer ENOSYS, so every wasip1 module links.
 //!
 //! Every path a module names is resolved by the kernel with openat2: under `/` with
@@ -143,13 +143,18 @@ impl Ctx {
             preopen: Some("/"),
             in_root: true,
         }));
-        // The working directory was entered safely by process::finish (enter_cwd).
-        let _ = cwd;
-        fds.push(Some(Entry {
-            fd: dir(Path::new("."))?,
-            preopen: Some("."),
-            in_root: false,
-        }));
+        // The working directory (entered safely by process::finish) as `.`, when it is
+        // not `/`. wasi-libc starts every program in `/` and gives a path to the last
+        // preopen whose name matches longest; `/` and `.` both match every path, so the
+        // later `.` gets them all: relative paths are the working directory's (as with
+        // crun, whose handlers preopen only `.`), and so are absolute ones.
+        if cwd != Path::new("/") {
+            fds.push(Some(Entry {
+                fd: dir(Path::new("."))?,
+                preopen: Some("."),
+                in_root: false,
+            }));
+        }
         Ok(Ctx {
             args: argv.to_vec(),
             env: envp.to_vec(),
