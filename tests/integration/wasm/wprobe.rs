@@ -91,6 +91,13 @@ fn main() {
             }
             println!("primes below {n}: {count}");
         }
+        "rss" => {
+            // Peak RSS of this process (the runtime's process, whatever runs the module).
+            let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+            let hwm = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap_or("VmHWM: ?");
+            println!("hello from wasm");
+            println!("{hwm}");
+        }
         other => {
             eprintln!("unknown mode {other}");
             std::process::exit(2);

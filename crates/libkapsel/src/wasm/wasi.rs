@@ -336,7 +336,10 @@ fn put_filestat(mem: &mut [u8], ptr: u32, st: &FileStat) -> Result<(), Wasi> {
     b[0..8].copy_from_slice(&st.st_dev.to_le_bytes());
     b[8..16].copy_from_slice(&st.st_ino.to_le_bytes());
     b[16] = filetype(st.st_mode);
-    b[24..32].copy_from_slice(&(st.st_nlink as u64).to_le_bytes());
+    // u64 on x86_64, u32 on aarch64.
+    #[allow(clippy::unnecessary_cast)]
+    let nlink = st.st_nlink as u64;
+    b[24..32].copy_from_slice(&nlink.to_le_bytes());
     b[32..40].copy_from_slice(&(st.st_size as u64).to_le_bytes());
     b[40..48].copy_from_slice(&nanos(st.st_atime, st.st_atime_nsec).to_le_bytes());
     b[48..56].copy_from_slice(&nanos(st.st_mtime, st.st_mtime_nsec).to_le_bytes());
@@ -394,6 +397,7 @@ macro_rules! wasi {
             let ($mem, $ctx) = memory.data_and_store_mut(&mut caller);
             #[allow(unused_variables)]
             let (mem, ctx): (&mut [u8], &mut Ctx) = ($mem, $ctx);
+            #[allow(clippy::redundant_closure_call)]
             let r: Result<(), Wasi> = (|| $body)();
             match r {
                 Ok(()) => 0,
