@@ -175,3 +175,18 @@ pub fn mount_id(path: &Path) -> Result<u64, SysError> {
     }
     Ok(buf.stx_mnt_id)
 }
+
+/// Ownership of stdio descriptor `raw` (0, 1 or 2) when it is open: the wasm handler's
+/// module gets stdio as descriptors of its own, as a program after execve would.
+pub fn owned_stdio(raw: RawFd) -> Option<OwnedFd> {
+    if !(0..3).contains(&raw) {
+        return None;
+    }
+    // SAFETY: F_GETFD only reads the descriptor's flags; a closed number answers EBADF.
+    if unsafe { libc::fcntl(raw, libc::F_GETFD) } < 0 {
+        return None;
+    }
+    // SAFETY: `raw` is open (checked above) and is stdio, which from here on only the
+    // wasm handler uses: this process never execs or returns to other code after it.
+    Some(unsafe { OwnedFd::from_raw_fd(raw) })
+}

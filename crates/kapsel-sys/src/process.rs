@@ -346,3 +346,24 @@ pub fn close_all_except(first: u32, keep: &[RawFd]) -> Result<(), SysError> {
     }
     Ok(())
 }
+
+/// getrandom(2) into all of `buf` (the wasm handler's `random_get`): from the kernel's
+/// pool, with no file to open inside the container; blocks only before the pool is ready.
+pub fn getrandom(buf: &mut [u8]) -> Result<(), SysError> {
+    let mut done = 0;
+    while done < buf.len() {
+        let rest = &mut buf[done..];
+        // SAFETY: the kernel writes at most `rest.len()` bytes to `rest`, a live, writable
+        // slice this function borrows exclusively for the call.
+        let n = unsafe { libc::getrandom(rest.as_mut_ptr().cast(), rest.len(), 0) };
+        if n < 0 {
+            let e = SysError::last("getrandom", None);
+            if e.errno == libc::EINTR {
+                continue;
+            }
+            return Err(e);
+        }
+        done += n as usize;
+    }
+    Ok(())
+}

@@ -227,6 +227,9 @@ pub enum ExecError {
     /// execve itself failed.
     #[error("exec `{path}`: {}", kapsel_sys::errno_text(*errno))]
     Execve { path: String, errno: i32 },
+    /// The wasm handler could not read, validate or set up the module.
+    #[error("wasm `{path}`: {reason}")]
+    Wasm { path: String, reason: String },
 }
 
 /// A hook that failed or overran its timeout.

@@ -7,6 +7,7 @@
 //! - [`linux`]: the kernel's other interfaces (namespaces, user namespaces, cgroups,
 //!   procfs, network devices, memory policy, resctrl, signals);
 //! - [`spec`]: config.json in and out; [`state`]: the state root and state files;
+//! - [`wasm`]: the WebAssembly handler (feature `wasm`), run instead of execve;
 //! - `util`: small helpers; `absent/`: stand-ins for features a device build leaves out.
 //!
 //! docs/architecture.md walks one create and one exec through these.
@@ -21,6 +22,11 @@ pub mod security;
 pub mod spec;
 pub mod state;
 pub(crate) mod util;
+#[cfg(feature = "wasm")]
+pub mod wasm;
+#[cfg(not(feature = "wasm"))]
+#[path = "absent/wasm.rs"]
+pub mod wasm;
 
 pub use error::{Error, Result};
 

@@ -23,6 +23,7 @@ pub mod runtime;
 pub mod scratch;
 pub mod seccomp_agent;
 pub mod systemd_machine;
+pub mod wasm;
 
 pub use bundle::Bundle;
 pub use command::Output;

@@ -70,8 +70,18 @@ pub fn features() -> Value {
             "org.kapsel.version": env!("CARGO_PKG_VERSION"),
             "org.kapsel.seccomp": "native",
             "org.kapsel.checkpoint.enabled": "false",
+            // crun's form (`run.oci.crun.wasm`): whether the wasm handler is built in.
+            "org.kapsel.wasm": if crate::wasm::BUILT_IN { "true" } else { "false" },
         },
-        "potentiallyUnsafeConfigAnnotations": [],
+        // The annotations that change how the process runs (crun lists the same two).
+        "potentiallyUnsafeConfigAnnotations": if crate::wasm::BUILT_IN {
+            vec![
+                crate::process::handler::HANDLER_ANNOTATION,
+                crate::process::handler::VARIANT_ANNOTATION,
+            ]
+        } else {
+            Vec::new()
+        },
     })
 }
 

@@ -71,8 +71,18 @@ impl ContainerPlan {
             .process()
             .as_ref()
             .ok_or_else(|| Error::config("process", "missing"))?;
-        let process = ProcessPlan::new(process, &spec)?
+        let mut process = ProcessPlan::new(process, &spec)?
             .with_listen_fds(crate::process::finish::listen_fds())?;
+        let handler = crate::process::handler::select(spec.annotations().as_ref(), &process.arg0)?;
+        if handler == crate::process::handler::Handler::Wasm {
+            if !crate::wasm::BUILT_IN {
+                return Err(Error::config(
+                    "annotations",
+                    format!("the wasm handler is {}", crate::absent("wasm")),
+                ));
+            }
+            process.wasm = true;
+        }
         crate::process::affinity::check_online(
             process.affinity_initial.as_deref(),
             process.affinity_final.as_deref(),

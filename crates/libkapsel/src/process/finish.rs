@@ -22,19 +22,16 @@ pub struct ExecImage {
     pub late_seccomp: Option<Filter>,
     /// The user-notification fd of a filter loaded already, for the seccomp agent.
     pub notify_fd: Option<OwnedFd>,
+    /// Run `path` with the wasm handler instead of execve (crate::wasm).
+    pub wasm: bool,
 }
 
 impl ExecImage {
     /// Loads a late seccomp filter, then replaces this process; returns only on
     /// failure, with the error.
     pub fn exec(&self) -> Error {
-        if let Some(filter) = &self.late_seccomp {
-            if let Err(e) = kapsel_seccomp::load(filter) {
-                return Error::Seccomp {
-                    field: "linux.seccomp",
-                    source: e,
-                };
-            }
+        if let Err(e) = self.load_late_seccomp() {
+            return e;
         }
         let err = nix::unistd::execve(&self.path, &self.argv, &self.envp).unwrap_err();
         crate::error::ExecError::Execve {
@@ -42,6 +39,18 @@ impl ExecImage {
             errno: err as i32,
         }
         .into()
+    }
+
+    /// Loads the filter left for the last moment (before execve, or before the wasm
+    /// handler runs the module).
+    pub fn load_late_seccomp(&self) -> Result<()> {
+        if let Some(filter) = &self.late_seccomp {
+            kapsel_seccomp::load(filter).map_err(|source| Error::Seccomp {
+                field: "linux.seccomp",
+                source,
+            })?;
+        }
+        Ok(())
     }
 }
 
@@ -67,7 +76,13 @@ pub fn finish(
         crate::process::tty::become_stdio(slave, plan.user.uid)?;
     }
     drop(console);
-    let path = lookup::resolve(&plan.arg0, &plan.env)?;
+    // A wasm module is a file the handler reads (relative to the working directory, as
+    // crun's handlers open it), not an executable in PATH.
+    let path = if plan.wasm {
+        std::path::PathBuf::from(&plan.arg0)
+    } else {
+        lookup::resolve(&plan.arg0, &plan.env)?
+    };
     security::process_attrs::apply_scheduler(plan.scheduler.as_ref())?;
     security::process_attrs::apply_io_priority(plan.io_priority)?;
     security::process_attrs::apply_personality(plan.personality)?;
@@ -119,6 +134,7 @@ pub fn finish(
             None
         },
         notify_fd: None,
+        wasm: plan.wasm,
     };
     let keep_admin = early.is_some() && !nnp;
     let caps = security::capabilities::CapChange::new(

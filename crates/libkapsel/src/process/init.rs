@@ -63,8 +63,32 @@ pub fn run(mut ctx: InitContext<'_>) -> ! {
             fail_at_start(id, &ctx.gate, &e, 1);
         }
     }
+    if prepared.image.wasm {
+        run_wasm(ctx.plan, ctx.gate, &prepared.image)
+    }
     let err = prepared.image.exec();
     fail_at_start(id, &ctx.gate, &err, 127)
+}
+
+/// The wasm handler in place of execve: the module is read and validated while `start`
+/// can still be told why it will not run; then what execve would do — descriptors
+/// close-on-exec closed, the late seccomp filter loaded, the gate closed — and the
+/// module runs in this process, whose exit status it decides.
+fn run_wasm(plan: &InitPlan, gate: OwnedFd, image: &finish::ExecImage) -> ! {
+    let path = image.path.to_string_lossy().into_owned();
+    let loaded = match crate::wasm::load(&path) {
+        Ok(l) => l,
+        Err(e) => fail_at_start(&plan.id, &gate, &e, 127),
+    };
+    let first = 3 + plan.preserve_fds + finish::listen_fds();
+    if let Err(e) = kapsel_sys::process::close_all_except(first, &[gate.as_raw_fd()]) {
+        fail_at_start(&plan.id, &gate, &e.into(), 127);
+    }
+    if let Err(e) = image.load_late_seccomp() {
+        fail_at_start(&plan.id, &gate, &e, 127);
+    }
+    drop(gate);
+    crate::wasm::run(loaded, &image.argv, &image.envp, &plan.process.cwd)
 }
 
 /// Tells `start` through the gate why the program will not run (as a failure crosses the

@@ -6,6 +6,7 @@
 pub(crate) mod affinity;
 pub(crate) mod channel;
 pub(crate) mod finish;
+pub(crate) mod handler;
 pub(crate) mod hooks;
 pub(crate) mod init;
 pub(crate) mod launch;

@@ -64,6 +64,9 @@ pub struct ProcessPlan {
     /// `execCPUAffinity`: before the cgroup join, and just before execve.
     pub affinity_initial: Option<Vec<u32>>,
     pub affinity_final: Option<Vec<u32>>,
+    /// A container's init run by the wasm handler (process::handler) instead of execve:
+    /// `arg0` is the module, not looked up in PATH.
+    pub wasm: bool,
 }
 
 impl ProcessPlan {
@@ -128,6 +131,7 @@ impl ProcessPlan {
             selinux: process.selinux_label().clone().filter(|p| !p.is_empty()),
             affinity_initial: super::affinity::cpus(process, super::affinity::Stage::Initial)?,
             affinity_final: super::affinity::cpus(process, super::affinity::Stage::Final)?,
+            wasm: false,
         })
     }
 
