@@ -17,3 +17,5 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${missing[@]}" >/dev/null
 fi
 command -v cargo >/dev/null || { echo "deps: cargo is missing (install Rust with rustup)"; exit 1; }
+# The wasm handler's tests build their module for WASI preview 1.
+rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip1 || rustup target add wasm32-wasip1 >/dev/null

@@ -13,6 +13,13 @@ cargo clippy --workspace --all-targets -q -- -D warnings
 # Every `// req:` marker names a requirement of the conformance catalogue.
 python3 scripts/conformance.py check
 cargo build --release -q -p kapsel
+# kapsel with the wasm handler (feature `wasm`, opt-in: +1 MB, docs/performance.md) for
+# tests/integration/tests/wasm.rs and scripts/callers/podman-wasm.sh; then the default
+# binary again (cargo keeps both builds, the second only copies it back).
+cargo build --release -q -p kapsel --features wasm
+cp target/release/kapsel target/release/kapsel-wasm
+cargo build --release -q -p kapsel
+export KAPSEL_WASM_RUNTIME="$PWD/target/release/kapsel-wasm"
 # kapsel for devices (docs/embedded.md): the static builds for aarch64, armv7 and riscv64
 # (a broken one fails CI), the device profile on arm64 within 1 MB, and the arm64 board
 # (QEMU) with its smoke set and footprint. KAPSEL_BOARDS=0 leaves them out.

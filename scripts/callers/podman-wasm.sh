@@ -4,12 +4,13 @@
 # wasm32-wasip1) in a busybox rootfs given with --rootfs, selected with
 # `--annotation run.oci.handler=wasm` and with `module.wasm.image/variant=compat`, as for
 # crun. Rootful only. Usage: podman-wasm.sh [RUNTIME]: a kapsel built with
-# `--features wasm` (default: this checkout's target/release/kapsel, which must be one).
+# `--features wasm` (default: $KAPSEL_WASM_RUNTIME, which scripts/test.sh builds, else this
+# checkout's target/release/kapsel, which must be one).
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
 apt_need podman conmon
-RUNTIME=$(readlink -f "${1:-${RUNTIME:-$(kapsel_bin)}}")
+RUNTIME=$(readlink -f "${1:-${RUNTIME:-${KAPSEL_WASM_RUNTIME:-$(kapsel_bin)}}}")
 RTNAME=$(basename "$RUNTIME")
 if ! "$RUNTIME" features | grep -q '"org.kapsel.wasm": *"true"'; then
     echo "SKIP $SCENARIO: $RUNTIME has no wasm handler (cargo build --release -p kapsel --features wasm)"

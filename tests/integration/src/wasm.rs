@@ -59,8 +59,13 @@ pub fn build(tmp: &Path, target: Option<&str>) -> Result<PathBuf, String> {
 }
 
 /// The module, or a SKIP when it cannot be built or the runtime has no wasm handler
-/// (`features`: kapsel's `org.kapsel.wasm`, crun's `run.oci.crun.wasm`).
-pub fn module(t: &Ctx) -> Option<PathBuf> {
+/// (`features`: kapsel's `org.kapsel.wasm`, crun's `run.oci.crun.wasm`). The handler is
+/// an opt-in feature: `KAPSEL_WASM_RUNTIME` names a kapsel built with it (scripts/test.sh
+/// builds one), which the test then runs instead of `KAPSEL_TEST_RUNTIME`.
+pub fn module(t: &mut Ctx) -> Option<PathBuf> {
+    if let Some(rt) = std::env::var_os("KAPSEL_WASM_RUNTIME").filter(|_| t.rt.is_kapsel) {
+        t.rt.path = PathBuf::from(rt);
+    }
     let out = t.cmd(&["features"]);
     let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap_or_default();
     let ann = &doc["annotations"];

@@ -35,7 +35,7 @@ fn wasm_hello_gets_args_env_cwd_and_stdio() {
     let Some(mut t) = ctx!("wasm_hello_gets_args_env_cwd_and_stdio") else {
         return;
     };
-    let Some(module) = wasm::module(&t) else {
+    let Some(module) = wasm::module(&mut t) else {
         return;
     };
     for annotation in [
@@ -63,7 +63,7 @@ fn wasm_smart_variants_leave_native_programs_native() {
     let Some(mut t) = ctx!("wasm_smart_variants_leave_native_programs_native") else {
         return;
     };
-    if wasm::module(&t).is_none() {
+    if wasm::module(&mut t).is_none() {
         return;
     }
     for annotation in [
@@ -84,7 +84,7 @@ fn wasm_clocks_and_random_work() {
     let Some(mut t) = ctx!("wasm_clocks_and_random_work") else {
         return;
     };
-    let Some(module) = wasm::module(&t) else {
+    let Some(module) = wasm::module(&mut t) else {
         return;
     };
     let b = wasm_bundle(&t, &module, ("run.oci.handler", "wasm"), &["clock"]);
@@ -103,7 +103,7 @@ fn wasm_reads_and_writes_the_rootfs_and_nothing_above_it() {
     let Some(mut t) = ctx!("wasm_reads_and_writes_the_rootfs_and_nothing_above_it") else {
         return;
     };
-    let Some(module) = wasm::module(&t) else {
+    let Some(module) = wasm::module(&mut t) else {
         return;
     };
     let mut b = wasm_bundle(&t, &module, ("run.oci.handler", "wasm"), &["files"]);
@@ -154,7 +154,7 @@ fn wasm_exit_status_is_the_containers() {
     let Some(mut t) = ctx!("wasm_exit_status_is_the_containers") else {
         return;
     };
-    let Some(module) = wasm::module(&t) else {
+    let Some(module) = wasm::module(&mut t) else {
         return;
     };
     for code in [0, 3, 42] {
@@ -191,7 +191,7 @@ fn wasm_module_that_is_missing_or_not_wasm_fails_start_with_one_line() {
     else {
         return;
     };
-    let Some(module) = wasm::module(&t) else {
+    let Some(module) = wasm::module(&mut t) else {
         return;
     };
     if t.kapsel_only("words its own errors") {
@@ -223,7 +223,7 @@ fn wasm_memory_eater_is_oom_killed_under_the_memory_limit() {
     let Some(mut t) = ctx!("wasm_memory_eater_is_oom_killed_under_the_memory_limit") else {
         return;
     };
-    let Some(module) = wasm::module(&t) else {
+    let Some(module) = wasm::module(&mut t) else {
         return;
     };
     let mut b = wasm_bundle(&t, &module, ("run.oci.handler", "wasm"), &["eat"]);
@@ -252,7 +252,7 @@ fn wasm_busy_loop_is_ended_by_kill() {
     let Some(mut t) = ctx!("wasm_busy_loop_is_ended_by_kill") else {
         return;
     };
-    let Some(module) = wasm::module(&t) else {
+    let Some(module) = wasm::module(&mut t) else {
         return;
     };
     let mut b = wasm_bundle(&t, &module, ("run.oci.handler", "wasm"), &["spin"]);

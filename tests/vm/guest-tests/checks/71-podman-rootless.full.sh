@@ -2,8 +2,8 @@
 # starts its `systemd --user` (user@1500.service, Delegate= cpu memory pids), and podman run
 # as kt with that manager's bus. With `cgroup_manager = "systemd"` (podman's default) the
 # container gets a scope of the user manager (user@1500.service/user.slice/libpod-ID.scope);
-# kapsel's driver for rootless containers is SKIPped while kapsel reports it unsupported (it
-# then asks the system manager, which kt may not reach). With `cgroupfs` podman hands the
+# kapsel's driver for rootless containers talks to that manager over the user's bus, as
+# runc's does. With `cgroupfs` podman hands the
 # runtime the user's own delegated cgroup: kapsel and runc put the container at
 # user@1500.service/user.slice/ID with the limit set (crun leaves it in podman's scope, no
 # limit). runc runs both rounds too.
@@ -41,12 +41,7 @@ else
 fi
 # systemd: the round of 70-podman.sh in the user manager's scope.
 KPCONF=systemd
-out=$(kp --runtime kapsel run --rm localhost/kt-busybox true 2>&1)
-case "$out" in
-*"not supported"* | *"/run/systemd/private"*"EACCES"*)
-    skip podman-rootless-systemd-kapsel "kapsel has no driver for rootless containers under a systemd --user manager yet: $(echo "$out" | tr '\n' ' ' | cut -c1-300)" ;;
-*) podman_round podman-rootless-systemd-kapsel kapsel $ucg/user.slice ksc kp ;;
-esac
+podman_round podman-rootless-systemd-kapsel kapsel $ucg/user.slice ksc kp
 podman_round podman-rootless-systemd-runc runc $ucg/user.slice ksc kp
 # cgroupfs: no scope; the container's cgroup is read from its init's /proc entry.
 KPCONF=cgroupfs
