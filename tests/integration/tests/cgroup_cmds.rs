@@ -53,6 +53,11 @@ fn refused(t: &Ctx, out: &Output, id: &str, verb: &str, phrases: &[&str]) {
     }
 }
 
+/// Counts in /dev/kt-count, replacing the file whole (a freeze between the truncation and the
+/// write of `echo >` would leave it empty, which TCG's slow guest hit).
+const COUNTER: &str = "i=0; while :; do i=$((i+1)); echo $i > /dev/kt-count.new; \
+                       mv /dev/kt-count.new /dev/kt-count; sleep 0.02; done";
+
 /// Reads a counter the container keeps in its /dev (a tmpfs only it has), through its root.
 fn counter(pid: i32) -> Option<u64> {
     std::fs::read_to_string(format!("/proc/{pid}/root/dev/kt-count"))
@@ -252,7 +257,7 @@ fn pause_stops_a_counter_and_resume_continues_it() {
         return;
     };
     let mut b = t.bundle();
-    b.sh("i=0; while :; do i=$((i+1)); echo $i > /dev/kt-count; sleep 0.02; done");
+    b.sh(COUNTER);
     let id = t.id("pause");
     let pid = t.create_and_start(&b, &id);
     let (_, dirs) = init_and_dirs(&t, &id);
@@ -952,7 +957,8 @@ fn v2_view_device_filter_freeze_and_kill() {
     b.sh(
         "mknod /dev/kt-sda b 8 0; head -c1 /dev/kt-sda 2>&1 >/dev/null | sed 's/^/sda=/'; \
           echo x >/dev/null && echo null=ok; \
-          i=0; while :; do i=$((i+1)); echo $i > /dev/kt-count; sleep 0.02; done",
+          i=0; while :; do i=$((i+1)); echo $i > /dev/kt-count.new; \
+          mv /dev/kt-count.new /dev/kt-count; sleep 0.02; done",
     );
     let id = t.id("v2");
     let create = t.create_cmd(&b, &id, v2(&t)).arg(&id).run();
