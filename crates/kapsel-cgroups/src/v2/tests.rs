@@ -228,3 +228,10 @@ fn swap_equal_to_the_limit_writes_no_swap() {
         );
     }
 }
+
+#[test]
+fn the_period_of_cpu_max() {
+    assert_eq!(super::cpu::period("max 50000\n"), Some(50000));
+    assert_eq!(super::cpu::period("25000 100000"), Some(100000));
+    assert_eq!(super::cpu::period("max"), None);
+}
