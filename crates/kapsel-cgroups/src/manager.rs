@@ -330,8 +330,19 @@ impl Manager {
                 completed = r;
                 resources = &completed;
             }
-            let (props, rest) = crate::systemd::split_resources(resources);
+            let (props, mut rest) = crate::systemd::split_resources(resources);
             crate::systemd::set_properties(unit, props)?;
+            // systemd writes an unlimited quota as `max` with its default period of 100 ms,
+            // whatever CPUQuotaPeriodUSec says: the period is written again after it (runc's
+            // systemd driver writes the files after the properties too).
+            if self.paths.kind == LayoutKind::V2 {
+                if let Some(cpu) = resources.cpu().as_ref().filter(|c| c.quota() == Some(-1)) {
+                    let mut c = rest.cpu().clone().unwrap_or_default();
+                    c.set_quota(Some(-1));
+                    c.set_period(cpu.period());
+                    rest.set_cpu(Some(c));
+                }
+            }
             return self.set(&rest, false);
         }
         self.set(resources, false)
