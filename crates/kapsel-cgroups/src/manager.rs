@@ -426,8 +426,29 @@ impl Manager {
     /// rules stay as they are, as with runc.
     pub fn update(&self, resources: &LinuxResources) -> Result<Vec<String>> {
         if let Some(unit) = &self.paths.systemd_unit {
-            let (props, rest) = crate::systemd::split_resources(resources);
+            let completed;
+            let mut resources = resources;
+            if let Some(period) = self.period_for_a_lone_quota(resources)? {
+                let mut r = resources.clone();
+                let mut cpu = r.cpu().clone().unwrap_or_default();
+                cpu.set_period(Some(period));
+                r.set_cpu(Some(cpu));
+                completed = r;
+                resources = &completed;
+            }
+            let (props, mut rest) = crate::systemd::split_resources(resources);
             crate::systemd::set_properties(self.instance(), unit, props)?;
+            // systemd writes an unlimited quota as `max` with its default period of 100 ms,
+            // whatever CPUQuotaPeriodUSec says: the period is written again after it (runc's
+            // systemd driver writes the files after the properties too).
+            if self.paths.kind == LayoutKind::V2 {
+                if let Some(cpu) = resources.cpu().as_ref().filter(|c| c.quota() == Some(-1)) {
+                    let mut c = rest.cpu().clone().unwrap_or_default();
+                    c.set_quota(Some(-1));
+                    c.set_period(cpu.period());
+                    rest.set_cpu(Some(c));
+                }
+            }
             return self.set(&rest, false);
         }
         self.set(resources, false)
@@ -486,6 +507,25 @@ impl Manager {
             }
         }
         Ok(ignored)
+    }
+
+    /// The period in force (cpu.max) when an update of a v2 systemd unit sets a cpu quota
+    /// without one: systemd takes the two together (CPUQuotaPerSecUSec and
+    /// CPUQuotaPeriodUSec), and a period assumed to be 100 ms would reset one set before
+    /// and scale the quota by it (issue 18: `update --cpu-quota` after `--cpu-period 50000`
+    /// left `max 100000`; the cgroupfs driver and runc keep the period).
+    fn period_for_a_lone_quota(&self, r: &LinuxResources) -> Result<Option<u64>> {
+        let lone_quota = r
+            .cpu()
+            .as_ref()
+            .is_some_and(|c| c.quota().unwrap_or(0) != 0 && c.period().unwrap_or(0) == 0);
+        if !lone_quota || self.paths.kind != LayoutKind::V2 {
+            return Ok(None);
+        }
+        Ok(v2::cpu::period(&files::read(
+            self.unified_dir()?,
+            "cpu.max",
+        )?))
     }
 
     fn unified_dir(&self) -> Result<&Path> {

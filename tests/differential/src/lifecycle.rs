@@ -366,7 +366,7 @@ fn cgroup_facts(pid: i32, out: &mut BTreeMap<String, String>) -> Vec<PathBuf> {
             relative(dir, ours.v1(controller)),
         );
         for file in files {
-            if let Some(v) = theirs.read_v1(controller, file) {
+            if let Some(v) = theirs.read(controller, file) {
                 if *file == "devices.list" {
                     // A set, one fact per rule (the kernel keeps the order rules came in).
                     for rule in v.lines() {

@@ -24,6 +24,8 @@ pub struct CgroupDirs {
     v1: Vec<(String, PathBuf)>,
     /// The directory in the cgroup2 hierarchy, when one is mounted.
     unified: Option<PathBuf>,
+    /// The cgroup2 hierarchy's mount point, when one is mounted.
+    unified_mount: Option<PathBuf>,
 }
 
 impl CgroupDirs {
@@ -37,6 +39,10 @@ impl CgroupDirs {
             pid,
             v1: Vec::new(),
             unified: None,
+            unified_mount: hierarchies
+                .iter()
+                .find(|h| h.controllers.is_empty())
+                .map(|h| h.mount_point.clone()),
         };
         for line in text.lines() {
             let mut fields = line.splitn(3, ':');
@@ -109,6 +115,7 @@ impl CgroupDirs {
                 .map(|(c, d)| (c.clone(), d.join(rel)))
                 .collect(),
             unified: self.unified.as_ref().map(|d| d.join(rel)),
+            unified_mount: self.unified_mount.clone(),
         }
     }
 
@@ -141,31 +148,59 @@ impl CgroupDirs {
         out
     }
 
-    /// The trimmed content of `file` in the v1 directory of `controller`; None when the
-    /// controller is not mounted or the file does not exist on this kernel.
-    pub fn read_v1(&self, controller: &str, file: &str) -> Option<String> {
-        read_trimmed(&self.v1(controller)?.join(file))
+    /// The cgroup2 hierarchy's mount point (its root cgroup).
+    pub fn unified_mount(&self) -> Option<&Path> {
+        self.unified_mount.as_deref()
     }
 
-    /// Like [`CgroupDirs::read_v1`], panicking with the path when the file cannot be read.
+    /// Whether `controller`'s files are the cgroup2 ones here: it has no v1 hierarchy and a
+    /// cgroup2 one is mounted (pure v2, where `memory.max` stands for v1's
+    /// `memory.limit_in_bytes`, `cpu.max` for `cpu.cfs_quota_us` and so on).
+    pub fn is_v2(&self, controller: &str) -> bool {
+        self.v1(controller).is_none() && self.unified.is_some()
+    }
+
+    /// `v1` or `v2`: the name of one file in the hierarchy that holds `controller` here.
+    pub fn name<'a>(&self, controller: &str, v1: &'a str, v2: &'a str) -> &'a str {
+        if self.is_v2(controller) {
+            v2
+        } else {
+            v1
+        }
+    }
+
+    /// The directory of `controller`'s files: its v1 directory, else the cgroup2 one
+    /// (see [`CgroupDirs::is_v2`]).
+    pub fn dir(&self, controller: &str) -> Option<&Path> {
+        self.v1(controller).or_else(|| self.unified())
+    }
+
+    /// The trimmed content of `file` in the directory of `controller` (its v1 directory, else
+    /// the cgroup2 one); None when there is none or the file does not exist on this kernel.
+    pub fn read(&self, controller: &str, file: &str) -> Option<String> {
+        read_trimmed(&self.dir(controller)?.join(file))
+    }
+
+    /// Like [`CgroupDirs::read`], panicking with the path when the file cannot be read.
     #[track_caller]
-    pub fn v1_value(&self, controller: &str, file: &str) -> String {
+    pub fn value(&self, controller: &str, file: &str) -> String {
         let dir = self
-            .v1(controller)
-            .unwrap_or_else(|| panic!("pid {}: no v1 `{controller}` cgroup", self.pid));
+            .dir(controller)
+            .unwrap_or_else(|| panic!("pid {}: no `{controller}` cgroup", self.pid));
         let path = dir.join(file);
         read_trimmed(&path).unwrap_or_else(|| panic!("cannot read `{}`", path.display()))
     }
 
     /// A `key value` line of a flat-keyed file (memory.stat, cpu.stat, pids.events...).
-    pub fn v1_key(&self, controller: &str, file: &str, key: &str) -> Option<u64> {
-        keyed(&self.read_v1(controller, file)?, key)
+    pub fn key(&self, controller: &str, file: &str, key: &str) -> Option<u64> {
+        keyed(&self.read(controller, file)?, key)
     }
 
     /// CPU time used by the cgroup so far: cpuacct.usage (v1), else cpu.stat usage_usec (v2).
     pub fn cpu_usage(&self) -> Option<Duration> {
         if let Some(ns) = self
-            .read_v1("cpuacct", "cpuacct.usage")
+            .v1("cpuacct")
+            .and_then(|d| read_trimmed(&d.join("cpuacct.usage")))
             .and_then(|v| v.parse().ok())
         {
             return Some(Duration::from_nanos(ns));
@@ -174,10 +209,11 @@ impl CgroupDirs {
         keyed(&stat, "usage_usec").map(Duration::from_micros)
     }
 
-    /// The pids in the cgroup of `controller` (cgroup.procs).
+    /// The pids in the cgroup of `controller` (cgroup.procs; the cgroup2 one where the
+    /// controller has no v1 hierarchy).
     pub fn procs(&self, controller: &str) -> Vec<i32> {
         let mut pids: Vec<i32> = self
-            .read_v1(controller, "cgroup.procs")
+            .read(controller, "cgroup.procs")
             .unwrap_or_default()
             .lines()
             .filter_map(|l| l.trim().parse().ok())

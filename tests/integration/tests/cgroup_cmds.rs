@@ -53,6 +53,11 @@ fn refused(t: &Ctx, out: &Output, id: &str, verb: &str, phrases: &[&str]) {
     }
 }
 
+/// Counts in /dev/kt-count, replacing the file whole (a freeze between the truncation and the
+/// write of `echo >` would leave it empty, which TCG's slow guest hit).
+const COUNTER: &str = "i=0; while :; do i=$((i+1)); echo $i > /dev/kt-count.new; \
+                       mv /dev/kt-count.new /dev/kt-count; sleep 0.02; done";
+
 /// Reads a counter the container keeps in its /dev (a tmpfs only it has), through its root.
 fn counter(pid: i32) -> Option<u64> {
     std::fs::read_to_string(format!("/proc/{pid}/root/dev/kt-count"))
@@ -230,13 +235,29 @@ fn cgroups_path_absolute_and_relative() {
     }
 }
 
+/// v1's freezer.state (`FROZEN`, `THAWED`); on v2 the same words from cgroup.freeze (what
+/// was asked) and cgroup.events `frozen` (what the kernel reached), which must agree.
+#[track_caller]
+fn freezer_state(dirs: &CgroupDirs) -> String {
+    if !dirs.is_v2("freezer") {
+        return dirs.value("freezer", "freezer.state");
+    }
+    let asked = dirs.value("freezer", "cgroup.freeze");
+    let reached = dirs.key("freezer", "cgroup.events", "frozen");
+    match (asked.as_str(), reached) {
+        ("1", Some(1)) => "FROZEN".into(),
+        ("0", Some(0)) => "THAWED".into(),
+        _ => format!("cgroup.freeze {asked}, cgroup.events frozen {reached:?}"),
+    }
+}
+
 #[test]
 fn pause_stops_a_counter_and_resume_continues_it() {
     let Some(mut t) = ctx!("pause_stops_a_counter_and_resume_continues_it") else {
         return;
     };
     let mut b = t.bundle();
-    b.sh("i=0; while :; do i=$((i+1)); echo $i > /dev/kt-count; sleep 0.02; done");
+    b.sh(COUNTER);
     let id = t.id("pause");
     let pid = t.create_and_start(&b, &id);
     let (_, dirs) = init_and_dirs(&t, &id);
@@ -252,19 +273,19 @@ fn pause_stops_a_counter_and_resume_continues_it() {
         .cloned()
         .unwrap_or_default();
     assert_eq!(entry["status"], "paused", "list: {listed}");
-    assert_eq!(dirs.v1_value("freezer", "freezer.state"), "FROZEN");
+    assert_eq!(freezer_state(&dirs), "FROZEN");
     let frozen = counter(pid).expect("counter readable while paused");
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(counter(pid), Some(frozen), "the counter moved while paused");
 
     // Limits can change while paused, and the container stays paused.
     t.cmd(&["update", "--pids-limit", "33", &id]).ok();
-    assert_eq!(dirs.v1_value("pids", "pids.max"), "33");
+    assert_eq!(dirs.value("pids", "pids.max"), "33");
     assert_eq!(t.state_ok(&id)["status"], "paused");
 
     t.cmd(&["resume", &id]).ok();
     assert_eq!(t.state_ok(&id)["status"], "running");
-    assert_eq!(dirs.v1_value("freezer", "freezer.state"), "THAWED");
+    assert_eq!(freezer_state(&dirs), "THAWED");
     counter_above(pid, frozen + 2, SECS5);
 
     // A paused container can still be force-deleted, leaving nothing.
@@ -291,7 +312,9 @@ fn pause_resume_update_refuse_the_wrong_state() {
     t.cmd(&["kill", &id, "KILL"]).ok();
     t.wait_status(&id, "stopped", SECS5);
     procfs::reap(pid, SECS5);
-    let limit = dirs.read_v1("memory", "memory.limit_in_bytes");
+    let limit_file = dirs.name("memory", "memory.limit_in_bytes", "memory.max");
+    let limit = dirs.read("memory", limit_file);
+    assert!(limit.is_some(), "no `{limit_file}`");
     for (verb, args) in [
         ("pause", vec!["pause", id.as_str()]),
         ("update", vec!["update", "--memory", "50m", id.as_str()]),
@@ -302,7 +325,7 @@ fn pause_resume_update_refuse_the_wrong_state() {
     }
     assert_eq!(t.state_ok(&id)["status"], "stopped");
     assert_eq!(
-        dirs.read_v1("memory", "memory.limit_in_bytes"),
+        dirs.read("memory", limit_file),
         limit,
         "a refused update changed the limit"
     );
@@ -412,10 +435,11 @@ fn events_stats_report_live_usage() {
             out.describe()
         )
     });
+    let usage_name = dirs.name("memory", "memory.usage_in_bytes", "memory.current");
     let usage_file: u64 = dirs
-        .v1_value("memory", "memory.usage_in_bytes")
+        .value("memory", usage_name)
         .parse()
-        .expect("memory.usage_in_bytes");
+        .expect("memory usage");
     assert_eq!(event["type"], "stats");
     assert_eq!(event["id"], id.as_str());
     let data = &event["data"];
@@ -426,7 +450,7 @@ fn events_stats_report_live_usage() {
     );
     assert!(
         usage.abs_diff(usage_file) < 8 * MIB,
-        "stats usage {usage} vs memory.usage_in_bytes {usage_file}"
+        "stats usage {usage} vs {usage_name} {usage_file}"
     );
     assert_eq!(data["memory"]["usage"]["limit"].as_u64(), Some(limit));
     assert_eq!(data["pids"]["current"].as_u64(), Some(procs.len() as u64));
@@ -595,17 +619,22 @@ fn delete_removes_the_cgroups_however_the_container_ended() {
 /// The files `update` may touch, to compare before and after a refused update.
 fn limits(dirs: &CgroupDirs) -> Vec<Option<String>> {
     [
-        ("memory", "memory.limit_in_bytes"),
-        ("memory", "memory.soft_limit_in_bytes"),
-        ("memory", "memory.memsw.limit_in_bytes"),
-        ("cpu", "cpu.shares"),
-        ("cpu", "cpu.cfs_quota_us"),
-        ("cpu", "cpu.cfs_period_us"),
-        ("cpuset", "cpuset.cpus"),
-        ("pids", "pids.max"),
+        ("memory", "memory.limit_in_bytes", "memory.max"),
+        ("memory", "memory.soft_limit_in_bytes", "memory.low"),
+        ("memory", "memory.memsw.limit_in_bytes", "memory.swap.max"),
+        ("cpu", "cpu.shares", "cpu.weight"),
+        ("cpu", "cpu.cfs_quota_us", "cpu.max"),
+        ("cpu", "cpu.cfs_period_us", "cpu.max"),
+        ("cpuset", "cpuset.cpus", "cpuset.cpus"),
+        ("pids", "pids.max", "pids.max"),
     ]
     .iter()
-    .map(|(c, f)| dirs.read_v1(c, f))
+    .map(|(c, v1, v2)| {
+        let file = dirs.name(c, v1, v2);
+        let value = dirs.read(c, file);
+        assert!(value.is_some(), "no `{file}` in the container's cgroup");
+        value
+    })
     .collect()
 }
 
@@ -613,10 +642,71 @@ fn limits(dirs: &CgroupDirs) -> Vec<Option<String>> {
 fn assert_files(dirs: &CgroupDirs, want: &[(&str, &str, String)]) {
     for (controller, file, value) in want {
         assert_eq!(
-            dirs.read_v1(controller, file).as_deref(),
+            dirs.read(controller, file).as_deref(),
             Some(value.as_str()),
             "{controller}/{file}"
         );
+    }
+}
+
+/// cpu.shares, cpu.cfs_quota_us and cpu.cfs_period_us (v1), or what v2 has for them:
+/// cpu.weight (runc 1.1's linear map of shares: 300 -> 12, 400 -> 16, 700 -> 27) and cpu.max
+/// (`$QUOTA $PERIOD`, `max` for -1).
+fn cpu_files(
+    dirs: &CgroupDirs,
+    shares: u64,
+    quota: &str,
+    period: &str,
+) -> Vec<(&'static str, &'static str, String)> {
+    if dirs.is_v2("cpu") {
+        let weight = match shares {
+            300 => 12,
+            400 => 16,
+            700 => 27,
+            other => panic!("no v2 weight written down for shares {other}"),
+        };
+        let quota = if quota == "-1" { "max" } else { quota };
+        vec![
+            ("cpu", "cpu.weight", weight.to_string()),
+            ("cpu", "cpu.max", format!("{quota} {period}")),
+        ]
+    } else {
+        vec![
+            ("cpu", "cpu.shares", shares.to_string()),
+            ("cpu", "cpu.cfs_quota_us", quota.to_string()),
+            ("cpu", "cpu.cfs_period_us", period.to_string()),
+        ]
+    }
+}
+
+/// memory.limit_in_bytes, memory.memsw.limit_in_bytes and memory.soft_limit_in_bytes (v1), or
+/// memory.max, memory.swap.max (memory+swap less memory) and memory.low (v2).
+fn memory_files(
+    dirs: &CgroupDirs,
+    limit: u64,
+    with_swap: u64,
+    reservation: u64,
+) -> Vec<(&'static str, &'static str, String)> {
+    if dirs.is_v2("memory") {
+        vec![
+            ("memory", "memory.max", limit.to_string()),
+            ("memory", "memory.swap.max", (with_swap - limit).to_string()),
+            ("memory", "memory.low", reservation.to_string()),
+        ]
+    } else {
+        vec![
+            ("memory", "memory.limit_in_bytes", limit.to_string()),
+            (
+                "memory",
+                "memory.memsw.limit_in_bytes",
+                with_swap.to_string(),
+            ),
+            (
+                "memory",
+                "memory.soft_limit_in_bytes",
+                reservation.to_string(),
+            ),
+        ]
     }
 }
 
@@ -630,8 +720,9 @@ fn update_from_flags_a_file_and_stdin() {
     let id = t.id("update");
     t.create_and_start(&b, &id);
     let (_, dirs) = init_and_dirs(&t, &id);
-
-    t.cmd(&[
+    // Realtime limits exist on v1 only; on v2 kapsel refuses them (runc 1.1 drops them).
+    let v2 = dirs.is_v2("cpu");
+    let mut flags = vec![
         "update",
         "--memory",
         "50m",
@@ -651,37 +742,38 @@ fn update_from_flags_a_file_and_stdin() {
         "0",
         "--cpuset-mems",
         "0",
-        "--cpu-rt-period",
-        "400000",
-        "--cpu-rt-runtime",
-        "8000",
-        &id,
-    ])
-    .ok();
-    assert_files(
-        &dirs,
-        &[
-            ("memory", "memory.limit_in_bytes", (50 * MIB).to_string()),
-            (
-                "memory",
-                "memory.memsw.limit_in_bytes",
-                (60 * MIB).to_string(),
-            ),
-            (
-                "memory",
-                "memory.soft_limit_in_bytes",
-                (20 * MIB).to_string(),
-            ),
-            ("cpu", "cpu.shares", "300".into()),
-            ("cpu", "cpu.cfs_period_us", "20000".into()),
-            ("cpu", "cpu.cfs_quota_us", "5000".into()),
-            ("pids", "pids.max", "30".into()),
-            ("cpuset", "cpuset.cpus", "0".into()),
-            ("cpuset", "cpuset.mems", "0".into()),
+    ];
+    if !v2 {
+        flags.extend(["--cpu-rt-period", "400000", "--cpu-rt-runtime", "8000"]);
+    }
+    flags.push(&id);
+    t.cmd(&flags).ok();
+    let mut want = memory_files(&dirs, 50 * MIB, 60 * MIB, 20 * MIB);
+    want.extend(cpu_files(&dirs, 300, "5000", "20000"));
+    want.extend([
+        ("pids", "pids.max", "30".into()),
+        ("cpuset", "cpuset.cpus", "0".into()),
+        ("cpuset", "cpuset.mems", "0".into()),
+    ]);
+    if !v2 {
+        want.extend([
             ("cpu", "cpu.rt_period_us", "400000".into()),
             ("cpu", "cpu.rt_runtime_us", "8000".into()),
-        ],
-    );
+        ]);
+    }
+    assert_files(&dirs, &want);
+    if v2 && t.checks_kapsel_only("realtime limits are refused on cgroup v2") {
+        let out = t.cmd(&[
+            "update",
+            "--cpu-rt-period",
+            "400000",
+            "--pids-limit",
+            "31",
+            &id,
+        ]);
+        refused(&t, &out, &id, "update", &["realtime"]);
+        assert_files(&dirs, &[("pids", "pids.max", "30".into())]);
+    }
 
     let file = t.work().join("resources.json");
     std::fs::write(
@@ -692,20 +784,10 @@ fn update_from_flags_a_file_and_stdin() {
     )
     .expect("write resources.json");
     t.rt().args(["update", "-r"]).arg(&file).arg(&id).run().ok();
-    assert_files(
-        &dirs,
-        &[
-            ("memory", "memory.limit_in_bytes", (40 * MIB).to_string()),
-            (
-                "memory",
-                "memory.memsw.limit_in_bytes",
-                (40 * MIB).to_string(),
-            ),
-            ("pids", "pids.max", "20".into()),
-            ("cpu", "cpu.cfs_quota_us", "10000".into()),
-            ("cpu", "cpu.shares", "300".into()),
-        ],
-    );
+    let mut want = memory_files(&dirs, 40 * MIB, 40 * MIB, 20 * MIB);
+    want.extend(cpu_files(&dirs, 300, "10000", "20000"));
+    want.push(("pids", "pids.max", "20".into()));
+    assert_files(&dirs, &want);
 
     std::fs::write(
         &file,
@@ -717,19 +799,14 @@ fn update_from_flags_a_file_and_stdin() {
         .stdin_from(&file)
         .run()
         .ok();
-    assert_files(
-        &dirs,
-        &[
-            ("cpu", "cpu.shares", "700".into()),
-            ("cpu", "cpu.cfs_quota_us", "-1".into()),
-            ("pids", "pids.max", "20".into()),
-        ],
-    );
+    let mut want = cpu_files(&dirs, 700, "-1", "20000");
+    want.push(("pids", "pids.max", "20".into()));
+    assert_files(&dirs, &want);
     t.cmd(&["update", "--pids-limit", "-1", &id]).ok();
     assert_files(&dirs, &[("pids", "pids.max", "max".into())]);
     if t.checks_kapsel_only("`--cpu-shares` (runc 1.1 spells it `--cpu-share`)") {
         t.cmd(&["update", "--cpu-shares", "400", &id]).ok();
-        assert_files(&dirs, &[("cpu", "cpu.shares", "400".into())]);
+        assert_files(&dirs, &cpu_files(&dirs, 400, "-1", "20000")[..1]);
     }
 }
 
@@ -880,7 +957,8 @@ fn v2_view_device_filter_freeze_and_kill() {
     b.sh(
         "mknod /dev/kt-sda b 8 0; head -c1 /dev/kt-sda 2>&1 >/dev/null | sed 's/^/sda=/'; \
           echo x >/dev/null && echo null=ok; \
-          i=0; while :; do i=$((i+1)); echo $i > /dev/kt-count; sleep 0.02; done",
+          i=0; while :; do i=$((i+1)); echo $i > /dev/kt-count.new; \
+          mv /dev/kt-count.new /dev/kt-count; sleep 0.02; done",
     );
     let id = t.id("v2");
     let create = t.create_cmd(&b, &id, v2(&t)).arg(&id).run();
@@ -999,7 +1077,10 @@ fn update_below_usage_is_refused_and_the_limit_kept() {
     for (how, out) in [("from create", &flag), ("in the update", &stdin)] {
         out.failed();
         assert_eq!(
-            dirs.v1_value("memory", "memory.limit_in_bytes"),
+            dirs.value(
+                "memory",
+                dirs.name("memory", "memory.limit_in_bytes", "memory.max")
+            ),
             limit.to_string(),
             "a refused update ({how}) changed the limit"
         );

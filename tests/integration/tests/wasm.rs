@@ -263,7 +263,7 @@ fn wasm_busy_loop_is_ended_by_kill() {
     assert_eq!(t.state_ok(&id)["status"], "running");
     // The pids limit is on the module's process as on any other.
     let dirs = CgroupDirs::of(pid);
-    assert_eq!(dirs.v1_value("pids", "pids.max"), "8");
+    assert_eq!(dirs.value("pids", "pids.max"), "8");
     t.cmd(&["kill", &id, "KILL"]).ok();
     t.wait_status(&id, "stopped", Duration::from_secs(10));
     t.cmd(&["delete", &id]).ok();

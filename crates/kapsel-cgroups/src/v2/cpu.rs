@@ -41,6 +41,11 @@ pub(super) fn apply(dir: &Path, c: &LinuxCpu, _ignored: &mut Vec<String>) -> Res
     Ok(())
 }
 
+/// The period of a `cpu.max` text (`$QUOTA $PERIOD`).
+pub(crate) fn period(cpu_max: &str) -> Option<u64> {
+    cpu_max.split_whitespace().nth(1)?.parse().ok()
+}
+
 /// `cpu.max` holds `$QUOTA $PERIOD`; a period alone keeps the current quota (runc would reset
 /// it to `max`), a quota alone keeps the current period (the kernel does that itself).
 fn cpu_max(dir: &Path, quota: i64, period: u64) -> Result<String> {

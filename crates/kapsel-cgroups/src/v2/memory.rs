@@ -7,14 +7,17 @@ use crate::v2::limit_or_max;
 use oci_spec::runtime::LinuxMemory;
 use std::path::Path;
 
-/// The v1 memory+swap limit as a v2 swap-only limit: -1 unlimited, 0 unset. The caller has
-/// validated that a positive `swap` comes with a positive `limit` not above it.
-pub fn swap_to_v2(swap: i64, limit: i64) -> i64 {
+/// The v1 memory+swap limit as a v2 swap-only limit: `None` leaves memory.swap.max alone
+/// (swap unset), -1 is unlimited, 0 no swap at all (swap equal to the limit, as runc writes
+/// it). The caller has validated that a positive `swap` comes with a positive `limit` not
+/// above it.
+pub fn swap_to_v2(swap: i64, limit: i64) -> Option<i64> {
     match (swap, limit) {
         // "memory unlimited" with swap unset: unlimited swap too, as on v1
-        (0, -1) => -1,
-        (0 | -1, _) => swap,
-        _ => swap - limit,
+        (0, -1) => Some(-1),
+        (0, _) => None,
+        (-1, _) => Some(-1),
+        _ => Some(swap - limit),
     }
 }
 
@@ -32,10 +35,12 @@ pub(super) fn apply(dir: &Path, m: &LinuxMemory, ignored: &mut Vec<String>) -> R
             });
         }
     }
-    if swap != 0 {
+    if let Some(swap) = swap {
         if files::exists(dir, "memory.swap.max") {
             files::write(dir, "memory.swap.max", limit_or_max(swap))?;
-        } else if swap != -1 {
+        } else if swap > 0 {
+            // Without swap accounting no swap limit can hold; "unlimited" and "none" are
+            // passed over (runc does the same).
             return Err(CgroupError::unsupported(
                 "linux.resources.memory.swap",
                 format!(

@@ -1,6 +1,6 @@
 //! cgroup v2: one directory, v1-style spec values translated to v2 files as runc and crun do.
 
-mod cpu;
+pub(crate) mod cpu;
 pub mod devices;
 mod io;
 mod memory;

@@ -46,10 +46,12 @@ fn conversions_match_runc() {
     assert_eq!(blkio_weight_to_io_weight(10), 1);
     assert_eq!(blkio_weight_to_io_weight(500), 4950);
     assert_eq!(blkio_weight_to_io_weight(1000), 10_000);
-    assert_eq!(swap_to_v2(200, 100), 100);
-    assert_eq!(swap_to_v2(0, -1), -1);
-    assert_eq!(swap_to_v2(-1, 100), -1);
-    assert_eq!(swap_to_v2(0, 100), 0);
+    assert_eq!(swap_to_v2(200, 100), Some(100));
+    assert_eq!(swap_to_v2(0, -1), Some(-1));
+    assert_eq!(swap_to_v2(-1, 100), Some(-1));
+    assert_eq!(swap_to_v2(0, 100), None);
+    // memory+swap equal to memory: no swap at all (issue 18: left at `max` before)
+    assert_eq!(swap_to_v2(100, 100), Some(0));
 }
 
 #[test]
@@ -185,4 +187,51 @@ fn unknown_unified_keys_fail_before_anything_is_written() {
         "{err}"
     );
     assert_eq!(t.read("pids.max"), "\n");
+}
+
+#[test]
+fn swap_equal_to_the_limit_writes_no_swap() {
+    // memory+swap = memory: no swap at all, memory.swap.max 0 (it stayed `max` before, so
+    // such a container swapped instead of being OOM-killed; found in the VM, issue 18).
+    let t = tree();
+    t.file("memory.swap.max", "max\n");
+    apply(
+        t.path(),
+        &resources(r#"{"memory":{"limit":104857600,"swap":104857600}}"#),
+        None,
+        &mut Vec::new(),
+    )
+    .unwrap();
+    assert_eq!(t.read("memory.swap.max"), "0");
+    assert_eq!(t.read("memory.max"), "104857600");
+    // Swap unset leaves the file alone.
+    apply(
+        t.path(),
+        &resources(r#"{"memory":{"limit":52428800}}"#),
+        None,
+        &mut Vec::new(),
+    )
+    .unwrap();
+    assert_eq!(t.read("memory.swap.max"), "0");
+    // Without swap accounting (no memory.swap.max) "no swap" and "unlimited" pass, a swap
+    // limit is refused.
+    let t = TempTree::new("v2-noswap");
+    t.files("", &["memory.max"], "\n");
+    for (swap, ok) in [(104857600, true), (-1, true), (209715200, false)] {
+        let r = resources(&format!(
+            r#"{{"memory":{{"limit":104857600,"swap":{swap}}}}}"#
+        ));
+        assert_eq!(
+            apply(t.path(), &r, None, &mut Vec::new()).is_ok(),
+            ok,
+            "swap {swap}"
+        );
+    }
+}
+
+#[test]
+fn the_period_of_cpu_max() {
+    assert_eq!(super::cpu::period("max 50000\n"), Some(50000));
+    assert_eq!(super::cpu::period("25000 100000"), Some(100000));
+    assert_eq!(super::cpu::period("max"), None);
 }
