@@ -211,20 +211,28 @@ fn failed(kind: ReqType, resp: &Resp, log: &LogFile) -> Error {
     CriuError::Failed {
         req: kind.name(),
         errno: resp.cr_errno.filter(|e| *e != 0),
-        detail: resp.cr_errmsg.clone().unwrap_or_default(),
+        // criu's message may span lines: its first one is kept.
+        detail: resp
+            .cr_errmsg
+            .as_deref()
+            .and_then(|m| m.lines().map(str::trim).find(|l| !l.is_empty()))
+            .unwrap_or_default()
+            .to_string(),
         log: log.0.clone(),
         last: log.0.as_deref().and_then(last_error_line),
     }
     .into()
 }
 
-/// The last line of a CRIU log that reports an error (its lines say `Error (file:line)`).
+/// The last line of a CRIU log that reports an error (its lines say `Error (file:line)`),
+/// past the closing "Dumping FAILED." / "Restoring FAILED." that says nothing of why.
 pub fn last_error_line(log: &Path) -> Option<String> {
     let text = std::fs::read(log).ok()?;
     let text = String::from_utf8_lossy(&text);
     text.lines()
         .rev()
-        .find(|l| l.contains("Error") || l.contains("error"))
+        .filter(|l| l.contains("Error") || l.contains("error"))
+        .find(|l| !l.trim_end().ends_with("FAILED."))
         .map(|l| {
             // Drop the "(00.123456) " timestamp CRIU starts each line with.
             let l = l.trim();
@@ -311,7 +319,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             last_error_line(&log).as_deref(),
-            Some("Error (criu/cr-dump.c:2): Dumping FAILED.")
+            Some("Error (criu/mount.c:1): mnt: first")
         );
         std::fs::remove_dir_all(&dir).unwrap();
     }
