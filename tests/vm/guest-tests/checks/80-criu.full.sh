@@ -12,13 +12,29 @@ COUNTER='i=0; while :; do i=$((i+1)); echo $i; sleep 0.3; done'
 ms() { echo $((($(date +%s%N) - $1) / 1000000)); }
 last_error() { grep Error "$1" 2>/dev/null | grep -v FAILED | tail -1; }
 
-# A counter whose stdout is a pipe read by `cat` into LOG (the pipe is replaced on restore
-# by the restoring runtime's own stdout, through inherit_fd).
-start_counter() { # RT ID BUNDLE LOG
-    : | $1 run -d -b "$3" "$2" 2>&1 | cat >"$4" &
-    wait $!
+# Runs a runtime command in the background with its stdout (and so the container's) a
+# pipe read by `cat` into LOG, and waits for the runtime (not the container, which holds
+# the pipe) to finish: returns its status, its stderr left in /tmp/err. A restore hands
+# this pipe to the restored process in place of the old one (inherit_fd).
+bg_run() { # LOG RUNTIME-ARGS...
+    _log=$1
+    shift
+    rm -f /tmp/rc
+    : >"$_log"
+    (
+        : | "$@" 2>/tmp/err
+        echo $? >/tmp/rc
+    ) | cat >"$_log" &
     _w=0
-    while [ "$(tail -1 "$4" 2>/dev/null)" = "" ] && [ $_w -lt 50 ]; do sleep 0.2; _w=$((_w + 1)); done
+    while [ ! -s /tmp/rc ] && [ $_w -lt 1500 ]; do sleep 0.2; _w=$((_w + 1)); done
+    return "$(cat /tmp/rc 2>/dev/null || echo 124)"
+}
+
+# A counter container started with `run -d`, once its first line is out.
+start_counter() { # RT ID BUNDLE LOG
+    bg_run "$4" $1 run -d -b "$3" "$2" || echo "vm: run $2: $(cat /tmp/err)"
+    _w=0
+    while [ "$(tail -1 "$4" 2>/dev/null)" = "" ] && [ $_w -lt 150 ]; do sleep 0.2; _w=$((_w + 1)); done
 }
 
 roundtrip() { # NAME RUNTIME
@@ -46,11 +62,10 @@ roundtrip() { # NAME RUNTIME
     fi
     sleep 1
     t0=$(date +%s%N)
-    : | $rt restore -d --image-path $img -b $b $id 2>&1 | cat >/tmp/$id.log2 &
-    wait $!
+    bg_run /tmp/$id.log2 $rt restore -d --image-path $img -b $b $id
     rst_ms=$(ms $t0)
     if ! wait_status "$rt" $id running; then
-        fail "$n-restore" "$(cat /tmp/$id.log2) / $(last_error $img/restore.log)"
+        fail "$n-restore" "$(cat /tmp/err) / $(last_error $img/restore.log)"
         cleanup "$rt" $id
         return
     fi
@@ -67,7 +82,7 @@ roundtrip() { # NAME RUNTIME
         pass "$n-restore-cgroup ($cg memory.max 67108864)" ||
         fail "$n-restore-cgroup" "$cg memory.max: $(cat $cg/memory.max 2>&1)"
     # The limit is enforced after the restore: 100 MB in a 64 MB cgroup is OOM-killed.
-    if $rt exec $id sh -c 'head -c 100000000 /dev/zero | tail -c 1 >/dev/null'; then
+    if $rt exec $id sh -c 'x=$(head -c 100000000 /dev/zero | tr "\0" a); echo ${#x}' >/dev/null 2>&1; then
         fail "$n-restore-memory" "100 MB read into memory in a 64 MB cgroup"
     else
         pass "$n-restore-memory (oom_kill $(sed -n 's/^oom_kill //p' $cg/memory.events))"
@@ -106,7 +121,7 @@ migrate() { # NAME RUNTIME-BINARY
     rt=$2
     b=/tmp/mig-$n
     bundle $b "$NONET" sh -c "$COUNTER"
-    start_counter "$rt --root /run/host-a" mig-a /tmp/mig-a.log
+    start_counter "$rt --root /run/host-a" mig-a $b /tmp/mig-a.log
     sleep 1
     if ! $rt --root /run/host-a checkpoint --image-path /tmp/mig-img-a mig-a 2>/tmp/err; then
         fail "$n-migrate" "checkpoint: $(cat /tmp/err)"
@@ -115,8 +130,7 @@ migrate() { # NAME RUNTIME-BINARY
     fi
     before=$(tail -1 /tmp/mig-a.log)
     rm -rf /tmp/mig-img-b && cp -a /tmp/mig-img-a /tmp/mig-img-b
-    : | $rt --root /run/host-b restore -d --image-path /tmp/mig-img-b -b $b mig-b 2>&1 | cat >/tmp/mig-b.log &
-    wait $!
+    bg_run /tmp/mig-b.log $rt --root /run/host-b restore -d --image-path /tmp/mig-img-b -b $b mig-b
     sleep 2
     after=$(head -1 /tmp/mig-b.log)
     if wait_status "$rt --root /run/host-b" mig-b running && [ "$after" -gt "$before" ] 2>/dev/null; then
@@ -128,7 +142,8 @@ migrate() { # NAME RUNTIME-BINARY
 }
 
 # Iterative migration: two pre-dumps, each on top of the one before, then the final dump
-# on top of the last; the container dirties 4 MB between each, holding 64 MB.
+# on top of the last; the container dirties 4 MB a second, holding 32 MB. A full dump
+# (--leave-running, no parent) comes first, for its page count.
 predump() { # NAME RUNTIME
     n=$1
     rt=$2
@@ -137,22 +152,21 @@ predump() { # NAME RUNTIME
     d=/tmp/pd-$n
     rm -rf $d && mkdir -p $d
     # 64 MB held in a shell variable region; a small part rewritten each second.
-    bundle $b "$NONET" sh -c 'x=$(head -c 67108864 /dev/zero | tr "\0" a); i=0; while :; do i=$((i+1)); y=$(head -c 4194304 /dev/zero | tr "\0" b); echo $i; sleep 1; done'
+    bundle $b "$NONET" sh -c 'x=$(head -c 33554432 /dev/zero | tr "\0" a); i=0; while :; do i=$((i+1)); y=$(head -c 4194304 /dev/zero | tr "\0" b); echo $i; sleep 1; done'
     start_counter "$rt" $id $b /tmp/$id.log
     sleep 3
     pages() { ls -l "$1"/pages-*.img 2>/dev/null | awk '{s+=$5} END {print int(s/4096)}'; }
     ok=1
-    $rt checkpoint --pre-dump --image-path $d/1 $id 2>/tmp/err || { ok=0; fail "$n-predump" "1: $(cat /tmp/err) $(last_error $d/1/pre-dump.log)"; }
-    [ $ok = 1 ] && { $rt checkpoint --pre-dump --parent-path ../1 --image-path $d/2 $id 2>/tmp/err || { ok=0; fail "$n-predump" "2: $(cat /tmp/err) $(last_error $d/2/pre-dump.log)"; }; }
-    [ $ok = 1 ] && { $rt checkpoint --leave-running --image-path $d/full $id 2>/tmp/err || { ok=0; fail "$n-predump" "full: $(cat /tmp/err)"; }; }
+    $rt checkpoint --leave-running --image-path $d/full $id 2>/tmp/err || { ok=0; fail "$n-predump" "full: $(cat /tmp/err) $(last_error $d/full/dump.log)"; }
+    [ $ok = 1 ] && { $rt checkpoint --pre-dump --image-path $d/1 $id 2>/tmp/err || { ok=0; fail "$n-predump" "1: $(cat /tmp/err) $(last_error $d/1/pre-dump.log) $(last_error $d/1/dump.log)"; }; }
+    [ $ok = 1 ] && { $rt checkpoint --pre-dump --parent-path ../1 --image-path $d/2 $id 2>/tmp/err || { ok=0; fail "$n-predump" "2: $(cat /tmp/err) $(last_error $d/2/pre-dump.log) $(last_error $d/2/dump.log)"; }; }
     [ $ok = 1 ] && { $rt checkpoint --parent-path ../2 --image-path $d/3 $id 2>/tmp/err || { ok=0; fail "$n-predump" "final: $(cat /tmp/err) $(last_error $d/3/dump.log)"; }; }
     if [ $ok = 1 ]; then
         p1=$(pages $d/1) p2=$(pages $d/2) pf=$(pages $d/full) p3=$(pages $d/3)
         line="pages: pre-dump 1 $p1, pre-dump 2 $p2, full dump $pf, final dump on the pre-dumps $p3"
         echo "vm: $n $line"
         [ "$p3" -lt "$pf" ] && pass "$n-predump ($line)" || fail "$n-predump" "$line"
-        : | $rt restore -d --image-path $d/3 -b $b $id 2>&1 | cat >/tmp/$id.log2 &
-        wait $!
+        bg_run /tmp/$id.log2 $rt restore -d --image-path $d/3 -b $b $id
         wait_status "$rt" $id running && pass "$n-predump-restore (from the final dump and its parents)" ||
             fail "$n-predump-restore" "$(head -c 200 /tmp/$id.log2) $(last_error $d/3/restore.log)"
     fi
@@ -173,8 +187,7 @@ joined_netns() { # NAME RUNTIME
     img=/tmp/img-ns-$n
     rm -rf $img
     if $rt checkpoint --image-path $img $id 2>/tmp/err; then
-        : | $rt restore -d --image-path $img -b $b $id 2>&1 | cat >/tmp/$id.log2 &
-        wait $!
+        bg_run /tmp/$id.log2 $rt restore -d --image-path $img -b $b $id
         pid=$($rt state $id 2>/dev/null | jq .pid)
         if wait_status "$rt" $id running && [ "$(stat -L -c %i /proc/$pid/ns/net)" = "$(stat -L -c %i /run/netns/ck-$n)" ]; then
             pass "$n-joined-netns (restored into /run/netns/ck-$n)"
@@ -190,7 +203,7 @@ joined_netns() { # NAME RUNTIME
 }
 
 echo "vm: $(criu --version | head -1)"
-for step in roundtrip leave_running migrate predump joined_netns; do
+for step in ${CRIU_STEPS:-roundtrip leave_running migrate predump joined_netns}; do
     t0=$(date +%s)
     $step kapsel kapsel
     [ "${VM_SET:-}" = full ] && [ -z "${CRIU_KAPSEL_ONLY:-}" ] && $step runc runc
