@@ -8,7 +8,9 @@ if ! criu check >/tmp/criu-check 2>&1; then
     exit 0
 fi
 NONET='.linux.namespaces |= map(select(.type != "network"))'
-COUNTER='i=0; while :; do i=$((i+1)); echo $i; sleep 0.3; done'
+# stderr joins stdout: a file of the host's mount namespace (the runtime's stderr) cannot
+# be dumped ("Can't lookup mount").
+COUNTER='exec 2>&1; i=0; while :; do i=$((i+1)); echo $i; sleep 0.3; done'
 ms() { echo $((($(date +%s%N) - $1) / 1000000)); }
 last_error() { grep Error "$1" 2>/dev/null | grep -v FAILED | tail -1; }
 
@@ -152,7 +154,7 @@ predump() { # NAME RUNTIME
     d=/tmp/pd-$n
     rm -rf $d && mkdir -p $d
     # 64 MB held in a shell variable region; a small part rewritten each second.
-    bundle $b "$NONET" sh -c 'x=$(head -c 33554432 /dev/zero | tr "\0" a); i=0; while :; do i=$((i+1)); y=$(head -c 4194304 /dev/zero | tr "\0" b); echo $i; sleep 1; done'
+    bundle $b "$NONET" sh -c 'exec 2>&1; x=$(head -c 33554432 /dev/zero | tr "\0" a); i=0; while :; do i=$((i+1)); y=$(head -c 4194304 /dev/zero | tr "\0" b); echo $i; sleep 1; done'
     start_counter "$rt" $id $b /tmp/$id.log
     sleep 3
     pages() { ls -l "$1"/pages-*.img 2>/dev/null | awk '{s+=$5} END {print int(s/4096)}'; }
@@ -204,8 +206,8 @@ joined_netns() { # NAME RUNTIME
 
 echo "vm: $(criu --version | head -1)"
 for step in ${CRIU_STEPS:-roundtrip leave_running migrate predump joined_netns}; do
-    t0=$(date +%s)
+    T0=$(date +%s)
     $step kapsel kapsel
     [ "${VM_SET:-}" = full ] && [ -z "${CRIU_KAPSEL_ONLY:-}" ] && $step runc runc
-    echo "vm: criu $step took $(($(date +%s) - t0)) s"
+    echo "vm: criu $step took $(($(date +%s) - T0)) s"
 done
