@@ -190,3 +190,18 @@ pub fn owned_stdio(raw: RawFd) -> Option<OwnedFd> {
     // wasm handler uses: this process never execs or returns to other code after it.
     Some(unsafe { OwnedFd::from_raw_fd(raw) })
 }
+
+/// A descriptor the caller handed this process by number (`checkpoint --status-fd`):
+/// borrowed for the life of the process, with its status flags (F_GETFL). Fails with
+/// EBADF when nothing is open at that number.
+pub fn caller_fd(raw: RawFd) -> Result<(BorrowedFd<'static>, i32), SysError> {
+    // SAFETY: F_GETFL reads the flags of whatever is at `raw`, or fails with EBADF;
+    // it touches no memory of ours.
+    let flags = unsafe { libc::fcntl(raw, libc::F_GETFL) };
+    if flags < 0 {
+        return Err(SysError::last("fcntl F_GETFL", None));
+    }
+    // SAFETY: the descriptor is open (checked just above) and belongs to the caller for
+    // the whole run of this process; kapsel never closes it, so it outlives the borrow.
+    Ok((unsafe { BorrowedFd::borrow_raw(raw) }, flags))
+}

@@ -1,6 +1,6 @@
-//! `checkpoint` and `restore` with runc's flags. kapsel has no CRIU support: the flags
-//! are accepted so callers that probe `checkpoint --help` see the familiar interface,
-//! and both commands fail with one clear line.
+//! `checkpoint` and `restore` with runc's flags, turned into the library's options. A
+//! build without the `criu` feature (the device profile) accepts the same flags and
+//! fails with one line.
 
 use clap::Args;
 use std::path::PathBuf;
@@ -93,5 +93,77 @@ pub struct RestoreArgs {
     pub id: String,
 }
 
-/// The one error both commands end with.
-pub const NOT_SUPPORTED: &str = "not supported: criu checkpoint/restore is not built into kapsel";
+/// Where runc puts the images when --image-path is not given: `checkpoint` in the
+/// current directory.
+#[cfg(feature = "criu")]
+fn image_path(flag: &Option<PathBuf>) -> PathBuf {
+    flag.clone().unwrap_or_else(|| {
+        std::env::current_dir()
+            .unwrap_or_default()
+            .join("checkpoint")
+    })
+}
+
+#[cfg(feature = "criu")]
+impl CriuArgs {
+    pub fn options(&self, binary: Option<PathBuf>) -> libkapsel::criu::CriuOptions {
+        libkapsel::criu::CriuOptions {
+            binary: binary.unwrap_or_else(|| PathBuf::from("criu")),
+            image_path: image_path(&self.image_path),
+            work_path: self.work_path.clone(),
+            tcp_established: self.tcp_established,
+            ext_unix_sk: self.ext_unix_sk,
+            shell_job: self.shell_job,
+            file_locks: self.file_locks,
+            manage_cgroups_mode: self.manage_cgroups_mode.clone(),
+            empty_ns: self.empty_ns.clone(),
+            auto_dedup: self.auto_dedup,
+            lazy_pages: self.lazy_pages,
+        }
+    }
+}
+
+#[cfg(feature = "criu")]
+impl CheckpointArgs {
+    pub fn options(
+        &self,
+        binary: Option<PathBuf>,
+    ) -> libkapsel::container::checkpoint::CheckpointOptions {
+        libkapsel::container::checkpoint::CheckpointOptions {
+            criu: self.criu.options(binary),
+            parent_path: self.parent_path.clone(),
+            leave_running: self.leave_running,
+            status_fd: self.status_fd,
+            page_server: self.page_server.clone(),
+            pre_dump: self.pre_dump,
+        }
+    }
+}
+
+#[cfg(feature = "criu")]
+impl RestoreArgs {
+    pub fn options(
+        &self,
+        binary: Option<PathBuf>,
+        cgroups: libkapsel::linux::cgroups::CgroupOptions,
+    ) -> libkapsel::container::restore::RestoreOptions {
+        libkapsel::container::restore::RestoreOptions {
+            criu: self.criu.options(binary),
+            bundle: self.bundle.clone().unwrap_or_else(|| PathBuf::from(".")),
+            console_socket: self.console_socket.clone(),
+            detach: self.detach,
+            pid_file: self.pid_file.clone(),
+            no_subreaper: self.no_subreaper,
+            no_pivot: self.no_pivot,
+            lsm_profile: self.lsm_profile.clone(),
+            lsm_mount_context: self.lsm_mount_context.clone(),
+            cgroups,
+        }
+    }
+}
+
+/// What a build without the `criu` feature answers both commands with.
+#[cfg(not(feature = "criu"))]
+pub fn absent() -> String {
+    format!("checkpoint/restore {}", libkapsel::absent("criu"))
+}

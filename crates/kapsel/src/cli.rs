@@ -32,8 +32,8 @@ pub struct Cli {
     /// crun's cgroup manager flag (cgroupfs, systemd or disabled)
     #[arg(long = "cgroup-manager", value_name = "MANAGER")]
     pub cgroup_manager: Option<String>,
-    /// Path to criu (accepted for compatibility)
-    #[arg(long, hide = true, value_name = "PATH")]
+    /// Path to the criu binary for checkpoint and restore (default: criu in PATH)
+    #[arg(long, value_name = "PATH")]
     pub criu: Option<PathBuf>,
     /// Print the version
     #[arg(short = 'v', long)]
@@ -107,9 +107,9 @@ pub enum Command {
     },
     /// Print the runtime-spec features this build supports, as JSON
     Features,
-    /// Checkpoint a running container (not supported: kapsel has no CRIU support)
+    /// Checkpoint a running container with CRIU
     Checkpoint(Box<CheckpointArgs>),
-    /// Restore a container from a checkpoint (not supported: kapsel has no CRIU support)
+    /// Restore a container from a CRIU checkpoint
     Restore(Box<RestoreArgs>),
     /// Write a default config.json into the bundle
     Spec {

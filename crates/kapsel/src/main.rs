@@ -200,15 +200,30 @@ fn dispatch(cli: Cli) -> Result<u8> {
             }
         }
         Command::Features => present::print_json(&features::features(), true),
+        #[cfg(feature = "criu")]
         Command::Checkpoint(a) => {
             libkapsel::state::id::checked(&a.id, "checkpoint")?;
-            return Err(
-                Error::msg(checkpoint_args::NOT_SUPPORTED).in_container(&a.id, "checkpoint")
-            );
+            libkapsel::container::checkpoint::checkpoint(&root, &a.id, &a.options(cli.criu))?;
         }
+        #[cfg(feature = "criu")]
         Command::Restore(a) => {
             libkapsel::state::id::checked(&a.id, "restore")?;
-            return Err(Error::msg(checkpoint_args::NOT_SUPPORTED).in_container(&a.id, "restore"));
+            let code = libkapsel::container::restore::restore(
+                &root,
+                &a.id,
+                &a.options(cli.criu, cgroups),
+            )?;
+            return Ok(code.clamp(0, 255) as u8);
+        }
+        #[cfg(not(feature = "criu"))]
+        Command::Checkpoint(a) => {
+            libkapsel::state::id::checked(&a.id, "checkpoint")?;
+            return Err(Error::msg(checkpoint_args::absent()).in_container(&a.id, "checkpoint"));
+        }
+        #[cfg(not(feature = "criu"))]
+        Command::Restore(a) => {
+            libkapsel::state::id::checked(&a.id, "restore")?;
+            return Err(Error::msg(checkpoint_args::absent()).in_container(&a.id, "restore"));
         }
         Command::Spec {
             bundle,

@@ -85,6 +85,9 @@ pub enum Error {
     StillCreating,
     #[error("{0}")]
     Msg(String),
+    /// Checkpoint and restore through CRIU.
+    #[error(transparent)]
+    Criu(#[from] CriuError),
     // The id is escaped: an invalid one may hold a newline or a terminal escape. A message
     // that starts with the verb already (`exec: "x": ...`) is not prefixed twice.
     #[error("container {}: {verb}: {}", id.escape_debug(), without_verb(verb, source))]
@@ -212,6 +215,8 @@ pub enum StatusError {
     Exec(&'static str),
     #[error("cannot update a stopped container")]
     UpdateStopped,
+    #[error("cannot checkpoint a {0} container")]
+    Checkpoint(&'static str),
 }
 
 /// Finding or executing the program, in runc's words (podman and docker turn "not found"
@@ -296,4 +301,53 @@ pub enum MountError {
     /// An idmapped mount that cannot be made as asked.
     #[error("{0}")]
     Idmap(&'static str),
+}
+
+/// CRIU missing, too old, or failing a request (its log's last error line quoted).
+#[derive(Debug, thiserror::Error)]
+pub enum CriuError {
+    #[error("criu `{}` not found: checkpoint and restore need criu 3.0 or newer (or --criu PATH)", binary.display())]
+    Missing { binary: PathBuf },
+    #[error("start criu `{}`: {}", binary.display(), errno_text(*errno))]
+    Spawn { binary: PathBuf, errno: i32 },
+    #[error("criu {found} is too old: {need} or newer is needed")]
+    TooOld { found: String, need: String },
+    /// criu lacks a feature a flag needs (its FEATURE_CHECK said no).
+    #[error("criu cannot {0} here (its feature check says no)")]
+    Feature(&'static str),
+    /// A request criu answered with failure: its errno and message, and the last error
+    /// line of its log, which the error names.
+    #[error("criu {req} failed{}{}{}", criu_errno(*errno), criu_detail(detail), criu_log(log, last))]
+    Failed {
+        req: &'static str,
+        errno: Option<i32>,
+        detail: String,
+        log: Option<PathBuf>,
+        last: Option<String>,
+    },
+    /// kapsel and criu no longer understand each other (criu died, a malformed answer).
+    #[error("criu {req}: {msg}")]
+    Protocol { req: &'static str, msg: String },
+}
+
+fn criu_errno(errno: Option<i32>) -> String {
+    errno
+        .map(|e| format!(" ({})", errno_text(e)))
+        .unwrap_or_default()
+}
+
+fn criu_detail(detail: &str) -> String {
+    if detail.is_empty() {
+        String::new()
+    } else {
+        format!(": {detail}")
+    }
+}
+
+fn criu_log(log: &Option<PathBuf>, last: &Option<String>) -> String {
+    match (log, last) {
+        (Some(l), Some(line)) => format!(": log `{}`: {line}", l.display()),
+        (Some(l), None) => format!(": see `{}`", l.display()),
+        _ => String::new(),
+    }
 }

@@ -13,6 +13,8 @@
 //! docs/architecture.md walks one create and one exec through these.
 
 pub mod container;
+#[cfg(feature = "criu")]
+pub mod criu;
 pub mod error;
 pub mod linux;
 pub mod logging;
@@ -32,6 +34,6 @@ pub use error::{Error, Result};
 
 /// Why a config field this build leaves out is refused: the device profile builds kapsel
 /// without some cargo features (crates/kapsel/Cargo.toml, docs/embedded.md).
-pub(crate) fn absent(feature: &str) -> String {
+pub fn absent(feature: &str) -> String {
     format!("not built into this kapsel (feature `{feature}`, left out of the device profile)")
 }

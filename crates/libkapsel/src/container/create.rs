@@ -145,7 +145,7 @@ fn poststop_after_failure(plan: &ContainerPlan, id: &str) {
 }
 
 /// Reserves the id, first reclaiming it from a create that died holding it.
-fn reserve(root: &StateRoot, id: &ContainerId) -> Result<ContainerDir> {
+pub(super) fn reserve(root: &StateRoot, id: &ContainerId) -> Result<ContainerDir> {
     match root.reserve(id) {
         Err(Error::Exists) if super::reservation::reclaim(root, id)? => root.reserve(id),
         r => r,

@@ -69,7 +69,7 @@ pub fn features() -> Value {
         "annotations": {
             "org.kapsel.version": env!("CARGO_PKG_VERSION"),
             "org.kapsel.seccomp": "native",
-            "org.kapsel.checkpoint.enabled": "false",
+            "org.kapsel.checkpoint.enabled": if cfg!(feature = "criu") { "true" } else { "false" },
             // crun's form (`run.oci.crun.wasm`): whether the wasm handler is built in.
             "org.kapsel.wasm": if crate::wasm::BUILT_IN { "true" } else { "false" },
         },

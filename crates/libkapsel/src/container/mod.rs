@@ -1,6 +1,8 @@
 //! One file per lifecycle verb. Every verb has the same shape: load the state, refresh
 //! the live status, guard the transition, act, save.
 
+#[cfg(feature = "criu")]
+pub mod checkpoint;
 pub mod create;
 pub mod delete;
 pub mod events;
@@ -13,6 +15,8 @@ pub mod plan;
 pub mod ps;
 pub mod query;
 mod reservation;
+#[cfg(feature = "criu")]
+pub mod restore;
 pub mod run;
 pub mod start;
 pub mod update;

@@ -1,0 +1,213 @@
+# checkpoint and restore through CRIU (criu 3.17 from Debian works on this 6.1 kernel; on the
+# CI host's 6.18 `criu check` fails and the integration test prints SKIP). The container
+# has no network namespace of its own unless the check joins one: criu dumps a new one with
+# iproute2's `ip`, which the image does not carry. runc runs the same steps (full set).
+. ./lib.sh
+if ! criu check >/tmp/criu-check 2>&1; then
+    skip criu "criu check fails: $(grep -m1 Error /tmp/criu-check || tail -1 /tmp/criu-check)"
+    exit 0
+fi
+NONET='.linux.namespaces |= map(select(.type != "network"))'
+# stderr joins stdout: a file of the host's mount namespace (the runtime's stderr) cannot
+# be dumped ("Can't lookup mount").
+COUNTER='exec 2>&1; i=0; while :; do i=$((i+1)); echo $i; sleep 0.3; done'
+ms() { echo $((($(date +%s%N) - $1) / 1000000)); }
+last_error() { grep Error "$1" 2>/dev/null | grep -v FAILED | tail -1; }
+
+# Runs a runtime command in the background with its stdout (and so the container's) a
+# pipe read by `cat` into LOG, and waits for the runtime (not the container, which holds
+# the pipe) to finish: returns its status, its stderr left in /tmp/err. A restore hands
+# this pipe to the restored process in place of the old one (inherit_fd).
+bg_run() { # LOG RUNTIME-ARGS...
+    _log=$1
+    shift
+    rm -f /tmp/rc
+    : >"$_log"
+    (
+        : | "$@" 2>/tmp/err
+        echo $? >/tmp/rc
+    ) | cat >"$_log" &
+    _w=0
+    while [ ! -s /tmp/rc ] && [ $_w -lt 1500 ]; do sleep 0.2; _w=$((_w + 1)); done
+    return "$(cat /tmp/rc 2>/dev/null || echo 124)"
+}
+
+# A counter container started with `run -d`, once its first line is out.
+start_counter() { # RT ID BUNDLE LOG
+    bg_run "$4" $1 run -d -b "$3" "$2" || echo "vm: run $2: $(cat /tmp/err)"
+    _w=0
+    while [ "$(tail -1 "$4" 2>/dev/null)" = "" ] && [ $_w -lt 150 ]; do sleep 0.2; _w=$((_w + 1)); done
+}
+
+roundtrip() { # NAME RUNTIME
+    n=$1
+    rt=$2
+    id=ck-$n
+    b=/tmp/$id
+    img=/tmp/img-$n
+    rm -rf $img
+    bundle $b "$NONET | .linux.resources.memory.limit = 67108864" sh -c "$COUNTER"
+    start_counter "$rt" $id $b /tmp/$id.log
+    sleep 2
+    t0=$(date +%s%N)
+    if ! $rt checkpoint --image-path $img $id 2>/tmp/err; then
+        fail "$n-checkpoint" "$(cat /tmp/err) / $(last_error $img/dump.log)"
+        cleanup "$rt" $id
+        return
+    fi
+    dump_ms=$(ms $t0)
+    before=$(tail -1 /tmp/$id.log)
+    if $rt state $id >/dev/null 2>&1; then
+        fail "$n-checkpoint" "the container is still there: $($rt state $id | jq -c '{status,pid}')"
+    else
+        pass "$n-checkpoint (${dump_ms} ms, counter at $before, container gone)"
+    fi
+    sleep 1
+    t0=$(date +%s%N)
+    bg_run /tmp/$id.log2 $rt restore -d --image-path $img -b $b $id
+    rst_ms=$(ms $t0)
+    if ! wait_status "$rt" $id running; then
+        fail "$n-restore" "$(cat /tmp/err) / $(last_error $img/restore.log)"
+        cleanup "$rt" $id
+        return
+    fi
+    sleep 2
+    after=$(head -1 /tmp/$id.log2)
+    if [ -n "$after" ] && [ "$after" -gt "$before" ] 2>/dev/null && [ "$after" -le $((before + 3)) ]; then
+        pass "$n-restore (${rst_ms} ms, counter goes on: $before -> $after)"
+    else
+        fail "$n-restore" "counter $before before, first line after: '$after' ($(head -c 200 /tmp/$id.log2))"
+    fi
+    pid=$($rt state $id | jq .pid)
+    cg=/sys/fs/cgroup$(sed -n 's/^0:://p' /proc/$pid/cgroup)
+    [ "$(cat $cg/memory.max 2>/dev/null)" = 67108864 ] &&
+        pass "$n-restore-cgroup ($cg memory.max 67108864)" ||
+        fail "$n-restore-cgroup" "$cg memory.max: $(cat $cg/memory.max 2>&1)"
+    # The limit is enforced after the restore: 100 MB in a 64 MB cgroup is OOM-killed.
+    if $rt exec $id sh -c 'x=$(head -c 100000000 /dev/zero | tr "\0" a); echo ${#x}' >/dev/null 2>&1; then
+        fail "$n-restore-memory" "100 MB read into memory in a 64 MB cgroup"
+    else
+        pass "$n-restore-memory (oom_kill $(sed -n 's/^oom_kill //p' $cg/memory.events))"
+    fi
+    echo "vm: $n images: $(du -sk $img | cut -f1) KB; pages $(ls $img | grep -c '^pages-')"
+    cleanup "$rt" $id
+}
+
+leave_running() { # NAME RUNTIME
+    n=$1
+    rt=$2
+    id=lr-$n
+    b=/tmp/$id
+    img=/tmp/img-lr-$n
+    rm -rf $img
+    bundle $b "$NONET" sh -c "$COUNTER"
+    start_counter "$rt" $id $b /tmp/$id.log
+    pid=$($rt state $id | jq .pid)
+    if $rt checkpoint --leave-running --image-path $img $id 2>/tmp/err &&
+        wait_status "$rt" $id running && [ "$($rt state $id | jq .pid)" = "$pid" ]; then
+        n1=$(tail -1 /tmp/$id.log)
+        sleep 1
+        n2=$(tail -1 /tmp/$id.log)
+        [ "$n2" -gt "$n1" ] && pass "$n-leave-running (still running as $pid, $n1 -> $n2)" ||
+            fail "$n-leave-running" "counter stopped at $n1"
+    else
+        fail "$n-leave-running" "$(cat /tmp/err) / $(last_error $img/dump.log)"
+    fi
+    cleanup "$rt" $id
+}
+
+# Migration: checkpoint on "host A" (one --root), images copied, restore on "host B"
+# (another --root) under a new id.
+migrate() { # NAME RUNTIME-BINARY
+    n=$1
+    rt=$2
+    b=/tmp/mig-$n
+    bundle $b "$NONET" sh -c "$COUNTER"
+    start_counter "$rt --root /run/host-a" mig-a $b /tmp/mig-a.log
+    sleep 1
+    if ! $rt --root /run/host-a checkpoint --image-path /tmp/mig-img-a mig-a 2>/tmp/err; then
+        fail "$n-migrate" "checkpoint: $(cat /tmp/err)"
+        cleanup "$rt --root /run/host-a" mig-a
+        return
+    fi
+    before=$(tail -1 /tmp/mig-a.log)
+    rm -rf /tmp/mig-img-b && cp -a /tmp/mig-img-a /tmp/mig-img-b
+    bg_run /tmp/mig-b.log $rt --root /run/host-b restore -d --image-path /tmp/mig-img-b -b $b mig-b
+    sleep 2
+    after=$(head -1 /tmp/mig-b.log)
+    if wait_status "$rt --root /run/host-b" mig-b running && [ "$after" -gt "$before" ] 2>/dev/null; then
+        pass "$n-migrate (mig-a in /run/host-a at $before -> mig-b in /run/host-b at $after; host A: $($rt --root /run/host-a list -q | wc -l) containers)"
+    else
+        fail "$n-migrate" "after '$after' before $before: $(head -c 200 /tmp/mig-b.log) $(last_error /tmp/mig-img-b/restore.log)"
+    fi
+    cleanup "$rt --root /run/host-b" mig-b
+}
+
+# Iterative migration: two pre-dumps, each on top of the one before, then the final dump
+# on top of the last; the container dirties 4 MB a second, holding 32 MB. A full dump
+# (--leave-running, no parent) comes first, for its page count.
+predump() { # NAME RUNTIME
+    n=$1
+    rt=$2
+    id=pd-$n
+    b=/tmp/$id
+    d=/tmp/pd-$n
+    rm -rf $d && mkdir -p $d
+    # 64 MB held in a shell variable region; a small part rewritten each second.
+    bundle $b "$NONET" sh -c 'exec 2>&1; x=$(head -c 33554432 /dev/zero | tr "\0" a); i=0; while :; do i=$((i+1)); y=$(head -c 4194304 /dev/zero | tr "\0" b); echo $i; sleep 1; done'
+    start_counter "$rt" $id $b /tmp/$id.log
+    sleep 3
+    pages() { ls -l "$1"/pages-*.img 2>/dev/null | awk '{s+=$5} END {print int(s/4096)}'; }
+    ok=1
+    $rt checkpoint --leave-running --image-path $d/full $id 2>/tmp/err || { ok=0; fail "$n-predump" "full: $(cat /tmp/err) $(last_error $d/full/dump.log)"; }
+    [ $ok = 1 ] && { $rt checkpoint --pre-dump --image-path $d/1 $id 2>/tmp/err || { ok=0; fail "$n-predump" "1: $(cat /tmp/err) $(last_error $d/1/pre-dump.log) $(last_error $d/1/dump.log)"; }; }
+    [ $ok = 1 ] && { $rt checkpoint --pre-dump --parent-path ../1 --image-path $d/2 $id 2>/tmp/err || { ok=0; fail "$n-predump" "2: $(cat /tmp/err) $(last_error $d/2/pre-dump.log) $(last_error $d/2/dump.log)"; }; }
+    [ $ok = 1 ] && { $rt checkpoint --parent-path ../2 --image-path $d/3 $id 2>/tmp/err || { ok=0; fail "$n-predump" "final: $(cat /tmp/err) $(last_error $d/3/dump.log)"; }; }
+    if [ $ok = 1 ]; then
+        p1=$(pages $d/1) p2=$(pages $d/2) pf=$(pages $d/full) p3=$(pages $d/3)
+        line="pages: pre-dump 1 $p1, pre-dump 2 $p2, full dump $pf, final dump on the pre-dumps $p3"
+        echo "vm: $n $line"
+        [ "$p3" -lt "$pf" ] && pass "$n-predump ($line)" || fail "$n-predump" "$line"
+        bg_run /tmp/$id.log2 $rt restore -d --image-path $d/3 -b $b $id
+        wait_status "$rt" $id running && pass "$n-predump-restore (from the final dump and its parents)" ||
+            fail "$n-predump-restore" "$(head -c 200 /tmp/$id.log2) $(last_error $d/3/restore.log)"
+    fi
+    cleanup "$rt" $id
+}
+
+# A network namespace the container joins (config path): external to criu, the same one
+# after the restore.
+joined_netns() { # NAME RUNTIME
+    n=$1
+    rt=$2
+    id=ns-$n
+    b=/tmp/$id
+    mkdir -p /run/netns && touch /run/netns/ck-$n
+    unshare --net=/run/netns/ck-$n true
+    bundle $b ".linux.namespaces |= map(if .type == \"network\" then .path = \"/run/netns/ck-$n\" else . end)" sh -c "$COUNTER"
+    start_counter "$rt" $id $b /tmp/$id.log
+    img=/tmp/img-ns-$n
+    rm -rf $img
+    if $rt checkpoint --image-path $img $id 2>/tmp/err; then
+        bg_run /tmp/$id.log2 $rt restore -d --image-path $img -b $b $id
+        pid=$($rt state $id 2>/dev/null | jq .pid)
+        if wait_status "$rt" $id running && [ "$(stat -L -c %i /proc/$pid/ns/net)" = "$(stat -L -c %i /run/netns/ck-$n)" ]; then
+            pass "$n-joined-netns (restored into /run/netns/ck-$n)"
+        else
+            fail "$n-joined-netns" "$(head -c 200 /tmp/$id.log2) $(last_error $img/restore.log)"
+        fi
+    else
+        fail "$n-joined-netns" "checkpoint: $(cat /tmp/err) $(last_error $img/dump.log)"
+    fi
+    cleanup "$rt" $id
+    umount /run/netns/ck-$n 2>/dev/null
+    rm -f /run/netns/ck-$n
+}
+
+echo "vm: $(criu --version | head -1)"
+for step in ${CRIU_STEPS:-roundtrip leave_running migrate predump joined_netns}; do
+    T0=$(date +%s)
+    $step kapsel kapsel
+    [ "${VM_SET:-}" = full ] && [ -z "${CRIU_KAPSEL_ONLY:-}" ] && $step runc runc
+    echo "vm: criu $step took $(($(date +%s) - T0)) s"
+done
