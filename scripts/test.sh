@@ -48,6 +48,10 @@ while [ "$d" != "/" ]; do
 done
 export KAPSEL_TEST_RUNTIME="${KAPSEL_TEST_RUNTIME:-$PWD/target/release/kapsel}"
 export KAPSEL_TEST_STRICT="${KAPSEL_TEST_STRICT:-1}"
+# The one test this host cannot run: criu 3.17 fails `criu check` on the 6.18 kernel
+# ("Could not initialize kernel features detection"); the VM's check 80 (--full) runs
+# checkpoint and restore for real. It still prints its SKIP line with criu's reason.
+export KAPSEL_TEST_ALLOWED_SKIPS="${KAPSEL_TEST_ALLOWED_SKIPS-checkpoint_and_restore_round_trip}"
 set +e
 cargo test --workspace --no-fail-fast -q 2>&1 | tee target/test-output.txt
 cargo_status=${PIPESTATUS[0]}

@@ -23,11 +23,14 @@ pub fn strict() -> bool {
 }
 
 /// Prints `SKIP <name>: <reason>` straight to stderr (past libtest's capture), or panics in
-/// strict mode.
+/// strict mode, unless the test is named in `KAPSEL_TEST_ALLOWED_SKIPS` (comma-separated:
+/// tests the CI host cannot run at all, each with its reason in scripts/test.sh).
 #[track_caller]
 pub fn skip(name: &str, reason: &str) {
+    let allowed = std::env::var("KAPSEL_TEST_ALLOWED_SKIPS")
+        .is_ok_and(|list| list.split(',').any(|n| n.trim() == name));
     assert!(
-        !strict(),
+        !strict() || allowed,
         "SKIP {name}: {reason} (KAPSEL_TEST_STRICT=1 makes skips fail)"
     );
     let _ = writeln!(std::io::stderr(), "SKIP {name}: {reason}");

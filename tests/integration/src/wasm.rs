@@ -27,8 +27,13 @@ pub fn build(tmp: &Path, target: Option<&str>) -> Result<PathBuf, String> {
         return Ok(out);
     }
     std::fs::create_dir_all(&dir).map_err(|e| format!("mkdir `{}`: {e}", dir.display()))?;
-    let src = dir.join(format!("wprobe-{}.rs", std::process::id()));
-    let part = dir.join(format!("wprobe-{}.part{ext}", std::process::id()));
+    // Tests of one binary build at the same time on threads of one process: each its own
+    // source and output (rustc's intermediate files are named after the output).
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let me = format!("{}-{n}", std::process::id());
+    let src = dir.join(format!("wprobe-{me}.rs"));
+    let part = dir.join(format!("wprobe-{me}.part{ext}"));
     std::fs::write(&src, SOURCE).map_err(|e| format!("write `{}`: {e}", src.display()))?;
     let mut cmd = Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()));
     cmd.args([
