@@ -30,6 +30,13 @@ pub fn stats(root: &StateRoot, id: &str) -> Result<String> {
     inner().map_err(|e| e.in_container(id, "events"))
 }
 
+/// One `oom` event line per kill.
+fn write_ooms(out: &mut dyn Write, id: &str, kills: u64) {
+    for _ in 0..kills {
+        let _ = writeln!(out, "{}", serde_json::json!({"type": "oom", "id": id}));
+    }
+}
+
 /// Streams stats every `interval` and OOM events as they come, until the container stops.
 pub fn stream(root: &StateRoot, id: &str, interval: Duration, out: &mut dyn Write) -> Result<()> {
     let mut inner = || -> Result<()> {
@@ -45,7 +52,14 @@ pub fn stream(root: &StateRoot, id: &str, interval: Duration, out: &mut dyn Writ
             // container that just stopped end the stream, as its stop does.
             let line = match stats_line(id, &m) {
                 Ok(line) => line,
-                Err(_) if stopped()? => return Ok(()),
+                Err(_) if stopped()? => {
+                    // The kill that stopped it may not be reported yet: a systemd scope's
+                    // cgroup can be gone before the watcher woke, and its count is then
+                    // read from the parent's memory.events.
+                    let kills = oom.as_mut().map_or(0, |w| w.new_kills().unwrap_or(0));
+                    write_ooms(out, id, kills);
+                    return Ok(());
+                }
                 Err(e) => return Err(e),
             };
             if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
@@ -58,9 +72,7 @@ pub fn stream(root: &StateRoot, id: &str, interval: Duration, out: &mut dyn Writ
                     0
                 }
             };
-            for _ in 0..kills {
-                let _ = writeln!(out, "{}", serde_json::json!({"type": "oom", "id": id}));
-            }
+            write_ooms(out, id, kills);
             if stopped()? {
                 return Ok(());
             }
