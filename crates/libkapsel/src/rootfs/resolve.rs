@@ -55,27 +55,16 @@ pub fn ensure_in_root(root: BorrowedFd<'_>, path: &Path, kind: Kind) -> Result<O
             Err(Error::Sys(e)) if e.errno == libc::ENOENT => {}
             Err(e) => return Err(e),
         }
-        // `name` is one component and mkdirat/openat do not follow a final symlink
-        // when creating (O_EXCL), so nothing outside the root can be created.
-        if last && kind == Kind::File {
-            let fd = nix::fcntl::openat(
-                parent.as_fd(),
-                *name,
-                nix::fcntl::OFlag::O_CREAT
-                    | nix::fcntl::OFlag::O_EXCL
-                    | nix::fcntl::OFlag::O_WRONLY
-                    | nix::fcntl::OFlag::O_CLOEXEC
-                    | nix::fcntl::OFlag::O_NOFOLLOW,
-                Mode::from_bits_truncate(0o644),
-            );
-            match fd {
-                Ok(_) | Err(nix::Error::EEXIST) => {}
-                Err(e) => return Err(nix_err("create file", &so_far)(e)),
-            }
-        } else {
-            match nix::sys::stat::mkdirat(parent.as_fd(), *name, Mode::from_bits_truncate(0o755)) {
-                Ok(()) | Err(nix::Error::EEXIST) => {}
-                Err(e) => return Err(nix_err("mkdir", &so_far)(e)),
+        let made_kind = if last { kind } else { Kind::Dir };
+        match make(parent.as_fd(), name, made_kind) {
+            Ok(()) | Err(nix::Error::EEXIST) => {}
+            Err(e) => {
+                let what = if made_kind == Kind::File {
+                    "create file"
+                } else {
+                    "mkdir"
+                };
+                return Err(nix_err(what, &so_far)(e));
             }
         }
         parent = open_in_root(root, &so_far)?;
@@ -91,23 +80,7 @@ pub fn ensure_in_root(root: BorrowedFd<'_>, path: &Path, kind: Kind) -> Result<O
 fn create_last(root: BorrowedFd<'_>, path: &Path, kind: Kind) -> Option<OwnedFd> {
     let name = path.file_name()?;
     let parent = open_in_root(root, path.parent()?).ok()?;
-    // One component, and neither call follows a final symlink (O_EXCL, mkdirat).
-    let made = if kind == Kind::File {
-        nix::fcntl::openat(
-            parent.as_fd(),
-            name,
-            nix::fcntl::OFlag::O_CREAT
-                | nix::fcntl::OFlag::O_EXCL
-                | nix::fcntl::OFlag::O_WRONLY
-                | nix::fcntl::OFlag::O_CLOEXEC
-                | nix::fcntl::OFlag::O_NOFOLLOW,
-            Mode::from_bits_truncate(0o644),
-        )
-        .map(drop)
-    } else {
-        nix::sys::stat::mkdirat(parent.as_fd(), name, Mode::from_bits_truncate(0o755))
-    };
-    made.ok()?;
+    make(parent.as_fd(), name, kind).ok()?;
     openat2(
         parent.as_fd(),
         Path::new(name),
@@ -117,6 +90,26 @@ fn create_last(root: BorrowedFd<'_>, path: &Path, kind: Kind) -> Option<OwnedFd>
             | ResolveFlag::RESOLVE_NO_MAGICLINKS,
     )
     .ok()
+}
+
+/// Makes the single component `name` in `parent`: a directory, or an empty file. Neither
+/// call follows a final symlink (mkdirat; O_CREAT|O_EXCL|O_NOFOLLOW), so nothing outside
+/// the root can be created.
+fn make(parent: BorrowedFd<'_>, name: &std::ffi::OsStr, kind: Kind) -> nix::Result<()> {
+    match kind {
+        Kind::File => nix::fcntl::openat(
+            parent,
+            name,
+            nix::fcntl::OFlag::O_CREAT
+                | nix::fcntl::OFlag::O_EXCL
+                | nix::fcntl::OFlag::O_WRONLY
+                | nix::fcntl::OFlag::O_CLOEXEC
+                | nix::fcntl::OFlag::O_NOFOLLOW,
+            Mode::from_bits_truncate(0o644),
+        )
+        .map(drop),
+        Kind::Dir => nix::sys::stat::mkdirat(parent, name, Mode::from_bits_truncate(0o755)),
+    }
 }
 
 /// Expands every symlink of `path` as if `root` were `/` (like filepath-securejoin),
