@@ -74,6 +74,38 @@ pub fn commands() -> Vec<String> {
     })
 }
 
+/// Removes the empty cgroup folders named `PREFIX*` below `root` (depth first, at most
+/// `depth` levels down) and returns them. A runtime whose `delete` lost a race with its
+/// container's exit can leave the container's cgroup folder behind (seen once with crun
+/// behind the hide-unified wrapper); the folder is assay's container's, so assay removes it,
+/// and says so. `rmdir` removes only a cgroup without processes or children.
+pub fn sweep_cgroups(root: &Path, prefix: &str, depth: usize) -> Vec<PathBuf> {
+    let mut removed = Vec::new();
+    sweep_in(root, prefix, depth, &mut removed);
+    removed
+}
+
+fn sweep_in(dir: &Path, prefix: &str, depth: usize, removed: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        // Only real folders: a hierarchy's symlink (cpu -> cpu,cpuacct) is walked once.
+        if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        let path = entry.path();
+        if entry.file_name().to_string_lossy().starts_with(prefix) {
+            sweep_in(&path, "", 8, removed);
+            if std::fs::remove_dir(&path).is_ok() {
+                removed.push(path);
+            }
+        } else if depth > 0 {
+            sweep_in(&path, prefix, depth - 1, removed);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,5 +137,31 @@ mod tests {
             !text.contains("assay-1-7") && !text.contains("rm -rf"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn sweep_removes_only_empty_folders_with_the_prefix() {
+        let root = std::env::temp_dir().join(format!("assay-sweep-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let nested = root.join("memory/user/assay-9-1/child");
+        std::fs::create_dir_all(&nested).unwrap();
+        std::fs::create_dir_all(root.join("pids/assay-9-2")).unwrap();
+        // In use: a cgroup with a process cannot be removed; a file stands in for that.
+        std::fs::write(root.join("pids/assay-9-2/busy"), "").unwrap();
+        std::fs::create_dir_all(root.join("cpu/assay-8-1")).unwrap();
+        std::fs::create_dir_all(root.join("too/deep/for/the/walk/assay-9-3")).unwrap();
+        let removed = sweep_cgroups(&root, "assay-9-", 3);
+        // Depth first: the child before its parent.
+        assert_eq!(
+            removed,
+            vec![
+                root.join("memory/user/assay-9-1/child"),
+                root.join("memory/user/assay-9-1")
+            ]
+        );
+        assert!(root.join("pids/assay-9-2/busy").exists());
+        assert!(root.join("cpu/assay-8-1").is_dir());
+        assert!(root.join("too/deep/for/the/walk/assay-9-3").is_dir());
+        std::fs::remove_dir_all(&root).unwrap();
     }
 }

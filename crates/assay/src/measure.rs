@@ -84,9 +84,19 @@ impl Drop for MeasuringCgroup {
     fn drop(&mut self) {
         // A container process that just exited stays in the cgroup until the reaper has
         // collected it: give that a moment.
-        for _ in 0..50 {
+        for attempt in 0..50 {
             if std::fs::remove_dir(&self.dir).is_ok() {
                 return;
+            }
+            if attempt == 10 {
+                // The measured container is deleted by now: what is still below is its
+                // cgroup, left by the runtime. Removed (it is assay's container's), and said.
+                for dir in crate::leftovers::sweep_cgroups(&self.dir, "", 0) {
+                    eprintln!(
+                        "assay: the runtime left the cgroup `{}` behind: removed",
+                        dir.display()
+                    );
+                }
             }
             std::thread::sleep(std::time::Duration::from_millis(20));
         }

@@ -126,6 +126,15 @@ pub fn run(config: &Config, saved: &mut dyn FnMut(&Results)) -> Result<Results, 
     let result = run_in(config, &benches, &work, saved);
     let _ = std::fs::remove_dir_all(&work);
     leftovers::dir_gone(&work);
+    // Every container is deleted by now; a cgroup folder one of them still has is the
+    // runtime's leftover (the v1 hierarchies hold it below assay's own cgroup).
+    let prefix = format!("assay-{}-", std::process::id());
+    for dir in leftovers::sweep_cgroups(Path::new("/sys/fs/cgroup"), &prefix, 4) {
+        eprintln!(
+            "assay: a runtime left the cgroup `{}` behind: removed",
+            dir.display()
+        );
+    }
     result
 }
 
