@@ -70,3 +70,16 @@ cleanup() {
     $1 delete -f "$2" >/dev/null 2>&1
     true
 }
+
+# The rootless user of checks 60 and 61 (uid 1500, subordinate ids) with a lingering
+# `systemd --user` manager; `asuser CMD` runs CMD as that user with its session bus.
+rootless_user() {
+    id -u kt >/dev/null 2>&1 || useradd -m -u 1500 kt
+    echo "kt:100000:65536" >/etc/subuid
+    echo "kt:100000:65536" >/etc/subgid
+    loginctl enable-linger kt
+    _w=0
+    while [ ! -S /run/user/1500/bus ] && [ $_w -lt 60 ]; do sleep 0.5; _w=$((_w + 1)); done
+    [ -S /run/user/1500/bus ]
+}
+asuser() { runuser -u kt -- env XDG_RUNTIME_DIR=/run/user/1500 PATH=/vm/bin:/usr/sbin:/usr/bin:/sbin:/bin sh -c "$1"; }

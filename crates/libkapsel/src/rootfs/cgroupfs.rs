@@ -30,15 +30,7 @@ pub fn mount_cgroup_tree(
     let flags = opts.flags & !MsFlags::MS_RDONLY;
     let only_v2 = hierarchies.iter().all(|h| h.v1_options.is_none());
     if only_v2 {
-        let target = ensure_in_root(root, dest, Kind::Dir)?;
-        return mount(
-            Some("cgroup2"),
-            &fd_path(&target),
-            Some("cgroup2"),
-            opts.flags,
-            None::<&str>,
-        )
-        .map_err(|e| crate::error::MountError::failed(e, "cgroup2", dest));
+        return mount_v2(root, dest, opts);
     }
     let target = ensure_in_root(root, dest, Kind::Dir)?;
     mount(
@@ -94,6 +86,50 @@ pub fn mount_cgroup_tree(
         .map_err(|e| crate::error::MountError::failed(e, "remount read-only", dest))?;
     }
     Ok(())
+}
+
+/// One cgroup2 mount at `dest` (its root is the cgroup namespace's root). Two refusals have a
+/// way round, as runc has:
+/// - EBUSY: `dest` is already the root of a cgroup2 mount, the one superblock there is (a
+///   container without a network namespace, rootless podman's `--network=host`, binds the
+///   host's /sys with its cgroup2 mount, and the kernel refuses the same superblock on the
+///   same mountpoint). A tmpfs between the two makes the fresh mount possible, so the
+///   container sees its own cgroup namespace's root as it would with a sysfs of its own
+///   (runc binds the container's cgroup directory there instead: the same files).
+/// - EPERM: a user namespace may mount cgroup2 only in a cgroup namespace it owns; without
+///   one, the host's /sys/fs/cgroup is bound (runc does the same).
+fn mount_v2(root: BorrowedFd<'_>, dest: &Path, opts: &MountOptions) -> Result<()> {
+    let cgroup2 = |target: &OwnedFd| {
+        mount(
+            Some("cgroup2"),
+            &fd_path(target),
+            Some("cgroup2"),
+            opts.flags,
+            None::<&str>,
+        )
+    };
+    let target = ensure_in_root(root, dest, Kind::Dir)?;
+    let mut result = cgroup2(&target);
+    if result == Err(nix::Error::EBUSY) {
+        mount(
+            Some("tmpfs"),
+            &fd_path(&target),
+            Some("tmpfs"),
+            opts.flags,
+            Some("mode=755"),
+        )
+        .map_err(|e| crate::error::MountError::failed(e, "tmpfs", dest))?;
+        // The fd opened before names the directory below the tmpfs: reopen the mount.
+        result = cgroup2(&open_in_root(root, dest)?);
+    }
+    match result {
+        Ok(()) => Ok(()),
+        Err(nix::Error::EPERM) => {
+            let target = open_in_root(root, dest)?;
+            bind_host(root, Path::new("/sys/fs/cgroup"), &target, dest, opts)
+        }
+        Err(e) => Err(crate::error::MountError::failed(e, "cgroup2", dest)),
+    }
 }
 
 /// The flags of the `cgroup` mount that each hierarchy gets too, bound or mounted (as runc
