@@ -45,6 +45,8 @@ for line in sys.stdin:
     strip "$it"/bins/*
     cp scripts/mkbundle.sh "$it/repo/scripts/"
     for d in target/tmp/*/; do
+        # A fresh checkout has no target/tmp yet (the glob stays as it is).
+        [ -d "$d" ] || continue
         case "$d" in *kapsel-itest-base*) continue ;; esac
         find "$d" -maxdepth 1 -type f -perm -u+x -exec install -D -t "$it/repo/$d" {} +
     done
