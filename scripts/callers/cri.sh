@@ -26,18 +26,6 @@ if [ -z "${ASSAY_BIN:-}" ]; then
     cargo build -q -p assay >&2 || { echo "FAIL $SCENARIO: build assay"; exit 1; }
 fi
 
-# Counts the PASS/FAIL lines of a command's output (passed through) into lib.sh's totals.
-checked() {
-    local line
-    while IFS= read -r line; do
-        echo "$line"
-        case $line in
-            PASS\ *) PASSED=$((PASSED + 1)) ;;
-            FAIL\ *) FAILED=$((FAILED + 1)); FAILED_STEPS+=("${line#FAIL }") ;;
-        esac
-    done < <("$@" 2>&1)
-}
-
 checked "$ASSAY" cri-check --handler "kapsel=$KAPSEL"
 checked "$ASSAY" cri-check --handler "runc=$RUNC"
 
