@@ -295,11 +295,18 @@ step "8 x ctr task rm -f at once" parallel_rm
 # image of its own. Under runc (the cross-check) the runtime is still kapsel's wasm build.
 WASM_RT=${KAPSEL_WASM_RUNTIME:-}
 WASM_IMG=docker.io/library/wasm:1
+wasm_skip() { # REASON: a SKIP line, or a failed step under KAPSEL_TEST_STRICT=1
+    if [ "${KAPSEL_TEST_STRICT:-0}" = 1 ]; then
+        _record "ctr run with run.oci.handler=wasm" FAIL "$1 (KAPSEL_TEST_STRICT=1)"
+    else
+        echo "SKIP $SCENARIO: ctr run with run.oci.handler=wasm -- $1"
+    fi
+}
 if [ -z "$WASM_RT" ] || ! "$WASM_RT" features 2>/dev/null | grep -q '"org.kapsel.wasm": *"true"'; then
-    echo "SKIP $SCENARIO: ctr run with run.oci.handler=wasm -- KAPSEL_WASM_RUNTIME is not a kapsel with the wasm handler"
+    wasm_skip "KAPSEL_WASM_RUNTIME is not a kapsel with the wasm handler"
 elif ! rustc --edition 2021 -C opt-level=2 --target wasm32-wasip1 -o "$WORK/wprobe.wasm" \
     "$REPO_DIR/tests/integration/wasm/wprobe.rs" 2>/dev/null; then
-    echo "SKIP $SCENARIO: ctr run with run.oci.handler=wasm -- rustc cannot build for wasm32-wasip1"
+    wasm_skip "rustc cannot build for wasm32-wasip1 (rustup target add wasm32-wasip1)"
 else
     callers_image "$WORK/wasm.tar" --name wasm:1 --add "$WORK/wprobe.wasm:/wprobe.wasm"
     step "ctr images import (busybox + /wprobe.wasm)" ctr images import "$WORK/wasm.tar"

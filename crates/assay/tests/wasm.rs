@@ -6,8 +6,6 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
-
 mod common;
 
 use common::*;
@@ -72,20 +70,7 @@ fn wasm_hello_row_per_runtime() {
          spacing_ms: 5\nwork_dir: {}\n",
         dir.0.join("work").display()
     );
-    let cfg = dir.0.join("assay.yaml");
-    std::fs::write(&cfg, config).unwrap();
-    let json = dir.0.join("run.json");
-    let out = assay(&[
-        "run",
-        "-c",
-        cfg.to_str().unwrap(),
-        "-o",
-        json.to_str().unwrap(),
-        "--no-strict",
-    ]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "assay run failed: {stderr}");
-    let results: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let (results, _) = run_config(&dir.0, &config, &dir.0.join("run.json"), &[]);
     let bench = &results["benchmarks"][0];
     assert_eq!(bench["name"], "operations.wasm.hello");
     let keys: Vec<&str> = bench["metrics"]
@@ -95,15 +80,7 @@ fn wasm_hello_row_per_runtime() {
         .map(|m| m["key"].as_str().unwrap())
         .collect();
     assert_eq!(keys, ["wasm", "native", "ratio"]);
-    let cell = |rt: &str| {
-        bench["cells"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["runtime"] == rt)
-            .unwrap_or_else(|| panic!("no {rt} cell"))
-            .clone()
-    };
+    let cell = |rt: &str| cell(&results, "operations.wasm.hello", rt).clone();
     let k = cell("kapsel-wasm");
     assert_eq!(k["status"], "ok", "kapsel-wasm: {k}");
     for s in k["samples"].as_array().unwrap() {
