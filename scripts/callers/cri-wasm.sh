@@ -13,11 +13,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 cd "$REPO_DIR"
 
-if [ "$(id -u)" != 0 ]; then
-    echo "SKIP $SCENARIO: needs root (containerd)"
-    [ "${KAPSEL_TEST_STRICT:-}" = 1 ] && exit 1
-    exit 0
-fi
+require_root "to run containerd"
 apt_need containerd busybox-static python3 containernetworking-plugins
 
 RUNTIME=$(readlink -f "${1:-${KAPSEL_WASM_RUNTIME:-$(kapsel_bin)}}")

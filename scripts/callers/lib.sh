@@ -8,6 +8,8 @@
 #   checked CMD...            runs CMD (which prints PASS/FAIL lines itself, as `assay
 #                             cri-check`), passes its output on and counts its lines
 #   finish                    prints the summary and exits accordingly
+#   require_root WHY          ends the scenario with a SKIP line unless root (a failure
+#                             under KAPSEL_TEST_STRICT=1)
 #   kapsel_bin                the kapsel release binary of this checkout (built if missing)
 #   callers_image OUT [ARGS]  builds the busybox image tar with mkimage.py (cached by content)
 #   podman_conf DIR RUNTIME [DRIVER]  containers.conf and storage.conf for a podman rooted in
@@ -77,6 +79,13 @@ no_cgroups_under() { # PARENT: passes when no hierarchy has a cgroup dir PARENT/
     local left
     left=$(find /sys/fs/cgroup/ -mindepth 3 -maxdepth 3 -type d -path "*/$1/*" 2>/dev/null)
     [ -z "$left" ] || { echo "cgroups left: $left"; return 1; }
+}
+
+require_root() {
+    [ "$(id -u)" = 0 ] && return 0
+    echo "SKIP $SCENARIO: needs root $1"
+    [ "${KAPSEL_TEST_STRICT:-0}" = 1 ] && exit 1
+    exit 0
 }
 
 kapsel_bin() {
