@@ -2,7 +2,7 @@
 # Static release builds of kapsel for devices: one executable per target, no shared
 # library, linked by the toolchain's rust-lld (no cross C toolchain). docs/embedded.md.
 #
-#   scripts/build-static.sh [--device] [--package P]... [TARGET...]
+#   scripts/build-static.sh [--device | --wasm] [--package P]... [TARGET...]
 #
 # TARGET defaults to the three device targets: aarch64-unknown-linux-musl,
 # armv7-unknown-linux-musleabihf and riscv64gc-unknown-linux-musl (any other
@@ -14,6 +14,8 @@
 #   need (crates/kapsel/Cargo.toml, [features] "device"), std built for size without
 #   backtraces, no unwind tables, and panics that abort without a message.
 #   KAPSEL_DEVICE_FEATURES adds features back (scripts/device-features.sh measures each).
+# --wasm builds kapsel with the WebAssembly handler (feature `wasm`, opt-in) as kapsel-wasm,
+#   in a target directory of its own (target/wasm), so the default build stays as it is.
 #
 # Where rustup has no prebuilt std for a target (this machine kind gets none for armv7
 # and riscv64), std is built from the rust-src component (-Z build-std, allowed on the
@@ -25,11 +27,13 @@ cd "$(dirname "$0")/.."
 . scripts/debian-pkgs.sh
 
 device=0
+wasm=0
 packages=(-p kapsel)
 targets=()
 while [ $# -gt 0 ]; do
     case "$1" in
     --device) device=1 ;;
+    --wasm) wasm=1 ;;
     --package) packages+=(-p "$2"); shift ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     -*) echo "build-static: unknown option $1" >&2; exit 2 ;;
@@ -37,6 +41,10 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
+if [ "$device" = 1 ] && [ "$wasm" = 1 ]; then
+    echo "build-static: --device and --wasm are two builds (a device build with the handler: KAPSEL_DEVICE_FEATURES=wasm --device)" >&2
+    exit 2
+fi
 [ ${#targets[@]} -gt 0 ] || targets=(aarch64-unknown-linux-musl armv7-unknown-linux-musleabihf riscv64gc-unknown-linux-musl)
 
 # Debian's name of a Rust target's architecture, and the directory its musl-dev uses.
@@ -100,8 +108,12 @@ for t in "${targets[@]}"; do
         flags+=(-C force-unwind-tables=no -Z unstable-options -C panic=immediate-abort)
         cargo_args+=(--no-default-features --features "device ${KAPSEL_DEVICE_FEATURES:-}" --target-dir target/device)
     fi
+    if [ "$wasm" = 1 ]; then
+        suffix=-wasm
+        cargo_args+=(--features wasm --target-dir target/wasm)
+    fi
     var=CARGO_TARGET_$(echo "$t" | tr 'a-z-' 'A-Z_')_RUSTFLAGS
-    echo "build-static: $t${suffix:+ (device profile)}${build_std:+, std from source}" >&2
+    echo "build-static: $t${suffix:+ (kapsel$suffix)}${build_std:+, std from source}" >&2
     if [ ${#build_std[@]} -gt 0 ]; then
         env RUSTC_BOOTSTRAP=1 "$var=${flags[*]}" cargo build -q "${build_std[@]}" "${cargo_args[@]}"
     else
@@ -111,6 +123,7 @@ for t in "${targets[@]}"; do
     mkdir -p "$out"
     dir=target/$t/release
     [ "$device" = 1 ] && dir=target/device/$t/release
+    [ "$wasm" = 1 ] && dir=target/wasm/$t/release
     for ((i = 1; i < ${#packages[@]}; i += 2)); do
         p=${packages[$i]}
         name=$p

@@ -25,6 +25,8 @@ export KAPSEL_WASM_RUNTIME="$PWD/target/release/kapsel-wasm"
 # (QEMU) with its smoke set and footprint. KAPSEL_BOARDS=0 leaves them out.
 if [ "${KAPSEL_BOARDS:-1}" = 1 ]; then
     bash scripts/build-static.sh
+    # The wasm handler's static build for the arm64 board's wasm checks (tests/boards/wasm.sh).
+    bash scripts/build-static.sh --wasm aarch64-unknown-linux-musl
     bash scripts/device-features.sh
     BOARDS_RUNS="${BOARDS_RUNS:-5}" bash scripts/test-boards.sh aarch64
 fi

@@ -12,11 +12,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 cd "$REPO_DIR"
 
-if [ "$(id -u)" != 0 ]; then
-    echo "SKIP: $SCENARIO needs root (containerd)"
-    [ "${KAPSEL_TEST_STRICT:-}" = 1 ] && exit 1
-    exit 0
-fi
+require_root "to run containerd"
 apt_need containerd busybox-static python3 containernetworking-plugins sysbench
 
 KAPSEL=$(kapsel_bin)
@@ -25,18 +21,6 @@ ASSAY=${ASSAY_BIN:-${CARGO_TARGET_DIR:-$REPO_DIR/target}/debug/assay}
 if [ -z "${ASSAY_BIN:-}" ]; then
     cargo build -q -p assay >&2 || { echo "FAIL $SCENARIO: build assay"; exit 1; }
 fi
-
-# Counts the PASS/FAIL lines of a command's output (passed through) into lib.sh's totals.
-checked() {
-    local line
-    while IFS= read -r line; do
-        echo "$line"
-        case $line in
-            PASS\ *) PASSED=$((PASSED + 1)) ;;
-            FAIL\ *) FAILED=$((FAILED + 1)); FAILED_STEPS+=("${line#FAIL }") ;;
-        esac
-    done < <("$@" 2>&1)
-}
 
 checked "$ASSAY" cri-check --handler "kapsel=$KAPSEL"
 checked "$ASSAY" cri-check --handler "runc=$RUNC"

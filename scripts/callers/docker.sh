@@ -11,11 +11,7 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 
-if [ "$(id -u)" != 0 ]; then
-    echo "SKIP $SCENARIO: needs root to run dockerd"
-    [ "${KAPSEL_TEST_STRICT:-0}" = 1 ] && exit 1
-    exit 0
-fi
+require_root "to run dockerd"
 apt_need docker.io busybox-static
 RUNTIME=${1:-$(kapsel_bin)}
 [ -x "$RUNTIME" ] || { echo "$SCENARIO: runtime \`$RUNTIME\` is not executable" >&2; exit 1; }

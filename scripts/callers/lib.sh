@@ -5,9 +5,15 @@
 #   step NAME CMD...          runs CMD; PASS when it exits 0
 #   step_out NAME WANT CMD... runs CMD; PASS when its output contains WANT
 #   step_rc NAME RC CMD...    runs CMD; PASS when it exits with RC
+#   checked CMD...            runs CMD (which prints PASS/FAIL lines itself, as `assay
+#                             cri-check`), passes its output on and counts its lines
 #   finish                    prints the summary and exits accordingly
+#   require_root WHY          ends the scenario with a SKIP line unless root (a failure
+#                             under KAPSEL_TEST_STRICT=1)
 #   kapsel_bin                the kapsel release binary of this checkout (built if missing)
 #   callers_image OUT [ARGS]  builds the busybox image tar with mkimage.py (cached by content)
+#   podman_conf DIR RUNTIME [DRIVER]  containers.conf and storage.conf for a podman rooted in
+#                             DIR whose runtime is RUNTIME (named by its file name)
 
 CALLERS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_DIR=$(cd "$CALLERS_DIR/../.." && pwd)
@@ -47,6 +53,17 @@ step_rc() {
     else _record "$name" FAIL "exit $rc, wanted $want: $(printf '%s' "$out" | tail -n 5 | tr '\n' ' ')"; fi
 }
 
+checked() {
+    local line
+    while IFS= read -r line; do
+        echo "$line"
+        case $line in
+            PASS\ *) PASSED=$((PASSED + 1)) ;;
+            FAIL\ *) FAILED=$((FAILED + 1)); FAILED_STEPS+=("${line#FAIL }") ;;
+        esac
+    done < <("$@" 2>&1)
+}
+
 finish() {
     echo "$SCENARIO: $PASSED passed, $FAILED failed"
     [ "$FAILED" -eq 0 ] || { printf '  failed: %s\n' "${FAILED_STEPS[@]}"; exit 1; }
@@ -64,6 +81,13 @@ no_cgroups_under() { # PARENT: passes when no hierarchy has a cgroup dir PARENT/
     [ -z "$left" ] || { echo "cgroups left: $left"; return 1; }
 }
 
+require_root() {
+    [ "$(id -u)" = 0 ] && return 0
+    echo "SKIP $SCENARIO: needs root $1"
+    [ "${KAPSEL_TEST_STRICT:-0}" = 1 ] && exit 1
+    exit 0
+}
+
 kapsel_bin() {
     local bin=${KAPSEL_BIN:-${CARGO_TARGET_DIR:-$REPO_DIR/target}/release/kapsel}
     if [ ! -x "$bin" ]; then
@@ -75,6 +99,36 @@ kapsel_bin() {
 callers_image() {
     local out=$1; shift
     python3 "$CALLERS_DIR/mkimage.py" "$out" "$@" >&2
+}
+
+podman_conf() {
+    local dir=$1 rt=$2 driver=${3:-overlay} name
+    name=$(basename "$rt")
+    mkdir -p "$dir/storage" "$dir/run" "$dir/tmp"
+    cat >"$dir/containers.conf" <<EOF
+[containers]
+default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
+netns = "none"
+log_driver = "k8s-file"
+
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+events_logfile_path = "$dir/tmp/events.log"
+tmp_dir = "$dir/tmp"
+runtime = "$name"
+runtime_supports_json = ["crun", "runc", "kata", "runsc", "krun", "$name"]
+
+[engine.runtimes]
+$name = ["$rt"]
+EOF
+    cat >"$dir/storage.conf" <<EOF
+[storage]
+driver = "$driver"
+graphroot = "$dir/storage"
+runroot = "$dir/run"
+rootless_storage_path = "$dir/storage"
+EOF
 }
 
 apt_need() { # PACKAGE... installed when missing

@@ -3,12 +3,15 @@
 
     scripts/callers/mkimage.py OUT.tar [--name busybox:latest] [--entrypoint /bin/sleep inf]
                                        [--cmd sh] [--add HOSTFILE:PATH ...]
+                                       [--annotation KEY=VALUE ...]
 
 The tar is an OCI image layout (oci-layout, index.json, blobs/sha256/...) that also carries a
 docker-archive manifest.json pointing at the same blobs, so `podman load`, `ctr images import`,
 `docker load` and `skopeo copy oci-archive:` all accept it. The single layer is an uncompressed
 tar of a busybox-static rootfs (one symlink per applet, /etc/passwd, /etc/group, the usual dirs),
-so its digest is also its diff-id. Deterministic: the same busybox gives the same digests.
+so its digest is also its diff-id. --annotation goes into the manifest's annotations (where
+`buildah build --annotation` puts `module.wasm.image/variant=compat`). Deterministic: the same
+busybox gives the same digests.
 """
 import argparse
 import hashlib
@@ -90,6 +93,7 @@ def main():
     ap.add_argument("--entrypoint", nargs="+", default=None)
     ap.add_argument("--cmd", nargs="+", default=["sh"])
     ap.add_argument("--add", action="append", default=[], help="HOSTFILE:PATH copied into the layer")
+    ap.add_argument("--annotation", action="append", default=[], help="KEY=VALUE of the manifest")
     args = ap.parse_args()
     if ":" not in args.name.rsplit("/", 1)[-1]:
         fail(f"--name `{args.name}` needs a tag (name:tag)")
@@ -101,6 +105,12 @@ def main():
         if not sep or not inside.startswith("/"):
             fail(f"--add `{spec}`: want HOSTFILE:/ABSOLUTE/PATH")
         extra.append((host, inside))
+    annotations = {}
+    for spec in args.annotation:
+        key, sep, value = spec.partition("=")
+        if not sep or not key:
+            fail(f"--annotation `{spec}`: want KEY=VALUE")
+        annotations[key] = value
 
     layer = layer_tar(extra)
     layer_digest = hashlib.sha256(layer).hexdigest()
@@ -131,6 +141,8 @@ def main():
             "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
                         "digest": f"sha256:{layer_digest}", "size": len(layer)}],
         }
+        if annotations:
+            manifest["annotations"] = annotations
         manifest_bytes = json.dumps(manifest, sort_keys=True).encode()
         manifest_digest = blob(tar, manifest_bytes)
         index = {

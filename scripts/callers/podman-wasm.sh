@@ -11,7 +11,6 @@ set -uo pipefail
 
 apt_need podman conmon
 RUNTIME=$(readlink -f "${1:-${RUNTIME:-${KAPSEL_WASM_RUNTIME:-$(kapsel_bin)}}}")
-RTNAME=$(basename "$RUNTIME")
 if ! "$RUNTIME" features | grep -q '"org.kapsel.wasm": *"true"'; then
     echo "SKIP $SCENARIO: $RUNTIME has no wasm handler (cargo build --release -p kapsel --features wasm)"
     exit 0
@@ -20,30 +19,7 @@ WORK=$(mktemp -d /tmp/kapsel-podman-wasm.XXXXXX)
 chmod 0755 "$WORK"
 cd "$WORK" || exit 1
 trap 'rm -rf "$WORK"' EXIT
-mkdir -p storage run tmp
-cat >containers.conf <<EOF
-[containers]
-default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
-netns = "none"
-log_driver = "k8s-file"
-
-[engine]
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-events_logfile_path = "$WORK/tmp/events.log"
-tmp_dir = "$WORK/tmp"
-runtime = "$RTNAME"
-runtime_supports_json = ["crun", "runc", "$RTNAME"]
-
-[engine.runtimes]
-$RTNAME = ["$RUNTIME"]
-EOF
-cat >storage.conf <<EOF
-[storage]
-driver = "vfs"
-graphroot = "$WORK/storage"
-runroot = "$WORK/run"
-EOF
+podman_conf "$WORK" "$RUNTIME" vfs
 export CONTAINERS_CONF=$WORK/containers.conf CONTAINERS_STORAGE_CONF=$WORK/storage.conf
 
 # The rootfs: busybox (scripts/mkbundle.sh) and the module.

@@ -23,36 +23,6 @@ for h in /sys/fs/cgroup/*/; do [ -d "$h$CGROUP_PARENT" ] && HAD_CGROUP_PARENT[$h
 
 skip() { echo "SKIP $SCENARIO: $1 -- $2"; }
 
-# write_conf DIR RUNTIME: containers.conf and storage.conf for a podman rooted in DIR.
-write_conf() {
-    local dir=$1 rt=$2
-    mkdir -p "$dir/storage" "$dir/run" "$dir/tmp"
-    cat >"$dir/containers.conf" <<EOF
-[containers]
-default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
-netns = "none"
-log_driver = "k8s-file"
-
-[engine]
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-events_logfile_path = "$dir/tmp/events.log"
-tmp_dir = "$dir/tmp"
-runtime = "$RTNAME"
-runtime_supports_json = ["crun", "runc", "kata", "runsc", "krun", "$RTNAME"]
-
-[engine.runtimes]
-$RTNAME = ["$rt"]
-EOF
-    cat >"$dir/storage.conf" <<EOF
-[storage]
-driver = "overlay"
-graphroot = "$dir/storage"
-runroot = "$dir/run"
-rootless_storage_path = "$dir/storage"
-EOF
-}
-
 # podman 4.3 sometimes loses a race to its own conmon attach socket when a short container
 # starts (seen with runc as with kapsel): such a run is retried once, and says so.
 attach_retry() {
@@ -245,7 +215,7 @@ nothing_left() {
 }
 
 # rootful (podman never passes --root: the runtime's default state root is used)
-write_conf "$WORK/root" "$RUNTIME"
+podman_conf "$WORK/root" "$RUNTIME"
 ROOTFUL_STATE=/run/$RTNAME
 BEFORE=$(containers_in "$ROOTFUL_STATE")
 common_steps rootful rootful
@@ -259,7 +229,7 @@ if ensure_rootless_user; then
     R=$WORK/rootless
     mkdir -p "$R/home" "$R/xdg" "$R/bin"
     cp "$RUNTIME" "$R/bin/$RTNAME"
-    write_conf "$R" "$R/bin/$RTNAME"
+    podman_conf "$R" "$R/bin/$RTNAME"
     chown -R "$ROOTLESS_USER:" "$R"
     chmod 0700 "$R/xdg"
     common_steps rootless rootless

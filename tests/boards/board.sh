@@ -75,6 +75,16 @@ cp "$(unpacked /bin/busybox)" "$root/boards/rootfs/bin/busybox"
 cp "$static/kapsel" "$static/board-meter" "$root/boards/bin/"
 mv "$root/boards/bin/board-meter" "$root/boards/bin/meter"
 [ -x "$static/kapsel-device" ] && cp "$static/kapsel-device" "$root/boards/bin/"
+# The wasm handler's build (scripts/build-static.sh --wasm) and its module, built here for
+# wasm32-wasip1 (one file for every board); without either the board prints a SKIP line.
+if [ -x "$static/kapsel-wasm" ]; then
+    if rustc --edition 2021 -C opt-level=2 -C strip=debuginfo --target wasm32-wasip1 \
+        -o "$root/boards/rootfs/wprobe.wasm" tests/integration/wasm/wprobe.rs 2>"$work/rustc-wasm.err"; then
+        cp "$static/kapsel-wasm" "$root/boards/bin/"
+    else
+        echo "board: SKIP wasm: rustc cannot build for wasm32-wasip1: $(head -1 "$work/rustc-wasm.err")" >&2
+    fi
+fi
 cp "$debs/usr/bin/crun" "$root/usr/bin/crun"
 echo "root:x:0:0:root:/:/bin/sh" >"$root/boards/rootfs/etc/passwd"
 # crun's shared libraries: the ELF interpreter and every DT_NEEDED, transitively,
@@ -104,7 +114,7 @@ done
 [ -e "$root/lib" ] || ln -s usr/lib "$root/lib"
 python3 tests/boards/bundles.py --kapsel target/release/kapsel --arch "$arch" --out "$root/boards/bundles"
 install -m 755 tests/boards/init.sh "$root/init"
-cp tests/boards/smoke.sh tests/boards/footprint.sh "$root/boards/"
+cp tests/boards/smoke.sh tests/boards/footprint.sh tests/boards/wasm.sh "$root/boards/"
 echo "${BOARDS_RUNS:-10}" >"$root/boards/runs"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initramfs.gz"
 
@@ -117,6 +127,7 @@ timeout "${BOARDS_TIMEOUT:-1500}" "$qemu" "${machine[@]}" -smp 2 -m "$mem" -nogr
 qemu_status=$?
 set -e
 tr -d '\r' <"$work/console.log" | grep -E '^(BOARD|FOOT) ' >"$work/results.txt" || true
+grep '^BOARD SKIP' "$work/results.txt" | sed "s/^BOARD /$arch: /" || true
 echo "BOARD wall $(($(date +%s) - start)) s on the host" >>"$work/results.txt"
 grep -E '^BOARD (PASS|FAIL|kernel)' "$work/results.txt" | sed "s/^BOARD /$arch: /"
 passed=$(grep -c '^BOARD PASS' "$work/results.txt" || true)

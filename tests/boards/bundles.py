@@ -77,6 +77,17 @@ def bundles(base, arch):
     u["linux"]["namespaces"].append({"type": "user"})
     u["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
     u["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    # The wasm handler (tests/boards/wasm.sh; kapsel-wasm, scripts/build-static.sh --wasm):
+    # the module of the integration tests at /wprobe.wasm, selected by the annotation.
+    wasm = {"run.oci.handler": "wasm"}
+    out["wasm-hello"] = bundle(base, ["/wprobe.wasm", "hello", "x", "y"])
+    out["wasm-hello"]["process"]["env"].append("GREETING=board")
+    out["wasm-exit"] = bundle(base, ["/wprobe.wasm", "exit", "7"])
+    # The module grows its memory by 16 MiB at a time until the 48 MiB limit kills it.
+    out["wasm-eat"] = bundle(base, ["/wprobe.wasm", "eat"], cgroup="/boards/wasm-eat",
+                             resources={"memory": {"limit": 48 * MIB, "swap": 48 * MIB}})
+    for name in ("wasm-hello", "wasm-exit", "wasm-eat"):
+        out[name]["annotations"] = dict(wasm)
     for rt in ("kapsel", "kapsel-device", "crun"):
         out[f"fp-{rt}"] = bundle(base, ["sleep", "600"], cgroup=f"/boards/fp-{rt}")
     return out

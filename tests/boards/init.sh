@@ -41,6 +41,11 @@ done
 export PATH=/bin:/usr/bin:/boards/bin
 sh /boards/smoke.sh
 ! command -v kapsel-device >/dev/null || K=kapsel-device P=device- sh /boards/smoke.sh
+if command -v kapsel-wasm >/dev/null; then
+    sh /boards/wasm.sh
+else
+    echo "BOARD SKIP wasm: no kapsel-wasm in this initramfs (scripts/build-static.sh --wasm $(uname -m)-unknown-linux-musl)"
+fi
 sh /boards/footprint.sh
 echo "BOARD DONE"
 poweroff -f

@@ -101,7 +101,30 @@ def table(arch, foot, board):
     row("`create`, time (ratio to crun)", "create_ms", "", ratio_only=True)
     row("create+start+delete, time (ratio to crun)", "lifecycle_ms", "", ratio_only=True)
     row("`run true`, time (ratio to crun)", "run_ms", "", ratio_only=True)
+    wasm = wasm_line(foot)
+    if wasm:
+        lines += ["", wasm]
     return "\n".join(lines)
+
+
+def wasm_line(foot):
+    """The wasm handler's build (tests/boards/wasm.sh), when the board had it."""
+    size = median(foot, "kapsel-wasm", "binary_bytes")
+    hello = median(foot, "kapsel-wasm", "run_wasm-hello_ms")
+    true = median(foot, "kapsel-wasm", "run_true_ms")
+    if size is None or hello is None or not true:
+        return None
+    base = median(foot, "kapsel", "binary_bytes")
+    more = f" (+{(size - base) / 1024:.0f} KiB over kapsel)" if base else ""
+    rss = median(foot, "kapsel-wasm", "run_wasm-hello_peak_rss_kib")
+    rss_true = median(foot, "kapsel-wasm", "run_true_peak_rss_kib")
+    module = median(foot, "wasm", "module_bytes")
+    return (
+        f"With the WebAssembly handler (`kapsel-wasm`): {size / 1024:.0f} KiB{more}; "
+        f"`run` of a wasip1 hello world ({(module or 0) / 1024:.0f} KiB module) takes "
+        f"×{hello / true:.2f} the time of `run true` with the same binary, peak RSS "
+        f"{rss:.0f} KiB against {rss_true:.0f} KiB."
+    )
 
 
 def render(root):

@@ -107,6 +107,22 @@ impl Bundles {
     }
 }
 
+impl Bundles {
+    /// Copies the host file `file` into the rootfs as `/NAME` (a static program, a wasm
+    /// module); only in a rootfs assay built. Returns the path inside.
+    pub fn add_file(&self, file: &Path, name: &str) -> Result<String, Error> {
+        if !self.owned_rootfs {
+            let problem = format!("`/{name}` is not in the configured bundle's rootfs");
+            return Err(Error::config("bundle.dir", problem));
+        }
+        let dest = self.rootfs.join(name);
+        if !dest.exists() {
+            copy_into_as(file, &dest)?;
+        }
+        Ok(format!("/{name}"))
+    }
+}
+
 /// The shared libraries `binary` loads, with their sizes, as `ldd` lists them; empty for a
 /// static binary.
 pub fn linked_libraries(binary: &Path, exec: &Exec) -> Result<Vec<(PathBuf, u64)>, Error> {

@@ -208,4 +208,9 @@ pub struct CriCheckArgs {
     /// scope, its cgroup v2 files and their removal are checked too
     #[arg(long)]
     pub systemd_cgroup: bool,
+    /// A wasm32-wasip1 module (tests/integration/wasm/wprobe.rs built): instead of the usual
+    /// steps, run it as a WebAssembly pod (an image carrying it, `run.oci.handler=wasm` and
+    /// `module.wasm.image/variant` passed to the handler) and check its log and exit codes
+    #[arg(long, value_name = "MODULE")]
+    pub wasm: Option<PathBuf>,
 }

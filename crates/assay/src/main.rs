@@ -65,7 +65,11 @@ fn main() -> ExitCode {
         Commands::CriCheck(args) => {
             let mut handler = cri::endpoint::parse_handler(&args.handler);
             handler.systemd_cgroup = args.systemd_cgroup;
-            return if cri::check::run(&args.endpoint, &handler, &args.mkimage) {
+            if args.wasm.is_some() {
+                handler.passthrough = cri::wasm::ANNOTATIONS.map(String::from).into();
+            }
+            let wasm = args.wasm.as_deref();
+            return if cri::check::run(&args.endpoint, &handler, &args.mkimage, wasm) {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)

@@ -64,6 +64,8 @@ pub struct ProcessPlan {
     pub cpu_quota: Option<(i64, u64)>,
     /// Host folder bind-mounted read-write at `/work`.
     pub work_mount: Option<String>,
+    /// OCI annotations, e.g. `run.oci.handler=wasm` for a runtime's wasm handler.
+    pub annotations: Vec<(String, String)>,
 }
 
 /// `base` with the rootfs made absolute and the process and resources of `plan`.
@@ -80,6 +82,14 @@ pub fn specialise(base: &Value, rootfs: &Path, plan: &ProcessPlan) -> Value {
             spec["linux"]["resources"] = json!({});
         }
         spec["linux"]["resources"]["cpu"] = json!({"quota": quota, "period": period});
+    }
+    if !plan.annotations.is_empty() {
+        let map: serde_json::Map<String, Value> = plan
+            .annotations
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect();
+        spec["annotations"] = Value::Object(map);
     }
     if let Some(src) = &plan.work_mount {
         if let Some(mounts) = spec["mounts"].as_array_mut() {
@@ -103,8 +113,10 @@ mod tests {
             cwd: Some("/work".into()),
             cpu_quota: Some((1000, 10000)),
             work_mount: Some("/tmp/w".into()),
+            annotations: vec![("run.oci.handler".into(), "wasm".into())],
         };
         let s = specialise(&default_spec(), Path::new("/b/rootfs"), &plan);
+        assert_eq!(s["annotations"]["run.oci.handler"], "wasm");
         assert_eq!(s["root"]["path"], "/b/rootfs");
         assert_eq!(s["process"]["args"], json!(["sleep", "10"]));
         assert_eq!(s["process"]["cwd"], "/work");
@@ -128,6 +140,10 @@ mod tests {
             ..Default::default()
         };
         let s = specialise(&base, Path::new("/r"), &plan);
+        assert!(
+            s.get("annotations").is_none(),
+            "no annotations: none written"
+        );
         assert_eq!(s["linux"]["resources"]["cpu"]["period"], 10000);
         assert_eq!(s["process"]["terminal"], false);
     }

@@ -4,26 +4,9 @@
 
 use std::path::Path;
 
-use serde_json::Value;
-
 mod common;
 
 use common::*;
-
-fn cell<'a>(results: &'a Value, bench: &str, runtime: &str) -> &'a Value {
-    let b = results["benchmarks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|b| b["name"] == bench)
-        .unwrap_or_else(|| panic!("no {bench}"));
-    b["cells"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["runtime"] == runtime)
-        .unwrap_or_else(|| panic!("no {runtime} in {bench}"))
-}
 
 #[test]
 fn tiny_matrix_writes_json_html_and_index() {
@@ -73,24 +56,11 @@ fn tiny_matrix_writes_json_html_and_index() {
          runs: 3\nwarmup: 1\nscales: [2]\nspacing_ms: 5\nwork_dir: {}\n",
         work.display()
     );
-    let cfg = dir.0.join("assay.yaml");
-    std::fs::write(&cfg, config).unwrap();
     let results_dir = dir.0.join("results");
     std::fs::create_dir_all(&results_dir).unwrap();
     let json = results_dir.join("run.json");
     let html = dir.0.join("report.html");
-    let out = assay(&[
-        "run",
-        "-c",
-        cfg.to_str().unwrap(),
-        "-o",
-        json.to_str().unwrap(),
-        "--html",
-        html.to_str().unwrap(),
-        "--no-strict",
-    ]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "assay run failed: {stderr}");
+    let (results, stderr) = run_config(&dir.0, &config, &json, &["--html", html.to_str().unwrap()]);
     assert!(
         stderr.contains("(estimate)"),
         "an estimate up front: {stderr}"
@@ -102,7 +72,6 @@ fn tiny_matrix_writes_json_html_and_index() {
     assert!(stderr.contains("ETA"), "progress shown: {stderr}");
     assert!(!work.exists(), "work folder removed");
 
-    let results: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert!(results["machine"]["kernel"]
         .as_str()
         .is_some_and(|k| !k.is_empty()));

@@ -87,6 +87,10 @@ pub struct PodSandboxConfig {
     pub log_directory: String,
     #[prost(map = "string, string", tag = "6")]
     pub labels: HashMap<String, String>,
+    /// Reach the OCI runtime only when the handler lists them (containerd's
+    /// `pod_annotations`), e.g. `module.wasm.image/variant`.
+    #[prost(map = "string, string", tag = "7")]
+    pub annotations: HashMap<String, String>,
     #[prost(message, optional, tag = "8")]
     pub linux: Option<LinuxPodSandboxConfig>,
 }
@@ -188,6 +192,11 @@ pub struct ContainerConfig {
     pub envs: Vec<KeyValue>,
     #[prost(message, repeated, tag = "7")]
     pub mounts: Vec<Mount>,
+    /// Reach the OCI runtime only when the handler lists them (containerd's
+    /// `container_annotations`), e.g. `run.oci.handler`.
+    #[prost(map = "string, string", tag = "10")]
+    pub annotations: HashMap<String, String>,
+    /// Relative to the pod's `log_directory`: the CRI log (`TIME STREAM F LINE`).
     #[prost(string, tag = "11")]
     pub log_path: String,
     #[prost(message, optional, tag = "15")]

@@ -1,6 +1,7 @@
 //! `assay cri-check`: the kubelet's sequence against one runtime handler, one PASS/FAIL line
 //! per step and a `N passed, M failed` summary (issue 6's CRI scenario; scripts/callers/cri.sh
-//! runs it for kapsel and, as a cross-check, for runc).
+//! runs it for kapsel and, as a cross-check, for runc). With `--wasm MODULE` the steps are
+//! those of a WebAssembly pod instead ([`super::wasm`]).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -13,14 +14,14 @@ use super::containerd::Handler;
 use super::endpoint::{Endpoint, PRIVATE};
 use super::pod;
 
-struct Steps {
+pub(super) struct Steps {
     label: String,
     passed: u32,
     failed: Vec<String>,
 }
 
 impl Steps {
-    fn record(&mut self, name: &str, outcome: Result<String, Error>) -> bool {
+    pub(super) fn record(&mut self, name: &str, outcome: Result<String, Error>) -> bool {
         match outcome {
             Ok(detail) => {
                 self.passed += 1;
@@ -39,8 +40,8 @@ impl Steps {
 
 const MIB: i64 = 1024 * 1024;
 
-/// Runs the steps; returns whether all passed.
-pub fn run(spec: &str, handler: &Handler, mkimage: &Path) -> bool {
+/// Runs the steps (a wasm pod's when `wasm` names a module); returns whether all passed.
+pub fn run(spec: &str, handler: &Handler, mkimage: &Path, wasm: Option<&Path>) -> bool {
     let mut s = Steps {
         label: format!("cri[{}]", handler.name),
         passed: 0,
@@ -61,6 +62,18 @@ pub fn run(spec: &str, handler: &Handler, mkimage: &Path) -> bool {
         }
     };
     s.record(first, Ok(ep.version.clone()));
+    if let Some(module) = wasm {
+        let parent = format!("/assay-cri-{tag}");
+        super::wasm::steps(&mut s, &ep, handler, mkimage, module, &parent);
+        let private = ep.private.as_ref().map(|p| p.socket.clone());
+        ep.close();
+        pod::remove_cgroup_parent(&parent);
+        if let Some(socket) = private {
+            let left = leftovers(&socket, &parent);
+            s.record("private containerd stopped, nothing left", left);
+        }
+        return summary(&s);
+    }
     // Under the systemd driver the pod's cgroup parent is a slice, as the kubelet names it.
     let parent = if handler.systemd_cgroup {
         pod::pod_slice(&tag)
@@ -157,7 +170,7 @@ fn steps(s: &mut Steps, cri: &Cri, handler: &super::containerd::Handler, parent:
     );
 }
 
-fn e<T>(r: Result<T, super::client::CriError>) -> Result<T, Error> {
+pub(super) fn e<T>(r: Result<T, super::client::CriError>) -> Result<T, Error> {
     r.map_err(Error::from)
 }
 
@@ -295,7 +308,7 @@ fn host_cgroup(cri: &Cri, id: &str) -> Result<std::path::PathBuf, Error> {
     pod::v2_cgroup_dir(pid).ok_or_else(|| Error::Check(format!("pid {pid}: no cgroup v2")))
 }
 
-fn state_is(cri: &Cri, id: &str, want: ContainerState) -> Result<String, Error> {
+pub(super) fn state_is(cri: &Cri, id: &str, want: ContainerState) -> Result<String, Error> {
     let began = Instant::now();
     loop {
         let st = cri

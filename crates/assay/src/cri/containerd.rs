@@ -23,6 +23,10 @@ pub struct Handler {
     /// containerd's `SystemdCgroup` option for this handler: the runtime gets `--systemd-cgroup`
     /// and a `slice:cri-containerd:ID` cgroupsPath (Kubernetes' default on systemd hosts).
     pub systemd_cgroup: bool,
+    /// Annotation keys of pods and containers that containerd passes on to the runtime
+    /// (`pod_annotations`, `container_annotations`; by default none reach it), e.g. the
+    /// wasm handler's `run.oci.handler` and `module.wasm.image/variant`.
+    pub passthrough: Vec<String>,
 }
 
 /// The image pod sandboxes run: busybox sleeping forever, standing in for `pause`.
@@ -74,10 +78,18 @@ pub fn config_toml(root: &Path, state: &Path, socket: &Path, handlers: &[Handler
     );
     for h in handlers {
         let key = format!("{cri}.containerd.runtimes.{}", toml_str(&h.name));
+        let _ = writeln!(t, "[{key}]\n  runtime_type = \"io.containerd.runc.v2\"");
+        if !h.passthrough.is_empty() {
+            let keys: Vec<String> = h.passthrough.iter().map(|k| toml_str(k)).collect();
+            let keys = keys.join(", ");
+            let _ = writeln!(
+                t,
+                "  pod_annotations = [{keys}]\n  container_annotations = [{keys}]"
+            );
+        }
         let _ = writeln!(
             t,
-            "[{key}]\n  runtime_type = \"io.containerd.runc.v2\"\n[{key}.options]\n  \
-             BinaryName = {}\n  Root = {}\n  SystemdCgroup = {}",
+            "[{key}.options]\n  BinaryName = {}\n  Root = {}\n  SystemdCgroup = {}",
             d(&h.binary),
             d(&state.join("runtime").join(&h.name)),
             h.systemd_cgroup
@@ -307,11 +319,13 @@ mod tests {
                 name: "runc".into(),
                 binary: "/usr/sbin/runc".into(),
                 systemd_cgroup: false,
+                passthrough: Vec::new(),
             },
             Handler {
                 name: "kapsel".into(),
                 binary: "/opt/kapsel".into(),
                 systemd_cgroup: true,
+                passthrough: vec!["run.oci.handler".into()],
             },
         ];
         let t = config_toml(
@@ -327,5 +341,11 @@ mod tests {
         assert!(t.contains("Root = \"/run/x/runtime/kapsel\"\n  SystemdCgroup = true"));
         assert!(t.contains("address = \"/run/x/c.sock\""));
         assert!(t.contains("restrict_oom_score_adj = true"));
+        assert!(t.contains(
+            "runtimes.\"kapsel\"]\n  runtime_type = \"io.containerd.runc.v2\"\n  \
+             pod_annotations = [\"run.oci.handler\"]\n  \
+             container_annotations = [\"run.oci.handler\"]\n[plugins"
+        ));
+        assert_eq!(t.matches("pod_annotations").count(), 1);
     }
 }

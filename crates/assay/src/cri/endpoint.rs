@@ -53,11 +53,13 @@ pub fn parse_handler(spec: &str) -> Handler {
             name: name.into(),
             binary: PathBuf::from(path),
             systemd_cgroup: false,
+            passthrough: Vec::new(),
         },
         None => Handler {
             name: spec.into(),
             binary: PathBuf::new(),
             systemd_cgroup: false,
+            passthrough: Vec::new(),
         },
     }
 }

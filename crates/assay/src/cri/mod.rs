@@ -11,3 +11,4 @@ pub mod pod;
 pub mod run;
 pub mod session;
 pub mod sysbench;
+pub mod wasm;

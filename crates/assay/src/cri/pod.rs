@@ -31,6 +31,7 @@ pub fn sandbox(name: &str, cgroup_parent: &str) -> PodSandboxConfig {
         hostname: String::new(),
         log_directory: String::new(),
         labels: [("app".to_string(), "assay".to_string())].into(),
+        annotations: Default::default(),
         linux: Some(LinuxPodSandboxConfig {
             cgroup_parent: cgroup_parent.into(),
             security_context: Some(LinuxSandboxSecurityContext {
@@ -59,6 +60,7 @@ pub fn container(
         args: Vec::new(),
         envs: Vec::new(),
         mounts,
+        annotations: Default::default(),
         log_path: String::new(),
         linux: Some(LinuxContainerConfig {
             resources,

@@ -37,6 +37,7 @@ pub fn resolve_handlers(
                 name: r.name.clone(),
                 binary: r.path.clone(),
                 systemd_cgroup: false,
+                passthrough: Vec::new(),
             })
             .collect()
     } else {

@@ -27,6 +27,7 @@ pub enum Kind {
     RunResources,
     LifecycleCpu,
     CreateSyscalls,
+    WasmHello,
 }
 
 impl Kind {
@@ -137,6 +138,16 @@ pub fn catalog(scales: &[u32]) -> Vec<Benchmark> {
             "`run` of a container running `true`, to its exit",
             time(),
             Kind::RunTrue,
+        ),
+        bench(
+            "operations.wasm.hello",
+            "`run` of a hello world built for wasm32-wasip1 (run.oci.handler=wasm) and of the same program as a native static binary, to their exit; ratio: wasm / native",
+            vec![
+                metric("wasm", "ms", Lower),
+                metric("native", "ms", Lower),
+                metric("ratio", "x", Lower),
+            ],
+            Kind::WasmHello,
         ),
     ];
     for concurrent in [false, true] {
@@ -258,6 +269,7 @@ mod tests {
         names.dedup();
         assert_eq!(before, names.len());
         assert!(names.contains(&"operations.container.lifecycle"));
+        assert!(names.contains(&"operations.wasm.hello"));
         assert!(names.contains(&"scalability.concurrent.n50"));
         assert!(list
             .iter()

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use crate::bundle::Bundles;
@@ -55,6 +56,8 @@ pub struct Ctx<'a> {
     /// This binary, re-run as the `__measure` helper.
     pub self_exe: PathBuf,
     ids: AtomicU64,
+    /// The wasm suite's hello world, built on first use (module, native binary), or why not.
+    pub(super) wasm_hello: OnceLock<Result<(PathBuf, PathBuf), String>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -72,6 +75,7 @@ impl<'a> Ctx<'a> {
             tools,
             self_exe,
             ids: AtomicU64::new(0),
+            wasm_hello: OnceLock::new(),
         }
     }
 

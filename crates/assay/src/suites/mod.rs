@@ -9,6 +9,7 @@ mod limits;
 mod operations;
 mod performance;
 mod scalability;
+mod wasm;
 
 use crate::config::{CacheMode, Config};
 
@@ -47,6 +48,7 @@ pub fn run_once(ctx: &Ctx, target: Target, bench: &Benchmark) -> RunResult {
         Kind::RunResources => footprint::run_resources(ctx, rt),
         Kind::LifecycleCpu => footprint::lifecycle_cpu(ctx, rt),
         Kind::CreateSyscalls => footprint::create_syscalls(ctx, rt),
+        Kind::WasmHello => wasm::hello(ctx, rt),
     }
 }
 
@@ -76,6 +78,7 @@ pub fn estimate_s(kind: &Kind, config: &Config) -> f64 {
     let each = match kind {
         Kind::Version | Kind::WrapperFloor | Kind::BinarySize => 0.02,
         Kind::RunTrue => 0.08,
+        Kind::WasmHello => 0.3,
         Kind::Lifecycle => 0.15,
         Kind::Scale { n, concurrent } => f64::from(*n) * if *concurrent { 0.08 } else { 0.15 },
         Kind::Sysbench(t) if t.is_fileio() => secs + 2.0,

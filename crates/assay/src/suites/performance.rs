@@ -206,6 +206,7 @@ pub fn plan_for(ctx: &Ctx, script: String) -> Result<ProcessPlan, Failure> {
         cwd: Some("/work".into()),
         cpu_quota: None,
         work_mount: Some(work.display().to_string()),
+        ..Default::default()
     })
 }
 

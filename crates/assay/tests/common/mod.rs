@@ -58,6 +58,52 @@ impl Drop for TempDir {
     }
 }
 
+/// `assay run` of the YAML `config` (written to DIR/assay.yaml) with `-o json --no-strict`
+/// and `extra` flags; asserts it succeeded. The results and assay's stderr.
+pub fn run_config(
+    dir: &Path,
+    config: &str,
+    json: &Path,
+    extra: &[&str],
+) -> (serde_json::Value, String) {
+    let cfg = dir.join("assay.yaml");
+    std::fs::write(&cfg, config).unwrap();
+    let mut args = vec![
+        "run",
+        "-c",
+        cfg.to_str().unwrap(),
+        "-o",
+        json.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    args.push("--no-strict");
+    let out = assay(&args);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "assay run failed: {stderr}");
+    let results = serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+    (results, stderr)
+}
+
+/// The cell of `runtime` in the benchmark `bench` of a results file.
+pub fn cell<'a>(
+    results: &'a serde_json::Value,
+    bench: &str,
+    runtime: &str,
+) -> &'a serde_json::Value {
+    let b = results["benchmarks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["name"] == bench)
+        .unwrap_or_else(|| panic!("no {bench}"));
+    b["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["runtime"] == runtime)
+        .unwrap_or_else(|| panic!("no {runtime} in {bench}"))
+}
+
 pub fn assay(args: &[&str]) -> std::process::Output {
     Command::new(ASSAY)
         .args(args)

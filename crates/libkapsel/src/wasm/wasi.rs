@@ -248,6 +248,32 @@ fn path_str(mem: &[u8], ptr: u32, len: u32) -> Result<String, Wasi> {
     String::from_utf8(b.to_vec()).map_err(|_| E_INVAL)
 }
 
+/// Runs `io` on each of the `n` guest buffers of the iovec array at `iovs` in turn, with
+/// the bytes moved so far, and stops at the first short transfer (as readv/writev do);
+/// the total.
+fn transfer(
+    mem: &mut [u8],
+    iovs: u32,
+    n: u32,
+    mut io: impl FnMut(&mut [u8], u64) -> Result<usize, Wasi>,
+) -> Result<u64, Wasi> {
+    let mut total = 0u64;
+    for (buf, len) in iovecs(mem, iovs, n)? {
+        let done = io(bytes_mut(mem, buf, len)?, total)?;
+        total += done as u64;
+        if done < len as usize {
+            break;
+        }
+    }
+    Ok(total)
+}
+
+/// The guest's path at `ptr`/`len`, split into its parent directory, opened under the
+/// descriptor `fd`, and its last component.
+fn parent_at(mem: &[u8], c: &Ctx, fd: u32, ptr: u32, len: u32) -> Result<(OwnedFd, String), Wasi> {
+    parent_under(c.entry(fd)?, &path_str(mem, ptr, len)?)
+}
+
 // ---- paths ----
 
 /// Refuses what WASI does not give: an absolute path, or `..` above the directory.
@@ -566,9 +592,8 @@ fn define_fd(linker: &mut Linker<Ctx>, names: &mut Vec<&'static str>) -> Result<
         "fd_write",
         |m, c, fd: u32, iovs: u32, n: u32, out: u32| {
             let f = c.fd(fd)?;
-            let mut total = 0u32;
-            for (buf, len) in iovecs(m, iovs, n)? {
-                let data = bytes(m, buf, len)?;
+            // A short write is written on; an error after some bytes reports those.
+            let total = transfer(m, iovs, n, |data, total| {
                 let mut done = 0;
                 while done < data.len() {
                     match nix::unistd::write(f, &data[done..]) {
@@ -578,9 +603,9 @@ fn define_fd(linker: &mut Linker<Ctx>, names: &mut Vec<&'static str>) -> Result<
                         Err(_) => break,
                     }
                 }
-                total += done as u32;
-            }
-            put_u32(m, out, total)
+                Ok(done)
+            })?;
+            put_u32(m, out, total as u32)
         }
     );
     wasi!(
@@ -589,15 +614,9 @@ fn define_fd(linker: &mut Linker<Ctx>, names: &mut Vec<&'static str>) -> Result<
         "fd_pwrite",
         |m, c, fd: u32, iovs: u32, n: u32, off: u64, out: u32| {
             let f = c.fd(fd)?;
-            let mut total = 0u64;
-            for (buf, len) in iovecs(m, iovs, n)? {
-                let data = bytes(m, buf, len)?;
-                let w = nix::sys::uio::pwrite(f, data, (off + total) as i64).map_err(errno)?;
-                total += w as u64;
-                if w < data.len() {
-                    break;
-                }
-            }
+            let total = transfer(m, iovs, n, |data, done| {
+                nix::sys::uio::pwrite(f, data, (off + done) as i64).map_err(errno)
+            })?;
             put_u32(m, out, total as u32)
         }
     );
@@ -607,22 +626,13 @@ fn define_fd(linker: &mut Linker<Ctx>, names: &mut Vec<&'static str>) -> Result<
         "fd_read",
         |m, c, fd: u32, iovs: u32, n: u32, out: u32| {
             let f = c.fd(fd)?;
-            let mut total = 0u32;
-            for (buf, len) in iovecs(m, iovs, n)? {
-                let data = bytes_mut(m, buf, len)?;
-                let r = loop {
-                    match nix::unistd::read(f, data) {
-                        Err(Errno::EINTR) => continue,
-                        r => break r,
-                    }
-                };
-                let r = r.map_err(errno)?;
-                total += r as u32;
-                if r < len as usize {
-                    break;
+            let total = transfer(m, iovs, n, |data, _| loop {
+                match nix::unistd::read(f, data) {
+                    Err(Errno::EINTR) => continue,
+                    r => break r.map_err(errno),
                 }
-            }
-            put_u32(m, out, total)
+            })?;
+            put_u32(m, out, total as u32)
         }
     );
     wasi!(
@@ -631,15 +641,9 @@ fn define_fd(linker: &mut Linker<Ctx>, names: &mut Vec<&'static str>) -> Result<
         "fd_pread",
         |m, c, fd: u32, iovs: u32, n: u32, off: u64, out: u32| {
             let f = c.fd(fd)?;
-            let mut total = 0u64;
-            for (buf, len) in iovecs(m, iovs, n)? {
-                let data = bytes_mut(m, buf, len)?;
-                let r = nix::sys::uio::pread(f, data, (off + total) as i64).map_err(errno)?;
-                total += r as u64;
-                if r < len as usize {
-                    break;
-                }
-            }
+            let total = transfer(m, iovs, n, |data, done| {
+                nix::sys::uio::pread(f, data, (off + done) as i64).map_err(errno)
+            })?;
             put_u32(m, out, total as u32)
         }
     );
@@ -935,8 +939,7 @@ fn define_path(
         names,
         "path_filestat_set_times",
         |m, c, fd: u32, flags: u32, p: u32, pl: u32, a: u64, t: u64, fl: u32| {
-            let path = path_str(m, p, pl)?;
-            let (dir, name) = parent_under(c.entry(fd)?, &path)?;
+            let (dir, name) = parent_at(m, c, fd, p, pl)?;
             let (a, t) = times(a, t, fl)?;
             let follow = if flags & 1 != 0 {
                 nix::sys::stat::UtimensatFlags::FollowSymlink
@@ -951,8 +954,7 @@ fn define_path(
         names,
         "path_create_directory",
         |m, c, fd: u32, p: u32, pl: u32| {
-            let path = path_str(m, p, pl)?;
-            let (dir, name) = parent_under(c.entry(fd)?, &path)?;
+            let (dir, name) = parent_at(m, c, fd, p, pl)?;
             nix::sys::stat::mkdirat(&dir, name.as_str(), Mode::from_bits_truncate(0o777))
                 .map_err(errno)
         }
@@ -962,8 +964,7 @@ fn define_path(
         names,
         "path_remove_directory",
         |m, c, fd: u32, p: u32, pl: u32| {
-            let path = path_str(m, p, pl)?;
-            let (dir, name) = parent_under(c.entry(fd)?, &path)?;
+            let (dir, name) = parent_at(m, c, fd, p, pl)?;
             nix::unistd::unlinkat(&dir, name.as_str(), nix::unistd::UnlinkatFlags::RemoveDir)
                 .map_err(errno)
         }
@@ -987,9 +988,8 @@ fn define_path(
         names,
         "path_rename",
         |m, c, fd: u32, p: u32, pl: u32, nfd: u32, np: u32, npl: u32| {
-            let (from, to) = (path_str(m, p, pl)?, path_str(m, np, npl)?);
-            let (fdir, fname) = parent_under(c.entry(fd)?, &from)?;
-            let (tdir, tname) = parent_under(c.entry(nfd)?, &to)?;
+            let (fdir, fname) = parent_at(m, c, fd, p, pl)?;
+            let (tdir, tname) = parent_at(m, c, nfd, np, npl)?;
             nix::fcntl::renameat(&fdir, fname.as_str(), &tdir, tname.as_str()).map_err(errno)
         }
     );
@@ -998,9 +998,8 @@ fn define_path(
         names,
         "path_link",
         |m, c, fd: u32, _flags: u32, p: u32, pl: u32, nfd: u32, np: u32, npl: u32| {
-            let (from, to) = (path_str(m, p, pl)?, path_str(m, np, npl)?);
-            let (fdir, fname) = parent_under(c.entry(fd)?, &from)?;
-            let (tdir, tname) = parent_under(c.entry(nfd)?, &to)?;
+            let (fdir, fname) = parent_at(m, c, fd, p, pl)?;
+            let (tdir, tname) = parent_at(m, c, nfd, np, npl)?;
             nix::unistd::linkat(
                 &fdir,
                 fname.as_str(),
@@ -1016,8 +1015,8 @@ fn define_path(
         names,
         "path_symlink",
         |m, c, p: u32, pl: u32, fd: u32, np: u32, npl: u32| {
-            let (target, link) = (path_str(m, p, pl)?, path_str(m, np, npl)?);
-            let (dir, name) = parent_under(c.entry(fd)?, &link)?;
+            let target = path_str(m, p, pl)?;
+            let (dir, name) = parent_at(m, c, fd, np, npl)?;
             nix::unistd::symlinkat(target.as_str(), &dir, name.as_str()).map_err(errno)
         }
     );
@@ -1026,8 +1025,7 @@ fn define_path(
         names,
         "path_readlink",
         |m, c, fd: u32, p: u32, pl: u32, buf: u32, len: u32, used: u32| {
-            let path = path_str(m, p, pl)?;
-            let (dir, name) = parent_under(c.entry(fd)?, &path)?;
+            let (dir, name) = parent_at(m, c, fd, p, pl)?;
             let target = nix::fcntl::readlinkat(&dir, name.as_str()).map_err(errno)?;
             let t = target.as_encoded_bytes();
             let n = t.len().min(len as usize);
