@@ -1,7 +1,9 @@
 # checkpoint and restore through CRIU (criu 3.17 from Debian works on this 6.1 kernel; on the
 # CI host's 6.18 `criu check` fails and the integration test prints SKIP). The container
 # has no network namespace of its own unless the check joins one: criu dumps a new one with
-# iproute2's `ip`, which the image does not carry. runc runs the same steps (full set).
+# iproute2's `ip`, which the image does not carry. runc runs every step after kapsel
+# (CRIU_RUNTIMES, default "kapsel runc"; CRIU_STEPS picks steps; CRIU_DEBUG=1 prints the
+# network lock rules and keeps the TCP step's logs in /tmp/logs-RUNTIME).
 . ./lib.sh
 if ! criu check >/tmp/criu-check 2>&1; then
     skip criu "criu check fails: $(grep -m1 Error /tmp/criu-check || tail -1 /tmp/criu-check)"
