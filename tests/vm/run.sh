@@ -5,12 +5,13 @@
 #
 # COMMAND is a shell script run by sh in /vm inside the guest, from a plain systemd
 # service (kapsel-vm.service), as root, on pure cgroup v2 with systemd as PID 1. /vm holds
-# bin/kapsel (target/release/kapsel), tests/vm/guest-tests/ as tests/ and every -f FILE
-# (in bin/ when executable). The command's output streams to stdout and to
-# target/vm/NAME/output.log (NAME defaults to `run`); the guest's console goes to
-# target/vm/NAME/console.log. The exit status is the command's; 124 when it passed its
-# time limit (-t, default 600 s), 125 when the VM did not report one (the console's end
-# is then printed). The boot time is printed and written to target/vm/NAME/boot-seconds.
+# bin/kapsel (target/release/kapsel), tests/vm/guest-tests/ as tests/, the programs of
+# tests/vm/guest-progs/ built static (bin/) and every -f FILE (in bin/ when executable).
+# The command's output streams to stdout and to target/vm/NAME/output.log (NAME defaults
+# to `run`); the guest's console goes to target/vm/NAME/console.log. The exit status is
+# the command's; 124 when it passed its time limit (-t, default 600 s), 125 when the VM
+# did not report one (the console's end is then printed). The boot time is printed and
+# written to target/vm/NAME/boot-seconds.
 #
 # VM_MEMORY (MB, default 2048) and VM_CPUS (default 2) size the VM.
 set -euo pipefail
@@ -35,6 +36,17 @@ dir=$PWD/target/vm/$name
 rm -rf "$dir"
 mkdir -p "$dir/payload/bin" "$dir/payload/tests"
 cp target/release/kapsel "$dir/payload/bin/"
+# The guest has no compiler: the small C programs of guest-progs/ (workloads the checks
+# run in containers) are built static here, when a compiler is at hand.
+for c in tests/vm/guest-progs/*.c; do
+    [ -f "$c" ] || continue
+    prog=target/vm/progs/$(basename "$c" .c)
+    mkdir -p target/vm/progs
+    if [ ! -x "$prog" ] || [ "$c" -nt "$prog" ]; then
+        cc -static -O2 -Wall -o "$prog" "$c" 2>"$prog.err" || { echo "vm: cannot build $prog: $(head -1 "$prog.err")" >&2; continue; }
+    fi
+    cp "$prog" "$dir/payload/bin/"
+done
 cp -r tests/vm/guest-tests/. "$dir/payload/tests/" 2>/dev/null || true
 for f in "${files[@]}"; do
     if [ -x "$f" ] && [ ! -d "$f" ]; then cp "$f" "$dir/payload/bin/"; else cp -r "$f" "$dir/payload/"; fi

@@ -135,6 +135,7 @@ fn restore_into_an_existing_id_is_refused() {
     t.wait_status(&id, "running", Duration::from_secs(2));
 }
 
+// spec: checkpoint
 #[test]
 fn checkpoint_and_restore_round_trip() {
     let Some(mut t) = ctx!("checkpoint_and_restore_round_trip") else {

@@ -3,6 +3,7 @@
 
 use kapsel_integration::{ctx, Bundle, Ctx};
 use serde_json::json;
+use std::path::Path;
 
 /// A tmpfs at /tmp so that tests can write inside a read-only rootfs.
 fn writable_tmp(b: &mut Bundle) {
@@ -286,6 +287,35 @@ fn stdio_is_inherited_without_a_terminal() {
     assert_eq!(out.code, Some(5), "{}", out.describe());
     assert_eq!(out.stdout, "piped input\n");
     assert!(out.stderr.contains("to-stderr\n"), "{}", out.describe());
+}
+
+/// Stdio on the caller's /dev/null (conmon's stdin for every non-interactive podman
+/// container) is the container's own /dev/null once it runs, as runc re-opens it: a file
+/// of a mount outside the container's mount namespace cannot be checkpointed by criu.
+#[test]
+fn stdio_on_the_hosts_dev_null_is_the_containers_own() {
+    let Some(mut t) = ctx!("stdio_on_the_hosts_dev_null_is_the_containers_own") else {
+        return;
+    };
+    let mut b = t.bundle();
+    // sed and awk inherit the shell's stdin: /proc/self/fdinfo/0 is the container's fd 0.
+    b.sh(concat!(
+        "m=$(sed -n 's/^mnt_id:[[:space:]]*//p' /proc/self/fdinfo/0); ",
+        "echo \"$(readlink /proc/self/fd/0) $(awk -v m=\"$m\" '$1 == m {print \"mounted in the container at\", $5}' /proc/self/mountinfo)\""
+    ));
+    // create + start: the container inherits the runtime's stdio (`run` in the
+    // foreground hands runc's container pipes of its own).
+    let id = t.id("devnull");
+    let cmd = t.rt().stdin_from(Path::new("/dev/null"));
+    t.create_cmd(&b, &id, cmd).arg(&id).run().ok();
+    t.track_pid_file(&id);
+    t.cmd(&["start", &id]).ok();
+    let seen = t.wait_for_file(
+        &t.stdout_path(&id),
+        "/dev/null",
+        std::time::Duration::from_secs(10),
+    );
+    assert_eq!(seen.trim(), "/dev/null mounted in the container at /dev");
 }
 
 #[test]

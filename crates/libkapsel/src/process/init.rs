@@ -211,6 +211,7 @@ fn setup(ctx: &mut InitContext<'_>) -> Result<Prepared> {
     }
     drop(root);
     rootfs::enter(&plan.rootfs, &plan.root)?;
+    rootfs::reopen_dev_null()?;
 
     if let Some(h) = &plan.hostname {
         sethostname(h).map_err(nix_err("sethostname", ""))?;

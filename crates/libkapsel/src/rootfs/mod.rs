@@ -240,6 +240,38 @@ pub fn enter(rootfs: &Path, plan: &RootfsPlan) -> Result<()> {
     Ok(())
 }
 
+/// Stdio descriptors open on the caller's /dev/null are pointed at the container's own,
+/// as runc does after pivot_root: a file whose mount is outside the container's mount
+/// namespace cannot be checkpointed (criu: "Can't lookup mount=N for fd=0
+/// path=/dev/null"), and podman's conmon gives every non-interactive container its
+/// /dev/null as stdin. Closed stdio, or no /dev/null in the container, is left as it is.
+pub fn reopen_dev_null() -> Result<()> {
+    use nix::sys::stat::{fstat, SFlag};
+    let Ok(null) = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+    else {
+        return Ok(());
+    };
+    let ours = fstat(&null).map_err(nix_err("fstat", "/dev/null"))?;
+    let is_null = |st: nix::sys::stat::FileStat| {
+        SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFCHR
+            && st.st_rdev == ours.st_rdev
+    };
+    let dup = |e| nix_err("dup2", "/dev/null")(e);
+    if fstat(std::io::stdin()).is_ok_and(is_null) {
+        nix::unistd::dup2_stdin(&null).map_err(dup)?;
+    }
+    if fstat(std::io::stdout()).is_ok_and(is_null) {
+        nix::unistd::dup2_stdout(&null).map_err(dup)?;
+    }
+    if fstat(std::io::stderr()).is_ok_and(is_null) {
+        nix::unistd::dup2_stderr(&null).map_err(dup)?;
+    }
+    Ok(())
+}
+
 /// Masked and read-only paths, then a read-only root, then an unbindable `/`: the last
 /// changes to the tree.
 pub fn restrict(plan: &RootfsPlan) -> Result<()> {
