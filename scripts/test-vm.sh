@@ -5,6 +5,8 @@
 #   scripts/test-vm.sh              the short set that CI runs
 #   scripts/test-vm.sh --full       every check (several times longer under TCG)
 #   scripts/test-vm.sh -- COMMAND   boot and run COMMAND (sh, in /vm) instead
+#                                   (VM_ITEST=1: with the integration tests of check 50 in
+#                                   /vm/itest, e.g. `sh tests/checks/51-integration-systemd.full.sh`)
 #
 # The image is built once and cached under target/vm/image (rebuilt when its inputs
 # change); kapsel's release binary is built here and handed to each boot. Each check
@@ -13,24 +15,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 set_name=quick
-limit=${VM_TIMEOUT:-420}
-case "${1:-}" in
---full) set_name=full; limit=${VM_TIMEOUT:-1800} ;;
---)
-    shift
-    nice cargo build --release -q -p kapsel
-    exec bash tests/vm/run.sh -t "$limit" "$*" ;;
-"") ;;
-*) echo "usage: scripts/test-vm.sh [--full | -- COMMAND]" >&2; exit 2 ;;
-esac
-nice cargo build --release -q -p kapsel
-start=$(date +%s)
-extra=()
-if [ $set_name = full ]; then
-    # The integration suite's cgroup tests run in the VM too: their executables, the
-    # checkout's paths they were built with (mkbundle.sh, the target tmp dir) and the small
-    # C programs an earlier host run compiled there (the guest has no gcc).
-    it=target/vm/itest
+
+# The integration suite's cgroup tests run in the VM too (checks 50 and 51): their
+# executables, the checkout's paths they were built with (mkbundle.sh, the target tmp dir)
+# and the small C programs an earlier host run compiled there (the guest has no gcc), in
+# target/vm/itest.
+itest() {
+    local it=target/vm/itest d
     rm -rf "$it"
     mkdir -p "$it/bins" "$it/repo/scripts" "$it/repo/tests/integration" "$it/repo/target/tmp"
     nice cargo test -q -p kapsel-integration --no-run --message-format=json 2>/dev/null |
@@ -51,6 +42,27 @@ for line in sys.stdin:
         find "$d" -maxdepth 1 -type f -perm -u+x -exec install -D -t "$it/repo/$d" {} +
     done
     echo "$PWD" >"$it/checkout"
+}
+limit=${VM_TIMEOUT:-420}
+case "${1:-}" in
+--full) set_name=full; limit=${VM_TIMEOUT:-1800} ;;
+--)
+    shift
+    nice cargo build --release -q -p kapsel
+    extra=()
+    if [ "${VM_ITEST:-0}" = 1 ]; then
+        itest
+        extra=(-f target/vm/itest)
+    fi
+    exec bash tests/vm/run.sh -t "$limit" "${extra[@]}" "$*" ;;
+"") ;;
+*) echo "usage: scripts/test-vm.sh [--full | -- COMMAND]" >&2; exit 2 ;;
+esac
+nice cargo build --release -q -p kapsel
+start=$(date +%s)
+extra=()
+if [ $set_name = full ]; then
+    itest
     # The CRI check (72-cri.full.sh): assay and the busybox and pause image tars it imports
     # into its private containerd (the guest has no python3 for mkimage.py).
     nice cargo build --release -q -p assay
@@ -60,7 +72,7 @@ for line in sys.stdin:
     python3 scripts/callers/mkimage.py "$img/kapsel.local_busybox_1.tar" --name kapsel.local/busybox:1 --cmd sh
     python3 scripts/callers/mkimage.py "$img/kapsel.local_pause_1.tar" --name kapsel.local/pause:1 \
         --entrypoint /bin/sleep inf
-    extra=(-f "$it" -f target/release/assay -f "$img")
+    extra=(-f target/vm/itest -f target/release/assay -f "$img")
 fi
 set +e
 bash tests/vm/run.sh -t "$limit" -n suite "${extra[@]}" "sh tests/suite.sh $set_name"

@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::runtime;
+
 /// One cgroup hierarchy mounted on the host.
 #[derive(Debug, Clone)]
 struct Hierarchy {
@@ -97,6 +99,47 @@ impl CgroupDirs {
             }
         }
         own
+    }
+
+    /// Where a container `id` made from a harness bundle without a `cgroupsPath` has its
+    /// cgroups: [`CgroupDirs::relative_base`] joined with the id (the cgroupfs driver), or
+    /// under the systemd driver (`KAPSEL_TEST_CGROUP_DRIVER=systemd`) the scope the harness
+    /// names, `system.slice/kapsel-it-<id>.scope` from every hierarchy's root.
+    pub fn default_for(id: &str) -> CgroupDirs {
+        if runtime::systemd_cgroup() {
+            CgroupDirs::at(Path::new(runtime::SYSTEMD_SLICE).join(runtime::systemd_unit(id)))
+        } else {
+            CgroupDirs::relative_base().join(id)
+        }
+    }
+
+    /// The directories of cgroup `rel` (relative to each hierarchy's root) in every hierarchy
+    /// mounted here; `pid` is this process.
+    pub fn at(rel: impl AsRef<Path>) -> CgroupDirs {
+        let rel = rel.as_ref();
+        let rel = rel.strip_prefix("/").unwrap_or(rel);
+        let mut dirs = CgroupDirs {
+            pid: std::process::id() as i32,
+            v1: Vec::new(),
+            unified: None,
+            unified_mount: None,
+        };
+        for h in mounted_hierarchies() {
+            // A mount of a sub-tree (a cgroup namespace's view) shows `rel` only below it.
+            let below = h.root.strip_prefix("/").unwrap_or(&h.root);
+            let Ok(inner) = rel.strip_prefix(below) else {
+                continue;
+            };
+            let dir = h.mount_point.join(inner);
+            if h.controllers.is_empty() {
+                dirs.unified = Some(dir);
+                dirs.unified_mount = Some(h.mount_point.clone());
+            } else {
+                dirs.v1
+                    .extend(h.controllers.iter().map(|c| (c.clone(), dir.clone())));
+            }
+        }
+        dirs
     }
 
     /// Only the cgroup2 hierarchy (no v1 controller mounted).

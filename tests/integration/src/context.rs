@@ -1,6 +1,7 @@
 //! One test's world: the runtime, a fresh state root, a work dir, unique container ids, and
 //! clean-up of everything the test created (containers, helper processes, mounts, dirs).
 
+use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
@@ -12,7 +13,7 @@ use serde_json::Value;
 use crate::bundle::{self, Base, Bundle};
 use crate::command::{Cmd, Output};
 use crate::procfs;
-use crate::runtime::Runtime;
+use crate::runtime::{self, Runtime};
 use crate::scratch::Scratch;
 
 static NEXT_ID: AtomicU32 = AtomicU32::new(0);
@@ -118,6 +119,11 @@ impl Ctx {
         self.rt.is_kapsel
     }
 
+    /// True under the systemd cgroup driver (`KAPSEL_TEST_CGROUP_DRIVER=systemd`).
+    pub fn systemd_driver(&self) -> bool {
+        runtime::systemd_cgroup()
+    }
+
     /// Skips the rest of the test for `reason`; returns true so callers can `return`.
     pub fn skip(&self, reason: &str) -> bool {
         skip(&self.name, reason);
@@ -153,9 +159,47 @@ impl Ctx {
         Bundle::copy_of(self.base, &self.work().join(format!("bundle-{seq}")))
     }
 
-    /// `RUNTIME --root ROOT`, to add arguments to.
+    /// `RUNTIME --root ROOT` (and `--systemd-cgroup` under the systemd driver, see
+    /// [`runtime::systemd_cgroup`]), to add arguments to.
     pub fn rt(&self) -> Cmd {
-        Cmd::new(&self.rt.path, self.work()).args([Path::new("--root"), self.root()])
+        Cmd::new(&self.rt.path, self.work()).args(self.global_args())
+    }
+
+    /// The runtime's global flags the harness passes: `--root ROOT` [`--systemd-cgroup`].
+    pub fn global_args(&self) -> Vec<OsString> {
+        let mut args = vec![OsString::from("--root"), self.root().as_os_str().to_owned()];
+        if runtime::systemd_cgroup() {
+            args.push("--systemd-cgroup".into());
+        }
+        args
+    }
+
+    /// `RUNTIME --root ROOT ...` as a plain [`Command`], for a process the test manages itself
+    /// (`events` streaming in the background).
+    pub fn rt_command(&self) -> Command {
+        let mut command = Command::new(&self.rt.path);
+        command.args(self.global_args());
+        command
+    }
+
+    /// Writes `bundle`'s config for container `id`: as it is, or under the systemd driver with
+    /// `linux.cgroupsPath` `system.slice:kapsel-it:<id>` when the test set none (see
+    /// [`CgroupDirs::default_for`](crate::cgroupfs::CgroupDirs::default_for)).
+    pub fn write_bundle(&self, bundle: &Bundle, id: &str) {
+        let has_path = bundle
+            .config
+            .pointer("/linux/cgroupsPath")
+            .is_some_and(|p| !p.is_null());
+        if !runtime::systemd_cgroup() || has_path {
+            bundle.write();
+            return;
+        }
+        let mut b = bundle.clone();
+        b.set(
+            "/linux/cgroupsPath",
+            Value::from(runtime::systemd_cgroups_path(id)),
+        );
+        b.write();
     }
 
     /// Runs `RUNTIME --root ROOT args...`.
@@ -185,7 +229,7 @@ impl Ctx {
     /// `create --bundle B --pid-file F` without the id, ready for more flags, the id and a
     /// shell set-up; call [`Ctx::track_pid_file`] after a successful run.
     pub fn create_cmd(&mut self, bundle: &Bundle, id: &str, cmd: Cmd) -> Cmd {
-        bundle.write();
+        self.write_bundle(bundle, id);
         let pid_file = self.pid_file(id);
         cmd.args(["create", "--bundle"])
             .arg(&bundle.dir)
@@ -227,7 +271,7 @@ impl Ctx {
 
     /// `run --bundle B EXTRA... ID` in the foreground.
     pub fn run_with(&mut self, bundle: &Bundle, id: &str, extra: &[&str]) -> Output {
-        bundle.write();
+        self.write_bundle(bundle, id);
         self.rt()
             .args(["run", "--bundle"])
             .args([&bundle.dir])

@@ -41,7 +41,7 @@ impl Ctx {
 
 /// The default cgroup directories of container `id` that exist now.
 pub fn cgroup_dirs_of(id: &str) -> Vec<PathBuf> {
-    CgroupDirs::relative_base().join(id).remaining()
+    CgroupDirs::default_for(id).remaining()
 }
 
 /// Pids in any of the default cgroups of container `id`.

@@ -163,11 +163,17 @@ fn processes_inside(dir: &Path) -> Vec<String> {
 
 fn cgroup_dirs(id: &str) -> Vec<String> {
     // A runtime's default cgroup for `id` is below the caller's own cgroup (runc's rule;
-    // below its parent on pure v2).
-    CgroupDirs::relative_base()
-        .join(id)
-        .remaining()
-        .into_iter()
+    // below its parent on pure v2); under the systemd driver the harness's scope, or the
+    // runtimes' own default scopes for a bundle written without the harness's path.
+    let mut dirs = vec![CgroupDirs::default_for(id)];
+    if crate::runtime::systemd_cgroup() {
+        dirs.extend(
+            ["kapsel", "runc", "crun"]
+                .map(|prefix| CgroupDirs::at(format!("system.slice/{prefix}-{id}.scope"))),
+        );
+    }
+    dirs.iter()
+        .flat_map(CgroupDirs::remaining)
         .map(|p| format!("cgroup dir left at `{}`", p.display()))
         .collect()
 }

@@ -35,6 +35,35 @@ impl Runtime {
     }
 }
 
+/// The cgroup driver the tests drive the runtime with, from `KAPSEL_TEST_CGROUP_DRIVER`:
+/// `cgroupfs` (or unset: the default, as on the CI host) or `systemd` (the VM of tests/vm,
+/// where systemd is PID 1): every invocation then gets `--systemd-cgroup` and every bundle
+/// without a `cgroupsPath` gets [`systemd_cgroups_path`]. Any other value panics.
+pub fn systemd_cgroup() -> bool {
+    match std::env::var("KAPSEL_TEST_CGROUP_DRIVER") {
+        Ok(v) if v == "systemd" => true,
+        Ok(v) if v.is_empty() || v == "cgroupfs" => false,
+        Ok(v) => panic!("KAPSEL_TEST_CGROUP_DRIVER `{v}`: want `cgroupfs` or `systemd`"),
+        Err(_) => false,
+    }
+}
+
+/// The slice and unit prefix of the harness's containers under the systemd driver.
+pub const SYSTEMD_SLICE: &str = "system.slice";
+/// See [`SYSTEMD_SLICE`]: the unit of container `id` is `kapsel-it-<id>.scope`.
+pub const SYSTEMD_PREFIX: &str = "kapsel-it";
+
+/// `system.slice:kapsel-it:<id>`: the `cgroupsPath` a bundle without one gets under the
+/// systemd driver (the same unit whatever the runtime, so tests find it for runc too).
+pub fn systemd_cgroups_path(id: &str) -> String {
+    format!("{SYSTEMD_SLICE}:{SYSTEMD_PREFIX}:{id}")
+}
+
+/// The scope unit of container `id` under the systemd driver: `kapsel-it-<id>.scope`.
+pub fn systemd_unit(id: &str) -> String {
+    format!("{SYSTEMD_PREFIX}-{id}.scope")
+}
+
 fn resolve(wanted: &str) -> Result<PathBuf, String> {
     if wanted.contains('/') {
         let path = PathBuf::from(wanted);

@@ -110,14 +110,14 @@ fn create_puts_the_init_in_its_cgroups_before_start() {
     let id = t.id("join");
     t.create(&b, &id).ok();
     let (pid, dirs) = init_and_dirs(&t, &id);
-    let own = CgroupDirs::relative_base().join(&id);
+    let own = CgroupDirs::default_for(&id);
     let mut want: Vec<PathBuf> = own.all().iter().map(|d| d.to_path_buf()).collect();
     let mut theirs: Vec<PathBuf> = dirs.all().iter().map(|d| d.to_path_buf()).collect();
     theirs.sort();
     want.sort();
     assert_eq!(
         theirs, want,
-        "the default cgroup is the id below the runtime's own cgroup in every hierarchy (its parent on pure v2)"
+        "the default cgroup is the id below the runtime's own cgroup in every hierarchy (its parent on pure v2; the harness's scope under systemd)"
     );
     // (pure v2 has no v1 controller: the unified directory below is the one)
     for controller in ["memory", "pids", "cpu", "freezer", "devices"]
@@ -160,6 +160,10 @@ fn cgroups_path_absolute_and_relative() {
     let Some(mut t) = ctx!("cgroups_path_absolute_and_relative") else {
         return;
     };
+    if t.systemd_driver() {
+        systemd_cgroups_path_forms(&mut t);
+        return;
+    }
     let own = CgroupDirs::relative_base();
     // Hierarchy roots: the mount points (our v1 cgroups may be nested, e.g. memory).
     let roots: Vec<PathBuf> = if own.pure_v2() {
@@ -232,6 +236,63 @@ fn cgroups_path_absolute_and_relative() {
                 "cgroupsPath `{path}`: parents left: {parents:?}"
             );
         }
+    }
+}
+
+/// Stops a slice the test named (systemd keeps a slice a scope made until it is stopped).
+struct StopSlice(String);
+
+impl Drop for StopSlice {
+    fn drop(&mut self) {
+        let _ = Command::new("systemctl")
+            .args(["stop", &self.0])
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// `cgroupsPath` as `slice:prefix:name` under the systemd driver: the scope `prefix-name.scope`
+/// in the slice (nested slices: `a-b.slice` is `a.slice/a-b.slice`), `system.slice` for an
+/// empty slice; the same value a second time gives the same place, and delete removes the
+/// scope's cgroup.
+fn systemd_cgroups_path_forms(t: &mut Ctx) {
+    let root = PathBuf::from("/sys/fs/cgroup");
+    for tag in ["nested", "noslice"] {
+        let id = t.id(tag);
+        let flat = id.replace('-', "_");
+        let (path, want, slice) = if tag == "nested" {
+            let slice = format!("kt-{flat}.slice");
+            (
+                format!("{slice}:kt:{id}"),
+                root.join(format!("kt.slice/{slice}/kt-{id}.scope")),
+                Some(slice),
+            )
+        } else {
+            (
+                format!(":kt:{id}"),
+                root.join(format!("system.slice/kt-{id}.scope")),
+                None,
+            )
+        };
+        let _stop = slice.map(StopSlice);
+        let mut got = Vec::new();
+        for (n, id) in [id.clone(), t.id(tag)].iter().enumerate() {
+            let mut b = t.bundle();
+            b.args(&["sleep", "1000"]);
+            // The second container takes the same unit name: the first must be gone.
+            b.set("/linux/cgroupsPath", json!(path));
+            t.create(&b, id).ok();
+            let (_, dirs) = init_and_dirs(t, id);
+            t.cmd(&["delete", "--force", id]).ok();
+            assert!(
+                dirs.remaining().is_empty(),
+                "cgroupsPath `{path}` (container {n}): dirs left: {:?}",
+                dirs.remaining()
+            );
+            got.push(dirs.unified().map(Path::to_path_buf));
+        }
+        assert_eq!(got[0].as_ref(), Some(&want), "cgroupsPath `{path}`");
+        assert_eq!(got[1], got[0], "cgroupsPath `{path}` a second time");
     }
 }
 
@@ -314,7 +375,15 @@ fn pause_resume_update_refuse_the_wrong_state() {
     procfs::reap(pid, SECS5);
     let limit_file = dirs.name("memory", "memory.limit_in_bytes", "memory.max");
     let limit = dirs.read("memory", limit_file);
-    assert!(limit.is_some(), "no `{limit_file}`");
+    // systemd removes a scope's cgroup with its last process: nothing to read back then.
+    let gone = t.systemd_driver() && dirs.remaining().is_empty();
+    if gone {
+        eprintln!(
+            "NOTE {}: the stopped container's scope is gone (systemd), its limit is not read back",
+            t.name
+        );
+    }
+    assert!(gone || limit.is_some(), "no `{limit_file}`");
     for (verb, args) in [
         ("pause", vec!["pause", id.as_str()]),
         ("update", vec!["update", "--memory", "50m", id.as_str()]),
@@ -472,10 +541,8 @@ fn events_stream_stats_every_interval() {
     let id = t.id("stream");
     let pid = t.create_and_start(&b, &id);
     let out_path = t.work().join("events.out");
-    let mut events = Command::new(&t.rt.path);
+    let mut events = t.rt_command();
     events
-        .arg("--root")
-        .arg(t.root())
         .args(["events", "--interval", "200ms", &id])
         .stdout(File::create(&out_path).expect("events output file"))
         .stderr(Stdio::null());
@@ -808,6 +875,94 @@ fn update_from_flags_a_file_and_stdin() {
         t.cmd(&["update", "--cpu-shares", "400", &id]).ok();
         assert_files(&dirs, &cpu_files(&dirs, 400, "-1", "20000")[..1]);
     }
+}
+
+/// The limits `limits_stay_through_updates_of_other_limits` sets: memory (limit,
+/// memory+swap, reservation), cpu shares and pids; the quota (5000 per 20000) and the cpuset
+/// (cpu 0) stay as created.
+#[derive(Clone, Copy)]
+struct Limits {
+    memory: (u64, u64, u64),
+    shares: u64,
+    pids: u64,
+}
+
+/// Every limit in force, as `assert_files` wants them.
+fn all_limits(dirs: &CgroupDirs, l: Limits) -> Vec<(&'static str, &'static str, String)> {
+    let mut want = memory_files(dirs, l.memory.0, l.memory.1, l.memory.2);
+    want.extend(cpu_files(dirs, l.shares, "5000", "20000"));
+    want.push(("pids", "pids.max", l.pids.to_string()));
+    want.push(("cpuset", "cpuset.cpus", "0".into()));
+    want
+}
+
+#[track_caller]
+fn assert_limits(dirs: &CgroupDirs, l: Limits, after: &str) {
+    for (controller, file, value) in all_limits(dirs, l) {
+        assert_eq!(
+            dirs.read(controller, file).as_deref(),
+            Some(value.as_str()),
+            "{controller}/{file} after {after}"
+        );
+    }
+}
+
+// Each limit stays as it was when `update` changes another one, and under the systemd driver
+// when systemd applies the unit's properties again (`systemctl daemon-reload`, or a property
+// of the same controller set by a later update): systemd then writes every file of that
+// controller from the unit's properties, so a limit kapsel wrote only into the file would
+// fall back to systemd's default.
+#[test]
+fn limits_stay_through_updates_of_other_limits() {
+    let Some(mut t) = ctx!("limits_stay_through_updates_of_other_limits") else {
+        return;
+    };
+    let mut b = t.bundle();
+    b.args(&["sleep", "1000"]);
+    b.set(
+        "/linux/resources",
+        json!({"memory": {"limit": 64 * MIB, "swap": 96 * MIB, "reservation": 20 * MIB},
+               "cpu": {"shares": 300, "quota": 5000, "period": 20000, "cpus": "0"},
+               "pids": {"limit": 30}}),
+    );
+    let id = t.id("keep");
+    t.create_and_start(&b, &id);
+    let (_, dirs) = init_and_dirs(&t, &id);
+    let mut l = Limits {
+        memory: (64 * MIB, 96 * MIB, 20 * MIB),
+        shares: 300,
+        pids: 30,
+    };
+    assert_limits(&dirs, l, "create");
+    let steps: [&[&str]; 4] = [
+        &["--memory-reservation", "10m"],
+        &["--pids-limit", "40"],
+        &["--cpu-share", "700"],
+        &["--memory", "80m", "--memory-swap", "100m"],
+    ];
+    for flags in steps {
+        match flags[0] {
+            "--memory-reservation" => l.memory.2 = 10 * MIB,
+            "--pids-limit" => l.pids = 40,
+            "--cpu-share" => l.shares = 700,
+            _ => l.memory = (80 * MIB, 100 * MIB, l.memory.2),
+        }
+        let mut argv = vec!["update"];
+        argv.extend(flags);
+        argv.push(&id);
+        t.cmd(&argv).ok();
+        assert_limits(&dirs, l, &format!("`update {flags:?}`"));
+    }
+    if t.systemd_driver() {
+        let reload = Command::new("systemctl")
+            .arg("daemon-reload")
+            .status()
+            .expect("run systemctl daemon-reload");
+        assert!(reload.success(), "systemctl daemon-reload: {reload}");
+        assert_limits(&dirs, l, "`systemctl daemon-reload`");
+    }
+    t.cmd(&["delete", "--force", &id]).ok();
+    assert_removed(&id, &dirs);
 }
 
 #[test]

@@ -59,7 +59,7 @@ fn a_full_state_root_gives_enospc_and_leaves_nothing() {
         out.refused_naming(&[&id, "ENOSPC"]);
         assert!(!root.join(&id).exists(), "{tag}: the state dir is left");
         assert!(
-            CgroupDirs::relative_base().join(&id).remaining().is_empty(),
+            CgroupDirs::default_for(&id).remaining().is_empty(),
             "{tag}: cgroup left"
         );
         t.assert_no_leftovers(&id, &b, None);

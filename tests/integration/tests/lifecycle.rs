@@ -399,8 +399,8 @@ fn create_accepts_flags_after_the_id() {
     };
     let mut b = t.bundle();
     b.args(&["true"]);
-    b.write();
     let id = t.id("late-flags");
+    t.write_bundle(&b, &id);
     let pid_file = t.pid_file(&id);
     t.rt()
         .args(["create", id.as_str(), "--bundle"])
@@ -471,9 +471,26 @@ fn concurrent_creates_never_clash() {
     let mut b = t.bundle();
     b.args(&["sleep", "1000"]);
     let ids: Vec<String> = (0..4).map(|i| t.id(&format!("par{i}"))).collect();
+    // One bundle for all; under the systemd driver one each, as the harness writes each
+    // container's unit name into its config.
+    let bundles: Vec<_> = ids
+        .iter()
+        .map(|_| {
+            if t.systemd_driver() {
+                t.bundle()
+            } else {
+                b.clone()
+            }
+        })
+        .map(|mut b| {
+            b.args(&["sleep", "1000"]);
+            b
+        })
+        .collect();
     let cmds: Vec<_> = ids
         .iter()
-        .map(|id| t.create_cmd(&b, id, t.rt()).arg(id))
+        .zip(&bundles)
+        .map(|(id, b)| t.create_cmd(b, id, t.rt()).arg(id))
         .collect();
     let outs: Vec<_> = std::thread::scope(|s| {
         let handles: Vec<_> = cmds.into_iter().map(|c| s.spawn(move || c.run())).collect();
@@ -490,10 +507,10 @@ fn concurrent_creates_never_clash() {
     let mut listed: Vec<&str> = list.stdout.lines().collect();
     listed.sort();
     assert_eq!(listed, ids.iter().map(String::as_str).collect::<Vec<_>>());
-    for id in &ids {
+    for (id, b) in ids.iter().zip(&bundles) {
         assert_eq!(t.state_ok(id)["status"], "created");
         t.cmd(&["delete", "--force", id]).ok();
-        t.assert_no_leftovers(id, &b, None);
+        t.assert_no_leftovers(id, b, None);
     }
 }
 
@@ -508,7 +525,7 @@ fn concurrent_creates_of_one_id_succeed_once() {
     let mut b = t.bundle();
     b.args(&["sleep", "1000"]);
     let id = t.id("race");
-    b.write();
+    t.write_bundle(&b, &id);
     // Separate pid files, so the loser cannot overwrite the winner's.
     let cmds: Vec<_> = (0..4)
         .map(|i| {

@@ -97,10 +97,8 @@ fn memory_eater_is_oom_killed_near_the_limit() {
     }
 
     let events_out = t.work().join("events.out");
-    let mut events = Command::new(&t.rt.path);
+    let mut events = t.rt_command();
     events
-        .arg("--root")
-        .arg(t.root())
         .args(["events", "--interval", "1s", &id])
         .stdout(File::create(&events_out).expect("events output file"))
         .stderr(Stdio::null());
@@ -175,7 +173,7 @@ fn run_exits_137_when_the_init_is_oom_killed() {
         "the eater got near the 50 MiB limit before the kill: {}",
         out.describe()
     );
-    let left = CgroupDirs::relative_base().join(&id).remaining();
+    let left = CgroupDirs::default_for(&id).remaining();
     assert!(left.is_empty(), "cgroup dirs left after run: {left:?}");
 }
 
@@ -650,15 +648,31 @@ fn unified_keys_go_to_the_v2_cgroup() {
         json!({"hugetlb.2MB.max": "4194304"}),
     );
     let id = t.id("hugetlb");
-    let parent = root.join(format!("kt-{id}"));
-    b.set("/linux/cgroupsPath", json!(format!("/kt-{id}/leaf")));
+    // A parent the runtime makes: a directory (cgroupfs), a slice systemd makes (systemd).
+    let (parent, leaf, slice) = if t.systemd_driver() {
+        let slice = format!("kt-{}.slice", id.replace('-', "_"));
+        b.set("/linux/cgroupsPath", json!(format!("{slice}:kt:{id}")));
+        (
+            root.join("kt.slice").join(&slice),
+            format!("kt-{id}.scope"),
+            Some(slice),
+        )
+    } else {
+        b.set("/linux/cgroupsPath", json!(format!("/kt-{id}/leaf")));
+        (root.join(format!("kt-{id}")), "leaf".to_string(), None)
+    };
     let created = t.create(&b, &id);
-    let value = std::fs::read_to_string(parent.join("leaf/hugetlb.2MB.max")).unwrap_or_default();
+    let value =
+        std::fs::read_to_string(parent.join(&leaf).join("hugetlb.2MB.max")).unwrap_or_default();
     let enabled =
         std::fs::read_to_string(parent.join("cgroup.subtree_control")).unwrap_or_default();
     t.cmd(&["delete", "--force", &id]);
-    for dir in [parent.join("leaf"), parent.clone()] {
-        let _ = std::fs::remove_dir(dir);
+    if let Some(slice) = slice {
+        let _ = Command::new("systemctl").args(["stop", &slice]).status();
+    } else {
+        for dir in [parent.join(&leaf), parent.clone()] {
+            let _ = std::fs::remove_dir(dir);
+        }
     }
     created.ok();
     assert_eq!(value.trim(), "4194304", "hugetlb.2MB.max of the container");
@@ -824,7 +838,6 @@ fn bad_limits_are_refused_and_leave_no_cgroup() {
             runc_accepts: true,
         },
     ];
-    let own = CgroupDirs::relative_base();
     for case in cases {
         if case.runc_accepts
             && !t.checks_kapsel_only(&format!("{} is refused (runc takes it)", case.tag))
@@ -837,7 +850,7 @@ fn bad_limits_are_refused_and_leave_no_cgroup() {
         let id = t.id(case.tag);
         let out = t.create(&b, &id);
         refused(&t, &out, &id, case.field);
-        let left = own.join(&id).remaining();
+        let left = CgroupDirs::default_for(&id).remaining();
         assert!(left.is_empty(), "{}: cgroup dirs left: {left:?}", case.tag);
         t.assert_no_leftovers(&id, &b, None);
     }
