@@ -230,7 +230,11 @@ impl Manager {
         };
         let (props, rest) = match resources {
             Some(r) => {
-                let (props, rest) = crate::systemd::split_resources(r);
+                // Checked whole before systemd is told any of it: a property systemd took
+                // is not checked again (a memory limit of -5 would become `infinity`).
+                validate::validate(r, self.paths.kind == LayoutKind::V2)?;
+                let (props, rest) =
+                    crate::systemd::split_resources(r, self.paths.kind == LayoutKind::V2);
                 (props, Some(rest))
             }
             None => (Vec::new(), None),
@@ -436,7 +440,12 @@ impl Manager {
                 completed = r;
                 resources = &completed;
             }
-            let (props, mut rest) = crate::systemd::split_resources(resources);
+            // Everything is checked before systemd is told any of it, as the files are
+            // checked before the first write: a refused update changes nothing.
+            validate::validate(resources, self.paths.kind == LayoutKind::V2)?;
+            self.refuse_below_usage(resources)?;
+            let (props, mut rest) =
+                crate::systemd::split_resources(resources, self.paths.kind == LayoutKind::V2);
             crate::systemd::set_properties(self.instance(), unit, props)?;
             // systemd writes an unlimited quota as `max` with its default period of 100 ms,
             // whatever CPUQuotaPeriodUSec says: the period is written again after it (runc's
@@ -452,6 +461,38 @@ impl Manager {
             return self.set(&rest, false);
         }
         self.set(resources, false)
+    }
+
+    /// `memory.checkBeforeUpdate`: a new memory limit below the cgroup's usage is refused
+    /// (the files' own check, made before systemd sets a `MemoryMax` it would not refuse).
+    fn refuse_below_usage(&self, resources: &LinuxResources) -> Result<()> {
+        let Some(m) = resources.memory().as_ref() else {
+            return Ok(());
+        };
+        let limit = m.limit().unwrap_or(0);
+        if m.check_before_update() != Some(true) || limit <= 0 {
+            return Ok(());
+        }
+        let (dir, usage_file, limit_file) = match self.paths.kind {
+            LayoutKind::V2 => (self.unified_dir()?, "memory.current", "memory.max"),
+            _ => match self.paths.v1.get("memory") {
+                Some(dir) => (
+                    dir.as_path(),
+                    "memory.usage_in_bytes",
+                    "memory.limit_in_bytes",
+                ),
+                None => return Ok(()),
+            },
+        };
+        let usage = files::read_u64(dir, usage_file)?;
+        if (limit as u64) < usage {
+            return Err(CgroupError::BelowUsage {
+                path: dir.join(limit_file),
+                limit,
+                usage,
+            });
+        }
+        Ok(())
     }
 
     fn set(&self, resources: &LinuxResources, with_devices: bool) -> Result<Vec<String>> {

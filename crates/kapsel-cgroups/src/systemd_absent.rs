@@ -41,7 +41,10 @@ pub(crate) fn unit_for(
     Err(absent())
 }
 
-pub(crate) fn split_resources(r: &LinuxResources) -> (Vec<(&'static str, Value)>, LinuxResources) {
+pub(crate) fn split_resources(
+    r: &LinuxResources,
+    _v2: bool,
+) -> (Vec<(&'static str, Value)>, LinuxResources) {
     (Vec::new(), r.clone())
 }
 

@@ -118,20 +118,36 @@ fn shares_to_weight(shares: u64) -> u64 {
 }
 
 /// The limits systemd expresses as unit properties, and the resources left for kapsel to
-/// write into the delegated cgroup itself.
-pub(crate) fn split_resources(r: &LinuxResources) -> (Vec<(&'static str, Value)>, LinuxResources) {
+/// write into the delegated cgroup itself (`v2`: the host's resources are on cgroup v2).
+///
+/// systemd writes every file of a controller again from the unit's properties whenever it
+/// applies that controller's settings (a later property of it, `systemctl daemon-reload`):
+/// a limit of a controller it manages must be a property too, or it falls back to
+/// systemd's default (`max`).
+pub(crate) fn split_resources(
+    r: &LinuxResources,
+    v2: bool,
+) -> (Vec<(&'static str, Value)>, LinuxResources) {
     let mut props = Vec::new();
     let mut rest = r.clone();
     let limit = |v: i64| if v < 0 { u64::MAX } else { v as u64 };
     if let Some(mem) = r.memory() {
         let mut m = *mem;
-        // The swap limit is written from the memory limit (v2's memory.swap.max is their
-        // difference), so both stay with kapsel when swap is set.
-        if let (Some(l), None) = (mem.limit(), mem.swap()) {
-            if l != 0 {
+        match (mem.limit(), mem.swap()) {
+            (Some(l), None) if l != 0 => {
                 props.push(("MemoryMax", Value::U64(limit(l))));
                 m.set_limit(None);
             }
+            // The swap limit is written from the memory limit (v2's memory.swap.max is their
+            // difference), so both files stay with kapsel when swap is set; on v2 systemd is
+            // told the same values (MemorySwapMax is v2's memory.swap.max).
+            (Some(l), Some(s)) if l != 0 && v2 => {
+                props.push(("MemoryMax", Value::U64(limit(l))));
+                if let Some(swap) = crate::v2::memory::swap_to_v2(s, l) {
+                    props.push(("MemorySwapMax", Value::U64(limit(swap))));
+                }
+            }
+            _ => {}
         }
         if let Some(res) = mem.reservation().filter(|v| *v > 0) {
             props.push(("MemoryLow", Value::U64(res as u64)));
@@ -380,7 +396,7 @@ mod tests {
             )
             .build()
             .unwrap();
-        let (props, rest) = split_resources(&r);
+        let (props, rest) = split_resources(&r, true);
         assert!(props.contains(&("MemoryMax", Value::U64(100 << 20))));
         assert!(props.contains(&("TasksMax", Value::U64(64))));
         assert!(props.contains(&("CPUWeight", Value::U64(39))));
@@ -404,8 +420,42 @@ mod tests {
             )
             .build()
             .unwrap();
-        let (props, rest) = split_resources(&r);
+        // v1: both stay with kapsel (memory.memsw.limit_in_bytes has no property).
+        let (props, rest) = split_resources(&r, false);
         assert!(props.is_empty());
         assert_eq!(rest.memory().as_ref().unwrap().limit(), Some(100 << 20));
+        // v2: kapsel writes both files and systemd is told the same values, so that it
+        // writes them back unchanged when it applies the unit's memory settings again.
+        let (props, rest) = split_resources(&r, true);
+        assert_eq!(
+            props,
+            vec![
+                ("MemoryMax", Value::U64(100 << 20)),
+                ("MemorySwapMax", Value::U64(100 << 20))
+            ]
+        );
+        let m = rest.memory().unwrap();
+        assert_eq!((m.limit(), m.swap()), (Some(100 << 20), Some(200 << 20)));
+        // swap equal to the limit: no swap at all, memory.swap.max 0
+        let r = LinuxResourcesBuilder::default()
+            .memory(
+                LinuxMemoryBuilder::default()
+                    .limit(64 << 20)
+                    .swap(64 << 20)
+                    .reservation(32 << 20)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap();
+        let (props, _) = split_resources(&r, true);
+        assert_eq!(
+            props,
+            vec![
+                ("MemoryMax", Value::U64(64 << 20)),
+                ("MemorySwapMax", Value::U64(0)),
+                ("MemoryLow", Value::U64(32 << 20))
+            ]
+        );
     }
 }

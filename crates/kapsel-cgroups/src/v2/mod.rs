@@ -3,7 +3,7 @@
 pub(crate) mod cpu;
 pub mod devices;
 mod io;
-mod memory;
+pub(crate) mod memory;
 
 use crate::devices::DeviceRule;
 use crate::error::{CgroupError, Result};
