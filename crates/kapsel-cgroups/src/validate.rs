@@ -12,7 +12,7 @@ pub fn validate(resources: &LinuxResources, v2: bool) -> Result<()> {
         validate_memory(memory, v2)?;
     }
     if let Some(cpu) = resources.cpu() {
-        validate_cpu(cpu)?;
+        validate_cpu(cpu, v2)?;
     }
     if let Some(pids) = resources.pids() {
         at_least_minus_one(&format!("{R}.pids.limit"), pids.limit())?;
@@ -161,7 +161,15 @@ fn validate_memory(m: &LinuxMemory, v2: bool) -> Result<()> {
     Ok(())
 }
 
-fn validate_cpu(c: &LinuxCpu) -> Result<()> {
+fn validate_cpu(c: &LinuxCpu, v2: bool) -> Result<()> {
+    // Refused here too, not only when the v2 files are written: the systemd driver sets the
+    // unit's properties (a pids limit given with it) before any file.
+    if v2 && (c.realtime_runtime().unwrap_or(0) != 0 || c.realtime_period().unwrap_or(0) != 0) {
+        return Err(CgroupError::unsupported(
+            "linux.resources.cpu.realtimeRuntime",
+            "realtime scheduling limits do not exist on cgroup v2",
+        ));
+    }
     if let Some(shares) = c.shares().filter(|&s| s != 0) {
         if !(2..=262_144).contains(&shares) {
             return Err(CgroupError::invalid(
@@ -375,6 +383,17 @@ mod tests {
             error(r#"{"hugepageLimits":[{"pageSize":"2M","limit":1}]}"#, false),
             "linux.resources.hugepageLimits[0].pageSize: `2M` is not a page size like `2MB` or `1GB`"
         );
+    }
+
+    #[test]
+    fn realtime_limits_are_refused_before_anything_on_v2_only() {
+        let rt = r#"{"cpu":{"realtimePeriod":400000},"pids":{"limit":31}}"#;
+        assert_eq!(
+            error(rt, true),
+            "linux.resources.cpu.realtimeRuntime: realtime scheduling limits do not exist on cgroup v2"
+        );
+        let r: LinuxResources = serde_json::from_str(rt).unwrap();
+        assert!(validate(&r, false).is_ok());
     }
 
     #[test]
