@@ -6,7 +6,8 @@
 #   scripts/test-vm.sh --full       every check (several times longer under TCG)
 #   scripts/test-vm.sh -- COMMAND   boot and run COMMAND (sh, in /vm) instead
 #                                   (VM_ITEST=1: with the integration tests of check 50 in
-#                                   /vm/itest, e.g. `sh tests/checks/51-integration-systemd.full.sh`)
+#                                   /vm/itest, e.g. `sh tests/checks/51-integration-systemd.full.sh`;
+#                                   VM_FILES="F...": more files, as tests/vm/run.sh -f)
 #
 # The image is built once and cached under target/vm/image (rebuilt when its inputs
 # change); kapsel's release binary is built here and handed to each boot. Each check
@@ -54,6 +55,7 @@ case "${1:-}" in
         itest
         extra=(-f target/vm/itest)
     fi
+    for f in ${VM_FILES:-}; do extra+=(-f "$f"); done
     exec bash tests/vm/run.sh -t "$limit" "${extra[@]}" "$*" ;;
 "") ;;
 *) echo "usage: scripts/test-vm.sh [--full | -- COMMAND]" >&2; exit 2 ;;

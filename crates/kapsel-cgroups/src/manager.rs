@@ -287,6 +287,51 @@ impl Manager {
         }
     }
 
+    /// Rootless with the systemd driver: whether a new process of the caller (`exec`) cannot
+    /// join the container's scope itself. The kernel lets a process move one (itself too)
+    /// only when it may write `cgroup.procs` of the common ancestor of both cgroups: from
+    /// outside the cgroups systemd delegated to the user (a system service, `runuser`) it
+    /// may not, and the user's systemd moves it instead (`attach_via_systemd`).
+    pub fn joins_via_systemd(&self) -> bool {
+        if !self.paths.systemd_user || self.paths.kind != LayoutKind::V2 {
+            return false;
+        }
+        let Some(scope) = self.paths.unified.as_deref() else {
+            return false;
+        };
+        let host = Host::system();
+        let own = files::read_path(&host.self_cgroup).ok().and_then(|text| {
+            text.lines()
+                .find_map(|l| l.strip_prefix("0::").map(str::to_string))
+        });
+        let (Some(own), Ok(layout)) = (own, crate::layout::detect(&host.root, &host.mountinfo))
+        else {
+            return false;
+        };
+        let Some(mount) = layout.unified.as_deref() else {
+            return false;
+        };
+        let own = mount.join(own.trim_start_matches('/'));
+        let common: PathBuf = own
+            .components()
+            .zip(scope.components())
+            .take_while(|(a, b)| a == b)
+            .map(|(a, _)| a)
+            .collect();
+        [common.as_path(), scope].iter().any(|dir| {
+            nix::unistd::access(&dir.join("cgroup.procs"), nix::unistd::AccessFlags::W_OK).is_err()
+        })
+    }
+
+    /// Has the user's systemd move `pid` into the container's scope (see
+    /// `joins_via_systemd`).
+    pub fn attach_via_systemd(&self, pid: i32) -> Result<()> {
+        let Some(unit) = &self.paths.systemd_unit else {
+            return self.add_pid(pid);
+        };
+        crate::systemd::attach(self.instance(), unit, &[pid as u32])
+    }
+
     /// Why the systemd driver asked for was not used (rootless without a user bus), for
     /// the caller to print once.
     pub fn fallback(&self) -> Option<&str> {

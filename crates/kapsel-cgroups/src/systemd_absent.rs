@@ -69,6 +69,10 @@ pub(crate) fn set_properties(
     Err(absent())
 }
 
+pub(crate) fn attach(_instance: Instance, _unit: &str, _pids: &[u32]) -> Result<()> {
+    Err(absent())
+}
+
 pub(crate) fn stop(_instance: Instance, _unit: &str) -> Result<()> {
     Err(absent())
 }

@@ -266,6 +266,20 @@ pub(crate) fn set_properties(
     Ok(())
 }
 
+/// Moves `pids` into the unit's cgroup (`AttachProcessesToUnit`, systemd 238; a user
+/// manager asks PID 1 for a process outside the cgroups delegated to it, systemd 248). A
+/// user manager moves only processes of its user's uid.
+pub(crate) fn attach(instance: Instance, unit: &str, pids: &[u32]) -> Result<()> {
+    let mut conn = bus::Connection::open(instance).map_err(|e| dbus_err(unit, "connect", e))?;
+    let mut body = Encoder::default();
+    body.str(unit);
+    body.str("");
+    body.array(4, |e| pids.iter().for_each(|p| e.u32(*p)));
+    conn.manager_call("AttachProcessesToUnit", "ssau", body.buf)
+        .map_err(|e| dbus_err(unit, "AttachProcessesToUnit", e))?;
+    Ok(())
+}
+
 /// Stops the unit (systemd kills what is left and removes its cgroup) and waits for it.
 /// A unit systemd no longer knows (it stops scopes whose processes all exited) is fine.
 pub(crate) fn stop(instance: Instance, unit: &str) -> Result<()> {

@@ -87,6 +87,12 @@ fn exec_inner(root: &StateRoot, id: &str, opts: &ExecOptions) -> Result<i32> {
     if !sub_cgroups.is_empty() && cgroup.is_none() {
         return Err(Error::Usage("--cgroup: the container has no cgroup".into()));
     }
+    // Rootless with the systemd driver from outside the user's cgroups, the user's systemd
+    // moves the process into the scope (it cannot itself), before it does anything else.
+    let via_systemd = sub_cgroups.is_empty()
+        && cgroup
+            .as_ref()
+            .is_some_and(kapsel_cgroups::Manager::joins_via_systemd);
     let job = Job {
         spec: &spec,
         plan: &plan,
@@ -96,8 +102,10 @@ fn exec_inner(root: &StateRoot, id: &str, opts: &ExecOptions) -> Result<i32> {
         seccomp: seccomp.as_ref(),
         cgroup_join: cgroup
             .as_ref()
+            .filter(|_| !via_systemd)
             .map(|m| crate::linux::cgroups::self_join(m.paths(), &sub_cgroups))
             .transpose()?,
+        attach: cgroup.as_ref().filter(|_| via_systemd),
         state_json: &state_json,
     };
     let pidfd_socket = opts
@@ -289,6 +297,9 @@ struct Job<'a> {
     /// What the process needs to join the container's cgroup (or the `--cgroup`
     /// sub-cgroups) itself.
     cgroup_join: Option<SelfJoin>,
+    /// The container's cgroup when systemd must move the process there (the process waits
+    /// for the word that it did).
+    attach: Option<&'a kapsel_cgroups::Manager>,
     state_json: &'a str,
 }
 
@@ -334,6 +345,14 @@ fn spawn(mut job: Job<'_>, console: Option<OwnedFd>) -> Result<i32> {
         launch::Launched::Parent { pid, channel } => (pid, channel),
     };
     drop(console);
+    if let Some(cgroup) = job.attach {
+        if let Err(e) = cgroup.attach_via_systemd(pid) {
+            let _ = nix::sys::signal::kill(Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+            let _ = waitpid(Pid::from_raw(pid), None);
+            return Err(crate::linux::cgroups::map_err(e));
+        }
+        parent.send(&Message::Continue(String::new()))?;
+    }
     // The channel is close-on-exec: EOF means the exec succeeded.
     loop {
         match parent.recv()? {
@@ -368,6 +387,17 @@ fn child_main(
         nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
             .map_err(crate::error::nix_err("prctl(PR_SET_PDEATHSIG)", ""))?;
         let _ = crate::logging::take_warnings();
+        if job.attach.is_some() {
+            // Still the caller's uid, which the user's systemd checks, until it moved us.
+            match chan.recv()? {
+                Some(Message::Continue(_)) => {}
+                _ => {
+                    return Err(Error::Protocol(
+                        "the runtime went away before systemd moved the process".into(),
+                    ))
+                }
+            }
+        }
         if !via_intermediate {
             crate::process::affinity::apply(
                 plan.affinity_initial.as_deref(),
