@@ -934,6 +934,17 @@ fn limits_stay_through_updates_of_other_limits() {
         pids: 30,
     };
     assert_limits(&dirs, l, "create");
+    let reload = |t: &Ctx, l: Limits| {
+        if t.systemd_driver() {
+            let status = Command::new("systemctl")
+                .arg("daemon-reload")
+                .status()
+                .expect("run systemctl daemon-reload");
+            assert!(status.success(), "systemctl daemon-reload: {status}");
+            assert_limits(&dirs, l, "`systemctl daemon-reload`");
+        }
+    };
+    reload(&t, l);
     let steps: [&[&str]; 4] = [
         &["--memory-reservation", "10m"],
         &["--pids-limit", "40"],
@@ -953,14 +964,7 @@ fn limits_stay_through_updates_of_other_limits() {
         t.cmd(&argv).ok();
         assert_limits(&dirs, l, &format!("`update {flags:?}`"));
     }
-    if t.systemd_driver() {
-        let reload = Command::new("systemctl")
-            .arg("daemon-reload")
-            .status()
-            .expect("run systemctl daemon-reload");
-        assert!(reload.success(), "systemctl daemon-reload: {reload}");
-        assert_limits(&dirs, l, "`systemctl daemon-reload`");
-    }
+    reload(&t, l);
     t.cmd(&["delete", "--force", &id]).ok();
     assert_removed(&id, &dirs);
 }
