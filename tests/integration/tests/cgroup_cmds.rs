@@ -550,8 +550,11 @@ fn events_stream_stats_every_interval() {
     let deadline = Instant::now() + SECS5;
     let lines = loop {
         let text = std::fs::read_to_string(&out_path).unwrap_or_default();
+        // Complete lines only: the one being written may be read half-way (a stats line
+        // of ~1.7 KB goes out in more than one write under TCG's slow guest).
         let lines: Vec<Value> = text
-            .lines()
+            .split_inclusive('\n')
+            .filter(|l| l.ends_with('\n'))
             .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
             .collect();
         if lines.len() >= 4 || Instant::now() > deadline {

@@ -62,7 +62,12 @@ pub fn stream(root: &StateRoot, id: &str, interval: Duration, out: &mut dyn Writ
                 }
                 Err(e) => return Err(e),
             };
-            if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
+            // One write per event (as runc's encoder), so a reader never meets half a line.
+            if out
+                .write_all(format!("{line}\n").as_bytes())
+                .and_then(|()| out.flush())
+                .is_err()
+            {
                 return Ok(());
             }
             let kills = match oom.as_mut() {
