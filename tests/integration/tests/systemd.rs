@@ -217,3 +217,49 @@ fn refused_units_leave_no_state_and_no_unit() {
     on(&m, &t, &["delete", "--force", &first]).ok();
     assert!(!Path::new(&m.host_dir(&format!("machine.slice/kapsel-{first}.scope"))).exists());
 }
+
+// Limits systemd takes as properties are checked with the rest before systemd is told any
+// of them: a refused `create` starts no unit, a refused `update` changes no property (the VM's
+// check 51 checks the files too).
+#[test]
+fn refused_limits_set_no_property() {
+    let Some(mut t) = ctx!("systemd_refused_limits") else {
+        return;
+    };
+    let Some(m) = machine(&t, "limits") else {
+        return;
+    };
+    let id = t.id("sdneg");
+    let mut b = bundle(&t, &id, &["true"]);
+    b.set("/linux/resources/memory", json!({"limit": -5}));
+    b.write();
+    create(&m, &t, &b, &id)
+        .failed()
+        .err_mentions("linux.resources.memory.limit");
+    let shown = m.show(&format!("kapsel-{id}.scope"), &["LoadState"], t.work());
+    assert!(shown.contains("LoadState=not-found"), "unit left: {shown}");
+
+    let id = t.id("sdupd");
+    let b = bundle(&t, &id, &["sleep", "60"]);
+    create(&m, &t, &b, &id).ok();
+    let unit = format!("kapsel-{id}.scope");
+    let out = on(
+        &m,
+        &t,
+        &[
+            "update",
+            "--cpu-rt-period",
+            "400000",
+            "--pids-limit",
+            "31",
+            &id,
+        ],
+    );
+    out.failed().err_mentions("realtime");
+    let shown = m.show(&unit, &["TasksMax"], t.work());
+    assert!(
+        shown.contains("TasksMax=64"),
+        "a refused update set a property: {shown}"
+    );
+    on(&m, &t, &["delete", "--force", &id]).ok();
+}
