@@ -415,6 +415,23 @@ fn device_rules_deny_block_devices_and_allow_dev_null() {
             && !later.contains("sda=head: /dev/kt-sda: Operation not permitted"),
         "an exec'd process: c 1:1 denied, b 8:0 r allowed: {later}"
     );
+    if t.systemd_driver() {
+        // systemd attaches device programs of its own when it applies a unit's settings
+        // again: the container's rules must still hold after a reload.
+        let reload = Command::new("systemctl")
+            .arg("daemon-reload")
+            .status()
+            .expect("run systemctl daemon-reload");
+        assert!(reload.success(), "systemctl daemon-reload: {reload}");
+        let again = format!("rm -f /dev/kt-sda /dev/kt-mem; {probe}");
+        let exec = t.rt().args(["exec", &id, "sh", "-c", &again]).run();
+        let reloaded = &exec.ok().stdout;
+        assert!(
+            reloaded.contains("mem=head: /dev/kt-mem: Operation not permitted\n")
+                && !reloaded.contains("sda=head: /dev/kt-sda: Operation not permitted"),
+            "after `systemctl daemon-reload`: c 1:1 denied, b 8:0 r allowed: {reloaded}"
+        );
+    }
     if dirs.is_v2("devices") {
         // cgroup v2 keeps the rules in an eBPF program, with no file listing them: the
         // probes above are the check.
