@@ -13,6 +13,11 @@ cargo clippy --workspace --all-targets -q -- -D warnings
 # Every `// req:` marker names a requirement of the conformance catalogue.
 python3 scripts/conformance.py check
 cargo build --release -q -p kapsel
+# How much of link/kapsel.order this build found (the functions a create runs, linked
+# together: docs/performance.md, "Code locality"); many missing: run scripts/link-order.sh.
+missing=$(ls -t target/release/deps/kapsel-*.order-missing 2>/dev/null | head -1 || true)
+[ -n "$missing" ] && echo "test.sh: link order: $(wc -l <"$missing") of $(wc -l <link/kapsel.order)" \
+    "functions of link/kapsel.order missing from this build"
 # kapsel with the wasm handler (feature `wasm`, opt-in: +1 MB, docs/performance.md) for
 # tests/integration/tests/wasm.rs and scripts/callers/podman-wasm.sh; then the default
 # binary again (cargo keeps both builds, the second only copies it back).
