@@ -3,6 +3,7 @@
 
 mod checkpoint_args;
 mod cli;
+mod go_flags;
 mod present;
 mod update_args;
 
@@ -21,7 +22,13 @@ use std::process::ExitCode;
 static ALLOCATOR: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if go_flags::may_need(&args[1..]) {
+        use clap::CommandFactory;
+        let tail = go_flags::normalize(&Cli::command(), args.split_off(1));
+        args.extend(tail);
+    }
+    let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => e.exit(),
         #[cfg(not(feature = "cli-help"))]

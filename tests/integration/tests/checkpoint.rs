@@ -90,9 +90,10 @@ fn checkpoint_of_a_created_container_is_refused() {
     t.wait_status(&id, "created", Duration::from_secs(2));
 }
 
-#[test]
-fn restore_from_a_missing_image_dir_leaves_nothing() {
-    let Some(mut t) = ctx!("restore_from_a_missing_image_dir_leaves_nothing") else {
+/// `restore` (with `args` before `--bundle`) from an image directory that does not exist:
+/// one line naming it, nothing left.
+fn restore_from_missing_images(name: &str, args: &[&str]) {
+    let Some(mut t) = ctx!(name) else {
         return;
     };
     let b = t.bundle();
@@ -101,8 +102,9 @@ fn restore_from_a_missing_image_dir_leaves_nothing() {
     let images = t.work().join("no-such-images");
     let out = t
         .rt()
-        .args(["restore", "--detach", "--image-path"])
+        .args(["restore", "--image-path"])
         .arg(&images)
+        .args(args)
         .arg("--bundle")
         .arg(&b.dir)
         .arg(&id)
@@ -110,6 +112,25 @@ fn restore_from_a_missing_image_dir_leaves_nothing() {
     let path = images.to_str().expect("utf-8").to_string();
     one_line(&t, &out, &id, &[&path]);
     t.assert_no_leftovers(&id, &b, None);
+}
+
+#[test]
+fn restore_from_a_missing_image_dir_leaves_nothing() {
+    restore_from_missing_images(
+        "restore_from_a_missing_image_dir_leaves_nothing",
+        &["--detach"],
+    );
+}
+
+/// go-runc (containerd's runc shim: `ctr containers restore`, Kubernetes' restore) passes
+/// `-no-subreaper` with one dash, which runc's urfave/cli reads as `--no-subreaper`: the
+/// restore must get as far as the images (here: missing), not stop at the command line.
+#[test]
+fn restore_takes_go_runcs_one_dash_option() {
+    restore_from_missing_images(
+        "restore_takes_go_runcs_one_dash_option",
+        &["--detach", "-no-subreaper"],
+    );
 }
 
 #[test]
