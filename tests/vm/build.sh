@@ -6,7 +6,7 @@
 #                its /init (guest/init) mounts /dev/vda and switch_root's to systemd
 #   rootfs.img   ext4, made with `mke2fs -d` from an mmdebstrap minbase tree: systemd as
 #                PID 1, runc, crun, podman, containerd, docker.io, criu, busybox-static,
-#                uidmap, jq, logind and a user bus, the kernel's modules (depmod),
+#                uidmap, jq, iproute2 (criu dumps a netns with `ip`), logind and a user bus, the kernel's modules (depmod),
 #                and the unit that runs the test command (guest/kapsel-vm.service)
 #
 # The image holds no kapsel: tests/vm/run.sh hands each boot its binary and tests on a
@@ -20,6 +20,8 @@ out=$PWD/target/vm/image
 packages="systemd,systemd-sysv,dbus,kmod,procps,runc,crun,busybox-static,uidmap,jq"
 packages+=",podman,conmon,containerd,docker.io,criu,iptables,nftables,slirp4netns,fuse-overlayfs"
 packages+=",containernetworking-plugins,libpam-systemd,dbus-user-session,systemd-container"
+# criu dumps and restores a network namespace of its own with `ip` (checks 80-82).
+packages+=",iproute2"
 packages+="${VM_PACKAGES:+,$VM_PACKAGES}"
 
 need=()

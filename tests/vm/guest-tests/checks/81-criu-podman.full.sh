@@ -1,9 +1,9 @@
 # podman (rootful, systemd cgroup manager) checkpointing and restoring a container with
 # kapsel as its runtime, as it does with runc: `podman container checkpoint` / `restore`
 # (the container keeps its name and its log goes on), then `checkpoint --export` and
-# `restore --import --name` (a new container from the tar). The container runs with
-# `--network host`: a network namespace of its own is dumped by criu with iproute2's `ip`,
-# which the image does not carry. runc runs the same steps.
+# `restore --import --name` (a new container from the tar), with the host's network and
+# with podman's default bridge (a network namespace of its own, which criu dumps with
+# iproute2's `ip`). runc runs the same steps.
 . ./lib.sh
 . ./callers.sh
 if ! criu check >/tmp/criu-check 2>&1; then
@@ -27,12 +27,13 @@ log_goes_on() { # NAME AT
     [ "$_last" -gt "$2" ] 2>/dev/null && [ "$_n" = "$_last" ] && [ "$(echo "$_l" | head -1)" = 1 ]
 }
 
-podman_ck() { # NAME RUNTIME
+podman_ck() { # NAME RUNTIME NETWORK
     n=$1
     rt=$2
+    net=$3
     c=ck-$n
     podman rm -f $c $c-new >/dev/null 2>&1
-    if ! podman --runtime $rt run -d --name $c --network host localhost/kt-busybox sh -c "$COUNTER" >/dev/null 2>/tmp/err; then
+    if ! podman --runtime $rt run -d --name $c --network $net localhost/kt-busybox sh -c "$COUNTER" >/dev/null 2>/tmp/err; then
         fail "$n-podman-checkpoint" "run: $(tr '\n' ' ' </tmp/err | cut -c1-300)"
         return
     fi
@@ -40,6 +41,12 @@ podman_ck() { # NAME RUNTIME
     # The init's stdio as criu sees it: the file, and its mount (in the container's
     # mount namespace or not).
     pid=$(podman inspect -f '{{.State.Pid}}' $c)
+    netns=host
+    [ "$(readlink /proc/$pid/ns/net)" = "$(readlink /proc/1/ns/net)" ] || netns="its own: $(grep -c . /proc/$pid/net/dev) lines in net/dev"
+    case "$net $netns" in
+    "host host" | "bridge its own"*) echo "vm: $n network namespace: $netns" ;;
+    *) fail "$n-podman-network" "--network $net gave the network namespace: $netns" ;;
+    esac
     for fd in 0 1 2; do
         mnt=$(sed -n 's/^mnt_id:[[:space:]]*//p' /proc/$pid/fdinfo/$fd)
         echo "vm: $n init fd $fd: $(readlink /proc/$pid/fd/$fd), mount $mnt: $(awk -v m="$mnt" '$1 == m {print "in the container at " $5}' /proc/$pid/mountinfo) $(awk -v m="$mnt" '$1 == m {print "in the host at " $5}' /proc/1/mountinfo)"
@@ -93,5 +100,9 @@ podman_ck() { # NAME RUNTIME
     rm -f /tmp/$c.tar.gz
 }
 
-podman_ck kapsel kapsel
-podman_ck runc runc
+podman_ck kapsel kapsel host
+podman_ck runc runc host
+# podman's default for a rootful container: a network namespace of its own on the CNI
+# bridge, which criu dumps and restores with iproute2's `ip`.
+podman_ck kapsel-bridge kapsel bridge
+podman_ck runc-bridge runc bridge
