@@ -6,8 +6,9 @@
 #                its /init (guest/init) mounts /dev/vda and switch_root's to systemd
 #   rootfs.img   ext4, made with `mke2fs -d` from an mmdebstrap minbase tree: systemd as
 #                PID 1, runc, crun, podman, containerd, docker.io, criu, busybox-static,
-#                uidmap, jq, iproute2 (criu dumps a netns with `ip`), logind and a user bus, the kernel's modules (depmod),
-#                and the unit that runs the test command (guest/kapsel-vm.service)
+#                uidmap, jq, iproute2 (criu dumps a netns with `ip`), logind and a user
+#                bus, the kernel's modules (depmod), and the unit that runs the test
+#                command (guest/kapsel-vm.service)
 #
 # The image holds no kapsel: tests/vm/run.sh hands each boot its binary and tests on a
 # second disk. The image is rebuilt when its inputs change: this file, guest/*, the
