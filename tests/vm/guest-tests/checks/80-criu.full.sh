@@ -1,9 +1,10 @@
 # checkpoint and restore through CRIU (criu 3.17 from Debian works on this 6.1 kernel; on the
 # CI host's 6.18 `criu check` fails and the integration test prints SKIP). The container
-# has no network namespace of its own unless the check joins one: criu dumps a new one with
-# iproute2's `ip`, which the image does not carry. runc runs every step after kapsel
-# (CRIU_RUNTIMES, default "kapsel runc"; CRIU_STEPS picks steps; CRIU_DEBUG=1 prints the
-# network lock rules and keeps the TCP step's logs in /tmp/logs-RUNTIME).
+# has no network namespace of its own unless the check joins one (check 81 runs podman's
+# bridge, a namespace of its own, which criu dumps with iproute2's `ip`). runc runs every
+# step after kapsel (CRIU_RUNTIMES, default "kapsel runc"; CRIU_STEPS picks steps;
+# CRIU_DEBUG=1 prints the network lock rules and keeps the TCP step's logs in
+# /tmp/logs-RUNTIME).
 . ./lib.sh
 if ! criu check >/tmp/criu-check 2>&1; then
     skip criu "criu check fails: $(grep -m1 Error /tmp/criu-check || tail -1 /tmp/criu-check)"
@@ -144,6 +145,46 @@ migrate() { # NAME RUNTIME-BINARY
         fail "$n-migrate" "after '$after' before $before: $(head -c 200 /tmp/mig-b.log) $(last_error $CK/mig-img-b/restore.log)"
     fi
     cleanup "$rt --root /run/host-b" mig-b
+}
+
+# Migration through a page server: `criu page-server` listens on the loopback ("host B"),
+# the checkpoint sends the memory pages there (--page-server ADDRESS:PORT) and writes the
+# rest of the images itself; the two directories together restore.
+page_server() { # NAME RUNTIME
+    n=$1
+    rt=$2
+    id=ps-$n
+    b=/tmp/$id
+    bundle $b "$NONET" sh -c "$COUNTER"
+    start_counter "$rt" $id $b /tmp/$id.log
+    sleep 1
+    mkdir -p $CK/ps-pages-$n $CK/ps-img-$n
+    criu page-server --images-dir $CK/ps-pages-$n --address 127.0.0.1 --port 27027 \
+        -o $CK/ps-pages-$n/page-server.log -v4 &
+    pspid=$!
+    sleep 1
+    if ! $rt checkpoint --page-server 127.0.0.1:27027 --image-path $CK/ps-img-$n $id 2>/tmp/err; then
+        fail "$n-page-server" "checkpoint: $(cat /tmp/err) / $(last_error $CK/ps-img-$n/dump.log)"
+        kill $pspid 2>/dev/null
+        cleanup "$rt" $id
+        return
+    fi
+    # The server ends with the dump's connection (the counter's log job runs on: not `wait`).
+    wait $pspid
+    before=$(tail -1 /tmp/$id.log)
+    here=$(ls $CK/ps-img-$n | grep -c '^pages-')
+    there=$(ls $CK/ps-pages-$n | grep -c '^pages-')
+    cp -n $CK/ps-pages-$n/*.img $CK/ps-img-$n/
+    bg_run /tmp/$id.log2 $rt restore -d --image-path $CK/ps-img-$n -b $b $id
+    sleep 2
+    after=$(head -1 /tmp/$id.log2)
+    got="page files: $here in the dump's images, $there at the page server ($(du -sk $CK/ps-pages-$n | cut -f1) KB); counter $before -> $after"
+    if [ "$here" = 0 ] && [ "$there" -gt 0 ] && wait_status "$rt" $id running && [ "$after" -gt "$before" ] 2>/dev/null; then
+        pass "$n-page-server ($got)"
+    else
+        fail "$n-page-server" "$got; $(cat /tmp/err) $(last_error $CK/ps-img-$n/restore.log)"
+    fi
+    cleanup "$rt" $id
 }
 
 # Iterative migration: a full dump (--leave-running, no parent) for its page count, then
@@ -358,7 +399,7 @@ CK=/tmp/ck
 mkdir -p $CK
 mountpoint -q $CK || mount -t tmpfs -o size=900m criu-images $CK
 echo "vm: $(criu --version | head -1); $(runc --version | head -1)"
-for step in ${CRIU_STEPS:-roundtrip leave_running migrate predump joined_netns tty_step tcp_step}; do
+for step in ${CRIU_STEPS:-roundtrip leave_running migrate page_server predump joined_netns tty_step tcp_step}; do
     T0=$(date +%s)
     for rt in ${CRIU_RUNTIMES:-kapsel runc}; do
         $step $rt $rt
