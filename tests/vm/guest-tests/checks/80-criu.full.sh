@@ -187,6 +187,61 @@ page_server() { # NAME RUNTIME
     cleanup "$rt" $id
 }
 
+# Lazy migration: `checkpoint --lazy-pages --page-server ADDRESS:PORT --status-fd FD`
+# writes every image but the memory, says so on FD, and serves the pages from the
+# container's frozen processes; `criu lazy-pages` ("host B") fetches them for `restore
+# --lazy-pages`, whose processes run on at once and take their pages by userfaultfd as
+# they touch them. The checkpoint ends once every page has gone over.
+lazy() { # NAME RUNTIME
+    n=$1
+    rt=$2
+    id=lz-$n
+    b=/tmp/$id
+    img=$CK/lz-img-$n
+    bundle $b "$NONET" sh -c "$COUNTER"
+    start_counter "$rt" $id $b /tmp/$id.log
+    sleep 1
+    mkdir -p $img
+    rm -f /tmp/lz-status /tmp/lz-rc
+    mkfifo /tmp/lz-status
+    (
+        $rt checkpoint --lazy-pages --page-server 127.0.0.1:27028 --status-fd 3 --image-path $img $id \
+            3>/tmp/lz-status 2>/tmp/lz-err
+        echo $? >/tmp/lz-rc
+    ) &
+    ckpid=$!
+    if ! timeout 300 head -c1 /tmp/lz-status >/dev/null; then
+        fail "$n-lazy-pages" "no byte on --status-fd: $(cat /tmp/lz-err) / $(last_error $img/dump.log)"
+        kill $ckpid 2>/dev/null
+        cleanup "$rt" $id
+        return
+    fi
+    before=$(tail -1 /tmp/$id.log)
+    here=$(ls $img | grep -c '^pages-')
+    criu lazy-pages --page-server --address 127.0.0.1 --port 27028 --images-dir $img \
+        -o $img/lazy-pages.log -v4 &
+    lzpid=$!
+    sleep 1
+    # "Host B": another --root and another id (the container is still the checkpoint's on
+    # "host A", and the same id would share its cgroup, which the checkpoint's delete
+    # then finds busy).
+    bg_run /tmp/$id.log2 $rt --root /run/host-lazy restore -d --lazy-pages --image-path $img -b $b $id-b
+    st=$?
+    w=0
+    while [ ! -s /tmp/lz-rc ] && [ $w -lt 600 ]; do sleep 0.5; w=$((w + 1)); done
+    sleep 2
+    after=$(head -1 /tmp/$id.log2)
+    got="restore exit $st, checkpoint exit $(cat /tmp/lz-rc 2>/dev/null || echo none), page files in the images before the restore: $here, counter $before -> $after, host A: $($rt list -q | grep -c .) containers"
+    if [ "$st" = 0 ] && [ "$(cat /tmp/lz-rc 2>/dev/null)" = 0 ] && wait_status "$rt --root /run/host-lazy" $id-b running && [ "$after" -gt "$before" ] 2>/dev/null; then
+        pass "$n-lazy-pages ($got)"
+    else
+        fail "$n-lazy-pages" "$got; $(cat /tmp/err /tmp/lz-err | tr '\n' ' ') $(last_error $img/restore.log) $(last_error $img/lazy-pages.log)"
+    fi
+    kill $lzpid $ckpid 2>/dev/null
+    cleanup "$rt" $id
+    cleanup "$rt --root /run/host-lazy" $id-b
+}
+
 # Iterative migration: a full dump (--leave-running, no parent) for its page count, then
 # two pre-dumps, each on top of the one before (--parent-path, relative to the images),
 # then the final dump on top of the last. The workload is one process (memhold) holding
@@ -399,7 +454,7 @@ CK=/tmp/ck
 mkdir -p $CK
 mountpoint -q $CK || mount -t tmpfs -o size=900m criu-images $CK
 echo "vm: $(criu --version | head -1); $(runc --version | head -1)"
-for step in ${CRIU_STEPS:-roundtrip leave_running migrate page_server predump joined_netns tty_step tcp_step}; do
+for step in ${CRIU_STEPS:-roundtrip leave_running migrate page_server lazy predump joined_netns tty_step tcp_step}; do
     T0=$(date +%s)
     for rt in ${CRIU_RUNTIMES:-kapsel runc}; do
         $step $rt $rt
