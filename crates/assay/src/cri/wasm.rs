@@ -60,15 +60,14 @@ pub(super) fn steps(
 
     // A pod of its own: no pod annotations, the container names its handler.
     let plain = sandbox(&name("plain"), parent, &logs, &[]);
-    if let Some(pod_id) = run_pod(s, cri, handler, &plain, "RunPodSandbox (no annotations)") {
-        let run = Run {
-            cri,
-            pod_id: &pod_id,
-            sandbox: &plain,
-        };
-        plain_pod(s, &run);
-        stop_pod(s, cri, &pod_id);
-    }
+    in_pod(
+        s,
+        cri,
+        handler,
+        &plain,
+        "RunPodSandbox (no annotations)",
+        plain_pod,
+    );
 
     // compat-smart on the pod: the sandbox (/bin/sleep) and a side-car stay native.
     let smart = sandbox(
@@ -78,15 +77,7 @@ pub(super) fn steps(
         &[("module.wasm.image/variant", "compat-smart")],
     );
     let what = "RunPodSandbox (module.wasm.image/variant=compat-smart: native sandbox)";
-    if let Some(pod_id) = run_pod(s, cri, handler, &smart, what) {
-        let run = Run {
-            cri,
-            pod_id: &pod_id,
-            sandbox: &smart,
-        };
-        smart_pod(s, &run);
-        stop_pod(s, cri, &pod_id);
-    }
+    in_pod(s, cri, handler, &smart, what, smart_pod);
     let _ = std::fs::remove_dir_all(&logs);
 }
 
@@ -141,21 +132,29 @@ fn pairs(list: &[(&str, &str)]) -> HashMap<String, String> {
         .collect()
 }
 
-fn run_pod(
+/// Runs a pod of `config` (the step `what`), the steps of `body` in it, then stops and
+/// removes it.
+fn in_pod(
     s: &mut Steps,
     cri: &Cri,
     handler: &Handler,
     config: &PodSandboxConfig,
     what: &str,
-) -> Option<String> {
+    body: fn(&mut Steps, &Run),
+) {
     match e(cri.block_on(cri.h.run_pod_sandbox(config.clone(), &handler.name))) {
-        Ok(id) => {
+        Ok(pod_id) => {
             s.record(what, Ok(String::new()));
-            Some(id)
+            let run = Run {
+                cri,
+                pod_id: &pod_id,
+                sandbox: config,
+            };
+            body(s, &run);
+            stop_pod(s, cri, &pod_id);
         }
         Err(err) => {
             s.record(what, Err(err));
-            None
         }
     }
 }
