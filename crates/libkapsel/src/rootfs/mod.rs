@@ -246,7 +246,23 @@ pub fn enter(rootfs: &Path, plan: &RootfsPlan) -> Result<()> {
 /// path=/dev/null"), and podman's conmon gives every non-interactive container its
 /// /dev/null as stdin. Closed stdio, or no /dev/null in the container, is left as it is.
 pub fn reopen_dev_null() -> Result<()> {
-    use nix::sys::stat::{fstat, SFlag};
+    use nix::sys::stat::{fstat, major, minor, FileStat, SFlag};
+    // /dev/null is the character device 1:3 everywhere: three fstat calls tell whether
+    // there is anything to do, and a create whose stdio are pipes or a terminal (most) opens
+    // nothing more.
+    let is_null = |st: FileStat| {
+        SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFCHR
+            && (major(st.st_rdev), minor(st.st_rdev)) == (1, 3)
+    };
+    let on_null = [
+        fstat(std::io::stdin()),
+        fstat(std::io::stdout()),
+        fstat(std::io::stderr()),
+    ]
+    .map(|st| st.is_ok_and(is_null));
+    if !on_null.contains(&true) {
+        return Ok(());
+    }
     let Ok(null) = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -254,19 +270,17 @@ pub fn reopen_dev_null() -> Result<()> {
     else {
         return Ok(());
     };
-    let ours = fstat(&null).map_err(nix_err("fstat", "/dev/null"))?;
-    let is_null = |st: nix::sys::stat::FileStat| {
-        SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFCHR
-            && st.st_rdev == ours.st_rdev
-    };
+    if !fstat(&null).is_ok_and(is_null) {
+        return Ok(());
+    }
     let dup = |e| nix_err("dup2", "/dev/null")(e);
-    if fstat(std::io::stdin()).is_ok_and(is_null) {
+    if on_null[0] {
         nix::unistd::dup2_stdin(&null).map_err(dup)?;
     }
-    if fstat(std::io::stdout()).is_ok_and(is_null) {
+    if on_null[1] {
         nix::unistd::dup2_stdout(&null).map_err(dup)?;
     }
-    if fstat(std::io::stderr()).is_ok_and(is_null) {
+    if on_null[2] {
         nix::unistd::dup2_stderr(&null).map_err(dup)?;
     }
     Ok(())
